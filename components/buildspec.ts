@@ -1,0 +1,237 @@
+/**
+ * The CodeBuild buildspec, as a pure function of resolved values.
+ *
+ * The buildspec is built as an object and serialized with a YAML library. Every configured value reaches a
+ * command through {@link shellWord}, so it is exactly one shell word, and the YAML library makes each
+ * command exactly one YAML scalar. Nothing is string-templated into YAML.
+ *
+ * CodeBuild semantics this relies on (buildspec reference, "Build phase transitions"):
+ * - version 0.2 runs all commands of a build in one shell instance, so variables set in pre_build are
+ *   seen in build and post_build; `env.shell: bash` makes that shell bash on every image.
+ * - a failing command ends its phase; a failure in pre_build skips build and post_build, a failure in
+ *   build still runs post_build, with `CODEBUILD_BUILD_SUCCEEDING=0`.
+ * The image push is part of the build command (`--push`), so a failed build pushes nothing and never
+ * exports a cache; post_build only reports. Each command sets its own shell options (`pipefail`) rather
+ * than trusting state from an earlier command.
+ */
+import * as YAML from "yaml";
+import type { CacheStrategy, RegistryBuilder } from "./args";
+
+export interface BuildspecOptions {
+    /** `<registry>/<repository>`, e.g. `123456789012.dkr.ecr.eu-west-1.amazonaws.com/app`. */
+    readonly repositoryUrl: string;
+    /** Region of the registry, for `aws ecr get-login-password`. */
+    readonly region: string;
+    readonly imageTag: string;
+    readonly cacheTag: string;
+    readonly cacheStrategy: CacheStrategy;
+    readonly registryBuilder: RegistryBuilder;
+    readonly builderImage: string;
+    readonly dockerfileDir: string;
+    readonly dockerfileName: string;
+    readonly buildArgs: Readonly<Record<string, string>>;
+    readonly trustedRefs: readonly string[];
+    readonly buildNetwork?: "none" | "host";
+}
+
+export interface BuildspecPhase {
+    readonly commands: string[];
+}
+
+export interface Buildspec {
+    readonly version: 0.2;
+    readonly env: { readonly shell: "bash"; readonly variables: Record<string, string> };
+    readonly phases: {
+        readonly pre_build: BuildspecPhase;
+        readonly build: BuildspecPhase;
+        readonly post_build: BuildspecPhase;
+    };
+}
+
+/** Name of the buildx builder the `registry` strategy creates with the `docker-container` driver. */
+export const BUILDER_NAME = "layer-cache";
+
+/** Where the build's plain progress is kept, so the build can count its cached steps. */
+export const BUILD_LOG = "/tmp/layer-cache-build.log";
+
+const SAFE_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
+
+/**
+ * Quotes a value as exactly one POSIX shell word that expands to the value itself.
+ * Single quotes keep everything literal; a single quote inside is written as `'\''`.
+ * NUL can't be passed in an argument at all, so it is refused.
+ */
+export function shellWord(value: string): string {
+    if (value.includes("\0")) {
+        throw new Error("A shell word can't contain a NUL character");
+    }
+    if (SAFE_WORD.test(value)) {
+        return value;
+    }
+    return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+function words(...parts: string[]): string {
+    return parts.map(shellWord).join(" ");
+}
+
+/** The registry host of a repository URL (what `docker login` takes). */
+export function registryOf(repositoryUrl: string): string {
+    const slash = repositoryUrl.indexOf("/");
+    if (slash <= 0) {
+        throw new Error(`Not a repository URL: ${JSON.stringify(repositoryUrl)}`);
+    }
+    return repositoryUrl.slice(0, slash);
+}
+
+/** The refs that each strategy reads its cache from and writes it to. */
+export function cacheRefs(o: Pick<BuildspecOptions, "repositoryUrl" | "imageTag" | "cacheTag" | "cacheStrategy">): {
+    image: string;
+    cache: string;
+} {
+    const image = `${o.repositoryUrl}:${o.imageTag}`;
+    return { image, cache: o.cacheStrategy === "registry" ? `${o.repositoryUrl}:${o.cacheTag}` : image };
+}
+
+/**
+ * Decides whether this build may write the cache, from CodeBuild's variables:
+ * pull-request builds never; otherwise the built ref (webhook head ref, else the requested source
+ * version) must be one of the trusted refs. An empty source version means no override was given, so
+ * the project's own configured version is built; that one is trusted.
+ */
+function trustCommand(trustedRefs: readonly string[]): string {
+    return [
+        `BUILD_REF="\${CODEBUILD_WEBHOOK_HEAD_REF:-\${CODEBUILD_SOURCE_VERSION:-}}"`,
+        `BUILD_REF="\${BUILD_REF#refs/heads/}"`,
+        `BUILD_REF="\${BUILD_REF#refs/tags/}"`,
+        `CACHE_WRITE=0`,
+        `case "\${CODEBUILD_WEBHOOK_TRIGGER:-}" in`,
+        `  pr/*) ;;`,
+        `  *) if [ -z "\${CODEBUILD_WEBHOOK_HEAD_REF:-}\${CODEBUILD_SOURCE_VERSION:-}" ]; then CACHE_WRITE=1; fi`,
+        `     for trusted in ${trustedRefs.map(shellWord).join(" ")}; do if [ "$BUILD_REF" = "$trusted" ]; then CACHE_WRITE=1; fi; done ;;`,
+        `esac`,
+        `if [ "$CACHE_WRITE" = 1 ]; then echo "layer cache: ref '$BUILD_REF' is trusted: this build reads the cache and, if it succeeds, pushes the image and writes the cache"; ` +
+            `else echo "layer cache: ref '$BUILD_REF' (trigger '\${CODEBUILD_WEBHOOK_TRIGGER:-}') is not trusted: this build reads the cache but pushes nothing"; fi`,
+    ].join("\n");
+}
+
+function loginCommand(o: BuildspecOptions): string {
+    const registry = registryOf(o.repositoryUrl);
+    return (
+        `set -o pipefail; ${words("aws", "ecr", "get-login-password", "--region", o.region)} | ${words("docker", "login", "--username", "AWS", "--password-stdin", registry)}` +
+        ` || { echo ${shellWord(`ERROR: docker login to ${registry} failed, so the layer cache can be neither read nor written. Check the role's ecr:GetAuthorizationToken permission and the registry address.`)} >&2; false; }`
+    );
+}
+
+/**
+ * Looks the cache up before the build. BuildKit treats every cache-import error as a warning and builds
+ * cold, so a wrong password, a missing permission or a malformed ref would otherwise go unnoticed.
+ * Only "not found" (the first build) is accepted; anything else fails the build here.
+ */
+function probeCommand(ref: string): string {
+    const r = shellWord(ref);
+    return [
+        `if probe=$(docker buildx imagetools inspect ${r} 2>&1); then CACHE_FOUND=1; echo "layer cache: found "${r};`,
+        `else CACHE_FOUND=0; case "$probe" in`,
+        `  *"not found"*|*"manifest unknown"*|*MANIFEST_UNKNOWN*) echo "layer cache: "${r}" is not there yet (first build): this build is cold" ;;`,
+        `  *) echo "ERROR: cannot read the layer cache "${r}": $probe" >&2; false ;;`,
+        `esac; fi`,
+    ].join("\n");
+}
+
+function cacheFlags(o: BuildspecOptions): { read: string[]; write: string[] } {
+    const { image, cache } = cacheRefs(o);
+    switch (o.cacheStrategy) {
+        case "inline":
+            return { read: ["--cache-from", `type=registry,ref=${image}`], write: ["--cache-to", "type=inline"] };
+        case "registry":
+            return {
+                read: ["--cache-from", `type=registry,ref=${cache}`],
+                // ECR needs an image manifest with OCI media types for a cache manifest (BuildKit >= 0.12).
+                write: ["--cache-to", `type=registry,ref=${cache},mode=max,image-manifest=true,oci-mediatypes=true`],
+            };
+        case "pull":
+            // The original recipe: a plain --cache-from the pulled image, which carries no cache metadata.
+            return { read: ["--cache-from", image], write: [] };
+    }
+}
+
+function buildCommand(o: BuildspecOptions): string {
+    const { image } = cacheRefs(o);
+    const { read, write } = cacheFlags(o);
+    const dockerfile = `${o.dockerfileDir.replace(/\/+$/, "")}/${o.dockerfileName}`;
+    const args = ["docker", "buildx", "build", "--progress=plain", "--provenance=false", "--sbom=false", "--file", dockerfile, "--tag", image];
+    for (const [name, value] of Object.entries(o.buildArgs)) {
+        args.push("--build-arg", `${name}=${value}`);
+    }
+    if (o.buildNetwork !== undefined) {
+        args.push(`--network=${o.buildNetwork}`);
+    }
+    args.push(...read);
+    return [
+        `set -o pipefail`,
+        `WRITE_FLAGS=()`,
+        `if [ "$CACHE_WRITE" = 1 ]; then WRITE_FLAGS=(${words(...write, "--push")}); fi`,
+        `${words(...args)} "\${WRITE_FLAGS[@]}" ${shellWord(o.dockerfileDir)} 2>&1 | tee ${BUILD_LOG}`,
+    ].join("\n");
+}
+
+/** Counts the Dockerfile steps (FROM excluded) and those BuildKit reported as CACHED, and warns loudly on a miss. */
+function reportCommand(): string {
+    return [
+        `steps=$(grep -E '^#[0-9]+ \\[[^]]*[0-9]+/[0-9]+\\] ' ${BUILD_LOG} | grep -vE '^#[0-9]+ \\[[^]]*\\] FROM ' | cut -d' ' -f1 | sort -u)`,
+        `cached=$(grep -E '^#[0-9]+ CACHED' ${BUILD_LOG} | cut -d' ' -f1 | sort -u)`,
+        `n_steps=$(printf '%s\\n' "$steps" | grep -c . || true)`,
+        `n_cached=$(comm -12 <(printf '%s\\n' "$steps") <(printf '%s\\n' "$cached") | grep -c . || true)`,
+        `echo "layer cache: $n_cached of $n_steps steps cached"`,
+        `if grep -qiE 'failed to configure .*cache importer|importing cache manifest.*(error|failed)|cache export.*(error|failed)' ${BUILD_LOG}; then echo "WARNING: BuildKit reported a layer-cache error above; this build did not use the cache as configured"; fi`,
+        `if [ "\${CACHE_FOUND:-0}" = 1 ] && [ "$n_steps" -gt 0 ] && [ "$n_cached" = 0 ]; then echo "WARNING: a layer cache was found in ECR but no step used it: every step was rebuilt"; fi`,
+    ].join("\n");
+}
+
+function postBuildCommand(o: BuildspecOptions): string {
+    const { image, cache } = cacheRefs(o);
+    const wrote = o.cacheStrategy === "pull" ? `pushed ${image}` : `pushed ${image} and wrote the layer cache to ${cache}`;
+    return [
+        `if [ "\${CODEBUILD_BUILD_SUCCEEDING:-0}" != 1 ]; then echo "layer cache: the build failed: nothing was pushed and the cache in ECR is unchanged";`,
+        `elif [ "$CACHE_WRITE" = 1 ]; then echo ${shellWord(`layer cache: ${wrote}`)};`,
+        `else echo "layer cache: untrusted ref: nothing was pushed"; fi`,
+    ].join("\n");
+}
+
+/** The buildspec object for the given options. */
+export function buildspec(o: BuildspecOptions): Buildspec {
+    const { image, cache } = cacheRefs(o);
+    const preBuild = [trustCommand(o.trustedRefs), loginCommand(o)];
+    if (o.cacheStrategy === "registry" && o.registryBuilder === "docker-container") {
+        const create = ["docker", "buildx", "create", "--name", BUILDER_NAME, "--driver", "docker-container", "--driver-opt", `image=${o.builderImage}`];
+        if (o.buildNetwork === "host") {
+            create.push("--driver-opt", "network=host");
+        }
+        preBuild.push(`${words(...create, "--use", "--bootstrap")}`);
+    }
+    if (o.cacheStrategy === "pull") {
+        // The original recipe tolerates a failed pull (first build) with `|| true`; it records whether the
+        // pull worked so the report can say when a pulled image gave no cache hit.
+        preBuild.push(`if ${words("docker", "pull", image)}; then CACHE_FOUND=1; else CACHE_FOUND=0; fi`);
+    } else {
+        preBuild.push(probeCommand(cache));
+    }
+    return {
+        version: 0.2,
+        env: {
+            shell: "bash",
+            variables: { DOCKER_BUILDKIT: "1" },
+        },
+        phases: {
+            pre_build: { commands: preBuild },
+            build: { commands: [buildCommand(o), reportCommand()] },
+            post_build: { commands: [postBuildCommand(o)] },
+        },
+    };
+}
+
+/** The buildspec as YAML, the form CodeBuild takes inline. */
+export function buildspecYaml(o: BuildspecOptions): string {
+    return YAML.stringify(buildspec(o), { lineWidth: 0 });
+}

@@ -1,0 +1,53 @@
+/**
+ * The CodeBuild service role, its least-privilege policy, and the policy attachment.
+ * The documents come from the pure functions in `policies.ts`; this file only feeds them ARNs.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { arnParts, buildPolicy, codebuildProjectArn, trustPolicy } from "./policies";
+
+export interface RoleResources {
+    readonly role: aws.iam.Role;
+    readonly policy: aws.iam.Policy;
+    readonly attachment: aws.iam.RolePolicyAttachment;
+    /** The role's ARN, resolved only once its policy is attached, so a consumer never gets a powerless role. */
+    readonly roleArn: pulumi.Output<string>;
+}
+
+export function createRole(
+    name: string,
+    projectName: string,
+    repositoryArn: pulumi.Output<string>,
+    logGroupArn: pulumi.Output<string>,
+    tags: pulumi.Input<Record<string, pulumi.Input<string>>> | undefined,
+    opts: pulumi.ResourceOptions,
+): RoleResources {
+    const role = new aws.iam.Role(
+        `${name}-role`,
+        {
+            name: `${projectName}-role`,
+            description: `CodeBuild service role of ${projectName}: pull and push its ECR repository, write its logs`,
+            assumeRolePolicy: repositoryArn.apply((arn) => {
+                const parts = arnParts(arn);
+                return JSON.stringify(trustPolicy(parts.accountId, codebuildProjectArn(parts, projectName)));
+            }),
+            tags,
+        },
+        opts,
+    );
+    const policy = new aws.iam.Policy(
+        `${name}-policy`,
+        {
+            name: `${projectName}-policy`,
+            description: `Least privilege for ${projectName}: ECR login, pull and push on one repository, logs in one log group`,
+            policy: pulumi
+                .all([repositoryArn, logGroupArn])
+                .apply(([repoArn, groupArn]) => JSON.stringify(buildPolicy({ repositoryArn: repoArn, logGroupArn: groupArn }))),
+            tags,
+        },
+        opts,
+    );
+    const attachment = new aws.iam.RolePolicyAttachment(`${name}-policy-attachment`, { role: role.name, policyArn: policy.arn }, opts);
+    const roleArn = pulumi.all([role.arn, attachment.id]).apply(([arn]) => arn);
+    return { role, policy, attachment, roleArn };
+}
