@@ -3,11 +3,15 @@
  *
  * ECR evaluates rules by ascending `rulePriority`. An image selected by a higher-priority rule can't be
  * expired by a lower one, even when that higher rule doesn't expire it, and each image is expired by at
- * most one rule. So the first rule selects exactly the image tag and the cache tag and keeps up to
- * 10000 of them: that can never be exceeded by two tags, so those images are shielded from every later
- * rule. The last rule, `tagged` with the pattern `*`, keeps at most N of the other tagged images; it
- * would shield nothing else, and an `any` rule in its place would be held off the protected tags all the
- * same. (ECR user guide, "Lifecycle policy evaluation rules".)
+ * most one rule. So the first rules select exactly the image tag and the cache tag, one rule per tag, and
+ * keep up to 10000 images each: that can never be exceeded by one tag, so those images are shielded from
+ * every later rule. One rule per tag because a `tagPatternList` with several patterns selects only images
+ * that carry ALL of them ("If you specify multiple tags, only the images with all specified tags are
+ * selected"): `[imageTag, cacheTag]` in one list would select nothing, since the image and the cache
+ * manifest are different images, and shield nothing. The last rule, `tagged` with the pattern `*`, keeps
+ * at most N of the other tagged images; it would shield nothing else, and an `any` rule in its place would
+ * be held off the protected tags all the same. (ECR user guide, "Lifecycle policy properties" and
+ * "Lifecycle policy evaluation rules".)
  */
 
 export interface LifecycleRule {
@@ -36,7 +40,7 @@ export interface LifecycleOptions {
     readonly maxTaggedImages: number;
 }
 
-/** ECR's largest `countNumber` for `imageCountMoreThan` is far above 2; 10000 makes the shield rule's intent plain. */
+/** A shield rule selects one tag, so at most one image; 10000 keeps it from ever expiring anything and makes its intent plain. */
 export const PROTECT_COUNT = 10000;
 
 export function lifecyclePolicy(opts: LifecycleOptions): LifecyclePolicyDocument {
@@ -49,21 +53,25 @@ export function lifecyclePolicy(opts: LifecycleOptions): LifecyclePolicyDocument
             throw new Error(`lifecyclePolicy: protected tag ${JSON.stringify(tag)} contains '*'`);
         }
     }
+    const n = opts.protectedTags.length;
     return {
         rules: [
+            // One shield rule per tag: a tagPatternList with several entries selects only images with all of them.
+            ...opts.protectedTags.map(
+                (tag, i): LifecycleRule => ({
+                    rulePriority: 1 + i,
+                    description: `Never expire the image tagged ${tag}: selecting it here shields it from the rules below.`,
+                    selection: {
+                        tagStatus: "tagged",
+                        tagPatternList: [tag],
+                        countType: "imageCountMoreThan",
+                        countNumber: PROTECT_COUNT,
+                    },
+                    action: { type: "expire" },
+                }),
+            ),
             {
-                rulePriority: 1,
-                description: `Never expire the image and cache tags (${opts.protectedTags.join(", ")}): selecting them here shields them from the rules below.`,
-                selection: {
-                    tagStatus: "tagged",
-                    tagPatternList: [...opts.protectedTags],
-                    countType: "imageCountMoreThan",
-                    countNumber: PROTECT_COUNT,
-                },
-                action: { type: "expire" },
-            },
-            {
-                rulePriority: 2,
+                rulePriority: n + 1,
                 description: `Expire untagged images (superseded images and cache manifests) after ${opts.untaggedExpiryDays} days.`,
                 selection: {
                     tagStatus: "untagged",
@@ -74,7 +82,7 @@ export function lifecyclePolicy(opts: LifecycleOptions): LifecyclePolicyDocument
                 action: { type: "expire" },
             },
             {
-                rulePriority: 3,
+                rulePriority: n + 2,
                 description: `Keep at most ${opts.maxTaggedImages} other tagged images.`,
                 selection: {
                     tagStatus: "tagged",
