@@ -21,8 +21,8 @@ import { spawn } from "child_process";
 import { mkdirp, parseVersion, pidAlive, run, runOk, sleep, waitFor, which } from "./util";
 
 export interface DockerEnv {
-  /** Where dockerd/containerd/buildx come from. */
-  source: "system" | "debian13";
+  /** Where dockerd/containerd/buildx come from ("debian13" = trixie, "debian-sid" = unstable). */
+  source: "system" | "debian13" | "debian-sid";
   /** dockerd binary. */
   dockerd: string;
   /** PATH given to dockerd: where it finds containerd, the shims and (Debian 12's) runc. */
@@ -60,31 +60,44 @@ const defaultLog: Log = (m) => process.stderr.write(`[docker-env] ${m}\n`);
 let memo: Promise<DockerEnv> | undefined;
 
 /**
+ * Debian suite the engine comes from: "trixie" (default: dockerd 26.1.5, containerd 1.7.24,
+ * buildx 0.13.1) or "sid" (at the time of writing dockerd 28.5.2 = CodeBuild's version, containerd
+ * 2.1, buildx 0.29; a moving target). Chosen with $CBCACHE_DOCKER_SUITE.
+ */
+export type DockerSuite = "trixie" | "sid";
+
+export function dockerSuite(): DockerSuite {
+  const s = process.env.CBCACHE_DOCKER_SUITE ?? "trixie";
+  if (s !== "trixie" && s !== "sid") throw new Error(`CBCACHE_DOCKER_SUITE must be trixie or sid (got ${s})`);
+  return s;
+}
+
+/**
  * Make sure everything is installed; idempotent and fast (a few `--version` calls) once done.
  * Memoized per process.
  */
 export function ensureDockerEnv(opts: { log?: Log } = {}): Promise<DockerEnv> {
   if (!memo) {
-    memo = doEnsure(opts.log ?? defaultLog);
+    memo = doEnsure(opts.log ?? defaultLog, dockerSuite());
     memo.catch(() => (memo = undefined));
   }
   return memo;
 }
 
-async function doEnsure(log: Log): Promise<DockerEnv> {
+async function doEnsure(log: Log, suite: DockerSuite): Promise<DockerEnv> {
   const dir = mkdirp(cacheDir());
   await ensureDebian12Packages(log);
 
-  const client = await pickClient(dir, log);
+  const client = await pickClient(dir, suite, log);
   const system = await findSystemDocker();
   let env: Omit<DockerEnv, "versions" | "client">;
   if (system) {
     log(`reusing the system's Docker: ${system.dockerd}`);
     env = { ...system, cacheDir: dir };
   } else {
-    const root = await ensureDebian13Root(dir, DEBIAN13_PACKAGES, log);
+    const root = await ensureDebianRoot(dir, suite, DEBIAN13_PACKAGES, log);
     env = {
-      source: "debian13",
+      source: suite === "trixie" ? "debian13" : "debian-sid",
       dockerd: path.join(root, "usr/sbin/dockerd"),
       // Debian 13's containerd + shims first, then the system dirs with Debian 12's /usr/sbin/runc.
       daemonPath: `${path.join(root, "usr/sbin")}:${path.join(root, "usr/bin")}:${SYSTEM_PATH}`,
@@ -141,14 +154,14 @@ function dpkgInstalled(pkg: string): boolean {
 }
 
 /** Client: /usr/local/bin/docker (28.x) or any docker >= 23 on PATH, else Debian 13's docker-cli. */
-async function pickClient(dir: string, log: Log): Promise<string> {
+async function pickClient(dir: string, suite: DockerSuite, log: Log): Promise<string> {
   for (const c of ["/usr/local/bin/docker", which("docker", SYSTEM_PATH)]) {
     if (!c || !fs.existsSync(c)) continue;
     const v = parseVersion((await run(c, ["--version"])).stdout);
     if (v && v[0] >= 23) return c;
   }
-  log("no docker client >= 23 found; using Debian 13's docker-cli");
-  const root = await ensureDebian13Root(dir, [...DEBIAN13_PACKAGES, "docker-cli"], log);
+  log(`no docker client >= 23 found; using Debian ${suite}'s docker-cli`);
+  const root = await ensureDebianRoot(dir, suite, [...DEBIAN13_PACKAGES, "docker-cli"], log);
   return path.join(root, "usr/bin/docker");
 }
 
@@ -163,11 +176,12 @@ async function findSystemDocker(): Promise<Omit<DockerEnv, "versions" | "client"
 }
 
 /**
- * Download the Debian 13 packages with a private apt list/state folder and unpack them with
- * `dpkg -x` into <cache>/debian13-root. A marker file listing the packages makes this idempotent.
+ * Download the Debian 13 (or sid) packages with a private apt list/state folder and unpack them
+ * with `dpkg -x` into <cache>/debian13-root (or debian-sid-root). A marker file listing the
+ * packages makes this idempotent.
  */
-async function ensureDebian13Root(dir: string, packages: string[], log: Log): Promise<string> {
-  const root = path.join(dir, "debian13-root");
+async function ensureDebianRoot(dir: string, suite: DockerSuite, packages: string[], log: Log): Promise<string> {
+  const root = path.join(dir, suite === "trixie" ? "debian13-root" : "debian-sid-root");
   const marker = path.join(root, ".cbcache-complete.json");
   try {
     const done = JSON.parse(fs.readFileSync(marker, "utf8")) as { packages: string[] };
@@ -175,10 +189,10 @@ async function ensureDebian13Root(dir: string, packages: string[], log: Log): Pr
   } catch {
     /* not done yet */
   }
-  const apt = path.join(dir, "apt-trixie");
+  const apt = path.join(dir, `apt-${suite}`);
   mkdirp(path.join(apt, "lists/partial"));
   mkdirp(path.join(apt, "cache/archives/partial"));
-  fs.writeFileSync(path.join(apt, "sources.list"), "deb http://deb.debian.org/debian trixie main\n");
+  fs.writeFileSync(path.join(apt, "sources.list"), `deb http://deb.debian.org/debian ${suite} main\n`);
   const o = [
     "-o", `Dir::Etc::sourcelist=${path.join(apt, "sources.list")}`,
     "-o", "Dir::Etc::sourceparts=/dev/null",
@@ -186,9 +200,9 @@ async function ensureDebian13Root(dir: string, packages: string[], log: Log): Pr
     "-o", `Dir::Cache=${path.join(apt, "cache")}`,
     "-o", "APT::Sandbox::User=root",
   ];
-  log(`fetching Debian 13 packages ${packages.join(" ")} (private apt state in ${apt})`);
+  log(`fetching Debian ${suite} packages ${packages.join(" ")} (private apt state in ${apt})`);
   await runOk("apt-get", [...o, "update", "-qq"]);
-  const debs = path.join(dir, "debs");
+  const debs = path.join(dir, `debs-${suite}`);
   fs.rmSync(debs, { recursive: true, force: true });
   mkdirp(debs);
   await runOk("apt-get", [...o, "download", ...packages], { cwd: debs });
