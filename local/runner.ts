@@ -10,6 +10,7 @@
 // shell's exit status, and a new shell is started with the exported variables and the cwd saved
 // after the previous command.
 import { spawn, ChildProcess } from "child_process";
+import { randomUUID } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -105,7 +106,7 @@ const SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 /** CodeBuild-like default environment for a build; `over` wins. */
 export function defaultBuildEnv(sourceDir: string, over: Record<string, string> = {}): Record<string, string> {
   const region = over.AWS_REGION ?? over.AWS_DEFAULT_REGION ?? "us-east-1";
-  const uuid = cryptoRandomUuid();
+  const uuid = randomUUID();
   const project = "local-project";
   const id = `${project}:${uuid}`;
   return {
@@ -128,11 +129,6 @@ export function defaultBuildEnv(sourceDir: string, over: Record<string, string> 
     AWS_DEFAULT_REGION: region,
     ...over,
   };
-}
-
-function cryptoRandomUuid(): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require("crypto") as typeof import("crypto")).randomUUID();
 }
 
 function validate(spec: Buildspec): void {
