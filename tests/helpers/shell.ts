@@ -33,6 +33,8 @@ export interface SimpleCommand {
     readonly literal: boolean;
     /** Names assigned by the command (`X=1`, `X=(a b)`). */
     readonly assigns: string[];
+    /** Array assignments (`X=(a 'b c')`): name to element words. */
+    readonly arrays: Record<string, string[]>;
 }
 
 export interface Pipeline {
@@ -97,8 +99,16 @@ function simpleCommand(call: Node): SimpleCommand {
         words.push(r.text);
         literal = literal && r.literal;
     }
-    const assigns = ((call.Assigns as Node[] | null) ?? []).map((a) => String((a.Name as Node).Value));
-    return { words, literal, assigns };
+    const assignNodes = (call.Assigns as Node[] | null) ?? [];
+    const assigns = assignNodes.map((a) => String((a.Name as Node).Value));
+    const arrays: Record<string, string[]> = {};
+    for (const a of assignNodes) {
+        const arr = a.Array as Node | null;
+        if (arr) {
+            arrays[String((a.Name as Node).Value)] = ((arr.Elems as Node[] | null) ?? []).map((e) => wordOf(e.Value as Node).text);
+        }
+    }
+    return { words, literal, assigns, arrays };
 }
 
 /** The first simple command inside a statement (the command of `a | b`'s side). */
