@@ -15,7 +15,7 @@
  * than trusting state from an earlier command.
  */
 import * as YAML from "yaml";
-import type { CacheStrategy, RegistryBuilder } from "./args";
+import type { CacheStrategy, RegistryBuilder, ResolvedArgs } from "./args";
 
 export interface BuildspecOptions {
     /** `<registry>/<repository>`, e.g. `123456789012.dkr.ecr.eu-west-1.amazonaws.com/app`. */
@@ -197,6 +197,24 @@ function postBuildCommand(o: BuildspecOptions): string {
         `elif [ "$CACHE_WRITE" = 1 ]; then echo ${shellWord(`layer cache: ${wrote}`)};`,
         `else echo "layer cache: untrusted ref: nothing was pushed"; fi`,
     ].join("\n");
+}
+
+/** The buildspec options of a component: its resolved arguments plus the repository, known once it exists. */
+export function buildspecOptions(a: ResolvedArgs, repositoryUrl: string, region: string): BuildspecOptions {
+    return {
+        repositoryUrl,
+        region,
+        imageTag: a.imageTag,
+        cacheTag: a.cacheTag,
+        cacheStrategy: a.cacheStrategy,
+        registryBuilder: a.registryBuilder,
+        builderImage: a.builderImage,
+        dockerfileDir: a.dockerfileDir,
+        dockerfileName: a.dockerfileName,
+        buildArgs: a.buildArgs,
+        trustedRefs: a.trustedRefs,
+        buildNetwork: a.buildNetwork,
+    };
 }
 
 /** The buildspec object for the given options. */

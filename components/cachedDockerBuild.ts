@@ -8,7 +8,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { CachedDockerBuildArgs, resolveArgs, ResolvedArgs } from "./args";
-import { buildspecYaml, cacheRefs } from "./buildspec";
+import { buildspecOptions, buildspecYaml, cacheRefs } from "./buildspec";
 import { createLogGroup, createProject } from "./codebuild";
 import { createRepository } from "./ecr";
 import { createRole } from "./iam";
@@ -46,22 +46,9 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
         const logGroup = createLogGroup(name, a, args.tags, childOpts);
         const role = createRole(name, a.projectName, repository.arn, logGroup.arn, args.tags, childOpts);
 
-        const buildspec = pulumi.all([repository.repositoryUrl, repository.arn]).apply(([url, arn]) =>
-            buildspecYaml({
-                repositoryUrl: url,
-                region: arnParts(arn).region,
-                imageTag: a.imageTag,
-                cacheTag: a.cacheTag,
-                cacheStrategy: a.cacheStrategy,
-                registryBuilder: a.registryBuilder,
-                builderImage: a.builderImage,
-                dockerfileDir: a.dockerfileDir,
-                dockerfileName: a.dockerfileName,
-                buildArgs: a.buildArgs,
-                trustedRefs: a.trustedRefs,
-                buildNetwork: a.buildNetwork,
-            }),
-        );
+        const buildspec = pulumi
+            .all([repository.repositoryUrl, repository.arn])
+            .apply(([url, arn]) => buildspecYaml(buildspecOptions(a, url, arnParts(arn).region)));
         const { project } = createProject(
             name,
             a,
