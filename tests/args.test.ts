@@ -1,0 +1,247 @@
+/**
+ * Defaults and validation (`resolveArgs`): each bad value is refused with the exact message naming the
+ * key, the value and what is allowed, and the component throws before registering anything.
+ */
+import { strict as assert } from "assert";
+import { CachedDockerBuildArgs, ConfigError, DEFAULTS, resolveArgs } from "../components/args";
+import { CachedDockerBuild } from "../components/cachedDockerBuild";
+import { installMocks, registrations, settle } from "./helpers/mocks";
+
+/** Asserts that `resolveArgs` refuses `args` with exactly this key, value and message. */
+function refuses(args: CachedDockerBuildArgs, key: string, value: unknown, message: string): void {
+    assert.throws(
+        () => resolveArgs("docker-cache", "dev", args),
+        (e: unknown) => {
+            assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${String(e)}`);
+            assert.equal(e.message, message);
+            assert.equal(e.key, key);
+            assert.deepEqual(e.value, value);
+            return true;
+        },
+    );
+}
+
+const REPO_RULE = "Allowed: 2 to 256 characters, lowercase letters and digits, separated by single '.', '_', '-' or '/' (ECR's rule).";
+
+describe("resolveArgs", () => {
+    describe("defaults", () => {
+        it("apply every documented default, with names from the component and stack", () => {
+            const a = resolveArgs("docker-cache", "Dev", {});
+            assert.equal(a.repositoryName, "docker-cache-dev", "the repository name is lowercased (ECR)");
+            assert.equal(a.projectName, "docker-cache-Dev");
+            for (const [k, v] of Object.entries(DEFAULTS)) {
+                assert.deepEqual((a as unknown as Record<string, unknown>)[k], v, k);
+            }
+            assert.deepEqual(a.trustedRefs, ["master"], "trustedRefs defaults to [sourceVersion]");
+            assert.deepEqual(a.buildArgs, {});
+            assert.equal(a.kmsKeyArn, undefined);
+            assert.equal(a.buildNetwork, undefined);
+        });
+
+        it("keep 0-like and false values instead of replacing them (?? not ||)", () => {
+            const a = resolveArgs("c", "s", { forceDelete: false, localCache: false, protect: false, sourceVersion: "main" });
+            assert.equal(a.forceDelete, false);
+            assert.equal(a.localCache, false);
+            assert.deepEqual(a.trustedRefs, ["main"]);
+        });
+    });
+
+    describe("exact errors", () => {
+        it("repositoryName: uppercase, leading separator, double separator, too long, too short", () => {
+            refuses({ repositoryName: "MyRepo" }, "repositoryName", "MyRepo", `Invalid value for 'repositoryName': "MyRepo". ${REPO_RULE}`);
+            refuses({ repositoryName: "-repo" }, "repositoryName", "-repo", `Invalid value for 'repositoryName': "-repo". ${REPO_RULE}`);
+            refuses({ repositoryName: "team//repo" }, "repositoryName", "team//repo", `Invalid value for 'repositoryName': "team//repo". ${REPO_RULE}`);
+            const long = "a".repeat(257);
+            refuses({ repositoryName: long }, "repositoryName", long, `Invalid value for 'repositoryName': ${JSON.stringify(long)}. ${REPO_RULE}`);
+            refuses({ repositoryName: "a" }, "repositoryName", "a", `Invalid value for 'repositoryName': "a". ${REPO_RULE}`);
+            assert.equal(resolveArgs("c", "s", { repositoryName: "a".repeat(256) }).repositoryName.length, 256);
+            assert.equal(resolveArgs("c", "s", { repositoryName: "team/app.v2_x-y" }).repositoryName, "team/app.v2_x-y");
+        });
+
+        it("projectName: too long for '<name>-role' in IAM, bad characters", () => {
+            const long = "p".repeat(60);
+            const rule = "Allowed: 2 to 59 characters (so '<name>-role' fits IAM's 64), letters, digits, '-' and '_', starting with a letter or digit.";
+            refuses({ projectName: long }, "projectName", long, `Invalid value for 'projectName': ${JSON.stringify(long)}. ${rule}`);
+            refuses({ projectName: "a b" }, "projectName", "a b", `Invalid value for 'projectName': "a b". ${rule}`);
+            assert.equal(resolveArgs("c", "s", { projectName: "p".repeat(59) }).projectName.length, 59);
+        });
+
+        it("counts and days: non-positive, non-integer, above the limit", () => {
+            refuses({ untaggedExpiryDays: 0 }, "untaggedExpiryDays", 0, "Invalid value for 'untaggedExpiryDays': 0. Allowed: a whole number from 1 to 3650.");
+            refuses({ untaggedExpiryDays: -3 }, "untaggedExpiryDays", -3, "Invalid value for 'untaggedExpiryDays': -3. Allowed: a whole number from 1 to 3650.");
+            refuses({ untaggedExpiryDays: 1.5 }, "untaggedExpiryDays", 1.5, "Invalid value for 'untaggedExpiryDays': 1.5. Allowed: a whole number from 1 to 3650.");
+            refuses({ untaggedExpiryDays: 3651 }, "untaggedExpiryDays", 3651, "Invalid value for 'untaggedExpiryDays': 3651. Allowed: a whole number from 1 to 3650.");
+            refuses({ maxTaggedImages: 0 }, "maxTaggedImages", 0, "Invalid value for 'maxTaggedImages': 0. Allowed: a whole number from 1 to 10000.");
+            refuses({ maxTaggedImages: 2.5 }, "maxTaggedImages", 2.5, "Invalid value for 'maxTaggedImages': 2.5. Allowed: a whole number from 1 to 10000.");
+        });
+
+        it("enumerations: cacheStrategy, computeType, registryBuilder, encryptionType, imageTagMutability", () => {
+            refuses(
+                { cacheStrategy: "local" as never },
+                "cacheStrategy",
+                "local",
+                `Invalid value for 'cacheStrategy': "local". Allowed: inline, registry, pull.`,
+            );
+            refuses(
+                { computeType: "BUILD_GENERAL1_HUGE" as never },
+                "computeType",
+                "BUILD_GENERAL1_HUGE",
+                `Invalid value for 'computeType': "BUILD_GENERAL1_HUGE". Allowed: BUILD_GENERAL1_SMALL, BUILD_GENERAL1_MEDIUM, BUILD_GENERAL1_LARGE, BUILD_GENERAL1_XLARGE, BUILD_GENERAL1_2XLARGE.`,
+            );
+            refuses(
+                { registryBuilder: "kubernetes" as never },
+                "registryBuilder",
+                "kubernetes",
+                `Invalid value for 'registryBuilder': "kubernetes". Allowed: docker-container, docker.`,
+            );
+            refuses({ encryptionType: "SSE" as never }, "encryptionType", "SSE", `Invalid value for 'encryptionType': "SSE". Allowed: AES256, KMS.`);
+            refuses(
+                { imageTagMutability: "IMMUTABLE_WITH_EXCLUSION" as never },
+                "imageTagMutability",
+                "IMMUTABLE_WITH_EXCLUSION",
+                `Invalid value for 'imageTagMutability': "IMMUTABLE_WITH_EXCLUSION". Allowed: MUTABLE, IMMUTABLE.`,
+            );
+        });
+
+        it("buildTimeoutMinutes: 4 and 2161 refused, 5 and 2160 accepted", () => {
+            refuses({ buildTimeoutMinutes: 4 }, "buildTimeoutMinutes", 4, "Invalid value for 'buildTimeoutMinutes': 4. Allowed: a whole number from 5 to 2160.");
+            refuses({ buildTimeoutMinutes: 2161 }, "buildTimeoutMinutes", 2161, "Invalid value for 'buildTimeoutMinutes': 2161. Allowed: a whole number from 5 to 2160.");
+            assert.equal(resolveArgs("c", "s", { buildTimeoutMinutes: 5 }).buildTimeoutMinutes, 5);
+            assert.equal(resolveArgs("c", "s", { buildTimeoutMinutes: 2160 }).buildTimeoutMinutes, 2160);
+        });
+
+        it("dockerfileDir: absolute, with '..', empty", () => {
+            refuses(
+                { dockerfileDir: "/etc" },
+                "dockerfileDir",
+                "/etc",
+                `Invalid value for 'dockerfileDir': "/etc". Allowed: a path relative to the source root; absolute paths are not.`,
+            );
+            refuses(
+                { dockerfileDir: "images/../../secrets" },
+                "dockerfileDir",
+                "images/../../secrets",
+                `Invalid value for 'dockerfileDir': "images/../../secrets". Allowed: a path inside the source; '..' segments are not.`,
+            );
+            refuses({ dockerfileDir: "" }, "dockerfileDir", "", `Invalid value for 'dockerfileDir': "". Allowed: a non-empty relative path of at most 1024 characters.`);
+            refuses(
+                { dockerfileDir: "a\nb" },
+                "dockerfileDir",
+                "a\nb",
+                `Invalid value for 'dockerfileDir': "a\\nb". Allowed: printable characters; control characters and newlines are not.`,
+            );
+            assert.equal(resolveArgs("c", "s", { dockerfileDir: "a..b/c" }).dockerfileDir, "a..b/c", "'..' inside a name is fine");
+        });
+
+        it("kmsKeyArn: refused without KMS encryption, and when not a KMS ARN", () => {
+            const arn = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+            refuses({ kmsKeyArn: arn }, "kmsKeyArn", arn, `Invalid value for 'kmsKeyArn': ${JSON.stringify(arn)}. Allowed only when encryptionType is KMS.`);
+            refuses(
+                { encryptionType: "KMS", kmsKeyArn: "alias/aws/ecr" },
+                "kmsKeyArn",
+                "alias/aws/ecr",
+                `Invalid value for 'kmsKeyArn': "alias/aws/ecr". Allowed: a KMS key or alias ARN.`,
+            );
+            assert.equal(resolveArgs("c", "s", { encryptionType: "KMS", kmsKeyArn: arn }).kmsKeyArn, arn);
+        });
+
+        it("localCache with BUILD_GENERAL1_2XLARGE", () => {
+            refuses(
+                { computeType: "BUILD_GENERAL1_2XLARGE" },
+                "localCache",
+                true,
+                "Invalid value for 'localCache': true. Allowed: false when computeType is BUILD_GENERAL1_2XLARGE, which has no local Docker layer cache.",
+            );
+            assert.equal(resolveArgs("c", "s", { computeType: "BUILD_GENERAL1_2XLARGE", localCache: false }).localCache, false);
+        });
+
+        it("logRetentionDays: a value CloudWatch doesn't offer (10)", () => {
+            refuses(
+                { logRetentionDays: 10 },
+                "logRetentionDays",
+                10,
+                "Invalid value for 'logRetentionDays': 10. Allowed: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653.",
+            );
+        });
+
+        it("cacheTag equal to imageTag, and tags that aren't Docker tags", () => {
+            refuses(
+                { imageTag: "v1", cacheTag: "v1" },
+                "cacheTag",
+                "v1",
+                `Invalid value for 'cacheTag': "v1". Allowed: any tag other than imageTag; the cache manifest must not replace the image.`,
+            );
+            refuses(
+                { imageTag: ".hidden" },
+                "imageTag",
+                ".hidden",
+                `Invalid value for 'imageTag': ".hidden". Allowed: a Docker tag: 1 to 128 of letters, digits, '_', '.', '-', not starting with '.' or '-'.`,
+            );
+            refuses(
+                { cacheTag: "a*" },
+                "cacheTag",
+                "a*",
+                `Invalid value for 'cacheTag': "a*". Allowed: a Docker tag: 1 to 128 of letters, digits, '_', '.', '-', not starting with '.' or '-'.`,
+            );
+        });
+
+        it("trustedRefs: pull-request refs, empty list, bad ref syntax", () => {
+            refuses(
+                { trustedRefs: ["master", "pr/7"] },
+                "trustedRefs",
+                "pr/7",
+                `Invalid value for 'trustedRefs': "pr/7". Allowed: branch or tag names; pull-request refs (pr/...) must never write the cache.`,
+            );
+            refuses({ trustedRefs: [] }, "trustedRefs", [], `Invalid value for 'trustedRefs': []. Allowed: a non-empty list of branch or tag names.`);
+            refuses({ trustedRefs: ["a b"] }, "trustedRefs", "a b", `Invalid value for 'trustedRefs': "a b". Allowed: branch or tag names (git ref syntax).`);
+        });
+
+        it("buildArgs: bad names", () => {
+            refuses(
+                { buildArgs: { "1X": "v" } },
+                "buildArgs.1X",
+                "1X",
+                `Invalid value for 'buildArgs.1X': "1X". Allowed names: letters, digits and '_', not starting with a digit.`,
+            );
+            refuses(
+                { buildArgs: { "A-B": "v" } },
+                "buildArgs.A-B",
+                "A-B",
+                `Invalid value for 'buildArgs.A-B': "A-B". Allowed names: letters, digits and '_', not starting with a digit.`,
+            );
+        });
+
+        it("sourceUrl: only HTTPS GitHub repository URLs", () => {
+            refuses(
+                { sourceUrl: "git@github.com:aws/x.git" },
+                "sourceUrl",
+                "git@github.com:aws/x.git",
+                `Invalid value for 'sourceUrl': "git@github.com:aws/x.git". Allowed: an HTTPS GitHub repository URL, https://github.com/<owner>/<repo>[.git].`,
+            );
+        });
+    });
+
+    describe("the component", () => {
+        before(() => {
+            installMocks({ stack: "dev" });
+        });
+
+        it("throws the ConfigError before registering any resource, itself included", async () => {
+            const before = registrations.length;
+            assert.throws(
+                () => new CachedDockerBuild("bad", { logRetentionDays: 10 }),
+                (e: unknown) => e instanceof ConfigError && e.key === "logRetentionDays",
+            );
+            assert.throws(() => new CachedDockerBuild("bad2", { repositoryName: "UPPER" }), /Invalid value for 'repositoryName': "UPPER"/);
+            await settle();
+            assert.equal(registrations.length - before, 0);
+            assert.deepEqual(registrations, []);
+        });
+
+        it("registers its children once the arguments are valid (the harness sees registrations)", async () => {
+            new CachedDockerBuild("good", {});
+            await settle();
+            assert.ok(registrations.length >= 8, `${registrations.length} registrations`);
+        });
+    });
+});
