@@ -1,0 +1,265 @@
+/**
+ * The whole program (`index.ts`) under mocks, per stack, with the config the CLI would pass
+ * (`Pulumi.yaml` defaults + `Pulumi.<stack>.yaml`): every resource, the inputs that reach AWS, the
+ * resource options (`parent`, `protect`, `retainOnDelete`, seen at the wire level), and every stack output.
+ */
+import { strict as assert } from "assert";
+import * as YAML from "yaml";
+import { TYPE_TOKEN } from "../components/cachedDockerBuild";
+import { ACCOUNT, findResource, findResources, ProgramOutputs, Registration, registrations, runProgram, valueOf } from "./helpers/mocks";
+import { parseShell } from "./helpers/shell";
+
+const T = {
+    repo: "aws:ecr/repository:Repository",
+    lifecycle: "aws:ecr/lifecyclePolicy:LifecyclePolicy",
+    logs: "aws:cloudwatch/logGroup:LogGroup",
+    role: "aws:iam/role:Role",
+    policy: "aws:iam/policy:Policy",
+    attachment: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+    project: "aws:codebuild/project:Project",
+};
+
+interface Expect {
+    stack: string;
+    encryption: "AES256" | "KMS";
+    forceDelete: boolean;
+    protect: boolean;
+    immutable: boolean;
+    strategy: string;
+    computeType: string;
+    timeout: number;
+    retention: number;
+    untaggedDays: number;
+    maxTagged: number;
+}
+
+const STACKS: Expect[] = [
+    {
+        stack: "dev",
+        encryption: "AES256",
+        forceDelete: true,
+        protect: false,
+        immutable: false,
+        strategy: "inline",
+        computeType: "BUILD_GENERAL1_MEDIUM",
+        timeout: 60,
+        retention: 7,
+        untaggedDays: 3,
+        maxTagged: 5,
+    },
+    {
+        stack: "prod",
+        encryption: "KMS",
+        forceDelete: false,
+        protect: true,
+        immutable: true,
+        strategy: "registry",
+        computeType: "BUILD_GENERAL1_LARGE",
+        timeout: 120,
+        retention: 365,
+        untaggedDays: 14,
+        maxTagged: 50,
+    },
+];
+
+const REGION = "eu-west-1";
+
+for (const e of STACKS) {
+    describe(`program under mocks: stack ${e.stack}`, () => {
+        const name = `docker-cache-${e.stack}`;
+        const repoArn = `arn:aws:ecr:${REGION}:${ACCOUNT}:repository/${name}`;
+        const repoUrl = `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/${name}`;
+        const groupName = `/aws/codebuild/${name}`;
+        const groupArn = `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${groupName}`;
+        const projectArn = `arn:aws:codebuild:${REGION}:${ACCOUNT}:project/${name}`;
+        let program: ProgramOutputs;
+        let all: Registration[];
+
+        before(async () => {
+            program = await runProgram(e.stack);
+            all = [...registrations];
+        });
+
+        it("registers the component and exactly its seven children, named after it and parented to it", () => {
+            const component = findResource(TYPE_TOKEN, "docker-cache");
+            assert.equal(component.custom, false);
+            assert.equal(component.parent, "", "the component is the top of the program (no stack resource under mocks)");
+            const children = all.filter((r) => r !== component);
+            assert.deepEqual(children.map((r) => `${r.type} ${r.name}`).sort(), [
+                `${T.logs} docker-cache-logs`,
+                `${T.project} docker-cache-project`,
+                `${T.lifecycle} docker-cache-lifecycle`,
+                `${T.repo} docker-cache-repo`,
+                `${T.attachment} docker-cache-policy-attachment`,
+                `${T.policy} docker-cache-policy`,
+                `${T.role} docker-cache-role`,
+            ].sort());
+            assert.ok(component.urn.endsWith(`::${TYPE_TOKEN}::docker-cache`), component.urn);
+            for (const child of children) {
+                assert.equal(child.parent, component.urn, `${child.name} is parented to the component`);
+                assert.ok(child.urn.includes(`${TYPE_TOKEN}$${child.type}::`), child.urn);
+            }
+            assert.equal(findResources("aws:codebuild/sourceCredential:SourceCredential").length, 0, "no credential without githubToken");
+        });
+
+        it(`protect is ${e.protect} on every child; retainOnDelete ${e.protect} on the repository and log group only`, () => {
+            for (const child of all.filter((r) => r.custom)) {
+                assert.equal(child.protect, e.protect, `${child.name} protect`);
+            }
+            assert.equal(findResource(T.repo).retainOnDelete, e.protect);
+            assert.equal(findResource(T.logs).retainOnDelete, e.protect);
+            for (const t of [T.lifecycle, T.role, T.policy, T.attachment, T.project]) {
+                assert.ok(!findResource(t).retainOnDelete, `${t} is not retained`);
+            }
+        });
+
+        it("repository: name, scan on push, encryption, force delete, tag mutability", () => {
+            const repo = findResource(T.repo).inputs;
+            assert.equal(repo.name, name);
+            assert.deepEqual(repo.imageScanningConfiguration, { scanOnPush: true });
+            assert.deepEqual(repo.encryptionConfigurations, [{ encryptionType: e.encryption }], "no kmsKey: the AWS-managed aws/ecr key");
+            assert.equal(repo.forceDelete, e.forceDelete);
+            if (e.immutable) {
+                assert.equal(repo.imageTagMutability, "IMMUTABLE_WITH_EXCLUSION");
+                assert.deepEqual(repo.imageTagMutabilityExclusionFilters, [
+                    { filter: "latest", filterType: "WILDCARD" },
+                    { filter: "buildcache", filterType: "WILDCARD" },
+                ]);
+            } else {
+                assert.equal(repo.imageTagMutability, "MUTABLE");
+                assert.equal(repo.imageTagMutabilityExclusionFilters, undefined);
+            }
+        });
+
+        it("lifecycle policy: the JSON that reaches AWS, on this repository", () => {
+            const lc = findResource(T.lifecycle).inputs;
+            assert.equal(lc.repository, name);
+            const policy = JSON.parse(String(lc.policy)) as { rules: { rulePriority: number; selection: unknown }[] };
+            assert.deepEqual(
+                policy.rules.map((r) => [r.rulePriority, r.selection]),
+                [
+                    [1, { tagStatus: "tagged", tagPatternList: ["latest"], countType: "imageCountMoreThan", countNumber: 10000 }],
+                    [2, { tagStatus: "tagged", tagPatternList: ["buildcache"], countType: "imageCountMoreThan", countNumber: 10000 }],
+                    [3, { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: e.untaggedDays }],
+                    [4, { tagStatus: "tagged", tagPatternList: ["*"], countType: "imageCountMoreThan", countNumber: e.maxTagged }],
+                ],
+            );
+        });
+
+        it("role: trust policy with the mocked account and this project's ARN", () => {
+            const role = findResource(T.role).inputs;
+            assert.equal(role.name, `${name}-role`);
+            const trust = JSON.parse(String(role.assumeRolePolicy));
+            assert.deepEqual(trust.Statement, [
+                {
+                    Sid: "CodeBuildAssumesRoleForThisProjectOnly",
+                    Effect: "Allow",
+                    Principal: { Service: "codebuild.amazonaws.com" },
+                    Action: "sts:AssumeRole",
+                    Condition: { StringEquals: { "aws:SourceAccount": ACCOUNT }, ArnLike: { "aws:SourceArn": projectArn } },
+                },
+            ]);
+        });
+
+        it("policy: scoped to the mocked repository ARN and log group ARN, attached to the role", () => {
+            const policy = findResource(T.policy).inputs;
+            assert.equal(policy.name, `${name}-policy`);
+            const doc = JSON.parse(String(policy.policy)) as { Statement: { Action: string[]; Resource: string | string[] }[] };
+            assert.deepEqual(
+                doc.Statement.map((s) => s.Resource),
+                ["*", [repoArn], [groupArn, `${groupArn}:log-stream:*`]],
+            );
+            assert.deepEqual(doc.Statement[0].Action, ["ecr:GetAuthorizationToken"]);
+            const attachment = findResource(T.attachment).inputs;
+            assert.equal(attachment.role, `${name}-role`);
+            assert.equal(attachment.policyArn, `arn:aws:iam::${ACCOUNT}:policy/${name}-policy`);
+        });
+
+        it("log group: named for the project, retention per stack", () => {
+            const lg = findResource(T.logs).inputs;
+            assert.equal(lg.name, groupName);
+            assert.equal(lg.retentionInDays, e.retention);
+        });
+
+        it("project: environment, timeout, source, role, logs, local cache", () => {
+            const p = findResource(T.project).inputs as Record<string, any>;
+            assert.equal(p.name, name);
+            assert.equal(p.serviceRole, `arn:aws:iam::${ACCOUNT}:role/${name}-role`);
+            assert.equal(p.buildTimeout, e.timeout);
+            assert.deepEqual(p.environment, {
+                type: "LINUX_CONTAINER",
+                image: "aws/codebuild/amazonlinux-x86_64-standard:5.0",
+                computeType: e.computeType,
+                imagePullCredentialsType: "CODEBUILD",
+                privilegedMode: true,
+            });
+            assert.equal(p.source.type, "GITHUB");
+            assert.equal(p.source.location, "https://github.com/aws/aws-codebuild-docker-images.git");
+            assert.equal(p.source.gitCloneDepth, 1);
+            assert.equal(p.sourceVersion, "master");
+            assert.deepEqual(p.artifacts, { type: "NO_ARTIFACTS" });
+            assert.deepEqual(p.cache, { type: "LOCAL", modes: ["LOCAL_DOCKER_LAYER_CACHE", "LOCAL_SOURCE_CACHE"] });
+            assert.deepEqual(p.logsConfig, { cloudwatchLogs: { status: "ENABLED", groupName } });
+            // The project waits for the role's policy: its serviceRole comes from an output that resolves after the attachment.
+            const attachmentUrn = findResource(T.attachment).urn;
+            assert.ok(findResource(T.project).dependencies.includes(attachmentUrn), "project depends on the policy attachment");
+        });
+
+        it("project buildspec: valid YAML whose commands use the mocked repository URL and region", () => {
+            const p = findResource(T.project).inputs as Record<string, any>;
+            const spec = YAML.parse(p.source.buildspec) as { phases: Record<string, { commands: string[] }> };
+            const pre = spec.phases.pre_build.commands.map((c) => parseShell(c));
+            const login = pre.flatMap((x) => x.pipes)[0];
+            assert.deepEqual(login.left.words, ["aws", "ecr", "get-login-password", "--region", REGION]);
+            assert.equal(login.right.words.at(-1), `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com`);
+            const build = parseShell(spec.phases.build.commands[0]);
+            const call = build.commands.find((c) => c.words[2] === "build");
+            assert.ok(call?.words.includes(`${repoUrl}:latest`));
+            const cacheRef = e.strategy === "registry" ? `${repoUrl}:buildcache` : `${repoUrl}:latest`;
+            assert.ok(call?.words.includes(`type=registry,ref=${cacheRef}`), JSON.stringify(call?.words));
+            const hasBuilder = pre.some((x) => x.commands.some((c) => c.words[2] === "create"));
+            assert.equal(hasBuilder, e.strategy === "registry", "docker-container builder only for the registry strategy");
+        });
+
+        it("every stack output resolves to the expected value", async () => {
+            const expected: Record<string, unknown> = {
+                projectName: name,
+                projectArn,
+                repositoryUrl: repoUrl,
+                repositoryArn: repoArn,
+                repositoryName: name,
+                imageUri: `${repoUrl}:latest`,
+                cacheRef: e.strategy === "registry" ? `${repoUrl}:buildcache` : `${repoUrl}:latest`,
+                cacheStrategy: e.strategy,
+                roleArn: `arn:aws:iam::${ACCOUNT}:role/${name}-role`,
+                logGroupName: groupName,
+            };
+            const actual: Record<string, unknown> = {};
+            for (const key of Object.keys(program)) {
+                actual[key] = await valueOf(program[key]);
+            }
+            assert.deepEqual(actual, expected);
+        });
+    });
+}
+
+describe("program under mocks: bad stack config", () => {
+    it("an unknown key in this project's namespace stops the program before any resource", async () => {
+        await assert.rejects(() => runProgram("dev", { "ecr-layer-cache:cacheStratgy": "registry" }), /Unknown config key/);
+        assert.deepEqual(registrations, []);
+    });
+
+    it("a bad value stops the program before any resource, naming the key", async () => {
+        await assert.rejects(() => runProgram("dev", { logRetentionDays: 10 }), /Invalid value for 'logRetentionDays': 10/);
+        assert.deepEqual(registrations, []);
+    });
+
+    it("config overrides reach the resources (registry strategy with the docker builder on dev)", async () => {
+        await runProgram("dev", { cacheStrategy: "registry", registryBuilder: "docker", trustedRefs: ["main", "release"], sourceVersion: "main" });
+        const p = findResource(T.project).inputs as Record<string, any>;
+        const spec = YAML.parse(p.source.buildspec) as { phases: Record<string, { commands: string[] }> };
+        assert.ok(!spec.phases.pre_build.commands.some((c) => c.includes("buildx create")));
+        assert.match(spec.phases.pre_build.commands[0], /for trusted in main release;/);
+        assert.equal(p.sourceVersion, "main");
+    });
+});
