@@ -184,7 +184,11 @@ function reportCommand(): string {
         `n_steps=$(printf '%s\\n' "$steps" | grep -c . || true)`,
         `n_cached=$(comm -12 <(printf '%s\\n' "$steps") <(printf '%s\\n' "$cached") | grep -c . || true)`,
         `echo "layer cache: $n_cached of $n_steps steps cached"`,
-        `if grep -qiE 'failed to configure .*cache importer|importing cache manifest.*(error|failed)|cache export.*(error|failed)' ${BUILD_LOG}; then echo "WARNING: BuildKit reported a layer-cache error above; this build did not use the cache as configured"; fi`,
+        // BuildKit reports a missing cache ref as an ERROR line and carries on; that is expected on a first
+        // build (the probe said so), and any other import or export error is not.
+        `cache_errors=$(grep -iE 'failed to configure .*cache (importer|exporter)|importing cache manifest.*(error|failed)|exporting cache.*(error|failed)' ${BUILD_LOG} || true)`,
+        `if [ "\${CACHE_FOUND:-0}" = 0 ]; then cache_errors=$(printf '%s\n' "$cache_errors" | grep -viE ': not found$' || true); fi`,
+        `if [ -n "$cache_errors" ]; then echo "WARNING: BuildKit reported a layer-cache error, so this build did not use the cache as configured: $cache_errors"; fi`,
         `if [ "\${CACHE_FOUND:-0}" = 1 ] && [ "$n_steps" -gt 0 ] && [ "$n_cached" = 0 ]; then echo "WARNING: a layer cache was found in ECR but no step used it: every step was rebuilt"; fi`,
     ].join("\n");
 }

@@ -1,0 +1,80 @@
+/**
+ * Synthetic Dockerfiles for the end-to-end tests and the benchmark, as pure functions.
+ *
+ * Each step does real work, like a compile: it writes `mbPerStep` MB of random (incompressible) data
+ * into its own layer and hashes it `hashRounds` times. A "change" appends a harmless command to one
+ * step, as the original write-up did (an echo added to a statement halfway down the Dockerfile): that
+ * step and every step after it must be rebuilt, every step before it must come from the cache.
+ */
+
+export interface SyntheticOptions {
+    /** Image every stage starts FROM (made locally; no public registry is reachable). */
+    readonly baseImage: string;
+    /** Number of work steps. */
+    readonly steps: number;
+    /** MB of random data each step writes into its layer. */
+    readonly mbPerStep: number;
+    /** How many times each step hashes its data: the CPU part of the work. */
+    readonly hashRounds: number;
+    /** 1-based step that carries the change marker, if any. */
+    readonly changeAt?: number;
+    /** Text of the change; a different marker is a different change. */
+    readonly changeMarker?: string;
+    /** 1-based step that fails (exit 1), for failure tests. */
+    readonly failAt?: number;
+}
+
+function check(o: SyntheticOptions): void {
+    const whole = (n: number, min: number) => Number.isInteger(n) && n >= min;
+    if (!whole(o.steps, 1)) throw new Error(`steps must be a whole number >= 1, got ${o.steps}`);
+    if (!whole(o.mbPerStep, 0)) throw new Error(`mbPerStep must be a whole number >= 0, got ${o.mbPerStep}`);
+    if (!whole(o.hashRounds, 0)) throw new Error(`hashRounds must be a whole number >= 0, got ${o.hashRounds}`);
+    for (const [key, v] of [["changeAt", o.changeAt], ["failAt", o.failAt]] as const) {
+        if (v !== undefined && !(whole(v, 1) && v <= o.steps)) throw new Error(`${key} must be a step from 1 to ${o.steps}, got ${v}`);
+    }
+    if (o.changeMarker !== undefined && !/^[A-Za-z0-9_.-]+$/.test(o.changeMarker)) {
+        throw new Error(`changeMarker must be letters, digits, '_', '.', '-', got ${JSON.stringify(o.changeMarker)}`);
+    }
+}
+
+/** The shell of one work step: write the data, then hash it. */
+export function stepCommand(step: number, mb: number, rounds: number): string {
+    const file = `/data/step-${String(step).padStart(3, "0")}.bin`;
+    return `dd if=/dev/urandom of=${file} bs=1M count=${mb} 2>/dev/null && i=0 && while [ $i -lt ${rounds} ]; do sha256sum ${file} >/dev/null; i=$((i+1)); done`;
+}
+
+/** A single-stage Dockerfile of `steps` work steps. */
+export function singleStage(o: SyntheticOptions): string {
+    check(o);
+    const lines = [`FROM ${o.baseImage}`, `RUN mkdir -p /data`];
+    for (let s = 1; s <= o.steps; s++) {
+        let cmd = stepCommand(s, o.mbPerStep, o.hashRounds);
+        if (o.changeAt === s) cmd += ` && echo ${o.changeMarker ?? "changed"} > /data/change-${s}.txt`;
+        if (o.failAt === s) cmd += ` && echo "step ${s} fails on purpose" && exit 1`;
+        lines.push(`RUN ${cmd}`);
+    }
+    lines.push(`CMD ["sh", "-c", "ls -l /data"]`);
+    return lines.join("\n") + "\n";
+}
+
+/**
+ * A multi-stage Dockerfile: a builder stage does all the work steps; the final stage only copies one
+ * small artifact out of it. Only a cache that keeps the builder stage (mode=max) lets a fresh host skip it.
+ */
+export function multiStage(o: SyntheticOptions): string {
+    check(o);
+    const lines = [`FROM ${o.baseImage} AS builder`, `RUN mkdir -p /data /out`];
+    for (let s = 1; s <= o.steps; s++) {
+        lines.push(`RUN ${stepCommand(s, o.mbPerStep, o.hashRounds)}`);
+    }
+    lines.push(`RUN cat /data/*.bin | sha256sum > /out/artifact.sha256`);
+    lines.push(`FROM ${o.baseImage}`);
+    lines.push(`COPY --from=builder /out/artifact.sha256 /artifact.sha256`);
+    lines.push(`CMD ["cat", "/artifact.sha256"]`);
+    return lines.join("\n") + "\n";
+}
+
+/** Number of Dockerfile steps BuildKit reports (FROM excluded) for a single-stage file. */
+export function singleStageStepCount(steps: number): number {
+    return steps + 1;
+}
