@@ -118,6 +118,8 @@ function stateFor(type: string, name: string, inputs: Record<string, unknown>, r
             return { ...inputs, name: n, arn: `arn:aws:iam::${ACCOUNT}:policy/${n}`, policyId: `ANPA${name.length}` };
         case "aws:codebuild/project:Project":
             return { ...inputs, name: n, arn: `arn:aws:codebuild:${region}:${ACCOUNT}:project/${n}` };
+        case "aws:ecs/taskDefinition:TaskDefinition":
+            return { ...inputs, arn: `arn:aws:ecs:${region}:${ACCOUNT}:task-definition/${String(inputs.family)}:1`, revision: 1 };
         case "aws:codebuild/sourceCredential:SourceCredential":
             return { ...inputs, arn: `arn:aws:codebuild:${region}:${ACCOUNT}:token/github` };
         default:
