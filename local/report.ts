@@ -52,7 +52,7 @@ export interface BuildKitReport {
 
 const PREFIX = /^\[[A-Za-z_]+\] /; // "[build] " added by the runner
 const HEADER = /^#(\d+) (.*)$/;
-const STEP = /^\[(?:(\S+) )?(\d+)\/(\d+)\] (\S+)\s*(.*)$/;
+const STEP = /^\[(?:(\S+)\s+)?\s*(\d+)\/(\d+)\] (\S+)\s*(.*)$/; // BuildKit pads the index: "[ 2/10]", "[builder  2/10]"
 
 type Vertex = { name: string; status?: StepStatus; seconds?: number };
 

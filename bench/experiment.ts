@@ -1,0 +1,130 @@
+/**
+ * The original write-up's three-run experiment, in miniature, for one cache strategy:
+ * a cold build, a rebuild with no change, and a rebuild after a change halfway down the Dockerfile,
+ * each on a fresh local build host (empty Docker data root) against the same registry, with the
+ * buildspec the component generates. Shared by `npm run local-build` and `npm run bench`.
+ */
+import type { CacheStrategy } from "../components/args";
+import type { LocalHost } from "../local/host";
+import { runScenario, RegistryMode } from "../local/scenario";
+import { singleStage } from "./dockerfile";
+
+export const RUNS = ["cold", "warm", "change"] as const;
+export type RunName = (typeof RUNS)[number];
+
+export interface ExperimentConfig {
+    /** Work steps in the synthetic Dockerfile. */
+    readonly steps: number;
+    /** MB of random data per step (the image is about steps × this). */
+    readonly mbPerStep: number;
+    /** Hash passes over each step's data: the CPU part of each step. */
+    readonly hashRounds: number;
+    /** Step that changes in the third run. @default the middle step */
+    readonly changeAt?: number;
+}
+
+export interface RunRecord {
+    readonly strategy: CacheStrategy;
+    readonly run: RunName;
+    readonly succeeded: boolean;
+    /** Seconds the buildspec ran (login to post_build): what a CodeBuild build would bill, less provisioning. */
+    readonly buildSeconds: number;
+    /** Seconds of each phase. */
+    readonly phaseSeconds: Record<string, number>;
+    /** Seconds to start and stop the fresh Docker host (CodeBuild's provisioning, not counted above). */
+    readonly hostSeconds: number;
+    readonly cachedSteps: number;
+    readonly rebuiltSteps: number;
+    readonly pulledMB: number;
+    readonly pushedMB: number;
+}
+
+export interface Progress {
+    (event: { strategy: CacheStrategy; run: RunName; phase: "start" | "done"; record?: RunRecord }): void;
+}
+
+/** The step that changes: halfway down, as in the original (line 291 of a ~580-line Dockerfile). */
+export function changeStep(cfg: ExperimentConfig): number {
+    return cfg.changeAt ?? Math.ceil(cfg.steps / 2);
+}
+
+/**
+ * Share of the cold build's step work that a change at `changeAt` forces again: the changed step and
+ * every step after it. Steps do equal work, and the `mkdir` step before them is negligible.
+ */
+export function workShareAfterChange(cfg: ExperimentConfig): number {
+    return (cfg.steps - changeStep(cfg) + 1) / cfg.steps;
+}
+
+export async function runExperiment(
+    host: LocalHost,
+    strategy: CacheStrategy,
+    cfg: ExperimentConfig,
+    opts: { repo: string; registryMode?: RegistryMode; quiet?: boolean; progress?: Progress; nonce?: string },
+): Promise<RunRecord[]> {
+    const base = { baseImage: host.base.ref, steps: cfg.steps, mbPerStep: cfg.mbPerStep, hashRounds: cfg.hashRounds };
+    const dockerfiles: Record<RunName, string> = {
+        cold: singleStage(base),
+        warm: singleStage(base),
+        change: singleStage({ ...base, changeAt: changeStep(cfg), changeMarker: `change-${opts.nonce ?? Date.now().toString(36)}` }),
+    };
+    const records: RunRecord[] = [];
+    for (const run of RUNS) {
+        opts.progress?.({ strategy, run, phase: "start" });
+        const r = await runScenario({
+            host,
+            strategy,
+            repo: opts.repo,
+            dockerfile: dockerfiles[run],
+            registryMode: opts.registryMode,
+            label: `${strategy} ${run}`,
+            quiet: opts.quiet,
+            printReport: !opts.quiet,
+        });
+        const phaseSeconds: Record<string, number> = {};
+        for (const p of r.phases) if (p.status !== "ABSENT") phaseSeconds[p.name] = p.durationMs / 1000;
+        const record: RunRecord = {
+            strategy,
+            run,
+            succeeded: r.succeeded,
+            buildSeconds: r.timings.buildMs / 1000,
+            phaseSeconds,
+            hostSeconds: (r.timings.daemonStartMs + r.timings.daemonStopMs) / 1000,
+            cachedSteps: r.steps.cached,
+            rebuiltSteps: r.steps.rebuilt,
+            pulledMB: r.bytes.pulledMB,
+            pushedMB: r.bytes.pushedMB,
+        };
+        records.push(record);
+        opts.progress?.({ strategy, run, phase: "done", record });
+        if (!r.succeeded) {
+            throw new Error(`${strategy} ${run} build failed:\n${r.output.split("\n").slice(-40).join("\n")}`);
+        }
+    }
+    return records;
+}
+
+/** Ratio of a run's build time to the cold build of the same strategy in the same run. */
+export function ratioToCold(records: readonly RunRecord[], r: RunRecord): number {
+    const cold = records.find((x) => x.strategy === r.strategy && x.run === "cold");
+    if (!cold) throw new Error(`no cold run for ${r.strategy}`);
+    return r.buildSeconds / cold.buildSeconds;
+}
+
+/** A plain-text table of the runs, for the terminal. */
+export function summaryTable(records: readonly RunRecord[]): string {
+    const head = ["strategy", "run", "build s", "x cold", "cached", "rebuilt", "MB pulled", "MB pushed"];
+    const rows = records.map((r) => [
+        r.strategy,
+        r.run,
+        r.buildSeconds.toFixed(1),
+        ratioToCold(records, r).toFixed(3),
+        String(r.cachedSteps),
+        String(r.rebuiltSteps),
+        r.pulledMB.toFixed(1),
+        r.pushedMB.toFixed(1),
+    ]);
+    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+    const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+    return [line(head), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+}
