@@ -29,6 +29,9 @@ export interface LocalBuildOptions {
   printReport?: boolean;
   dockerEnv?: DockerEnv;
   timeoutMs?: number;
+  /** What the `aws ecr get-login-password` stand-in prints instead of the registry's password
+   *  (e.g. a wrong one, to test how a build fails when it can't log in). */
+  passwordOverride?: string;
 }
 
 export interface LocalBuildResult {
@@ -79,7 +82,7 @@ export async function runLocalBuild(opts: LocalBuildOptions): Promise<LocalBuild
   const bin = path.join(work, "bin");
   fs.mkdirSync(bin);
   fs.symlinkSync(env.client, path.join(bin, "docker"));
-  fs.writeFileSync(path.join(bin, "aws"), awsStandIn(opts.registry.password), { mode: 0o700 });
+  fs.writeFileSync(path.join(bin, "aws"), awsStandIn(opts.passwordOverride ?? opts.registry.password), { mode: 0o700 });
   const dockerConfig = makeDockerConfig(env, path.join(work, "docker-config"));
   const home = path.join(work, "home");
   fs.mkdirSync(home);

@@ -46,6 +46,8 @@ export interface ScenarioOptions {
   /** CodeBuild variables of this build (e.g. a pull-request trigger). */
   env?: Record<string, string>;
   registryMode?: RegistryMode;
+  /** Passed to runLocalBuild: the `aws` stand-in prints this instead of the registry's password. */
+  passwordOverride?: string;
   label?: string;
   quiet?: boolean;
   printReport?: boolean;
@@ -90,6 +92,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       label: o.label ?? `${o.strategy} ${o.repo}`,
       quiet: o.quiet,
       printReport: o.printReport,
+      passwordOverride: o.passwordOverride,
     });
     return { ...r, buildspecYaml };
   } finally {
