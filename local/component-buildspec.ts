@@ -5,6 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import type { CachedDockerBuildArgs } from "../components/args";
+import { CachedDockerBuild } from "../components/cachedDockerBuild";
 import type { Buildspec } from "./runner";
 
 let counter = 0;
@@ -65,8 +66,6 @@ export async function componentBuildspecYaml(
   repositoryUrl: string,
   region = "us-east-1",
 ): Promise<string> {
-  // Loaded lazily: @pulumi/aws takes about 2 s to load, and only this path needs it.
-  const { CachedDockerBuild } = await import("../components/cachedDockerBuild");
   await installMocks();
   const repoName = repositoryUrl.slice(repositoryUrl.indexOf("/") + 1);
   const yaml = new Promise<string>((resolve, reject) => pending.set(repoName, { repositoryUrl, region, resolve, reject }));
