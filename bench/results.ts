@@ -113,7 +113,7 @@ export function chartSpec(res: BenchResults): Record<string, unknown> {
     const order = [...Object.values(GROUP_LABEL).filter((g) => values.some((v) => v.group === g)), ORIGINAL_LABEL];
     return {
         $schema: "https://vega.github.io/schema/vega-lite/v5.json",
-        title: { text: "Build time as a share of the cold build (lower is better)", subtitle: `here: each strategy in one run, change at step ${res.config.changeAt} of ${res.config.steps}; pull = the original recipe under BuildKit; blog = the original write-up (39/6/31 min)` },
+        title: { text: "Build time as a share of the cold build (lower is better)", subtitle: [`here: every strategy in one run on fresh hosts; change at step ${res.config.changeAt} of ${res.config.steps}`, "pull = the original recipe run under BuildKit; blog = the original write-up on CodeBuild (39 / 6 / 31 min)"] },
         width: 640,
         height: 260,
         background: "white",
