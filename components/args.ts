@@ -127,7 +127,8 @@ export interface CachedDockerBuildArgs {
      */
     readonly sourceVersion?: string;
     /**
-     * Folder of the Dockerfile inside the source, relative, without `..`. It is also the build context.
+     * Folder of the Dockerfile inside the source, relative, without `..`, not starting with `-` (docker would
+     * read it as an option; write `./-dir`), printable. It is also the build context.
      * @default "al/x86_64/standard/5.0"
      */
     readonly dockerfileDir?: string;
@@ -137,7 +138,8 @@ export interface CachedDockerBuildArgs {
      */
     readonly dockerfileName?: string;
     /**
-     * `--build-arg` values passed to the build. Names are letters, digits and `_`.
+     * `--build-arg` values passed to the build. Names are letters, digits and `_`; values may hold anything
+     * but NUL, DEL, C1 control characters, U+2028/U+2029 and a byte-order mark.
      * @default {}
      */
     readonly buildArgs?: Readonly<Record<string, string>>;
@@ -267,9 +269,15 @@ const BUILD_ARG_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // Docker image references (used for builderImage): registry/path:tag or @digest, no whitespace or shell metacharacters.
 const IMAGE_REFERENCE = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
 // Git ref names (git check-ref-format, simplified to what matters here).
-const GIT_REF = /^(?!\/|.*\/\/|.*\/$|.*\.\.|.*@\{|.*\.lock$|.*\.$)[^\s~^:?*[\\\x00-\x1f\x7f]{1,255}$/;
-// Printable, no control characters: for values that end up inside a single shell word.
-const NO_CONTROL = /^[^\x00-\x1f\x7f]*$/;
+// JS's \s already covers U+2028/U+2029/U+FEFF; C1 controls (incl. NEL, U+0085) are added for the buildspec's sake (below).
+const GIT_REF = /^(?!\/|.*\/\/|.*\/$|.*\.\.|.*@\{|.*\.lock$|.*\.$)[^\s~^:?*[\\\x00-\x1f\x7f-\x9f]{1,255}$/;
+// Printable, no control characters: for values that end up inside a single shell word and a YAML scalar.
+// C1 controls (U+0080-U+009F, with NEL), U+2028/U+2029 and the BOM are refused too: the YAML library
+// writes them raw, and a YAML 1.1 reader (SnakeYAML, PyYAML) takes NEL/U+2028/U+2029 as line breaks,
+// which can end a block scalar early and turn the rest of the value into buildspec structure.
+const NO_CONTROL = /^[^\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]*$/;
+/** What a build-arg value can't hold: NUL (no argv can), and what NO_CONTROL refuses for YAML 1.1's sake, bar C0 (escaped). */
+const BUILD_ARG_VALUE_FORBIDDEN = /[\x00\x7f-\x9f\u2028\u2029\ufeff]/;
 
 function check(ok: boolean, key: string, value: unknown, allowed: string): void {
     if (!ok) {
@@ -293,6 +301,7 @@ export function checkRelativePath(key: string, value: string): string {
     check(value.length > 0 && value.length <= 1024, key, value, "Allowed: a non-empty relative path of at most 1024 characters.");
     check(!value.startsWith("/"), key, value, "Allowed: a path relative to the source root; absolute paths are not.");
     check(!segments.includes(".."), key, value, "Allowed: a path inside the source; '..' segments are not.");
+    check(!value.startsWith("-"), key, value, "Allowed: a path not starting with '-', which docker would read as an option; write './-…' instead.");
     check(NO_CONTROL.test(value), key, value, "Allowed: printable characters; control characters and newlines are not.");
     return value;
 }
@@ -363,7 +372,12 @@ export function resolveArgs(name: string, stack: string, args: CachedDockerBuild
     const buildArgs = args.buildArgs ?? {};
     for (const [argName, argValue] of Object.entries(buildArgs)) {
         check(BUILD_ARG_NAME.test(argName), `buildArgs.${argName}`, argName, "Allowed names: letters, digits and '_', not starting with a digit.");
-        check(typeof argValue === "string" && !argValue.includes("\0"), `buildArgs.${argName}`, argValue, "Allowed: a string without NUL characters.");
+        check(
+            typeof argValue === "string" && !BUILD_ARG_VALUE_FORBIDDEN.test(argValue),
+            `buildArgs.${argName}`,
+            argValue,
+            "Allowed: a string without NUL, DEL, C1 control characters, U+2028/U+2029 or a byte-order mark.",
+        );
     }
 
     const trustedRefs = args.trustedRefs ?? [sourceVersion];
