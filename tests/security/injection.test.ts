@@ -1,0 +1,547 @@
+/**
+ * Issue #4 (security): every user-supplied value that reaches the buildspec arrives as exactly one YAML
+ * scalar and exactly one shell word with exactly its own value, or is refused by `resolveArgs` with a
+ * ConfigError naming its key.
+ *
+ * Layer 1 (property-based, fast-check; 200 runs for properties that parse commands, 300 for the
+ * validation-only ones, ~15 s in all): the buildspec YAML is parsed back
+ * (YAML 1.2 and 1.1) and must equal the buildspec object; every command is parsed with a real shell
+ * parser (mvdan-sh, bash dialect); the argument where a value goes must be one word made only of
+ * literal / quoted parts whose value equals the input; and the script's structure with literals erased
+ * (its skeleton) must equal that of a buildspec built from harmless values, so nothing was added.
+ *
+ * Layer 2 (50 runs): the trust decision, login, probe and build commands run in real bash with
+ * `docker`/`aws` replaced by shell functions that write their argv NUL-separated; the argv must equal
+ * the expected array exactly.
+ */
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import fc from "fast-check";
+import * as YAML from "yaml";
+import { CachedDockerBuildArgs, ConfigError, resolveArgs, ResolvedArgs } from "../../components/args";
+import { BUILDER_NAME, buildspec, BuildspecOptions, buildspecYaml } from "../../components/buildspec";
+import { analyze, ShellFacts, simpleCommands, skeleton } from "./shellAst";
+
+const RUNS = 300;
+/** Runs for the properties that walk mvdan-sh trees (~10 ms of CPU per command). */
+const PARSE_RUNS = 200;
+const EXEC_RUNS = 50;
+const REGISTRY = "123456789012.dkr.ecr.eu-west-1.amazonaws.com";
+const URL = `${REGISTRY}/docker-cache-dev`;
+const REGION = "eu-west-1";
+
+// ---------- arbitraries ----------
+
+/** Shell and YAML metacharacters, quote-escaping sequences, option look-alikes, odd Unicode. */
+const NASTY = [
+    "'", '"', "$", "`", ";", "#", "&", "|", "<", ">", "(", ")", "\\", " ", "*", "?", "[", "]", "~", ": ", "- ", "{", "}",
+    "!", "%", "@", ",", "=", "$(", "${", "$((", "'\\''", "\\'", "'\"'\"'", "--", "-", "/", ".", "a", "Z", "9", "é",
+    "\u{1F4A5}", "\u00a0", " #", "\\n", "&&", "||", ";;", "<<EOF", "$IFS", "!!",
+];
+/** Characters no value may carry into the buildspec (C0/C1 controls, YAML 1.1 line breaks, BOM). */
+const CONTROL = ["\n", "\t", "\r", "\x1b", "\x7f", "\x85", "\u2028", "\u2029", "\x9b", "\x01", "\ufeff"];
+/** YAML indicators at the start of a scalar. */
+const YAML_LEAD = ["", "", "", "|", ">", "- ", "? ", "!", "!!str ", "&a ", "*a", "%", "@", "`", "#", "---", "...", ": ", "'", '"', "[", "{"];
+
+/** A lone UTF-16 surrogate can't be encoded as UTF-8, so no config file or API can carry one. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function piece(extra: readonly string[]): fc.Arbitrary<string> {
+    return fc.oneof(
+        { weight: 6, arbitrary: fc.constantFrom(...NASTY, ...extra) },
+        { weight: 1, arbitrary: fc.string({ maxLength: 3, unit: "grapheme-ascii" }) },
+        { weight: 1, arbitrary: fc.string({ maxLength: 2, unit: "grapheme" }) },
+    );
+}
+
+/** Text weighted towards shell and YAML specials. `extra` adds pieces (e.g. control characters). */
+function nasty(extra: readonly string[] = []): fc.Arbitrary<string> {
+    return fc
+        .tuple(fc.constantFrom(...YAML_LEAD), fc.array(piece(extra), { minLength: 1, maxLength: 10 }))
+        .map(([lead, ps]) => lead + ps.join(""))
+        .filter((s) => s.length > 0 && !s.includes("\0") && !LONE_SURROGATE.test(s));
+}
+
+/** Nasty text with at least one control character in it. */
+const withControl = fc
+    .tuple(nasty(), fc.constantFrom(...CONTROL), nasty())
+    .map(([a, c, b]) => a + c + b);
+
+/** Pieces that git's ref grammar allows but the shell or YAML would not take literally. */
+const gitRefLike = fc
+    .tuple(
+        fc.constantFrom("", "", "|", ">", "!", "&a", "%", "@", "`", "#", "---", "'", '"', "{", "-"),
+        fc.array(
+            fc.constantFrom("'", '"', "$", "`", ";", "#", "&", "|", "<", ">", "(", ")", "{", "}", "]", "!", "%", "@", ",", "=", "$(", "${",
+                "'\"'\"'", "-", "/", ".", "a", "Z", "9", "é", "\u{1F4A5}", "&&", "||", ";;", "<<EOF", "$IFS", "!!", "main"),
+            { minLength: 1, maxLength: 8 },
+        ),
+    )
+    .map(([lead, ps]) => lead + ps.join(""));
+
+const buildArgName = fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,7}$/).filter((n) => n !== "__proto__");
+
+// ---------- generation and checks ----------
+
+function optionsOf(a: ResolvedArgs, over: Partial<BuildspecOptions> = {}): BuildspecOptions {
+    return {
+        repositoryUrl: URL,
+        region: REGION,
+        imageTag: a.imageTag,
+        cacheTag: a.cacheTag,
+        cacheStrategy: a.cacheStrategy,
+        registryBuilder: a.registryBuilder,
+        builderImage: a.builderImage,
+        dockerfileDir: a.dockerfileDir,
+        dockerfileName: a.dockerfileName,
+        buildArgs: a.buildArgs,
+        trustedRefs: a.trustedRefs,
+        buildNetwork: a.buildNetwork,
+        ...over,
+    };
+}
+
+/** Applies defaults; returns the ConfigError instead of throwing it. */
+function resolve(args: CachedDockerBuildArgs): ResolvedArgs | ConfigError {
+    try {
+        return resolveArgs("docker-cache", "dev", args);
+    } catch (e) {
+        if (e instanceof ConfigError) {
+            return e;
+        }
+        throw e;
+    }
+}
+
+interface Generated {
+    readonly yamlText: string;
+    /** All commands, in order, as CodeBuild reads them from the YAML. */
+    readonly commands: string[];
+}
+
+/** Raw characters a YAML 1.1 reader (e.g. SnakeYAML, PyYAML) would take as line breaks or refuse. */
+const NOT_YAML_SAFE = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff]/u;
+
+function generate(o: BuildspecOptions): Generated {
+    const yamlText = buildspecYaml(o);
+    const object = buildspec(o);
+    const m = NOT_YAML_SAFE.exec(yamlText);
+    assert.equal(m, null, `the YAML holds a raw ${JSON.stringify(m?.[0])}, which YAML 1.1 readers treat as a line break or refuse`);
+    for (const version of ["1.2", "1.1"] as const) {
+        const doc = YAML.parseDocument(yamlText, { version, uniqueKeys: true });
+        assert.deepEqual(doc.errors, [], `YAML ${version} parses without errors`);
+        assert.deepEqual(doc.toJS(), JSON.parse(JSON.stringify(object)), `YAML ${version} round-trips to the buildspec object`);
+    }
+    const spec = YAML.parse(yamlText);
+    const commands = [...spec.phases.pre_build.commands, ...spec.phases.build.commands, ...spec.phases.post_build.commands];
+    for (const c of commands) {
+        assert.equal(typeof c, "string", "each command is one YAML scalar (a string)");
+    }
+    return { yamlText, commands };
+}
+
+/** Values that shellWord leaves unquoted; anything else is replaced by a harmless stand-in for the baseline. */
+const PLAIN = /^[A-Za-z0-9_@%+=:,./-]+$/;
+
+/** The same buildspec with every value that needs quoting replaced by a harmless word: the structural baseline. */
+function harmless(o: BuildspecOptions): BuildspecOptions {
+    const h = (v: string, stand: string) => (PLAIN.test(v) ? v : stand);
+    const url = PLAIN.test(o.repositoryUrl) ? o.repositoryUrl : "registry.example/repo";
+    return {
+        ...o,
+        repositoryUrl: url,
+        region: h(o.region, "region"),
+        builderImage: h(o.builderImage, "builder"),
+        dockerfileDir: h(o.dockerfileDir, "dir"),
+        dockerfileName: h(o.dockerfileName, "file"),
+        buildArgs: Object.fromEntries(Object.entries(o.buildArgs).map(([k, v]) => [k, h(v, "value")])),
+        trustedRefs: o.trustedRefs.map((r, i) => h(r, `ref${i}`)),
+    };
+}
+
+/** mvdan-sh's JS tree is slow to walk, so facts are cached by command text (baselines repeat a lot). */
+const factsCache = new Map<string, ShellFacts>();
+function factsOf(command: string): ShellFacts {
+    let f = factsCache.get(command);
+    if (f === undefined) {
+        if (factsCache.size > 2000) {
+            factsCache.clear();
+        }
+        f = analyze(command);
+        factsCache.set(command, f);
+    }
+    return f;
+}
+
+function commandsOf(o: BuildspecOptions): string[] {
+    const p = buildspec(o).phases;
+    return [...p.pre_build.commands, ...p.build.commands, ...p.post_build.commands];
+}
+
+/** The unique simple command that starts with `prefix`. */
+function commandStartingWith(all: (string | undefined)[][], prefix: string[]): (string | undefined)[] {
+    const found = all.filter((args) => prefix.every((p, i) => args[i] === p));
+    assert.equal(found.length, 1, `exactly one '${prefix.join(" ")}' command, found ${found.length}`);
+    return found[0];
+}
+
+function after(args: (string | undefined)[], flag: string): (string | undefined)[] {
+    return args.flatMap((a, i) => (a === flag ? [args[i + 1]] : []));
+}
+
+function expectedWriteFlags(o: BuildspecOptions): string[] {
+    switch (o.cacheStrategy) {
+        case "inline":
+            return ["--cache-to", "type=inline", "--push"];
+        case "registry":
+            return ["--cache-to", `type=registry,ref=${o.repositoryUrl}:${o.cacheTag},mode=max,image-manifest=true,oci-mediatypes=true`, "--push"];
+        case "pull":
+            return ["--push"];
+    }
+}
+
+/** Where each command sits in `commandsOf(o)`. */
+function commandIndex(o: BuildspecOptions) {
+    const pre = 2 + (o.cacheStrategy === "registry" && o.registryBuilder === "docker-container" ? 1 : 0) + 1;
+    return {
+        trust: 0,
+        login: 1,
+        create: pre === 4 ? 2 : -1,
+        probe: pre - 1,
+        build: pre,
+        report: pre + 1,
+        post: pre + 2,
+    };
+}
+
+/**
+ * Asserts that every user value sits, whole and alone, where it belongs.
+ *
+ * A command whose values all are plain words (`shellWord` leaves them unquoted: letters, digits,
+ * `_@%+=:,./-`, none special to bash) is identical to its baseline and is only parsed when `full` is
+ * set; every other command is parsed, compared structurally with its baseline, and its arguments checked.
+ * (mvdan-sh's JS tree costs ~10 ms per command to walk, so this keeps 300 runs per property affordable.)
+ */
+function assertCarried(o: BuildspecOptions, full = false): void {
+    const { commands } = generate(o);
+    const baseline = commandsOf(harmless(o));
+    assert.equal(commands.length, baseline.length);
+    const facts: (ShellFacts | undefined)[] = commands.map((c, i) => {
+        if (!full && c === baseline[i]) {
+            return undefined;
+        }
+        const f = factsOf(c);
+        assert.equal(f.skeleton, factsOf(baseline[i]).skeleton, `command ${i}: the values add no shell structure`);
+        return f;
+    });
+    const idx = commandIndex(o);
+    assert.equal(commands[idx.report], baseline[idx.report], "the report command carries no value");
+    const image = `${o.repositoryUrl}:${o.imageTag}`;
+    const cache = o.cacheStrategy === "registry" ? `${o.repositoryUrl}:${o.cacheTag}` : image;
+
+    const buildFacts = facts[idx.build];
+    if (buildFacts) {
+        const build = commandStartingWith(buildFacts.calls, ["docker", "buildx", "build"]);
+        assert.deepEqual(after(build, "--file"), [`${o.dockerfileDir.replace(/\/+$/, "")}/${o.dockerfileName}`]);
+        assert.deepEqual(after(build, "--tag"), [image]);
+        assert.deepEqual(
+            after(build, "--build-arg"),
+            Object.entries(o.buildArgs).map(([k, v]) => `${k}=${v}`),
+        );
+        assert.equal(build[build.length - 1], o.dockerfileDir, "the context is the last argument, one word");
+        // The only non-literal argument is "${WRITE_FLAGS[@]}", just before the context.
+        assert.deepEqual(
+            build.flatMap((a, i) => (a === undefined ? [i] : [])),
+            [build.length - 2],
+        );
+        assert.deepEqual(buildFacts.arrays.WRITE_FLAGS, [[], expectedWriteFlags(o)], "WRITE_FLAGS=() then, when trusted, exactly the write flags");
+    }
+    assert.ok(!o.dockerfileDir.startsWith("-"), "a context starting with '-' would be read by docker as an option");
+
+    const loginFacts = facts[idx.login];
+    if (loginFacts) {
+        assert.deepEqual(commandStartingWith(loginFacts.calls, ["aws", "ecr"]), ["aws", "ecr", "get-login-password", "--region", o.region]);
+        assert.deepEqual(commandStartingWith(loginFacts.calls, ["docker", "login"]), [
+            "docker", "login", "--username", "AWS", "--password-stdin", o.repositoryUrl.slice(0, o.repositoryUrl.indexOf("/")),
+        ]);
+    }
+    const trustFacts = facts[idx.trust];
+    if (trustFacts) {
+        assert.deepEqual(trustFacts.forItems.trusted, [[...o.trustedRefs]]);
+    }
+    const probeFacts = facts[idx.probe];
+    if (probeFacts && o.cacheStrategy === "pull") {
+        assert.deepEqual(commandStartingWith(probeFacts.calls, ["docker", "pull"]), ["docker", "pull", image]);
+    } else if (probeFacts) {
+        assert.deepEqual(commandStartingWith(probeFacts.calls, ["docker", "buildx", "imagetools"]), ["docker", "buildx", "imagetools", "inspect", cache]);
+    }
+    const createFacts = idx.create >= 0 ? facts[idx.create] : undefined;
+    if (createFacts) {
+        const create = commandStartingWith(createFacts.calls, ["docker", "buildx", "create"]);
+        assert.deepEqual(after(create, "--name"), [BUILDER_NAME]);
+        assert.deepEqual(after(create, "--driver-opt")[0], `image=${o.builderImage}`);
+    }
+}
+
+function assertRejected(result: ResolvedArgs | ConfigError, key: string | RegExp): void {
+    assert.ok(result instanceof ConfigError, `expected a ConfigError for ${String(key)}`);
+    if (typeof key === "string") {
+        assert.equal(result.key, key);
+    } else {
+        assert.match(result.key, key);
+    }
+    assert.ok(result.message.includes(`'${result.key}'`), "the message names the key");
+}
+
+/** Runs a property over values that validation may accept or refuse; checks both outcomes and that enough were accepted. */
+function acceptedOrRejected<T>(arb: fc.Arbitrary<T>, toArgs: (v: T) => CachedDockerBuildArgs, key: string | RegExp, minAcceptedShare: number): void {
+    let accepted = 0;
+    fc.assert(
+        fc.property(arb, fc.constantFrom("inline", "registry", "pull" as const), (v, strategy) => {
+            const r = resolve({ ...toArgs(v), cacheStrategy: strategy });
+            if (r instanceof ConfigError) {
+                assertRejected(r, key);
+                return;
+            }
+            accepted++;
+            assertCarried(optionsOf(r));
+        }),
+        { numRuns: PARSE_RUNS },
+    );
+    assert.ok(accepted >= minAcceptedShare * PARSE_RUNS, `only ${accepted} of ${PARSE_RUNS} generated values were accepted; the property is too weak`);
+}
+
+describe("security: user values reach the buildspec as one YAML scalar and one shell word (#4)", function () {
+    this.timeout(60000);
+
+    it("the checker itself sees through quoting (sanity)", () => {
+        const [cmd] = simpleCommands(`docker 'a'\\''b' "c\\$d" e\\ f "$x" 'g'h`);
+        assert.deepEqual(cmd, ["docker", "a'b", "c$d", "e f", undefined, "gh"]);
+        // A naively templated value is caught: two words, or an expansion.
+        assert.deepEqual(simpleCommands(`docker --file a b`)[0].length, 4);
+        assert.deepEqual(simpleCommands(`docker --file "a$(id)"`)[0][2], undefined);
+        assert.deepEqual(simpleCommands(`docker --file *.txt`)[0][2], undefined);
+        assert.notEqual(skeleton(`echo 'a'; id`), skeleton(`echo 'a'`));
+        assert.equal(skeleton(`echo 'a b'"c"`), skeleton(`echo x`));
+        assert.notEqual(skeleton(`echo "a$(id)"`), skeleton(`echo "a"`));
+    });
+
+    it("dockerfileDir and dockerfileName: accepted values are the context and the --file argument, exactly", () => {
+        acceptedOrRejected(
+            fc.tuple(nasty(), fc.constantFrom("", "", "/", "//"), nasty()),
+            ([d, slash, n]) => ({ dockerfileDir: d + slash, dockerfileName: n }),
+            /^dockerfile(Dir|Name)$/,
+            1 / 3,
+        );
+    });
+
+    it("imageTag and cacheTag: tags within Docker's grammar are plain words, carried exactly; anything else is refused", () => {
+        const tag = fc.stringMatching(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,20}$/);
+        let run = 0;
+        fc.assert(
+            fc.property(tag, tag, fc.constantFrom("inline", "registry", "pull" as const), (imageTag, cacheTag, strategy) => {
+                const r = resolve({ imageTag, cacheTag, cacheStrategy: strategy });
+                if (imageTag === cacheTag) {
+                    return assertRejected(r, "cacheTag");
+                }
+                assert.ok(!(r instanceof ConfigError), String(r));
+                assert.ok(PLAIN.test(imageTag) && PLAIN.test(cacheTag), "a valid tag never needs quoting");
+                // Parsing every command is costly; the first runs parse all of them, the rest check YAML and text.
+                assertCarried(optionsOf(r), run++ < 20);
+            }),
+            { numRuns: RUNS },
+        );
+        fc.assert(
+            fc.property(nasty(CONTROL), fc.constantFrom("imageTag", "cacheTag" as const), (v, key) => {
+                fc.pre(!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(v));
+                assertRejected(resolve({ [key]: v }), key);
+            }),
+            { numRuns: RUNS },
+        );
+    });
+
+    it("buildArgs: each value is one --build-arg NAME=value word, whatever it holds", () => {
+        acceptedOrRejected(
+            fc.dictionary(buildArgName, nasty(["\n", "\t", "\n\n", " \n "]), { minKeys: 1, maxKeys: 3 }),
+            (buildArgs) => ({ buildArgs }),
+            /^buildArgs\./,
+            0.9,
+        );
+    });
+
+    it("trustedRefs: accepted refs are the for-loop words, exactly", () => {
+        acceptedOrRejected(
+            fc.array(gitRefLike, { minLength: 1, maxLength: 3 }),
+            (trustedRefs) => ({ trustedRefs }),
+            "trustedRefs",
+            1 / 3,
+        );
+    });
+
+    it("repositoryUrl path, region and builderImage (not user-validated here) are still one word each", () => {
+        fc.assert(
+            fc.property(
+                nasty(),
+                nasty(),
+                nasty(),
+                fc.constantFrom("inline", "registry", "pull" as const),
+                (repoPath, region, builderImage, strategy) => {
+                    // These come from AWS or from validated config; quoting must not depend on that.
+                    const a = resolveArgs("docker-cache", "dev", { cacheStrategy: strategy });
+                    assertCarried(optionsOf(a, { repositoryUrl: `${REGISTRY}/${repoPath}`, region, builderImage }));
+                },
+            ),
+            { numRuns: PARSE_RUNS / 2 },
+        );
+    });
+
+    describe("values that can't be made safe are refused with a ConfigError naming the key", () => {
+        it("control characters, NUL and line breaks in paths and refs", () => {
+            fc.assert(
+                fc.property(withControl, fc.constantFrom("dockerfileDir", "dockerfileName", "sourceVersion", "trustedRefs" as const), (v, key) => {
+                    const args: CachedDockerBuildArgs = key === "trustedRefs" ? { trustedRefs: ["main", v] } : { [key]: v };
+                    assertRejected(resolve(args), key);
+                }),
+                { numRuns: RUNS },
+            );
+        });
+
+        it("NUL, C1 controls, Unicode line separators and BOM in build-arg values", () => {
+            fc.assert(
+                fc.property(nasty(), fc.constantFrom("\0", "\x85", "\u2028", "\u2029", "\x9b", "\ufeff"), nasty(), (a, c, b) => {
+                    assertRejected(resolve({ buildArgs: { OK: "fine", BAD: a + c + b } }), "buildArgs.BAD");
+                }),
+                { numRuns: RUNS },
+            );
+        });
+
+        it("build-arg names outside [A-Za-z_][A-Za-z0-9_]*", () => {
+            fc.assert(
+                fc.property(nasty(CONTROL), (name) => {
+                    fc.pre(!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) && name !== "__proto__");
+                    assertRejected(resolve({ buildArgs: { [name]: "v" } }), `buildArgs.${name}`);
+                }),
+                { numRuns: RUNS },
+            );
+        });
+
+        it("builderImage with anything but an image reference", () => {
+            fc.assert(
+                fc.property(nasty(CONTROL), (v) => {
+                    fc.pre(/[^a-z0-9._\-/:@]/.test(v));
+                    assertRejected(resolve({ builderImage: v }), "builderImage");
+                }),
+                { numRuns: RUNS },
+            );
+        });
+
+        it("a dockerfileDir that docker would read as an option", () => {
+            for (const d of ["-", "--push", "--output=type=local,dest=/tmp/x", "-f/etc/passwd"]) {
+                assertRejected(resolve({ dockerfileDir: d }), "dockerfileDir");
+            }
+        });
+    });
+});
+
+// ---------- layer 2: execute in real bash ----------
+
+const STUBS = [
+    // Each call writes its argv, NUL-separated, into a file of its own (pipelines run stubs concurrently).
+    `record() { local f; f=$(mktemp "$ARGV_DIR/call.XXXXXXXX"); printf '%s\\0' "$@" > "$f"; }`,
+    `docker() { record docker "$@"; }`,
+    `aws() { record aws "$@"; }`,
+    `tee() { cat > /dev/null; }`,
+].join("\n");
+
+interface Run {
+    readonly calls: string[][];
+    readonly stdout: string;
+    readonly stderr: string;
+}
+
+function runInBash(commands: string[], env: Record<string, string>): Run {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "argv-"));
+    try {
+        // Like CodeBuild: one bash, the commands in order, stop at the first that fails.
+        const script = [STUBS, ...commands.map((c, i) => `${c}\nrc=$?; if [ "$rc" != 0 ]; then echo "command ${i} failed with $rc" >&2; exit 90; fi`)].join("\n");
+        const r = spawnSync("bash", ["--noprofile", "--norc", "-c", script], {
+            env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ARGV_DIR: dir, ...env },
+            input: "",
+            encoding: "utf8",
+            timeout: 10000,
+        });
+        assert.equal(r.status, 0, `bash failed: ${r.stderr}`);
+        const calls = fs
+            .readdirSync(dir)
+            .map((f) => fs.readFileSync(path.join(dir, f), "utf8").split("\0").slice(0, -1));
+        return { calls, stdout: r.stdout, stderr: r.stderr };
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+describe("security: adversarial values executed in real bash give exactly the expected argv (#4)", function () {
+    this.timeout(60000);
+
+    it("trust decision + login + probe + build, trusted and untrusted refs", () => {
+        let trustedRuns = 0;
+        fc.assert(
+            fc.property(
+                nasty(),
+                nasty(),
+                fc.dictionary(buildArgName, nasty(["\n", "\t", "\r", "\x1b"]), { maxKeys: 3 }),
+                fc.array(nasty(), { minLength: 1, maxLength: 3 }),
+                fc.constantFrom("inline", "registry" as const),
+                fc.boolean(),
+                (dockerfileDir, dockerfileName, buildArgs, trustedRefs, cacheStrategy, buildTrusted) => {
+                    const r = resolve({ dockerfileDir, dockerfileName, buildArgs, trustedRefs, cacheStrategy });
+                    fc.pre(!(r instanceof ConfigError));
+                    const a = r as ResolvedArgs;
+                    const o = optionsOf(a);
+                    const { commands } = generate(o);
+                    const spec = YAML.parse(buildspecYaml(o));
+                    const ref = buildTrusted ? a.trustedRefs[0] : `${a.trustedRefs[0]}-not`;
+                    fc.pre(buildTrusted || !a.trustedRefs.includes(ref));
+                    const run = runInBash([...spec.phases.pre_build.commands, spec.phases.build.commands[0]], {
+                        CODEBUILD_WEBHOOK_TRIGGER: `branch/${ref}`,
+                        CODEBUILD_WEBHOOK_HEAD_REF: `refs/heads/${ref}`,
+                        CODEBUILD_SOURCE_VERSION: "0123456789abcdef0123456789abcdef01234567",
+                    });
+                    assert.ok(commands.length > 0);
+                    if (buildTrusted) {
+                        trustedRuns++;
+                    }
+
+                    const image = `${URL}:${a.imageTag}`;
+                    const cache = cacheStrategy === "registry" ? `${URL}:${a.cacheTag}` : image;
+                    const builds = run.calls.filter((c) => c[0] === "docker" && c[1] === "buildx" && c[2] === "build");
+                    assert.equal(builds.length, 1, `one build call: ${JSON.stringify(run.calls)}`);
+                    assert.deepEqual(builds[0], [
+                        "docker", "buildx", "build", "--progress=plain", "--provenance=false", "--sbom=false",
+                        "--file", `${a.dockerfileDir.replace(/\/+$/, "")}/${a.dockerfileName}`,
+                        "--tag", image,
+                        ...Object.entries(a.buildArgs).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]),
+                        "--cache-from", `type=registry,ref=${cache}`,
+                        ...(buildTrusted ? expectedWriteFlags(o) : []),
+                        a.dockerfileDir,
+                    ]);
+                    const others = run.calls.filter((c) => c !== builds[0]).map((c) => c.slice(0, 3).join(" ")).sort();
+                    const expectedOthers = ["aws ecr get-login-password", "docker buildx imagetools", "docker login --username"];
+                    if (cacheStrategy === "registry") {
+                        expectedOthers.push("docker buildx create");
+                    }
+                    assert.deepEqual(others, expectedOthers.sort(), "no other command ran");
+                    assert.deepEqual(
+                        run.calls.find((c) => c[2] === "imagetools"),
+                        ["docker", "buildx", "imagetools", "inspect", cache],
+                    );
+                },
+            ),
+            { numRuns: EXEC_RUNS },
+        );
+        assert.ok(trustedRuns >= EXEC_RUNS / 5, `only ${trustedRuns} trusted runs`);
+    });
+});
