@@ -51,7 +51,7 @@ function stringList(cfg: pulumi.Config, key: string): string[] | undefined {
     if (!Array.isArray(v) || !v.every((x) => typeof x === "string")) {
         throw new ConfigError(key, v, "Allowed: a list of strings.");
     }
-    return v as string[];
+    return v;
 }
 
 /** `["NAME=value", ...]` to `{NAME: "value"}`. */

@@ -64,7 +64,7 @@ function patchMonitor(): void {
     // The same module instance that `pulumi.runtime.setMocks` uses.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const mocksModule = require("@pulumi/pulumi/runtime/mocks") as {
-        MockMonitor: { prototype: { registerResource(req: RegisterRequest, cb: (err: unknown, res: unknown) => void): Promise<void> } };
+        MockMonitor: { prototype: { registerResource: (this: unknown, req: RegisterRequest, cb: (err: unknown, res: unknown) => void) => Promise<void> } };
     };
     const proto = mocksModule.MockMonitor.prototype;
     const original = proto.registerResource;
@@ -97,7 +97,7 @@ export interface MockOptions {
 }
 
 function stateFor(type: string, name: string, inputs: Record<string, unknown>, region: string): Record<string, unknown> {
-    const n = String(inputs.name ?? name);
+    const n = typeof inputs.name === "string" ? inputs.name : name;
     switch (type) {
         case "aws:ecr/repository:Repository":
             return {
@@ -157,7 +157,7 @@ export function installMocks(opts: MockOptions = {}): Registration[] {
                     dependencies: w?.dependencies ?? [],
                 });
                 if (args.type === "pulumi:pulumi:StackReference") {
-                    const ref = String(inputs.name ?? args.id);
+                    const ref = typeof inputs.name === "string" ? inputs.name : String(args.id);
                     const outputs = stackOutputs[ref];
                     if (outputs === undefined) {
                         throw new Error(`mocks: no outputs for StackReference ${JSON.stringify(ref)}; known: ${Object.keys(stackOutputs).join(", ") || "none"}`);
@@ -269,7 +269,7 @@ export function readStackConfig(stack: string, overrides: Record<string, unknown
 
     for (const [k, raw] of Object.entries(projectFile.config ?? {})) {
         const key = fullKey(k);
-        const decl: ConfigDecl = raw !== null && typeof raw === "object" && !Array.isArray(raw) ? (raw as ConfigDecl) : { value: raw };
+        const decl: ConfigDecl = raw !== null && typeof raw === "object" && !Array.isArray(raw) ? raw : { value: raw };
         decls.set(key, decl);
         const v = decl.value ?? decl.default;
         if (v !== undefined) {
