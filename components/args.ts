@@ -146,6 +146,8 @@ export interface CachedDockerBuildArgs {
     /**
      * Source refs whose builds may write the cache and push the image. Builds of any other ref
      * (pull requests, manual source-version overrides) read the cache but never write it.
+     * A bare name is a branch (`main` = `refs/heads/main`); a tag must be written `refs/tags/<name>`,
+     * so that a tag named like a trusted branch never counts as that branch.
      * @default [sourceVersion]
      */
     readonly trustedRefs?: readonly string[];

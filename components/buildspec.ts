@@ -94,22 +94,32 @@ export function cacheRefs(o: Pick<BuildspecOptions, "repositoryUrl" | "imageTag"
 }
 
 /**
- * Decides whether this build may write the cache, from CodeBuild's variables:
- * pull-request builds never; otherwise the built ref (webhook head ref, else the requested source
- * version) must be one of the trusted refs. An empty source version means no override was given, so
- * the project's own configured version is built; that one is trusted.
+ * A trusted ref as a full ref name: a bare name is a branch (`main` is `refs/heads/main`); a tag must be
+ * written `refs/tags/<name>`. Exported for tests.
+ */
+export function fullRef(ref: string): string {
+    return ref.startsWith("refs/") ? ref : `refs/heads/${ref}`;
+}
+
+/**
+ * Decides whether this build may write the cache, from CodeBuild's variables. Refs are compared in full
+ * (`refs/heads/…`, `refs/tags/…`), so a tag named like a trusted branch (tags are often pushable by
+ * people the branch's protection keeps out) is not mistaken for it.
+ * - pull-request builds never write: webhook trigger `pr/*`, or a `pr/*` source version;
+ * - otherwise the built ref must be one of the trusted refs: the webhook head ref (already a full ref),
+ *   else the requested source version, a bare name being a branch;
+ * - an empty source version means no override was given, so the project's own configured version is
+ *   built; that one is trusted.
  */
 function trustCommand(trustedRefs: readonly string[]): string {
     return [
         `BUILD_REF="\${CODEBUILD_WEBHOOK_HEAD_REF:-\${CODEBUILD_SOURCE_VERSION:-}}"`,
-        `BUILD_REF="\${BUILD_REF#refs/heads/}"`,
-        `BUILD_REF="\${BUILD_REF#refs/tags/}"`,
+        `case "$BUILD_REF" in ""|refs/*) ;; *) BUILD_REF="refs/heads/$BUILD_REF" ;; esac`,
         `CACHE_WRITE=0`,
-        `case "\${CODEBUILD_WEBHOOK_TRIGGER:-}" in`,
-        `  pr/*) ;;`,
-        `  *) if [ -z "\${CODEBUILD_WEBHOOK_HEAD_REF:-}\${CODEBUILD_SOURCE_VERSION:-}" ]; then CACHE_WRITE=1; fi`,
-        `     for trusted in ${trustedRefs.map(shellWord).join(" ")}; do if [ "$BUILD_REF" = "$trusted" ]; then CACHE_WRITE=1; fi; done ;;`,
-        `esac`,
+        `case "\${CODEBUILD_WEBHOOK_TRIGGER:-}" in pr/*) ;; *) case "\${CODEBUILD_SOURCE_VERSION:-}" in pr/*) ;; *)`,
+        `  if [ -z "$BUILD_REF" ]; then CACHE_WRITE=1; fi`,
+        `  for trusted in ${trustedRefs.map((r) => shellWord(fullRef(r))).join(" ")}; do if [ "$BUILD_REF" = "$trusted" ]; then CACHE_WRITE=1; fi; done ;;`,
+        `esac ;; esac`,
         `if [ "$CACHE_WRITE" = 1 ]; then echo "layer cache: ref '$BUILD_REF' is trusted: this build reads the cache and, if it succeeds, pushes the image and writes the cache"; ` +
             `else echo "layer cache: ref '$BUILD_REF' (trigger '\${CODEBUILD_WEBHOOK_TRIGGER:-}') is not trusted: this build reads the cache but pushes nothing"; fi`,
     ].join("\n");
