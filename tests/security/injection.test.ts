@@ -22,7 +22,7 @@ import * as path from "node:path";
 import fc from "fast-check";
 import * as YAML from "yaml";
 import { CachedDockerBuildArgs, ConfigError, resolveArgs, ResolvedArgs } from "../../components/args";
-import { BUILDER_NAME, buildspec, BuildspecOptions, buildspecYaml } from "../../components/buildspec";
+import { BUILDER_NAME, buildspec, BuildspecOptions, buildspecYaml, fullRef } from "../../components/buildspec";
 import { analyze, ShellFacts, simpleCommands, skeleton } from "./shellAst";
 
 const RUNS = 300;
@@ -270,7 +270,7 @@ function assertCarried(o: BuildspecOptions, full = false): void {
     }
     const trustFacts = facts[idx.trust];
     if (trustFacts) {
-        assert.deepEqual(trustFacts.forItems.trusted, [[...o.trustedRefs]]);
+        assert.deepEqual(trustFacts.forItems.trusted, [o.trustedRefs.map(fullRef)], "each trusted ref, as a full ref, is one for-loop word");
     }
     const probeFacts = facts[idx.probe];
     if (probeFacts && o.cacheStrategy === "pull") {
