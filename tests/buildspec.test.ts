@@ -245,7 +245,8 @@ describe("buildspec (pure)", () => {
     });
 
     describe("trust decision (executed in bash)", () => {
-        const trust = buildspec(options({ trustedRefs: ["master", "release/1.x", "v2.0"] })).phases.pre_build.commands[0];
+        // A bare trusted ref is a branch; a tag is trusted only when written refs/tags/<name>.
+        const trust = buildspec(options({ trustedRefs: ["master", "release/1.x", "refs/tags/v2.0"] })).phases.pre_build.commands[0];
         const decide = (env: Record<string, string>) => {
             const r = bash(`${trust}\necho "CACHE_WRITE=$CACHE_WRITE"`, env);
             assert.equal(r.status, 0, r.stderr);
@@ -258,6 +259,8 @@ describe("buildspec (pure)", () => {
             ["webhook push to the trusted branch", { CODEBUILD_WEBHOOK_TRIGGER: "branch/master", CODEBUILD_WEBHOOK_HEAD_REF: "refs/heads/master", CODEBUILD_SOURCE_VERSION: "0123456789abcdef0123456789abcdef01234567" }, "1"],
             ["webhook push to a trusted branch with a slash", { CODEBUILD_WEBHOOK_TRIGGER: "branch/release/1.x", CODEBUILD_WEBHOOK_HEAD_REF: "refs/heads/release/1.x", CODEBUILD_SOURCE_VERSION: "abc" }, "1"],
             ["webhook push of a trusted tag", { CODEBUILD_WEBHOOK_TRIGGER: "tag/v2.0", CODEBUILD_WEBHOOK_HEAD_REF: "refs/tags/v2.0", CODEBUILD_SOURCE_VERSION: "abc" }, "1"],
+            ["webhook push of a tag named like the trusted branch", { CODEBUILD_WEBHOOK_TRIGGER: "tag/master", CODEBUILD_WEBHOOK_HEAD_REF: "refs/tags/master", CODEBUILD_SOURCE_VERSION: "abc" }, "0"],
+            ["webhook push to a branch named like the trusted tag", { CODEBUILD_WEBHOOK_TRIGGER: "branch/v2.0", CODEBUILD_WEBHOOK_HEAD_REF: "refs/heads/v2.0", CODEBUILD_SOURCE_VERSION: "abc" }, "0"],
             ["webhook push to another branch", { CODEBUILD_WEBHOOK_TRIGGER: "branch/feature", CODEBUILD_WEBHOOK_HEAD_REF: "refs/heads/feature", CODEBUILD_SOURCE_VERSION: "abc" }, "0"],
             ["webhook push to a branch that only ends in the trusted name", { CODEBUILD_WEBHOOK_TRIGGER: "branch/x/master", CODEBUILD_WEBHOOK_HEAD_REF: "refs/heads/x/master", CODEBUILD_SOURCE_VERSION: "abc" }, "0"],
             ["pull request whose head branch is named like the trusted branch", { CODEBUILD_WEBHOOK_TRIGGER: "pr/7", CODEBUILD_WEBHOOK_HEAD_REF: "refs/heads/master", CODEBUILD_SOURCE_VERSION: "pr/7" }, "0"],
@@ -394,7 +397,7 @@ describe("buildspec (pure)", () => {
                     const got = argv.join("\n");
                     assert.ok(got.includes(`--build-arg\nA=${a}\n--build-arg\nB_2=${b}\n`), JSON.stringify(argv));
                 }),
-                { numRuns: 40 },
+                { numRuns: 40, interruptAfterTimeLimit: 20_000 },
             );
         });
 
@@ -427,7 +430,7 @@ describe("buildspec (pure)", () => {
                     const r = bash(`printf '%s' ${shellWord(s)}`);
                     assert.equal(r.stdout, s);
                 }),
-                { numRuns: 40 },
+                { numRuns: 40, interruptAfterTimeLimit: 20_000 },
             );
         });
 

@@ -194,7 +194,7 @@ describe("lifecycle policy (pure)", () => {
                         }
                     }
                 }),
-                { numRuns: 400 },
+                { numRuns: 400, interruptAfterTimeLimit: 20_000 },
             );
         });
 
@@ -210,7 +210,7 @@ describe("lifecycle policy (pure)", () => {
                         }
                     }
                 }),
-                { numRuns: 400 },
+                { numRuns: 400, interruptAfterTimeLimit: 20_000 },
             );
         });
 
@@ -230,7 +230,7 @@ describe("lifecycle policy (pure)", () => {
                         assert.equal(kept.length, Math.min(s.maxTaggedImages, others.length));
                     }
                 }),
-                { numRuns: 400 },
+                { numRuns: 400, interruptAfterTimeLimit: 20_000 },
             );
         });
     });
