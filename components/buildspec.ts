@@ -51,8 +51,12 @@ export interface Buildspec {
 /** Name of the buildx builder the `registry` strategy creates with the `docker-container` driver. */
 export const BUILDER_NAME = "layer-cache";
 
-/** Where the build's plain progress is kept, so the build can count its cached steps. */
-export const BUILD_LOG = "/tmp/layer-cache-build.log";
+/**
+ * Where the build's plain progress is kept, so the build can count its cached steps. One file per build
+ * (the UUID part of `CODEBUILD_BUILD_ID`): builds that share a /tmp (several builds on one host, as with
+ * the local stand-in) must not read each other's log. A shell word meant to be used inside double quotes.
+ */
+export const BUILD_LOG = "/tmp/layer-cache-build.${CODEBUILD_BUILD_ID##*:}.log";
 
 const SAFE_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
 
@@ -182,21 +186,21 @@ function buildCommand(o: BuildspecOptions): string {
         `set -o pipefail`,
         `WRITE_FLAGS=()`,
         `if [ "$CACHE_WRITE" = 1 ]; then WRITE_FLAGS=(${words(...write, "--push")}); fi`,
-        `${words(...args)} "\${WRITE_FLAGS[@]}" ${shellWord(o.dockerfileDir)} 2>&1 | tee ${BUILD_LOG}`,
+        `${words(...args)} "\${WRITE_FLAGS[@]}" ${shellWord(o.dockerfileDir)} 2>&1 | tee "${BUILD_LOG}"`,
     ].join("\n");
 }
 
 /** Counts the Dockerfile steps (FROM excluded) and those BuildKit reported as CACHED, and warns loudly on a miss. */
 function reportCommand(): string {
     return [
-        `steps=$(grep -E '^#[0-9]+ \\[[^]]*[0-9]+/[0-9]+\\] ' ${BUILD_LOG} | grep -vE '^#[0-9]+ \\[[^]]*\\] FROM ' | cut -d' ' -f1 | sort -u)`,
-        `cached=$(grep -E '^#[0-9]+ CACHED' ${BUILD_LOG} | cut -d' ' -f1 | sort -u)`,
+        `steps=$(grep -E '^#[0-9]+ \\[[^]]*[0-9]+/[0-9]+\\] ' "${BUILD_LOG}" | grep -vE '^#[0-9]+ \\[[^]]*\\] FROM ' | cut -d' ' -f1 | sort -u)`,
+        `cached=$(grep -E '^#[0-9]+ CACHED' "${BUILD_LOG}" | cut -d' ' -f1 | sort -u)`,
         `n_steps=$(printf '%s\\n' "$steps" | grep -c . || true)`,
         `n_cached=$(comm -12 <(printf '%s\\n' "$steps") <(printf '%s\\n' "$cached") | grep -c . || true)`,
         `echo "layer cache: $n_cached of $n_steps steps cached"`,
         // BuildKit reports a missing cache ref as an ERROR line and carries on; that is expected on a first
         // build (the probe said so), and any other import or export error is not.
-        `cache_errors=$(grep -iE 'failed to configure .*cache (importer|exporter)|importing cache manifest.*(error|failed)|exporting cache.*(error|failed)' ${BUILD_LOG} || true)`,
+        `cache_errors=$(grep -iE 'failed to configure .*cache (importer|exporter)|importing cache manifest.*(error|failed)|exporting cache.*(error|failed)' "${BUILD_LOG}" || true)`,
         `if [ "\${CACHE_FOUND:-0}" = 0 ]; then cache_errors=$(printf '%s\n' "$cache_errors" | grep -viE ': not found$' || true); fi`,
         `if [ -n "$cache_errors" ]; then echo "WARNING: BuildKit reported a layer-cache error, so this build did not use the cache as configured: $cache_errors"; fi`,
         `if [ "\${CACHE_FOUND:-0}" = 1 ] && [ "$n_steps" -gt 0 ] && [ "$n_cached" = 0 ]; then echo "WARNING: a layer cache was found in ECR but no step used it: every step was rebuilt"; fi`,
