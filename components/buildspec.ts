@@ -200,7 +200,11 @@ function reportCommand(): string {
         `echo "layer cache: $n_cached of $n_steps steps cached"`,
         // BuildKit reports a missing cache ref as an ERROR line and carries on; that is expected on a first
         // build (the probe said so), and any other import or export error is not.
-        `cache_errors=$(grep -iE 'failed to configure .*cache (importer|exporter)|importing cache manifest.*(error|failed)|exporting cache.*(error|failed)' "${BUILD_LOG}" || true)`,
+        // BuildKit prints a failed import (e.g. a cache manifest whose blobs can't be fetched) as `#N ERROR: …`
+        // on the import vertex's own line, so the ERROR lines of the cache vertices are collected too.
+        `cache_vertices=$(grep -E '^#[0-9]+ (importing cache manifest from|exporting cache)' "${BUILD_LOG}" | cut -d' ' -f1 | sort -u | paste -sd'|' - || true)`,
+        `cache_errors=$({ grep -iE 'failed to configure .*cache (importer|exporter)|importing cache manifest.*(error|failed)|exporting cache.*(error|failed)' "${BUILD_LOG}"; ` +
+            `if [ -n "$cache_vertices" ]; then grep -E "^($cache_vertices) ERROR" "${BUILD_LOG}"; fi; } | sort -u || true)`,
         `if [ "\${CACHE_FOUND:-0}" = 0 ]; then cache_errors=$(printf '%s\n' "$cache_errors" | grep -viE ': not found$' || true); fi`,
         `if [ -n "$cache_errors" ]; then echo "WARNING: BuildKit reported a layer-cache error, so this build did not use the cache as configured: $cache_errors"; fi`,
         `if [ "\${CACHE_FOUND:-0}" = 1 ] && [ "$n_steps" -gt 0 ] && [ "$n_cached" = 0 ]; then echo "WARNING: a layer cache was found in ECR but no step used it: every step was rebuilt"; fi`,
