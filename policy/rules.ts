@@ -1,0 +1,274 @@
+/**
+ * The policies of the `ecr-layer-cache-policies` pack, as a plain array. `index.ts` wraps them in a
+ * PolicyPack (which starts a gRPC server and never returns); tests import only this file and call
+ * `validateResource` / `validateStack` directly.
+ *
+ *     pulumi preview --policy-pack policy
+ */
+import * as aws from "@pulumi/aws";
+import {
+    PolicyResource,
+    ReportViolation,
+    ResourceValidationPolicy,
+    StackValidationPolicy,
+    validateResourceOfType,
+} from "@pulumi/policy";
+
+// ---------- helpers ----------
+
+const list = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+interface Stmt {
+    Sid?: string;
+    Effect?: string;
+    Action?: string | string[];
+    NotAction?: string | string[];
+    Resource?: string | string[];
+    NotResource?: string | string[];
+    Principal?: unknown;
+}
+
+/** The one action that has no resource-level permissions and may (must) be granted on `*`. */
+export const STAR_RESOURCE_ACTIONS = new Set(["ecr:GetAuthorizationToken"]);
+
+/** Problems of an IAM permission policy document (JSON string or object). Exported for tests. */
+export function iamDocumentProblems(doc: unknown): string[] {
+    let parsed: { Statement?: Stmt | Stmt[] };
+    try {
+        parsed = typeof doc === "string" ? JSON.parse(doc) : (doc as typeof parsed);
+    } catch {
+        return ["the policy document is not valid JSON"];
+    }
+    const problems: string[] = [];
+    for (const [i, st] of list(parsed?.Statement).entries()) {
+        const where = `statement ${st.Sid ?? i}`;
+        if (st.NotAction !== undefined || st.NotResource !== undefined) {
+            problems.push(`${where}: NotAction/NotResource grant everything but a list; name the actions and resources instead`);
+        }
+        if (st.Effect !== "Allow") {
+            continue;
+        }
+        const actions = list(st.Action);
+        for (const a of actions) {
+            if (/[*?]/.test(a)) {
+                problems.push(`${where}: wildcard action '${a}'`);
+            }
+            if (a.toLowerCase() === "iam:passrole") {
+                problems.push(`${where}: iam:PassRole lets the holder hand any passable role to a service`);
+            }
+        }
+        if (list(st.Resource).some((r) => r === "*")) {
+            const notLogin = actions.filter((a) => !STAR_RESOURCE_ACTIONS.has(a));
+            if (notLogin.length > 0) {
+                problems.push(`${where}: Resource '*' for ${notLogin.join(", ")}; only ecr:GetAuthorizationToken may have '*'`);
+            }
+        }
+    }
+    return problems;
+}
+
+interface LifecycleRuleLike {
+    rulePriority?: number;
+    selection?: { tagStatus?: string; tagPatternList?: string[]; tagPrefixList?: string[]; countType?: string; countNumber?: number };
+    action?: { type?: string; targetStorageClass?: string };
+}
+
+const globRegex = (p: string) => new RegExp(`^${p.split("*").map((x) => x.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
+
+/**
+ * Whether a rule's selection catches an image whose only tag is `tag`. Several entries in
+ * `tagPatternList` / `tagPrefixList` are AND-ed: an image is selected only if it carries a tag for each.
+ */
+function selects(rule: LifecycleRuleLike, tag: string): boolean {
+    const s = rule.selection ?? {};
+    if (s.tagStatus === "any") {
+        return true;
+    }
+    if (s.tagStatus !== "tagged") {
+        return false;
+    }
+    const patterns = s.tagPatternList ?? [];
+    const prefixes = s.tagPrefixList ?? [];
+    if (patterns.length === 0 && prefixes.length === 0) {
+        return false;
+    }
+    return patterns.every((p) => globRegex(p).test(tag)) && prefixes.every((p) => tag.startsWith(p));
+}
+
+/** A rule that selects exactly `tag` and can never expire it: `tagged`, `tagPatternList: [tag]`, a count it can't exceed, `expire`. */
+function shields(rule: LifecycleRuleLike, tag: string): boolean {
+    const s = rule.selection ?? {};
+    const patterns = s.tagPatternList ?? [];
+    return (
+        s.tagStatus === "tagged" &&
+        patterns.length > 0 &&
+        patterns.every((p) => p === tag) &&
+        (s.tagPrefixList ?? []).length === 0 &&
+        s.countType === "imageCountMoreThan" &&
+        (s.countNumber ?? 0) >= 1 &&
+        rule.action?.type === "expire"
+    );
+}
+
+/**
+ * Problems of a lifecycle policy with respect to the tags that must never expire. ECR evaluates rules by
+ * ascending priority, and an image selected by an earlier rule can't be expired by a later one; so for
+ * each protected tag, the first rule that selects it must be a shield (it selects exactly that tag, by an
+ * exact `tagPatternList`, with an `imageCountMoreThan` a single tag can't exceed, and expires, i.e. it never
+ * moves it). And no rule may move a protected tag to the archive tier: an archived image can't be pulled,
+ * so every build would go cold. Exported for tests.
+ */
+export function lifecycleProblems(policy: unknown, protectedTags: readonly string[]): string[] {
+    let parsed: { rules?: LifecycleRuleLike[] };
+    try {
+        parsed = typeof policy === "string" ? JSON.parse(policy) : (policy as typeof parsed);
+    } catch {
+        return ["the lifecycle policy is not valid JSON"];
+    }
+    const rules = [...(parsed?.rules ?? [])].sort((a, b) => (a.rulePriority ?? 0) - (b.rulePriority ?? 0));
+    if (rules.length === 0) {
+        return ["the lifecycle policy has no rules"];
+    }
+    const problems: string[] = [];
+    for (const tag of protectedTags) {
+        const first = rules.find((r) => selects(r, tag));
+        if (first !== undefined && !shields(first, tag)) {
+            problems.push(
+                `tag '${tag}' is first selected by rule ${first.rulePriority}, which is not an exact shield (tagged, tagPatternList ['${tag}'], imageCountMoreThan, expire)`,
+            );
+        }
+        for (const r of rules) {
+            if (r.action?.type === "transition" && selects(r, tag)) {
+                problems.push(`rule ${r.rulePriority} moves '${tag}' to the archive tier, where it can't be pulled`);
+            }
+        }
+    }
+    return problems;
+}
+
+/**
+ * The tags a CodeBuild project's inline buildspec pushes to, or caches in, repository `repoName`
+ * (`--tag <registry>/<repo>:<tag>` and `ref=<registry>/<repo>:<tag>`). Tags are plain words (Docker's
+ * grammar), so a regex over the YAML text is enough. Exported for tests.
+ */
+export function tagsInBuildspec(buildspec: string, repoName: string): string[] {
+    const repo = repoName.replace(/[.+?^${}()|[\]\\]/g, "\\$&");
+    const re = new RegExp(`(?:--tag |ref=)[A-Za-z0-9.-]+(?::[0-9]+)?/${repo}:([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})`, "g");
+    return [...new Set([...buildspec.matchAll(re)].map((m) => m[1]))];
+}
+
+// ---------- policies ----------
+
+const ecrScanOnPush: ResourceValidationPolicy = {
+    name: "ecr-scan-on-push",
+    description: "ECR repositories scan every pushed image for vulnerabilities.",
+    enforcementLevel: "mandatory",
+    validateResource: validateResourceOfType(aws.ecr.Repository, (repo, _args, report) => {
+        if (repo.imageScanningConfiguration?.scanOnPush !== true) {
+            report("imageScanningConfiguration.scanOnPush must be true.");
+        }
+    }),
+};
+
+const ecrEncryption: ResourceValidationPolicy = {
+    name: "ecr-encryption",
+    description: "ECR repositories set their server-side encryption explicitly (AES256 or KMS).",
+    enforcementLevel: "mandatory",
+    validateResource: validateResourceOfType(aws.ecr.Repository, (repo, _args, report) => {
+        const enc = repo.encryptionConfigurations ?? [];
+        if (enc.length !== 1 || !["AES256", "KMS"].includes(enc[0]?.encryptionType ?? "")) {
+            report("encryptionConfigurations must hold one entry with encryptionType AES256 or KMS.");
+        } else if (enc[0].encryptionType === "AES256" && enc[0].kmsKey) {
+            report("kmsKey is set but encryptionType is AES256; the key would be ignored.");
+        }
+    }),
+};
+
+const ecrLifecycle: StackValidationPolicy = {
+    name: "ecr-lifecycle-protects-cache",
+    description:
+        "Every ECR repository has a lifecycle policy whose first rule shields the image and cache tags that the stack's CodeBuild projects push, and no rule archives them.",
+    enforcementLevel: "mandatory",
+    validateStack: (args, report: ReportViolation) => {
+        const repos = args.resources.filter((r) => r.isType(aws.ecr.Repository));
+        const lifecycles = args.resources.filter((r) => r.isType(aws.ecr.LifecyclePolicy));
+        const projects = args.resources.filter((r) => r.isType(aws.codebuild.Project));
+        for (const repo of repos) {
+            const repoName: string = repo.props.name;
+            const mine = lifecycles.filter(
+                (l: PolicyResource) =>
+                    l.props.repository === repoName || (l.propertyDependencies?.repository ?? []).some((d) => d.urn === repo.urn),
+            );
+            if (mine.length !== 1) {
+                report(`repository '${repoName}' must have exactly one lifecycle policy, found ${mine.length}`, repo.urn);
+                continue;
+            }
+            const tags = projects.flatMap((p) => tagsInBuildspec(String(p.props.source?.buildspec ?? ""), repoName));
+            for (const p of lifecycleProblems(mine[0].props.policy, tags)) {
+                report(`repository '${repoName}': ${p}`, mine[0].urn);
+            }
+        }
+    },
+};
+
+function iamCheck(report: ReportViolation, what: string, doc: unknown): void {
+    if (doc === undefined || doc === null || doc === "") {
+        return;
+    }
+    for (const p of iamDocumentProblems(doc)) {
+        report(`${what}: ${p}`);
+    }
+}
+
+const iamLeastPrivilege: ResourceValidationPolicy = {
+    name: "iam-no-wildcards-no-passrole",
+    description:
+        "IAM policies name their actions (no wildcards), never grant iam:PassRole, use no NotAction/NotResource, and use Resource '*' only for ecr:GetAuthorizationToken.",
+    enforcementLevel: "mandatory",
+    validateResource: [
+        validateResourceOfType(aws.iam.Policy, (p, _args, report) => iamCheck(report, "policy", p.policy)),
+        validateResourceOfType(aws.iam.RolePolicy, (p, _args, report) => iamCheck(report, "inline role policy", p.policy)),
+        validateResourceOfType(aws.iam.Role, (role, _args, report) => {
+            for (const ip of role.inlinePolicies ?? []) {
+                iamCheck(report, `inline policy ${ip.name ?? ""}`, ip.policy);
+            }
+        }),
+    ],
+};
+
+const logRetention: ResourceValidationPolicy = {
+    name: "log-group-retention",
+    description: "CloudWatch log groups set retentionInDays (build logs are not kept forever).",
+    enforcementLevel: "mandatory",
+    validateResource: validateResourceOfType(aws.cloudwatch.LogGroup, (group, _args, report) => {
+        if (!(typeof group.retentionInDays === "number" && group.retentionInDays > 0)) {
+            report("retentionInDays must be set to a positive number of days.");
+        }
+    }),
+};
+
+const privilegedOnlyForDocker: ResourceValidationPolicy = {
+    name: "codebuild-privileged-only-for-docker",
+    description: "CodeBuild projects run privileged only when their inline buildspec runs docker.",
+    enforcementLevel: "mandatory",
+    validateResource: validateResourceOfType(aws.codebuild.Project, (project, _args, report) => {
+        if (project.environment?.privilegedMode !== true) {
+            return;
+        }
+        const buildspec = project.source?.buildspec ?? "";
+        if (!/^\s*version:/m.test(buildspec)) {
+            report("privilegedMode is on but the buildspec is not inline, so it can't be checked to run docker.");
+        } else if (!/(^|[\s;|&(`'"])docker\s/m.test(buildspec)) {
+            report("privilegedMode is on but the buildspec never runs docker; turn privileged mode off.");
+        }
+    }),
+};
+
+export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
+    ecrScanOnPush,
+    ecrEncryption,
+    ecrLifecycle,
+    iamLeastPrivilege,
+    logRetention,
+    privilegedOnlyForDocker,
+];
