@@ -35,7 +35,7 @@ export const STAR_RESOURCE_ACTIONS = new Set(["ecr:GetAuthorizationToken"]);
 export function iamDocumentProblems(doc: unknown): string[] {
     let parsed: { Statement?: Stmt | Stmt[] };
     try {
-        parsed = typeof doc === "string" ? JSON.parse(doc) : (doc as typeof parsed);
+        parsed = (typeof doc === "string" ? JSON.parse(doc) : doc) as typeof parsed;
     } catch {
         return ["the policy document is not valid JSON"];
     }
@@ -121,7 +121,7 @@ function shields(rule: LifecycleRuleLike, tag: string): boolean {
 export function lifecycleProblems(policy: unknown, protectedTags: readonly string[]): string[] {
     let parsed: { rules?: LifecycleRuleLike[] };
     try {
-        parsed = typeof policy === "string" ? JSON.parse(policy) : (policy as typeof parsed);
+        parsed = (typeof policy === "string" ? JSON.parse(policy) : policy) as typeof parsed;
     } catch {
         return ["the lifecycle policy is not valid JSON"];
     }
@@ -194,7 +194,7 @@ const ecrLifecycle: StackValidationPolicy = {
         const lifecycles = args.resources.filter((r) => r.isType(aws.ecr.LifecyclePolicy));
         const projects = args.resources.filter((r) => r.isType(aws.codebuild.Project));
         for (const repo of repos) {
-            const repoName: string = repo.props.name;
+            const repoName = String(repo.props.name);
             const mine = lifecycles.filter(
                 (l: PolicyResource) =>
                     l.props.repository === repoName || (l.propertyDependencies?.repository ?? []).some((d) => d.urn === repo.urn),
@@ -203,7 +203,10 @@ const ecrLifecycle: StackValidationPolicy = {
                 report(`repository '${repoName}' must have exactly one lifecycle policy, found ${mine.length}`, repo.urn);
                 continue;
             }
-            const tags = projects.flatMap((p) => tagsInBuildspec(String(p.props.source?.buildspec ?? ""), repoName));
+            const tags = projects.flatMap((p) => {
+                const source = p.props.source as { buildspec?: string } | undefined;
+                return tagsInBuildspec(source?.buildspec ?? "", repoName);
+            });
             for (const p of lifecycleProblems(mine[0].props.policy, tags)) {
                 report(`repository '${repoName}': ${p}`, mine[0].urn);
             }

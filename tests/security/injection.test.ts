@@ -347,7 +347,7 @@ describe("security: user values reach the buildspec as one YAML scalar and one s
                 if (imageTag === cacheTag) {
                     return assertRejected(r, "cacheTag");
                 }
-                assert.ok(!(r instanceof ConfigError), String(r));
+                assert.ok(!(r instanceof ConfigError), r instanceof ConfigError ? r.message : "");
                 assert.ok(PLAIN.test(imageTag) && PLAIN.test(cacheTag), "a valid tag never needs quoting");
                 // Parsing every command is costly; the first runs parse all of them, the rest check YAML and text.
                 assertCarried(optionsOf(r), run++ < 20);
@@ -499,7 +499,7 @@ describe("security: adversarial values executed in real bash give exactly the ex
                 (dockerfileDir, dockerfileName, buildArgs, trustedRefs, cacheStrategy, buildTrusted) => {
                     const r = resolve({ dockerfileDir, dockerfileName, buildArgs, trustedRefs, cacheStrategy });
                     fc.pre(!(r instanceof ConfigError));
-                    const a = r as ResolvedArgs;
+                    const a = r;
                     const o = optionsOf(a);
                     const { commands } = generate(o);
                     const spec = YAML.parse(buildspecYaml(o));

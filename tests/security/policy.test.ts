@@ -23,9 +23,9 @@ function resourceArgs(r: Registration, props: Record<string, any>): ResourceVali
         props,
         urn: `urn:pulumi:dev::ecr-layer-cache::${r.type}::${r.name}`,
         name: r.name,
-        opts: { protect: false, ignoreChanges: [], aliases: [], additionalSecretOutputs: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 } } as any,
+        opts: { protect: false, ignoreChanges: [], aliases: [], additionalSecretOutputs: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 } },
         stackTags: new Map(),
-        isType: isTypeOf(r.type) as ResourceValidationArgs["isType"],
+        isType: isTypeOf(r.type),
         asType: ((cls: unknown) => (isTypeOf(r.type)(cls) ? props : undefined)) as ResourceValidationArgs["asType"],
         getConfig: <T extends object>() => ({}) as T,
         notApplicable: (reason?: string): never => {
@@ -36,7 +36,7 @@ function resourceArgs(r: Registration, props: Record<string, any>): ResourceVali
 
 function policyResource(r: Registration, props: Record<string, any>): PolicyResource {
     const a = resourceArgs(r, props);
-    return { ...a, dependencies: [], propertyDependencies: {} } as unknown as PolicyResource;
+    return { ...a, dependencies: [], propertyDependencies: {} };
 }
 
 type Props = Record<string, any>;
