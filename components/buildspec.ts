@@ -31,6 +31,11 @@ export interface BuildspecOptions {
     readonly dockerfileName: string;
     readonly buildArgs: Readonly<Record<string, string>>;
     readonly trustedRefs: readonly string[];
+    /**
+     * The project's configured source version. A build started without a source-version override builds it,
+     * so such a build writes the cache only if this ref is trusted. Unset: such a build is trusted.
+     */
+    readonly sourceVersion?: string;
     readonly buildNetwork?: "none" | "host";
 }
 
@@ -113,12 +118,14 @@ export function fullRef(ref: string): string {
  * - otherwise the built ref must be one of the trusted refs: the webhook head ref (already a full ref),
  *   else the requested source version, a bare name being a branch;
  * - an empty source version means no override was given, so the project's own configured version is
- *   built; that one is trusted.
+ *   built: it is trusted only if it is one of the trusted refs (when the options don't name it, it is).
  */
-function trustCommand(trustedRefs: readonly string[]): string {
+function trustCommand(trustedRefs: readonly string[], sourceVersion: string | undefined): string {
+    // No override: the project's own version is built; it is then compared like any other ref.
+    const own = sourceVersion === undefined ? `""` : shellWord(fullRef(sourceVersion));
     return [
         `BUILD_REF="\${CODEBUILD_WEBHOOK_HEAD_REF:-\${CODEBUILD_SOURCE_VERSION:-}}"`,
-        `case "$BUILD_REF" in ""|refs/*) ;; *) BUILD_REF="refs/heads/$BUILD_REF" ;; esac`,
+        `case "$BUILD_REF" in refs/*) ;; "") BUILD_REF=${own} ;; *) BUILD_REF="refs/heads/$BUILD_REF" ;; esac`,
         `CACHE_WRITE=0`,
         `case "\${CODEBUILD_WEBHOOK_TRIGGER:-}" in pr/*) ;; *) case "\${CODEBUILD_SOURCE_VERSION:-}" in pr/*) ;; *)`,
         `  if [ -z "$BUILD_REF" ]; then CACHE_WRITE=1; fi`,
@@ -235,6 +242,7 @@ export function buildspecOptions(a: ResolvedArgs, repositoryUrl: string, region:
         dockerfileName: a.dockerfileName,
         buildArgs: a.buildArgs,
         trustedRefs: a.trustedRefs,
+        sourceVersion: a.sourceVersion,
         buildNetwork: a.buildNetwork,
     };
 }
@@ -242,7 +250,7 @@ export function buildspecOptions(a: ResolvedArgs, repositoryUrl: string, region:
 /** The buildspec object for the given options. */
 export function buildspec(o: BuildspecOptions): Buildspec {
     const { image, cache } = cacheRefs(o);
-    const preBuild = [trustCommand(o.trustedRefs), loginCommand(o)];
+    const preBuild = [trustCommand(o.trustedRefs, o.sourceVersion), loginCommand(o)];
     if (o.cacheStrategy === "registry" && o.registryBuilder === "docker-container") {
         const create = ["docker", "buildx", "create", "--name", BUILDER_NAME, "--driver", "docker-container", "--driver-opt", `image=${o.builderImage}`];
         if (o.buildNetwork === "host") {
