@@ -99,6 +99,7 @@ function optionsOf(a: ResolvedArgs, over: Partial<BuildspecOptions> = {}): Build
         dockerfileName: a.dockerfileName,
         buildArgs: a.buildArgs,
         trustedRefs: a.trustedRefs,
+        sourceVersion: a.sourceVersion,
         buildNetwork: a.buildNetwork,
         ...over,
     };
@@ -159,6 +160,7 @@ function harmless(o: BuildspecOptions): BuildspecOptions {
         dockerfileName: h(o.dockerfileName, "file"),
         buildArgs: Object.fromEntries(Object.entries(o.buildArgs).map(([k, v]) => [k, h(v, "value")])),
         trustedRefs: o.trustedRefs.map((r, i) => h(r, `ref${i}`)),
+        sourceVersion: o.sourceVersion === undefined ? undefined : h(o.sourceVersion, "own"),
     };
 }
 
@@ -372,11 +374,11 @@ describe("security: user values reach the buildspec as one YAML scalar and one s
         );
     });
 
-    it("trustedRefs: accepted refs are the for-loop words, exactly", () => {
+    it("trustedRefs and sourceVersion: accepted refs are the for-loop words, exactly; the own ref adds no structure", () => {
         acceptedOrRejected(
-            fc.array(gitRefLike, { minLength: 1, maxLength: 3 }),
-            (trustedRefs) => ({ trustedRefs }),
-            "trustedRefs",
+            fc.tuple(fc.array(gitRefLike, { minLength: 1, maxLength: 3 }), gitRefLike),
+            ([trustedRefs, sourceVersion]) => ({ trustedRefs, sourceVersion }),
+            /^(trustedRefs|sourceVersion)$/,
             1 / 3,
         );
     });

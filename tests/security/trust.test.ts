@@ -13,32 +13,20 @@
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import { resolveArgs } from "../../components/args";
-import { buildspec } from "../../components/buildspec";
+import { buildspec, buildspecOptions } from "../../components/buildspec";
 
 const SHA = "4f1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c";
 const TRUSTED = ["main", "release/1.x", "refs/tags/v1.0"];
 
-function trustCommand(trustedRefs: string[]): string {
-    const a = resolveArgs("docker-cache", "dev", { trustedRefs });
-    const spec = buildspec({
-        repositoryUrl: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/r",
-        region: "eu-west-1",
-        imageTag: a.imageTag,
-        cacheTag: a.cacheTag,
-        cacheStrategy: a.cacheStrategy,
-        registryBuilder: a.registryBuilder,
-        builderImage: a.builderImage,
-        dockerfileDir: a.dockerfileDir,
-        dockerfileName: a.dockerfileName,
-        buildArgs: a.buildArgs,
-        trustedRefs: a.trustedRefs,
-    });
-    return spec.phases.pre_build.commands[0];
+/** The trust command of the buildspec the component generates, through the same mapping it uses. */
+function trustCommand(trustedRefs: string[], sourceVersion = "main"): string {
+    const a = resolveArgs("docker-cache", "dev", { trustedRefs, sourceVersion });
+    return buildspec(buildspecOptions(a, "123456789012.dkr.ecr.eu-west-1.amazonaws.com/r", "eu-west-1")).phases.pre_build.commands[0];
 }
 
 /** Runs the trust command in bash with exactly these CodeBuild variables; returns CACHE_WRITE and the log line. */
-function decide(env: Record<string, string>, trustedRefs = TRUSTED): { write: string; said: string } {
-    const r = spawnSync("bash", ["--noprofile", "--norc", "-c", `${trustCommand(trustedRefs)}\nprintf 'CACHE_WRITE=%s\\n' "$CACHE_WRITE"`], {
+function decide(env: Record<string, string>, trustedRefs = TRUSTED, sourceVersion = "main"): { write: string; said: string } {
+    const r = spawnSync("bash", ["--noprofile", "--norc", "-c", `${trustCommand(trustedRefs, sourceVersion)}\nprintf 'CACHE_WRITE=%s\\n' "$CACHE_WRITE"`], {
         env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env },
         encoding: "utf8",
     });
@@ -106,6 +94,15 @@ describe("security: who may write the layer cache (cache poisoning, #4)", () => 
     it("a bare name in trustedRefs is a branch, never a tag of that name", () => {
         assert.equal(decide(tagPush("v1.0"), ["v1.0"]).write, "0");
         assert.equal(decide(push("v1.0"), ["v1.0"]).write, "1");
+    });
+
+    it("a build without override builds the project's sourceVersion: it writes only if that ref is trusted", () => {
+        // trustedRefs deliberately excludes the project's default branch: its builds must not write.
+        assert.equal(decide(manual(""), ["main"], "develop").write, "0");
+        assert.equal(decide({}, ["main"], "develop").write, "0");
+        assert.equal(decide(manual(""), ["main"], "main").write, "1");
+        assert.equal(decide(manual(""), ["refs/heads/main"], "refs/heads/main").write, "1");
+        assert.equal(decide(manual(""), ["refs/tags/v1.0"], "refs/tags/v1.0").write, "1");
     });
 
     it("pull-request refs can't be configured as trusted", () => {
