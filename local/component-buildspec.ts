@@ -29,18 +29,19 @@ async function installMocks(): Promise<void> {
   installed = true;
   await pulumi.runtime.setMocks(
     {
-      newResource(a) {
-        const state: Record<string, unknown> = { ...a.inputs };
+      newResource(a: pulumi.runtime.MockResourceArgs) {
+        const inputs = a.inputs as Record<string, unknown>;
+        const state: Record<string, unknown> = { ...inputs };
         if (a.type === "aws:ecr/repository:Repository") {
-          const p = pending.get(String(a.inputs.name));
-          if (!p) throw new Error(`no render waits for repository ${String(a.inputs.name)}`);
-          state.arn = `arn:aws:ecr:${p.region}:000000000000:repository/${String(a.inputs.name)}`;
+          const p = pending.get(String(inputs.name));
+          if (!p) throw new Error(`no render waits for repository ${String(inputs.name)}`);
+          state.arn = `arn:aws:ecr:${p.region}:000000000000:repository/${String(inputs.name)}`;
           state.repositoryUrl = p.repositoryUrl;
         } else {
           state.arn = `arn:aws:local:us-east-1:000000000000:${a.type}/${a.name}`;
         }
         if (a.type === "aws:codebuild/project:Project") {
-          const source = a.inputs.source as { buildspec?: string } | undefined;
+          const source = inputs.source as { buildspec?: string } | undefined;
           const spec = source?.buildspec;
           const owner = [...pending.values()].find((p) => typeof spec === "string" && spec.includes(p.repositoryUrl));
           if (owner && typeof spec === "string") owner.resolve(spec);

@@ -21,7 +21,8 @@ export type PhaseName = (typeof PHASE_NAMES)[number];
 export interface BuildspecPhase {
   commands?: string[];
   finally?: string[];
-  "on-failure"?: "ABORT" | "CONTINUE" | string;
+  /** `ABORT` or `CONTINUE`; other values (e.g. `RETRY`) are rejected by the runner as not emulated. */
+  "on-failure"?: string;
   "runtime-versions"?: Record<string, unknown>;
   "run-as"?: string;
 }
@@ -134,7 +135,7 @@ export function defaultBuildEnv(sourceDir: string, over: Record<string, string> 
 function validate(spec: Buildspec): void {
   if (String(spec.version) !== "0.2") throw new Error(`buildspec version must be 0.2 (got ${String(spec.version)})`);
   for (const k of ["parameter-store", "secrets-manager"] as const) {
-    if (spec.env?.[k] && Object.keys(spec.env[k]!).length) {
+    if (spec.env?.[k] && Object.keys(spec.env[k]).length) {
       throw new Error(`buildspec env.${k} is not emulated by the local runner`);
     }
   }
@@ -184,7 +185,7 @@ export async function runBuildspec(spec: Buildspec, opts: RunBuildspecOptions): 
   let stopRest = false;
   let exportedVariables: Record<string, string> = {};
   try {
-    await session.start();
+    session.start();
     for (const name of PHASE_NAMES) {
       const phase = spec.phases?.[name];
       if (stopRest) {
@@ -295,7 +296,7 @@ class ShellSession {
     return path.join(this.dir, "state.sh");
   }
 
-  async start(restore = false): Promise<void> {
+  start(restore = false): void {
     const shellPath = this.shell === "bash" ? "/bin/bash" : "/bin/sh";
     const args = this.shell === "bash" ? ["--noprofile", "--norc"] : [];
     const child = spawn(shellPath, args, {
@@ -306,11 +307,11 @@ class ShellSession {
     });
     this.child = child;
     this.outBuf = this.errBuf = this.ctlBuf = "";
-    child.stdout!.setEncoding("utf8").on("data", (s: string) => this.onData("stdout", s));
-    child.stderr!.setEncoding("utf8").on("data", (s: string) => this.onData("stderr", s));
+    child.stdout.setEncoding("utf8").on("data", (s: string) => this.onData("stdout", s));
+    child.stderr.setEncoding("utf8").on("data", (s: string) => this.onData("stderr", s));
     (child.stdio[3] as NodeJS.ReadableStream).setEncoding("utf8");
     (child.stdio[3] as NodeJS.ReadableStream).on("data", (s: string) => this.onCtl(s));
-    child.stdin!.on("error", () => undefined);
+    child.stdin.on("error", () => undefined);
     child.on("exit", (code, signal) => {
       const status = code ?? (signal ? 128 + (os.constants.signals[signal] ?? 9) : 1);
       // Let the pipes drain (output written just before `exit`), but don't wait for background
@@ -332,7 +333,7 @@ class ShellSession {
       fs.writeFileSync(path.join(this.dir, "restore.sh"), lines.join("\n") + "\n");
       prelude.push(`. ${q(path.join(this.dir, "restore.sh"))} 2>/dev/null; cd ${q(cwd)} 2>/dev/null`);
     }
-    child.stdin!.write(prelude.join("\n") + "\n");
+    child.stdin.write(prelude.join("\n") + "\n");
   }
 
   private onData(stream: "stdout" | "stderr", s: string) {
@@ -414,7 +415,7 @@ class ShellSession {
     const t = Date.now();
     if (!this.child) {
       if (!internal) this.emit(phase, "runner", "the previous command ended the shell; starting a new one (exported variables and cwd restored)");
-      await this.start(true);
+      this.start(true);
     }
     const n = ++this.n;
     const file = path.join(this.dir, `cmd-${n}.sh`);

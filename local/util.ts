@@ -21,8 +21,8 @@ export function run(
     const child = spawn(cmd, args, { ...spawnOpts, stdio: ["pipe", "pipe", "pipe"] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout!.on("data", (b: Buffer) => out.push(b));
-    child.stderr!.on("data", (b: Buffer) => err.push(b));
+    child.stdout.on("data", (b: Buffer) => out.push(b));
+    child.stderr.on("data", (b: Buffer) => err.push(b));
     child.on("error", reject);
     child.on("close", (code, signal) =>
       resolve({
@@ -31,7 +31,7 @@ export function run(
         stderr: Buffer.concat(err).toString("utf8"),
       }),
     );
-    child.stdin!.end(input ?? "");
+    child.stdin.end(input ?? "");
   });
 }
 
