@@ -23,6 +23,8 @@ export interface DockerfileStep {
   text: string;
   status: StepStatus;
   seconds?: number;
+  /** CACHED because its layers were fetched from the imported cache, though BuildKit printed DONE (see below). */
+  fetchedFromCache?: boolean;
 }
 
 export interface BuildKitBuild {
@@ -54,7 +56,16 @@ const PREFIX = /^\[[A-Za-z_]+\] /; // "[build] " added by the runner
 const HEADER = /^#(\d+) (.*)$/;
 const STEP = /^\[(?:(\S+)\s+)?\s*(\d+)\/(\d+)\] (\S+)\s*(.*)$/; // BuildKit pads the index: "[ 2/10]", "[builder  2/10]"
 
-type Vertex = { name: string; status?: StepStatus; seconds?: number };
+// A cache hit whose layer BuildKit has to download (a lazy remote-cache hit: the parent of a step that
+// runs, or a layer the exporter needs) is sometimes printed as `#N sha256:<digest> 92B / 92B done`,
+// `#N extracting sha256:<digest> done`, `#N DONE 0.4s` with no `#N CACHED` line at all, depending on the
+// timing of progress events (seen with buildx 0.13 + dockerd 26). Those download lines belong to the
+// vertex whose result is fetched, and a step that runs prints its process output as `#N 0.123 text`.
+// So a DONE step vertex with layer downloads and no process output is counted as CACHED.
+const FETCH_LINE = /^(?:sha256:[0-9a-f]{64} .*done|extracting sha256:[0-9a-f]{64})/;
+const PROCESS_OUTPUT = /^\d+\.\d+ /;
+
+type Vertex = { name: string; status?: StepStatus; seconds?: number; fetched?: boolean; ran?: boolean };
 
 function emptyBuild(builder?: string): BuildKitBuild {
   return { builder, steps: [], cached: 0, rebuilt: 0, errored: 0, fromCached: 0, fromDone: 0, cacheVertices: [], internal: [] };
@@ -83,6 +94,10 @@ export function parseBuildkitPlain(text: string): BuildKitReport {
         status: v.status ?? "RUNNING",
         seconds: v.seconds,
       };
+      if (step.status === "DONE" && v.fetched && !v.ran && step.instruction !== "FROM") {
+        step.status = "CACHED";
+        step.fetchedFromCache = true;
+      }
       b.steps.push(step);
       if (step.instruction === "FROM") {
         if (step.status === "CACHED") b.fromCached++;
@@ -118,9 +133,12 @@ export function parseBuildkitPlain(text: string): BuildKitReport {
       if (v) v.status = "ERROR";
     } else if (rest === "CANCELED") {
       if (v && v.status !== "CACHED" && v.status !== "DONE") v.status = "CANCELED";
-    } else if (!v) {
+    } else if (v) {
+      if (FETCH_LINE.test(rest)) v.fetched = true;
+      else if (PROCESS_OUTPUT.test(rest)) v.ran = true;
+    } else {
       // The first line of a vertex is its name; later lines ("#N 0.123 output", "#N resolve ... done")
-      // belong to it and are ignored.
+      // belong to it: only layer downloads and process output are noted (above).
       v = { name: rest };
       vertices.set(id, v);
     }
