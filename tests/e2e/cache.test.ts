@@ -1,0 +1,556 @@
+// End-to-end tests of the layer cache: the component's own buildspec (rendered under Pulumi mocks by
+// local/scenario.ts) runs on a brand-new Docker daemon per build, like a fresh CodeBuild host, against a
+// real registry with a login on 127.0.0.1 playing ECR. What a build did is read from the structured
+// result (phases, BuildKit's per-step CACHED/DONE, bytes through the registry), from the lines the
+// buildspec printed, and from the registry's HTTP API (tags, manifest digests before and after).
+//
+// Small on purpose: 3–5 steps of 1 MB each. One LocalHost (registry + base image) for the whole file;
+// each test uses its own repositories, so caches never interfere.
+//
+// The `registry` strategy runs with the containerd image store and `registryBuilder: "docker"` (see
+// local/scenario.ts: the docker-container builder's BuildKit image can't be pulled here); the last
+// describe shows how far CodeBuild's exact docker-container buildspec gets on this machine.
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { multiStage, singleStage } from "../../bench/dockerfile";
+import type { CacheStrategy } from "../../components/args";
+import { componentBuildspec } from "../../local/component-buildspec";
+import { LocalBuildResult, LocalHost, runLocalBuild, startLocalHost } from "../../local/host";
+import { parseBuildkitPlain } from "../../local/report";
+import type { Buildspec } from "../../local/runner";
+import { localArgs, runScenario, ScenarioOptions, ScenarioResult, SCENARIO_DOCKERFILE_DIR } from "../../local/scenario";
+import { RegistryApi } from "./registry-api";
+
+const canRunDocker = process.getuid?.() === 0 && !process.env.CBCACHE_LOCAL_SKIP_DOCKER;
+const SKIP_REASON = "needs root to run Docker daemons (and CBCACHE_LOCAL_SKIP_DOCKER unset)";
+
+let host: LocalHost | undefined;
+let api: RegistryApi;
+
+// One LocalHost for the whole run, started in a root hook.
+before(async function () {
+  if (!canRunDocker) {
+    console.log(`    layer cache e2e: skipped: ${SKIP_REASON}`);
+    return;
+  }
+  this.timeout(600_000); // the first run on a new machine installs packages
+  host = await startLocalHost();
+  api = new RegistryApi(host.registry);
+});
+after(async () => {
+  await host?.stop();
+});
+
+function requireHost(ctx: Mocha.Context): LocalHost {
+  if (!host) ctx.skip(); // see SKIP_REASON
+  return host;
+}
+
+// ---------- builds
+
+const MB = 1e6;
+const SMALL = { steps: 3, mbPerStep: 1, hashRounds: 1 } as const;
+
+/** One line per build in the test log: the numbers the report quotes. */
+function note(label: string, r: LocalBuildResult): void {
+  const b = r.steps.builds[0];
+  const steps = b ? `${b.cached} cached, ${b.rebuilt} rebuilt${b.errored ? `, ${b.errored} errored` : ""}` : "no docker build";
+  console.log(
+    `      [${label}] ${r.succeeded ? "SUCCEEDED" : "FAILED"}: ${steps}; ` +
+      `pulled ${r.bytes.pulledMB.toFixed(2)} MB, pushed ${r.bytes.pushedBytes < 0.1 * MB ? `${r.bytes.pushedBytes} B` : `${r.bytes.pushedMB.toFixed(2)} MB`}; ` +
+      `build ${(r.timings.buildMs / 1000).toFixed(1)} s, total ${(r.timings.totalMs / 1000).toFixed(1)} s`,
+  );
+}
+
+type BuildOptions = Omit<ScenarioOptions, "host" | "label" | "quiet" | "printReport">;
+
+/** The component's buildspec for `o.repo` on a fresh host (runScenario), quietly, noted in the log. */
+async function build(label: string, o: BuildOptions): Promise<ScenarioResult> {
+  const r = await runScenario({ ...o, host: host!, label, quiet: !process.env.E2E_VERBOSE, printReport: false });
+  note(label, r);
+  return r;
+}
+
+/** The component's buildspec object for a strategy and repository (containerd-store mode for `registry`). */
+async function renderSpec(strategy: CacheStrategy, repo: string): Promise<Buildspec> {
+  const address = host!.registry.address;
+  return componentBuildspec(localArgs(strategy, "containerd-store", address), `${address}/${repo}`);
+}
+
+/** Runs a given buildspec object on a fresh host with `dockerfile` as the scenario's source. */
+async function runSpec(label: string, spec: Buildspec, dockerfile: string, containerdStore: boolean): Promise<LocalBuildResult> {
+  const src = fs.mkdtempSync(path.join(os.tmpdir(), "cbsrc-"));
+  try {
+    fs.mkdirSync(path.join(src, SCENARIO_DOCKERFILE_DIR));
+    fs.writeFileSync(path.join(src, SCENARIO_DOCKERFILE_DIR, "Dockerfile"), dockerfile);
+    const r = await runLocalBuild({
+      buildspec: spec,
+      sourceDir: src,
+      registry: host!.registry,
+      containerdStore,
+      dockerEnv: host!.dockerEnv,
+      label,
+      quiet: !process.env.E2E_VERBOSE,
+      printReport: false,
+    });
+    note(label, r);
+    return r;
+  } finally {
+    fs.rmSync(src, { recursive: true, force: true });
+  }
+}
+
+// ---------- reading a result
+
+/** What a failed assertion shows: the build's table and the end of its output. */
+function why(r: LocalBuildResult): string {
+  return `\n${r.report}\n--- last lines ---\n${r.output.split("\n").slice(-60).join("\n")}`;
+}
+
+/** Lines the buildspec's commands printed (not the runner's own), optionally of one phase. */
+function printed(r: LocalBuildResult, phase?: string): string[] {
+  return r.lines.filter((l) => l.stream !== "runner" && (phase === undefined || l.phase === phase)).map((l) => l.text);
+}
+
+/** The buildspec's `layer cache: N of M steps cached` line, as [N, M]. */
+function reported(r: LocalBuildResult): [number, number] {
+  const m = printed(r, "build")
+    .map((l) => /^layer cache: (\d+) of (\d+) steps cached$/.exec(l))
+    .find((x) => x);
+  assert.ok(m, `no "layer cache: N of M steps cached" line${why(r)}`);
+  return [Number(m[1]), Number(m[2])];
+}
+
+/**
+ * Steps (FROM excluded) that BuildKit itself printed as `#N CACHED`: what the buildspec's report counts.
+ * The parser also counts as CACHED a hit that BuildKit printed as DONE while fetching its layer
+ * (`fetchedFromCache`, see local/report.ts); the buildspec's report doesn't see those.
+ */
+function printedCached(r: LocalBuildResult): number {
+  return r.steps.builds.flatMap((b) => b.steps).filter((s) => s.instruction !== "FROM" && s.status === "CACHED" && !s.fetchedFromCache).length;
+}
+
+/** The buildspec's own warnings (not docker login's "WARNING! Your credentials are stored unencrypted"). */
+function cacheWarnings(r: LocalBuildResult): string[] {
+  return printed(r).filter((l) => /^WARNING: /.test(l));
+}
+
+const NOT_RUN = "NOT RUN";
+
+/**
+ * Status of each Dockerfile step of `stage` (FROM excluded), from index 2 to `total`: CACHED (taken
+ * from the cache), DONE (executed), ERROR, or NOT RUN (BuildKit printed no vertex for it: it needed
+ * neither its result nor its execution, e.g. a builder step behind a cached COPY --from).
+ * `stage` is BuildKit's label: undefined for an unnamed single stage, "builder", "stage-1", ...
+ */
+function statuses(r: LocalBuildResult, total: number, stage?: string): string[] {
+  assert.equal(r.steps.builds.length, 1, `one docker build expected${why(r)}`);
+  const steps = r.steps.builds[0].steps.filter((s) => s.stage === stage);
+  for (const s of steps) assert.equal(s.total, total, `stage ${stage ?? "(single)"} has ${s.total} steps, expected ${total}`);
+  const out: string[] = [];
+  for (let i = 2; i <= total; i++) out.push(steps.find((s) => s.index === i)?.status ?? NOT_RUN);
+  return out;
+}
+
+const times = (n: number, s: string) => Array<string>(n).fill(s);
+
+// ---------- tests
+
+describe("BuildKit plain progress: a cache hit printed as DONE while its layer is fetched", () => {
+  it("counts it as CACHED (fetchedFromCache), and a step that ran as DONE", () => {
+    // Trimmed from a real build here (buildx 0.13, dockerd 26, containerd store): `RUN mkdir` came from
+    // the registry cache but BuildKit printed no `#7 CACHED`; `#8` ran.
+    const log = [
+      '#0 building with "default" instance using docker driver',
+      "#5 importing cache manifest from 127.0.0.1:1/e2e/x:buildcache",
+      "#5 DONE 0.1s",
+      "#6 [1/3] FROM 127.0.0.1:1/base/busybox:latest@sha256:756e",
+      "#6 DONE 0.1s",
+      "#7 [2/3] RUN mkdir -p /data",
+      `#7 sha256:${"d".repeat(64)} 92B / 92B 0.0s done`,
+      "#7 DONE 0.1s",
+      "#7 [2/3] RUN mkdir -p /data",
+      `#7 extracting sha256:${"d".repeat(64)} 0.0s done`,
+      "#7 DONE 0.4s",
+      "#8 [3/3] RUN echo hi && dd if=/dev/urandom of=/r bs=1M count=1",
+      "#8 0.105 hi",
+      "#8 DONE 0.2s",
+    ].join("\n");
+    const [b] = parseBuildkitPlain(log).builds;
+    assert.deepEqual(
+      b.steps.map((x) => [x.index, x.status, !!x.fetchedFromCache]),
+      [[1, "DONE", false], [2, "CACHED", true], [3, "DONE", false]],
+    );
+    assert.deepEqual([b.cached, b.rebuilt], [1, 1]);
+  });
+});
+
+describe("layer cache end to end (component buildspec, fresh Docker host per build, local registry)", function () {
+  this.timeout(300_000);
+
+  describe("1. cold build, then a rebuild with no change on a fresh host", () => {
+    // singleStage(3 steps): FROM + `RUN mkdir` + 3 work steps = 4 counted steps (indices 2..5).
+    const TOTAL = 5;
+    for (const strategy of ["inline", "registry", "pull"] as const) {
+      it(`${strategy}: ${strategy === "pull" ? "ZERO hits and a WARNING (the original recipe under BuildKit)" : "every step CACHED"}`, async function () {
+        const h = requireHost(this);
+        const repo = `e2e/warm-${strategy}`;
+        const dockerfile = singleStage({ baseImage: h.base.ref, ...SMALL });
+
+        const cold = await build(`${strategy} cold`, { strategy, repo, dockerfile });
+        assert.equal(cold.succeeded, true, why(cold));
+        assert.deepEqual(statuses(cold, TOTAL), times(4, "DONE"), why(cold));
+        assert.deepEqual(reported(cold), [printedCached(cold), 4]);
+        assert.deepEqual(cacheWarnings(cold), [], why(cold));
+        if (strategy !== "pull") assert.ok(printed(cold, "pre_build").some((l) => l.includes("is not there yet (first build)")), why(cold));
+        assert.ok(cold.bytes.pushedBytes > 3 * MB, `cold build pushed ${cold.bytes.pushedBytes} B`);
+        const pushed = await api.digests(repo);
+        assert.deepEqual(Object.keys(pushed), strategy === "registry" ? ["buildcache", "latest"] : ["latest"]);
+
+        const warm = await build(`${strategy} warm`, { strategy, repo, dockerfile });
+        assert.equal(warm.succeeded, true, why(warm));
+        if (strategy !== "pull") assert.ok(printed(warm, "pre_build").some((l) => /^layer cache: found /.test(l)), why(warm));
+        if (strategy === "pull") {
+          // `docker pull` + `--cache-from <image>`: BuildKit finds no cache metadata in a plain pulled
+          // image, so every step runs again, after the whole image was downloaded for nothing.
+          assert.deepEqual(statuses(warm, TOTAL), times(4, "DONE"), why(warm));
+          assert.deepEqual(reported(warm), [printedCached(warm), 4]);
+          assert.deepEqual(cacheWarnings(warm), ["WARNING: a layer cache was found in ECR but no step used it: every step was rebuilt"], why(warm));
+          assert.ok(warm.bytes.pulledBytes > 3 * MB, `the pull downloaded the image: ${warm.bytes.pulledBytes} B`);
+          assert.ok(warm.bytes.pushedBytes > 3 * MB, `rebuilt layers are new layers: ${warm.bytes.pushedBytes} B pushed`);
+          assert.notEqual((await api.digests(repo)).latest, pushed.latest, "a rebuilt image is a new image");
+        } else {
+          assert.deepEqual(statuses(warm, TOTAL), times(4, "CACHED"), why(warm));
+          assert.deepEqual(reported(warm), [printedCached(warm), 4]);
+          assert.deepEqual(cacheWarnings(warm), [], why(warm));
+          assert.ok(warm.bytes.pushedBytes < 0.1 * MB, `a fully cached build pushes no layer: ${warm.bytes.pushedBytes} B pushed`);
+          const after = await api.digests(repo);
+          console.log(`      ${strategy} warm: image digest ${after.latest === pushed.latest ? "unchanged" : "changed"}` + (strategy === "registry" ? `, cache digest ${after.buildcache === pushed.buildcache ? "unchanged" : "changed"}` : ""));
+        }
+      });
+    }
+  });
+
+  describe("2. a change in the middle", () => {
+    // singleStage(5 steps), change at work step 3 = Dockerfile index 5: indices 2..4 before it, 5..7 from it on.
+    const TOTAL = 7;
+    for (const strategy of ["inline", "registry"] as const) {
+      it(`${strategy}: every step before the change CACHED, the changed step and every later one rebuilt`, async function () {
+        const h = requireHost(this);
+        const repo = `e2e/change-${strategy}`;
+        const o = { baseImage: h.base.ref, steps: 5, mbPerStep: 1, hashRounds: 1 };
+        const cold = await build(`${strategy} cold`, { strategy, repo, dockerfile: singleStage(o) });
+        assert.equal(cold.succeeded, true, why(cold));
+
+        const changed = await build(`${strategy} change at step 3 of 5`, {
+          strategy,
+          repo,
+          dockerfile: singleStage({ ...o, changeAt: 3, changeMarker: "middle-1" }),
+        });
+        assert.equal(changed.succeeded, true, why(changed));
+        assert.deepEqual(statuses(changed, TOTAL), [...times(3, "CACHED"), ...times(3, "DONE")], why(changed));
+        assert.deepEqual(reported(changed), [printedCached(changed), 6]);
+        assert.deepEqual(cacheWarnings(changed), [], why(changed));
+        // Three new 1 MB layers go up; the cached ones don't.
+        assert.ok(changed.bytes.pushedBytes > 3 * MB && changed.bytes.pushedBytes < 5 * MB, `pushed ${changed.bytes.pushedBytes} B`);
+      });
+    }
+  });
+
+  describe("3. multi-stage: which strategy caches the builder stage", () => {
+    // multiStage(3 steps): builder = FROM, mkdir, 3 work steps, `cat … > artifact` (indices 2..6);
+    // final = FROM, COPY --from=builder (index 2). The "final-stage change" adds a RUN in the final
+    // stage BEFORE the COPY (as a change of the runtime image's packages would): the COPY's parent
+    // changes, so BuildKit needs the builder's last result itself, not just a cached COPY.
+    //
+    // Observed here (buildx 0.13, dockerd 26):
+    // - no change: both strategies report every builder step CACHED and the COPY CACHED (inline:
+    //   the min-mode cache keeps the builder steps' cache keys without their layers, which is enough
+    //   when the COPY's own result is in the cache); pulled ≈ 1.1 MB (the base layer) either way.
+    // - final-stage change: registry (mode=max) keeps the builder's layers: builder steps CACHED, ≈ 4.2
+    //   MB pulled (base + builder layers), only the two final-stage steps run. inline (min mode) has only
+    //   the final image's layers: all 5 builder steps are rebuilt, and the build prints the "no step used
+    //   it" WARNING (0 of 7 cached).
+    const builderSteps = 5;
+    for (const strategy of ["inline", "registry"] as const) {
+      it(`${strategy}: builder stage ${strategy === "registry" ? "CACHED (mode=max)" : "rebuilt (min mode)"} when the final stage changes`, async function () {
+        const h = requireHost(this);
+        const repo = `e2e/multistage-${strategy}`;
+        const dockerfile = multiStage({ baseImage: h.base.ref, ...SMALL });
+        const finalChange = dockerfile.replace(/\nCOPY --from=builder /, "\nRUN echo final-stage-change > /final.txt\nCOPY --from=builder ");
+        assert.notEqual(finalChange, dockerfile);
+
+        const warmUp = await build(`${strategy} multi-stage warm-up`, { strategy, repo, dockerfile });
+        assert.equal(warmUp.succeeded, true, why(warmUp));
+        assert.deepEqual(statuses(warmUp, 6, "builder"), times(builderSteps, "DONE"), why(warmUp));
+
+        const same = await build(`${strategy} multi-stage, no change`, { strategy, repo, dockerfile });
+        assert.equal(same.succeeded, true, why(same));
+        // No builder work is redone: CACHED, or not even needed.
+        for (const s of statuses(same, 6, "builder")) assert.ok(s === "CACHED" || s === NOT_RUN, `builder step ${s}${why(same)}`);
+        const [copy] = statuses(same, 2, "stage-1");
+        assert.ok(copy === "CACHED" || (strategy === "registry" && copy === "DONE"), `COPY --from ${copy}${why(same)}`);
+
+        const changed = await build(`${strategy} multi-stage, final-stage change`, { strategy, repo, dockerfile: finalChange });
+        assert.equal(changed.succeeded, true, why(changed));
+        assert.deepEqual(statuses(changed, 3, "stage-1"), ["DONE", "DONE"], why(changed));
+        const builder = statuses(changed, 6, "builder");
+        if (strategy === "registry") {
+          assert.deepEqual(builder, times(builderSteps, "CACHED"), why(changed));
+          assert.deepEqual(reported(changed), [printedCached(changed), 7]);
+          assert.ok(changed.bytes.pulledBytes > 3 * MB, `the builder's layers come from the cache: ${changed.bytes.pulledBytes} B pulled`);
+        } else {
+          assert.deepEqual(builder, times(builderSteps, "DONE"), why(changed));
+          assert.deepEqual(reported(changed), [printedCached(changed), 7]);
+          assert.ok(cacheWarnings(changed).some((l) => l.startsWith("WARNING: a layer cache was found in ECR but no step used it")), why(changed));
+        }
+      });
+    }
+  });
+
+  describe("4. a failed build", () => {
+    // singleStage(3 steps) with failAt 2: work step 2 (index 4) fails; step 3 never runs.
+    for (const strategy of ["inline", "registry"] as const) {
+      it(`${strategy}: pushes nothing, leaves the cache as it was; the next good build still hits it`, async function () {
+        const h = requireHost(this);
+        const repo = `e2e/fail-${strategy}`;
+        const dockerfile = singleStage({ baseImage: h.base.ref, ...SMALL });
+        const good = await build(`${strategy} good`, { strategy, repo, dockerfile });
+        assert.equal(good.succeeded, true, why(good));
+        const before = await api.digests(repo);
+
+        // The component's buildspec plus one observing command at the end of post_build.
+        const spec = await renderSpec(strategy, repo);
+        spec.phases!.post_build!.commands!.push('echo "observed: CODEBUILD_BUILD_SUCCEEDING=$CODEBUILD_BUILD_SUCCEEDING"');
+        const failed = await runSpec(`${strategy} failing step`, spec, singleStage({ baseImage: h.base.ref, ...SMALL, failAt: 2 }), strategy === "registry");
+        assert.equal(failed.succeeded, false, why(failed));
+        assert.deepEqual(failed.phases.map((p) => `${p.name} ${p.status}`), ["install ABSENT", "pre_build SUCCEEDED", "build FAILED", "post_build SUCCEEDED"]);
+        assert.deepEqual(statuses(failed, 5), ["CACHED", "CACHED", "ERROR", NOT_RUN], why(failed));
+        assert.deepEqual(printed(failed, "post_build"), [
+          "layer cache: the build failed: nothing was pushed and the cache in ECR is unchanged",
+          "observed: CODEBUILD_BUILD_SUCCEEDING=0",
+        ]);
+        assert.ok(failed.bytes.pushedBytes < 10_000, `pushed ${failed.bytes.pushedBytes} B`);
+        assert.deepEqual(await api.digests(repo), before, "tags and digests unchanged");
+
+        const again = await build(`${strategy} good again`, { strategy, repo, dockerfile });
+        assert.equal(again.succeeded, true, why(again));
+        assert.deepEqual(statuses(again, 5), times(4, "CACHED"), why(again));
+      });
+    }
+  });
+
+  describe("5. a wrong registry password", () => {
+    it("fails the build in pre_build with the buildspec's login ERROR; build and post_build SKIPPED; nothing pushed", async function () {
+      const h = requireHost(this);
+      const repo = "e2e/wrong-password";
+      const r = await build("registry, wrong password", {
+        strategy: "registry",
+        repo,
+        dockerfile: singleStage({ baseImage: h.base.ref, ...SMALL }),
+        passwordOverride: "not-the-registry-password",
+      });
+      assert.equal(r.succeeded, false);
+      assert.deepEqual(r.phases.map((p) => `${p.name} ${p.status}`), ["install ABSENT", "pre_build FAILED", "build SKIPPED", "post_build SKIPPED"]);
+      const pre = printed(r, "pre_build");
+      assert.ok(pre.some((l) => /unauthorized|401/i.test(l)), why(r));
+      assert.ok(
+        pre.includes(`ERROR: docker login to ${h.registry.address} failed, so the layer cache can be neither read nor written. Check the role's ecr:GetAuthorizationToken permission and the registry address.`),
+        why(r),
+      );
+      // It stopped at the login: no probe, no docker build, no cold build in disguise.
+      assert.ok(!pre.some((l) => l.startsWith("layer cache: found") || l.includes("is not there yet")), why(r));
+      assert.equal(r.steps.builds.length, 0);
+      assert.ok(r.bytes.unauthorized > 0, "the registry refused the credentials");
+      assert.equal(r.bytes.pushedBytes, 0);
+      assert.deepEqual(await api.tags(repo), []);
+    });
+  });
+
+  describe("6. cache poisoning (#4): untrusted builds read the cache but write nothing", () => {
+    // singleStage(3 steps), the untrusted builds change work step 2 (index 4).
+    const untrusted: Array<{ label: string; env: Record<string, string>; marker: string; says: RegExp }> = [
+      {
+        // A fork's pull request whose branch is named like the trusted one.
+        label: "fork PR from a branch named main",
+        env: { CODEBUILD_WEBHOOK_TRIGGER: "pr/7", CODEBUILD_SOURCE_VERSION: "pr/7", CODEBUILD_WEBHOOK_HEAD_REF: "refs/heads/main" },
+        marker: "poison-pr",
+        says: /^layer cache: ref '(refs\/heads\/)?main' \(trigger 'pr\/7'\) is not trusted: this build reads the cache but pushes nothing$/,
+      },
+      {
+        // A manual start-build whose source version was overridden to some commit.
+        label: "manual source-version override",
+        env: { CODEBUILD_SOURCE_VERSION: "0123456789abcdef0123456789abcdef01234567" },
+        marker: "poison-manual",
+        says: /^layer cache: ref '[a-z/]*0123456789abcdef0123456789abcdef01234567' \(trigger ''\) is not trusted: this build reads the cache but pushes nothing$/,
+      },
+    ];
+    for (const strategy of ["inline", "registry"] as const) {
+      it(`${strategy}: a fork PR and a manual override with a changed Dockerfile push nothing; main still gets every hit`, async function () {
+        const h = requireHost(this);
+        const repo = `e2e/poison-${strategy}`;
+        const dockerfile = singleStage({ baseImage: h.base.ref, ...SMALL });
+        const seed = await build(`${strategy} trusted seed`, { strategy, repo, dockerfile });
+        assert.equal(seed.succeeded, true, why(seed));
+        const before = await api.digests(repo);
+
+        for (const u of untrusted) {
+          const r = await build(`${strategy} ${u.label}`, {
+            strategy,
+            repo,
+            dockerfile: singleStage({ baseImage: h.base.ref, ...SMALL, changeAt: 2, changeMarker: u.marker }),
+            env: u.env,
+          });
+          assert.equal(r.succeeded, true, why(r));
+          assert.ok(printed(r, "pre_build").some((l) => u.says.test(l)), why(r));
+          assert.deepEqual(statuses(r, 5), ["CACHED", "CACHED", "DONE", "DONE"], why(r)); // it did read the cache
+          assert.deepEqual(printed(r, "post_build"), ["layer cache: untrusted ref: nothing was pushed"]);
+          assert.ok(r.bytes.pushedBytes < 10_000, `pushed ${r.bytes.pushedBytes} B`); // login and probe are GETs
+          assert.deepEqual(await api.digests(repo), before, "tags and digests unchanged");
+        }
+
+        const main = await build(`${strategy} trusted after`, { strategy, repo, dockerfile });
+        assert.equal(main.succeeded, true, why(main));
+        assert.deepEqual(statuses(main, 5), times(4, "CACHED"), why(main));
+      });
+    }
+  });
+
+  describe("7. no silent cache loss (#4): an unreadable cache fails the build or warns", () => {
+    // With htpasswd auth every repository is readable by the one user, so an IAM-style denial can't be
+    // made here. Two realistic failures of a cache that exists:
+    it("registry answers the cache manifest with an error (not 'not found'): the probe fails the build", async function () {
+      // What ECR does on a missing ecr:BatchGetImage (403) or an outage (5xx), reproduced by
+      // corrupting the cache manifest's bytes in the registry's storage: distribution then answers the
+      // manifest with 500. BuildKit alone would treat that as a warning and build cold.
+      const h = requireHost(this);
+      const repo = "e2e/unreadable-manifest";
+      const dockerfile = singleStage({ baseImage: h.base.ref, ...SMALL });
+      const seed = await build("registry seed", { strategy: "registry", repo, dockerfile });
+      assert.equal(seed.succeeded, true, why(seed));
+      const cache = await api.manifest(repo, "buildcache");
+      assert.ok(cache);
+      const blob = api.blobPath(cache.digest);
+      fs.writeFileSync(blob, fs.readFileSync(blob, "utf8").slice(0, 100));
+      const status = (await api.request("GET", `/v2/${repo}/manifests/buildcache`)).status;
+      assert.equal(status, 500);
+      const latest = (await api.manifest(repo, "latest"))!.digest;
+
+      const r = await build("registry, unreadable cache manifest", { strategy: "registry", repo, dockerfile });
+      assert.equal(r.succeeded, false);
+      assert.deepEqual(r.phases.map((p) => `${p.name} ${p.status}`), ["install ABSENT", "pre_build FAILED", "build SKIPPED", "post_build SKIPPED"]);
+      assert.ok(
+        printed(r, "pre_build").some((l) => l.startsWith(`ERROR: cannot read the layer cache ${h.registry.address}/${repo}:buildcache: `) && l.includes("500")),
+        why(r),
+      );
+      assert.equal(r.steps.builds.length, 0, "no cold build in disguise");
+      assert.equal(r.bytes.pushedBytes, 0);
+      assert.equal((await api.manifest(repo, "latest"))!.digest, latest);
+    });
+
+    it("cache manifest readable but its blobs are not: the build goes on cold and says so (two WARNINGs)", async function () {
+      // ECR's split of permissions makes this real: ecr:BatchGetImage (manifests) without
+      // ecr:GetDownloadUrlForLayer (blobs). The probe reads only the manifest, so it passes; BuildKit then
+      // fails to fetch the cache config blob, prints `#N ERROR: …` on its import vertex and builds cold.
+      // Reproduced by deleting the cache config blob from the repository.
+      const h = requireHost(this);
+      const repo = "e2e/unreadable-blobs";
+      const dockerfile = singleStage({ baseImage: h.base.ref, ...SMALL });
+      const seed = await build("registry seed", { strategy: "registry", repo, dockerfile });
+      assert.equal(seed.succeeded, true, why(seed));
+      const cache = await api.manifest(repo, "buildcache");
+      assert.equal(cache?.json.config?.mediaType, "application/vnd.buildkit.cacheconfig.v0");
+      assert.equal(await api.deleteBlob(repo, cache.json.config.digest), 202);
+
+      const r = await build("registry, cache blobs unreadable", { strategy: "registry", repo, dockerfile });
+      assert.equal(r.succeeded, true, why(r));
+      assert.ok(printed(r, "pre_build").some((l) => l.startsWith("layer cache: found ")), why(r));
+      assert.deepEqual(statuses(r, 5), times(4, "DONE"), why(r));
+      const warnings = cacheWarnings(r);
+      assert.ok(
+        warnings.some((l) => l.startsWith("WARNING: BuildKit reported a layer-cache error, so this build did not use the cache as configured: ") && l.includes("cacheconfig")),
+        why(r),
+      );
+      assert.ok(warnings.includes("WARNING: a layer cache was found in ECR but no step used it: every step was rebuilt"), why(r));
+    });
+  });
+
+  describe("8. registryMode docker-container: CodeBuild's exact buildspec, as far as this machine allows", () => {
+    it("fails in pre_build at the builder creation (its BuildKit image isn't in the local registry), loudly, pushing nothing", async function () {
+      const h = requireHost(this);
+      const repo = "e2e/docker-container";
+      const r = await build("registry, docker-container builder", {
+        strategy: "registry",
+        repo,
+        dockerfile: singleStage({ baseImage: h.base.ref, ...SMALL }),
+        registryMode: "docker-container",
+      });
+      assert.match(r.buildspecYaml, /docker buildx create --name layer-cache --driver docker-container --driver-opt image=\S+\/moby\/buildkit:buildx-stable-1 --use --bootstrap/);
+      assert.equal(r.succeeded, false);
+      assert.deepEqual(r.phases.map((p) => `${p.name} ${p.status}`), ["install ABSENT", "pre_build FAILED", "build SKIPPED", "post_build SKIPPED"]);
+      const pre = r.phases.find((p) => p.name === "pre_build")!;
+      const failedCommand = pre.commands.find((c) => c.exitCode !== 0);
+      assert.match(failedCommand?.command ?? "", /^docker buildx create /);
+      assert.ok(printed(r, "pre_build").some((l) => /^ERROR: .*moby\/buildkit:buildx-stable-1.*(not found|manifest unknown)/.test(l)), why(r));
+      // Only the builder's boot vertex was printed: no Dockerfile step ran.
+      assert.deepEqual(r.steps.builds.flatMap((b) => b.steps), []);
+      assert.equal(r.bytes.pushedBytes, 0);
+      assert.deepEqual(await api.tags(repo), []);
+    });
+  });
+
+  describe("9. concurrency (#4): two trusted builds at once", () => {
+    it("registry: two builds of different Dockerfiles write the same cache tag; it ends up a complete cache of one of them", async function () {
+      // Two pushes to main built at once. runLocalBuild resets the registry's shared byte counters per
+      // build, so bytes aren't asserted here. Both builds export a cache to :buildcache; the registry
+      // moves the tag atomically, so the last writer wins.
+      const h = requireHost(this);
+      const repo = "e2e/concurrent";
+      const spec = await renderSpec("registry", repo);
+      const a = singleStage({ baseImage: h.base.ref, ...SMALL, changeAt: 1, changeMarker: "build-a" });
+      const b = singleStage({ baseImage: h.base.ref, ...SMALL, changeAt: 1, changeMarker: "build-b" });
+      const [ra, rb] = await Promise.all([runSpec("concurrent A", spec, a, true), runSpec("concurrent B", spec, b, true)]);
+      assert.equal(ra.succeeded, true, why(ra));
+      assert.equal(rb.succeeded, true, why(rb));
+
+      // The cache tag is a valid cache manifest whose blobs are all there.
+      const cache = await api.manifest(repo, "buildcache");
+      assert.ok(cache, "a cache was written");
+      assert.equal(cache.json.config?.mediaType, "application/vnd.buildkit.cacheconfig.v0");
+      for (const d of [cache.json.config.digest, ...cache.json.layers!.map((l) => l.digest)]) {
+        assert.equal(await api.blobStatus(repo, d), 200, `cache blob ${d}`);
+      }
+
+      // Which build's image and which build's cache the tags point to, from the digests each build printed.
+      const written = (r: LocalBuildResult) => ({
+        image: /pushing manifest for \S+:latest@(sha256:[0-9a-f]{64})/.exec(r.output)?.[1],
+        cache: /writing cache image manifest (sha256:[0-9a-f]{64})/.exec(r.output)?.[1],
+      });
+      const [wa, wb] = [written(ra), written(rb)];
+      assert.ok(wa.image && wa.cache && wb.image && wb.cache, JSON.stringify({ wa, wb }));
+      const latest = (await api.manifest(repo, "latest"))!.digest;
+      const imageFrom = latest === wa.image ? "A" : latest === wb.image ? "B" : "neither";
+      const cacheFrom = cache.digest === wa.cache ? "A" : cache.digest === wb.cache ? "B" : "neither";
+      console.log(`      after the race: :latest is ${imageFrom}'s image, :buildcache is ${cacheFrom}'s cache`);
+      assert.notEqual(imageFrom, "neither");
+      assert.notEqual(cacheFrom, "neither");
+
+      // The cache works for the build that wrote it: an untrusted rebuild of each (reads, writes nothing).
+      const env = { CODEBUILD_SOURCE_VERSION: "concurrency-check" };
+      const againA = await build("rebuild A (untrusted)", { strategy: "registry", repo, dockerfile: a, env });
+      const againB = await build("rebuild B (untrusted)", { strategy: "registry", repo, dockerfile: b, env });
+      const sa = statuses(againA, 5);
+      const sb = statuses(againB, 5);
+      // The winner's rebuild hits every step; the other shares only the step before its change (`RUN mkdir`).
+      const [winner, loser] = cacheFrom === "A" ? [sa, sb] : [sb, sa];
+      const [winnerRun, loserRun] = cacheFrom === "A" ? [againA, againB] : [againB, againA];
+      // Ground truth: every step writes random bytes, so only an all-cache rebuild reproduces the very image.
+      const rebuilt = /exporting manifest (sha256:[0-9a-f]{64})/.exec(winnerRun.output)?.[1];
+      assert.equal(rebuilt, cacheFrom === "A" ? wa.image : wb.image, "the winner's rebuild is byte-identical to its image");
+      assert.deepEqual(winner, times(4, "CACHED"), `${cacheFrom} wrote the cache${why(winnerRun)}`);
+      assert.deepEqual(loser, ["CACHED", "DONE", "DONE", "DONE"], why(loserRun));
+    });
+  });
+});
