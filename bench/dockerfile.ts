@@ -40,7 +40,9 @@ function check(o: SyntheticOptions): void {
 /** The shell of one work step: write the data, then hash it. */
 export function stepCommand(step: number, mb: number, rounds: number): string {
     const file = `/data/step-${String(step).padStart(3, "0")}.bin`;
-    return `dd if=/dev/urandom of=${file} bs=1M count=${mb} 2>/dev/null && i=0 && while [ $i -lt ${rounds} ]; do sha256sum ${file} >/dev/null; i=$((i+1)); done`;
+    // The closing echo gives every executed step a line of output, which tells a rebuilt step apart from
+    // a cache hit whose layer BuildKit had to download (both can end in DONE).
+    return `dd if=/dev/urandom of=${file} bs=1M count=${mb} 2>/dev/null && i=0 && while [ $i -lt ${rounds} ]; do sha256sum ${file} >/dev/null; i=$((i+1)); done && echo "step ${step}: ${mb} MB hashed ${rounds} times"`;
 }
 
 /** A single-stage Dockerfile of `steps` work steps. */

@@ -60,14 +60,19 @@ const defaultLog: Log = (m) => process.stderr.write(`[docker-env] ${m}\n`);
 let memo: Promise<DockerEnv> | undefined;
 
 /**
- * Debian suite the engine comes from: "trixie" (default: dockerd 26.1.5, containerd 1.7.24,
- * buildx 0.13.1) or "sid" (at the time of writing dockerd 28.5.2 = CodeBuild's version, containerd
- * 2.1, buildx 0.29; a moving target). Chosen with $CBCACHE_DOCKER_SUITE.
+ * Debian suite the engine comes from, chosen with $CBCACHE_DOCKER_SUITE:
+ * - "sid" (default): at the time of writing dockerd 28.5.2 (the version in CodeBuild's current
+ *   images), containerd 2.1, buildx 0.29. Needed by the `registry` strategy's
+ *   `--output type=image,push=true,store=false` on the containerd store: buildx 0.13 follows that
+ *   push with a daemon-side push of an image that was, by design, not stored, and fails.
+ *   Unstable is a moving target; if it ever stops working here, use "trixie".
+ * - "trixie": dockerd 26.1.5, containerd 1.7.24, buildx 0.13.1 (fixed versions; inline and pull
+ *   strategies work, the registry strategy's push does not).
  */
 export type DockerSuite = "trixie" | "sid";
 
 export function dockerSuite(): DockerSuite {
-  const s = process.env.CBCACHE_DOCKER_SUITE ?? "trixie";
+  const s = process.env.CBCACHE_DOCKER_SUITE ?? "sid";
   if (s !== "trixie" && s !== "sid") throw new Error(`CBCACHE_DOCKER_SUITE must be trixie or sid (got ${s})`);
   return s;
 }
