@@ -124,35 +124,55 @@ describe("buildspec (pure)", () => {
     });
 
     describe("build command per strategy", () => {
-        function buildCall(o: BuildspecOptions): { call: SimpleCommand; writeFlags: string[] } {
+        /**
+         * The build call and its two WRITE_FLAGS assignments: the unconditional one (every build, so what an
+         * untrusted build gets) and the one that replaces it when CACHE_WRITE=1 (trusted builds).
+         */
+        function buildCall(o: BuildspecOptions): { call: SimpleCommand; readOnlyFlags: string[]; writeFlags: string[] } {
             const { phase } = parseSpec(o);
             const builds = phase("build").filter((c) => c.words[0] === "docker" && c.words[1] === "buildx" && c.words[2] === "build");
             assert.equal(builds.length, 1);
-            const assignment = phase("build").find((c) => c.arrays.WRITE_FLAGS !== undefined && c.arrays.WRITE_FLAGS.length > 0);
-            return { call: builds[0], writeFlags: assignment ? assignment.arrays.WRITE_FLAGS : [] };
+            const assignments = phase("build").filter((c) => c.arrays.WRITE_FLAGS !== undefined);
+            assert.equal(assignments.length, 2, "WRITE_FLAGS is set once for every build and once more for trusted builds");
+            return { call: builds[0], readOnlyFlags: assignments[0].arrays.WRITE_FLAGS, writeFlags: assignments[1].arrays.WRITE_FLAGS };
         }
 
-        it("inline: reads from the image, writes inline metadata, --push only in the trusted flags", () => {
-            const { call, writeFlags } = buildCall(options({ cacheStrategy: "inline" }));
+        /** Every flag and value that names the image or pushes, in the base argv of the build. */
+        function pushingWords(words: string[]): string[] {
+            return words.filter((w) => w === "--push" || w === "--tag" || w === "-t" || w.startsWith("--output") || w.includes("push=true") || w.includes(":latest"));
+        }
+
+        it("inline: reads from the image, writes inline metadata, --tag and --push only in the trusted flags", () => {
+            const { call, readOnlyFlags, writeFlags } = buildCall(options({ cacheStrategy: "inline" }));
             assert.deepEqual(flagValues(call.words, "--cache-from"), [`type=registry,ref=${REPO}:latest`]);
             assert.deepEqual(flagValues(call.words, "--cache-to"), []);
-            assert.ok(!call.words.includes("--push"));
-            assert.deepEqual(writeFlags, ["--cache-to", "type=inline", "--push"]);
-            assert.deepEqual(flagValues(call.words, "--tag"), [`${REPO}:latest`]);
+            assert.deepEqual(pushingWords(call.words.filter((w) => !w.startsWith("type=registry,ref="))), [], "the base argv neither names nor pushes the image");
+            assert.deepEqual(writeFlags, ["--cache-to", "type=inline", "--tag", `${REPO}:latest`, "--push"]);
+            assert.deepEqual(readOnlyFlags, ["--output", "type=cacheonly"]);
         });
 
-        it("registry: reads and writes the cache tag with mode=max,image-manifest=true,oci-mediatypes=true", () => {
-            const { call, writeFlags } = buildCall(options({ cacheStrategy: "registry" }));
+        it("registry: reads and writes the cache tag with mode=max,image-manifest=true,oci-mediatypes=true, pushes the image with store=false", () => {
+            const { call, readOnlyFlags, writeFlags } = buildCall(options({ cacheStrategy: "registry" }));
             assert.deepEqual(flagValues(call.words, "--cache-from"), [`type=registry,ref=${REPO}:buildcache`]);
-            assert.deepEqual(writeFlags, ["--cache-to", `type=registry,ref=${REPO}:buildcache,mode=max,image-manifest=true,oci-mediatypes=true`, "--push"]);
-            assert.ok(!call.words.includes("--push"));
+            assert.deepEqual(pushingWords(call.words), [], "the base argv neither names nor pushes the image");
+            assert.deepEqual(writeFlags, [
+                "--cache-to",
+                `type=registry,ref=${REPO}:buildcache,mode=max,image-manifest=true,oci-mediatypes=true`,
+                "--output",
+                `type=image,name=${REPO}:latest,push=true,store=false`,
+            ]);
+            // The --output push replaces --push and --tag: with both, buildx would also try to store the image.
+            assert.ok(!writeFlags.includes("--push") && !writeFlags.includes("--tag"), JSON.stringify(writeFlags));
+            assert.deepEqual(readOnlyFlags, ["--output", "type=cacheonly"]);
         });
 
         it("pull: docker pull in pre_build, a plain --cache-from the image, no --cache-to at all", () => {
             const o = options({ cacheStrategy: "pull" });
-            const { call, writeFlags } = buildCall(o);
+            const { call, readOnlyFlags, writeFlags } = buildCall(o);
             assert.deepEqual(flagValues(call.words, "--cache-from"), [`${REPO}:latest`]);
-            assert.deepEqual(writeFlags, ["--push"]);
+            assert.deepEqual(pushingWords(call.words.filter((_, i) => call.words[i - 1] !== "--cache-from")), [], "the base argv neither names nor pushes the image");
+            assert.deepEqual(writeFlags, ["--tag", `${REPO}:latest`, "--push"]);
+            assert.deepEqual(readOnlyFlags, ["--output", "type=cacheonly"]);
             assert.deepEqual(
                 commandsStartingWith(parseShell(buildspec(o).phases.pre_build.commands.join("\n")), "docker", "pull").map((c) => c.words),
                 [["docker", "pull", `${REPO}:latest`]],
@@ -172,11 +192,26 @@ describe("buildspec (pure)", () => {
             assert.ok(buildCall(options({ buildNetwork: "none" })).call.words.includes("--network=none"));
         });
 
-        it("the only docker push is the build's --push: no docker push / tag / load anywhere", () => {
+        it("the only pushes are the trusted flags' --push / --output …push=true: no docker push / tag / load anywhere", () => {
             for (const strategy of STRATEGIES) {
                 const { all } = parseSpec(options({ cacheStrategy: strategy }));
                 assert.ok(!all.some((c) => c.words[0] === "docker" && ["push", "tag"].includes(c.words[1])));
                 assert.ok(!all.some((c) => c.words.includes("--load")));
+                // Every word that pushes, anywhere in the buildspec, is one of the trusted write flags'.
+                const { writeFlags } = buildCall(options({ cacheStrategy: strategy }));
+                const pushes = (ws: string[]) => ws.filter((w) => w === "--push" || /(^|,)push=true(,|$)/.test(w));
+                const inWriteFlags = pushes(writeFlags);
+                assert.equal(inWriteFlags.length, 1, `${strategy}: exactly one push, in the trusted flags`);
+                const everywhere = all.flatMap((c) => [...c.words, ...Object.values(c.arrays).flat()]);
+                assert.deepEqual(pushes(everywhere), inWriteFlags, `${strategy}: no push outside the trusted flags`);
+            }
+        });
+
+        it("untrusted builds get exactly --output type=cacheonly: no image, no tag, no push, no cache export", () => {
+            for (const strategy of STRATEGIES) {
+                const { readOnlyFlags } = buildCall(options({ cacheStrategy: strategy }));
+                assert.deepEqual(readOnlyFlags, ["--output", "type=cacheonly"], strategy);
+                assert.ok(!readOnlyFlags.some((w) => w.includes("push")), strategy);
             }
         });
     });
@@ -362,21 +397,42 @@ describe("buildspec (pure)", () => {
             return { ...r, argv: fs.readFileSync(argsFile, "utf8").split("\n").slice(0, -1) };
         }
 
-        it("trusted: the argv ends with the cache export, --push and the context; untrusted: no export, no push", () => {
+        it("registry trusted: the argv ends with the cache export, the store=false image push and the context; untrusted: cacheonly, no export, no push", () => {
             const o = options({ cacheStrategy: "registry" });
             const trusted = runBuild(o, "1");
             assert.equal(trusted.status, 0);
-            assert.deepEqual(trusted.argv.slice(-4), [
+            assert.deepEqual(trusted.argv.slice(-7), [
+                "--cache-from",
+                `type=registry,ref=${REPO}:buildcache`,
                 "--cache-to",
                 `type=registry,ref=${REPO}:buildcache,mode=max,image-manifest=true,oci-mediatypes=true`,
-                "--push",
+                "--output",
+                `type=image,name=${REPO}:latest,push=true,store=false`,
                 "al/x86_64/standard/5.0",
             ]);
+            assert.ok(!trusted.argv.includes("--push") && !trusted.argv.includes("--tag"));
             const untrusted = runBuild(o, "0");
+            assert.deepEqual(untrusted.argv.slice(-3), ["--output", "type=cacheonly", "al/x86_64/standard/5.0"]);
             assert.ok(!untrusted.argv.includes("--push"));
             assert.ok(!untrusted.argv.includes("--cache-to"));
-            assert.equal(untrusted.argv.at(-1), "al/x86_64/standard/5.0");
+            assert.ok(!untrusted.argv.includes("--tag"));
+            assert.ok(!untrusted.argv.some((w) => w.includes("push=true")), JSON.stringify(untrusted.argv));
         });
+
+        for (const strategy of ["inline", "pull"] as const) {
+            it(`${strategy} trusted: the argv ends with --tag <image> --push and the context; untrusted: cacheonly, no tag, no push`, () => {
+                const o = options({ cacheStrategy: strategy });
+                const trusted = runBuild(o, "1");
+                assert.equal(trusted.status, 0);
+                assert.deepEqual(trusted.argv.slice(-4), ["--tag", `${REPO}:latest`, "--push", "al/x86_64/standard/5.0"]);
+                assert.equal(trusted.argv.filter((w) => w === "--tag").length, 1);
+                assert.ok(!trusted.argv.some((w) => w.startsWith("--output") || w.includes("push=true")));
+                const untrusted = runBuild(o, "0");
+                assert.deepEqual(untrusted.argv.slice(-3), ["--output", "type=cacheonly", "al/x86_64/standard/5.0"]);
+                assert.ok(!untrusted.argv.includes("--push") && !untrusted.argv.includes("--tag") && !untrusted.argv.includes("--cache-to"));
+                assert.ok(!untrusted.argv.some((w) => w.includes("push=true")), JSON.stringify(untrusted.argv));
+            });
+        }
 
         it("a failing docker build fails the command despite the tee (pipefail)", () => {
             assert.notEqual(runBuild(options(), "1", "boom\n", 1).status, 0);
@@ -415,6 +471,24 @@ describe("buildspec (pure)", () => {
             assert.match(w.stdout, /layer cache: 2 of 2 steps cached/);
             assert.ok(!w.stdout.includes("WARNING"));
             fs.writeFileSync(path.join(tmp, "build.log"), cold);
+            assert.match(bash(`set -o pipefail\nCACHE_FOUND=1\n${report}`).stdout, /WARNING: a layer cache was found in ECR but no step used it/);
+        });
+
+        it("the report does not warn 'no step used it' when the hits were downloaded (DONE with layer downloads), and still warns when only FROM downloaded", () => {
+            const report = buildspec(options()).phases.build.commands[1].replaceAll(BUILD_LOG, path.join(tmp, "build.log"));
+            const digest = "a".repeat(64);
+            const base = ["#1 [internal] load build definition", "#5 [1/3] FROM docker.io/library/alpine", `#5 sha256:${"b".repeat(64)} 2.10MB / 2.10MB 0.1s done`, `#5 extracting sha256:${"b".repeat(64)} 0.1s done`, "#5 DONE 0.2s"];
+            // Both steps were hits whose layers BuildKit had to fetch: they end in DONE, not CACHED.
+            const fetched = [...base, "#6 [2/3] RUN make", `#6 sha256:${digest} 1.05MB / 1.05MB 0.1s done`, `#6 extracting sha256:${digest} 0.0s done`, "#6 DONE 0.1s",
+                "#7 [3/3] COPY . .", `#7 extracting sha256:${digest} 0.0s done`, "#7 DONE 0.1s", "#8 exporting to image"].join("\n");
+            fs.writeFileSync(path.join(tmp, "build.log"), fetched);
+            const f = bash(`set -o pipefail\nCACHE_FOUND=1\n${report}`);
+            assert.equal(f.status, 0, f.stderr);
+            assert.match(f.stdout, /layer cache: 0 of 2 steps cached/);
+            assert.ok(!f.stdout.includes("WARNING"), f.stdout);
+            // Rebuilt steps that print their own output, with only the base image downloaded: the warning stays.
+            const rebuilt = [...base, "#6 [2/3] RUN make", "#6 0.105 step 2: done", "#6 DONE 0.3s", "#7 [3/3] COPY . .", "#7 DONE 0.1s", "#8 exporting to image"].join("\n");
+            fs.writeFileSync(path.join(tmp, "build.log"), rebuilt);
             assert.match(bash(`set -o pipefail\nCACHE_FOUND=1\n${report}`).stdout, /WARNING: a layer cache was found in ECR but no step used it/);
         });
     });

@@ -214,7 +214,14 @@ for (const e of STACKS) {
             assert.equal(login.right.words.at(-1), `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com`);
             const build = parseShell(spec.phases.build.commands[0]);
             const call = build.commands.find((c) => c.words[2] === "build");
-            assert.ok(call?.words.includes(`${repoUrl}:latest`));
+            // The image is named only in the trusted write flags (the second WRITE_FLAGS assignment).
+            const writeFlags = build.commands.filter((c) => c.arrays.WRITE_FLAGS !== undefined).map((c) => c.arrays.WRITE_FLAGS);
+            assert.deepEqual(writeFlags[0], ["--output", "type=cacheonly"]);
+            const imageFlags = e.strategy === "registry" ? ["--output", `type=image,name=${repoUrl}:latest,push=true,store=false`] : ["--tag", `${repoUrl}:latest`];
+            assert.ok(
+                writeFlags[1]?.some((w, i) => w === imageFlags[0] && writeFlags[1][i + 1] === imageFlags[1]),
+                JSON.stringify(writeFlags),
+            );
             const cacheRef = e.strategy === "registry" ? `${repoUrl}:buildcache` : `${repoUrl}:latest`;
             assert.ok(call?.words.includes(`type=registry,ref=${cacheRef}`), JSON.stringify(call?.words));
             const hasBuilder = pre.some((x) => x.commands.some((c) => c.words[2] === "create"));

@@ -194,14 +194,22 @@ function after(args: (string | undefined)[], flag: string): (string | undefined)
     return args.flatMap((a, i) => (a === flag ? [args[i + 1]] : []));
 }
 
+/** What untrusted builds get: read the cache, produce no image, push nothing. */
+const READ_ONLY_FLAGS = ["--output", "type=cacheonly"];
+
+/** The trusted write flags, which alone name the image and push it. */
 function expectedWriteFlags(o: BuildspecOptions): string[] {
+    const image = `${o.repositoryUrl}:${o.imageTag}`;
     switch (o.cacheStrategy) {
         case "inline":
-            return ["--cache-to", "type=inline", "--push"];
+            return ["--cache-to", "type=inline", "--tag", image, "--push"];
         case "registry":
-            return ["--cache-to", `type=registry,ref=${o.repositoryUrl}:${o.cacheTag},mode=max,image-manifest=true,oci-mediatypes=true`, "--push"];
+            return [
+                "--cache-to", `type=registry,ref=${o.repositoryUrl}:${o.cacheTag},mode=max,image-manifest=true,oci-mediatypes=true`,
+                "--output", `type=image,name=${image},push=true,store=false`,
+            ];
         case "pull":
-            return ["--push"];
+            return ["--tag", image, "--push"];
     }
 }
 
@@ -248,7 +256,8 @@ function assertCarried(o: BuildspecOptions, full = false): void {
     if (buildFacts) {
         const build = commandStartingWith(buildFacts.calls, ["docker", "buildx", "build"]);
         assert.deepEqual(after(build, "--file"), [`${o.dockerfileDir.replace(/\/+$/, "")}/${o.dockerfileName}`]);
-        assert.deepEqual(after(build, "--tag"), [image]);
+        assert.deepEqual(after(build, "--tag"), [], "the image is named only in the trusted write flags");
+        assert.deepEqual(after(build, "--output"), []);
         assert.deepEqual(
             after(build, "--build-arg"),
             Object.entries(o.buildArgs).map(([k, v]) => `${k}=${v}`),
@@ -259,7 +268,19 @@ function assertCarried(o: BuildspecOptions, full = false): void {
             build.flatMap((a, i) => (a === undefined ? [i] : [])),
             [build.length - 2],
         );
-        assert.deepEqual(buildFacts.arrays.WRITE_FLAGS, [[], expectedWriteFlags(o)], "WRITE_FLAGS=() then, when trusted, exactly the write flags");
+        assert.deepEqual(buildFacts.arrays.WRITE_FLAGS, [READ_ONLY_FLAGS, expectedWriteFlags(o)], "WRITE_FLAGS=(--output type=cacheonly) then, when trusted, exactly the write flags");
+        // Each element is one literal word (undefined would mean an expansion): the image ref sits whole in one word.
+        const [readOnly, write] = buildFacts.arrays.WRITE_FLAGS;
+        assert.ok(!readOnly.some((w) => w === undefined || w === "--push" || w === "--tag" || w.includes("push=true")), "untrusted builds name and push nothing");
+        if (o.cacheStrategy === "registry") {
+            assert.deepEqual(after(write, "--output"), [`type=image,name=${image},push=true,store=false`]);
+            assert.deepEqual(after(write, "--tag"), []);
+            assert.ok(!write.includes("--push"));
+        } else {
+            assert.deepEqual(after(write, "--tag"), [image]);
+            assert.equal(write.at(-1), "--push");
+            assert.deepEqual(after(write, "--output"), []);
+        }
     }
     assert.ok(!o.dockerfileDir.startsWith("-"), "a context starting with '-' would be read by docker as an option");
 
@@ -524,12 +545,18 @@ describe("security: adversarial values executed in real bash give exactly the ex
                     assert.deepEqual(builds[0], [
                         "docker", "buildx", "build", "--progress=plain", "--provenance=false", "--sbom=false",
                         "--file", `${a.dockerfileDir.replace(/\/+$/, "")}/${a.dockerfileName}`,
-                        "--tag", image,
                         ...Object.entries(a.buildArgs).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]),
                         "--cache-from", `type=registry,ref=${cache}`,
-                        ...(buildTrusted ? expectedWriteFlags(o) : []),
+                        ...(buildTrusted ? expectedWriteFlags(o) : READ_ONLY_FLAGS),
                         a.dockerfileDir,
                     ]);
+                    if (buildTrusted) {
+                        const imageFlags = cacheStrategy === "registry" ? ["--output", `type=image,name=${image},push=true,store=false`] : ["--tag", image];
+                        assert.equal(builds[0].filter((w) => w === imageFlags[0]).length, 1);
+                        assert.equal(builds[0][builds[0].indexOf(imageFlags[0]) + 1], imageFlags[1], "the image ref reaches docker whole, in one argument");
+                    } else {
+                        assert.ok(!builds[0].some((w) => w === "--push" || w === "--tag" || w === "--cache-to" || w.includes("push=true")), "an untrusted build pushes nothing");
+                    }
                     const others = run.calls.filter((c) => c !== builds[0]).map((c) => c.slice(0, 3).join(" ")).sort();
                     const expectedOthers = ["aws ecr get-login-password", "docker buildx imagetools", "docker login --username"];
                     if (cacheStrategy === "registry") {
