@@ -22,7 +22,7 @@ import * as path from "node:path";
 import fc from "fast-check";
 import * as YAML from "yaml";
 import { CachedDockerBuildArgs, ConfigError, resolveArgs, ResolvedArgs } from "../../components/args";
-import { BUILDER_NAME, buildspec, BuildspecOptions, buildspecYaml, fullRef } from "../../components/buildspec";
+import { BUILDER_NAME, buildspec, BuildspecOptions, buildspecOptions, buildspecYaml, fullRef } from "../../components/buildspec";
 import { analyze, ShellFacts, simpleCommands, skeleton } from "./shellAst";
 
 const RUNS = 300;
@@ -87,22 +87,7 @@ const buildArgName = fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,7}$/).filter((n
 // ---------- generation and checks ----------
 
 function optionsOf(a: ResolvedArgs, over: Partial<BuildspecOptions> = {}): BuildspecOptions {
-    return {
-        repositoryUrl: URL,
-        region: REGION,
-        imageTag: a.imageTag,
-        cacheTag: a.cacheTag,
-        cacheStrategy: a.cacheStrategy,
-        registryBuilder: a.registryBuilder,
-        builderImage: a.builderImage,
-        dockerfileDir: a.dockerfileDir,
-        dockerfileName: a.dockerfileName,
-        buildArgs: a.buildArgs,
-        trustedRefs: a.trustedRefs,
-        sourceVersion: a.sourceVersion,
-        buildNetwork: a.buildNetwork,
-        ...over,
-    };
+    return { ...buildspecOptions(a, URL, REGION), ...over };
 }
 
 /** Applies defaults; returns the ConfigError instead of throwing it. */
