@@ -90,8 +90,10 @@ export async function runExperiment(
             buildSeconds: r.timings.buildMs / 1000,
             phaseSeconds,
             hostSeconds: (r.timings.daemonStartMs + r.timings.daemonStopMs) / 1000,
-            cachedSteps: r.steps.cached,
-            rebuiltSteps: r.steps.rebuilt,
+            // The first `docker buildx build` is the build; the registry strategy's second one only exports
+            // the cache from the builder's local cache, and its all-local hits are not cache hits from ECR.
+            cachedSteps: r.steps.builds[0]?.cached ?? 0,
+            rebuiltSteps: r.steps.builds[0]?.rebuilt ?? 0,
             pulledMB: r.bytes.pulledMB,
             pushedMB: r.bytes.pushedMB,
         };
