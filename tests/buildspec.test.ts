@@ -131,7 +131,13 @@ describe("buildspec (pure)", () => {
         function buildCall(o: BuildspecOptions): { call: SimpleCommand; readOnlyFlags: string[]; writeFlags: string[] } {
             const { phase } = parseSpec(o);
             const builds = phase("build").filter((c) => c.words[0] === "docker" && c.words[1] === "buildx" && c.words[2] === "build");
-            assert.equal(builds.length, 1);
+            // registry: the build and, in the last build command, the cache export; other strategies: the build only.
+            assert.equal(builds.length, o.cacheStrategy === "registry" ? 2 : 1);
+            assert.deepEqual(
+                parseShell(buildspec(o).phases.build.commands[0]).commands.filter((c) => c.words[2] === "build").map((c) => c.words),
+                [builds[0].words],
+                "the first build command holds the build",
+            );
             const assignments = phase("build").filter((c) => c.arrays.WRITE_FLAGS !== undefined);
             assert.equal(assignments.length, 2, "WRITE_FLAGS is set once for every build and once more for trusted builds");
             return { call: builds[0], readOnlyFlags: assignments[0].arrays.WRITE_FLAGS, writeFlags: assignments[1].arrays.WRITE_FLAGS };
@@ -151,16 +157,28 @@ describe("buildspec (pure)", () => {
             assert.deepEqual(readOnlyFlags, ["--output", "type=cacheonly"]);
         });
 
-        it("registry: reads and writes the cache tag with mode=max,image-manifest=true,oci-mediatypes=true, pushes the image with store=false", () => {
-            const { call, readOnlyFlags, writeFlags } = buildCall(options({ cacheStrategy: "registry" }));
+        it("registry: the build reads the cache tag and pushes the image with store=false; a separate export writes the cache tag with mode=max,image-manifest=true,oci-mediatypes=true", () => {
+            const o = options({ cacheStrategy: "registry" });
+            const { call, readOnlyFlags, writeFlags } = buildCall(o);
             assert.deepEqual(flagValues(call.words, "--cache-from"), [`type=registry,ref=${REPO}:buildcache`]);
+            assert.deepEqual(flagValues(call.words, "--cache-to"), [], "the build itself exports no cache");
             assert.deepEqual(pushingWords(call.words), [], "the base argv neither names nor pushes the image");
-            assert.deepEqual(writeFlags, [
+            assert.deepEqual(writeFlags, ["--output", `type=image,name=${REPO}:latest,push=true,store=false`]);
+            // The export: the build's base argv (everything up to --cache-from), then the cache export, cacheonly, the context.
+            const build = buildspec(o).phases.build.commands;
+            assert.equal(build.length, 3);
+            const exports = parseShell(build[2]).commands.filter((c) => c.words[2] === "build");
+            assert.equal(exports.length, 1);
+            assert.ok(exports[0].literal, "the export argv is all literal words");
+            assert.deepEqual(exports[0].words, [
+                ...call.words.slice(0, call.words.indexOf("--cache-from")),
                 "--cache-to",
                 `type=registry,ref=${REPO}:buildcache,mode=max,image-manifest=true,oci-mediatypes=true`,
                 "--output",
-                `type=image,name=${REPO}:latest,push=true,store=false`,
+                "type=cacheonly",
+                "al/x86_64/standard/5.0",
             ]);
+            assert.ok(!exports[0].words.some((w) => w === "--push" || w === "--tag" || w.includes("push=true") || w.includes(":latest")), "the export pushes no image");
             // The --output push replaces --push and --tag: with both, buildx would also try to store the image.
             assert.ok(!writeFlags.includes("--push") && !writeFlags.includes("--tag"), JSON.stringify(writeFlags));
             assert.deepEqual(readOnlyFlags, ["--output", "type=cacheonly"]);
@@ -267,16 +285,33 @@ describe("buildspec (pure)", () => {
             });
         }
 
-        it("reports per outcome (executed)", () => {
-            const script = buildspec(options({ cacheStrategy: "registry" })).phases.post_build.commands.join("\n");
-            const failed = bash(script, { CODEBUILD_BUILD_SUCCEEDING: "0", CACHE_WRITE: "1" });
-            assert.match(failed.stdout, /the build failed: nothing was pushed/);
-            const trusted = bash(script, { CODEBUILD_BUILD_SUCCEEDING: "1", CACHE_WRITE: "1" });
-            assert.match(trusted.stdout, /pushed .*team\/app:latest and wrote the layer cache to .*team\/app:buildcache/);
-            const untrusted = bash(script, { CODEBUILD_BUILD_SUCCEEDING: "1", CACHE_WRITE: "0" });
-            assert.match(untrusted.stdout, /untrusted ref: nothing was pushed/);
-            assert.ok([failed, trusted, untrusted].every((r) => r.status === 0));
-        });
+        for (const strategy of STRATEGIES) {
+            it(`${strategy}: reports per outcome, one line each (executed)`, () => {
+                const script = buildspec(options({ cacheStrategy: strategy })).phases.post_build.commands.join("\n");
+                const run = (env: Record<string, string>) => {
+                    const r = bash(script, env);
+                    assert.equal(r.status, 0, r.stderr);
+                    assert.equal(r.stdout.split("\n").filter((l) => l !== "").length, 1, r.stdout);
+                    return r.stdout.trim();
+                };
+                const pushedThenFailed = `layer cache: the build pushed ${REPO}:latest but then failed: the cache in ECR was not updated`;
+                const failed = "layer cache: the build failed: nothing was pushed and the cache in ECR is unchanged";
+                // A failure after the image was pushed (registry: the cache export failed) is told apart.
+                assert.equal(run({ CODEBUILD_BUILD_SUCCEEDING: "0", CACHE_WRITE: "1", IMAGE_PUSHED: "1" }), pushedThenFailed);
+                // A failed build whose push did not happen, trusted or not, or that never got to set IMAGE_PUSHED.
+                assert.equal(run({ CODEBUILD_BUILD_SUCCEEDING: "0", CACHE_WRITE: "1", IMAGE_PUSHED: "0" }), failed);
+                assert.equal(run({ CODEBUILD_BUILD_SUCCEEDING: "0", CACHE_WRITE: "1" }), failed);
+                assert.equal(run({ CODEBUILD_BUILD_SUCCEEDING: "0", CACHE_WRITE: "0", IMAGE_PUSHED: "0" }), failed);
+                assert.equal(run({ CACHE_WRITE: "1", IMAGE_PUSHED: "1" }), pushedThenFailed, "no CODEBUILD_BUILD_SUCCEEDING counts as a failure");
+                const wrote = {
+                    registry: `layer cache: pushed ${REPO}:latest; the layer cache in ${REPO}:buildcache is up to date`,
+                    inline: `layer cache: pushed ${REPO}:latest and wrote the layer cache to ${REPO}:latest`,
+                    pull: `layer cache: pushed ${REPO}:latest`,
+                }[strategy];
+                assert.equal(run({ CODEBUILD_BUILD_SUCCEEDING: "1", CACHE_WRITE: "1", IMAGE_PUSHED: "1" }), wrote);
+                assert.equal(run({ CODEBUILD_BUILD_SUCCEEDING: "1", CACHE_WRITE: "0", IMAGE_PUSHED: "0" }), "layer cache: untrusted ref: nothing was pushed");
+            });
+        }
     });
 
     describe("trust decision (executed in bash)", () => {
@@ -397,20 +432,19 @@ describe("buildspec (pure)", () => {
             return { ...r, argv: fs.readFileSync(argsFile, "utf8").split("\n").slice(0, -1) };
         }
 
-        it("registry trusted: the argv ends with the cache export, the store=false image push and the context; untrusted: cacheonly, no export, no push", () => {
+        it("registry trusted: the argv ends with the cache import, the store=false image push and the context, and exports no cache; untrusted: cacheonly, no export, no push", () => {
             const o = options({ cacheStrategy: "registry" });
             const trusted = runBuild(o, "1");
             assert.equal(trusted.status, 0);
-            assert.deepEqual(trusted.argv.slice(-7), [
+            assert.deepEqual(trusted.argv.slice(-5), [
                 "--cache-from",
                 `type=registry,ref=${REPO}:buildcache`,
-                "--cache-to",
-                `type=registry,ref=${REPO}:buildcache,mode=max,image-manifest=true,oci-mediatypes=true`,
                 "--output",
                 `type=image,name=${REPO}:latest,push=true,store=false`,
                 "al/x86_64/standard/5.0",
             ]);
             assert.ok(!trusted.argv.includes("--push") && !trusted.argv.includes("--tag"));
+            assert.ok(!trusted.argv.includes("--cache-to"), "the cache is exported by the export command, not the build");
             const untrusted = runBuild(o, "0");
             assert.deepEqual(untrusted.argv.slice(-3), ["--output", "type=cacheonly", "al/x86_64/standard/5.0"]);
             assert.ok(!untrusted.argv.includes("--push"));
@@ -436,6 +470,138 @@ describe("buildspec (pure)", () => {
 
         it("a failing docker build fails the command despite the tee (pipefail)", () => {
             assert.notEqual(runBuild(options(), "1", "boom\n", 1).status, 0);
+        });
+
+        for (const strategy of STRATEGIES) {
+            it(`${strategy}: IMAGE_PUSHED=1 only when a trusted build's pipeline succeeded, and a failure stays the command's status`, () => {
+                const o = options({ cacheStrategy: strategy });
+                const cmd = buildspec(o).phases.build.commands[0].replaceAll(BUILD_LOG, path.join(tmp, "build.log"));
+                // IMAGE_PUSHED=1 beforehand, as if left over: the command must reset it.
+                const run = (cacheWrite: string, rc: number) =>
+                    bash(`docker() { echo "#1 log"; return $RC; }\nIMAGE_PUSHED=1\nCACHE_WRITE=${cacheWrite}\n${cmd}\nrc=$?\necho "rc=$rc IMAGE_PUSHED=$IMAGE_PUSHED"`, { RC: String(rc) });
+                assert.match(run("1", 0).stdout, /rc=0 IMAGE_PUSHED=1$/m);
+                assert.match(run("0", 0).stdout, /rc=0 IMAGE_PUSHED=0$/m);
+                assert.match(run("1", 3).stdout, /rc=3 IMAGE_PUSHED=0$/m, "a failed build pushed nothing");
+                assert.match(run("0", 3).stdout, /rc=3 IMAGE_PUSHED=0$/m);
+            });
+        }
+
+        describe("registry: the cache export (executed in bash)", () => {
+            const o = options({ cacheStrategy: "registry", buildArgs: { V: "1 2" }, buildNetwork: "none" });
+            const log = () => path.join(tmp, "export.log");
+            const exportCmd = () => buildspec(o).phases.build.commands[2].replaceAll(BUILD_LOG, log());
+            const reportCmd = () => buildspec(o).phases.build.commands[1].replaceAll(BUILD_LOG, log());
+            const EXPORT_TAIL = [
+                "--cache-to",
+                `type=registry,ref=${REPO}:buildcache,mode=max,image-manifest=true,oci-mediatypes=true`,
+                "--output",
+                "type=cacheonly",
+                "al/x86_64/standard/5.0",
+            ];
+
+            /**
+             * Runs `script` (after the given variables) with a docker stub that records each call's argv, NUL-separated,
+             * in a file of its own, prints a line and returns $RC. No pipefail is set beforehand.
+             */
+            function runExport(vars: Record<string, string>, script = exportCmd(), rc = 0) {
+                const calls = fs.mkdtempSync(path.join(tmp, "calls-"));
+                const assign = Object.entries(vars).map(([k, v]) => `${k}=${shellWord(v)}`).join("\n");
+                const r = bash(`docker() { printf '%s\\0' "$@" > "$(mktemp "$CALLS/c.XXXXXX")"; echo "#99 exporting cache"; return $RC; }\n${assign}\n${script}`, {
+                    CALLS: calls,
+                    RC: String(rc),
+                });
+                const argvs = fs.readdirSync(calls).map((f) => fs.readFileSync(path.join(calls, f), "utf8").split("\0").slice(0, -1));
+                return { ...r, argvs };
+            }
+
+            /** The build's argv up to its cache import: what the export must share with it. */
+            function baseArgv(): string[] {
+                const cmd = buildspec(o).phases.build.commands[0].replaceAll(BUILD_LOG, path.join(tmp, "base.log"));
+                const argv = path.join(tmp, "base-argv");
+                bash(`docker() { printf '%s\\0' "$@" > "$ARGV"; }\nCACHE_WRITE=1\n${cmd}`, { ARGV: argv });
+                const words = fs.readFileSync(argv, "utf8").split("\0").slice(0, -1);
+                return words.slice(0, words.indexOf("--cache-from"));
+            }
+
+            beforeEach(() => fs.writeFileSync(log(), "#5 [2/3] RUN make\n"));
+
+            it("(a) untrusted: no docker call, says the cache is not exported", () => {
+                for (const found of ["0", "1"]) {
+                    const r = runExport({ CACHE_WRITE: "0", CACHE_FOUND: found, n_steps: "3", n_cached: "1" });
+                    assert.equal(r.status, 0, r.stderr);
+                    assert.deepEqual(r.argvs, []);
+                    assert.equal(r.stdout.trim(), "layer cache: untrusted ref: the cache is not exported");
+                }
+            });
+
+            it("(b) trusted, cache found, every step cached: no docker call, the cache is already complete", () => {
+                const r = runExport({ CACHE_WRITE: "1", CACHE_FOUND: "1", n_steps: "24", n_cached: "24" });
+                assert.equal(r.status, 0, r.stderr);
+                assert.deepEqual(r.argvs, []);
+                assert.equal(r.stdout.trim(), `layer cache: every step came from ${REPO}:buildcache, which is already complete: not exported again`);
+                assert.equal(fs.readFileSync(log(), "utf8"), "#5 [2/3] RUN make\n", "the log is left alone");
+            });
+
+            const exporting: [string, Record<string, string>][] = [
+                ["(c) trusted, partial hits", { CACHE_WRITE: "1", CACHE_FOUND: "1", n_steps: "24", n_cached: "11" }],
+                ["(c) trusted, no hit at all", { CACHE_WRITE: "1", CACHE_FOUND: "1", n_steps: "24", n_cached: "0" }],
+                ["(d) trusted, no cache found (first build), even with every step counted as cached", { CACHE_WRITE: "1", CACHE_FOUND: "0", n_steps: "3", n_cached: "3" }],
+                ["(d) trusted, CACHE_FOUND unset", { CACHE_WRITE: "1", n_steps: "3", n_cached: "3" }],
+                ["trusted, a Dockerfile with no counted step (0 of 0)", { CACHE_WRITE: "1", CACHE_FOUND: "1", n_steps: "0", n_cached: "0" }],
+            ];
+            for (const [title, vars] of exporting) {
+                it(`${title}: exactly one docker call, the build's base argv + --cache-to …mode=max… --output type=cacheonly <context>, appended to the log`, () => {
+                    const r = runExport(vars);
+                    assert.equal(r.status, 0, r.stderr);
+                    assert.equal(r.argvs.length, 1, JSON.stringify(r.argvs));
+                    assert.deepEqual(r.argvs[0], [...baseArgv(), ...EXPORT_TAIL]);
+                    assert.deepEqual(r.argvs[0].slice(0, 10), [
+                        "buildx", "build", "--progress=plain", "--provenance=false", "--sbom=false", "--file", "al/x86_64/standard/5.0/Dockerfile", "--build-arg", "V=1 2", "--network=none",
+                    ]);
+                    assert.ok(!r.argvs[0].some((w) => w === "--push" || w === "--tag" || w.includes("push=true") || w.includes(":latest")), "the export pushes no image");
+                    assert.equal(fs.readFileSync(log(), "utf8"), "#5 [2/3] RUN make\n#99 exporting cache\n", "the export's output is appended to the build log");
+                });
+            }
+
+            it("(e) a failing export fails the command, without pipefail set beforehand and despite the tee", () => {
+                const r = runExport({ CACHE_WRITE: "1", CACHE_FOUND: "1", n_steps: "24", n_cached: "11" }, exportCmd(), 7);
+                assert.equal(r.argvs.length, 1);
+                assert.notEqual(r.status, 0);
+                // Under CodeBuild's one shell, a later command sees the failure too (post_build: pushed, then failed).
+                const post = buildspec(o).phases.post_build.commands.join("\n");
+                const all = runExport(
+                    { CACHE_WRITE: "1", CACHE_FOUND: "1", n_steps: "24", n_cached: "11", IMAGE_PUSHED: "1" },
+                    `${exportCmd()}\nif [ $? = 0 ]; then CODEBUILD_BUILD_SUCCEEDING=1; else CODEBUILD_BUILD_SUCCEEDING=0; fi\n${post}`,
+                    7,
+                );
+                assert.match(all.stdout, /the build pushed .*:latest but then failed: the cache in ECR was not updated/);
+            });
+
+            it("with the report: a fully cached log skips the export, a log with one rebuilt step exports, a cold build exports", () => {
+                const warm = ["#1 [internal] load build definition", "#5 [1/3] FROM docker.io/library/alpine", "#6 [2/3] RUN make", "#6 CACHED", "#7 [3/3] COPY . .", "#7 CACHED", "#8 exporting to image"].join("\n");
+                const script = `${reportCmd()}\n${exportCmd()}`;
+                fs.writeFileSync(log(), warm);
+                const skipped = runExport({ CACHE_WRITE: "1", CACHE_FOUND: "1" }, script);
+                assert.equal(skipped.status, 0, skipped.stderr);
+                assert.match(skipped.stdout, /layer cache: 2 of 2 steps cached\n.*not exported again/);
+                assert.deepEqual(skipped.argvs, []);
+                fs.writeFileSync(log(), warm.replace("#7 CACHED", "#7 DONE 0.1s"));
+                const partial = runExport({ CACHE_WRITE: "1", CACHE_FOUND: "1" }, script);
+                assert.match(partial.stdout, /layer cache: 1 of 2 steps cached/);
+                assert.equal(partial.argvs.length, 1);
+                assert.deepEqual(partial.argvs[0].slice(-EXPORT_TAIL.length), EXPORT_TAIL);
+                fs.writeFileSync(log(), warm);
+                const cold = runExport({ CACHE_WRITE: "1", CACHE_FOUND: "0" }, script);
+                assert.equal(cold.argvs.length, 1, "no cache was found: whatever the count, the export runs");
+            });
+
+            it("inline and pull have no export command", () => {
+                for (const strategy of ["inline", "pull"] as const) {
+                    const cmds = buildspec(options({ cacheStrategy: strategy })).phases.build.commands;
+                    assert.equal(cmds.length, 2, strategy);
+                    assert.ok(!cmds.join("\n").includes("exported"), strategy);
+                }
+            });
         });
 
         it("build args reach docker exactly, whatever characters they hold (property)", () => {

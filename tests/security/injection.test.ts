@@ -10,7 +10,8 @@
  * literal / quoted parts whose value equals the input; and the script's structure with literals erased
  * (its skeleton) must equal that of a buildspec built from harmless values, so nothing was added.
  *
- * Layer 2 (50 runs): the trust decision, login, probe and build commands run in real bash with
+ * Layer 2 (50 runs): the trust decision, login, probe, build, report, export (registry) and post-build
+ * commands run in real bash with
  * `docker`/`aws` replaced by shell functions that write their argv NUL-separated; the argv must equal
  * the expected array exactly.
  */
@@ -189,18 +190,37 @@ function expectedWriteFlags(o: BuildspecOptions): string[] {
         case "inline":
             return ["--cache-to", "type=inline", "--tag", image, "--push"];
         case "registry":
-            return [
-                "--cache-to", `type=registry,ref=${o.repositoryUrl}:${o.cacheTag},mode=max,image-manifest=true,oci-mediatypes=true`,
-                "--output", `type=image,name=${image},push=true,store=false`,
-            ];
+            // The cache is exported by the separate export command (expectedExportArgv).
+            return ["--output", `type=image,name=${image},push=true,store=false`];
         case "pull":
             return ["--tag", image, "--push"];
     }
 }
 
-/** Where each command sits in `commandsOf(o)`. */
+/** The build's argv up to its cache import, which the registry strategy's export shares. */
+function expectedBaseArgv(o: BuildspecOptions): string[] {
+    return [
+        "docker", "buildx", "build", "--progress=plain", "--provenance=false", "--sbom=false",
+        "--file", `${o.dockerfileDir.replace(/\/+$/, "")}/${o.dockerfileName}`,
+        ...Object.entries(o.buildArgs).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]),
+        ...(o.buildNetwork === undefined ? [] : [`--network=${o.buildNetwork}`]),
+    ];
+}
+
+/** The registry strategy's cache export: the base argv, the cache export to the cache tag, no image, the context. */
+function expectedExportArgv(o: BuildspecOptions): string[] {
+    return [
+        ...expectedBaseArgv(o),
+        "--cache-to", `type=registry,ref=${o.repositoryUrl}:${o.cacheTag},mode=max,image-manifest=true,oci-mediatypes=true`,
+        "--output", "type=cacheonly",
+        o.dockerfileDir,
+    ];
+}
+
+/** Where each command sits in `commandsOf(o)`; `exportCache` is -1 where there is none (inline, pull). */
 function commandIndex(o: BuildspecOptions) {
     const pre = 2 + (o.cacheStrategy === "registry" && o.registryBuilder === "docker-container" ? 1 : 0) + 1;
+    const exportCache = o.cacheStrategy === "registry" ? pre + 2 : -1;
     return {
         trust: 0,
         login: 1,
@@ -208,7 +228,8 @@ function commandIndex(o: BuildspecOptions) {
         probe: pre - 1,
         build: pre,
         report: pre + 1,
-        post: pre + 2,
+        exportCache,
+        post: exportCache >= 0 ? exportCache + 1 : pre + 2,
     };
 }
 
@@ -233,6 +254,7 @@ function assertCarried(o: BuildspecOptions, full = false): void {
         return f;
     });
     const idx = commandIndex(o);
+    assert.equal(commands.length, idx.post + 1, "the commands are where commandIndex says");
     assert.equal(commands[idx.report], baseline[idx.report], "the report command carries no value");
     const image = `${o.repositoryUrl}:${o.imageTag}`;
     const cache = o.cacheStrategy === "registry" ? `${o.repositoryUrl}:${o.cacheTag}` : image;
@@ -268,6 +290,23 @@ function assertCarried(o: BuildspecOptions, full = false): void {
         }
     }
     assert.ok(!o.dockerfileDir.startsWith("-"), "a context starting with '-' would be read by docker as an option");
+
+    const exportFacts = idx.exportCache >= 0 ? facts[idx.exportCache] : undefined;
+    if (exportFacts) {
+        // Every argument one literal word (no expansion), equal to the expected value.
+        assert.deepEqual(commandStartingWith(exportFacts.calls, ["docker", "buildx", "build"]), expectedExportArgv(o));
+        assert.ok(commands[idx.exportCache].includes("type=cacheonly"), "the export command is where commandIndex says");
+        // The "already complete" message names the cache ref, as one literal word of one echo.
+        const echoes = exportFacts.calls.filter((c) => c[0] === "echo" && c.length === 2 && c[1]?.includes("already complete"));
+        assert.deepEqual(echoes, [["echo", `layer cache: every step came from ${cache}, which is already complete: not exported again`]]);
+    }
+    const postFacts = facts[idx.post];
+    if (postFacts) {
+        assert.ok(
+            postFacts.calls.some((c) => c[0] === "echo" && c.length === 2 && c[1] === `layer cache: the build pushed ${image} but then failed: the cache in ECR was not updated`),
+            "the pushed-then-failed message names the image in one literal word",
+        );
+    }
 
     const loginFacts = facts[idx.login];
     if (loginFacts) {
@@ -494,7 +533,7 @@ function runInBash(commands: string[], env: Record<string, string>): Run {
 describe("security: adversarial values executed in real bash give exactly the expected argv (#4)", function () {
     this.timeout(60000);
 
-    it("trust decision + login + probe + build, trusted and untrusted refs", () => {
+    it("trust decision + login + probe + build + report + export + post-build, trusted and untrusted refs", () => {
         let trustedRuns = 0;
         fc.assert(
             fc.property(
@@ -513,10 +552,14 @@ describe("security: adversarial values executed in real bash give exactly the ex
                     const spec = YAML.parse(buildspecYaml(o));
                     const ref = buildTrusted ? a.trustedRefs[0] : `${a.trustedRefs[0]}-not`;
                     fc.pre(buildTrusted || !a.trustedRefs.includes(ref));
-                    const run = runInBash([...spec.phases.pre_build.commands, spec.phases.build.commands[0]], {
+                    // Every command, as CodeBuild runs them (the build succeeds; the report finds no step, so the export runs).
+                    const run = runInBash([...spec.phases.pre_build.commands, ...spec.phases.build.commands, ...spec.phases.post_build.commands], {
                         CODEBUILD_WEBHOOK_TRIGGER: `branch/${ref}`,
                         CODEBUILD_WEBHOOK_HEAD_REF: `refs/heads/${ref}`,
                         CODEBUILD_SOURCE_VERSION: "0123456789abcdef0123456789abcdef01234567",
+                        // A build log path of its own, which holds nothing (tee is stubbed): no stale log is read.
+                        CODEBUILD_BUILD_ID: `injection:${process.pid}-${Math.random().toString(36).slice(2)}`,
+                        CODEBUILD_BUILD_SUCCEEDING: "1",
                     });
                     assert.ok(commands.length > 0);
                     if (buildTrusted) {
@@ -526,23 +569,36 @@ describe("security: adversarial values executed in real bash give exactly the ex
                     const image = `${URL}:${a.imageTag}`;
                     const cache = cacheStrategy === "registry" ? `${URL}:${a.cacheTag}` : image;
                     const builds = run.calls.filter((c) => c[0] === "docker" && c[1] === "buildx" && c[2] === "build");
-                    assert.equal(builds.length, 1, `one build call: ${JSON.stringify(run.calls)}`);
-                    assert.deepEqual(builds[0], [
-                        "docker", "buildx", "build", "--progress=plain", "--provenance=false", "--sbom=false",
-                        "--file", `${a.dockerfileDir.replace(/\/+$/, "")}/${a.dockerfileName}`,
-                        ...Object.entries(a.buildArgs).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]),
+                    const isExport = (c: string[]) => c.includes("--cache-to") && !c.includes("--cache-from");
+                    const exports = builds.filter(isExport);
+                    const mains = builds.filter((c) => !isExport(c));
+                    assert.equal(mains.length, 1, `one build call: ${JSON.stringify(run.calls)}`);
+                    assert.deepEqual(mains[0], [
+                        ...expectedBaseArgv(o),
                         "--cache-from", `type=registry,ref=${cache}`,
                         ...(buildTrusted ? expectedWriteFlags(o) : READ_ONLY_FLAGS),
                         a.dockerfileDir,
                     ]);
+                    // The registry strategy's trusted builds export the cache in one more call, exactly; nothing else does.
+                    if (cacheStrategy === "registry" && buildTrusted) {
+                        assert.deepEqual(exports, [expectedExportArgv(o)]);
+                        assert.equal(exports[0][exports[0].indexOf("--cache-to") + 1], `type=registry,ref=${cache},mode=max,image-manifest=true,oci-mediatypes=true`, "the cache ref reaches docker whole, in one argument");
+                        assert.ok(!exports[0].some((w) => w === "--push" || w === "--tag" || w.includes("push=true")), "the export pushes no image");
+                        assert.match(run.stdout, new RegExp(`layer cache: pushed .*; the layer cache in .* is up to date`));
+                    } else {
+                        assert.deepEqual(exports, [], "no cache export");
+                    }
+                    if (cacheStrategy === "registry" && !buildTrusted) {
+                        assert.match(run.stdout, /layer cache: untrusted ref: the cache is not exported/);
+                    }
                     if (buildTrusted) {
                         const imageFlags = cacheStrategy === "registry" ? ["--output", `type=image,name=${image},push=true,store=false`] : ["--tag", image];
-                        assert.equal(builds[0].filter((w) => w === imageFlags[0]).length, 1);
-                        assert.equal(builds[0][builds[0].indexOf(imageFlags[0]) + 1], imageFlags[1], "the image ref reaches docker whole, in one argument");
+                        assert.equal(mains[0].filter((w) => w === imageFlags[0]).length, 1);
+                        assert.equal(mains[0][mains[0].indexOf(imageFlags[0]) + 1], imageFlags[1], "the image ref reaches docker whole, in one argument");
                     } else {
-                        assert.ok(!builds[0].some((w) => w === "--push" || w === "--tag" || w === "--cache-to" || w.includes("push=true")), "an untrusted build pushes nothing");
+                        assert.ok(!mains[0].some((w) => w === "--push" || w === "--tag" || w === "--cache-to" || w.includes("push=true")), "an untrusted build pushes nothing");
                     }
-                    const others = run.calls.filter((c) => c !== builds[0]).map((c) => c.slice(0, 3).join(" ")).sort();
+                    const others = run.calls.filter((c) => !builds.includes(c)).map((c) => c.slice(0, 3).join(" ")).sort();
                     const expectedOthers = ["aws ecr get-login-password", "docker buildx imagetools", "docker login --username"];
                     if (cacheStrategy === "registry") {
                         expectedOthers.push("docker buildx create");
