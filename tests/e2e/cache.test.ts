@@ -124,12 +124,13 @@ function reported(r: LocalBuildResult): [number, number] {
 }
 
 /**
- * Steps (FROM excluded) that BuildKit itself printed as `#N CACHED`: what the buildspec's report counts.
+ * Steps (FROM excluded) of the build that BuildKit itself printed as `#N CACHED`: what the buildspec's report counts.
  * The parser also counts as CACHED a hit that BuildKit printed as DONE while fetching its layer
  * (`fetchedFromCache`, see local/report.ts); the buildspec's report doesn't see those.
  */
 function printedCached(r: LocalBuildResult): number {
-  return r.steps.builds.flatMap((b) => b.steps).filter((s) => s.instruction !== "FROM" && s.status === "CACHED" && !s.fetchedFromCache).length;
+  // The build only: the report runs before a registry cache export, whose steps are a second build.
+  return (r.steps.builds[0]?.steps ?? []).filter((s) => s.instruction !== "FROM" && s.status === "CACHED" && !s.fetchedFromCache).length;
 }
 
 /** The buildspec's own warnings (not docker login's "WARNING! Your credentials are stored unencrypted"). */
@@ -139,6 +140,34 @@ function cacheWarnings(r: LocalBuildResult): string[] {
 
 const NOT_RUN = "NOT RUN";
 
+type ExportOutcome = "exported" | "not exported again" | "untrusted: not exported" | "no export step";
+
+/**
+ * What the `registry` strategy's cache export did (inline and pull have none): its own line for a skipped
+ * or untrusted export, else a second `docker buildx build` in the log. Checked for consistency: an export
+ * is a second build exactly when no line says it was skipped, and it re-runs nothing: every step it needs
+ * is in the builder's local cache after the build (a DONE step there would mean new, different layers in
+ * the cache than in the pushed image).
+ */
+function exportOutcome(r: LocalBuildResult): ExportOutcome {
+  const lines = printed(r, "build");
+  const skipped = lines.filter((l) => /^layer cache: every step came from \S+:buildcache, which is already complete: not exported again$/.test(l));
+  const untrusted = lines.filter((l) => l === "layer cache: untrusted ref: the cache is not exported");
+  assert.ok(skipped.length + untrusted.length <= 1, why(r));
+  const builds = r.steps.builds.length;
+  if (skipped.length || untrusted.length) {
+    assert.equal(builds, 1, `a skipped export runs no second build${why(r)}`);
+    return skipped.length ? "not exported again" : "untrusted: not exported";
+  }
+  if (builds === 2) {
+    const e = r.steps.builds[1];
+    assert.deepEqual([e.rebuilt, e.errored], [0, 0], `the export re-runs no step${why(r)}`);
+    assert.ok(/#\d+ exporting cache to registry/.test(r.output), why(r));
+    return "exported";
+  }
+  return "no export step";
+}
+
 /**
  * Status of each Dockerfile step of `stage` (FROM excluded), from index 2 to `total`: CACHED (taken
  * from the cache), DONE (executed), ERROR, or NOT RUN (BuildKit printed no vertex for it: it needed
@@ -146,7 +175,8 @@ const NOT_RUN = "NOT RUN";
  * `stage` is BuildKit's label: undefined for an unnamed single stage, "builder", "stage-1", ...
  */
 function statuses(r: LocalBuildResult, total: number, stage?: string): string[] {
-  assert.equal(r.steps.builds.length, 1, `one docker build expected${why(r)}`);
+  // The build is the first docker build; a `registry` cache export, if it ran, is the second (exportOutcome).
+  assert.equal(r.steps.builds.length, exportOutcome(r) === "exported" ? 2 : 1, `one docker build (and the registry export, if it ran) expected${why(r)}`);
   const steps = r.steps.builds[0].steps.filter((s) => s.stage === stage);
   for (const s of steps) assert.equal(s.total, total, `stage ${stage ?? "(single)"} has ${s.total} steps, expected ${total}`);
   const out: string[] = [];
@@ -155,6 +185,13 @@ function statuses(r: LocalBuildResult, total: number, stage?: string): string[] 
 }
 
 const times = (n: number, s: string) => Array<string>(n).fill(s);
+
+/** [cached, rebuilt] of the build itself: the first docker build (a registry cache export is a second one). */
+function r1(r: LocalBuildResult): [number, number] {
+  const b = r.steps.builds[0];
+  assert.ok(b, `no docker build${why(r)}`);
+  return [b.cached, b.rebuilt];
+}
 
 // ---------- tests
 
@@ -208,6 +245,7 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
         assert.ok(cold.bytes.pushedBytes > 3 * MB, `cold build pushed ${cold.bytes.pushedBytes} B`);
         const pushed = await api.digests(repo);
         assert.deepEqual(Object.keys(pushed), strategy === "registry" ? ["buildcache", "latest"] : ["latest"]);
+        assert.equal(exportOutcome(cold), strategy === "registry" ? "exported" : "no export step", why(cold));
 
         const warm = await build(`${strategy} warm`, { strategy, repo, dockerfile });
         assert.equal(warm.succeeded, true, why(warm));
@@ -227,6 +265,10 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
           assert.deepEqual(cacheWarnings(warm), [], why(warm));
           assert.ok(warm.bytes.pushedBytes < 0.1 * MB, `a fully cached build pushes no layer: ${warm.bytes.pushedBytes} B pushed`);
           if (strategy === "registry") {
+            // Every step came from the cache in the registry, which is complete: no second export, the cache tag doesn't move.
+            assert.equal(exportOutcome(warm), "not exported again", why(warm));
+            assert.equal((await api.digests(repo)).buildcache, pushed.buildcache, "a fully cached build leaves the cache tag's digest unchanged");
+            assert.deepEqual(printed(warm, "post_build"), [`layer cache: pushed ${h.registry.address}/${repo}:latest; the layer cache in ${h.registry.address}/${repo}:buildcache is up to date`]);
             // Project target: pushed with store=false, a fully cached build leaves its cached layers lazy
             // and downloads none of them (only the cache's small config blob), instead of the whole image.
             const image = await api.manifest(repo, "latest");
@@ -252,18 +294,35 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
         const o = { baseImage: h.base.ref, steps: 5, mbPerStep: 1, hashRounds: 1 };
         const cold = await build(`${strategy} cold`, { strategy, repo, dockerfile: singleStage(o) });
         assert.equal(cold.succeeded, true, why(cold));
+        const before = await api.digests(repo);
 
-        const changed = await build(`${strategy} change at step 3 of 5`, {
-          strategy,
-          repo,
-          dockerfile: singleStage({ ...o, changeAt: 3, changeMarker: "middle-1" }),
-        });
+        const changedDockerfile = singleStage({ ...o, changeAt: 3, changeMarker: "middle-1" });
+        const changed = await build(`${strategy} change at step 3 of 5`, { strategy, repo, dockerfile: changedDockerfile });
         assert.equal(changed.succeeded, true, why(changed));
         assert.deepEqual(statuses(changed, TOTAL), [...times(3, "CACHED"), ...times(3, "DONE")], why(changed));
         assert.deepEqual(reported(changed), [printedCached(changed), 6]);
+        assert.deepEqual(r1(changed), [3, 3], "the build's own counts (the export is a second build)");
         assert.deepEqual(cacheWarnings(changed), [], why(changed));
         // Three new 1 MB layers go up; the cached ones don't.
         assert.ok(changed.bytes.pushedBytes > 3 * MB && changed.bytes.pushedBytes < 5 * MB, `pushed ${changed.bytes.pushedBytes} B`);
+        const after = await api.digests(repo);
+        assert.notEqual(after.latest, before.latest, "the changed image is pushed");
+        if (strategy === "registry") {
+          // Not every step came from the cache: the export runs and moves the cache tag.
+          assert.equal(exportOutcome(changed), "exported", why(changed));
+          assert.notEqual(after.buildcache, before.buildcache, "the cache tag moves to the new cache");
+          console.log(`      registry change: build ${(changed.timings.buildMs / 1000).toFixed(1)} s, cache digest changed`);
+
+          // The exported cache is complete: the next build of the changed Dockerfile hits every step and exports nothing.
+          const warm = await build(`${strategy} warm after the change`, { strategy, repo, dockerfile: changedDockerfile });
+          assert.equal(warm.succeeded, true, why(warm));
+          assert.deepEqual(statuses(warm, TOTAL), times(6, "CACHED"), why(warm));
+          assert.deepEqual(reported(warm), [6, 6]);
+          assert.equal(exportOutcome(warm), "not exported again", why(warm));
+          const again = await api.digests(repo);
+          assert.equal(again.buildcache, after.buildcache, "the cache tag stays where the change build put it");
+          console.log(`      registry warm after change: build ${(warm.timings.buildMs / 1000).toFixed(1)} s, image digest ${again.latest === after.latest ? "unchanged" : "changed"}, cache digest unchanged`);
+        }
       });
     }
   });
@@ -305,6 +364,7 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
 
         const changed = await build(`${strategy} multi-stage, final-stage change`, { strategy, repo, dockerfile: finalChange });
         assert.equal(changed.succeeded, true, why(changed));
+        assert.equal(exportOutcome(changed), strategy === "registry" ? "exported" : "no export step", why(changed));
         assert.deepEqual(statuses(changed, 3, "stage-1"), ["DONE", "DONE"], why(changed));
         const builder = statuses(changed, 6, "builder");
         if (strategy === "registry") {
@@ -350,6 +410,41 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
         assert.deepEqual(statuses(again, 5), times(4, "CACHED"), why(again));
       });
     }
+  });
+
+  describe("4b. registry: the image is pushed, then the cache export fails", () => {
+    it("post_build says the image was pushed but the cache was not updated; the cache tag stays; the next build recovers", async function () {
+      // Realistic cause: the registry credentials expire or are revoked between the push and the export.
+      // Here: `docker logout` between the build (which pushed) and the export command.
+      const h = requireHost(this);
+      const repo = "e2e/export-fails";
+      const o = { baseImage: h.base.ref, ...SMALL };
+      const good = await build("registry good", { strategy: "registry", repo, dockerfile: singleStage(o) });
+      assert.equal(good.succeeded, true, why(good));
+      const before = await api.digests(repo);
+
+      const spec = await renderSpec("registry", repo);
+      const cmds = spec.phases!.build!.commands!;
+      assert.equal(cmds.length, 3, "build, report, export");
+      cmds.splice(2, 0, `docker logout ${h.registry.address}`);
+      const changedDockerfile = singleStage({ ...o, changeAt: 2, changeMarker: "export-fails" });
+      const failed = await runSpec("registry, export fails", spec, changedDockerfile, true);
+      assert.equal(failed.succeeded, false, why(failed));
+      assert.deepEqual(failed.phases.map((p) => `${p.name} ${p.status}`), ["install ABSENT", "pre_build SUCCEEDED", "build FAILED", "post_build SUCCEEDED"]);
+      const failedCommand = failed.phases.find((p) => p.name === "build")!.commands.find((c) => c.exitCode !== 0);
+      assert.match(failedCommand?.command ?? "", /--cache-to type=registry,ref=\S+:buildcache,mode=max/, "the export is what failed");
+      assert.deepEqual(printed(failed, "post_build"), [`layer cache: the build pushed ${h.registry.address}/${repo}:latest but then failed: the cache in ECR was not updated`]);
+      const after = await api.digests(repo);
+      assert.notEqual(after.latest, before.latest, "the image was pushed");
+      assert.equal(after.buildcache, before.buildcache, "the cache tag is unchanged");
+
+      // The next trusted build of the same Dockerfile misses the changed steps, rebuilds them and exports.
+      const again = await build("registry after the failed export", { strategy: "registry", repo, dockerfile: changedDockerfile });
+      assert.equal(again.succeeded, true, why(again));
+      assert.deepEqual(statuses(again, 5), ["CACHED", "CACHED", "DONE", "DONE"], why(again));
+      assert.equal(exportOutcome(again), "exported", why(again));
+      assert.notEqual((await api.digests(repo)).buildcache, before.buildcache);
+    });
   });
 
   describe("5. a wrong registry password", () => {
@@ -417,6 +512,7 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
           assert.ok(printed(r, "pre_build").some((l) => u.says.test(l)), why(r));
           assert.deepEqual(statuses(r, 5), ["CACHED", "CACHED", "DONE", "DONE"], why(r)); // it did read the cache
           assert.deepEqual(printed(r, "post_build"), ["layer cache: untrusted ref: nothing was pushed"]);
+          assert.equal(exportOutcome(r), strategy === "registry" ? "untrusted: not exported" : "no export step", why(r));
           assert.equal(r.bytes.pushedBytes, 0, "an untrusted build uploads nothing (login and probe are GETs)");
           // --output type=cacheonly: BuildKit exports no image and no cache at all.
           assert.deepEqual(r.output.split("\n").filter((l) => /#\d+ (exporting to image|exporting cache|pushing |exporting manifest|naming to )/.test(l)), [], why(r));
@@ -426,6 +522,8 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
         const main = await build(`${strategy} trusted after`, { strategy, repo, dockerfile });
         assert.equal(main.succeeded, true, why(main));
         assert.deepEqual(statuses(main, 5), times(4, "CACHED"), why(main));
+        assert.equal(exportOutcome(main), strategy === "registry" ? "not exported again" : "no export step", why(main));
+        assert.equal((await api.digests(repo)).buildcache, before.buildcache, "the poisoning attempts left nothing for main to re-export");
       });
     }
   });
@@ -526,6 +624,12 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
       const [ra, rb] = await Promise.all([runSpec("concurrent A", spec, a, true), runSpec("concurrent B", spec, b, true)]);
       assert.equal(ra.succeeded, true, why(ra));
       assert.equal(rb.succeeded, true, why(rb));
+      // Both were cold (the probe found no cache), so both exported their cache.
+      for (const r of [ra, rb]) {
+        assert.equal(exportOutcome(r), "exported", why(r));
+        const [c, d] = r1(r);
+        assert.equal(c + d, 4, why(r));
+      }
 
       // The cache tag is a valid cache manifest whose blobs are all there.
       const cache = await api.manifest(repo, "buildcache");
@@ -567,6 +671,7 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
       const final = await build(`rebuild ${cacheFrom} (trusted)`, { strategy: "registry", repo, dockerfile: cacheFrom === "A" ? a : b });
       assert.equal(final.succeeded, true, why(final));
       assert.deepEqual(statuses(final, 5), times(4, "CACHED"), why(final));
+      assert.equal(exportOutcome(final), "not exported again", why(final));
       assert.equal(written(final).image, cacheFrom === "A" ? wa.image : wb.image, `the winner's rebuild is byte-identical to its image${why(final)}`);
     });
   });
