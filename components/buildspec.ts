@@ -219,7 +219,10 @@ function buildCommand(o: BuildspecOptions): string {
 /**
  * The `registry` strategy's cache export, a second invocation on the same builder after the build
  * succeeded, for trusted refs only. Every step it needs is in the builder's local cache by then, so it
- * only writes the cache manifest. It is skipped when every step came from the cache in ECR: that cache
+ * only writes the cache manifest. It reads the cache in ECR too (`--cache-from`, as the build does):
+ * without it, records the build took from that cache without loading them (a multi-stage builder stage
+ * behind a cached `COPY --from`) are dropped from the export, and mode=max loses the builder stage
+ * (seen here: a 3-layer cache instead of 8 after a change below the COPY, then every builder step rebuilt). It is skipped when every step came from the cache in ECR: that cache
  * is already complete, and exporting it again costs BuildKit seconds per lazy layer for nothing
  * (measured: 7 to 9 s of "preparing build cache for export" for 25 unchanged layers, growing faster
  * than the layer count; moby/buildkit#2184). A count that misses a hit only makes it export.
@@ -228,6 +231,7 @@ function exportCommand(o: BuildspecOptions): string {
     const { cache } = cacheRefs(o);
     const exportArgs = [
         ...baseBuildArgs(o),
+        ...cacheFlags(o).read,
         // ECR needs an image manifest with OCI media types for a cache manifest (BuildKit >= 0.12).
         "--cache-to",
         `type=registry,ref=${cache},mode=max,image-manifest=true,oci-mediatypes=true`,

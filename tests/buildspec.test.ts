@@ -164,14 +164,14 @@ describe("buildspec (pure)", () => {
             assert.deepEqual(flagValues(call.words, "--cache-to"), [], "the build itself exports no cache");
             assert.deepEqual(pushingWords(call.words), [], "the base argv neither names nor pushes the image");
             assert.deepEqual(writeFlags, ["--output", `type=image,name=${REPO}:latest,push=true,store=false`]);
-            // The export: the build's base argv (everything up to --cache-from), then the cache export, cacheonly, the context.
+            // The export: the build's base argv and cache import (everything up to the --cache-from value), then the cache export, cacheonly, the context.
             const build = buildspec(o).phases.build.commands;
             assert.equal(build.length, 3);
             const exports = parseShell(build[2]).commands.filter((c) => c.words[2] === "build");
             assert.equal(exports.length, 1);
             assert.ok(exports[0].literal, "the export argv is all literal words");
             assert.deepEqual(exports[0].words, [
-                ...call.words.slice(0, call.words.indexOf("--cache-from")),
+                ...call.words.slice(0, call.words.indexOf("--cache-from") + 2),
                 "--cache-to",
                 `type=registry,ref=${REPO}:buildcache,mode=max,image-manifest=true,oci-mediatypes=true`,
                 "--output",
@@ -492,6 +492,9 @@ describe("buildspec (pure)", () => {
             const exportCmd = () => buildspec(o).phases.build.commands[2].replaceAll(BUILD_LOG, log());
             const reportCmd = () => buildspec(o).phases.build.commands[1].replaceAll(BUILD_LOG, log());
             const EXPORT_TAIL = [
+                // It reads the cache too: records the build took from it without loading them must stay in the export.
+                "--cache-from",
+                `type=registry,ref=${REPO}:buildcache`,
                 "--cache-to",
                 `type=registry,ref=${REPO}:buildcache,mode=max,image-manifest=true,oci-mediatypes=true`,
                 "--output",
@@ -514,7 +517,7 @@ describe("buildspec (pure)", () => {
                 return { ...r, argvs };
             }
 
-            /** The build's argv up to its cache import: what the export must share with it. */
+            /** The build's argv before its cache import: what the export must share with it. */
             function baseArgv(): string[] {
                 const cmd = buildspec(o).phases.build.commands[0].replaceAll(BUILD_LOG, path.join(tmp, "base.log"));
                 const argv = path.join(tmp, "base-argv");
@@ -550,7 +553,7 @@ describe("buildspec (pure)", () => {
                 ["trusted, a Dockerfile with no counted step (0 of 0)", { CACHE_WRITE: "1", CACHE_FOUND: "1", n_steps: "0", n_cached: "0" }],
             ];
             for (const [title, vars] of exporting) {
-                it(`${title}: exactly one docker call, the build's base argv + --cache-to …mode=max… --output type=cacheonly <context>, appended to the log`, () => {
+                it(`${title}: exactly one docker call, the build's base argv + --cache-from <cache> --cache-to …mode=max… --output type=cacheonly <context>, appended to the log`, () => {
                     const r = runExport(vars);
                     assert.equal(r.status, 0, r.stderr);
                     assert.equal(r.argvs.length, 1, JSON.stringify(r.argvs));

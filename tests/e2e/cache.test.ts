@@ -380,6 +380,41 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
     }
   });
 
+  describe("3b. registry: an export after a change below a cached COPY --from keeps the builder stage", () => {
+    it("the builder's records, taken from the cache without being loaded, stay in the exported cache; a later change above the COPY still hits them", async function () {
+      // A change AFTER the COPY: the COPY comes CACHED from the cache in the registry, so BuildKit never loads
+      // the builder's results; the export must still carry them (it reads the cache too). Without --cache-from
+      // on the export, the cache written here had 3 layers instead of 8 and every builder step was rebuilt next.
+      const h = requireHost(this);
+      const repo = "e2e/multistage-export";
+      const dockerfile = multiStage({ baseImage: h.base.ref, ...SMALL });
+      const afterCopy = dockerfile.replace(/\nCMD /, "\nRUN echo after-copy > /after.txt\nCMD ");
+      const aboveCopy = afterCopy.replace(/\nCOPY --from=builder /, "\nRUN echo above-copy > /above.txt\nCOPY --from=builder ");
+      assert.ok(afterCopy !== dockerfile && aboveCopy !== afterCopy);
+      const builderSteps = 5;
+
+      const warmUp = await build("registry multi-stage warm-up", { strategy: "registry", repo, dockerfile });
+      assert.equal(warmUp.succeeded, true, why(warmUp));
+      const seeded = (await api.manifest(repo, "buildcache"))!;
+
+      const below = await build("registry multi-stage, change below the COPY", { strategy: "registry", repo, dockerfile: afterCopy });
+      assert.equal(below.succeeded, true, why(below));
+      for (const s of statuses(below, 6, "builder")) assert.ok(s === "CACHED" || s === NOT_RUN, `builder step ${s}${why(below)}`);
+      assert.deepEqual(statuses(below, 3, "stage-1"), ["CACHED", "DONE"], why(below));
+      assert.equal(exportOutcome(below), "exported", why(below));
+      const exported = (await api.manifest(repo, "buildcache"))!;
+      assert.notEqual(exported.digest, seeded.digest);
+      const layers = (m: typeof seeded) => (m.json.layers ?? []).length;
+      console.log(`      cache layers: ${layers(seeded)} after the warm-up, ${layers(exported)} after the change below the COPY`);
+      assert.ok(layers(exported) > layers(seeded), `the export keeps every earlier layer and adds the new one: ${layers(seeded)} -> ${layers(exported)}`);
+
+      const above = await build("registry multi-stage, change above the COPY", { strategy: "registry", repo, dockerfile: aboveCopy });
+      assert.equal(above.succeeded, true, why(above));
+      assert.deepEqual(statuses(above, 6, "builder"), times(builderSteps, "CACHED"), why(above));
+      assert.deepEqual(statuses(above, 4, "stage-1"), ["DONE", "DONE", "DONE"], why(above));
+    });
+  });
+
   describe("4. a failed build", () => {
     // singleStage(3 steps) with failAt 2: work step 2 (index 4) fails; step 3 never runs.
     for (const strategy of ["inline", "registry"] as const) {

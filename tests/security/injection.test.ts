@@ -207,10 +207,11 @@ function expectedBaseArgv(o: BuildspecOptions): string[] {
     ];
 }
 
-/** The registry strategy's cache export: the base argv, the cache export to the cache tag, no image, the context. */
+/** The registry strategy's cache export: the base argv, the cache import and export of the cache tag, no image, the context. */
 function expectedExportArgv(o: BuildspecOptions): string[] {
     return [
         ...expectedBaseArgv(o),
+        "--cache-from", `type=registry,ref=${o.repositoryUrl}:${o.cacheTag}`,
         "--cache-to", `type=registry,ref=${o.repositoryUrl}:${o.cacheTag},mode=max,image-manifest=true,oci-mediatypes=true`,
         "--output", "type=cacheonly",
         o.dockerfileDir,
@@ -569,7 +570,8 @@ describe("security: adversarial values executed in real bash give exactly the ex
                     const image = `${URL}:${a.imageTag}`;
                     const cache = cacheStrategy === "registry" ? `${URL}:${a.cacheTag}` : image;
                     const builds = run.calls.filter((c) => c[0] === "docker" && c[1] === "buildx" && c[2] === "build");
-                    const isExport = (c: string[]) => c.includes("--cache-to") && !c.includes("--cache-from");
+                    // The export is the only call with both a cache export and no image (inline's trusted build has --cache-to type=inline and --push).
+                    const isExport = (c: string[]) => c.includes("--cache-to") && c.includes("type=cacheonly");
                     const exports = builds.filter(isExport);
                     const mains = builds.filter((c) => !isExport(c));
                     assert.equal(mains.length, 1, `one build call: ${JSON.stringify(run.calls)}`);
