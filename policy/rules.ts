@@ -18,7 +18,8 @@ import {
 
 const list = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
-interface Stmt {
+/** One IAM policy statement, as written in a document (every field optional, strings or lists). */
+export interface Statement {
     Sid?: string;
     Effect?: string;
     Action?: string | string[];
@@ -26,6 +27,8 @@ interface Stmt {
     Resource?: string | string[];
     NotResource?: string | string[];
     Principal?: unknown;
+    NotPrincipal?: unknown;
+    Condition?: unknown;
 }
 
 /** The one action that has no resource-level permissions and may (must) be granted on `*`. */
@@ -33,7 +36,7 @@ export const STAR_RESOURCE_ACTIONS = new Set(["ecr:GetAuthorizationToken"]);
 
 /** Problems of an IAM permission policy document (JSON string or object). Exported for tests. */
 export function iamDocumentProblems(doc: unknown): string[] {
-    let parsed: { Statement?: Stmt | Stmt[] };
+    let parsed: { Statement?: Statement | Statement[] };
     try {
         parsed = (typeof doc === "string" ? JSON.parse(doc) : doc) as typeof parsed;
     } catch {

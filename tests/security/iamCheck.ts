@@ -24,17 +24,8 @@ export interface StackScope {
     readonly logGroupName: string;
 }
 
-export interface Statement {
-    Sid?: string;
-    Effect?: string;
-    Action?: string | string[];
-    NotAction?: string | string[];
-    Resource?: string | string[];
-    NotResource?: string | string[];
-    Principal?: unknown;
-    NotPrincipal?: unknown;
-    Condition?: unknown;
-}
+import type { Statement } from "../../policy/rules";
+export type { Statement };
 
 export interface PolicyDoc {
     Version?: string;
