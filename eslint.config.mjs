@@ -6,7 +6,16 @@ import pulumi from "@pulumi/eslint-plugin";
 
 export default tseslint.config(
     {
-        ignores: ["node_modules/**", "bin/**", ".scratch/**", ".local-build/**", "results/**", "**/*.js", "**/*.mjs", "**/*.cjs"],
+        ignores: [
+            "node_modules/**",
+            "bin/**",
+            ".scratch/**",
+            ".local-build/**",
+            "results/**",
+            "**/*.js",
+            "**/*.mjs",
+            "**/*.cjs",
+        ],
     },
     ...tseslint.configs.recommendedTypeChecked,
     {

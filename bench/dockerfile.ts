@@ -29,8 +29,12 @@ function check(o: SyntheticOptions): void {
     if (!whole(o.steps, 1)) throw new Error(`steps must be a whole number >= 1, got ${o.steps}`);
     if (!whole(o.mbPerStep, 0)) throw new Error(`mbPerStep must be a whole number >= 0, got ${o.mbPerStep}`);
     if (!whole(o.hashRounds, 0)) throw new Error(`hashRounds must be a whole number >= 0, got ${o.hashRounds}`);
-    for (const [key, v] of [["changeAt", o.changeAt], ["failAt", o.failAt]] as const) {
-        if (v !== undefined && !(whole(v, 1) && v <= o.steps)) throw new Error(`${key} must be a step from 1 to ${o.steps}, got ${v}`);
+    for (const [key, v] of [
+        ["changeAt", o.changeAt],
+        ["failAt", o.failAt],
+    ] as const) {
+        if (v !== undefined && !(whole(v, 1) && v <= o.steps))
+            throw new Error(`${key} must be a step from 1 to ${o.steps}, got ${v}`);
     }
     if (o.changeMarker !== undefined && !/^[A-Za-z0-9_.-]+$/.test(o.changeMarker)) {
         throw new Error(`changeMarker must be letters, digits, '_', '.', '-', got ${JSON.stringify(o.changeMarker)}`);

@@ -66,7 +66,11 @@ export async function runExperiment(
     const dockerfiles: Record<RunName, string> = {
         cold: singleStage(base),
         warm: singleStage(base),
-        change: singleStage({ ...base, changeAt: changeStep(cfg), changeMarker: `change-${opts.nonce ?? Date.now().toString(36)}` }),
+        change: singleStage({
+            ...base,
+            changeAt: changeStep(cfg),
+            changeMarker: `change-${opts.nonce ?? Date.now().toString(36)}`,
+        }),
     };
     const records: RunRecord[] = [];
     for (const run of RUNS) {
@@ -127,6 +131,7 @@ export function summaryTable(records: readonly RunRecord[]): string {
         r.pushedMB.toFixed(1),
     ]);
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-    const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+    const line = (cells: string[]) =>
+        cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
     return [line(head), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }

@@ -70,7 +70,9 @@ export function markdown(res: BenchResults): string {
     const lines = [
         `# Benchmark: cold, warm (no change) and change-halfway rebuilds, per cache strategy`,
         ``,
-        `Run ${res.date} on ${res.machine.cpus} cores, ${res.machine.memoryGB} GB; ${Object.entries(res.machine.docker).map(([k, v]) => `${k} ${v}`).join(", ")}; registry strategy in \`${res.machine.registryMode}\` mode.`,
+        `Run ${res.date} on ${res.machine.cpus} cores, ${res.machine.memoryGB} GB; ${Object.entries(res.machine.docker)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(", ")}; registry strategy in \`${res.machine.registryMode}\` mode.`,
         `Dockerfile: ${res.config.steps} work steps × ${res.config.mbPerStep} MB of random data, each hashed ${res.config.hashRounds} times (image ≈ ${res.config.imageMB} MB); the change is at step ${res.config.changeAt}. Every build runs on a fresh Docker host; only the registry survives between builds.`,
         ``,
         `| strategy | run | build s | × cold | cached steps | rebuilt steps | MB pulled | MB pushed |`,
@@ -113,7 +115,13 @@ export function chartSpec(res: BenchResults): Record<string, unknown> {
     const order = [...Object.values(GROUP_LABEL).filter((g) => values.some((v) => v.group === g)), ORIGINAL_LABEL];
     return {
         $schema: "https://vega.github.io/schema/vega-lite/v5.json",
-        title: { text: "Build time as a share of the cold build (lower is better)", subtitle: [`here: every strategy in one run on fresh hosts; change at step ${res.config.changeAt} of ${res.config.steps}`, "pull = the original recipe run under BuildKit; blog = the original write-up on CodeBuild (39 / 6 / 31 min)"] },
+        title: {
+            text: "Build time as a share of the cold build (lower is better)",
+            subtitle: [
+                `here: every strategy in one run on fresh hosts; change at step ${res.config.changeAt} of ${res.config.steps}`,
+                "pull = the original recipe run under BuildKit; blog = the original write-up on CodeBuild (39 / 6 / 31 min)",
+            ],
+        },
         width: 640,
         height: 260,
         background: "white",

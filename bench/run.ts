@@ -14,13 +14,22 @@ import { parseArgs } from "util";
 import { CACHE_STRATEGIES, CacheStrategy } from "../components/args";
 import { startLocalHost } from "../local/host";
 import { registryModeFromEnv } from "../local/scenario";
-import { changeStep, ExperimentConfig, runExperiment, RunRecord, summaryTable, workShareAfterChange, RUNS } from "./experiment";
+import {
+    changeStep,
+    ExperimentConfig,
+    runExperiment,
+    RunRecord,
+    summaryTable,
+    workShareAfterChange,
+    RUNS,
+} from "./experiment";
 import { BenchResults, chartSvg, markdown, ORIGINAL, TARGETS, verdicts } from "./results";
 
 function whole(name: string, v: string | undefined, dflt: number, min: number): number {
     if (v === undefined) return dflt;
     const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new Error(`Invalid value for '--${name}': ${JSON.stringify(v)}. Allowed: a whole number >= ${min}.`);
+    if (!Number.isInteger(n) || n < min)
+        throw new Error(`Invalid value for '--${name}': ${JSON.stringify(v)}. Allowed: a whole number >= ${min}.`);
     return n;
 }
 
@@ -38,7 +47,9 @@ async function main(): Promise<void> {
     const strategies = values.strategy.split(",") as CacheStrategy[];
     for (const s of strategies) {
         if (!(CACHE_STRATEGIES as readonly string[]).includes(s)) {
-            throw new Error(`Invalid value for '--strategy': ${JSON.stringify(s)}. Allowed: a comma-separated list of ${CACHE_STRATEGIES.join(", ")}.`);
+            throw new Error(
+                `Invalid value for '--strategy': ${JSON.stringify(s)}. Allowed: a comma-separated list of ${CACHE_STRATEGIES.join(", ")}.`,
+            );
         }
     }
     const steps = whole("steps", values.steps, 24, 2);
@@ -50,7 +61,8 @@ async function main(): Promise<void> {
         hashRounds: whole("rounds", values.rounds, 80, 0),
         changeAt: values["change-at"] === undefined ? undefined : whole("change-at", values["change-at"], 1, 1),
     };
-    if (cfg.changeAt !== undefined && cfg.changeAt > steps) throw new Error(`Invalid value for '--change-at': ${cfg.changeAt}. Allowed: 1 to ${steps}.`);
+    if (cfg.changeAt !== undefined && cfg.changeAt > steps)
+        throw new Error(`Invalid value for '--change-at': ${cfg.changeAt}. Allowed: 1 to ${steps}.`);
 
     const total = strategies.length * RUNS.length;
     let done = 0;
@@ -66,11 +78,15 @@ async function main(): Promise<void> {
                     progress: (e) => {
                         const elapsed = ((Date.now() - t0) / 1000).toFixed(0);
                         if (e.phase === "start") {
-                            process.stdout.write(`[bench ${done + 1}/${total}, ${elapsed} s] ${strategy} ${e.run} on a fresh host ... `);
+                            process.stdout.write(
+                                `[bench ${done + 1}/${total}, ${elapsed} s] ${strategy} ${e.run} on a fresh host ... `,
+                            );
                         } else if (e.record) {
                             done++;
                             const r = e.record;
-                            console.log(`${r.buildSeconds.toFixed(1)} s (${r.cachedSteps} cached, ${r.rebuiltSteps} rebuilt, ${r.pulledMB.toFixed(0)} MB pulled, ${r.pushedMB.toFixed(0)} MB pushed)`);
+                            console.log(
+                                `${r.buildSeconds.toFixed(1)} s (${r.cachedSteps} cached, ${r.rebuiltSteps} rebuilt, ${r.pulledMB.toFixed(0)} MB pulled, ${r.pushedMB.toFixed(0)} MB pushed)`,
+                            );
                         }
                     },
                 })),
@@ -85,7 +101,11 @@ async function main(): Promise<void> {
         machine: {
             cpus: os.cpus().length,
             memoryGB: Math.round(os.totalmem() / 2 ** 30),
-            docker: { dockerd: host.dockerEnv.versions.dockerd, buildx: host.dockerEnv.versions.buildx, client: host.dockerEnv.versions.client },
+            docker: {
+                dockerd: host.dockerEnv.versions.dockerd,
+                buildx: host.dockerEnv.versions.buildx,
+                client: host.dockerEnv.versions.client,
+            },
             registryMode: registryModeFromEnv(),
         },
         config: { ...cfg, changeAt: changeStep(cfg), imageMB: cfg.steps * cfg.mbPerStep },
@@ -100,9 +120,13 @@ async function main(): Promise<void> {
     fs.writeFileSync(path.join(out, "bench.svg"), await chartSvg(results));
     console.log(`\n${summaryTable(records)}\n`);
     for (const v of verdicts(results)) {
-        console.log(`${v.strategy}: warm ${(v.warmRatio * 100).toFixed(1)} % of cold (target ≤ ${TARGETS.warmMaxRatio * 100} %), change ${(v.changeRatio * 100).toFixed(1)} % (target ≤ ${(results.targets.changeMaxRatio * 100).toFixed(1)} %)`);
+        console.log(
+            `${v.strategy}: warm ${(v.warmRatio * 100).toFixed(1)} % of cold (target ≤ ${TARGETS.warmMaxRatio * 100} %), change ${(v.changeRatio * 100).toFixed(1)} % (target ≤ ${(results.targets.changeMaxRatio * 100).toFixed(1)} %)`,
+        );
     }
-    console.log(`\nwrote ${path.join(out, "bench.json")}, bench.md, bench.svg in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    console.log(
+        `\nwrote ${path.join(out, "bench.json")}, bench.md, bench.svg in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+    );
 }
 
 main().catch((e: unknown) => {

@@ -269,7 +269,8 @@ const CODEBUILD_PROJECT_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{1,149}$/;
 const DOCKER_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const BUILD_ARG_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // Docker image references (used for builderImage): registry/path:tag or @digest, no whitespace or shell metacharacters.
-const IMAGE_REFERENCE = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+const IMAGE_REFERENCE =
+    /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
 // Git ref names (git check-ref-format, simplified to what matters here).
 // JS's \s already covers U+2028/U+2029/U+FEFF; C1 controls (incl. NEL, U+0085) are added for the buildspec's sake (below).
 const GIT_REF = /^(?!\/|.*\/\/|.*\/$|.*\.\.|.*@\{|.*\.lock$|.*\.$)[^\s~^:?*[\\\x00-\x1f\x7f-\x9f]{1,255}$/;
@@ -288,7 +289,12 @@ function check(ok: boolean, key: string, value: unknown, allowed: string): void 
 }
 
 function integerIn(key: string, value: number, min: number, max: number): number {
-    check(Number.isInteger(value) && value >= min && value <= max, key, value, `Allowed: a whole number from ${min} to ${max}.`);
+    check(
+        Number.isInteger(value) && value >= min && value <= max,
+        key,
+        value,
+        `Allowed: a whole number from ${min} to ${max}.`,
+    );
     return value;
 }
 
@@ -300,11 +306,26 @@ function oneOf<T extends string | number>(key: string, value: T, allowed: readon
 /** Checks a Dockerfile folder: relative, normalized, never climbing out of the source. Exported for tests. */
 export function checkRelativePath(key: string, value: string): string {
     const segments = value.split("/");
-    check(value.length > 0 && value.length <= 1024, key, value, "Allowed: a non-empty relative path of at most 1024 characters.");
+    check(
+        value.length > 0 && value.length <= 1024,
+        key,
+        value,
+        "Allowed: a non-empty relative path of at most 1024 characters.",
+    );
     check(!value.startsWith("/"), key, value, "Allowed: a path relative to the source root; absolute paths are not.");
     check(!segments.includes(".."), key, value, "Allowed: a path inside the source; '..' segments are not.");
-    check(!value.startsWith("-"), key, value, "Allowed: a path not starting with '-', which docker would read as an option; write './-…' instead.");
-    check(NO_CONTROL.test(value), key, value, "Allowed: printable characters; control characters and newlines are not.");
+    check(
+        !value.startsWith("-"),
+        key,
+        value,
+        "Allowed: a path not starting with '-', which docker would read as an option; write './-…' instead.",
+    );
+    check(
+        NO_CONTROL.test(value),
+        key,
+        value,
+        "Allowed: printable characters; control characters and newlines are not.",
+    );
     return value;
 }
 
@@ -331,26 +352,64 @@ export function resolveArgs(name: string, stack: string, args: CachedDockerBuild
     );
 
     const imageTag = args.imageTag ?? DEFAULTS.imageTag;
-    check(DOCKER_TAG.test(imageTag), "imageTag", imageTag, "Allowed: a Docker tag: 1 to 128 of letters, digits, '_', '.', '-', not starting with '.' or '-'.");
+    check(
+        DOCKER_TAG.test(imageTag),
+        "imageTag",
+        imageTag,
+        "Allowed: a Docker tag: 1 to 128 of letters, digits, '_', '.', '-', not starting with '.' or '-'.",
+    );
     const cacheTag = args.cacheTag ?? DEFAULTS.cacheTag;
-    check(DOCKER_TAG.test(cacheTag), "cacheTag", cacheTag, "Allowed: a Docker tag: 1 to 128 of letters, digits, '_', '.', '-', not starting with '.' or '-'.");
-    check(cacheTag !== imageTag, "cacheTag", cacheTag, "Allowed: any tag other than imageTag; the cache manifest must not replace the image.");
+    check(
+        DOCKER_TAG.test(cacheTag),
+        "cacheTag",
+        cacheTag,
+        "Allowed: a Docker tag: 1 to 128 of letters, digits, '_', '.', '-', not starting with '.' or '-'.",
+    );
+    check(
+        cacheTag !== imageTag,
+        "cacheTag",
+        cacheTag,
+        "Allowed: any tag other than imageTag; the cache manifest must not replace the image.",
+    );
 
     const cacheStrategy = oneOf("cacheStrategy", args.cacheStrategy ?? DEFAULTS.cacheStrategy, CACHE_STRATEGIES);
-    const registryBuilder = oneOf("registryBuilder", args.registryBuilder ?? DEFAULTS.registryBuilder, REGISTRY_BUILDERS);
+    const registryBuilder = oneOf(
+        "registryBuilder",
+        args.registryBuilder ?? DEFAULTS.registryBuilder,
+        REGISTRY_BUILDERS,
+    );
     const builderImage = args.builderImage ?? DEFAULTS.builderImage;
-    check(IMAGE_REFERENCE.test(builderImage), "builderImage", builderImage, "Allowed: an image reference such as public.ecr.aws/vend/moby/buildkit:buildx-stable-1.");
+    check(
+        IMAGE_REFERENCE.test(builderImage),
+        "builderImage",
+        builderImage,
+        "Allowed: an image reference such as public.ecr.aws/vend/moby/buildkit:buildx-stable-1.",
+    );
 
-    const untaggedExpiryDays = integerIn("untaggedExpiryDays", args.untaggedExpiryDays ?? DEFAULTS.untaggedExpiryDays, 1, 3650);
+    const untaggedExpiryDays = integerIn(
+        "untaggedExpiryDays",
+        args.untaggedExpiryDays ?? DEFAULTS.untaggedExpiryDays,
+        1,
+        3650,
+    );
     const maxTaggedImages = integerIn("maxTaggedImages", args.maxTaggedImages ?? DEFAULTS.maxTaggedImages, 1, 10000);
 
     const encryptionType = oneOf("encryptionType", args.encryptionType ?? DEFAULTS.encryptionType, ENCRYPTION_TYPES);
     const kmsKeyArn = args.kmsKeyArn;
     if (kmsKeyArn !== undefined) {
         check(encryptionType === "KMS", "kmsKeyArn", kmsKeyArn, "Allowed only when encryptionType is KMS.");
-        check(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[A-Za-z0-9/_-]+$/.test(kmsKeyArn), "kmsKeyArn", kmsKeyArn, "Allowed: a KMS key or alias ARN.");
+        check(
+            /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[A-Za-z0-9/_-]+$/.test(kmsKeyArn),
+            "kmsKeyArn",
+            kmsKeyArn,
+            "Allowed: a KMS key or alias ARN.",
+        );
     }
-    const imageTagMutability = oneOf("imageTagMutability", args.imageTagMutability ?? DEFAULTS.imageTagMutability, TAG_MUTABILITIES);
+    const imageTagMutability = oneOf(
+        "imageTagMutability",
+        args.imageTagMutability ?? DEFAULTS.imageTagMutability,
+        TAG_MUTABILITIES,
+    );
 
     const sourceUrl = args.sourceUrl ?? DEFAULTS.sourceUrl;
     check(
@@ -360,12 +419,21 @@ export function resolveArgs(name: string, stack: string, args: CachedDockerBuild
         "Allowed: an HTTPS GitHub repository URL, https://github.com/<owner>/<repo>[.git].",
     );
     const sourceVersion = args.sourceVersion ?? DEFAULTS.sourceVersion;
-    check(GIT_REF.test(sourceVersion), "sourceVersion", sourceVersion, "Allowed: a branch, tag or commit name (git ref syntax, no spaces or control characters).");
+    check(
+        GIT_REF.test(sourceVersion),
+        "sourceVersion",
+        sourceVersion,
+        "Allowed: a branch, tag or commit name (git ref syntax, no spaces or control characters).",
+    );
 
     const dockerfileDir = checkRelativePath("dockerfileDir", args.dockerfileDir ?? DEFAULTS.dockerfileDir);
     const dockerfileName = args.dockerfileName ?? DEFAULTS.dockerfileName;
     check(
-        dockerfileName.length > 0 && !dockerfileName.includes("/") && dockerfileName !== "." && dockerfileName !== ".." && NO_CONTROL.test(dockerfileName),
+        dockerfileName.length > 0 &&
+            !dockerfileName.includes("/") &&
+            dockerfileName !== "." &&
+            dockerfileName !== ".." &&
+            NO_CONTROL.test(dockerfileName),
         "dockerfileName",
         dockerfileName,
         "Allowed: a file name without '/', control characters, '.' or '..'.",
@@ -373,7 +441,12 @@ export function resolveArgs(name: string, stack: string, args: CachedDockerBuild
 
     const buildArgs = args.buildArgs ?? {};
     for (const [argName, argValue] of Object.entries(buildArgs)) {
-        check(BUILD_ARG_NAME.test(argName), `buildArgs.${argName}`, argName, "Allowed names: letters, digits and '_', not starting with a digit.");
+        check(
+            BUILD_ARG_NAME.test(argName),
+            `buildArgs.${argName}`,
+            argName,
+            "Allowed names: letters, digits and '_', not starting with a digit.",
+        );
         check(
             typeof argValue === "string" && !BUILD_ARG_VALUE_FORBIDDEN.test(argValue),
             `buildArgs.${argName}`,
@@ -383,16 +456,41 @@ export function resolveArgs(name: string, stack: string, args: CachedDockerBuild
     }
 
     const trustedRefs = args.trustedRefs ?? [sourceVersion];
-    check(Array.isArray(trustedRefs) && trustedRefs.length > 0, "trustedRefs", trustedRefs, "Allowed: a non-empty list of branch or tag names.");
+    check(
+        Array.isArray(trustedRefs) && trustedRefs.length > 0,
+        "trustedRefs",
+        trustedRefs,
+        "Allowed: a non-empty list of branch or tag names.",
+    );
     for (const ref of trustedRefs) {
-        check(typeof ref === "string" && GIT_REF.test(ref), "trustedRefs", ref, "Allowed: branch or tag names (git ref syntax).");
-        check(!/^pr\//.test(ref), "trustedRefs", ref, "Allowed: branch or tag names; pull-request refs (pr/...) must never write the cache.");
+        check(
+            typeof ref === "string" && GIT_REF.test(ref),
+            "trustedRefs",
+            ref,
+            "Allowed: branch or tag names (git ref syntax).",
+        );
+        check(
+            !/^pr\//.test(ref),
+            "trustedRefs",
+            ref,
+            "Allowed: branch or tag names; pull-request refs (pr/...) must never write the cache.",
+        );
     }
 
     const buildImage = args.buildImage ?? DEFAULTS.buildImage;
-    check(/^[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}$/.test(buildImage), "buildImage", buildImage, "Allowed: a CodeBuild image name such as aws/codebuild/amazonlinux-x86_64-standard:5.0.");
+    check(
+        /^[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}$/.test(buildImage),
+        "buildImage",
+        buildImage,
+        "Allowed: a CodeBuild image name such as aws/codebuild/amazonlinux-x86_64-standard:5.0.",
+    );
     const computeType = oneOf("computeType", args.computeType ?? DEFAULTS.computeType, COMPUTE_TYPES);
-    const buildTimeoutMinutes = integerIn("buildTimeoutMinutes", args.buildTimeoutMinutes ?? DEFAULTS.buildTimeoutMinutes, 5, 2160);
+    const buildTimeoutMinutes = integerIn(
+        "buildTimeoutMinutes",
+        args.buildTimeoutMinutes ?? DEFAULTS.buildTimeoutMinutes,
+        5,
+        2160,
+    );
     const localCache = args.localCache ?? DEFAULTS.localCache;
     check(
         !(localCache && computeType === "BUILD_GENERAL1_2XLARGE"),
@@ -400,7 +498,11 @@ export function resolveArgs(name: string, stack: string, args: CachedDockerBuild
         localCache,
         "Allowed: false when computeType is BUILD_GENERAL1_2XLARGE, which has no local Docker layer cache.",
     );
-    const logRetentionDays = oneOf<number>("logRetentionDays", args.logRetentionDays ?? DEFAULTS.logRetentionDays, LOG_RETENTION_DAYS);
+    const logRetentionDays = oneOf<number>(
+        "logRetentionDays",
+        args.logRetentionDays ?? DEFAULTS.logRetentionDays,
+        LOG_RETENTION_DAYS,
+    );
     const buildNetwork = args.buildNetwork;
     if (buildNetwork !== undefined) {
         oneOf("buildNetwork", buildNetwork, ["none", "host"] as const);

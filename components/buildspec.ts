@@ -170,7 +170,11 @@ function cacheFlags(o: BuildspecOptions): { read: string[]; write: string[]; rea
     const readOnly = ["--output", "type=cacheonly"];
     switch (o.cacheStrategy) {
         case "inline":
-            return { read: ["--cache-from", `type=registry,ref=${image}`], write: ["--cache-to", "type=inline", "--tag", image, "--push"], readOnly };
+            return {
+                read: ["--cache-from", `type=registry,ref=${image}`],
+                write: ["--cache-to", "type=inline", "--tag", image, "--push"],
+                readOnly,
+            };
         case "registry":
             return {
                 read: ["--cache-from", `type=registry,ref=${cache}`],
@@ -194,7 +198,16 @@ function cacheFlags(o: BuildspecOptions): { read: string[]; write: string[]; rea
 /** `docker buildx build` with what every invocation of this build shares: file, build args, network. */
 function baseBuildArgs(o: BuildspecOptions): string[] {
     const dockerfile = `${o.dockerfileDir.replace(/\/+$/, "")}/${o.dockerfileName}`;
-    const args = ["docker", "buildx", "build", "--progress=plain", "--provenance=false", "--sbom=false", "--file", dockerfile];
+    const args = [
+        "docker",
+        "buildx",
+        "build",
+        "--progress=plain",
+        "--provenance=false",
+        "--sbom=false",
+        "--file",
+        dockerfile,
+    ];
     for (const [name, value] of Object.entries(o.buildArgs)) {
         args.push("--build-arg", `${name}=${value}`);
     }
@@ -311,7 +324,17 @@ export function buildspec(o: BuildspecOptions): Buildspec {
     const { image, cache } = cacheRefs(o);
     const preBuild = [trustCommand(o.trustedRefs, o.sourceVersion), loginCommand(o)];
     if (o.cacheStrategy === "registry" && o.registryBuilder === "docker-container") {
-        const create = ["docker", "buildx", "create", "--name", BUILDER_NAME, "--driver", "docker-container", "--driver-opt", `image=${o.builderImage}`];
+        const create = [
+            "docker",
+            "buildx",
+            "create",
+            "--name",
+            BUILDER_NAME,
+            "--driver",
+            "docker-container",
+            "--driver-opt",
+            `image=${o.builderImage}`,
+        ];
         if (o.buildNetwork === "host") {
             create.push("--driver-opt", "network=host");
         }
@@ -332,7 +355,12 @@ export function buildspec(o: BuildspecOptions): Buildspec {
         },
         phases: {
             pre_build: { commands: preBuild },
-            build: { commands: o.cacheStrategy === "registry" ? [buildCommand(o), reportCommand(), exportCommand(o)] : [buildCommand(o), reportCommand()] },
+            build: {
+                commands:
+                    o.cacheStrategy === "registry"
+                        ? [buildCommand(o), reportCommand(), exportCommand(o)]
+                        : [buildCommand(o), reportCommand()],
+            },
             post_build: { commands: [postBuildCommand(o)] },
         },
     };

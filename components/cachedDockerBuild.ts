@@ -52,7 +52,13 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
         const { project } = createProject(
             name,
             a,
-            { buildspec, serviceRoleArn: role.roleArn, logGroupName: logGroup.name, githubToken: args.githubToken, tags: args.tags },
+            {
+                buildspec,
+                serviceRoleArn: role.roleArn,
+                logGroupName: logGroup.name,
+                githubToken: args.githubToken,
+                tags: args.tags,
+            },
             childOpts,
         );
 

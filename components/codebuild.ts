@@ -35,7 +35,12 @@ export interface ProjectInputs {
     readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
-export function createProject(name: string, a: ResolvedArgs, inputs: ProjectInputs, opts: pulumi.ResourceOptions): ProjectResources {
+export function createProject(
+    name: string,
+    a: ResolvedArgs,
+    inputs: ProjectInputs,
+    opts: pulumi.ResourceOptions,
+): ProjectResources {
     // A private GitHub source authenticates with a personal access token imported as a source credential.
     // CodeBuild keeps one such credential per account and region for GitHub and uses it for every GitHub
     // project there, so the project needs no `auth` block, only to be created after it. The token is a

@@ -79,7 +79,11 @@ export function checkConfigKeys(project: string, allConfig: Record<string, strin
     for (const fullKey of Object.keys(allConfig)) {
         const [namespace, key] = fullKey.split(":", 2);
         if (namespace === project && key !== undefined && !known.has(key)) {
-            throw new ConfigError(fullKey, allConfig[fullKey], `Unknown config key. Allowed keys: ${CONFIG_KEYS.join(", ")}.`);
+            throw new ConfigError(
+                fullKey,
+                allConfig[fullKey],
+                `Unknown config key. Allowed keys: ${CONFIG_KEYS.join(", ")}.`,
+            );
         }
     }
 }

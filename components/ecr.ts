@@ -34,7 +34,9 @@ export function createRepository(
             // An IMMUTABLE repository would refuse to move the image and cache tags, so they are its exclusions.
             imageTagMutability: a.imageTagMutability === "IMMUTABLE" ? "IMMUTABLE_WITH_EXCLUSION" : "MUTABLE",
             imageTagMutabilityExclusionFilters:
-                a.imageTagMutability === "IMMUTABLE" ? moving.map((filter) => ({ filter, filterType: "WILDCARD" })) : undefined,
+                a.imageTagMutability === "IMMUTABLE"
+                    ? moving.map((filter) => ({ filter, filterType: "WILDCARD" }))
+                    : undefined,
             imageScanningConfiguration: { scanOnPush: true },
             encryptionConfigurations: [{ encryptionType: a.encryptionType, kmsKey: a.kmsKeyArn }],
             forceDelete: a.forceDelete,

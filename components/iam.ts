@@ -42,12 +42,18 @@ export function createRole(
             description: `Least privilege for ${projectName}: ECR login, pull and push on one repository, logs in one log group`,
             policy: pulumi
                 .all([repositoryArn, logGroupArn])
-                .apply(([repoArn, groupArn]) => JSON.stringify(buildPolicy({ repositoryArn: repoArn, logGroupArn: groupArn }))),
+                .apply(([repoArn, groupArn]) =>
+                    JSON.stringify(buildPolicy({ repositoryArn: repoArn, logGroupArn: groupArn })),
+                ),
             tags,
         },
         opts,
     );
-    const attachment = new aws.iam.RolePolicyAttachment(`${name}-policy-attachment`, { role: role.name, policyArn: policy.arn }, opts);
+    const attachment = new aws.iam.RolePolicyAttachment(
+        `${name}-policy-attachment`,
+        { role: role.name, policyArn: policy.arn },
+        opts,
+    );
     const roleArn = pulumi.all([role.arn, attachment.id]).apply(([arn]) => arn);
     return { role, policy, attachment, roleArn };
 }

@@ -57,19 +57,17 @@ export function lifecyclePolicy(opts: LifecycleOptions): LifecyclePolicyDocument
     return {
         rules: [
             // One shield rule per tag: a tagPatternList with several entries selects only images with all of them.
-            ...opts.protectedTags.map(
-                (tag, i): LifecycleRule => ({
-                    rulePriority: 1 + i,
-                    description: `Never expire the image tagged ${tag}: selecting it here shields it from the rules below.`,
-                    selection: {
-                        tagStatus: "tagged",
-                        tagPatternList: [tag],
-                        countType: "imageCountMoreThan",
-                        countNumber: PROTECT_COUNT,
-                    },
-                    action: { type: "expire" },
-                }),
-            ),
+            ...opts.protectedTags.map((tag, i): LifecycleRule => ({
+                rulePriority: 1 + i,
+                description: `Never expire the image tagged ${tag}: selecting it here shields it from the rules below.`,
+                selection: {
+                    tagStatus: "tagged",
+                    tagPatternList: [tag],
+                    countType: "imageCountMoreThan",
+                    countNumber: PROTECT_COUNT,
+                },
+                action: { type: "expire" },
+            })),
             {
                 rulePriority: n + 1,
                 description: `Expire untagged images (superseded images and cache manifests) after ${opts.untaggedExpiryDays} days.`,

@@ -7,9 +7,18 @@
 import * as aws from "@pulumi/aws";
 
 /** Pull a layer or manifest from the repository (also what BuildKit's cache import needs). */
-export const ECR_PULL_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"] as const;
+export const ECR_PULL_ACTIONS = [
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:GetDownloadUrlForLayer",
+    "ecr:BatchGetImage",
+] as const;
 /** Push layers and manifests (images and cache manifests) to the repository. */
-export const ECR_PUSH_ACTIONS = ["ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage"] as const;
+export const ECR_PUSH_ACTIONS = [
+    "ecr:InitiateLayerUpload",
+    "ecr:UploadLayerPart",
+    "ecr:CompleteLayerUpload",
+    "ecr:PutImage",
+] as const;
 /** Write build logs to the project's own log group. */
 export const LOGS_ACTIONS = ["logs:CreateLogStream", "logs:PutLogEvents"] as const;
 

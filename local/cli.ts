@@ -16,7 +16,8 @@ import { startLocalHost } from "./host";
 function positiveInt(name: string, v: string | undefined, dflt: number): number {
     if (v === undefined) return dflt;
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`Invalid value for '--${name}': ${JSON.stringify(v)}. Allowed: a whole number >= 1.`);
+    if (!Number.isInteger(n) || n < 1)
+        throw new Error(`Invalid value for '--${name}': ${JSON.stringify(v)}. Allowed: a whole number >= 1.`);
     return n;
 }
 
@@ -34,7 +35,9 @@ async function main(): Promise<void> {
         values.strategy === "all" ? [...CACHE_STRATEGIES] : [values.strategy as CacheStrategy];
     for (const s of strategies) {
         if (!(CACHE_STRATEGIES as readonly string[]).includes(s)) {
-            throw new Error(`Invalid value for '--strategy': ${JSON.stringify(s)}. Allowed: all, ${CACHE_STRATEGIES.join(", ")}.`);
+            throw new Error(
+                `Invalid value for '--strategy': ${JSON.stringify(s)}. Allowed: all, ${CACHE_STRATEGIES.join(", ")}.`,
+            );
         }
     }
     const cfg = {
@@ -52,10 +55,13 @@ async function main(): Promise<void> {
                     repo: `local-build/${strategy}`,
                     quiet: !values.verbose,
                     progress: (e) => {
-                        if (e.phase === "start") process.stdout.write(`${strategy} ${e.run} build on a fresh host ... `);
+                        if (e.phase === "start")
+                            process.stdout.write(`${strategy} ${e.run} build on a fresh host ... `);
                         else if (e.record) {
                             const r = e.record;
-                            console.log(`${r.buildSeconds.toFixed(1)} s, ${r.cachedSteps} steps cached, ${r.rebuiltSteps} rebuilt, ${r.pulledMB.toFixed(1)} MB pulled, ${r.pushedMB.toFixed(1)} MB pushed`);
+                            console.log(
+                                `${r.buildSeconds.toFixed(1)} s, ${r.cachedSteps} steps cached, ${r.rebuiltSteps} rebuilt, ${r.pulledMB.toFixed(1)} MB pulled, ${r.pushedMB.toFixed(1)} MB pushed`,
+                            );
                         }
                     },
                 })),
@@ -65,7 +71,9 @@ async function main(): Promise<void> {
         await host.stop();
     }
     console.log(`\n${summaryTable(records)}`);
-    console.log(`\n${cfg.steps} steps of ${cfg.mbPerStep} MB; the change is at step ${Math.ceil(cfg.steps / 2)}. For the full benchmark: npm run bench`);
+    console.log(
+        `\n${cfg.steps} steps of ${cfg.mbPerStep} MB; the change is at step ${Math.ceil(cfg.steps / 2)}. For the full benchmark: npm run bench`,
+    );
 }
 
 main().catch((e: unknown) => {

@@ -21,37 +21,37 @@ import { spawn } from "child_process";
 import { mkdirp, parseVersion, pidAlive, run, runOk, sleep, waitFor, which } from "./util";
 
 export interface DockerEnv {
-  /** Where dockerd/containerd/buildx come from ("debian13" = trixie, "debian-sid" = unstable). */
-  source: "system" | "debian13" | "debian-sid";
-  /** dockerd binary. */
-  dockerd: string;
-  /** PATH given to dockerd: where it finds containerd, the shims and (Debian 12's) runc. */
-  daemonPath: string;
-  /** The docker CLI used by builds (28.x at /usr/local/bin/docker on this machine kind). */
-  client: string;
-  /** The buildx plugin binary, copied into each build's $DOCKER_CONFIG/cli-plugins. */
-  buildxPlugin: string;
-  versions: { dockerd: string; client: string; buildx: string; runc: string; containerd: string };
-  /** Cache folder for downloaded packages and unpacked binaries. */
-  cacheDir: string;
+    /** Where dockerd/containerd/buildx come from ("debian13" = trixie, "debian-sid" = unstable). */
+    source: "system" | "debian13" | "debian-sid";
+    /** dockerd binary. */
+    dockerd: string;
+    /** PATH given to dockerd: where it finds containerd, the shims and (Debian 12's) runc. */
+    daemonPath: string;
+    /** The docker CLI used by builds (28.x at /usr/local/bin/docker on this machine kind). */
+    client: string;
+    /** The buildx plugin binary, copied into each build's $DOCKER_CONFIG/cli-plugins. */
+    buildxPlugin: string;
+    versions: { dockerd: string; client: string; buildx: string; runc: string; containerd: string };
+    /** Cache folder for downloaded packages and unpacked binaries. */
+    cacheDir: string;
 }
 
 const DEBIAN13_PACKAGES = ["docker.io", "containerd", "docker-buildx"];
 const PLUGIN_DIRS = [
-  "/usr/local/lib/docker/cli-plugins",
-  "/usr/local/libexec/docker/cli-plugins",
-  "/usr/lib/docker/cli-plugins",
-  "/usr/libexec/docker/cli-plugins",
-  path.join(os.homedir(), ".docker/cli-plugins"),
+    "/usr/local/lib/docker/cli-plugins",
+    "/usr/local/libexec/docker/cli-plugins",
+    "/usr/lib/docker/cli-plugins",
+    "/usr/libexec/docker/cli-plugins",
+    path.join(os.homedir(), ".docker/cli-plugins"),
 ];
 const SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /** The cache folder: $CBCACHE_LOCAL_DIR, else /var/cache/cbcache-local for root, else $XDG_CACHE_HOME/cbcache-local. */
 export function cacheDir(): string {
-  if (process.env.CBCACHE_LOCAL_DIR) return process.env.CBCACHE_LOCAL_DIR;
-  if (process.getuid && process.getuid() === 0) return "/var/cache/cbcache-local";
-  const xdg = process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache");
-  return path.join(xdg, "cbcache-local");
+    if (process.env.CBCACHE_LOCAL_DIR) return process.env.CBCACHE_LOCAL_DIR;
+    if (process.getuid && process.getuid() === 0) return "/var/cache/cbcache-local";
+    const xdg = process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache");
+    return path.join(xdg, "cbcache-local");
 }
 
 type Log = (msg: string) => void;
@@ -72,9 +72,9 @@ let memo: Promise<DockerEnv> | undefined;
 export type DockerSuite = "trixie" | "sid";
 
 export function dockerSuite(): DockerSuite {
-  const s = process.env.CBCACHE_DOCKER_SUITE ?? "sid";
-  if (s !== "trixie" && s !== "sid") throw new Error(`CBCACHE_DOCKER_SUITE must be trixie or sid (got ${s})`);
-  return s;
+    const s = process.env.CBCACHE_DOCKER_SUITE ?? "sid";
+    if (s !== "trixie" && s !== "sid") throw new Error(`CBCACHE_DOCKER_SUITE must be trixie or sid (got ${s})`);
+    return s;
 }
 
 /**
@@ -82,102 +82,103 @@ export function dockerSuite(): DockerSuite {
  * Memoized per process.
  */
 export function ensureDockerEnv(opts: { log?: Log } = {}): Promise<DockerEnv> {
-  if (!memo) {
-    memo = doEnsure(opts.log ?? defaultLog, dockerSuite());
-    memo.catch(() => (memo = undefined));
-  }
-  return memo;
+    if (!memo) {
+        memo = doEnsure(opts.log ?? defaultLog, dockerSuite());
+        memo.catch(() => (memo = undefined));
+    }
+    return memo;
 }
 
 async function doEnsure(log: Log, suite: DockerSuite): Promise<DockerEnv> {
-  const dir = mkdirp(cacheDir());
-  await ensureDebian12Packages(log);
+    const dir = mkdirp(cacheDir());
+    await ensureDebian12Packages(log);
 
-  const client = await pickClient(dir, suite, log);
-  const system = await findSystemDocker();
-  let env: Omit<DockerEnv, "versions" | "client">;
-  if (system) {
-    log(`reusing the system's Docker: ${system.dockerd}`);
-    env = { ...system, cacheDir: dir };
-  } else {
-    const root = await ensureDebianRoot(dir, suite, DEBIAN13_PACKAGES, log);
-    env = {
-      source: suite === "trixie" ? "debian13" : "debian-sid",
-      dockerd: path.join(root, "usr/sbin/dockerd"),
-      // Debian 13's containerd + shims first, then the system dirs with Debian 12's /usr/sbin/runc.
-      daemonPath: `${path.join(root, "usr/sbin")}:${path.join(root, "usr/bin")}:${SYSTEM_PATH}`,
-      buildxPlugin: path.join(root, "usr/libexec/docker/cli-plugins/docker-buildx"),
-      cacheDir: dir,
+    const client = await pickClient(dir, suite, log);
+    const system = await findSystemDocker();
+    let env: Omit<DockerEnv, "versions" | "client">;
+    if (system) {
+        log(`reusing the system's Docker: ${system.dockerd}`);
+        env = { ...system, cacheDir: dir };
+    } else {
+        const root = await ensureDebianRoot(dir, suite, DEBIAN13_PACKAGES, log);
+        env = {
+            source: suite === "trixie" ? "debian13" : "debian-sid",
+            dockerd: path.join(root, "usr/sbin/dockerd"),
+            // Debian 13's containerd + shims first, then the system dirs with Debian 12's /usr/sbin/runc.
+            daemonPath: `${path.join(root, "usr/sbin")}:${path.join(root, "usr/bin")}:${SYSTEM_PATH}`,
+            buildxPlugin: path.join(root, "usr/libexec/docker/cli-plugins/docker-buildx"),
+            cacheDir: dir,
+        };
+    }
+    const versions = {
+        dockerd: firstLine((await run(env.dockerd, ["--version"])).stdout),
+        client: firstLine((await run(client, ["--version"])).stdout),
+        buildx: firstLine((await run(env.buildxPlugin, ["version"])).stdout),
+        runc: firstLine((await run(which("runc", env.daemonPath) ?? "runc", ["--version"])).stdout),
+        containerd: firstLine((await run(which("containerd", env.daemonPath) ?? "containerd", ["--version"])).stdout),
     };
-  }
-  const versions = {
-    dockerd: firstLine((await run(env.dockerd, ["--version"])).stdout),
-    client: firstLine((await run(client, ["--version"])).stdout),
-    buildx: firstLine((await run(env.buildxPlugin, ["version"])).stdout),
-    runc: firstLine((await run(which("runc", env.daemonPath) ?? "runc", ["--version"])).stdout),
-    containerd: firstLine(
-      (await run(which("containerd", env.daemonPath) ?? "containerd", ["--version"])).stdout,
-    ),
-  };
-  return { ...env, client, versions };
+    return { ...env, client, versions };
 }
 
 function firstLine(s: string): string {
-  return s.split("\n")[0].trim();
+    return s.split("\n")[0].trim();
 }
 
 /** Debian 12 packages this stand-in needs on the host. */
 async function ensureDebian12Packages(log: Log): Promise<void> {
-  const want: Array<[string, () => boolean]> = [
-    ["docker-registry", () => !!which("docker-registry", SYSTEM_PATH)],
-    ["busybox-static", () => dpkgInstalled("busybox-static")],
-    ["runc", () => fs.existsSync("/usr/sbin/runc") || !!which("runc", SYSTEM_PATH)],
-    ["apache2-utils", () => !!which("htpasswd", SYSTEM_PATH)],
-  ];
-  const missing = want.filter(([, ok]) => !ok()).map(([p]) => p);
-  if (missing.length === 0) return;
-  log(`apt-get install ${missing.join(" ")}`);
-  const args = ["install", "-y", "-qq", "--no-install-recommends", ...missing];
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  let r = await run("apt-get", args, { env });
-  if (r.code !== 0) {
-    log("apt-get install failed; running apt-get update once and retrying");
-    await runOk("apt-get", ["update", "-qq"], { env });
-    r = await run("apt-get", args, { env });
-  }
-  if (r.code !== 0) throw new Error(`apt-get install ${missing.join(" ")} failed:\n${r.stderr}`);
+    const want: Array<[string, () => boolean]> = [
+        ["docker-registry", () => !!which("docker-registry", SYSTEM_PATH)],
+        ["busybox-static", () => dpkgInstalled("busybox-static")],
+        ["runc", () => fs.existsSync("/usr/sbin/runc") || !!which("runc", SYSTEM_PATH)],
+        ["apache2-utils", () => !!which("htpasswd", SYSTEM_PATH)],
+    ];
+    const missing = want.filter(([, ok]) => !ok()).map(([p]) => p);
+    if (missing.length === 0) return;
+    log(`apt-get install ${missing.join(" ")}`);
+    const args = ["install", "-y", "-qq", "--no-install-recommends", ...missing];
+    const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+    let r = await run("apt-get", args, { env });
+    if (r.code !== 0) {
+        log("apt-get install failed; running apt-get update once and retrying");
+        await runOk("apt-get", ["update", "-qq"], { env });
+        r = await run("apt-get", args, { env });
+    }
+    if (r.code !== 0) throw new Error(`apt-get install ${missing.join(" ")} failed:\n${r.stderr}`);
 }
 
 function dpkgInstalled(pkg: string): boolean {
-  try {
-    const status = fs.readFileSync("/var/lib/dpkg/status", "utf8");
-    const re = new RegExp(`^Package: ${pkg.replace(/[.+]/g, "\\$&")}\\n(?:[^\\n]+\\n)*?Status: install ok installed`, "m");
-    return re.test(status);
-  } catch {
-    return false;
-  }
+    try {
+        const status = fs.readFileSync("/var/lib/dpkg/status", "utf8");
+        const re = new RegExp(
+            `^Package: ${pkg.replace(/[.+]/g, "\\$&")}\\n(?:[^\\n]+\\n)*?Status: install ok installed`,
+            "m",
+        );
+        return re.test(status);
+    } catch {
+        return false;
+    }
 }
 
 /** Client: /usr/local/bin/docker (28.x) or any docker >= 23 on PATH, else Debian 13's docker-cli. */
 async function pickClient(dir: string, suite: DockerSuite, log: Log): Promise<string> {
-  for (const c of ["/usr/local/bin/docker", which("docker", SYSTEM_PATH)]) {
-    if (!c || !fs.existsSync(c)) continue;
-    const v = parseVersion((await run(c, ["--version"])).stdout);
-    if (v && v[0] >= 23) return c;
-  }
-  log(`no docker client >= 23 found; using Debian ${suite}'s docker-cli`);
-  const root = await ensureDebianRoot(dir, suite, [...DEBIAN13_PACKAGES, "docker-cli"], log);
-  return path.join(root, "usr/bin/docker");
+    for (const c of ["/usr/local/bin/docker", which("docker", SYSTEM_PATH)]) {
+        if (!c || !fs.existsSync(c)) continue;
+        const v = parseVersion((await run(c, ["--version"])).stdout);
+        if (v && v[0] >= 23) return c;
+    }
+    log(`no docker client >= 23 found; using Debian ${suite}'s docker-cli`);
+    const root = await ensureDebianRoot(dir, suite, [...DEBIAN13_PACKAGES, "docker-cli"], log);
+    return path.join(root, "usr/bin/docker");
 }
 
 async function findSystemDocker(): Promise<Omit<DockerEnv, "versions" | "client" | "cacheDir"> | undefined> {
-  const dockerd = which("dockerd", SYSTEM_PATH);
-  if (!dockerd || !which("containerd", SYSTEM_PATH) || !which("runc", SYSTEM_PATH)) return undefined;
-  const v = parseVersion((await run(dockerd, ["--version"])).stdout);
-  if (!v || v[0] < 23) return undefined;
-  const plugin = PLUGIN_DIRS.map((d) => path.join(d, "docker-buildx")).find((p) => fs.existsSync(p));
-  if (!plugin) return undefined;
-  return { source: "system", dockerd, daemonPath: SYSTEM_PATH, buildxPlugin: plugin };
+    const dockerd = which("dockerd", SYSTEM_PATH);
+    if (!dockerd || !which("containerd", SYSTEM_PATH) || !which("runc", SYSTEM_PATH)) return undefined;
+    const v = parseVersion((await run(dockerd, ["--version"])).stdout);
+    if (!v || v[0] < 23) return undefined;
+    const plugin = PLUGIN_DIRS.map((d) => path.join(d, "docker-buildx")).find((p) => fs.existsSync(p));
+    if (!plugin) return undefined;
+    return { source: "system", dockerd, daemonPath: SYSTEM_PATH, buildxPlugin: plugin };
 }
 
 /**
@@ -186,71 +187,79 @@ async function findSystemDocker(): Promise<Omit<DockerEnv, "versions" | "client"
  * packages makes this idempotent.
  */
 async function ensureDebianRoot(dir: string, suite: DockerSuite, packages: string[], log: Log): Promise<string> {
-  const root = path.join(dir, suite === "trixie" ? "debian13-root" : "debian-sid-root");
-  const marker = path.join(root, ".cbcache-complete.json");
-  try {
-    const done = JSON.parse(fs.readFileSync(marker, "utf8")) as { packages: string[] };
-    if (packages.every((p) => done.packages.includes(p))) return root;
-  } catch {
-    /* not done yet */
-  }
-  const apt = path.join(dir, `apt-${suite}`);
-  mkdirp(path.join(apt, "lists/partial"));
-  mkdirp(path.join(apt, "cache/archives/partial"));
-  fs.writeFileSync(path.join(apt, "sources.list"), `deb http://deb.debian.org/debian ${suite} main\n`);
-  const o = [
-    "-o", `Dir::Etc::sourcelist=${path.join(apt, "sources.list")}`,
-    "-o", "Dir::Etc::sourceparts=/dev/null",
-    "-o", `Dir::State::Lists=${path.join(apt, "lists")}`,
-    "-o", `Dir::Cache=${path.join(apt, "cache")}`,
-    "-o", "APT::Sandbox::User=root",
-  ];
-  log(`fetching Debian ${suite} packages ${packages.join(" ")} (private apt state in ${apt})`);
-  await runOk("apt-get", [...o, "update", "-qq"]);
-  const debs = path.join(dir, `debs-${suite}`);
-  fs.rmSync(debs, { recursive: true, force: true });
-  mkdirp(debs);
-  await runOk("apt-get", [...o, "download", ...packages], { cwd: debs });
-  const tmp = `${root}.tmp-${process.pid}`;
-  fs.rmSync(tmp, { recursive: true, force: true });
-  mkdirp(tmp);
-  for (const f of fs.readdirSync(debs).filter((f) => f.endsWith(".deb")).sort()) {
-    await runOk("dpkg", ["-x", path.join(debs, f), tmp]);
-  }
-  // Debian 13's runc needs a newer glibc; it is not downloaded, but make sure none slipped in.
-  for (const p of ["usr/sbin/runc", "usr/bin/runc"]) fs.rmSync(path.join(tmp, p), { force: true });
-  fs.writeFileSync(
-    path.join(tmp, ".cbcache-complete.json"),
-    JSON.stringify({ packages, debs: fs.readdirSync(debs).sort() }, null, 2),
-  );
-  fs.rmSync(root, { recursive: true, force: true });
-  fs.renameSync(tmp, root);
-  return root;
+    const root = path.join(dir, suite === "trixie" ? "debian13-root" : "debian-sid-root");
+    const marker = path.join(root, ".cbcache-complete.json");
+    try {
+        const done = JSON.parse(fs.readFileSync(marker, "utf8")) as { packages: string[] };
+        if (packages.every((p) => done.packages.includes(p))) return root;
+    } catch {
+        /* not done yet */
+    }
+    const apt = path.join(dir, `apt-${suite}`);
+    mkdirp(path.join(apt, "lists/partial"));
+    mkdirp(path.join(apt, "cache/archives/partial"));
+    fs.writeFileSync(path.join(apt, "sources.list"), `deb http://deb.debian.org/debian ${suite} main\n`);
+    const o = [
+        "-o",
+        `Dir::Etc::sourcelist=${path.join(apt, "sources.list")}`,
+        "-o",
+        "Dir::Etc::sourceparts=/dev/null",
+        "-o",
+        `Dir::State::Lists=${path.join(apt, "lists")}`,
+        "-o",
+        `Dir::Cache=${path.join(apt, "cache")}`,
+        "-o",
+        "APT::Sandbox::User=root",
+    ];
+    log(`fetching Debian ${suite} packages ${packages.join(" ")} (private apt state in ${apt})`);
+    await runOk("apt-get", [...o, "update", "-qq"]);
+    const debs = path.join(dir, `debs-${suite}`);
+    fs.rmSync(debs, { recursive: true, force: true });
+    mkdirp(debs);
+    await runOk("apt-get", [...o, "download", ...packages], { cwd: debs });
+    const tmp = `${root}.tmp-${process.pid}`;
+    fs.rmSync(tmp, { recursive: true, force: true });
+    mkdirp(tmp);
+    for (const f of fs
+        .readdirSync(debs)
+        .filter((f) => f.endsWith(".deb"))
+        .sort()) {
+        await runOk("dpkg", ["-x", path.join(debs, f), tmp]);
+    }
+    // Debian 13's runc needs a newer glibc; it is not downloaded, but make sure none slipped in.
+    for (const p of ["usr/sbin/runc", "usr/bin/runc"]) fs.rmSync(path.join(tmp, p), { force: true });
+    fs.writeFileSync(
+        path.join(tmp, ".cbcache-complete.json"),
+        JSON.stringify({ packages, debs: fs.readdirSync(debs).sort() }, null, 2),
+    );
+    fs.rmSync(root, { recursive: true, force: true });
+    fs.renameSync(tmp, root);
+    return root;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Fresh daemons
 
 export interface Daemon {
-  /** DOCKER_HOST value, e.g. unix:///tmp/cbd-XXXX/docker.sock */
-  host: string;
-  socket: string;
-  pid: number;
-  /** Folder holding data root, exec root, config, socket and log; deleted by stop(). */
-  dir: string;
-  logFile: string;
-  containerdStore: boolean;
-  /** Milliseconds from spawn until the API answered /_ping. */
-  startMs: number;
-  /** Ends dockerd (and its managed containerd) by PID, unmounts leftovers, deletes the data root. */
-  stop(): Promise<{ stopMs: number }>;
+    /** DOCKER_HOST value, e.g. unix:///tmp/cbd-XXXX/docker.sock */
+    host: string;
+    socket: string;
+    pid: number;
+    /** Folder holding data root, exec root, config, socket and log; deleted by stop(). */
+    dir: string;
+    logFile: string;
+    containerdStore: boolean;
+    /** Milliseconds from spawn until the API answered /_ping. */
+    startMs: number;
+    /** Ends dockerd (and its managed containerd) by PID, unmounts leftovers, deletes the data root. */
+    stop(): Promise<{ stopMs: number }>;
 }
 
 export interface StartDaemonOptions {
-  containerdStore: boolean;
-  env?: DockerEnv;
-  /** Keep the daemon log after stop() (copied to this path). */
-  keepLogAt?: string;
+    containerdStore: boolean;
+    env?: DockerEnv;
+    /** Keep the daemon log after stop() (copied to this path). */
+    keepLogAt?: string;
 }
 
 /**
@@ -261,150 +270,152 @@ export interface StartDaemonOptions {
  * as on CodeBuild's current images.
  */
 export async function startDaemon(opts: StartDaemonOptions): Promise<Daemon> {
-  const env = opts.env ?? (await ensureDockerEnv());
-  // Short path: unix socket paths are limited to 108 bytes.
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cbd-"));
-  const socket = path.join(dir, "docker.sock");
-  const logFile = path.join(dir, "dockerd.log");
-  const config = path.join(dir, "daemon.json");
-  fs.writeFileSync(
-    config,
-    JSON.stringify({ features: { "containerd-snapshotter": opts.containerdStore } }, null, 2),
-  );
-  const args = [
-    "--config-file", config,
-    "--data-root", path.join(dir, "data"),
-    "--exec-root", path.join(dir, "exec"),
-    "--host", `unix://${socket}`,
-    "--pidfile", path.join(dir, "dockerd.pid"),
-    "--bridge=none",
-    "--iptables=false",
-    "--ip6tables=false",
-    "--ip-masq=false",
-    "--userland-proxy=false",
-  ];
-  const logFd = fs.openSync(logFile, "a");
-  const t0 = Date.now();
-  const child = spawn(env.dockerd, args, {
-    cwd: dir,
-    detached: true,
-    stdio: ["ignore", logFd, logFd],
-    env: { PATH: env.daemonPath, HOME: dir, TMPDIR: os.tmpdir() },
-  });
-  fs.closeSync(logFd);
-  child.unref();
-  const pid = child.pid!;
-  let exited = false;
-  child.on("exit", () => (exited = true));
+    const env = opts.env ?? (await ensureDockerEnv());
+    // Short path: unix socket paths are limited to 108 bytes.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cbd-"));
+    const socket = path.join(dir, "docker.sock");
+    const logFile = path.join(dir, "dockerd.log");
+    const config = path.join(dir, "daemon.json");
+    fs.writeFileSync(config, JSON.stringify({ features: { "containerd-snapshotter": opts.containerdStore } }, null, 2));
+    const args = [
+        "--config-file",
+        config,
+        "--data-root",
+        path.join(dir, "data"),
+        "--exec-root",
+        path.join(dir, "exec"),
+        "--host",
+        `unix://${socket}`,
+        "--pidfile",
+        path.join(dir, "dockerd.pid"),
+        "--bridge=none",
+        "--iptables=false",
+        "--ip6tables=false",
+        "--ip-masq=false",
+        "--userland-proxy=false",
+    ];
+    const logFd = fs.openSync(logFile, "a");
+    const t0 = Date.now();
+    const child = spawn(env.dockerd, args, {
+        cwd: dir,
+        detached: true,
+        stdio: ["ignore", logFd, logFd],
+        env: { PATH: env.daemonPath, HOME: dir, TMPDIR: os.tmpdir() },
+    });
+    fs.closeSync(logFd);
+    child.unref();
+    const pid = child.pid!;
+    let exited = false;
+    child.on("exit", () => (exited = true));
 
-  const cleanup = async (): Promise<number> => {
-    const s = Date.now();
-    const containerdPidFile = path.join(dir, "exec/containerd/containerd.pid");
-    let containerdPid: number | undefined;
+    const cleanup = async (): Promise<number> => {
+        const s = Date.now();
+        const containerdPidFile = path.join(dir, "exec/containerd/containerd.pid");
+        let containerdPid: number | undefined;
+        try {
+            containerdPid = Number(fs.readFileSync(containerdPidFile, "utf8").trim()) || undefined;
+        } catch {
+            /* none */
+        }
+        await endPid(pid, 20_000);
+        if (containerdPid) await endPid(containerdPid, 10_000);
+        await unmountUnder(dir);
+        if (opts.keepLogAt) {
+            try {
+                fs.copyFileSync(logFile, opts.keepLogAt);
+            } catch {
+                /* ignore */
+            }
+        }
+        fs.rmSync(dir, { recursive: true, force: true });
+        return Date.now() - s;
+    };
+
     try {
-      containerdPid = Number(fs.readFileSync(containerdPidFile, "utf8").trim()) || undefined;
-    } catch {
-      /* none */
+        await waitFor(
+            `dockerd ${pid} to answer on ${socket}`,
+            async () => {
+                if (exited) throw new Error(`dockerd exited during start-up:\n${tail(logFile)}`);
+                return ping(socket);
+            },
+            60_000,
+            25,
+        );
+    } catch (e) {
+        await cleanup();
+        throw e;
     }
-    await endPid(pid, 20_000);
-    if (containerdPid) await endPid(containerdPid, 10_000);
-    await unmountUnder(dir);
-    if (opts.keepLogAt) {
-      try {
-        fs.copyFileSync(logFile, opts.keepLogAt);
-      } catch {
-        /* ignore */
-      }
-    }
-    fs.rmSync(dir, { recursive: true, force: true });
-    return Date.now() - s;
-  };
-
-  try {
-    await waitFor(
-      `dockerd ${pid} to answer on ${socket}`,
-      async () => {
-        if (exited) throw new Error(`dockerd exited during start-up:\n${tail(logFile)}`);
-        return ping(socket);
-      },
-      60_000,
-      25,
-    );
-  } catch (e) {
-    await cleanup();
-    throw e;
-  }
-  const startMs = Date.now() - t0;
-  let stopped: Promise<{ stopMs: number }> | undefined;
-  return {
-    host: `unix://${socket}`,
-    socket,
-    pid,
-    dir,
-    logFile,
-    containerdStore: opts.containerdStore,
-    startMs,
-    stop: () => (stopped ??= cleanup().then((stopMs) => ({ stopMs }))),
-  };
+    const startMs = Date.now() - t0;
+    let stopped: Promise<{ stopMs: number }> | undefined;
+    return {
+        host: `unix://${socket}`,
+        socket,
+        pid,
+        dir,
+        logFile,
+        containerdStore: opts.containerdStore,
+        startMs,
+        stop: () => (stopped ??= cleanup().then((stopMs) => ({ stopMs }))),
+    };
 }
 
 function tail(file: string, lines = 30): string {
-  try {
-    return fs.readFileSync(file, "utf8").split("\n").slice(-lines).join("\n");
-  } catch {
-    return "(no log)";
-  }
+    try {
+        return fs.readFileSync(file, "utf8").split("\n").slice(-lines).join("\n");
+    } catch {
+        return "(no log)";
+    }
 }
 
 function ping(socket: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = http.request({ socketPath: socket, path: "/_ping", method: "GET", timeout: 1000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
+    return new Promise((resolve) => {
+        const req = http.request({ socketPath: socket, path: "/_ping", method: "GET", timeout: 1000 }, (res) => {
+            res.resume();
+            resolve(res.statusCode === 200);
+        });
+        req.on("error", () => resolve(false));
+        req.on("timeout", () => {
+            req.destroy();
+            resolve(false);
+        });
+        req.end();
     });
-    req.on("error", () => resolve(false));
-    req.on("timeout", () => {
-      req.destroy();
-      resolve(false);
-    });
-    req.end();
-  });
 }
 
 /** SIGTERM a PID we started, wait, then SIGKILL it. */
 async function endPid(pid: number, graceMs: number): Promise<void> {
-  if (!pidAlive(pid)) return;
-  try {
-    process.kill(pid, "SIGTERM");
-  } catch {
-    return;
-  }
-  const deadline = Date.now() + graceMs;
-  while (pidAlive(pid) && Date.now() < deadline) await sleep(25);
-  if (pidAlive(pid)) {
+    if (!pidAlive(pid)) return;
     try {
-      process.kill(pid, "SIGKILL");
+        process.kill(pid, "SIGTERM");
     } catch {
-      /* gone */
+        return;
     }
-    while (pidAlive(pid)) await sleep(25);
-  }
+    const deadline = Date.now() + graceMs;
+    while (pidAlive(pid) && Date.now() < deadline) await sleep(25);
+    if (pidAlive(pid)) {
+        try {
+            process.kill(pid, "SIGKILL");
+        } catch {
+            /* gone */
+        }
+        while (pidAlive(pid)) await sleep(25);
+    }
 }
 
 /** Lazily unmount anything still mounted below `dir` (deepest first). */
 async function unmountUnder(dir: string): Promise<void> {
-  let mounts: string[] = [];
-  try {
-    mounts = fs
-      .readFileSync("/proc/self/mounts", "utf8")
-      .split("\n")
-      .map((l) => l.split(" ")[1])
-      .filter((m) => m && (m === dir || m.startsWith(dir + "/")));
-  } catch {
-    return;
-  }
-  mounts.sort((a, b) => b.length - a.length);
-  for (const m of mounts) await run("umount", ["-l", m]);
+    let mounts: string[] = [];
+    try {
+        mounts = fs
+            .readFileSync("/proc/self/mounts", "utf8")
+            .split("\n")
+            .map((l) => l.split(" ")[1])
+            .filter((m) => m && (m === dir || m.startsWith(dir + "/")));
+    } catch {
+        return;
+    }
+    mounts.sort((a, b) => b.length - a.length);
+    for (const m of mounts) await run("umount", ["-l", m]);
 }
 
 /**
@@ -412,10 +423,10 @@ async function unmountUnder(dir: string): Promise<void> {
  * buildx plugin copied to cli-plugins/docker-buildx.
  */
 export function makeDockerConfig(env: DockerEnv, dir: string): string {
-  mkdirp(path.join(dir, "cli-plugins"));
-  const dest = path.join(dir, "cli-plugins/docker-buildx");
-  fs.copyFileSync(env.buildxPlugin, dest);
-  fs.chmodSync(dest, 0o755);
-  fs.writeFileSync(path.join(dir, "config.json"), "{}\n", { mode: 0o600 });
-  return dir;
+    mkdirp(path.join(dir, "cli-plugins"));
+    const dest = path.join(dir, "cli-plugins/docker-buildx");
+    fs.copyFileSync(env.buildxPlugin, dest);
+    fs.chmodSync(dest, 0o755);
+    fs.writeFileSync(path.join(dir, "config.json"), "{}\n", { mode: 0o600 });
+    return dir;
 }

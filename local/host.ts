@@ -12,45 +12,45 @@ import { Buildspec, OutputLine, PhaseResult, runBuildspec } from "./runner";
 export { LocalRegistry } from "./registry";
 
 export interface LocalBuildOptions {
-  buildspec: Buildspec;
-  /** Source folder of the build ($CODEBUILD_SRC_DIR, cwd at start). Not copied: the build may write to it. */
-  sourceDir: string;
-  registry: LocalRegistry;
-  /** Project / start-build environment (wins over buildspec env.variables), e.g.
-   *  { CODEBUILD_WEBHOOK_TRIGGER: "pr/7", CODEBUILD_SOURCE_VERSION: "pr/7", IMAGE_REPO: `${registry.address}/app` } */
-  env?: Record<string, string>;
-  /** true: containerd image store (registry cache export works with the default docker driver);
-   *  false (default): overlay2 store as on CodeBuild's current images (inline cache only). */
-  containerdStore?: boolean;
-  label?: string;
-  /** Don't stream build output (it is still captured). */
-  quiet?: boolean;
-  /** Print the per-build table at the end (default true). */
-  printReport?: boolean;
-  dockerEnv?: DockerEnv;
-  timeoutMs?: number;
-  /** What the `aws ecr get-login-password` stand-in prints instead of the registry's password
-   *  (e.g. a wrong one, to test how a build fails when it can't log in). */
-  passwordOverride?: string;
+    buildspec: Buildspec;
+    /** Source folder of the build ($CODEBUILD_SRC_DIR, cwd at start). Not copied: the build may write to it. */
+    sourceDir: string;
+    registry: LocalRegistry;
+    /** Project / start-build environment (wins over buildspec env.variables), e.g.
+     *  { CODEBUILD_WEBHOOK_TRIGGER: "pr/7", CODEBUILD_SOURCE_VERSION: "pr/7", IMAGE_REPO: `${registry.address}/app` } */
+    env?: Record<string, string>;
+    /** true: containerd image store (registry cache export works with the default docker driver);
+     *  false (default): overlay2 store as on CodeBuild's current images (inline cache only). */
+    containerdStore?: boolean;
+    label?: string;
+    /** Don't stream build output (it is still captured). */
+    quiet?: boolean;
+    /** Print the per-build table at the end (default true). */
+    printReport?: boolean;
+    dockerEnv?: DockerEnv;
+    timeoutMs?: number;
+    /** What the `aws ecr get-login-password` stand-in prints instead of the registry's password
+     *  (e.g. a wrong one, to test how a build fails when it can't log in). */
+    passwordOverride?: string;
 }
 
 export interface LocalBuildResult {
-  succeeded: boolean;
-  phases: PhaseResult[];
-  timings: { daemonStartMs: number; buildMs: number; daemonStopMs: number; totalMs: number };
-  steps: BuildKitReport;
-  bytes: ByteCounters & { pulledMB: number; pushedMB: number };
-  output: string;
-  lines: OutputLine[];
-  exportedVariables: Record<string, string>;
-  /** The printed table. */
-  report: string;
+    succeeded: boolean;
+    phases: PhaseResult[];
+    timings: { daemonStartMs: number; buildMs: number; daemonStopMs: number; totalMs: number };
+    steps: BuildKitReport;
+    bytes: ByteCounters & { pulledMB: number; pushedMB: number };
+    output: string;
+    lines: OutputLine[];
+    exportedVariables: Record<string, string>;
+    /** The printed table. */
+    report: string;
 }
 
 /** `aws` stand-in: only `aws ecr get-login-password [--region R]`. */
 function awsStandIn(password: string): string {
-  const q = `'${password.replace(/'/g, `'\\''`)}'`;
-  return `#!/bin/sh
+    const q = `'${password.replace(/'/g, `'\\''`)}'`;
+    return `#!/bin/sh
 # Local stand-in for the AWS CLI: implements ONLY "aws ecr get-login-password [--region R]".
 if [ "$1" = ecr ] && [ "$2" = get-login-password ]; then
   shift 2
@@ -76,78 +76,80 @@ exit 252
  * one build at a time per registry.
  */
 export async function runLocalBuild(opts: LocalBuildOptions): Promise<LocalBuildResult> {
-  const t0 = Date.now();
-  const env = opts.dockerEnv ?? (await ensureDockerEnv());
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), "cbbuild-"));
-  const bin = path.join(work, "bin");
-  fs.mkdirSync(bin);
-  fs.symlinkSync(env.client, path.join(bin, "docker"));
-  fs.writeFileSync(path.join(bin, "aws"), awsStandIn(opts.passwordOverride ?? opts.registry.password), { mode: 0o700 });
-  const dockerConfig = makeDockerConfig(env, path.join(work, "docker-config"));
-  const home = path.join(work, "home");
-  fs.mkdirSync(home);
+    const t0 = Date.now();
+    const env = opts.dockerEnv ?? (await ensureDockerEnv());
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), "cbbuild-"));
+    const bin = path.join(work, "bin");
+    fs.mkdirSync(bin);
+    fs.symlinkSync(env.client, path.join(bin, "docker"));
+    fs.writeFileSync(path.join(bin, "aws"), awsStandIn(opts.passwordOverride ?? opts.registry.password), {
+        mode: 0o700,
+    });
+    const dockerConfig = makeDockerConfig(env, path.join(work, "docker-config"));
+    const home = path.join(work, "home");
+    fs.mkdirSync(home);
 
-  const daemon = await startDaemon({ containerdStore: !!opts.containerdStore, env });
-  let daemonStopMs = 0;
-  try {
-    opts.registry.resetCounters();
-    const b0 = Date.now();
-    const r = await runBuildspec(opts.buildspec, {
-      sourceDir: opts.sourceDir,
-      env: { HOME: home, ...(opts.env ?? {}), DOCKER_HOST: daemon.host, DOCKER_CONFIG: dockerConfig },
-      pathPrepend: [bin],
-      quiet: opts.quiet,
-      timeoutMs: opts.timeoutMs,
-    });
-    const buildMs = Date.now() - b0;
-    const c = opts.registry.counters();
-    daemonStopMs = (await daemon.stop()).stopMs;
-    const steps = parseBuildkitPlain(r.output);
-    const bytes = { ...c, pulledMB: c.pulledBytes / 1e6, pushedMB: c.pushedBytes / 1e6 };
-    const timings = { daemonStartMs: daemon.startMs, buildMs, daemonStopMs, totalMs: Date.now() - t0 };
-    const report = formatReport({
-      label: `${opts.label ?? "local build"} (${opts.containerdStore ? "containerd store" : "overlay2 store"})`,
-      succeeded: r.succeeded,
-      phases: r.phases,
-      timings,
-      steps,
-      bytes,
-    });
-    if (opts.printReport !== false) process.stdout.write(report + "\n");
-    return {
-      succeeded: r.succeeded,
-      phases: r.phases,
-      timings,
-      steps,
-      bytes,
-      output: r.output,
-      lines: r.lines,
-      exportedVariables: r.exportedVariables,
-      report,
-    };
-  } finally {
-    await daemon.stop();
-    fs.rmSync(work, { recursive: true, force: true });
-  }
+    const daemon = await startDaemon({ containerdStore: !!opts.containerdStore, env });
+    let daemonStopMs = 0;
+    try {
+        opts.registry.resetCounters();
+        const b0 = Date.now();
+        const r = await runBuildspec(opts.buildspec, {
+            sourceDir: opts.sourceDir,
+            env: { HOME: home, ...(opts.env ?? {}), DOCKER_HOST: daemon.host, DOCKER_CONFIG: dockerConfig },
+            pathPrepend: [bin],
+            quiet: opts.quiet,
+            timeoutMs: opts.timeoutMs,
+        });
+        const buildMs = Date.now() - b0;
+        const c = opts.registry.counters();
+        daemonStopMs = (await daemon.stop()).stopMs;
+        const steps = parseBuildkitPlain(r.output);
+        const bytes = { ...c, pulledMB: c.pulledBytes / 1e6, pushedMB: c.pushedBytes / 1e6 };
+        const timings = { daemonStartMs: daemon.startMs, buildMs, daemonStopMs, totalMs: Date.now() - t0 };
+        const report = formatReport({
+            label: `${opts.label ?? "local build"} (${opts.containerdStore ? "containerd store" : "overlay2 store"})`,
+            succeeded: r.succeeded,
+            phases: r.phases,
+            timings,
+            steps,
+            bytes,
+        });
+        if (opts.printReport !== false) process.stdout.write(report + "\n");
+        return {
+            succeeded: r.succeeded,
+            phases: r.phases,
+            timings,
+            steps,
+            bytes,
+            output: r.output,
+            lines: r.lines,
+            exportedVariables: r.exportedVariables,
+            report,
+        };
+    } finally {
+        await daemon.stop();
+        fs.rmSync(work, { recursive: true, force: true });
+    }
 }
 
 /** The long-lived pieces: Docker installed, the registry (plays ECR) and the busybox base image. */
 export interface LocalHost {
-  dockerEnv: DockerEnv;
-  registry: LocalRegistry;
-  base: BaseImage;
-  stop(): Promise<void>;
+    dockerEnv: DockerEnv;
+    registry: LocalRegistry;
+    base: BaseImage;
+    stop(): Promise<void>;
 }
 
 /** Start once per test run / session; stop at the end. */
 export async function startLocalHost(opts: { registry?: StartRegistryOptions } = {}): Promise<LocalHost> {
-  const dockerEnv = await ensureDockerEnv();
-  const registry = await startLocalRegistry(opts.registry);
-  try {
-    const base = await ensureBaseImage(registry);
-    return { dockerEnv, registry, base, stop: () => registry.stop() };
-  } catch (e) {
-    await registry.stop();
-    throw e;
-  }
+    const dockerEnv = await ensureDockerEnv();
+    const registry = await startLocalRegistry(opts.registry);
+    try {
+        const base = await ensureBaseImage(registry);
+        return { dockerEnv, registry, base, stop: () => registry.stop() };
+    } catch (e) {
+        await registry.stop();
+        throw e;
+    }
 }

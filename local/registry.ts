@@ -13,190 +13,195 @@ import * as path from "path";
 import { freePort, mkdirp, pidAlive, runOk, sleep, waitFor, which } from "./util";
 
 export interface ByteCounters {
-  /** Request bodies (blob uploads, manifest PUTs). */
-  pushedBytes: number;
-  /** Response bodies of blob GETs. */
-  pulledBytes: number;
-  /** Response bodies of manifest GETs (small, but shows how many manifests were fetched). */
-  manifestBytes: number;
-  requests: number;
-  blobGets: number;
-  /** Requests answered 401 (auth challenge or bad credentials). */
-  unauthorized: number;
+    /** Request bodies (blob uploads, manifest PUTs). */
+    pushedBytes: number;
+    /** Response bodies of blob GETs. */
+    pulledBytes: number;
+    /** Response bodies of manifest GETs (small, but shows how many manifests were fetched). */
+    manifestBytes: number;
+    requests: number;
+    blobGets: number;
+    /** Requests answered 401 (auth challenge or bad credentials). */
+    unauthorized: number;
 }
 
 export interface LocalRegistry {
-  /** host:port that builds use (the counting proxy), e.g. 127.0.0.1:41234 */
-  address: string;
-  /** host:port of the registry itself (not counted). */
-  upstream: string;
-  username: string;
-  password: string;
-  storageDir: string;
-  counters(): ByteCounters;
-  resetCounters(): void;
-  stop(): Promise<void>;
+    /** host:port that builds use (the counting proxy), e.g. 127.0.0.1:41234 */
+    address: string;
+    /** host:port of the registry itself (not counted). */
+    upstream: string;
+    username: string;
+    password: string;
+    storageDir: string;
+    counters(): ByteCounters;
+    resetCounters(): void;
+    stop(): Promise<void>;
 }
 
 export interface StartRegistryOptions {
-  /** Storage folder; created if missing and kept after stop() unless removeStorageOnStop. */
-  storageDir?: string;
-  removeStorageOnStop?: boolean;
-  /** ECR's user name is always AWS. */
-  username?: string;
-  password?: string;
-  /** bcrypt cost of the htpasswd entry (each request pays it: keep 4 or 5 for tests). */
-  bcryptCost?: number;
+    /** Storage folder; created if missing and kept after stop() unless removeStorageOnStop. */
+    storageDir?: string;
+    removeStorageOnStop?: boolean;
+    /** ECR's user name is always AWS. */
+    username?: string;
+    password?: string;
+    /** bcrypt cost of the htpasswd entry (each request pays it: keep 4 or 5 for tests). */
+    bcryptCost?: number;
 }
 
 const zero = (): ByteCounters => ({
-  pushedBytes: 0,
-  pulledBytes: 0,
-  manifestBytes: 0,
-  requests: 0,
-  blobGets: 0,
-  unauthorized: 0,
+    pushedBytes: 0,
+    pulledBytes: 0,
+    manifestBytes: 0,
+    requests: 0,
+    blobGets: 0,
+    unauthorized: 0,
 });
 
 export async function startLocalRegistry(opts: StartRegistryOptions = {}): Promise<LocalRegistry> {
-  const registryBin = which("docker-registry", "/usr/bin:/usr/sbin:/usr/local/bin");
-  if (!registryBin) throw new Error("docker-registry not installed (run ensureDockerEnv() first)");
-  const htpasswdBin = which("htpasswd", "/usr/bin:/usr/sbin:/usr/local/bin");
-  if (!htpasswdBin) throw new Error("htpasswd not installed (apache2-utils; run ensureDockerEnv() first)");
+    const registryBin = which("docker-registry", "/usr/bin:/usr/sbin:/usr/local/bin");
+    if (!registryBin) throw new Error("docker-registry not installed (run ensureDockerEnv() first)");
+    const htpasswdBin = which("htpasswd", "/usr/bin:/usr/sbin:/usr/local/bin");
+    if (!htpasswdBin) throw new Error("htpasswd not installed (apache2-utils; run ensureDockerEnv() first)");
 
-  const username = opts.username ?? "AWS";
-  const password = opts.password ?? `local-${Math.random().toString(36).slice(2, 12)}`;
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), "cbreg-"));
-  const storageDir = mkdirp(opts.storageDir ?? path.join(work, "storage"));
+    const username = opts.username ?? "AWS";
+    const password = opts.password ?? `local-${Math.random().toString(36).slice(2, 12)}`;
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), "cbreg-"));
+    const storageDir = mkdirp(opts.storageDir ?? path.join(work, "storage"));
 
-  // bcrypt hash with the requested cost (htpasswd -B uses bcrypt; -C is its cost).
-  const cost = String(opts.bcryptCost ?? 4);
-  const hash = await runOk(htpasswdBin, ["-niBC", cost, username], { input: password + "\n" });
-  const htpasswdFile = path.join(work, "htpasswd");
-  fs.writeFileSync(htpasswdFile, hash.stdout.trim() + "\n", { mode: 0o600 });
+    // bcrypt hash with the requested cost (htpasswd -B uses bcrypt; -C is its cost).
+    const cost = String(opts.bcryptCost ?? 4);
+    const hash = await runOk(htpasswdBin, ["-niBC", cost, username], { input: password + "\n" });
+    const htpasswdFile = path.join(work, "htpasswd");
+    fs.writeFileSync(htpasswdFile, hash.stdout.trim() + "\n", { mode: 0o600 });
 
-  const port = await freePort();
-  const upstream = `127.0.0.1:${port}`;
-  const config = path.join(work, "config.yml");
-  fs.writeFileSync(
-    config,
-    [
-      "version: 0.1",
-      "log:",
-      "  level: warn",
-      "  accesslog:",
-      "    disabled: true",
-      "storage:",
-      "  filesystem:",
-      `    rootdirectory: ${storageDir}`,
-      "  delete:",
-      "    enabled: true",
-      "http:",
-      `  addr: ${upstream}`,
-      `  secret: ${Math.random().toString(36).slice(2)}`,
-      "auth:",
-      "  htpasswd:",
-      "    realm: local-ecr",
-      `    path: ${htpasswdFile}`,
-      "",
-    ].join("\n"),
-  );
-  const logFile = path.join(work, "registry.log");
-  const logFd = fs.openSync(logFile, "a");
-  const child = spawn(registryBin, ["serve", config], {
-    detached: true,
-    stdio: ["ignore", logFd, logFd],
-    env: { PATH: "/usr/bin:/bin", HOME: work },
-  });
-  fs.closeSync(logFd);
-  child.unref();
-  const pid = child.pid!;
-  let exited = false;
-  child.on("exit", () => (exited = true));
-  await waitFor(
-    `docker-registry on ${upstream}`,
-    async () => {
-      if (exited) throw new Error(`docker-registry exited:\n${fs.readFileSync(logFile, "utf8")}`);
-      return canConnect(port);
-    },
-    15_000,
-  );
-
-  // ---- counting proxy
-  let c = zero();
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-  const proxy = http.createServer((req, res) => {
-    c.requests++;
-    const url = req.url ?? "/";
-    const isBlobGet = req.method === "GET" && /^\/v2\/.+\/blobs\/sha256:[0-9a-f]+/.test(url);
-    const isManifestGet = req.method === "GET" && /^\/v2\/.+\/manifests\//.test(url);
-    if (isBlobGet) c.blobGets++;
-    const up = http.request(
-      { host: "127.0.0.1", port, method: req.method, path: url, headers: req.headers, agent },
-      (ures) => {
-        if (ures.statusCode === 401) c.unauthorized++;
-        res.writeHead(ures.statusCode ?? 502, ures.statusMessage, ures.rawHeaders as unknown as http.OutgoingHttpHeaders);
-        ures.on("data", (b: Buffer) => {
-          if (isBlobGet && ures.statusCode! < 300) c.pulledBytes += b.length;
-          else if (isManifestGet) c.manifestBytes += b.length;
-        });
-        ures.pipe(res);
-      },
+    const port = await freePort();
+    const upstream = `127.0.0.1:${port}`;
+    const config = path.join(work, "config.yml");
+    fs.writeFileSync(
+        config,
+        [
+            "version: 0.1",
+            "log:",
+            "  level: warn",
+            "  accesslog:",
+            "    disabled: true",
+            "storage:",
+            "  filesystem:",
+            `    rootdirectory: ${storageDir}`,
+            "  delete:",
+            "    enabled: true",
+            "http:",
+            `  addr: ${upstream}`,
+            `  secret: ${Math.random().toString(36).slice(2)}`,
+            "auth:",
+            "  htpasswd:",
+            "    realm: local-ecr",
+            `    path: ${htpasswdFile}`,
+            "",
+        ].join("\n"),
     );
-    up.on("error", (e) => {
-      if (!res.headersSent) res.writeHead(502);
-      res.end(String(e));
+    const logFile = path.join(work, "registry.log");
+    const logFd = fs.openSync(logFile, "a");
+    const child = spawn(registryBin, ["serve", config], {
+        detached: true,
+        stdio: ["ignore", logFd, logFd],
+        env: { PATH: "/usr/bin:/bin", HOME: work },
     });
-    req.on("data", (b: Buffer) => (c.pushedBytes += b.length));
-    req.pipe(up);
-  });
-  proxy.keepAliveTimeout = 30_000;
-  await new Promise<void>((resolve, reject) => {
-    proxy.once("error", reject);
-    proxy.listen(0, "127.0.0.1", () => resolve());
-  });
-  const address = `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
+    fs.closeSync(logFd);
+    child.unref();
+    const pid = child.pid!;
+    let exited = false;
+    child.on("exit", () => (exited = true));
+    await waitFor(
+        `docker-registry on ${upstream}`,
+        async () => {
+            if (exited) throw new Error(`docker-registry exited:\n${fs.readFileSync(logFile, "utf8")}`);
+            return canConnect(port);
+        },
+        15_000,
+    );
 
-  let stopped = false;
-  return {
-    address,
-    upstream,
-    username,
-    password,
-    storageDir,
-    counters: () => ({ ...c }),
-    resetCounters: () => {
-      c = zero();
-    },
-    stop: async () => {
-      if (stopped) return;
-      stopped = true;
-      await new Promise<void>((r) => {
-        proxy.close(() => r());
-        proxy.closeAllConnections();
-      });
-      agent.destroy();
-      if (pidAlive(pid)) {
-        process.kill(pid, "SIGTERM");
-        const deadline = Date.now() + 10_000;
-        while (pidAlive(pid) && Date.now() < deadline) await sleep(25);
-        if (pidAlive(pid)) process.kill(pid, "SIGKILL");
-      }
-      // The default storage lives inside `work`: it survives across builds (the registry outlives
-      // them) but not past stop(). A caller-given storageDir is kept unless removeStorageOnStop.
-      fs.rmSync(work, { recursive: true, force: true });
-      if (opts.removeStorageOnStop && opts.storageDir) fs.rmSync(opts.storageDir, { recursive: true, force: true });
-    },
-  };
+    // ---- counting proxy
+    let c = zero();
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+    const proxy = http.createServer((req, res) => {
+        c.requests++;
+        const url = req.url ?? "/";
+        const isBlobGet = req.method === "GET" && /^\/v2\/.+\/blobs\/sha256:[0-9a-f]+/.test(url);
+        const isManifestGet = req.method === "GET" && /^\/v2\/.+\/manifests\//.test(url);
+        if (isBlobGet) c.blobGets++;
+        const up = http.request(
+            { host: "127.0.0.1", port, method: req.method, path: url, headers: req.headers, agent },
+            (ures) => {
+                if (ures.statusCode === 401) c.unauthorized++;
+                res.writeHead(
+                    ures.statusCode ?? 502,
+                    ures.statusMessage,
+                    ures.rawHeaders as unknown as http.OutgoingHttpHeaders,
+                );
+                ures.on("data", (b: Buffer) => {
+                    if (isBlobGet && ures.statusCode! < 300) c.pulledBytes += b.length;
+                    else if (isManifestGet) c.manifestBytes += b.length;
+                });
+                ures.pipe(res);
+            },
+        );
+        up.on("error", (e) => {
+            if (!res.headersSent) res.writeHead(502);
+            res.end(String(e));
+        });
+        req.on("data", (b: Buffer) => (c.pushedBytes += b.length));
+        req.pipe(up);
+    });
+    proxy.keepAliveTimeout = 30_000;
+    await new Promise<void>((resolve, reject) => {
+        proxy.once("error", reject);
+        proxy.listen(0, "127.0.0.1", () => resolve());
+    });
+    const address = `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
+
+    let stopped = false;
+    return {
+        address,
+        upstream,
+        username,
+        password,
+        storageDir,
+        counters: () => ({ ...c }),
+        resetCounters: () => {
+            c = zero();
+        },
+        stop: async () => {
+            if (stopped) return;
+            stopped = true;
+            await new Promise<void>((r) => {
+                proxy.close(() => r());
+                proxy.closeAllConnections();
+            });
+            agent.destroy();
+            if (pidAlive(pid)) {
+                process.kill(pid, "SIGTERM");
+                const deadline = Date.now() + 10_000;
+                while (pidAlive(pid) && Date.now() < deadline) await sleep(25);
+                if (pidAlive(pid)) process.kill(pid, "SIGKILL");
+            }
+            // The default storage lives inside `work`: it survives across builds (the registry outlives
+            // them) but not past stop(). A caller-given storageDir is kept unless removeStorageOnStop.
+            fs.rmSync(work, { recursive: true, force: true });
+            if (opts.removeStorageOnStop && opts.storageDir)
+                fs.rmSync(opts.storageDir, { recursive: true, force: true });
+        },
+    };
 }
 
 function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, "127.0.0.1");
-    s.once("connect", () => {
-      s.destroy();
-      resolve(true);
+    return new Promise((resolve) => {
+        const s = net.connect(port, "127.0.0.1");
+        s.once("connect", () => {
+            s.destroy();
+            resolve(true);
+        });
+        s.once("error", () => resolve(false));
     });
-    s.once("error", () => resolve(false));
-  });
 }

@@ -5,123 +5,123 @@ import * as net from "net";
 import * as path from "path";
 
 export interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
+    code: number;
+    stdout: string;
+    stderr: string;
 }
 
 /** Run a program to completion (no shell), collecting its output. Never throws on non-zero exit. */
 export function run(
-  cmd: string,
-  args: string[],
-  opts: SpawnOptions & { input?: string | Buffer } = {},
+    cmd: string,
+    args: string[],
+    opts: SpawnOptions & { input?: string | Buffer } = {},
 ): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const { input, ...spawnOpts } = opts;
-    const child = spawn(cmd, args, { ...spawnOpts, stdio: ["pipe", "pipe", "pipe"] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on("data", (b: Buffer) => out.push(b));
-    child.stderr.on("data", (b: Buffer) => err.push(b));
-    child.on("error", reject);
-    child.on("close", (code, signal) =>
-      resolve({
-        code: code ?? (signal ? 128 : 1),
-        stdout: Buffer.concat(out).toString("utf8"),
-        stderr: Buffer.concat(err).toString("utf8"),
-      }),
-    );
-    child.stdin.end(input ?? "");
-  });
+    return new Promise((resolve, reject) => {
+        const { input, ...spawnOpts } = opts;
+        const child = spawn(cmd, args, { ...spawnOpts, stdio: ["pipe", "pipe", "pipe"] });
+        const out: Buffer[] = [];
+        const err: Buffer[] = [];
+        child.stdout.on("data", (b: Buffer) => out.push(b));
+        child.stderr.on("data", (b: Buffer) => err.push(b));
+        child.on("error", reject);
+        child.on("close", (code, signal) =>
+            resolve({
+                code: code ?? (signal ? 128 : 1),
+                stdout: Buffer.concat(out).toString("utf8"),
+                stderr: Buffer.concat(err).toString("utf8"),
+            }),
+        );
+        child.stdin.end(input ?? "");
+    });
 }
 
 /** Like run() but throws with the command's stderr when it fails. */
 export async function runOk(
-  cmd: string,
-  args: string[],
-  opts: SpawnOptions & { input?: string | Buffer } = {},
+    cmd: string,
+    args: string[],
+    opts: SpawnOptions & { input?: string | Buffer } = {},
 ): Promise<RunResult> {
-  const r = await run(cmd, args, opts);
-  if (r.code !== 0) {
-    throw new Error(`${cmd} ${args.join(" ")} exited ${r.code}\n${r.stderr}${r.stdout}`.trim());
-  }
-  return r;
+    const r = await run(cmd, args, opts);
+    if (r.code !== 0) {
+        throw new Error(`${cmd} ${args.join(" ")} exited ${r.code}\n${r.stderr}${r.stdout}`.trim());
+    }
+    return r;
 }
 
 /** Absolute path of a program found on PATH (or undefined). */
 export function which(name: string, pathVar = process.env.PATH ?? ""): string | undefined {
-  for (const dir of pathVar.split(":")) {
-    if (!dir) continue;
-    const p = path.join(dir, name);
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      if (fs.statSync(p).isFile()) return p;
-    } catch {
-      /* not here */
+    for (const dir of pathVar.split(":")) {
+        if (!dir) continue;
+        const p = path.join(dir, name);
+        try {
+            fs.accessSync(p, fs.constants.X_OK);
+            if (fs.statSync(p).isFile()) return p;
+        } catch {
+            /* not here */
+        }
     }
-  }
-  return undefined;
+    return undefined;
 }
 
 /** A free TCP port on 127.0.0.1 (racy by nature, but fine for a single machine). */
 export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
+    return new Promise((resolve, reject) => {
+        const srv = net.createServer();
+        srv.unref();
+        srv.on("error", reject);
+        srv.listen(0, "127.0.0.1", () => {
+            const port = (srv.address() as net.AddressInfo).port;
+            srv.close(() => resolve(port));
+        });
     });
-  });
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Wait until `check` resolves true, polling every `intervalMs`; throws after `timeoutMs`. */
 export async function waitFor(
-  what: string,
-  check: () => Promise<boolean> | boolean,
-  timeoutMs: number,
-  intervalMs = 50,
+    what: string,
+    check: () => Promise<boolean> | boolean,
+    timeoutMs: number,
+    intervalMs = 50,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(intervalMs);
-  }
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        if (await check()) return;
+        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+        await sleep(intervalMs);
+    }
 }
 
 /** Is a process with this PID alive (and not a zombie we can't see)? */
 export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-    return state !== "Z";
-  } catch {
-    return false;
-  }
+    try {
+        process.kill(pid, 0);
+    } catch {
+        return false;
+    }
+    try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+        const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+        return state !== "Z";
+    } catch {
+        return false;
+    }
 }
 
 /** Parse "26.1.5+dfsg1" / "v0.13.1" / "28.2.2" into [major, minor, patch]. */
 export function parseVersion(s: string): [number, number, number] | undefined {
-  const m = /(\d+)\.(\d+)(?:\.(\d+))?/.exec(s);
-  if (!m) return undefined;
-  return [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)];
+    const m = /(\d+)\.(\d+)(?:\.(\d+))?/.exec(s);
+    if (!m) return undefined;
+    return [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)];
 }
 
 export function mkdirp(p: string): string {
-  fs.mkdirSync(p, { recursive: true });
-  return p;
+    fs.mkdirSync(p, { recursive: true });
+    return p;
 }
 
 /** Format bytes as MB with one decimal. */
 export function mb(bytes: number): string {
-  return (bytes / 1e6).toFixed(1);
+    return (bytes / 1e6).toFixed(1);
 }

@@ -46,7 +46,9 @@ export function iamDocumentProblems(doc: unknown): string[] {
     for (const [i, st] of list(parsed?.Statement).entries()) {
         const where = `statement ${st.Sid ?? i}`;
         if (st.NotAction !== undefined || st.NotResource !== undefined) {
-            problems.push(`${where}: NotAction/NotResource grant everything but a list; name the actions and resources instead`);
+            problems.push(
+                `${where}: NotAction/NotResource grant everything but a list; name the actions and resources instead`,
+            );
         }
         if (st.Effect !== "Allow") {
             continue;
@@ -63,7 +65,9 @@ export function iamDocumentProblems(doc: unknown): string[] {
         if (list(st.Resource).some((r) => r === "*")) {
             const notLogin = actions.filter((a) => !STAR_RESOURCE_ACTIONS.has(a));
             if (notLogin.length > 0) {
-                problems.push(`${where}: Resource '*' for ${notLogin.join(", ")}; only ecr:GetAuthorizationToken may have '*'`);
+                problems.push(
+                    `${where}: Resource '*' for ${notLogin.join(", ")}; only ecr:GetAuthorizationToken may have '*'`,
+                );
             }
         }
     }
@@ -72,11 +76,23 @@ export function iamDocumentProblems(doc: unknown): string[] {
 
 interface LifecycleRuleLike {
     rulePriority?: number;
-    selection?: { tagStatus?: string; tagPatternList?: string[]; tagPrefixList?: string[]; countType?: string; countNumber?: number };
+    selection?: {
+        tagStatus?: string;
+        tagPatternList?: string[];
+        tagPrefixList?: string[];
+        countType?: string;
+        countNumber?: number;
+    };
     action?: { type?: string; targetStorageClass?: string };
 }
 
-const globRegex = (p: string) => new RegExp(`^${p.split("*").map((x) => x.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
+const globRegex = (p: string) =>
+    new RegExp(
+        `^${p
+            .split("*")
+            .map((x) => x.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
+            .join(".*")}$`,
+    );
 
 /**
  * Whether a rule's selection catches an image whose only tag is `tag`. Several entries in
@@ -157,7 +173,10 @@ export function lifecycleProblems(policy: unknown, protectedTags: readonly strin
  */
 export function tagsInBuildspec(buildspec: string, repoName: string): string[] {
     const repo = repoName.replace(/[.+?^${}()|[\]\\]/g, "\\$&");
-    const re = new RegExp(`(?:--tag |,name=|ref=)[A-Za-z0-9.-]+(?::[0-9]+)?/${repo}:([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})`, "g");
+    const re = new RegExp(
+        `(?:--tag |,name=|ref=)[A-Za-z0-9.-]+(?::[0-9]+)?/${repo}:([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})`,
+        "g",
+    );
     return [...new Set([...buildspec.matchAll(re)].map((m) => m[1]))];
 }
 
@@ -201,10 +220,14 @@ const ecrLifecycle: StackValidationPolicy = {
             const repoName = String(repo.props.name);
             const mine = lifecycles.filter(
                 (l: PolicyResource) =>
-                    l.props.repository === repoName || (l.propertyDependencies?.repository ?? []).some((d) => d.urn === repo.urn),
+                    l.props.repository === repoName ||
+                    (l.propertyDependencies?.repository ?? []).some((d) => d.urn === repo.urn),
             );
             if (mine.length !== 1) {
-                report(`repository '${repoName}' must have exactly one lifecycle policy, found ${mine.length}`, repo.urn);
+                report(
+                    `repository '${repoName}' must have exactly one lifecycle policy, found ${mine.length}`,
+                    repo.urn,
+                );
                 continue;
             }
             const tags = projects.flatMap((p) => {
@@ -234,7 +257,9 @@ const iamLeastPrivilege: ResourceValidationPolicy = {
     enforcementLevel: "mandatory",
     validateResource: [
         validateResourceOfType(aws.iam.Policy, (p, _args, report) => iamCheck(report, "policy", p.policy)),
-        validateResourceOfType(aws.iam.RolePolicy, (p, _args, report) => iamCheck(report, "inline role policy", p.policy)),
+        validateResourceOfType(aws.iam.RolePolicy, (p, _args, report) =>
+            iamCheck(report, "inline role policy", p.policy),
+        ),
         validateResourceOfType(aws.iam.Role, (role, _args, report) => {
             for (const ip of role.inlinePolicies ?? []) {
                 iamCheck(report, `inline policy ${ip.name ?? ""}`, ip.policy);

@@ -21,7 +21,8 @@ function refuses(args: CachedDockerBuildArgs, key: string, value: unknown, messa
     );
 }
 
-const REPO_RULE = "Allowed: 2 to 256 characters, lowercase letters and digits, separated by single '.', '_', '-' or '/' (ECR's rule).";
+const REPO_RULE =
+    "Allowed: 2 to 256 characters, lowercase letters and digits, separated by single '.', '_', '-' or '/' (ECR's rule).";
 
 describe("resolveArgs", () => {
     describe("defaults", () => {
@@ -39,7 +40,12 @@ describe("resolveArgs", () => {
         });
 
         it("keep 0-like and false values instead of replacing them (?? not ||)", () => {
-            const a = resolveArgs("c", "s", { forceDelete: false, localCache: false, protect: false, sourceVersion: "main" });
+            const a = resolveArgs("c", "s", {
+                forceDelete: false,
+                localCache: false,
+                protect: false,
+                sourceVersion: "main",
+            });
             assert.equal(a.forceDelete, false);
             assert.equal(a.localCache, false);
             assert.deepEqual(a.trustedRefs, ["main"]);
@@ -48,31 +54,95 @@ describe("resolveArgs", () => {
 
     describe("exact errors", () => {
         it("repositoryName: uppercase, leading separator, double separator, too long, too short", () => {
-            refuses({ repositoryName: "MyRepo" }, "repositoryName", "MyRepo", `Invalid value for 'repositoryName': "MyRepo". ${REPO_RULE}`);
-            refuses({ repositoryName: "-repo" }, "repositoryName", "-repo", `Invalid value for 'repositoryName': "-repo". ${REPO_RULE}`);
-            refuses({ repositoryName: "team//repo" }, "repositoryName", "team//repo", `Invalid value for 'repositoryName': "team//repo". ${REPO_RULE}`);
+            refuses(
+                { repositoryName: "MyRepo" },
+                "repositoryName",
+                "MyRepo",
+                `Invalid value for 'repositoryName': "MyRepo". ${REPO_RULE}`,
+            );
+            refuses(
+                { repositoryName: "-repo" },
+                "repositoryName",
+                "-repo",
+                `Invalid value for 'repositoryName': "-repo". ${REPO_RULE}`,
+            );
+            refuses(
+                { repositoryName: "team//repo" },
+                "repositoryName",
+                "team//repo",
+                `Invalid value for 'repositoryName': "team//repo". ${REPO_RULE}`,
+            );
             const long = "a".repeat(257);
-            refuses({ repositoryName: long }, "repositoryName", long, `Invalid value for 'repositoryName': ${JSON.stringify(long)}. ${REPO_RULE}`);
-            refuses({ repositoryName: "a" }, "repositoryName", "a", `Invalid value for 'repositoryName': "a". ${REPO_RULE}`);
+            refuses(
+                { repositoryName: long },
+                "repositoryName",
+                long,
+                `Invalid value for 'repositoryName': ${JSON.stringify(long)}. ${REPO_RULE}`,
+            );
+            refuses(
+                { repositoryName: "a" },
+                "repositoryName",
+                "a",
+                `Invalid value for 'repositoryName': "a". ${REPO_RULE}`,
+            );
             assert.equal(resolveArgs("c", "s", { repositoryName: "a".repeat(256) }).repositoryName.length, 256);
-            assert.equal(resolveArgs("c", "s", { repositoryName: "team/app.v2_x-y" }).repositoryName, "team/app.v2_x-y");
+            assert.equal(
+                resolveArgs("c", "s", { repositoryName: "team/app.v2_x-y" }).repositoryName,
+                "team/app.v2_x-y",
+            );
         });
 
         it("projectName: too long for '<name>-role' in IAM, bad characters", () => {
             const long = "p".repeat(60);
-            const rule = "Allowed: 2 to 59 characters (so '<name>-role' fits IAM's 64), letters, digits, '-' and '_', starting with a letter or digit.";
-            refuses({ projectName: long }, "projectName", long, `Invalid value for 'projectName': ${JSON.stringify(long)}. ${rule}`);
+            const rule =
+                "Allowed: 2 to 59 characters (so '<name>-role' fits IAM's 64), letters, digits, '-' and '_', starting with a letter or digit.";
+            refuses(
+                { projectName: long },
+                "projectName",
+                long,
+                `Invalid value for 'projectName': ${JSON.stringify(long)}. ${rule}`,
+            );
             refuses({ projectName: "a b" }, "projectName", "a b", `Invalid value for 'projectName': "a b". ${rule}`);
             assert.equal(resolveArgs("c", "s", { projectName: "p".repeat(59) }).projectName.length, 59);
         });
 
         it("counts and days: non-positive, non-integer, above the limit", () => {
-            refuses({ untaggedExpiryDays: 0 }, "untaggedExpiryDays", 0, "Invalid value for 'untaggedExpiryDays': 0. Allowed: a whole number from 1 to 3650.");
-            refuses({ untaggedExpiryDays: -3 }, "untaggedExpiryDays", -3, "Invalid value for 'untaggedExpiryDays': -3. Allowed: a whole number from 1 to 3650.");
-            refuses({ untaggedExpiryDays: 1.5 }, "untaggedExpiryDays", 1.5, "Invalid value for 'untaggedExpiryDays': 1.5. Allowed: a whole number from 1 to 3650.");
-            refuses({ untaggedExpiryDays: 3651 }, "untaggedExpiryDays", 3651, "Invalid value for 'untaggedExpiryDays': 3651. Allowed: a whole number from 1 to 3650.");
-            refuses({ maxTaggedImages: 0 }, "maxTaggedImages", 0, "Invalid value for 'maxTaggedImages': 0. Allowed: a whole number from 1 to 10000.");
-            refuses({ maxTaggedImages: 2.5 }, "maxTaggedImages", 2.5, "Invalid value for 'maxTaggedImages': 2.5. Allowed: a whole number from 1 to 10000.");
+            refuses(
+                { untaggedExpiryDays: 0 },
+                "untaggedExpiryDays",
+                0,
+                "Invalid value for 'untaggedExpiryDays': 0. Allowed: a whole number from 1 to 3650.",
+            );
+            refuses(
+                { untaggedExpiryDays: -3 },
+                "untaggedExpiryDays",
+                -3,
+                "Invalid value for 'untaggedExpiryDays': -3. Allowed: a whole number from 1 to 3650.",
+            );
+            refuses(
+                { untaggedExpiryDays: 1.5 },
+                "untaggedExpiryDays",
+                1.5,
+                "Invalid value for 'untaggedExpiryDays': 1.5. Allowed: a whole number from 1 to 3650.",
+            );
+            refuses(
+                { untaggedExpiryDays: 3651 },
+                "untaggedExpiryDays",
+                3651,
+                "Invalid value for 'untaggedExpiryDays': 3651. Allowed: a whole number from 1 to 3650.",
+            );
+            refuses(
+                { maxTaggedImages: 0 },
+                "maxTaggedImages",
+                0,
+                "Invalid value for 'maxTaggedImages': 0. Allowed: a whole number from 1 to 10000.",
+            );
+            refuses(
+                { maxTaggedImages: 2.5 },
+                "maxTaggedImages",
+                2.5,
+                "Invalid value for 'maxTaggedImages': 2.5. Allowed: a whole number from 1 to 10000.",
+            );
         });
 
         it("enumerations: cacheStrategy, computeType, registryBuilder, encryptionType, imageTagMutability", () => {
@@ -94,7 +164,12 @@ describe("resolveArgs", () => {
                 "kubernetes",
                 `Invalid value for 'registryBuilder': "kubernetes". Allowed: docker-container, docker.`,
             );
-            refuses({ encryptionType: "SSE" as never }, "encryptionType", "SSE", `Invalid value for 'encryptionType': "SSE". Allowed: AES256, KMS.`);
+            refuses(
+                { encryptionType: "SSE" as never },
+                "encryptionType",
+                "SSE",
+                `Invalid value for 'encryptionType': "SSE". Allowed: AES256, KMS.`,
+            );
             refuses(
                 { imageTagMutability: "IMMUTABLE_WITH_EXCLUSION" as never },
                 "imageTagMutability",
@@ -104,8 +179,18 @@ describe("resolveArgs", () => {
         });
 
         it("buildTimeoutMinutes: 4 and 2161 refused, 5 and 2160 accepted", () => {
-            refuses({ buildTimeoutMinutes: 4 }, "buildTimeoutMinutes", 4, "Invalid value for 'buildTimeoutMinutes': 4. Allowed: a whole number from 5 to 2160.");
-            refuses({ buildTimeoutMinutes: 2161 }, "buildTimeoutMinutes", 2161, "Invalid value for 'buildTimeoutMinutes': 2161. Allowed: a whole number from 5 to 2160.");
+            refuses(
+                { buildTimeoutMinutes: 4 },
+                "buildTimeoutMinutes",
+                4,
+                "Invalid value for 'buildTimeoutMinutes': 4. Allowed: a whole number from 5 to 2160.",
+            );
+            refuses(
+                { buildTimeoutMinutes: 2161 },
+                "buildTimeoutMinutes",
+                2161,
+                "Invalid value for 'buildTimeoutMinutes': 2161. Allowed: a whole number from 5 to 2160.",
+            );
             assert.equal(resolveArgs("c", "s", { buildTimeoutMinutes: 5 }).buildTimeoutMinutes, 5);
             assert.equal(resolveArgs("c", "s", { buildTimeoutMinutes: 2160 }).buildTimeoutMinutes, 2160);
         });
@@ -123,19 +208,33 @@ describe("resolveArgs", () => {
                 "images/../../secrets",
                 `Invalid value for 'dockerfileDir': "images/../../secrets". Allowed: a path inside the source; '..' segments are not.`,
             );
-            refuses({ dockerfileDir: "" }, "dockerfileDir", "", `Invalid value for 'dockerfileDir': "". Allowed: a non-empty relative path of at most 1024 characters.`);
+            refuses(
+                { dockerfileDir: "" },
+                "dockerfileDir",
+                "",
+                `Invalid value for 'dockerfileDir': "". Allowed: a non-empty relative path of at most 1024 characters.`,
+            );
             refuses(
                 { dockerfileDir: "a\nb" },
                 "dockerfileDir",
                 "a\nb",
                 `Invalid value for 'dockerfileDir': "a\\nb". Allowed: printable characters; control characters and newlines are not.`,
             );
-            assert.equal(resolveArgs("c", "s", { dockerfileDir: "a..b/c" }).dockerfileDir, "a..b/c", "'..' inside a name is fine");
+            assert.equal(
+                resolveArgs("c", "s", { dockerfileDir: "a..b/c" }).dockerfileDir,
+                "a..b/c",
+                "'..' inside a name is fine",
+            );
         });
 
         it("kmsKeyArn: refused without KMS encryption, and when not a KMS ARN", () => {
             const arn = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-            refuses({ kmsKeyArn: arn }, "kmsKeyArn", arn, `Invalid value for 'kmsKeyArn': ${JSON.stringify(arn)}. Allowed only when encryptionType is KMS.`);
+            refuses(
+                { kmsKeyArn: arn },
+                "kmsKeyArn",
+                arn,
+                `Invalid value for 'kmsKeyArn': ${JSON.stringify(arn)}. Allowed only when encryptionType is KMS.`,
+            );
             refuses(
                 { encryptionType: "KMS", kmsKeyArn: "alias/aws/ecr" },
                 "kmsKeyArn",
@@ -152,7 +251,10 @@ describe("resolveArgs", () => {
                 true,
                 "Invalid value for 'localCache': true. Allowed: false when computeType is BUILD_GENERAL1_2XLARGE, which has no local Docker layer cache.",
             );
-            assert.equal(resolveArgs("c", "s", { computeType: "BUILD_GENERAL1_2XLARGE", localCache: false }).localCache, false);
+            assert.equal(
+                resolveArgs("c", "s", { computeType: "BUILD_GENERAL1_2XLARGE", localCache: false }).localCache,
+                false,
+            );
         });
 
         it("logRetentionDays: a value CloudWatch doesn't offer (10)", () => {
@@ -192,8 +294,18 @@ describe("resolveArgs", () => {
                 "pr/7",
                 `Invalid value for 'trustedRefs': "pr/7". Allowed: branch or tag names; pull-request refs (pr/...) must never write the cache.`,
             );
-            refuses({ trustedRefs: [] }, "trustedRefs", [], `Invalid value for 'trustedRefs': []. Allowed: a non-empty list of branch or tag names.`);
-            refuses({ trustedRefs: ["a b"] }, "trustedRefs", "a b", `Invalid value for 'trustedRefs': "a b". Allowed: branch or tag names (git ref syntax).`);
+            refuses(
+                { trustedRefs: [] },
+                "trustedRefs",
+                [],
+                `Invalid value for 'trustedRefs': []. Allowed: a non-empty list of branch or tag names.`,
+            );
+            refuses(
+                { trustedRefs: ["a b"] },
+                "trustedRefs",
+                "a b",
+                `Invalid value for 'trustedRefs': "a b". Allowed: branch or tag names (git ref syntax).`,
+            );
         });
 
         it("buildArgs: bad names", () => {
@@ -232,7 +344,10 @@ describe("resolveArgs", () => {
                 () => new CachedDockerBuild("bad", { logRetentionDays: 10 }),
                 (e: unknown) => e instanceof ConfigError && e.key === "logRetentionDays",
             );
-            assert.throws(() => new CachedDockerBuild("bad2", { repositoryName: "UPPER" }), /Invalid value for 'repositoryName': "UPPER"/);
+            assert.throws(
+                () => new CachedDockerBuild("bad2", { repositoryName: "UPPER" }),
+                /Invalid value for 'repositoryName': "UPPER"/,
+            );
             await settle();
             assert.equal(registrations.length - before, 0);
             assert.deepEqual(registrations, []);

@@ -10,7 +10,16 @@ import * as os from "os";
 import * as path from "path";
 import fc from "fast-check";
 import * as YAML from "yaml";
-import { BUILD_LOG, BUILDER_NAME, buildspec, BuildspecOptions, buildspecYaml, cacheRefs, registryOf, shellWord } from "../components/buildspec";
+import {
+    BUILD_LOG,
+    BUILDER_NAME,
+    buildspec,
+    BuildspecOptions,
+    buildspecYaml,
+    cacheRefs,
+    registryOf,
+    shellWord,
+} from "../components/buildspec";
 import { CacheStrategy } from "../components/args";
 import { commandsStartingWith, flagValues, parseShell, SimpleCommand } from "./helpers/shell";
 
@@ -60,7 +69,11 @@ function parseSpec(o: BuildspecOptions): ParsedSpec {
  * from this machine; `docker` and `aws` are always shell-function stubs defined by the script).
  */
 function bash(script: string, env: Record<string, string> = {}): { status: number; stdout: string; stderr: string } {
-    const r = spawnSync("bash", ["-c", script], { env: { PATH: "/usr/local/bin:/usr/bin:/bin", ...env }, encoding: "utf8", timeout: 10000 });
+    const r = spawnSync("bash", ["-c", script], {
+        env: { PATH: "/usr/local/bin:/usr/bin:/bin", ...env },
+        encoding: "utf8",
+        timeout: 10000,
+    });
     return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -104,9 +117,15 @@ describe("buildspec (pure)", () => {
                         ],
                     ],
                 );
-                assert.ok(commandsStartingWith(parsed, "set", "-o", "pipefail").length === 1, "a failing aws in the pipe must fail the login");
+                assert.ok(
+                    commandsStartingWith(parsed, "set", "-o", "pipefail").length === 1,
+                    "a failing aws in the pipe must fail the login",
+                );
                 const { all } = parseSpec(o);
-                assert.ok(!all.some((c) => c.words[0] === "aws" && c.words.includes("get-login")), "aws ecr get-login is the removed v1 command");
+                assert.ok(
+                    !all.some((c) => c.words[0] === "aws" && c.words.includes("get-login")),
+                    "aws ecr get-login is the removed v1 command",
+                );
                 assert.ok(!buildspecYaml(o).includes("get-login "));
                 // Only the login pipeline uses aws at all.
                 assert.equal(all.filter((c) => c.words[0] === "aws").length, 1);
@@ -117,8 +136,13 @@ describe("buildspec (pure)", () => {
             const loginCmd = buildspec(options()).phases.pre_build.commands[1];
             const r = bash(`aws() { return 255; }; docker() { cat >/dev/null; return 0; }\n${loginCmd}`);
             assert.notEqual(r.status, 0);
-            assert.match(r.stderr, /ERROR: docker login to 123456789012\.dkr\.ecr\.ap-southeast-2\.amazonaws\.com failed/);
-            const ok = bash(`aws() { echo pw; }; docker() { [ "$(cat)" = pw ] && [ "$*" = "login --username AWS --password-stdin ${REGISTRY}" ]; }\n${loginCmd}`);
+            assert.match(
+                r.stderr,
+                /ERROR: docker login to 123456789012\.dkr\.ecr\.ap-southeast-2\.amazonaws\.com failed/,
+            );
+            const ok = bash(
+                `aws() { echo pw; }; docker() { [ "$(cat)" = pw ] && [ "$*" = "login --username AWS --password-stdin ${REGISTRY}" ]; }\n${loginCmd}`,
+            );
             assert.equal(ok.status, 0, ok.stderr);
         });
     });
@@ -128,31 +152,59 @@ describe("buildspec (pure)", () => {
          * The build call and its two WRITE_FLAGS assignments: the unconditional one (every build, so what an
          * untrusted build gets) and the one that replaces it when CACHE_WRITE=1 (trusted builds).
          */
-        function buildCall(o: BuildspecOptions): { call: SimpleCommand; readOnlyFlags: string[]; writeFlags: string[] } {
+        function buildCall(o: BuildspecOptions): {
+            call: SimpleCommand;
+            readOnlyFlags: string[];
+            writeFlags: string[];
+        } {
             const { phase } = parseSpec(o);
-            const builds = phase("build").filter((c) => c.words[0] === "docker" && c.words[1] === "buildx" && c.words[2] === "build");
+            const builds = phase("build").filter(
+                (c) => c.words[0] === "docker" && c.words[1] === "buildx" && c.words[2] === "build",
+            );
             // registry: the build and, in the last build command, the cache export; other strategies: the build only.
             assert.equal(builds.length, o.cacheStrategy === "registry" ? 2 : 1);
             assert.deepEqual(
-                parseShell(buildspec(o).phases.build.commands[0]).commands.filter((c) => c.words[2] === "build").map((c) => c.words),
+                parseShell(buildspec(o).phases.build.commands[0])
+                    .commands.filter((c) => c.words[2] === "build")
+                    .map((c) => c.words),
                 [builds[0].words],
                 "the first build command holds the build",
             );
             const assignments = phase("build").filter((c) => c.arrays.WRITE_FLAGS !== undefined);
-            assert.equal(assignments.length, 2, "WRITE_FLAGS is set once for every build and once more for trusted builds");
-            return { call: builds[0], readOnlyFlags: assignments[0].arrays.WRITE_FLAGS, writeFlags: assignments[1].arrays.WRITE_FLAGS };
+            assert.equal(
+                assignments.length,
+                2,
+                "WRITE_FLAGS is set once for every build and once more for trusted builds",
+            );
+            return {
+                call: builds[0],
+                readOnlyFlags: assignments[0].arrays.WRITE_FLAGS,
+                writeFlags: assignments[1].arrays.WRITE_FLAGS,
+            };
         }
 
         /** Every flag and value that names the image or pushes, in the base argv of the build. */
         function pushingWords(words: string[]): string[] {
-            return words.filter((w) => w === "--push" || w === "--tag" || w === "-t" || w.startsWith("--output") || w.includes("push=true") || w.includes(":latest"));
+            return words.filter(
+                (w) =>
+                    w === "--push" ||
+                    w === "--tag" ||
+                    w === "-t" ||
+                    w.startsWith("--output") ||
+                    w.includes("push=true") ||
+                    w.includes(":latest"),
+            );
         }
 
         it("inline: reads from the image, writes inline metadata, --tag and --push only in the trusted flags", () => {
             const { call, readOnlyFlags, writeFlags } = buildCall(options({ cacheStrategy: "inline" }));
             assert.deepEqual(flagValues(call.words, "--cache-from"), [`type=registry,ref=${REPO}:latest`]);
             assert.deepEqual(flagValues(call.words, "--cache-to"), []);
-            assert.deepEqual(pushingWords(call.words.filter((w) => !w.startsWith("type=registry,ref="))), [], "the base argv neither names nor pushes the image");
+            assert.deepEqual(
+                pushingWords(call.words.filter((w) => !w.startsWith("type=registry,ref="))),
+                [],
+                "the base argv neither names nor pushes the image",
+            );
             assert.deepEqual(writeFlags, ["--cache-to", "type=inline", "--tag", `${REPO}:latest`, "--push"]);
             assert.deepEqual(readOnlyFlags, ["--output", "type=cacheonly"]);
         });
@@ -178,7 +230,12 @@ describe("buildspec (pure)", () => {
                 "type=cacheonly",
                 "al/x86_64/standard/5.0",
             ]);
-            assert.ok(!exports[0].words.some((w) => w === "--push" || w === "--tag" || w.includes("push=true") || w.includes(":latest")), "the export pushes no image");
+            assert.ok(
+                !exports[0].words.some(
+                    (w) => w === "--push" || w === "--tag" || w.includes("push=true") || w.includes(":latest"),
+                ),
+                "the export pushes no image",
+            );
             // The --output push replaces --push and --tag: with both, buildx would also try to store the image.
             assert.ok(!writeFlags.includes("--push") && !writeFlags.includes("--tag"), JSON.stringify(writeFlags));
             assert.deepEqual(readOnlyFlags, ["--output", "type=cacheonly"]);
@@ -188,17 +245,31 @@ describe("buildspec (pure)", () => {
             const o = options({ cacheStrategy: "pull" });
             const { call, readOnlyFlags, writeFlags } = buildCall(o);
             assert.deepEqual(flagValues(call.words, "--cache-from"), [`${REPO}:latest`]);
-            assert.deepEqual(pushingWords(call.words.filter((_, i) => call.words[i - 1] !== "--cache-from")), [], "the base argv neither names nor pushes the image");
+            assert.deepEqual(
+                pushingWords(call.words.filter((_, i) => call.words[i - 1] !== "--cache-from")),
+                [],
+                "the base argv neither names nor pushes the image",
+            );
             assert.deepEqual(writeFlags, ["--tag", `${REPO}:latest`, "--push"]);
             assert.deepEqual(readOnlyFlags, ["--output", "type=cacheonly"]);
             assert.deepEqual(
-                commandsStartingWith(parseShell(buildspec(o).phases.pre_build.commands.join("\n")), "docker", "pull").map((c) => c.words),
+                commandsStartingWith(
+                    parseShell(buildspec(o).phases.pre_build.commands.join("\n")),
+                    "docker",
+                    "pull",
+                ).map((c) => c.words),
                 [["docker", "pull", `${REPO}:latest`]],
             );
         });
 
         it("builds the configured Dockerfile with the folder as context, plain progress, no provenance or SBOM manifests", () => {
-            const { call } = buildCall(options({ dockerfileDir: "images/my app/", dockerfileName: "Dockerfile.ci", buildArgs: { VERSION: "1.2 3", EMPTY: "" } }));
+            const { call } = buildCall(
+                options({
+                    dockerfileDir: "images/my app/",
+                    dockerfileName: "Dockerfile.ci",
+                    buildArgs: { VERSION: "1.2 3", EMPTY: "" },
+                }),
+            );
             assert.deepEqual(flagValues(call.words, "--file"), ["images/my app/Dockerfile.ci"]);
             assert.equal(call.words[call.words.length - 1], "images/my app/");
             assert.equal(call.words[call.words.length - 2], "${WRITE_FLAGS[@]}");
@@ -237,7 +308,12 @@ describe("buildspec (pure)", () => {
     describe("builder", () => {
         it("registry + docker-container: creates and uses a docker-container builder with the ECR Public BuildKit image", () => {
             const o = options({ cacheStrategy: "registry", registryBuilder: "docker-container" });
-            const creates = commandsStartingWith({ commands: parseSpec(o).phase("pre_build"), pipes: [], andOr: 0 }, "docker", "buildx", "create");
+            const creates = commandsStartingWith(
+                { commands: parseSpec(o).phase("pre_build"), pipes: [], andOr: 0 },
+                "docker",
+                "buildx",
+                "create",
+            );
             assert.deepEqual(
                 creates.map((c) => c.words),
                 [
@@ -257,7 +333,10 @@ describe("buildspec (pure)", () => {
                 ],
             );
             const hostNet = parseSpec({ ...o, buildNetwork: "host" }).all.find((c) => c.words[2] === "create");
-            assert.deepEqual(flagValues(hostNet?.words ?? [], "--driver-opt"), ["image=public.ecr.aws/vend/moby/buildkit:buildx-stable-1", "network=host"]);
+            assert.deepEqual(flagValues(hostNet?.words ?? [], "--driver-opt"), [
+                "image=public.ecr.aws/vend/moby/buildkit:buildx-stable-1",
+                "network=host",
+            ]);
         });
 
         for (const [strategy, builder] of [
@@ -280,8 +359,15 @@ describe("buildspec (pure)", () => {
                 const post = buildspec(o).phases.post_build.commands;
                 assert.match(post.join("\n"), /CODEBUILD_BUILD_SUCCEEDING/);
                 const { phase } = parseSpec(o);
-                const programs = new Set(phase("post_build").map((c) => c.words[0]).filter((w) => w !== undefined));
-                assert.deepEqual([...programs].filter((p) => p !== "[" && p !== "echo"), []);
+                const programs = new Set(
+                    phase("post_build")
+                        .map((c) => c.words[0])
+                        .filter((w) => w !== undefined),
+                );
+                assert.deepEqual(
+                    [...programs].filter((p) => p !== "[" && p !== "echo"),
+                    [],
+                );
             });
         }
 
@@ -297,26 +383,37 @@ describe("buildspec (pure)", () => {
                 const pushedThenFailed = `layer cache: the build pushed ${REPO}:latest but then failed: the cache in ECR was not updated`;
                 const failed = "layer cache: the build failed: nothing was pushed and the cache in ECR is unchanged";
                 // A failure after the image was pushed (registry: the cache export failed) is told apart.
-                assert.equal(run({ CODEBUILD_BUILD_SUCCEEDING: "0", CACHE_WRITE: "1", IMAGE_PUSHED: "1" }), pushedThenFailed);
+                assert.equal(
+                    run({ CODEBUILD_BUILD_SUCCEEDING: "0", CACHE_WRITE: "1", IMAGE_PUSHED: "1" }),
+                    pushedThenFailed,
+                );
                 // A failed build whose push did not happen, trusted or not, or that never got to set IMAGE_PUSHED.
                 assert.equal(run({ CODEBUILD_BUILD_SUCCEEDING: "0", CACHE_WRITE: "1", IMAGE_PUSHED: "0" }), failed);
                 assert.equal(run({ CODEBUILD_BUILD_SUCCEEDING: "0", CACHE_WRITE: "1" }), failed);
                 assert.equal(run({ CODEBUILD_BUILD_SUCCEEDING: "0", CACHE_WRITE: "0", IMAGE_PUSHED: "0" }), failed);
-                assert.equal(run({ CACHE_WRITE: "1", IMAGE_PUSHED: "1" }), pushedThenFailed, "no CODEBUILD_BUILD_SUCCEEDING counts as a failure");
+                assert.equal(
+                    run({ CACHE_WRITE: "1", IMAGE_PUSHED: "1" }),
+                    pushedThenFailed,
+                    "no CODEBUILD_BUILD_SUCCEEDING counts as a failure",
+                );
                 const wrote = {
                     registry: `layer cache: pushed ${REPO}:latest; the layer cache in ${REPO}:buildcache is up to date`,
                     inline: `layer cache: pushed ${REPO}:latest and wrote the layer cache to ${REPO}:latest`,
                     pull: `layer cache: pushed ${REPO}:latest`,
                 }[strategy];
                 assert.equal(run({ CODEBUILD_BUILD_SUCCEEDING: "1", CACHE_WRITE: "1", IMAGE_PUSHED: "1" }), wrote);
-                assert.equal(run({ CODEBUILD_BUILD_SUCCEEDING: "1", CACHE_WRITE: "0", IMAGE_PUSHED: "0" }), "layer cache: untrusted ref: nothing was pushed");
+                assert.equal(
+                    run({ CODEBUILD_BUILD_SUCCEEDING: "1", CACHE_WRITE: "0", IMAGE_PUSHED: "0" }),
+                    "layer cache: untrusted ref: nothing was pushed",
+                );
             });
         }
     });
 
     describe("trust decision (executed in bash)", () => {
         // A bare trusted ref is a branch; a tag is trusted only when written refs/tags/<name>.
-        const trust = buildspec(options({ trustedRefs: ["master", "release/1.x", "refs/tags/v2.0"] })).phases.pre_build.commands[0];
+        const trust = buildspec(options({ trustedRefs: ["master", "release/1.x", "refs/tags/v2.0"] })).phases.pre_build
+            .commands[0];
         const decide = (env: Record<string, string>) => {
             const r = bash(`${trust}\necho "CACHE_WRITE=$CACHE_WRITE"`, env);
             assert.equal(r.status, 0, r.stderr);
@@ -326,20 +423,104 @@ describe("buildspec (pure)", () => {
         };
 
         const cases: [string, Record<string, string>, string][] = [
-            ["webhook push to the trusted branch", { CODEBUILD_WEBHOOK_TRIGGER: "branch/master", CODEBUILD_WEBHOOK_HEAD_REF: "refs/heads/master", CODEBUILD_SOURCE_VERSION: "0123456789abcdef0123456789abcdef01234567" }, "1"],
-            ["webhook push to a trusted branch with a slash", { CODEBUILD_WEBHOOK_TRIGGER: "branch/release/1.x", CODEBUILD_WEBHOOK_HEAD_REF: "refs/heads/release/1.x", CODEBUILD_SOURCE_VERSION: "abc" }, "1"],
-            ["webhook push of a trusted tag", { CODEBUILD_WEBHOOK_TRIGGER: "tag/v2.0", CODEBUILD_WEBHOOK_HEAD_REF: "refs/tags/v2.0", CODEBUILD_SOURCE_VERSION: "abc" }, "1"],
-            ["webhook push of a tag named like the trusted branch", { CODEBUILD_WEBHOOK_TRIGGER: "tag/master", CODEBUILD_WEBHOOK_HEAD_REF: "refs/tags/master", CODEBUILD_SOURCE_VERSION: "abc" }, "0"],
-            ["webhook push to a branch named like the trusted tag", { CODEBUILD_WEBHOOK_TRIGGER: "branch/v2.0", CODEBUILD_WEBHOOK_HEAD_REF: "refs/heads/v2.0", CODEBUILD_SOURCE_VERSION: "abc" }, "0"],
-            ["webhook push to another branch", { CODEBUILD_WEBHOOK_TRIGGER: "branch/feature", CODEBUILD_WEBHOOK_HEAD_REF: "refs/heads/feature", CODEBUILD_SOURCE_VERSION: "abc" }, "0"],
-            ["webhook push to a branch that only ends in the trusted name", { CODEBUILD_WEBHOOK_TRIGGER: "branch/x/master", CODEBUILD_WEBHOOK_HEAD_REF: "refs/heads/x/master", CODEBUILD_SOURCE_VERSION: "abc" }, "0"],
-            ["pull request whose head branch is named like the trusted branch", { CODEBUILD_WEBHOOK_TRIGGER: "pr/7", CODEBUILD_WEBHOOK_HEAD_REF: "refs/heads/master", CODEBUILD_SOURCE_VERSION: "pr/7" }, "0"],
-            ["pull request from a fork", { CODEBUILD_WEBHOOK_TRIGGER: "pr/8", CODEBUILD_WEBHOOK_HEAD_REF: "refs/heads/feature", CODEBUILD_SOURCE_VERSION: "pr/8" }, "0"],
-            ["manual build overriding the source version with a commit", { CODEBUILD_SOURCE_VERSION: "0123456789abcdef0123456789abcdef01234567" }, "0"],
-            ["manual build overriding the source version with another branch", { CODEBUILD_SOURCE_VERSION: "feature" }, "0"],
+            [
+                "webhook push to the trusted branch",
+                {
+                    CODEBUILD_WEBHOOK_TRIGGER: "branch/master",
+                    CODEBUILD_WEBHOOK_HEAD_REF: "refs/heads/master",
+                    CODEBUILD_SOURCE_VERSION: "0123456789abcdef0123456789abcdef01234567",
+                },
+                "1",
+            ],
+            [
+                "webhook push to a trusted branch with a slash",
+                {
+                    CODEBUILD_WEBHOOK_TRIGGER: "branch/release/1.x",
+                    CODEBUILD_WEBHOOK_HEAD_REF: "refs/heads/release/1.x",
+                    CODEBUILD_SOURCE_VERSION: "abc",
+                },
+                "1",
+            ],
+            [
+                "webhook push of a trusted tag",
+                {
+                    CODEBUILD_WEBHOOK_TRIGGER: "tag/v2.0",
+                    CODEBUILD_WEBHOOK_HEAD_REF: "refs/tags/v2.0",
+                    CODEBUILD_SOURCE_VERSION: "abc",
+                },
+                "1",
+            ],
+            [
+                "webhook push of a tag named like the trusted branch",
+                {
+                    CODEBUILD_WEBHOOK_TRIGGER: "tag/master",
+                    CODEBUILD_WEBHOOK_HEAD_REF: "refs/tags/master",
+                    CODEBUILD_SOURCE_VERSION: "abc",
+                },
+                "0",
+            ],
+            [
+                "webhook push to a branch named like the trusted tag",
+                {
+                    CODEBUILD_WEBHOOK_TRIGGER: "branch/v2.0",
+                    CODEBUILD_WEBHOOK_HEAD_REF: "refs/heads/v2.0",
+                    CODEBUILD_SOURCE_VERSION: "abc",
+                },
+                "0",
+            ],
+            [
+                "webhook push to another branch",
+                {
+                    CODEBUILD_WEBHOOK_TRIGGER: "branch/feature",
+                    CODEBUILD_WEBHOOK_HEAD_REF: "refs/heads/feature",
+                    CODEBUILD_SOURCE_VERSION: "abc",
+                },
+                "0",
+            ],
+            [
+                "webhook push to a branch that only ends in the trusted name",
+                {
+                    CODEBUILD_WEBHOOK_TRIGGER: "branch/x/master",
+                    CODEBUILD_WEBHOOK_HEAD_REF: "refs/heads/x/master",
+                    CODEBUILD_SOURCE_VERSION: "abc",
+                },
+                "0",
+            ],
+            [
+                "pull request whose head branch is named like the trusted branch",
+                {
+                    CODEBUILD_WEBHOOK_TRIGGER: "pr/7",
+                    CODEBUILD_WEBHOOK_HEAD_REF: "refs/heads/master",
+                    CODEBUILD_SOURCE_VERSION: "pr/7",
+                },
+                "0",
+            ],
+            [
+                "pull request from a fork",
+                {
+                    CODEBUILD_WEBHOOK_TRIGGER: "pr/8",
+                    CODEBUILD_WEBHOOK_HEAD_REF: "refs/heads/feature",
+                    CODEBUILD_SOURCE_VERSION: "pr/8",
+                },
+                "0",
+            ],
+            [
+                "manual build overriding the source version with a commit",
+                { CODEBUILD_SOURCE_VERSION: "0123456789abcdef0123456789abcdef01234567" },
+                "0",
+            ],
+            [
+                "manual build overriding the source version with another branch",
+                { CODEBUILD_SOURCE_VERSION: "feature" },
+                "0",
+            ],
             ["manual build of a pull request ref", { CODEBUILD_SOURCE_VERSION: "pr/7" }, "0"],
             ["manual build overriding with the trusted branch", { CODEBUILD_SOURCE_VERSION: "master" }, "1"],
-            ["manual build overriding with refs/heads/<trusted>", { CODEBUILD_SOURCE_VERSION: "refs/heads/master" }, "1"],
+            [
+                "manual build overriding with refs/heads/<trusted>",
+                { CODEBUILD_SOURCE_VERSION: "refs/heads/master" },
+                "1",
+            ],
             ["manual build without override (empty source version)", { CODEBUILD_SOURCE_VERSION: "" }, "1"],
             ["no CodeBuild variables at all", {}, "1"],
         ];
@@ -351,7 +532,11 @@ describe("buildspec (pure)", () => {
 
         it("trusted refs with shell metacharacters are compared literally (no glob, no injection)", () => {
             const t = buildspec(options({ trustedRefs: ["rel*", "a;touch /tmp/x"] })).phases.pre_build.commands[0];
-            const run = (ref: string) => bash(`${t}\necho "CACHE_WRITE=$CACHE_WRITE"`, { CODEBUILD_SOURCE_VERSION: ref }).stdout.trim().split("\n").pop();
+            const run = (ref: string) =>
+                bash(`${t}\necho "CACHE_WRITE=$CACHE_WRITE"`, { CODEBUILD_SOURCE_VERSION: ref })
+                    .stdout.trim()
+                    .split("\n")
+                    .pop();
             assert.equal(run("release"), "CACHE_WRITE=0");
             assert.equal(run("rel*"), "CACHE_WRITE=1");
             assert.equal(run("a;touch /tmp/x"), "CACHE_WRITE=1");
@@ -364,11 +549,14 @@ describe("buildspec (pure)", () => {
             const probe = buildspec(o).phases.pre_build.commands.at(-1) ?? "";
             const ref = cacheRefs(o).cache;
             const run = (out: string, rc: number) =>
-                bash(`docker() { printf '%s\\n' "$*" > "$ARGS_FILE"; echo "$STUB_OUT" >&2; return $STUB_RC; }\n${probe}\necho "CACHE_FOUND=$CACHE_FOUND"`, {
-                    STUB_OUT: out,
-                    STUB_RC: String(rc),
-                    ARGS_FILE: path.join(tmp, "args"),
-                });
+                bash(
+                    `docker() { printf '%s\\n' "$*" > "$ARGS_FILE"; echo "$STUB_OUT" >&2; return $STUB_RC; }\n${probe}\necho "CACHE_FOUND=$CACHE_FOUND"`,
+                    {
+                        STUB_OUT: out,
+                        STUB_RC: String(rc),
+                        ARGS_FILE: path.join(tmp, "args"),
+                    },
+                );
             let tmp = "";
             before(() => {
                 tmp = fs.mkdtempSync(path.join(os.tmpdir(), "probe-"));
@@ -379,10 +567,17 @@ describe("buildspec (pure)", () => {
                 const r = run("Name: x", 0);
                 assert.equal(r.status, 0);
                 assert.match(r.stdout, /CACHE_FOUND=1/);
-                assert.equal(fs.readFileSync(path.join(tmp, "args"), "utf8").trim(), `buildx imagetools inspect ${ref}`);
+                assert.equal(
+                    fs.readFileSync(path.join(tmp, "args"), "utf8").trim(),
+                    `buildx imagetools inspect ${ref}`,
+                );
             });
 
-            for (const notFound of [`ERROR: ${ref}: not found`, "manifest unknown: manifest unknown", "MANIFEST_UNKNOWN: Requested image not found"]) {
+            for (const notFound of [
+                `ERROR: ${ref}: not found`,
+                "manifest unknown: manifest unknown",
+                "MANIFEST_UNKNOWN: Requested image not found",
+            ]) {
                 it(`${strategy}: accepts "${notFound.slice(0, 30)}…" as a cold first build`, () => {
                     const r = run(notFound, 1);
                     assert.equal(r.status, 0, r.stderr);
@@ -391,15 +586,24 @@ describe("buildspec (pure)", () => {
                 });
             }
 
-            for (const bad of ["unauthorized: authentication required", "denied: User: arn:aws:sts::1:assumed-role/r is not authorized to perform: ecr:BatchGetImage", "dial tcp: lookup x: no such host"]) {
+            for (const bad of [
+                "unauthorized: authentication required",
+                "denied: User: arn:aws:sts::1:assumed-role/r is not authorized to perform: ecr:BatchGetImage",
+                "dial tcp: lookup x: no such host",
+            ]) {
                 it(`${strategy}: fails the build on "${bad.slice(0, 30)}…"`, () => {
-                    const r = bash(`set -e\ndocker() { echo "$STUB_OUT" >&2; return 1; }\n${probe}\necho reached`, { STUB_OUT: bad });
+                    const r = bash(`set -e\ndocker() { echo "$STUB_OUT" >&2; return 1; }\n${probe}\necho reached`, {
+                        STUB_OUT: bad,
+                    });
                     assert.notEqual(r.status, 0);
                     assert.ok(!r.stdout.includes("reached"));
                     assert.match(r.stderr, /ERROR: cannot read the layer cache/);
                     assert.ok(r.stderr.includes(bad));
                     // And as the last statement of its command (how CodeBuild sees it), the status is non-zero too.
-                    assert.notEqual(bash(`docker() { echo "$STUB_OUT" >&2; return 1; }\n${probe}`, { STUB_OUT: bad }).status, 0);
+                    assert.notEqual(
+                        bash(`docker() { echo "$STUB_OUT" >&2; return 1; }\n${probe}`, { STUB_OUT: bad }).status,
+                        0,
+                    );
                 });
             }
         }
@@ -424,11 +628,14 @@ describe("buildspec (pure)", () => {
         function runBuild(o: BuildspecOptions, cacheWrite: string, log = "", rc = 0) {
             const argsFile = path.join(tmp, "argv");
             const cmd = buildspec(o).phases.build.commands[0].replaceAll(BUILD_LOG, path.join(tmp, "build.log"));
-            const r = bash(`docker() { printf '%s\\n' "$@" > "$ARGS_FILE"; printf '%s' "$LOG"; return $RC; }\nCACHE_WRITE=${cacheWrite}\n${cmd}`, {
-                ARGS_FILE: argsFile,
-                LOG: log,
-                RC: String(rc),
-            });
+            const r = bash(
+                `docker() { printf '%s\\n' "$@" > "$ARGS_FILE"; printf '%s' "$LOG"; return $RC; }\nCACHE_WRITE=${cacheWrite}\n${cmd}`,
+                {
+                    ARGS_FILE: argsFile,
+                    LOG: log,
+                    RC: String(rc),
+                },
+            );
             return { ...r, argv: fs.readFileSync(argsFile, "utf8").split("\n").slice(0, -1) };
         }
 
@@ -444,7 +651,10 @@ describe("buildspec (pure)", () => {
                 "al/x86_64/standard/5.0",
             ]);
             assert.ok(!trusted.argv.includes("--push") && !trusted.argv.includes("--tag"));
-            assert.ok(!trusted.argv.includes("--cache-to"), "the cache is exported by the export command, not the build");
+            assert.ok(
+                !trusted.argv.includes("--cache-to"),
+                "the cache is exported by the export command, not the build",
+            );
             const untrusted = runBuild(o, "0");
             assert.deepEqual(untrusted.argv.slice(-3), ["--output", "type=cacheonly", "al/x86_64/standard/5.0"]);
             assert.ok(!untrusted.argv.includes("--push"));
@@ -458,12 +668,21 @@ describe("buildspec (pure)", () => {
                 const o = options({ cacheStrategy: strategy });
                 const trusted = runBuild(o, "1");
                 assert.equal(trusted.status, 0);
-                assert.deepEqual(trusted.argv.slice(-4), ["--tag", `${REPO}:latest`, "--push", "al/x86_64/standard/5.0"]);
+                assert.deepEqual(trusted.argv.slice(-4), [
+                    "--tag",
+                    `${REPO}:latest`,
+                    "--push",
+                    "al/x86_64/standard/5.0",
+                ]);
                 assert.equal(trusted.argv.filter((w) => w === "--tag").length, 1);
                 assert.ok(!trusted.argv.some((w) => w.startsWith("--output") || w.includes("push=true")));
                 const untrusted = runBuild(o, "0");
                 assert.deepEqual(untrusted.argv.slice(-3), ["--output", "type=cacheonly", "al/x86_64/standard/5.0"]);
-                assert.ok(!untrusted.argv.includes("--push") && !untrusted.argv.includes("--tag") && !untrusted.argv.includes("--cache-to"));
+                assert.ok(
+                    !untrusted.argv.includes("--push") &&
+                        !untrusted.argv.includes("--tag") &&
+                        !untrusted.argv.includes("--cache-to"),
+                );
                 assert.ok(!untrusted.argv.some((w) => w.includes("push=true")), JSON.stringify(untrusted.argv));
             });
         }
@@ -478,7 +697,10 @@ describe("buildspec (pure)", () => {
                 const cmd = buildspec(o).phases.build.commands[0].replaceAll(BUILD_LOG, path.join(tmp, "build.log"));
                 // IMAGE_PUSHED=1 beforehand, as if left over: the command must reset it.
                 const run = (cacheWrite: string, rc: number) =>
-                    bash(`docker() { echo "#1 log"; return $RC; }\nIMAGE_PUSHED=1\nCACHE_WRITE=${cacheWrite}\n${cmd}\nrc=$?\necho "rc=$rc IMAGE_PUSHED=$IMAGE_PUSHED"`, { RC: String(rc) });
+                    bash(
+                        `docker() { echo "#1 log"; return $RC; }\nIMAGE_PUSHED=1\nCACHE_WRITE=${cacheWrite}\n${cmd}\nrc=$?\necho "rc=$rc IMAGE_PUSHED=$IMAGE_PUSHED"`,
+                        { RC: String(rc) },
+                    );
                 assert.match(run("1", 0).stdout, /rc=0 IMAGE_PUSHED=1$/m);
                 assert.match(run("0", 0).stdout, /rc=0 IMAGE_PUSHED=0$/m);
                 assert.match(run("1", 3).stdout, /rc=3 IMAGE_PUSHED=0$/m, "a failed build pushed nothing");
@@ -508,12 +730,19 @@ describe("buildspec (pure)", () => {
              */
             function runExport(vars: Record<string, string>, script = exportCmd(), rc = 0) {
                 const calls = fs.mkdtempSync(path.join(tmp, "calls-"));
-                const assign = Object.entries(vars).map(([k, v]) => `${k}=${shellWord(v)}`).join("\n");
-                const r = bash(`docker() { printf '%s\\0' "$@" > "$(mktemp "$CALLS/c.XXXXXX")"; echo "#99 exporting cache"; return $RC; }\n${assign}\n${script}`, {
-                    CALLS: calls,
-                    RC: String(rc),
-                });
-                const argvs = fs.readdirSync(calls).map((f) => fs.readFileSync(path.join(calls, f), "utf8").split("\0").slice(0, -1));
+                const assign = Object.entries(vars)
+                    .map(([k, v]) => `${k}=${shellWord(v)}`)
+                    .join("\n");
+                const r = bash(
+                    `docker() { printf '%s\\0' "$@" > "$(mktemp "$CALLS/c.XXXXXX")"; echo "#99 exporting cache"; return $RC; }\n${assign}\n${script}`,
+                    {
+                        CALLS: calls,
+                        RC: String(rc),
+                    },
+                );
+                const argvs = fs
+                    .readdirSync(calls)
+                    .map((f) => fs.readFileSync(path.join(calls, f), "utf8").split("\0").slice(0, -1));
                 return { ...r, argvs };
             }
 
@@ -541,16 +770,25 @@ describe("buildspec (pure)", () => {
                 const r = runExport({ CACHE_WRITE: "1", CACHE_FOUND: "1", n_steps: "24", n_cached: "24" });
                 assert.equal(r.status, 0, r.stderr);
                 assert.deepEqual(r.argvs, []);
-                assert.equal(r.stdout.trim(), `layer cache: every step came from ${REPO}:buildcache, which is already complete: not exported again`);
+                assert.equal(
+                    r.stdout.trim(),
+                    `layer cache: every step came from ${REPO}:buildcache, which is already complete: not exported again`,
+                );
                 assert.equal(fs.readFileSync(log(), "utf8"), "#5 [2/3] RUN make\n", "the log is left alone");
             });
 
             const exporting: [string, Record<string, string>][] = [
                 ["(c) trusted, partial hits", { CACHE_WRITE: "1", CACHE_FOUND: "1", n_steps: "24", n_cached: "11" }],
                 ["(c) trusted, no hit at all", { CACHE_WRITE: "1", CACHE_FOUND: "1", n_steps: "24", n_cached: "0" }],
-                ["(d) trusted, no cache found (first build), even with every step counted as cached", { CACHE_WRITE: "1", CACHE_FOUND: "0", n_steps: "3", n_cached: "3" }],
+                [
+                    "(d) trusted, no cache found (first build), even with every step counted as cached",
+                    { CACHE_WRITE: "1", CACHE_FOUND: "0", n_steps: "3", n_cached: "3" },
+                ],
                 ["(d) trusted, CACHE_FOUND unset", { CACHE_WRITE: "1", n_steps: "3", n_cached: "3" }],
-                ["trusted, a Dockerfile with no counted step (0 of 0)", { CACHE_WRITE: "1", CACHE_FOUND: "1", n_steps: "0", n_cached: "0" }],
+                [
+                    "trusted, a Dockerfile with no counted step (0 of 0)",
+                    { CACHE_WRITE: "1", CACHE_FOUND: "1", n_steps: "0", n_cached: "0" },
+                ],
             ];
             for (const [title, vars] of exporting) {
                 it(`${title}: exactly one docker call, the build's base argv + --cache-from <cache> --cache-to …mode=max… --output type=cacheonly <context>, appended to the log`, () => {
@@ -559,15 +797,37 @@ describe("buildspec (pure)", () => {
                     assert.equal(r.argvs.length, 1, JSON.stringify(r.argvs));
                     assert.deepEqual(r.argvs[0], [...baseArgv(), ...EXPORT_TAIL]);
                     assert.deepEqual(r.argvs[0].slice(0, 10), [
-                        "buildx", "build", "--progress=plain", "--provenance=false", "--sbom=false", "--file", "al/x86_64/standard/5.0/Dockerfile", "--build-arg", "V=1 2", "--network=none",
+                        "buildx",
+                        "build",
+                        "--progress=plain",
+                        "--provenance=false",
+                        "--sbom=false",
+                        "--file",
+                        "al/x86_64/standard/5.0/Dockerfile",
+                        "--build-arg",
+                        "V=1 2",
+                        "--network=none",
                     ]);
-                    assert.ok(!r.argvs[0].some((w) => w === "--push" || w === "--tag" || w.includes("push=true") || w.includes(":latest")), "the export pushes no image");
-                    assert.equal(fs.readFileSync(log(), "utf8"), "#5 [2/3] RUN make\n#99 exporting cache\n", "the export's output is appended to the build log");
+                    assert.ok(
+                        !r.argvs[0].some(
+                            (w) => w === "--push" || w === "--tag" || w.includes("push=true") || w.includes(":latest"),
+                        ),
+                        "the export pushes no image",
+                    );
+                    assert.equal(
+                        fs.readFileSync(log(), "utf8"),
+                        "#5 [2/3] RUN make\n#99 exporting cache\n",
+                        "the export's output is appended to the build log",
+                    );
                 });
             }
 
             it("(e) a failing export fails the command, without pipefail set beforehand and despite the tee", () => {
-                const r = runExport({ CACHE_WRITE: "1", CACHE_FOUND: "1", n_steps: "24", n_cached: "11" }, exportCmd(), 7);
+                const r = runExport(
+                    { CACHE_WRITE: "1", CACHE_FOUND: "1", n_steps: "24", n_cached: "11" },
+                    exportCmd(),
+                    7,
+                );
                 assert.equal(r.argvs.length, 1);
                 assert.notEqual(r.status, 0);
                 // Under CodeBuild's one shell, a later command sees the failure too (post_build: pushed, then failed).
@@ -577,11 +837,22 @@ describe("buildspec (pure)", () => {
                     `${exportCmd()}\nif [ $? = 0 ]; then CODEBUILD_BUILD_SUCCEEDING=1; else CODEBUILD_BUILD_SUCCEEDING=0; fi\n${post}`,
                     7,
                 );
-                assert.match(all.stdout, /the build pushed .*:latest but then failed: the cache in ECR was not updated/);
+                assert.match(
+                    all.stdout,
+                    /the build pushed .*:latest but then failed: the cache in ECR was not updated/,
+                );
             });
 
             it("with the report: a fully cached log skips the export, a log with one rebuilt step exports, a cold build exports", () => {
-                const warm = ["#1 [internal] load build definition", "#5 [1/3] FROM docker.io/library/alpine", "#6 [2/3] RUN make", "#6 CACHED", "#7 [3/3] COPY . .", "#7 CACHED", "#8 exporting to image"].join("\n");
+                const warm = [
+                    "#1 [internal] load build definition",
+                    "#5 [1/3] FROM docker.io/library/alpine",
+                    "#6 [2/3] RUN make",
+                    "#6 CACHED",
+                    "#7 [3/3] COPY . .",
+                    "#7 CACHED",
+                    "#8 exporting to image",
+                ].join("\n");
                 const script = `${reportCmd()}\n${exportCmd()}`;
                 fs.writeFileSync(log(), warm);
                 const skipped = runExport({ CACHE_WRITE: "1", CACHE_FOUND: "1" }, script);
@@ -608,8 +879,20 @@ describe("buildspec (pure)", () => {
         });
 
         it("build args reach docker exactly, whatever characters they hold (property)", () => {
-            const special = fc.constantFrom(..."'\"`$\\!*?[]{}()<>|&;#~= \t\n:-%@,".split(""), "$(id)", "${X}", "\\'", "'\\''", "--", "- ", ": ", "#!");
-            const value = fc.array(fc.oneof(special, fc.string({ maxLength: 3 })), { maxLength: 8 }).map((parts) => parts.join("").replace(/\0/g, ""));
+            const special = fc.constantFrom(
+                ..."'\"`$\\!*?[]{}()<>|&;#~= \t\n:-%@,".split(""),
+                "$(id)",
+                "${X}",
+                "\\'",
+                "'\\''",
+                "--",
+                "- ",
+                ": ",
+                "#!",
+            );
+            const value = fc
+                .array(fc.oneof(special, fc.string({ maxLength: 3 })), { maxLength: 8 })
+                .map((parts) => parts.join("").replace(/\0/g, ""));
             fc.assert(
                 fc.property(value, value, (a, b) => {
                     const o = options({ buildArgs: { A: a, B_2: b }, dockerfileDir: `dir ${b.replace(/\//g, "")}x` });
@@ -627,38 +910,81 @@ describe("buildspec (pure)", () => {
         });
 
         it("the report counts cached steps on cold and warm logs, under pipefail, and exits 0", () => {
-            const report = buildspec(options()).phases.build.commands[1].replaceAll(BUILD_LOG, path.join(tmp, "build.log"));
-            const cold = ["#1 [internal] load build definition", "#5 [1/3] FROM docker.io/library/alpine", "#6 [2/3] RUN make", "#7 [3/3] COPY . .", "#8 exporting to image"].join("\n");
+            const report = buildspec(options()).phases.build.commands[1].replaceAll(
+                BUILD_LOG,
+                path.join(tmp, "build.log"),
+            );
+            const cold = [
+                "#1 [internal] load build definition",
+                "#5 [1/3] FROM docker.io/library/alpine",
+                "#6 [2/3] RUN make",
+                "#7 [3/3] COPY . .",
+                "#8 exporting to image",
+            ].join("\n");
             fs.writeFileSync(path.join(tmp, "build.log"), cold);
             const c = bash(`set -o pipefail\nCACHE_FOUND=0\n${report}`);
             assert.equal(c.status, 0, c.stderr);
             assert.match(c.stdout, /layer cache: 0 of 2 steps cached/);
-            const warm = cold.replace("#6 [2/3] RUN make", "#6 [2/3] RUN make\n#6 CACHED").replace("#7 [3/3] COPY . .", "#7 [3/3] COPY . .\n#7 CACHED");
+            const warm = cold
+                .replace("#6 [2/3] RUN make", "#6 [2/3] RUN make\n#6 CACHED")
+                .replace("#7 [3/3] COPY . .", "#7 [3/3] COPY . .\n#7 CACHED");
             fs.writeFileSync(path.join(tmp, "build.log"), warm);
             const w = bash(`set -o pipefail\nCACHE_FOUND=1\n${report}`);
             assert.equal(w.status, 0, w.stderr);
             assert.match(w.stdout, /layer cache: 2 of 2 steps cached/);
             assert.ok(!w.stdout.includes("WARNING"));
             fs.writeFileSync(path.join(tmp, "build.log"), cold);
-            assert.match(bash(`set -o pipefail\nCACHE_FOUND=1\n${report}`).stdout, /WARNING: a layer cache was found in ECR but no step used it/);
+            assert.match(
+                bash(`set -o pipefail\nCACHE_FOUND=1\n${report}`).stdout,
+                /WARNING: a layer cache was found in ECR but no step used it/,
+            );
         });
 
         it("the report does not warn 'no step used it' when the hits were downloaded (DONE with layer downloads), and still warns when only FROM downloaded", () => {
-            const report = buildspec(options()).phases.build.commands[1].replaceAll(BUILD_LOG, path.join(tmp, "build.log"));
+            const report = buildspec(options()).phases.build.commands[1].replaceAll(
+                BUILD_LOG,
+                path.join(tmp, "build.log"),
+            );
             const digest = "a".repeat(64);
-            const base = ["#1 [internal] load build definition", "#5 [1/3] FROM docker.io/library/alpine", `#5 sha256:${"b".repeat(64)} 2.10MB / 2.10MB 0.1s done`, `#5 extracting sha256:${"b".repeat(64)} 0.1s done`, "#5 DONE 0.2s"];
+            const base = [
+                "#1 [internal] load build definition",
+                "#5 [1/3] FROM docker.io/library/alpine",
+                `#5 sha256:${"b".repeat(64)} 2.10MB / 2.10MB 0.1s done`,
+                `#5 extracting sha256:${"b".repeat(64)} 0.1s done`,
+                "#5 DONE 0.2s",
+            ];
             // Both steps were hits whose layers BuildKit had to fetch: they end in DONE, not CACHED.
-            const fetched = [...base, "#6 [2/3] RUN make", `#6 sha256:${digest} 1.05MB / 1.05MB 0.1s done`, `#6 extracting sha256:${digest} 0.0s done`, "#6 DONE 0.1s",
-                "#7 [3/3] COPY . .", `#7 extracting sha256:${digest} 0.0s done`, "#7 DONE 0.1s", "#8 exporting to image"].join("\n");
+            const fetched = [
+                ...base,
+                "#6 [2/3] RUN make",
+                `#6 sha256:${digest} 1.05MB / 1.05MB 0.1s done`,
+                `#6 extracting sha256:${digest} 0.0s done`,
+                "#6 DONE 0.1s",
+                "#7 [3/3] COPY . .",
+                `#7 extracting sha256:${digest} 0.0s done`,
+                "#7 DONE 0.1s",
+                "#8 exporting to image",
+            ].join("\n");
             fs.writeFileSync(path.join(tmp, "build.log"), fetched);
             const f = bash(`set -o pipefail\nCACHE_FOUND=1\n${report}`);
             assert.equal(f.status, 0, f.stderr);
             assert.match(f.stdout, /layer cache: 0 of 2 steps cached/);
             assert.ok(!f.stdout.includes("WARNING"), f.stdout);
             // Rebuilt steps that print their own output, with only the base image downloaded: the warning stays.
-            const rebuilt = [...base, "#6 [2/3] RUN make", "#6 0.105 step 2: done", "#6 DONE 0.3s", "#7 [3/3] COPY . .", "#7 DONE 0.1s", "#8 exporting to image"].join("\n");
+            const rebuilt = [
+                ...base,
+                "#6 [2/3] RUN make",
+                "#6 0.105 step 2: done",
+                "#6 DONE 0.3s",
+                "#7 [3/3] COPY . .",
+                "#7 DONE 0.1s",
+                "#8 exporting to image",
+            ].join("\n");
             fs.writeFileSync(path.join(tmp, "build.log"), rebuilt);
-            assert.match(bash(`set -o pipefail\nCACHE_FOUND=1\n${report}`).stdout, /WARNING: a layer cache was found in ECR but no step used it/);
+            assert.match(
+                bash(`set -o pipefail\nCACHE_FOUND=1\n${report}`).stdout,
+                /WARNING: a layer cache was found in ECR but no step used it/,
+            );
         });
     });
 
@@ -669,10 +995,13 @@ describe("buildspec (pure)", () => {
             assert.equal(shellWord("it's"), "'it'\\''s'");
             assert.throws(() => shellWord("a\0b"), /NUL/);
             fc.assert(
-                fc.property(fc.string({ unit: "binary", maxLength: 20 }).map((s) => s.replace(/\0/g, "")), (s) => {
-                    const r = bash(`printf '%s' ${shellWord(s)}`);
-                    assert.equal(r.stdout, s);
-                }),
+                fc.property(
+                    fc.string({ unit: "binary", maxLength: 20 }).map((s) => s.replace(/\0/g, "")),
+                    (s) => {
+                        const r = bash(`printf '%s' ${shellWord(s)}`);
+                        assert.equal(r.stdout, s);
+                    },
+                ),
                 { numRuns: 40, interruptAfterTimeLimit: 20_000 },
             );
         });

@@ -16,7 +16,10 @@ function configOf(values: Record<string, string>, secretKeys: string[] = []): pu
     for (const [k, v] of Object.entries(values)) {
         full[`${P}:${k}`] = v;
     }
-    pulumi.runtime.setAllConfig(full, secretKeys.map((k) => `${P}:${k}`));
+    pulumi.runtime.setAllConfig(
+        full,
+        secretKeys.map((k) => `${P}:${k}`),
+    );
     return new pulumi.Config(P);
 }
 
@@ -36,7 +39,13 @@ describe("config mapping", () => {
                         e.message,
                         `Invalid value for '${P}:cacheStratgy': "registry". Unknown config key. Allowed keys: ${CONFIG_KEYS.join(", ")}.`,
                     );
-                    for (const k of ["repositoryName", "cacheStrategy", "trustedRefs", "githubToken", "logRetentionDays"]) {
+                    for (const k of [
+                        "repositoryName",
+                        "cacheStrategy",
+                        "trustedRefs",
+                        "githubToken",
+                        "logRetentionDays",
+                    ]) {
                         assert.ok(e.message.includes(k), k);
                     }
                     return true;
@@ -62,7 +71,9 @@ describe("config mapping", () => {
 
     describe("argsFromConfig", () => {
         it("maps an empty string to 'unset', so the component's default applies", () => {
-            const args = argsFromConfig(configOf({ repositoryName: "", projectName: "", kmsKeyArn: "", cacheStrategy: "", imageTag: "" }));
+            const args = argsFromConfig(
+                configOf({ repositoryName: "", projectName: "", kmsKeyArn: "", cacheStrategy: "", imageTag: "" }),
+            );
             assert.equal(args.repositoryName, undefined);
             assert.equal(args.projectName, undefined);
             assert.equal(args.kmsKeyArn, undefined);
@@ -105,7 +116,9 @@ describe("config mapping", () => {
         });
 
         it("parses buildArgs NAME=value entries, keeping '=' inside values and empty values", () => {
-            const args = argsFromConfig(configOf({ buildArgs: JSON.stringify(["A=1", "B=x=y", "C=", "D=with space"]) }));
+            const args = argsFromConfig(
+                configOf({ buildArgs: JSON.stringify(["A=1", "B=x=y", "C=", "D=with space"]) }),
+            );
             assert.deepEqual(args.buildArgs, { A: "1", B: "x=y", C: "", D: "with space" });
         });
 
@@ -113,7 +126,10 @@ describe("config mapping", () => {
             for (const bad of ["NOEQUALS", "=value"]) {
                 assert.throws(
                     () => argsFromConfig(configOf({ buildArgs: JSON.stringify([bad]) })),
-                    (e: unknown) => e instanceof ConfigError && e.message === `Invalid value for 'buildArgs': ${JSON.stringify(bad)}. Allowed: entries of the form NAME=value.`,
+                    (e: unknown) =>
+                        e instanceof ConfigError &&
+                        e.message ===
+                            `Invalid value for 'buildArgs': ${JSON.stringify(bad)}. Allowed: entries of the form NAME=value.`,
                 );
             }
         });
@@ -121,9 +137,14 @@ describe("config mapping", () => {
         it("refuses lists that aren't lists of strings", () => {
             assert.throws(
                 () => argsFromConfig(configOf({ trustedRefs: "[1,2]" })),
-                (e: unknown) => e instanceof ConfigError && e.message === `Invalid value for 'trustedRefs': [1,2]. Allowed: a list of strings.`,
+                (e: unknown) =>
+                    e instanceof ConfigError &&
+                    e.message === `Invalid value for 'trustedRefs': [1,2]. Allowed: a list of strings.`,
             );
-            assert.throws(() => argsFromConfig(configOf({ trustedRefs: '"main"' })), /Invalid value for 'trustedRefs': "main". Allowed: a list of strings./);
+            assert.throws(
+                () => argsFromConfig(configOf({ trustedRefs: '"main"' })),
+                /Invalid value for 'trustedRefs': "main". Allowed: a list of strings./,
+            );
         });
 
         it("refuses a non-number for a number key (pulumi.Config's own error names the key)", () => {
@@ -132,7 +153,8 @@ describe("config mapping", () => {
 
         it("reads githubToken as a secret Output, and leaves it unset when absent", async () => {
             assert.equal(argsFromConfig(configOf({})).githubToken, undefined);
-            const token = argsFromConfig(configOf({ githubToken: "ghp_x" }, ["githubToken"])).githubToken as pulumi.Output<string>;
+            const token = argsFromConfig(configOf({ githubToken: "ghp_x" }, ["githubToken"]))
+                .githubToken as pulumi.Output<string>;
             assert.ok(pulumi.Output.isInstance(token));
             assert.equal(await (token as unknown as { isSecret: Promise<boolean> }).isSecret, true);
         });

@@ -7,7 +7,16 @@ import { strict as assert } from "assert";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { pullPolicyDocument } from "../examples/consumer/consumer";
-import { ACCOUNT, clearModules, findResource, installMocks, registrations, ROOT, settle, valueOf } from "./helpers/mocks";
+import {
+    ACCOUNT,
+    clearModules,
+    findResource,
+    installMocks,
+    registrations,
+    ROOT,
+    settle,
+    valueOf,
+} from "./helpers/mocks";
 
 const PROJECT = "ecr-layer-cache-consumer";
 const CONSUMER_DIR = path.join(ROOT, "examples", "consumer");
@@ -20,7 +29,10 @@ const PRODUCER = {
     cacheStrategy: "registry",
 };
 
-async function runConsumer(config: Record<string, string>, organization = "acme"): Promise<Record<string, pulumi.Output<unknown>>> {
+async function runConsumer(
+    config: Record<string, string>,
+    organization = "acme",
+): Promise<Record<string, pulumi.Output<unknown>>> {
     installMocks({
         project: PROJECT,
         stack: "staging",
@@ -56,28 +68,39 @@ describe("consumer example under mocks", () => {
     it("wires repositoryArn into a pull-only role policy and imageUri into the task definition", async () => {
         const program = await runConsumer({ producerStack: "prod" });
         const role = findResource("aws:iam/role:Role", "consumer-execution");
-        assert.deepEqual(JSON.parse(String(role.inputs.assumeRolePolicy)).Statement[0].Principal, { Service: "ecs-tasks.amazonaws.com" });
+        assert.deepEqual(JSON.parse(String(role.inputs.assumeRolePolicy)).Statement[0].Principal, {
+            Service: "ecs-tasks.amazonaws.com",
+        });
 
         const policy = findResource("aws:iam/rolePolicy:RolePolicy", "consumer-pull");
         assert.equal(policy.inputs.role, "consumer-execution");
-        const doc = JSON.parse(String(policy.inputs.policy)) as { Statement: { Action: string[]; Resource: string[] }[] };
+        const doc = JSON.parse(String(policy.inputs.policy)) as {
+            Statement: { Action: string[]; Resource: string[] }[];
+        };
         assert.deepEqual(doc, pullPolicyDocument(PRODUCER.repositoryArn));
         assert.deepEqual(doc.Statement[1].Resource, [PRODUCER.repositoryArn]);
         assert.ok(!doc.Statement[1].Action.some((a) => /Put|Upload|Delete/.test(a)), "pull only");
 
         const task = findResource("aws:ecs/taskDefinition:TaskDefinition", "consumer-task");
-        assert.deepEqual(JSON.parse(String(task.inputs.containerDefinitions)), [{ name: "app", image: PRODUCER.imageUri, essential: true }]);
+        assert.deepEqual(JSON.parse(String(task.inputs.containerDefinitions)), [
+            { name: "app", image: PRODUCER.imageUri, essential: true },
+        ]);
         assert.equal(task.inputs.executionRoleArn, `arn:aws:iam::${ACCOUNT}:role/consumer-execution`);
         assert.ok(task.dependencies.includes(policy.urn), "the task definition waits for the pull policy");
 
         assert.equal(await valueOf(program.image), PRODUCER.imageUri);
         assert.equal(await valueOf(program.repository), PRODUCER.repositoryUrl);
         assert.equal(await valueOf(program.executionRoleArn), `arn:aws:iam::${ACCOUNT}:role/consumer-execution`);
-        assert.equal(await valueOf(program.taskDefinitionArn), `arn:aws:ecs:eu-west-1:${ACCOUNT}:task-definition/consumer:1`);
-        assert.deepEqual(
-            registrations.map((r) => r.type).sort(),
-            ["aws:ecs/taskDefinition:TaskDefinition", "aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy", "pulumi:pulumi:StackReference"],
+        assert.equal(
+            await valueOf(program.taskDefinitionArn),
+            `arn:aws:ecs:eu-west-1:${ACCOUNT}:task-definition/consumer:1`,
         );
+        assert.deepEqual(registrations.map((r) => r.type).sort(), [
+            "aws:ecs/taskDefinition:TaskDefinition",
+            "aws:iam/role:Role",
+            "aws:iam/rolePolicy:RolePolicy",
+            "pulumi:pulumi:StackReference",
+        ]);
     });
 
     it("follows producerOrganization and producerStack from config", async () => {

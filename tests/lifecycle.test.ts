@@ -26,7 +26,12 @@ interface Image {
 }
 
 function patternMatches(pattern: string, tag: string): boolean {
-    const re = new RegExp(`^${pattern.split("*").map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
+    const re = new RegExp(
+        `^${pattern
+            .split("*")
+            .map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
+            .join(".*")}$`,
+    );
     return re.test(tag);
 }
 
@@ -47,7 +52,11 @@ function selects(rule: LifecycleRule, image: Image): boolean {
 }
 
 /** The ids of the images ECR would expire. */
-function evaluate(policy: LifecyclePolicyDocument, images: readonly Image[], shieldedStillCounted: boolean): Set<number> {
+function evaluate(
+    policy: LifecyclePolicyDocument,
+    images: readonly Image[],
+    shieldedStillCounted: boolean,
+): Set<number> {
     const rules = [...policy.rules].sort((a, b) => a.rulePriority - b.rulePriority);
     const shielded = new Set<number>();
     const expired = new Set<number>();
@@ -82,22 +91,42 @@ describe("lifecycle policy (pure)", () => {
             [
                 {
                     priority: 1,
-                    selection: { tagStatus: "tagged", tagPatternList: ["latest"], countType: "imageCountMoreThan", countNumber: PROTECT_COUNT },
+                    selection: {
+                        tagStatus: "tagged",
+                        tagPatternList: ["latest"],
+                        countType: "imageCountMoreThan",
+                        countNumber: PROTECT_COUNT,
+                    },
                     action: { type: "expire" },
                 },
                 {
                     priority: 2,
-                    selection: { tagStatus: "tagged", tagPatternList: ["buildcache"], countType: "imageCountMoreThan", countNumber: PROTECT_COUNT },
+                    selection: {
+                        tagStatus: "tagged",
+                        tagPatternList: ["buildcache"],
+                        countType: "imageCountMoreThan",
+                        countNumber: PROTECT_COUNT,
+                    },
                     action: { type: "expire" },
                 },
                 {
                     priority: 3,
-                    selection: { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: 7 },
+                    selection: {
+                        tagStatus: "untagged",
+                        countType: "sinceImagePushed",
+                        countUnit: "days",
+                        countNumber: 7,
+                    },
                     action: { type: "expire" },
                 },
                 {
                     priority: 4,
-                    selection: { tagStatus: "tagged", tagPatternList: ["*"], countType: "imageCountMoreThan", countNumber: 20 },
+                    selection: {
+                        tagStatus: "tagged",
+                        tagPatternList: ["*"],
+                        countType: "imageCountMoreThan",
+                        countNumber: 20,
+                    },
                     action: { type: "expire" },
                 },
             ],
@@ -107,7 +136,10 @@ describe("lifecycle policy (pure)", () => {
     it("gives unique, ascending priorities, an untagged rule with no pattern list, and a description on every rule", () => {
         const doc = lifecyclePolicy({ protectedTags: ["v", "c"], untaggedExpiryDays: 1, maxTaggedImages: 1 });
         const priorities = doc.rules.map((r) => r.rulePriority);
-        assert.deepEqual(priorities, [...priorities].sort((a, b) => a - b));
+        assert.deepEqual(
+            priorities,
+            [...priorities].sort((a, b) => a - b),
+        );
         assert.equal(new Set(priorities).size, priorities.length);
         const untagged = doc.rules.filter((r) => r.selection.tagStatus === "untagged");
         assert.equal(untagged.length, 1, "ECR allows only one rule that selects untagged images");
@@ -117,7 +149,11 @@ describe("lifecycle policy (pure)", () => {
     });
 
     it("selects each protected tag exactly (no wildcard) and round-trips through JSON unchanged", () => {
-        const doc = lifecyclePolicy({ protectedTags: ["release.1", "cache_v2"], untaggedExpiryDays: 3, maxTaggedImages: 5 });
+        const doc = lifecyclePolicy({
+            protectedTags: ["release.1", "cache_v2"],
+            untaggedExpiryDays: 3,
+            maxTaggedImages: 5,
+        });
         const shields = doc.rules.filter((r) => r.selection.countNumber === PROTECT_COUNT);
         assert.deepEqual(
             shields.map((r) => r.selection.tagPatternList),
@@ -128,11 +164,18 @@ describe("lifecycle policy (pure)", () => {
 
     it("refuses no protected tags, and a protected tag with '*'", () => {
         assert.throws(() => lifecyclePolicy({ ...opts, protectedTags: [] }), /at least one protected tag/);
-        assert.throws(() => lifecyclePolicy({ ...opts, protectedTags: ["lat*"] }), /protected tag "lat\*" contains '\*'/);
+        assert.throws(
+            () => lifecyclePolicy({ ...opts, protectedTags: ["lat*"] }),
+            /protected tag "lat\*" contains '\*'/,
+        );
     });
 
     it("keeps an old image tag when more than maxTaggedImages newer tagged images exist (regression: one AND-ed pattern list)", () => {
-        const doc = lifecyclePolicy({ protectedTags: ["latest", "buildcache"], untaggedExpiryDays: 7, maxTaggedImages: 3 });
+        const doc = lifecyclePolicy({
+            protectedTags: ["latest", "buildcache"],
+            untaggedExpiryDays: 7,
+            maxTaggedImages: 3,
+        });
         const images: Image[] = [
             { id: 0, tags: ["latest"], age: 30 },
             { id: 1, tags: ["buildcache"], age: 29 },
@@ -167,7 +210,11 @@ describe("lifecycle policy (pure)", () => {
             .filter((s) => s.imageTag !== s.cacheTag)
             .map((s) => {
                 // Every tag points at no image or at exactly one image, as in a registry.
-                const pool = [s.imageTag, s.cacheTag, ...s.otherTags.filter((t) => t !== s.imageTag && t !== s.cacheTag)];
+                const pool = [
+                    s.imageTag,
+                    s.cacheTag,
+                    ...s.otherTags.filter((t) => t !== s.imageTag && t !== s.cacheTag),
+                ];
                 const tagsOf: string[][] = s.ages.map(() => []);
                 pool.forEach((tag, i) => {
                     const owner = s.owners[i % s.owners.length];
@@ -179,8 +226,19 @@ describe("lifecycle policy (pure)", () => {
                 return { ...s, images };
             });
 
-        function run(s: { imageTag: string; cacheTag: string; untaggedExpiryDays: number; maxTaggedImages: number; images: Image[]; shieldedStillCounted: boolean }) {
-            const doc = lifecyclePolicy({ protectedTags: [s.imageTag, s.cacheTag], untaggedExpiryDays: s.untaggedExpiryDays, maxTaggedImages: s.maxTaggedImages });
+        function run(s: {
+            imageTag: string;
+            cacheTag: string;
+            untaggedExpiryDays: number;
+            maxTaggedImages: number;
+            images: Image[];
+            shieldedStillCounted: boolean;
+        }) {
+            const doc = lifecyclePolicy({
+                protectedTags: [s.imageTag, s.cacheTag],
+                untaggedExpiryDays: s.untaggedExpiryDays,
+                maxTaggedImages: s.maxTaggedImages,
+            });
             return evaluate(doc, s.images, s.shieldedStillCounted);
         }
 
@@ -218,13 +276,21 @@ describe("lifecycle policy (pure)", () => {
             fc.assert(
                 fc.property(scenario, (s) => {
                     const expired = run(s);
-                    const others = s.images.filter((i) => i.tags.length > 0 && !i.tags.includes(s.imageTag) && !i.tags.includes(s.cacheTag));
+                    const others = s.images.filter(
+                        (i) => i.tags.length > 0 && !i.tags.includes(s.imageTag) && !i.tags.includes(s.cacheTag),
+                    );
                     const kept = others.filter((i) => !expired.has(i.id));
-                    assert.ok(kept.length <= s.maxTaggedImages, `${kept.length} other tagged images kept, max ${s.maxTaggedImages}`);
+                    assert.ok(
+                        kept.length <= s.maxTaggedImages,
+                        `${kept.length} other tagged images kept, max ${s.maxTaggedImages}`,
+                    );
                     // Whatever is kept is never older than something expired.
                     const oldestKept = Math.max(...kept.map((i) => i.age));
                     for (const gone of others.filter((i) => expired.has(i.id))) {
-                        assert.ok(gone.age >= oldestKept, "a newer tagged image was expired while an older one was kept");
+                        assert.ok(
+                            gone.age >= oldestKept,
+                            "a newer tagged image was expired while an older one was kept",
+                        );
                     }
                     if (!s.shieldedStillCounted) {
                         assert.equal(kept.length, Math.min(s.maxTaggedImages, others.length));

@@ -45,7 +45,10 @@ describe("IAM documents (pure)", () => {
         });
 
         it("refuse strings that aren't ARNs with an account", () => {
-            assert.throws(() => arnParts("123456789012.dkr.ecr.eu-west-1.amazonaws.com/x"), /Not an ARN with an account/);
+            assert.throws(
+                () => arnParts("123456789012.dkr.ecr.eu-west-1.amazonaws.com/x"),
+                /Not an ARN with an account/,
+            );
             assert.throws(() => arnParts("arn:aws:s3:::bucket"), /Not an ARN with an account/);
         });
     });
@@ -85,7 +88,11 @@ describe("IAM documents (pure)", () => {
                 [
                     { effect: "Allow", actions: ["ecr:GetAuthorizationToken"], resources: ["*"] },
                     { effect: "Allow", actions: [...ECR_PULL_ACTIONS, ...ECR_PUSH_ACTIONS], resources: [REPO_ARN] },
-                    { effect: "Allow", actions: [...LOGS_ACTIONS], resources: [GROUP_ARN, `${GROUP_ARN}:log-stream:*`] },
+                    {
+                        effect: "Allow",
+                        actions: [...LOGS_ACTIONS],
+                        resources: [GROUP_ARN, `${GROUP_ARN}:log-stream:*`],
+                    },
                 ],
             );
         });

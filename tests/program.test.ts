@@ -6,7 +6,16 @@
 import { strict as assert } from "assert";
 import * as YAML from "yaml";
 import { TYPE_TOKEN } from "../components/cachedDockerBuild";
-import { ACCOUNT, findResource, findResources, ProgramOutputs, Registration, registrations, runProgram, valueOf } from "./helpers/mocks";
+import {
+    ACCOUNT,
+    findResource,
+    findResources,
+    ProgramOutputs,
+    Registration,
+    registrations,
+    runProgram,
+    valueOf,
+} from "./helpers/mocks";
 import { parseShell } from "./helpers/shell";
 
 const T = {
@@ -83,23 +92,34 @@ for (const e of STACKS) {
         it("registers the component and exactly its seven children, named after it and parented to it", () => {
             const component = findResource(TYPE_TOKEN, "docker-cache");
             assert.equal(component.custom, false);
-            assert.equal(component.parent, "", "the component is the top of the program (no stack resource under mocks)");
+            assert.equal(
+                component.parent,
+                "",
+                "the component is the top of the program (no stack resource under mocks)",
+            );
             const children = all.filter((r) => r !== component);
-            assert.deepEqual(children.map((r) => `${r.type} ${r.name}`).sort(), [
-                `${T.logs} docker-cache-logs`,
-                `${T.project} docker-cache-project`,
-                `${T.lifecycle} docker-cache-lifecycle`,
-                `${T.repo} docker-cache-repo`,
-                `${T.attachment} docker-cache-policy-attachment`,
-                `${T.policy} docker-cache-policy`,
-                `${T.role} docker-cache-role`,
-            ].sort());
+            assert.deepEqual(
+                children.map((r) => `${r.type} ${r.name}`).sort(),
+                [
+                    `${T.logs} docker-cache-logs`,
+                    `${T.project} docker-cache-project`,
+                    `${T.lifecycle} docker-cache-lifecycle`,
+                    `${T.repo} docker-cache-repo`,
+                    `${T.attachment} docker-cache-policy-attachment`,
+                    `${T.policy} docker-cache-policy`,
+                    `${T.role} docker-cache-role`,
+                ].sort(),
+            );
             assert.ok(component.urn.endsWith(`::${TYPE_TOKEN}::docker-cache`), component.urn);
             for (const child of children) {
                 assert.equal(child.parent, component.urn, `${child.name} is parented to the component`);
                 assert.ok(child.urn.includes(`${TYPE_TOKEN}$${child.type}::`), child.urn);
             }
-            assert.equal(findResources("aws:codebuild/sourceCredential:SourceCredential").length, 0, "no credential without githubToken");
+            assert.equal(
+                findResources("aws:codebuild/sourceCredential:SourceCredential").length,
+                0,
+                "no credential without githubToken",
+            );
         });
 
         it(`protect is ${e.protect} on every child; retainOnDelete ${e.protect} on the repository and log group only`, () => {
@@ -117,7 +137,11 @@ for (const e of STACKS) {
             const repo = findResource(T.repo).inputs;
             assert.equal(repo.name, name);
             assert.deepEqual(repo.imageScanningConfiguration, { scanOnPush: true });
-            assert.deepEqual(repo.encryptionConfigurations, [{ encryptionType: e.encryption }], "no kmsKey: the AWS-managed aws/ecr key");
+            assert.deepEqual(
+                repo.encryptionConfigurations,
+                [{ encryptionType: e.encryption }],
+                "no kmsKey: the AWS-managed aws/ecr key",
+            );
             assert.equal(repo.forceDelete, e.forceDelete);
             if (e.immutable) {
                 assert.equal(repo.imageTagMutability, "IMMUTABLE_WITH_EXCLUSION");
@@ -138,10 +162,42 @@ for (const e of STACKS) {
             assert.deepEqual(
                 policy.rules.map((r) => [r.rulePriority, r.selection]),
                 [
-                    [1, { tagStatus: "tagged", tagPatternList: ["latest"], countType: "imageCountMoreThan", countNumber: 10000 }],
-                    [2, { tagStatus: "tagged", tagPatternList: ["buildcache"], countType: "imageCountMoreThan", countNumber: 10000 }],
-                    [3, { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: e.untaggedDays }],
-                    [4, { tagStatus: "tagged", tagPatternList: ["*"], countType: "imageCountMoreThan", countNumber: e.maxTagged }],
+                    [
+                        1,
+                        {
+                            tagStatus: "tagged",
+                            tagPatternList: ["latest"],
+                            countType: "imageCountMoreThan",
+                            countNumber: 10000,
+                        },
+                    ],
+                    [
+                        2,
+                        {
+                            tagStatus: "tagged",
+                            tagPatternList: ["buildcache"],
+                            countType: "imageCountMoreThan",
+                            countNumber: 10000,
+                        },
+                    ],
+                    [
+                        3,
+                        {
+                            tagStatus: "untagged",
+                            countType: "sinceImagePushed",
+                            countUnit: "days",
+                            countNumber: e.untaggedDays,
+                        },
+                    ],
+                    [
+                        4,
+                        {
+                            tagStatus: "tagged",
+                            tagPatternList: ["*"],
+                            countType: "imageCountMoreThan",
+                            countNumber: e.maxTagged,
+                        },
+                    ],
                 ],
             );
         });
@@ -156,7 +212,10 @@ for (const e of STACKS) {
                     Effect: "Allow",
                     Principal: { Service: "codebuild.amazonaws.com" },
                     Action: "sts:AssumeRole",
-                    Condition: { StringEquals: { "aws:SourceAccount": ACCOUNT }, ArnLike: { "aws:SourceArn": projectArn } },
+                    Condition: {
+                        StringEquals: { "aws:SourceAccount": ACCOUNT },
+                        ArnLike: { "aws:SourceArn": projectArn },
+                    },
                 },
             ]);
         });
@@ -164,7 +223,9 @@ for (const e of STACKS) {
         it("policy: scoped to the mocked repository ARN and log group ARN, attached to the role", () => {
             const policy = findResource(T.policy).inputs;
             assert.equal(policy.name, `${name}-policy`);
-            const doc = JSON.parse(String(policy.policy)) as { Statement: { Action: string[]; Resource: string | string[] }[] };
+            const doc = JSON.parse(String(policy.policy)) as {
+                Statement: { Action: string[]; Resource: string | string[] }[];
+            };
             assert.deepEqual(
                 doc.Statement.map((s) => s.Resource),
                 ["*", [repoArn], [groupArn, `${groupArn}:log-stream:*`]],
@@ -202,7 +263,10 @@ for (const e of STACKS) {
             assert.deepEqual(p.logsConfig, { cloudwatchLogs: { status: "ENABLED", groupName } });
             // The project waits for the role's policy: its serviceRole comes from an output that resolves after the attachment.
             const attachmentUrn = findResource(T.attachment).urn;
-            assert.ok(findResource(T.project).dependencies.includes(attachmentUrn), "project depends on the policy attachment");
+            assert.ok(
+                findResource(T.project).dependencies.includes(attachmentUrn),
+                "project depends on the policy attachment",
+            );
         });
 
         it("project buildspec: valid YAML whose commands use the mocked repository URL and region", () => {
@@ -215,9 +279,14 @@ for (const e of STACKS) {
             const build = parseShell(spec.phases.build.commands[0]);
             const call = build.commands.find((c) => c.words[2] === "build");
             // The image is named only in the trusted write flags (the second WRITE_FLAGS assignment).
-            const writeFlags = build.commands.filter((c) => c.arrays.WRITE_FLAGS !== undefined).map((c) => c.arrays.WRITE_FLAGS);
+            const writeFlags = build.commands
+                .filter((c) => c.arrays.WRITE_FLAGS !== undefined)
+                .map((c) => c.arrays.WRITE_FLAGS);
             assert.deepEqual(writeFlags[0], ["--output", "type=cacheonly"]);
-            const imageFlags = e.strategy === "registry" ? ["--output", `type=image,name=${repoUrl}:latest,push=true,store=false`] : ["--tag", `${repoUrl}:latest`];
+            const imageFlags =
+                e.strategy === "registry"
+                    ? ["--output", `type=image,name=${repoUrl}:latest,push=true,store=false`]
+                    : ["--tag", `${repoUrl}:latest`];
             assert.ok(
                 writeFlags[1]?.some((w, i) => w === imageFlags[0] && writeFlags[1][i + 1] === imageFlags[1]),
                 JSON.stringify(writeFlags),
@@ -225,7 +294,11 @@ for (const e of STACKS) {
             const cacheRef = e.strategy === "registry" ? `${repoUrl}:buildcache` : `${repoUrl}:latest`;
             assert.ok(call?.words.includes(`type=registry,ref=${cacheRef}`), JSON.stringify(call?.words));
             const hasBuilder = pre.some((x) => x.commands.some((c) => c.words[2] === "create"));
-            assert.equal(hasBuilder, e.strategy === "registry", "docker-container builder only for the registry strategy");
+            assert.equal(
+                hasBuilder,
+                e.strategy === "registry",
+                "docker-container builder only for the registry strategy",
+            );
         });
 
         it("every stack output resolves to the expected value", async () => {
@@ -252,17 +325,28 @@ for (const e of STACKS) {
 
 describe("program under mocks: bad stack config", () => {
     it("an unknown key in this project's namespace stops the program before any resource", async () => {
-        await assert.rejects(() => runProgram("dev", { "ecr-layer-cache:cacheStratgy": "registry" }), /Unknown config key/);
+        await assert.rejects(
+            () => runProgram("dev", { "ecr-layer-cache:cacheStratgy": "registry" }),
+            /Unknown config key/,
+        );
         assert.deepEqual(registrations, []);
     });
 
     it("a bad value stops the program before any resource, naming the key", async () => {
-        await assert.rejects(() => runProgram("dev", { logRetentionDays: 10 }), /Invalid value for 'logRetentionDays': 10/);
+        await assert.rejects(
+            () => runProgram("dev", { logRetentionDays: 10 }),
+            /Invalid value for 'logRetentionDays': 10/,
+        );
         assert.deepEqual(registrations, []);
     });
 
     it("config overrides reach the resources (registry strategy with the docker builder on dev)", async () => {
-        await runProgram("dev", { cacheStrategy: "registry", registryBuilder: "docker", trustedRefs: ["main", "release"], sourceVersion: "main" });
+        await runProgram("dev", {
+            cacheStrategy: "registry",
+            registryBuilder: "docker",
+            trustedRefs: ["main", "release"],
+            sourceVersion: "main",
+        });
         const p = findResource(T.project).inputs as Record<string, any>;
         const spec = YAML.parse(p.source.buildspec) as { phases: Record<string, { commands: string[] }> };
         assert.ok(!spec.phases.pre_build.commands.some((c) => c.includes("buildx create")));

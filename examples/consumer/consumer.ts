@@ -35,14 +35,20 @@ export function pullPolicyDocument(repositoryArn: string): aws.iam.PolicyDocumen
     };
 }
 
-export function createConsumer(name: string, producer: ProducerOutputs, opts: pulumi.CustomResourceOptions = {}): Consumer {
+export function createConsumer(
+    name: string,
+    producer: ProducerOutputs,
+    opts: pulumi.CustomResourceOptions = {},
+): Consumer {
     const executionRole = new aws.iam.Role(
         `${name}-execution`,
         {
             description: "ECS task execution role: pulls the image built by ecr-layer-cache",
             assumeRolePolicy: JSON.stringify({
                 Version: "2012-10-17",
-                Statement: [{ Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole" }],
+                Statement: [
+                    { Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole" },
+                ],
             }),
         },
         opts,

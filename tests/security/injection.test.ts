@@ -23,7 +23,14 @@ import * as path from "node:path";
 import fc from "fast-check";
 import * as YAML from "yaml";
 import { CachedDockerBuildArgs, ConfigError, resolveArgs, ResolvedArgs } from "../../components/args";
-import { BUILDER_NAME, buildspec, BuildspecOptions, buildspecOptions, buildspecYaml, fullRef } from "../../components/buildspec";
+import {
+    BUILDER_NAME,
+    buildspec,
+    BuildspecOptions,
+    buildspecOptions,
+    buildspecYaml,
+    fullRef,
+} from "../../components/buildspec";
 import { analyze, ShellFacts, simpleCommands, skeleton } from "./shellAst";
 
 const RUNS = 300;
@@ -38,14 +45,86 @@ const REGION = "eu-west-1";
 
 /** Shell and YAML metacharacters, quote-escaping sequences, option look-alikes, odd Unicode. */
 const NASTY = [
-    "'", '"', "$", "`", ";", "#", "&", "|", "<", ">", "(", ")", "\\", " ", "*", "?", "[", "]", "~", ": ", "- ", "{", "}",
-    "!", "%", "@", ",", "=", "$(", "${", "$((", "'\\''", "\\'", "'\"'\"'", "--", "-", "/", ".", "a", "Z", "9", "é",
-    "\u{1F4A5}", "\u00a0", " #", "\\n", "&&", "||", ";;", "<<EOF", "$IFS", "!!",
+    "'",
+    '"',
+    "$",
+    "`",
+    ";",
+    "#",
+    "&",
+    "|",
+    "<",
+    ">",
+    "(",
+    ")",
+    "\\",
+    " ",
+    "*",
+    "?",
+    "[",
+    "]",
+    "~",
+    ": ",
+    "- ",
+    "{",
+    "}",
+    "!",
+    "%",
+    "@",
+    ",",
+    "=",
+    "$(",
+    "${",
+    "$((",
+    "'\\''",
+    "\\'",
+    "'\"'\"'",
+    "--",
+    "-",
+    "/",
+    ".",
+    "a",
+    "Z",
+    "9",
+    "é",
+    "\u{1F4A5}",
+    "\u00a0",
+    " #",
+    "\\n",
+    "&&",
+    "||",
+    ";;",
+    "<<EOF",
+    "$IFS",
+    "!!",
 ];
 /** Characters no value may carry into the buildspec (C0/C1 controls, YAML 1.1 line breaks, BOM). */
 const CONTROL = ["\n", "\t", "\r", "\x1b", "\x7f", "\x85", "\u2028", "\u2029", "\x9b", "\x01", "\ufeff"];
 /** YAML indicators at the start of a scalar. */
-const YAML_LEAD = ["", "", "", "|", ">", "- ", "? ", "!", "!!str ", "&a ", "*a", "%", "@", "`", "#", "---", "...", ": ", "'", '"', "[", "{"];
+const YAML_LEAD = [
+    "",
+    "",
+    "",
+    "|",
+    ">",
+    "- ",
+    "? ",
+    "!",
+    "!!str ",
+    "&a ",
+    "*a",
+    "%",
+    "@",
+    "`",
+    "#",
+    "---",
+    "...",
+    ": ",
+    "'",
+    '"',
+    "[",
+    "{",
+];
 
 /** A lone UTF-16 surrogate can't be encoded as UTF-8, so no config file or API can carry one. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -67,17 +146,53 @@ function nasty(extra: readonly string[] = []): fc.Arbitrary<string> {
 }
 
 /** Nasty text with at least one control character in it. */
-const withControl = fc
-    .tuple(nasty(), fc.constantFrom(...CONTROL), nasty())
-    .map(([a, c, b]) => a + c + b);
+const withControl = fc.tuple(nasty(), fc.constantFrom(...CONTROL), nasty()).map(([a, c, b]) => a + c + b);
 
 /** Pieces that git's ref grammar allows but the shell or YAML would not take literally. */
 const gitRefLike = fc
     .tuple(
         fc.constantFrom("", "", "|", ">", "!", "&a", "%", "@", "`", "#", "---", "'", '"', "{", "-"),
         fc.array(
-            fc.constantFrom("'", '"', "$", "`", ";", "#", "&", "|", "<", ">", "(", ")", "{", "}", "]", "!", "%", "@", ",", "=", "$(", "${",
-                "'\"'\"'", "-", "/", ".", "a", "Z", "9", "é", "\u{1F4A5}", "&&", "||", ";;", "<<EOF", "$IFS", "!!", "main"),
+            fc.constantFrom(
+                "'",
+                '"',
+                "$",
+                "`",
+                ";",
+                "#",
+                "&",
+                "|",
+                "<",
+                ">",
+                "(",
+                ")",
+                "{",
+                "}",
+                "]",
+                "!",
+                "%",
+                "@",
+                ",",
+                "=",
+                "$(",
+                "${",
+                "'\"'\"'",
+                "-",
+                "/",
+                ".",
+                "a",
+                "Z",
+                "9",
+                "é",
+                "\u{1F4A5}",
+                "&&",
+                "||",
+                ";;",
+                "<<EOF",
+                "$IFS",
+                "!!",
+                "main",
+            ),
             { minLength: 1, maxLength: 8 },
         ),
     )
@@ -116,14 +231,26 @@ function generate(o: BuildspecOptions): Generated {
     const yamlText = buildspecYaml(o);
     const object = buildspec(o);
     const m = NOT_YAML_SAFE.exec(yamlText);
-    assert.equal(m, null, `the YAML holds a raw ${JSON.stringify(m?.[0])}, which YAML 1.1 readers treat as a line break or refuse`);
+    assert.equal(
+        m,
+        null,
+        `the YAML holds a raw ${JSON.stringify(m?.[0])}, which YAML 1.1 readers treat as a line break or refuse`,
+    );
     for (const version of ["1.2", "1.1"] as const) {
         const doc = YAML.parseDocument(yamlText, { version, uniqueKeys: true });
         assert.deepEqual(doc.errors, [], `YAML ${version} parses without errors`);
-        assert.deepEqual(doc.toJS(), JSON.parse(JSON.stringify(object)), `YAML ${version} round-trips to the buildspec object`);
+        assert.deepEqual(
+            doc.toJS(),
+            JSON.parse(JSON.stringify(object)),
+            `YAML ${version} round-trips to the buildspec object`,
+        );
     }
     const spec = YAML.parse(yamlText);
-    const commands = [...spec.phases.pre_build.commands, ...spec.phases.build.commands, ...spec.phases.post_build.commands];
+    const commands = [
+        ...spec.phases.pre_build.commands,
+        ...spec.phases.build.commands,
+        ...spec.phases.post_build.commands,
+    ];
     for (const c of commands) {
         assert.equal(typeof c, "string", "each command is one YAML scalar (a string)");
     }
@@ -200,8 +327,14 @@ function expectedWriteFlags(o: BuildspecOptions): string[] {
 /** The build's argv up to its cache import, which the registry strategy's export shares. */
 function expectedBaseArgv(o: BuildspecOptions): string[] {
     return [
-        "docker", "buildx", "build", "--progress=plain", "--provenance=false", "--sbom=false",
-        "--file", `${o.dockerfileDir.replace(/\/+$/, "")}/${o.dockerfileName}`,
+        "docker",
+        "buildx",
+        "build",
+        "--progress=plain",
+        "--provenance=false",
+        "--sbom=false",
+        "--file",
+        `${o.dockerfileDir.replace(/\/+$/, "")}/${o.dockerfileName}`,
         ...Object.entries(o.buildArgs).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]),
         ...(o.buildNetwork === undefined ? [] : [`--network=${o.buildNetwork}`]),
     ];
@@ -211,9 +344,12 @@ function expectedBaseArgv(o: BuildspecOptions): string[] {
 function expectedExportArgv(o: BuildspecOptions): string[] {
     return [
         ...expectedBaseArgv(o),
-        "--cache-from", `type=registry,ref=${o.repositoryUrl}:${o.cacheTag}`,
-        "--cache-to", `type=registry,ref=${o.repositoryUrl}:${o.cacheTag},mode=max,image-manifest=true,oci-mediatypes=true`,
-        "--output", "type=cacheonly",
+        "--cache-from",
+        `type=registry,ref=${o.repositoryUrl}:${o.cacheTag}`,
+        "--cache-to",
+        `type=registry,ref=${o.repositoryUrl}:${o.cacheTag},mode=max,image-manifest=true,oci-mediatypes=true`,
+        "--output",
+        "type=cacheonly",
         o.dockerfileDir,
     ];
 }
@@ -276,10 +412,17 @@ function assertCarried(o: BuildspecOptions, full = false): void {
             build.flatMap((a, i) => (a === undefined ? [i] : [])),
             [build.length - 2],
         );
-        assert.deepEqual(buildFacts.arrays.WRITE_FLAGS, [READ_ONLY_FLAGS, expectedWriteFlags(o)], "WRITE_FLAGS=(--output type=cacheonly) then, when trusted, exactly the write flags");
+        assert.deepEqual(
+            buildFacts.arrays.WRITE_FLAGS,
+            [READ_ONLY_FLAGS, expectedWriteFlags(o)],
+            "WRITE_FLAGS=(--output type=cacheonly) then, when trusted, exactly the write flags",
+        );
         // Each element is one literal word (undefined would mean an expansion): the image ref sits whole in one word.
         const [readOnly, write] = buildFacts.arrays.WRITE_FLAGS;
-        assert.ok(!readOnly.some((w) => w === undefined || w === "--push" || w === "--tag" || w.includes("push=true")), "untrusted builds name and push nothing");
+        assert.ok(
+            !readOnly.some((w) => w === undefined || w === "--push" || w === "--tag" || w.includes("push=true")),
+            "untrusted builds name and push nothing",
+        );
         if (o.cacheStrategy === "registry") {
             assert.deepEqual(after(write, "--output"), [`type=image,name=${image},push=true,store=false`]);
             assert.deepEqual(after(write, "--tag"), []);
@@ -296,35 +439,68 @@ function assertCarried(o: BuildspecOptions, full = false): void {
     if (exportFacts) {
         // Every argument one literal word (no expansion), equal to the expected value.
         assert.deepEqual(commandStartingWith(exportFacts.calls, ["docker", "buildx", "build"]), expectedExportArgv(o));
-        assert.ok(commands[idx.exportCache].includes("type=cacheonly"), "the export command is where commandIndex says");
+        assert.ok(
+            commands[idx.exportCache].includes("type=cacheonly"),
+            "the export command is where commandIndex says",
+        );
         // The "already complete" message names the cache ref, as one literal word of one echo.
-        const echoes = exportFacts.calls.filter((c) => c[0] === "echo" && c.length === 2 && c[1]?.includes("already complete"));
-        assert.deepEqual(echoes, [["echo", `layer cache: every step came from ${cache}, which is already complete: not exported again`]]);
+        const echoes = exportFacts.calls.filter(
+            (c) => c[0] === "echo" && c.length === 2 && c[1]?.includes("already complete"),
+        );
+        assert.deepEqual(echoes, [
+            ["echo", `layer cache: every step came from ${cache}, which is already complete: not exported again`],
+        ]);
     }
     const postFacts = facts[idx.post];
     if (postFacts) {
         assert.ok(
-            postFacts.calls.some((c) => c[0] === "echo" && c.length === 2 && c[1] === `layer cache: the build pushed ${image} but then failed: the cache in ECR was not updated`),
+            postFacts.calls.some(
+                (c) =>
+                    c[0] === "echo" &&
+                    c.length === 2 &&
+                    c[1] === `layer cache: the build pushed ${image} but then failed: the cache in ECR was not updated`,
+            ),
             "the pushed-then-failed message names the image in one literal word",
         );
     }
 
     const loginFacts = facts[idx.login];
     if (loginFacts) {
-        assert.deepEqual(commandStartingWith(loginFacts.calls, ["aws", "ecr"]), ["aws", "ecr", "get-login-password", "--region", o.region]);
+        assert.deepEqual(commandStartingWith(loginFacts.calls, ["aws", "ecr"]), [
+            "aws",
+            "ecr",
+            "get-login-password",
+            "--region",
+            o.region,
+        ]);
         assert.deepEqual(commandStartingWith(loginFacts.calls, ["docker", "login"]), [
-            "docker", "login", "--username", "AWS", "--password-stdin", o.repositoryUrl.slice(0, o.repositoryUrl.indexOf("/")),
+            "docker",
+            "login",
+            "--username",
+            "AWS",
+            "--password-stdin",
+            o.repositoryUrl.slice(0, o.repositoryUrl.indexOf("/")),
         ]);
     }
     const trustFacts = facts[idx.trust];
     if (trustFacts) {
-        assert.deepEqual(trustFacts.forItems.trusted, [o.trustedRefs.map(fullRef)], "each trusted ref, as a full ref, is one for-loop word");
+        assert.deepEqual(
+            trustFacts.forItems.trusted,
+            [o.trustedRefs.map(fullRef)],
+            "each trusted ref, as a full ref, is one for-loop word",
+        );
     }
     const probeFacts = facts[idx.probe];
     if (probeFacts && o.cacheStrategy === "pull") {
         assert.deepEqual(commandStartingWith(probeFacts.calls, ["docker", "pull"]), ["docker", "pull", image]);
     } else if (probeFacts) {
-        assert.deepEqual(commandStartingWith(probeFacts.calls, ["docker", "buildx", "imagetools"]), ["docker", "buildx", "imagetools", "inspect", cache]);
+        assert.deepEqual(commandStartingWith(probeFacts.calls, ["docker", "buildx", "imagetools"]), [
+            "docker",
+            "buildx",
+            "imagetools",
+            "inspect",
+            cache,
+        ]);
     }
     const createFacts = idx.create >= 0 ? facts[idx.create] : undefined;
     if (createFacts) {
@@ -345,7 +521,12 @@ function assertRejected(result: ResolvedArgs | ConfigError, key: string | RegExp
 }
 
 /** Runs a property over values that validation may accept or refuse; checks both outcomes and that enough were accepted. */
-function acceptedOrRejected<T>(arb: fc.Arbitrary<T>, toArgs: (v: T) => CachedDockerBuildArgs, key: string | RegExp, minAcceptedShare: number): void {
+function acceptedOrRejected<T>(
+    arb: fc.Arbitrary<T>,
+    toArgs: (v: T) => CachedDockerBuildArgs,
+    key: string | RegExp,
+    minAcceptedShare: number,
+): void {
     let accepted = 0;
     fc.assert(
         fc.property(arb, fc.constantFrom("inline", "registry", "pull" as const), (v, strategy) => {
@@ -359,7 +540,10 @@ function acceptedOrRejected<T>(arb: fc.Arbitrary<T>, toArgs: (v: T) => CachedDoc
         }),
         { numRuns: PARSE_RUNS },
     );
-    assert.ok(accepted >= minAcceptedShare * PARSE_RUNS, `only ${accepted} of ${PARSE_RUNS} generated values were accepted; the property is too weak`);
+    assert.ok(
+        accepted >= minAcceptedShare * PARSE_RUNS,
+        `only ${accepted} of ${PARSE_RUNS} generated values were accepted; the property is too weak`,
+    );
 }
 
 describe("security: user values reach the buildspec as one YAML scalar and one shell word (#4)", function () {
@@ -390,16 +574,21 @@ describe("security: user values reach the buildspec as one YAML scalar and one s
         const tag = fc.stringMatching(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,20}$/);
         let run = 0;
         fc.assert(
-            fc.property(tag, tag, fc.constantFrom("inline", "registry", "pull" as const), (imageTag, cacheTag, strategy) => {
-                const r = resolve({ imageTag, cacheTag, cacheStrategy: strategy });
-                if (imageTag === cacheTag) {
-                    return assertRejected(r, "cacheTag");
-                }
-                assert.ok(!(r instanceof ConfigError), r instanceof ConfigError ? r.message : "");
-                assert.ok(PLAIN.test(imageTag) && PLAIN.test(cacheTag), "a valid tag never needs quoting");
-                // Parsing every command is costly; the first runs parse all of them, the rest check YAML and text.
-                assertCarried(optionsOf(r), run++ < 20);
-            }),
+            fc.property(
+                tag,
+                tag,
+                fc.constantFrom("inline", "registry", "pull" as const),
+                (imageTag, cacheTag, strategy) => {
+                    const r = resolve({ imageTag, cacheTag, cacheStrategy: strategy });
+                    if (imageTag === cacheTag) {
+                        return assertRejected(r, "cacheTag");
+                    }
+                    assert.ok(!(r instanceof ConfigError), r instanceof ConfigError ? r.message : "");
+                    assert.ok(PLAIN.test(imageTag) && PLAIN.test(cacheTag), "a valid tag never needs quoting");
+                    // Parsing every command is costly; the first runs parse all of them, the rest check YAML and text.
+                    assertCarried(optionsOf(r), run++ < 20);
+                },
+            ),
             { numRuns: RUNS },
         );
         fc.assert(
@@ -449,19 +638,29 @@ describe("security: user values reach the buildspec as one YAML scalar and one s
     describe("values that can't be made safe are refused with a ConfigError naming the key", () => {
         it("control characters, NUL and line breaks in paths and refs", () => {
             fc.assert(
-                fc.property(withControl, fc.constantFrom("dockerfileDir", "dockerfileName", "sourceVersion", "trustedRefs" as const), (v, key) => {
-                    const args: CachedDockerBuildArgs = key === "trustedRefs" ? { trustedRefs: ["main", v] } : { [key]: v };
-                    assertRejected(resolve(args), key);
-                }),
+                fc.property(
+                    withControl,
+                    fc.constantFrom("dockerfileDir", "dockerfileName", "sourceVersion", "trustedRefs" as const),
+                    (v, key) => {
+                        const args: CachedDockerBuildArgs =
+                            key === "trustedRefs" ? { trustedRefs: ["main", v] } : { [key]: v };
+                        assertRejected(resolve(args), key);
+                    },
+                ),
                 { numRuns: RUNS },
             );
         });
 
         it("NUL, C1 controls, Unicode line separators and BOM in build-arg values", () => {
             fc.assert(
-                fc.property(nasty(), fc.constantFrom("\0", "\x85", "\u2028", "\u2029", "\x9b", "\ufeff"), nasty(), (a, c, b) => {
-                    assertRejected(resolve({ buildArgs: { OK: "fine", BAD: a + c + b } }), "buildArgs.BAD");
-                }),
+                fc.property(
+                    nasty(),
+                    fc.constantFrom("\0", "\x85", "\u2028", "\u2029", "\x9b", "\ufeff"),
+                    nasty(),
+                    (a, c, b) => {
+                        assertRejected(resolve({ buildArgs: { OK: "fine", BAD: a + c + b } }), "buildArgs.BAD");
+                    },
+                ),
                 { numRuns: RUNS },
             );
         });
@@ -514,7 +713,12 @@ function runInBash(commands: string[], env: Record<string, string>): Run {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "argv-"));
     try {
         // Like CodeBuild: one bash, the commands in order, stop at the first that fails.
-        const script = [STUBS, ...commands.map((c, i) => `${c}\nrc=$?; if [ "$rc" != 0 ]; then echo "command ${i} failed with $rc" >&2; exit 90; fi`)].join("\n");
+        const script = [
+            STUBS,
+            ...commands.map(
+                (c, i) => `${c}\nrc=$?; if [ "$rc" != 0 ]; then echo "command ${i} failed with $rc" >&2; exit 90; fi`,
+            ),
+        ].join("\n");
         const r = spawnSync("bash", ["--noprofile", "--norc", "-c", script], {
             env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ARGV_DIR: dir, ...env },
             input: "",
@@ -554,14 +758,21 @@ describe("security: adversarial values executed in real bash give exactly the ex
                     const ref = buildTrusted ? a.trustedRefs[0] : `${a.trustedRefs[0]}-not`;
                     fc.pre(buildTrusted || !a.trustedRefs.includes(ref));
                     // Every command, as CodeBuild runs them (the build succeeds; the report finds no step, so the export runs).
-                    const run = runInBash([...spec.phases.pre_build.commands, ...spec.phases.build.commands, ...spec.phases.post_build.commands], {
-                        CODEBUILD_WEBHOOK_TRIGGER: `branch/${ref}`,
-                        CODEBUILD_WEBHOOK_HEAD_REF: `refs/heads/${ref}`,
-                        CODEBUILD_SOURCE_VERSION: "0123456789abcdef0123456789abcdef01234567",
-                        // A build log path of its own, which holds nothing (tee is stubbed): no stale log is read.
-                        CODEBUILD_BUILD_ID: `injection:${process.pid}-${Math.random().toString(36).slice(2)}`,
-                        CODEBUILD_BUILD_SUCCEEDING: "1",
-                    });
+                    const run = runInBash(
+                        [
+                            ...spec.phases.pre_build.commands,
+                            ...spec.phases.build.commands,
+                            ...spec.phases.post_build.commands,
+                        ],
+                        {
+                            CODEBUILD_WEBHOOK_TRIGGER: `branch/${ref}`,
+                            CODEBUILD_WEBHOOK_HEAD_REF: `refs/heads/${ref}`,
+                            CODEBUILD_SOURCE_VERSION: "0123456789abcdef0123456789abcdef01234567",
+                            // A build log path of its own, which holds nothing (tee is stubbed): no stale log is read.
+                            CODEBUILD_BUILD_ID: `injection:${process.pid}-${Math.random().toString(36).slice(2)}`,
+                            CODEBUILD_BUILD_SUCCEEDING: "1",
+                        },
+                    );
                     assert.ok(commands.length > 0);
                     if (buildTrusted) {
                         trustedRuns++;
@@ -577,16 +788,27 @@ describe("security: adversarial values executed in real bash give exactly the ex
                     assert.equal(mains.length, 1, `one build call: ${JSON.stringify(run.calls)}`);
                     assert.deepEqual(mains[0], [
                         ...expectedBaseArgv(o),
-                        "--cache-from", `type=registry,ref=${cache}`,
+                        "--cache-from",
+                        `type=registry,ref=${cache}`,
                         ...(buildTrusted ? expectedWriteFlags(o) : READ_ONLY_FLAGS),
                         a.dockerfileDir,
                     ]);
                     // The registry strategy's trusted builds export the cache in one more call, exactly; nothing else does.
                     if (cacheStrategy === "registry" && buildTrusted) {
                         assert.deepEqual(exports, [expectedExportArgv(o)]);
-                        assert.equal(exports[0][exports[0].indexOf("--cache-to") + 1], `type=registry,ref=${cache},mode=max,image-manifest=true,oci-mediatypes=true`, "the cache ref reaches docker whole, in one argument");
-                        assert.ok(!exports[0].some((w) => w === "--push" || w === "--tag" || w.includes("push=true")), "the export pushes no image");
-                        assert.match(run.stdout, new RegExp(`layer cache: pushed .*; the layer cache in .* is up to date`));
+                        assert.equal(
+                            exports[0][exports[0].indexOf("--cache-to") + 1],
+                            `type=registry,ref=${cache},mode=max,image-manifest=true,oci-mediatypes=true`,
+                            "the cache ref reaches docker whole, in one argument",
+                        );
+                        assert.ok(
+                            !exports[0].some((w) => w === "--push" || w === "--tag" || w.includes("push=true")),
+                            "the export pushes no image",
+                        );
+                        assert.match(
+                            run.stdout,
+                            new RegExp(`layer cache: pushed .*; the layer cache in .* is up to date`),
+                        );
                     } else {
                         assert.deepEqual(exports, [], "no cache export");
                     }
@@ -594,14 +816,33 @@ describe("security: adversarial values executed in real bash give exactly the ex
                         assert.match(run.stdout, /layer cache: untrusted ref: the cache is not exported/);
                     }
                     if (buildTrusted) {
-                        const imageFlags = cacheStrategy === "registry" ? ["--output", `type=image,name=${image},push=true,store=false`] : ["--tag", image];
+                        const imageFlags =
+                            cacheStrategy === "registry"
+                                ? ["--output", `type=image,name=${image},push=true,store=false`]
+                                : ["--tag", image];
                         assert.equal(mains[0].filter((w) => w === imageFlags[0]).length, 1);
-                        assert.equal(mains[0][mains[0].indexOf(imageFlags[0]) + 1], imageFlags[1], "the image ref reaches docker whole, in one argument");
+                        assert.equal(
+                            mains[0][mains[0].indexOf(imageFlags[0]) + 1],
+                            imageFlags[1],
+                            "the image ref reaches docker whole, in one argument",
+                        );
                     } else {
-                        assert.ok(!mains[0].some((w) => w === "--push" || w === "--tag" || w === "--cache-to" || w.includes("push=true")), "an untrusted build pushes nothing");
+                        assert.ok(
+                            !mains[0].some(
+                                (w) => w === "--push" || w === "--tag" || w === "--cache-to" || w.includes("push=true"),
+                            ),
+                            "an untrusted build pushes nothing",
+                        );
                     }
-                    const others = run.calls.filter((c) => !builds.includes(c)).map((c) => c.slice(0, 3).join(" ")).sort();
-                    const expectedOthers = ["aws ecr get-login-password", "docker buildx imagetools", "docker login --username"];
+                    const others = run.calls
+                        .filter((c) => !builds.includes(c))
+                        .map((c) => c.slice(0, 3).join(" "))
+                        .sort();
+                    const expectedOthers = [
+                        "aws ecr get-login-password",
+                        "docker buildx imagetools",
+                        "docker login --username",
+                    ];
                     if (cacheStrategy === "registry") {
                         expectedOthers.push("docker buildx create");
                     }

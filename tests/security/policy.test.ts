@@ -6,7 +6,12 @@
  */
 import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
-import type { PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import type {
+    PolicyResource,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationPolicy,
+} from "@pulumi/policy";
 import { CachedDockerBuildArgs, CachedDockerBuild } from "../../components";
 import { lifecycleProblems, policies } from "../../policy/rules";
 import { allRegistrations, installMocks, Registration, resetRegistrations, settle } from "./harness";
@@ -23,7 +28,13 @@ function resourceArgs(r: Registration, props: Record<string, any>): ResourceVali
         props,
         urn: `urn:pulumi:dev::ecr-layer-cache::${r.type}::${r.name}`,
         name: r.name,
-        opts: { protect: false, ignoreChanges: [], aliases: [], additionalSecretOutputs: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 } },
+        opts: {
+            protect: false,
+            ignoreChanges: [],
+            aliases: [],
+            additionalSecretOutputs: [],
+            customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+        },
         stackTags: new Map(),
         isType: isTypeOf(r.type),
         asType: ((cls: unknown) => (isTypeOf(r.type)(cls) ? props : undefined)) as ResourceValidationArgs["asType"],
@@ -45,7 +56,11 @@ const identity: Mutate = (_t, p) => p;
 const copy = (p: Props): Props => JSON.parse(JSON.stringify(p));
 
 /** Runs one policy over the recorded registrations (props passed through `mutate`); returns the violations. */
-async function violations(policy: ResourceValidationPolicy | StackValidationPolicy, regs: readonly Registration[], mutate: Mutate = identity): Promise<string[]> {
+async function violations(
+    policy: ResourceValidationPolicy | StackValidationPolicy,
+    regs: readonly Registration[],
+    mutate: Mutate = identity,
+): Promise<string[]> {
     const out: string[] = [];
     const report = (message: string) => void out.push(message);
     const withProps = regs.map((r) => ({ r, props: mutate(r.type, copy(r.inputs)) }));
@@ -65,7 +80,9 @@ async function violations(policy: ResourceValidationPolicy | StackValidationPoli
     }
     let applicable = 0;
     for (const { r, props } of withProps) {
-        for (const validate of Array.isArray(policy.validateResource) ? policy.validateResource : [policy.validateResource!]) {
+        for (const validate of Array.isArray(policy.validateResource)
+            ? policy.validateResource
+            : [policy.validateResource!]) {
             try {
                 await validate(resourceArgs(r, props), report);
                 applicable++;
@@ -86,12 +103,14 @@ function byName(name: string): ResourceValidationPolicy | StackValidationPolicy 
     return p;
 }
 
-const when = (type: string, f: (p: Props) => void): Mutate => (t, p) => {
-    if (t === type) {
-        f(p);
-    }
-    return p;
-};
+const when =
+    (type: string, f: (p: Props) => void): Mutate =>
+    (t, p) => {
+        if (t === type) {
+            f(p);
+        }
+        return p;
+    };
 const REPO = "aws:ecr/repository:Repository";
 const LIFECYCLE = "aws:ecr/lifecyclePolicy:LifecyclePolicy";
 const POLICY = "aws:iam/policy:Policy";
@@ -109,59 +128,207 @@ function mutateJson(field: string, f: (doc: any) => void): (p: Props) => void {
 /** Every rule, and for each a list of mutations that must be reported (with the expected message). */
 const MUTATIONS: Record<string, [string, Mutate, RegExp][]> = {
     "ecr-scan-on-push": [
-        ["scanOnPush false", when(REPO, (p) => (p.imageScanningConfiguration.scanOnPush = false)), /scanOnPush must be true/],
-        ["no scanning configuration", when(REPO, (p) => delete p.imageScanningConfiguration), /scanOnPush must be true/],
+        [
+            "scanOnPush false",
+            when(REPO, (p) => (p.imageScanningConfiguration.scanOnPush = false)),
+            /scanOnPush must be true/,
+        ],
+        [
+            "no scanning configuration",
+            when(REPO, (p) => delete p.imageScanningConfiguration),
+            /scanOnPush must be true/,
+        ],
     ],
     "ecr-encryption": [
-        ["no encryption configuration", when(REPO, (p) => delete p.encryptionConfigurations), /encryptionType AES256 or KMS/],
-        ["unknown encryption type", when(REPO, (p) => (p.encryptionConfigurations = [{ encryptionType: "NONE" }])), /AES256 or KMS/],
+        [
+            "no encryption configuration",
+            when(REPO, (p) => delete p.encryptionConfigurations),
+            /encryptionType AES256 or KMS/,
+        ],
+        [
+            "unknown encryption type",
+            when(REPO, (p) => (p.encryptionConfigurations = [{ encryptionType: "NONE" }])),
+            /AES256 or KMS/,
+        ],
     ],
     "ecr-lifecycle-protects-cache": [
-        ["lifecycle policy removed", (t, p) => (t === LIFECYCLE ? { ...p, repository: "someone-else" } : p), /exactly one lifecycle policy, found 0/],
-        ["first shield points at another tag", when(LIFECYCLE, mutateJson("policy", (d) => (d.rules[0].selection.tagPatternList = ["unrelated"]))), /not an exact shield/],
-        ["first shield uses wildcards", when(LIFECYCLE, mutateJson("policy", (d) => (d.rules[0].selection.tagPatternList = ["late*", "build*"]))), /not an exact shield/],
-        ["first shield by prefix", when(LIFECYCLE, mutateJson("policy", (d) => {
-            d.rules[0].selection.tagPrefixList = [d.rules[0].selection.tagPatternList[0]];
-            delete d.rules[0].selection.tagPatternList;
-        })), /not an exact shield/],
-        ["shields moved after the keep-N rule", when(LIFECYCLE, mutateJson("policy", (d) => {
-            for (const r of d.rules) {
-                if (r.selection.tagStatus === "tagged" && !r.selection.tagPatternList.includes("*")) {
-                    r.rulePriority += 100;
-                }
-            }
-        })), /not an exact shield/],
-        ["first shield counts days instead of images", when(LIFECYCLE, mutateJson("policy", (d) => Object.assign(d.rules[0].selection, { countType: "sinceImagePushed", countUnit: "days", countNumber: 1 }))), /not an exact shield/],
-        ["a catch-all expiry rule put first", when(LIFECYCLE, mutateJson("policy", (d) => d.rules.unshift({
-            rulePriority: 0, selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: 1 }, action: { type: "expire" },
-        }))), /first selected by rule 0/],
-        ["archive rule catching every image", when(LIFECYCLE, mutateJson("policy", (d) => d.rules.push({
-            rulePriority: 9, selection: { tagStatus: "any", countType: "sinceImagePushed", countUnit: "days", countNumber: 30 }, action: { type: "transition", targetStorageClass: "archive" },
-        }))), /archive tier/],
+        [
+            "lifecycle policy removed",
+            (t, p) => (t === LIFECYCLE ? { ...p, repository: "someone-else" } : p),
+            /exactly one lifecycle policy, found 0/,
+        ],
+        [
+            "first shield points at another tag",
+            when(
+                LIFECYCLE,
+                mutateJson("policy", (d) => (d.rules[0].selection.tagPatternList = ["unrelated"])),
+            ),
+            /not an exact shield/,
+        ],
+        [
+            "first shield uses wildcards",
+            when(
+                LIFECYCLE,
+                mutateJson("policy", (d) => (d.rules[0].selection.tagPatternList = ["late*", "build*"])),
+            ),
+            /not an exact shield/,
+        ],
+        [
+            "first shield by prefix",
+            when(
+                LIFECYCLE,
+                mutateJson("policy", (d) => {
+                    d.rules[0].selection.tagPrefixList = [d.rules[0].selection.tagPatternList[0]];
+                    delete d.rules[0].selection.tagPatternList;
+                }),
+            ),
+            /not an exact shield/,
+        ],
+        [
+            "shields moved after the keep-N rule",
+            when(
+                LIFECYCLE,
+                mutateJson("policy", (d) => {
+                    for (const r of d.rules) {
+                        if (r.selection.tagStatus === "tagged" && !r.selection.tagPatternList.includes("*")) {
+                            r.rulePriority += 100;
+                        }
+                    }
+                }),
+            ),
+            /not an exact shield/,
+        ],
+        [
+            "first shield counts days instead of images",
+            when(
+                LIFECYCLE,
+                mutateJson("policy", (d) =>
+                    Object.assign(d.rules[0].selection, {
+                        countType: "sinceImagePushed",
+                        countUnit: "days",
+                        countNumber: 1,
+                    }),
+                ),
+            ),
+            /not an exact shield/,
+        ],
+        [
+            "a catch-all expiry rule put first",
+            when(
+                LIFECYCLE,
+                mutateJson("policy", (d) =>
+                    d.rules.unshift({
+                        rulePriority: 0,
+                        selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: 1 },
+                        action: { type: "expire" },
+                    }),
+                ),
+            ),
+            /first selected by rule 0/,
+        ],
+        [
+            "archive rule catching every image",
+            when(
+                LIFECYCLE,
+                mutateJson("policy", (d) =>
+                    d.rules.push({
+                        rulePriority: 9,
+                        selection: {
+                            tagStatus: "any",
+                            countType: "sinceImagePushed",
+                            countUnit: "days",
+                            countNumber: 30,
+                        },
+                        action: { type: "transition", targetStorageClass: "archive" },
+                    }),
+                ),
+            ),
+            /archive tier/,
+        ],
     ],
     "iam-no-wildcards-no-passrole": [
-        ["ecr:* added", when(POLICY, mutateJson("policy", (d) => d.Statement[1].Action.push("ecr:*"))), /wildcard action 'ecr:\*'/],
-        ["repository statement on '*'", when(POLICY, mutateJson("policy", (d) => (d.Statement[1].Resource = "*"))), /Resource '\*' for ecr:BatchCheckLayerAvailability/],
-        ["iam:PassRole added", when(POLICY, mutateJson("policy", (d) => d.Statement.push({ Effect: "Allow", Action: "iam:PassRole", Resource: "arn:aws:iam::123456789012:role/x" }))), /iam:PassRole/],
-        ["NotAction statement", when(POLICY, mutateJson("policy", (d) => d.Statement.push({ Effect: "Allow", NotAction: "iam:*", Resource: "*" }))), /NotAction/],
-        ["logs on '*' next to the login", when(POLICY, mutateJson("policy", (d) => d.Statement[0].Action.push("logs:PutLogEvents"))), /Resource '\*' for logs:PutLogEvents/],
+        [
+            "ecr:* added",
+            when(
+                POLICY,
+                mutateJson("policy", (d) => d.Statement[1].Action.push("ecr:*")),
+            ),
+            /wildcard action 'ecr:\*'/,
+        ],
+        [
+            "repository statement on '*'",
+            when(
+                POLICY,
+                mutateJson("policy", (d) => (d.Statement[1].Resource = "*")),
+            ),
+            /Resource '\*' for ecr:BatchCheckLayerAvailability/,
+        ],
+        [
+            "iam:PassRole added",
+            when(
+                POLICY,
+                mutateJson("policy", (d) =>
+                    d.Statement.push({
+                        Effect: "Allow",
+                        Action: "iam:PassRole",
+                        Resource: "arn:aws:iam::123456789012:role/x",
+                    }),
+                ),
+            ),
+            /iam:PassRole/,
+        ],
+        [
+            "NotAction statement",
+            when(
+                POLICY,
+                mutateJson("policy", (d) => d.Statement.push({ Effect: "Allow", NotAction: "iam:*", Resource: "*" })),
+            ),
+            /NotAction/,
+        ],
+        [
+            "logs on '*' next to the login",
+            when(
+                POLICY,
+                mutateJson("policy", (d) => d.Statement[0].Action.push("logs:PutLogEvents")),
+            ),
+            /Resource '\*' for logs:PutLogEvents/,
+        ],
     ],
     "log-group-retention": [
         ["retention removed", when(LOGS, (p) => delete p.retentionInDays), /retentionInDays must be set/],
         ["retention 0 (never expire)", when(LOGS, (p) => (p.retentionInDays = 0)), /retentionInDays must be set/],
     ],
     "codebuild-privileged-only-for-docker": [
-        ["privileged, buildspec without docker", when(PROJECT, (p) => (p.source.buildspec = "version: 0.2\nphases:\n  build:\n    commands:\n      - make test\n")), /never runs docker/],
+        [
+            "privileged, buildspec without docker",
+            when(
+                PROJECT,
+                (p) => (p.source.buildspec = "version: 0.2\nphases:\n  build:\n    commands:\n      - make test\n"),
+            ),
+            /never runs docker/,
+        ],
         ["privileged, buildspec from the repository", when(PROJECT, (p) => delete p.source.buildspec), /not inline/],
     ],
 };
 
 const VARIANTS: [string, CachedDockerBuildArgs][] = [
     ["defaults (inline strategy)", {}],
-    ["prod-like (registry strategy, KMS, IMMUTABLE, custom tags, protect)", {
-        cacheStrategy: "registry", encryptionType: "KMS", imageTagMutability: "IMMUTABLE", imageTag: "main", cacheTag: "cache-main", protect: true, forceDelete: false,
-    }],
-    ["pull strategy with a private source", { cacheStrategy: "pull", githubToken: pulumi.secret("ghp_x"), repositoryName: "team/app" }],
+    [
+        "prod-like (registry strategy, KMS, IMMUTABLE, custom tags, protect)",
+        {
+            cacheStrategy: "registry",
+            encryptionType: "KMS",
+            imageTagMutability: "IMMUTABLE",
+            imageTag: "main",
+            cacheTag: "cache-main",
+            protect: true,
+            forceDelete: false,
+        },
+    ],
+    [
+        "pull strategy with a private source",
+        { cacheStrategy: "pull", githubToken: pulumi.secret("ghp_x"), repositoryName: "team/app" },
+    ],
 ];
 
 describe("security: policy pack rules (#4)", function () {
@@ -198,7 +365,10 @@ describe("security: policy pack rules (#4)", function () {
                 it(`reports: ${what}`, async () => {
                     for (const [label] of VARIANTS) {
                         const found = await violations(byName(rule), recorded.get(label)!, mutate);
-                        assert.ok(found.some((m) => expected.test(m)), `${label}: expected ${expected}, got ${JSON.stringify(found)}`);
+                        assert.ok(
+                            found.some((m) => expected.test(m)),
+                            `${label}: expected ${expected}, got ${JSON.stringify(found)}`,
+                        );
                     }
                 });
             }
@@ -208,24 +378,60 @@ describe("security: policy pack rules (#4)", function () {
     it("the lifecycle rule flags the AND trap: one rule listing [imageTag, cacheTag] selects no single-tag image and shields nothing", () => {
         const trap = {
             rules: [
-                { rulePriority: 1, selection: { tagStatus: "tagged", tagPatternList: ["latest", "buildcache"], countType: "imageCountMoreThan", countNumber: 10000 }, action: { type: "expire" } },
-                { rulePriority: 2, selection: { tagStatus: "tagged", tagPatternList: ["*"], countType: "imageCountMoreThan", countNumber: 5 }, action: { type: "expire" } },
+                {
+                    rulePriority: 1,
+                    selection: {
+                        tagStatus: "tagged",
+                        tagPatternList: ["latest", "buildcache"],
+                        countType: "imageCountMoreThan",
+                        countNumber: 10000,
+                    },
+                    action: { type: "expire" },
+                },
+                {
+                    rulePriority: 2,
+                    selection: {
+                        tagStatus: "tagged",
+                        tagPatternList: ["*"],
+                        countType: "imageCountMoreThan",
+                        countNumber: 5,
+                    },
+                    action: { type: "expire" },
+                },
             ],
         };
         assert.deepEqual(
-            lifecycleProblems(JSON.stringify(trap), ["latest", "buildcache"]).map((m) => /^tag '([a-z]+)' is first selected by rule (\d)/.exec(m)?.slice(1)),
-            [["latest", "2"], ["buildcache", "2"]],
+            lifecycleProblems(JSON.stringify(trap), ["latest", "buildcache"]).map((m) =>
+                /^tag '([a-z]+)' is first selected by rule (\d)/.exec(m)?.slice(1),
+            ),
+            [
+                ["latest", "2"],
+                ["buildcache", "2"],
+            ],
         );
     });
 
     it("the lifecycle rule cross-checks the tags the buildspec actually pushes (a custom imageTag must be shielded)", async () => {
         const regs = recorded.get(VARIANTS[1][0])!;
         // Shield the default tags instead of this stack's 'main' / 'cache-main'.
-        const found = await violations(byName("ecr-lifecycle-protects-cache"), regs, when(LIFECYCLE, mutateJson("policy", (d) => {
-            d.rules[0].selection.tagPatternList = ["latest"];
-            d.rules[1].selection.tagPatternList = ["buildcache"];
-        })));
-        assert.ok(found.some((m) => /tag 'main' is first selected/.test(m)), JSON.stringify(found));
-        assert.ok(found.some((m) => /tag 'cache-main' is first selected/.test(m)), JSON.stringify(found));
+        const found = await violations(
+            byName("ecr-lifecycle-protects-cache"),
+            regs,
+            when(
+                LIFECYCLE,
+                mutateJson("policy", (d) => {
+                    d.rules[0].selection.tagPatternList = ["latest"];
+                    d.rules[1].selection.tagPatternList = ["buildcache"];
+                }),
+            ),
+        );
+        assert.ok(
+            found.some((m) => /tag 'main' is first selected/.test(m)),
+            JSON.stringify(found),
+        );
+        assert.ok(
+            found.some((m) => /tag 'cache-main' is first selected/.test(m)),
+            JSON.stringify(found),
+        );
     });
 });

@@ -49,7 +49,10 @@ function plainPathsContaining(v: unknown, needle: string, path = "$"): string[] 
 function assertTokenConfinedToCredential(): void {
     const cred = findResource("aws:codebuild/sourceCredential:SourceCredential");
     assert.ok(cred.wire, "the harness recorded the credential's serialized inputs");
-    assert.ok(isWireSecret(cred.wire.token), `the credential's token is sent to the engine as a secret, got ${JSON.stringify(cred.wire.token)}`);
+    assert.ok(
+        isWireSecret(cred.wire.token),
+        `the credential's token is sent to the engine as a secret, got ${JSON.stringify(cred.wire.token)}`,
+    );
     assert.equal(cred.wire.token.value, TOKEN);
     assert.ok(!isWireSecret(cred.wire.authType), "the detector discriminates: a plain input isn't wrapped");
     assert.equal(cred.inputs.authType, "PERSONAL_ACCESS_TOKEN");
@@ -65,9 +68,20 @@ function assertTokenConfinedToCredential(): void {
     }
 
     const project = findResource("aws:codebuild/project:Project");
-    assert.ok(!String(project.inputs.source.buildspec).includes(TOKEN.slice(4)), "buildspec holds no part of the token");
-    assert.equal(project.inputs.environment.environmentVariables, undefined, "the project defines no environment variables, so none can carry the token");
-    assert.equal(project.inputs.source.auth, undefined, "the project has no inline source auth (the account-level credential is used)");
+    assert.ok(
+        !String(project.inputs.source.buildspec).includes(TOKEN.slice(4)),
+        "buildspec holds no part of the token",
+    );
+    assert.equal(
+        project.inputs.environment.environmentVariables,
+        undefined,
+        "the project defines no environment variables, so none can carry the token",
+    );
+    assert.equal(
+        project.inputs.source.auth,
+        undefined,
+        "the project has no inline source auth (the account-level credential is used)",
+    );
     assert.equal(project.inputs.secondarySources, undefined);
 }
 
@@ -82,7 +96,10 @@ describe("security: the GitHub token stays secret (#4)", () => {
         await settle(b.projectArn, b.buildspec, b.roleArn, b.imageUri);
         assertTokenConfinedToCredential();
         const project = findResource("aws:codebuild/project:Project");
-        assert.ok(isWireSecret(project.wire?.source) === false, "the project's source isn't secret: it has nothing secret in it");
+        assert.ok(
+            isWireSecret(project.wire?.source) === false,
+            "the project's source isn't secret: it has nothing secret in it",
+        );
     });
 
     // Both codebuild.ts (pulumi.secret) and @pulumi/aws's SourceCredential (which wraps `token` itself,
@@ -105,9 +122,10 @@ describe("security: the GitHub token stays secret (#4)", () => {
     it("index.ts: githubToken set as secret config is read with requireSecret and ends up only in the credential", async () => {
         // index.ts reads config at import; PULUMI_CONFIG is read only once per process, so set it through
         // setAllConfig and load a fresh copy of the module.
-        pulumi.runtime.setAllConfig({ "ecr-layer-cache:githubToken": TOKEN, "ecr-layer-cache:cacheStrategy": "registry" }, [
-            "ecr-layer-cache:githubToken",
-        ]);
+        pulumi.runtime.setAllConfig(
+            { "ecr-layer-cache:githubToken": TOKEN, "ecr-layer-cache:cacheStrategy": "registry" },
+            ["ecr-layer-cache:githubToken"],
+        );
         try {
             const entry = require.resolve("../../index");
             delete require.cache[entry];
@@ -119,7 +137,10 @@ describe("security: the GitHub token stays secret (#4)", () => {
             for (const [name, out] of Object.entries(program)) {
                 if (pulumi.Output.isInstance(out)) {
                     const v = await new Promise((r) => out.apply(r));
-                    assert.ok(!JSON.stringify(v ?? null).includes(TOKEN), `stack output ${name} must not hold the token`);
+                    assert.ok(
+                        !JSON.stringify(v ?? null).includes(TOKEN),
+                        `stack output ${name} must not hold the token`,
+                    );
                 }
             }
         } finally {

@@ -46,7 +46,7 @@ function doubleQuotedLiteral(raw: string): string {
     for (let i = 0; i < raw.length; i++) {
         const c = raw[i];
         const next = raw[i + 1];
-        if (c === "\\" && next !== undefined && "$`\"\\\n".includes(next)) {
+        if (c === "\\" && next !== undefined && '$`"\\\n'.includes(next)) {
             if (next !== "\n") {
                 out += next;
             }
@@ -117,7 +117,12 @@ export interface ShellFacts {
 }
 
 export function analyze(src: string): ShellFacts {
-    const facts = { calls: [] as (string | undefined)[][], forItems: {} as ShellFacts["forItems"], arrays: {} as ShellFacts["arrays"], skeleton: "" };
+    const facts = {
+        calls: [] as (string | undefined)[][],
+        forItems: {} as ShellFacts["forItems"],
+        arrays: {} as ShellFacts["arrays"],
+        skeleton: "",
+    };
     const out: string[] = [];
     const visit = (n: ShNode): boolean => {
         const t = nodeType(n);

@@ -21,24 +21,50 @@ const TRUSTED = ["main", "release/1.x", "refs/tags/v1.0"];
 /** The trust command of the buildspec the component generates, through the same mapping it uses. */
 function trustCommand(trustedRefs: string[], sourceVersion = "main"): string {
     const a = resolveArgs("docker-cache", "dev", { trustedRefs, sourceVersion });
-    return buildspec(buildspecOptions(a, "123456789012.dkr.ecr.eu-west-1.amazonaws.com/r", "eu-west-1")).phases.pre_build.commands[0];
+    return buildspec(buildspecOptions(a, "123456789012.dkr.ecr.eu-west-1.amazonaws.com/r", "eu-west-1")).phases
+        .pre_build.commands[0];
 }
 
 /** Runs the trust command in bash with exactly these CodeBuild variables; returns CACHE_WRITE and the log line. */
-function decide(env: Record<string, string>, trustedRefs = TRUSTED, sourceVersion = "main"): { write: string; said: string } {
-    const r = spawnSync("bash", ["--noprofile", "--norc", "-c", `${trustCommand(trustedRefs, sourceVersion)}\nprintf 'CACHE_WRITE=%s\\n' "$CACHE_WRITE"`], {
-        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env },
-        encoding: "utf8",
-    });
+function decide(
+    env: Record<string, string>,
+    trustedRefs = TRUSTED,
+    sourceVersion = "main",
+): { write: string; said: string } {
+    const r = spawnSync(
+        "bash",
+        [
+            "--noprofile",
+            "--norc",
+            "-c",
+            `${trustCommand(trustedRefs, sourceVersion)}\nprintf 'CACHE_WRITE=%s\\n' "$CACHE_WRITE"`,
+        ],
+        {
+            env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env },
+            encoding: "utf8",
+        },
+    );
     assert.equal(r.status, 0, r.stderr);
     const m = /CACHE_WRITE=(.*)\n$/.exec(r.stdout);
     assert.ok(m, r.stdout);
     return { write: m[1], said: r.stdout };
 }
 
-const push = (name: string) => ({ CODEBUILD_WEBHOOK_TRIGGER: `branch/${name}`, CODEBUILD_WEBHOOK_HEAD_REF: `refs/heads/${name}`, CODEBUILD_SOURCE_VERSION: SHA });
-const tagPush = (name: string) => ({ CODEBUILD_WEBHOOK_TRIGGER: `tag/${name}`, CODEBUILD_WEBHOOK_HEAD_REF: `refs/tags/${name}`, CODEBUILD_SOURCE_VERSION: SHA });
-const pr = (n: number, branch: string) => ({ CODEBUILD_WEBHOOK_TRIGGER: `pr/${n}`, CODEBUILD_WEBHOOK_HEAD_REF: `refs/heads/${branch}`, CODEBUILD_SOURCE_VERSION: `pr/${n}` });
+const push = (name: string) => ({
+    CODEBUILD_WEBHOOK_TRIGGER: `branch/${name}`,
+    CODEBUILD_WEBHOOK_HEAD_REF: `refs/heads/${name}`,
+    CODEBUILD_SOURCE_VERSION: SHA,
+});
+const tagPush = (name: string) => ({
+    CODEBUILD_WEBHOOK_TRIGGER: `tag/${name}`,
+    CODEBUILD_WEBHOOK_HEAD_REF: `refs/tags/${name}`,
+    CODEBUILD_SOURCE_VERSION: SHA,
+});
+const pr = (n: number, branch: string) => ({
+    CODEBUILD_WEBHOOK_TRIGGER: `pr/${n}`,
+    CODEBUILD_WEBHOOK_HEAD_REF: `refs/heads/${branch}`,
+    CODEBUILD_SOURCE_VERSION: `pr/${n}`,
+});
 const manual = (override: string) => ({ CODEBUILD_SOURCE_VERSION: override });
 
 const TABLE: [string, Record<string, string>, "0" | "1"][] = [
@@ -110,6 +136,9 @@ describe("security: who may write the layer cache (cache poisoning, #4)", () => 
     });
 
     it("the decision ignores the shell's environment beyond CodeBuild's variables (a stale CACHE_WRITE=1 is reset)", () => {
-        assert.equal(decide({ ...pr(7, "main"), CACHE_WRITE: "1", BUILD_REF: "refs/heads/main", trusted: "x" }).write, "0");
+        assert.equal(
+            decide({ ...pr(7, "main"), CACHE_WRITE: "1", BUILD_REF: "refs/heads/main", trusted: "x" }).write,
+            "0",
+        );
     });
 });
