@@ -68,28 +68,43 @@ export function lifecyclePolicy(opts: LifecycleOptions): LifecyclePolicyDocument
                 },
                 action: { type: "expire" },
             })),
-            {
-                rulePriority: n + 1,
-                description: `Expire untagged images (superseded images and cache manifests) after ${opts.untaggedExpiryDays} days.`,
-                selection: {
-                    tagStatus: "untagged",
-                    countType: "sinceImagePushed",
-                    countUnit: "days",
-                    countNumber: opts.untaggedExpiryDays,
-                },
-                action: { type: "expire" },
-            },
-            {
-                rulePriority: n + 2,
-                description: `Keep at most ${opts.maxTaggedImages} other tagged images.`,
-                selection: {
-                    tagStatus: "tagged",
-                    tagPatternList: ["*"],
-                    countType: "imageCountMoreThan",
-                    countNumber: opts.maxTaggedImages,
-                },
-                action: { type: "expire" },
-            },
+            ...expiryRules(n + 1, opts),
         ],
     };
+}
+
+/** The rules after the shields, from priority `first` on: untagged images expire after N days, at most N tagged ones are kept. */
+function expiryRules(first: number, opts: Omit<LifecycleOptions, "protectedTags">): LifecycleRule[] {
+    return [
+        {
+            rulePriority: first,
+            description: `Expire untagged images (superseded images and cache manifests) after ${opts.untaggedExpiryDays} days.`,
+            selection: {
+                tagStatus: "untagged",
+                countType: "sinceImagePushed",
+                countUnit: "days",
+                countNumber: opts.untaggedExpiryDays,
+            },
+            action: { type: "expire" },
+        },
+        {
+            rulePriority: first + 1,
+            description: `Keep at most ${opts.maxTaggedImages} ${first > 1 ? "other " : ""}tagged images.`,
+            selection: {
+                tagStatus: "tagged",
+                tagPatternList: ["*"],
+                countType: "imageCountMoreThan",
+                countNumber: opts.maxTaggedImages,
+            },
+            action: { type: "expire" },
+        },
+    ];
+}
+
+/**
+ * The lifecycle policy of the repositories that a pull-through cache creates (set through a repository creation
+ * template): no tag is protected, since an expired upstream image is fetched again on its next pull.
+ */
+export function upstreamCacheLifecyclePolicy(opts: Omit<LifecycleOptions, "protectedTags">): LifecyclePolicyDocument {
+    return { rules: expiryRules(1, opts) };
 }

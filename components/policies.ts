@@ -19,6 +19,15 @@ export const ECR_PUSH_ACTIONS = [
     "ecr:CompleteLayerUpload",
     "ecr:PutImage",
 ] as const;
+/**
+ * Pull through an ECR pull-through cache: the pull actions, plus importing the image from upstream and creating
+ * its repository on the first pull (ECR user guide, "IAM permissions required to sync an upstream registry").
+ */
+export const PULL_THROUGH_ACTIONS = [
+    ...ECR_PULL_ACTIONS,
+    "ecr:BatchImportUpstreamImage",
+    "ecr:CreateRepository",
+] as const;
 /** Write build logs to the project's own log group. */
 export const LOGS_ACTIONS = ["logs:CreateLogStream", "logs:PutLogEvents"] as const;
 
@@ -67,12 +76,24 @@ export function trustPolicy(accountId: string, projectArn: string): aws.iam.Poli
 export interface BuildPolicyInputs {
     readonly repositoryArn: string;
     readonly logGroupArn: string;
+    /** Repository prefixes of the pull-through cache rules the build pulls through; none by default. */
+    readonly pullThroughPrefixes?: readonly string[];
 }
 
-/** The role's permissions: ECR login on `*`, pull and push on the repository, logs on the project's log group. */
+/** The ARNs of the repositories that a pull-through cache rule creates under `prefix`. */
+export function cachedRepositoriesArn(p: ArnParts, prefix: string): string {
+    return `arn:${p.partition}:ecr:${p.region}:${p.accountId}:repository/${prefix}/*`;
+}
+
+/**
+ * The role's permissions: ECR login on `*`, pull and push on the repository, logs on the project's log group,
+ * and, with pull-through caches, pulling through them (only the repositories under their prefixes).
+ */
 export function buildPolicy(inputs: BuildPolicyInputs): aws.iam.PolicyDocument {
     // The provider's LogGroup.arn has no trailing ":*"; log streams are "<group arn>:log-stream:<name>".
     const logGroupArn = inputs.logGroupArn.replace(/:\*$/, "");
+    const prefixes = inputs.pullThroughPrefixes ?? [];
+    const parts = arnParts(inputs.repositoryArn);
     return {
         Version: "2012-10-17",
         Statement: [
@@ -94,6 +115,16 @@ export function buildPolicy(inputs: BuildPolicyInputs): aws.iam.PolicyDocument {
                 Action: [...LOGS_ACTIONS],
                 Resource: [logGroupArn, `${logGroupArn}:log-stream:*`],
             },
+            ...(prefixes.length === 0
+                ? []
+                : [
+                      {
+                          Sid: "PullThroughTheUpstreamCachesOnly",
+                          Effect: "Allow" as const,
+                          Action: [...PULL_THROUGH_ACTIONS],
+                          Resource: prefixes.map((prefix) => cachedRepositoriesArn(parts, prefix)),
+                      },
+                  ]),
         ],
     };
 }

@@ -16,7 +16,13 @@
  */
 import { strict as assert } from "assert";
 import fc from "fast-check";
-import { lifecyclePolicy, LifecyclePolicyDocument, LifecycleRule, PROTECT_COUNT } from "../components/lifecycle";
+import {
+    lifecyclePolicy,
+    LifecyclePolicyDocument,
+    LifecycleRule,
+    PROTECT_COUNT,
+    upstreamCacheLifecyclePolicy,
+} from "../components/lifecycle";
 
 interface Image {
     readonly id: number;
@@ -298,6 +304,37 @@ describe("lifecycle policy (pure)", () => {
                 }),
                 { numRuns: 400, interruptAfterTimeLimit: 20_000 },
             );
+        });
+    });
+});
+
+describe("lifecycle policy of pull-through cached repositories (pure)", () => {
+    it("has no shield rule: untagged images expire by age, then at most N tagged images are kept", () => {
+        assert.deepEqual(upstreamCacheLifecyclePolicy({ untaggedExpiryDays: 3, maxTaggedImages: 5 }), {
+            rules: [
+                {
+                    rulePriority: 1,
+                    description: "Expire untagged images (superseded images and cache manifests) after 3 days.",
+                    selection: {
+                        tagStatus: "untagged",
+                        countType: "sinceImagePushed",
+                        countUnit: "days",
+                        countNumber: 3,
+                    },
+                    action: { type: "expire" },
+                },
+                {
+                    rulePriority: 2,
+                    description: "Keep at most 5 tagged images.",
+                    selection: {
+                        tagStatus: "tagged",
+                        tagPatternList: ["*"],
+                        countType: "imageCountMoreThan",
+                        countNumber: 5,
+                    },
+                    action: { type: "expire" },
+                },
+            ],
         });
     });
 });

