@@ -134,8 +134,9 @@ export interface CachedDockerBuildArgs {
      */
     readonly sourceUrl?: string;
     /**
-     * Branch, tag or commit the project builds by default, in git ref syntax (1 to 255 characters, no spaces,
-     * control characters, `..`, `~^:?*[\`, `@{`, no leading or trailing `/`, not ending in `.` or `.lock`).
+     * Branch, tag or commit the project builds by default, in git ref syntax: 1 to 255 characters without
+     * whitespace, control characters, `~^:?*[\`, `..`, `@{` or `//`, not starting or ending with `/`, not
+     * ending in `.` or `.lock`.
      * @default "master"
      */
     readonly sourceVersion?: string;
@@ -270,8 +271,16 @@ function shown(value: unknown): string {
 }
 
 /** `Invalid value for '<key>': <value>. <what is allowed>` */
-export function describeProblem(p: ConfigProblem): string {
+function describeProblem(p: ConfigProblem): string {
     return `Invalid value for '${p.key}': ${shown(p.value)}. ${p.allowed}`;
+}
+
+/** One problem: its line. Several: `<n> invalid values:` and one indented `- <line>` per problem. */
+function messageOf(problems: readonly ConfigProblem[]): string {
+    if (problems.length === 1) {
+        return describeProblem(problems[0]);
+    }
+    return [`${problems.length} invalid values:`, ...problems.map((p) => `  - ${describeProblem(p)}`)].join("\n");
 }
 
 /**
@@ -291,13 +300,7 @@ export class ConfigError extends pulumi.RunError {
         if (problems.length === 0) {
             throw new Error("ConfigError needs at least one problem");
         }
-        super(
-            problems.length === 1
-                ? describeProblem(problems[0])
-                : [`${problems.length} invalid values:`, ...problems.map((p) => `  - ${describeProblem(p)}`)].join(
-                      "\n",
-                  ),
-        );
+        super(messageOf(problems));
         this.name = "ConfigError";
         this.problems = problems;
         this.key = problems[0].key;
