@@ -1,23 +1,20 @@
 /**
- * Entry point: reads this stack's config and creates the component. The only place that reads config.
+ * Entry point: runs the program (`program.ts`) for this stack and exports its outputs.
  *
  *     pulumi up --stack dev
  */
-import * as pulumi from "@pulumi/pulumi";
-import { argsFromConfig, CachedDockerBuild, checkConfigKeys } from "./components";
+import { program } from "./program";
 
-const cfg = new pulumi.Config();
-checkConfigKeys(pulumi.getProject(), pulumi.runtime.allConfig());
-const build = new CachedDockerBuild("docker-cache", argsFromConfig(cfg));
+const outputs = program();
 
 // Flat camelCase outputs, for `pulumi stack output` and for other projects' StackReferences.
-export const projectName = build.projectName;
-export const projectArn = build.projectArn;
-export const repositoryUrl = build.repositoryUrl;
-export const repositoryArn = build.repositoryArn;
-export const repositoryName = build.repositoryName;
-export const imageUri = build.imageUri;
-export const cacheRef = build.cacheRef;
-export const cacheStrategy = build.settings.cacheStrategy;
-export const roleArn = build.roleArn;
-export const logGroupName = build.logGroupName;
+export const projectName = outputs.projectName;
+export const projectArn = outputs.projectArn;
+export const repositoryUrl = outputs.repositoryUrl;
+export const repositoryArn = outputs.repositoryArn;
+export const repositoryName = outputs.repositoryName;
+export const imageUri = outputs.imageUri;
+export const cacheRef = outputs.cacheRef;
+export const cacheStrategy = outputs.cacheStrategy;
+export const roleArn = outputs.roleArn;
+export const logGroupName = outputs.logGroupName;

@@ -1,10 +1,11 @@
 /**
  * The arguments of {@link CachedDockerBuild}, their defaults, and their validation.
  *
- * This is the one place where defaults live and where every plain value is checked, so a bad value
- * is reported (naming the key, the value and what is allowed) before any resource is registered.
- * Fields that shape resource names, lifecycle rules, IAM scoping or buildspec commands are plain
- * values rather than `pulumi.Input`s on purpose: they must be known and checked up front.
+ * This is the one place where defaults live and where every plain value is checked, so bad values are
+ * reported (all of them at once, each naming the key, the value and what is allowed) before any resource
+ * is registered. Fields that shape resource names, lifecycle rules, IAM scoping or buildspec commands are
+ * plain values rather than `pulumi.Input`s on purpose: they must be known and checked up front. Only
+ * values handed to a resource untouched (`kmsKeyArn`, `githubToken`, `tags`) may be `pulumi.Input`s.
  */
 import * as pulumi from "@pulumi/pulumi";
 
@@ -31,33 +32,41 @@ export const LOG_RETENTION_DAYS = [
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ] as const;
 
+/** Server-side encryption types of an ECR repository. */
 export const ENCRYPTION_TYPES = ["AES256", "KMS"] as const;
 export type EncryptionType = (typeof ENCRYPTION_TYPES)[number];
 
+/** Tag mutability settings of the repository (`IMMUTABLE` keeps the image and cache tags movable). */
 export const TAG_MUTABILITIES = ["MUTABLE", "IMMUTABLE"] as const;
 export type TagMutability = (typeof TAG_MUTABILITIES)[number];
+
+/** `--network` values for RUN steps. */
+export const BUILD_NETWORKS = ["none", "host"] as const;
+export type BuildNetwork = (typeof BUILD_NETWORKS)[number];
 
 /** Arguments of the {@link CachedDockerBuild} component. */
 export interface CachedDockerBuildArgs {
     /**
-     * Name of the ECR repository that holds the image and its layer cache.
-     * Lowercase letters, digits and `._-/` separators, 2 to 256 characters (ECR's rule).
-     * @default "<component name>-<stack>"
+     * Name of the ECR repository that holds the image and its layer cache: 2 to 256 characters, lowercase
+     * letters and digits separated by single `.`, `_`, `-` or `/` (ECR's rule).
+     * @default "<component name>-<stack>", lowercased
      */
     readonly repositoryName?: string;
     /**
-     * Name of the CodeBuild project (also names its log group and IAM role).
-     * Letters, digits, `-` and `_`, 2 to 150 characters, starting with a letter or digit.
+     * Name of the CodeBuild project, which also names its log group and IAM role: 2 to 59 characters (so that
+     * `<name>-role` fits IAM's 64), letters, digits, `-` and `_`, starting with a letter or digit.
      * @default "<component name>-<stack>"
      */
     readonly projectName?: string;
     /**
-     * Tag of the image that trusted builds push. The `inline` and `pull` strategies also read their cache from it.
+     * Tag of the image that trusted builds push, which the `inline` and `pull` strategies also read their cache
+     * from: a Docker tag, 1 to 128 letters, digits, `_`, `.` and `-`, not starting with `.` or `-`.
      * @default "latest"
      */
     readonly imageTag?: string;
     /**
-     * Tag of the cache manifest that the `registry` strategy reads and writes. Never expired by the lifecycle rules.
+     * Tag of the cache manifest that the `registry` strategy reads and writes, never expired by the lifecycle
+     * rules: a Docker tag like {@link imageTag}, and different from it.
      * @default "buildcache"
      */
     readonly cacheTag?: string;
@@ -69,24 +78,25 @@ export interface CachedDockerBuildArgs {
      */
     readonly cacheStrategy?: CacheStrategy;
     /**
-     * Builder for the `registry` strategy. `docker-container` creates a buildx builder whose image is
-     * {@link builderImage} (needed on CodeBuild, whose daemon has no containerd image store);
+     * Builder for the `registry` strategy: `docker-container` creates a buildx builder whose image is
+     * {@link builderImage} (needed on CodeBuild, whose daemon has no containerd image store), and
      * `docker` uses the daemon's own builder, which works only where the daemon has the containerd image store.
      * @default "docker-container"
      */
     readonly registryBuilder?: RegistryBuilder;
     /**
-     * BuildKit image for the `docker-container` builder. ECR Public by default, to avoid Docker Hub's rate limits.
+     * BuildKit image of the `docker-container` builder, from ECR Public by default to avoid Docker Hub's rate
+     * limits: an image reference (`registry/path[:tag][@sha256:digest]`, lowercase path, no spaces).
      * @default "public.ecr.aws/vend/moby/buildkit:buildx-stable-1"
      */
     readonly builderImage?: string;
     /**
-     * Days after which untagged images (superseded cache manifests, old image versions) expire. 1 to 3650.
+     * Days after which untagged images (superseded cache manifests, old image versions) expire: 1 to 3650.
      * @default 7
      */
     readonly untaggedExpiryDays?: number;
     /**
-     * How many tagged images to keep, besides the image tag and the cache tag, which are never expired. 1 to 10000.
+     * How many tagged images to keep besides the image tag and the cache tag, which never expire: 1 to 10000.
      * @default 20
      */
     readonly maxTaggedImages?: number;
@@ -96,10 +106,12 @@ export interface CachedDockerBuildArgs {
      */
     readonly encryptionType?: EncryptionType;
     /**
-     * KMS key ARN for `KMS` encryption. Leave unset to use the AWS-managed `aws/ecr` key. Only allowed with `KMS`.
-     * @default undefined
+     * ARN of the KMS key (or alias) for `KMS` encryption; set it only with `encryptionType: "KMS"`, and leave it
+     * unset for the AWS-managed `aws/ecr` key. A plain string must be a KMS key or alias ARN; a
+     * `pulumi.Output` (a key created in the same program) is passed to ECR as it is and checked by AWS.
+     * @default undefined (the AWS-managed key)
      */
-    readonly kmsKeyArn?: string;
+    readonly kmsKeyArn?: pulumi.Input<string>;
     /**
      * `MUTABLE`, or `IMMUTABLE`, which still lets the image tag and the cache tag move (they are exclusion filters).
      * @default "MUTABLE"
@@ -112,82 +124,89 @@ export interface CachedDockerBuildArgs {
     readonly forceDelete?: boolean;
     /**
      * Protect every child resource from deletion (`protect`) and keep the repository and log group in AWS
-     * when they leave the stack (`retainOnDelete`). For production stacks.
+     * when they leave the stack (`retainOnDelete`), for production stacks.
      * @default false
      */
     readonly protect?: boolean;
     /**
-     * HTTPS URL of the GitHub repository to build.
+     * URL of the GitHub repository to build: `https://github.com/<owner>/<repo>`, optionally ending in `.git`.
      * @default "https://github.com/aws/aws-codebuild-docker-images.git"
      */
     readonly sourceUrl?: string;
     /**
-     * Branch, tag or commit the project builds by default.
+     * Branch, tag or commit the project builds by default, in git ref syntax: 1 to 255 characters without
+     * whitespace, control characters, `~^:?*[\`, `..`, `@{` or `//`, not starting or ending with `/`, not
+     * ending in `.` or `.lock`.
      * @default "master"
      */
     readonly sourceVersion?: string;
     /**
-     * Folder of the Dockerfile inside the source, relative, without `..`, not starting with `-` (docker would
-     * read it as an option; write `./-dir`), printable. It is also the build context.
+     * Folder of the Dockerfile inside the source, which is also the build context: a relative path of 1 to
+     * 1024 printable characters, without `..` segments, not starting with `/` or with `-` (docker would read
+     * it as an option; write `./-dir`). Empty and `.` segments and trailing slashes are dropped, so
+     * `./app//` becomes `app` and `./` becomes `.`; a path that would then start with `-` keeps its `./`.
      * @default "al/x86_64/standard/5.0"
      */
     readonly dockerfileDir?: string;
     /**
-     * File name of the Dockerfile inside {@link dockerfileDir}.
+     * File name of the Dockerfile inside {@link dockerfileDir}: no `/`, not `.` or `..`, printable characters.
      * @default "Dockerfile"
      */
     readonly dockerfileName?: string;
     /**
-     * `--build-arg` values passed to the build. Names are letters, digits and `_`; values may hold anything
-     * but NUL, DEL, C1 control characters, U+2028/U+2029 and a byte-order mark.
+     * `--build-arg` values passed to the build: names are letters, digits and `_`, not starting with a digit;
+     * values may hold anything but NUL, DEL, C1 control characters, U+2028/U+2029 and a byte-order mark.
      * @default {}
      */
     readonly buildArgs?: Readonly<Record<string, string>>;
     /**
-     * Source refs whose builds may write the cache and push the image. Builds of any other ref
-     * (pull requests, manual source-version overrides) read the cache but never write it.
-     * A bare name is a branch (`main` = `refs/heads/main`); a tag must be written `refs/tags/<name>`,
-     * so that a tag named like a trusted branch never counts as that branch.
+     * Source refs whose builds may write the cache and push the image; builds of any other ref (pull requests,
+     * manual source-version overrides) read the cache but never write it. A non-empty list in git ref syntax
+     * (see {@link sourceVersion}), without pull-request refs (`pr/…`). A bare name is a branch (`main` =
+     * `refs/heads/main`); a tag must be written `refs/tags/<name>`, so that a tag named like a trusted branch
+     * never counts as that branch.
      * @default [sourceVersion]
      */
     readonly trustedRefs?: readonly string[];
     /**
-     * CodeBuild image the build runs on. It must have Docker with buildx (current standard images do).
+     * CodeBuild image the build runs on, which must have Docker with buildx (current standard images do):
+     * 1 to 255 letters, digits and `._/:@-`, starting with a letter or digit.
      * @default "aws/codebuild/amazonlinux-x86_64-standard:5.0"
      */
     readonly buildImage?: string;
     /**
-     * CodeBuild compute type.
+     * CodeBuild compute type: one of {@link COMPUTE_TYPES}.
      * @default "BUILD_GENERAL1_MEDIUM"
      */
     readonly computeType?: ComputeType;
     /**
-     * Build timeout in minutes, 5 to 2160 (CodeBuild's range).
+     * Build timeout in minutes: 5 to 2160 (CodeBuild's range).
      * @default 60
      */
     readonly buildTimeoutMinutes?: number;
     /**
      * Also switch on CodeBuild's own host-local cache (`LOCAL_DOCKER_LAYER_CACHE`, `LOCAL_SOURCE_CACHE`),
-     * best effort, on top of the ECR cache. Not available on `BUILD_GENERAL1_2XLARGE`.
-     * @default true
+     * best effort, on top of the ECR cache. `BUILD_GENERAL1_2XLARGE` doesn't support it, so `true` is refused there.
+     * @default true, except on `BUILD_GENERAL1_2XLARGE`, where it is false
      */
     readonly localCache?: boolean;
     /**
-     * Retention of the build log group, in days; one of CloudWatch's allowed values.
+     * Retention of the build log group in days: one of CloudWatch's values ({@link LOG_RETENTION_DAYS}).
      * @default 30
      */
     readonly logRetentionDays?: number;
     /**
-     * GitHub personal access token for a private source, as a Pulumi secret. It becomes a CodeBuild
-     * source credential; it never appears in plain text in state, the buildspec or the logs.
+     * GitHub personal access token for a private source, best given as a Pulumi secret; it becomes a CodeBuild
+     * source credential and never appears in plain text in state, the buildspec or the logs.
      * @default undefined (public source, no credential)
      */
     readonly githubToken?: pulumi.Input<string>;
     /**
-     * `--network` for RUN steps. Unset on CodeBuild; the local stand-in sets `none` because its daemons have no bridge.
-     * @default undefined
+     * `--network` for RUN steps, `none` or `host`: unset on CodeBuild; the local stand-in sets `none` because its
+     * daemons have no bridge.
+     * @default undefined (docker's default network)
      */
-    readonly buildNetwork?: "none" | "host";
+    readonly buildNetwork?: BuildNetwork;
     /**
      * Tags for every taggable resource.
      * @default {}
@@ -195,36 +214,24 @@ export interface CachedDockerBuildArgs {
     readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
-/** The plain arguments after defaults, all present. */
-export interface ResolvedArgs {
-    readonly repositoryName: string;
-    readonly projectName: string;
-    readonly imageTag: string;
-    readonly cacheTag: string;
-    readonly cacheStrategy: CacheStrategy;
-    readonly registryBuilder: RegistryBuilder;
-    readonly builderImage: string;
-    readonly untaggedExpiryDays: number;
-    readonly maxTaggedImages: number;
-    readonly encryptionType: EncryptionType;
-    readonly kmsKeyArn: string | undefined;
-    readonly imageTagMutability: TagMutability;
-    readonly forceDelete: boolean;
-    readonly protect: boolean;
-    readonly sourceUrl: string;
-    readonly sourceVersion: string;
-    readonly dockerfileDir: string;
-    readonly dockerfileName: string;
-    readonly buildArgs: Readonly<Record<string, string>>;
-    readonly trustedRefs: readonly string[];
-    readonly buildImage: string;
-    readonly computeType: ComputeType;
-    readonly buildTimeoutMinutes: number;
-    readonly localCache: boolean;
-    readonly logRetentionDays: number;
-    readonly buildNetwork: "none" | "host" | undefined;
-}
+/** Arguments handed to resources untouched: never validated, so they may be `pulumi.Input`s. Not in {@link ResolvedArgs}. */
+type PassThroughArg = "githubToken" | "tags";
+/** Arguments without a default: unset stays unset after resolution. */
+type UnsetByDefaultArg = "kmsKeyArn" | "buildNetwork";
 
+/**
+ * The arguments after defaults and validation: every argument but the pass-through ones, present
+ * (those without a default may be `undefined`), with the types of {@link CachedDockerBuildArgs}.
+ */
+export type ResolvedArgs = Readonly<Required<Omit<CachedDockerBuildArgs, PassThroughArg | UnsetByDefaultArg>>> & {
+    readonly [K in UnsetByDefaultArg]: CachedDockerBuildArgs[K] | undefined;
+};
+
+/**
+ * The defaults that are constants. The others follow other values: `repositoryName` and `projectName` the
+ * component's name and the stack, `trustedRefs` the `sourceVersion`, `localCache` the `computeType`;
+ * `kmsKeyArn` and `buildNetwork` have none.
+ */
 export const DEFAULTS = {
     imageTag: "latest",
     cacheTag: "buildcache",
@@ -241,30 +248,91 @@ export const DEFAULTS = {
     sourceVersion: "master",
     dockerfileDir: "al/x86_64/standard/5.0",
     dockerfileName: "Dockerfile",
+    buildArgs: {},
     buildImage: "aws/codebuild/amazonlinux-x86_64-standard:5.0",
     computeType: "BUILD_GENERAL1_MEDIUM",
     buildTimeoutMinutes: 60,
-    localCache: true,
     logRetentionDays: 30,
-} as const;
+} as const satisfies Partial<ResolvedArgs>;
 
-/** A bad argument or config value. The message names the key, the value and what is allowed. */
-export class ConfigError extends Error {
-    constructor(
-        readonly key: string,
-        readonly value: unknown,
-        readonly allowed: string,
-    ) {
-        super(`Invalid value for '${key}': ${JSON.stringify(value)}. ${allowed}`);
+/** One bad value: the key (a component argument, or a config key), the value received, and what is allowed. */
+export interface ConfigProblem {
+    readonly key: string;
+    readonly value: unknown;
+    readonly allowed: string;
+}
+
+/** A value as an error message shows it: JSON, except for values only known at deployment. */
+function shown(value: unknown): string {
+    if (pulumi.Output.isInstance(value) || value instanceof Promise) {
+        return "(a pulumi.Output, known only at deployment)";
+    }
+    return JSON.stringify(value) ?? String(value);
+}
+
+/** `Invalid value for '<key>': <value>. <what is allowed>` */
+function describeProblem(p: ConfigProblem): string {
+    return `Invalid value for '${p.key}': ${shown(p.value)}. ${p.allowed}`;
+}
+
+/** One problem: its line. Several: `<n> invalid values:` and one indented `- <line>` per problem. */
+function messageOf(problems: readonly ConfigProblem[]): string {
+    if (problems.length === 1) {
+        return describeProblem(problems[0]);
+    }
+    return [`${problems.length} invalid values:`, ...problems.map((p) => `  - ${describeProblem(p)}`)].join("\n");
+}
+
+/**
+ * Bad arguments or config values, all of them at once. A `pulumi.RunError`, so that the Pulumi CLI prints
+ * only the message, without a stack trace. With one problem the message is that problem's line; with
+ * several, a count followed by one line per problem.
+ */
+export class ConfigError extends pulumi.RunError {
+    /** Every problem, in the order found. */
+    readonly problems: readonly ConfigProblem[];
+    /** The first problem's key. */
+    readonly key: string;
+    /** The first problem's value. */
+    readonly value: unknown;
+
+    constructor(problems: readonly ConfigProblem[]) {
+        if (problems.length === 0) {
+            throw new Error("ConfigError needs at least one problem");
+        }
+        super(messageOf(problems));
         this.name = "ConfigError";
+        this.problems = problems;
+        this.key = problems[0].key;
+        this.value = problems[0].value;
+    }
+}
+
+/** Collects problems instead of stopping at the first one. */
+export class Problems {
+    readonly list: ConfigProblem[] = [];
+
+    /** Records a problem unless `ok`; returns `ok`, so that checks of one key can be chained with `&&`. */
+    check(ok: boolean, key: string, value: unknown, allowed: string): boolean {
+        if (!ok) {
+            this.list.push({ key, value, allowed });
+        }
+        return ok;
+    }
+
+    /** Throws one {@link ConfigError} listing every problem, if there is any. */
+    throwIfAny(): void {
+        if (this.list.length > 0) {
+            throw new ConfigError(this.list);
+        }
     }
 }
 
 // ECR: https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_CreateRepository.html (repositoryName pattern).
 const ECR_REPOSITORY_NAME = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
-// CodeBuild: project names are 2 to 255 characters, [A-Za-z0-9][A-Za-z0-9\-_]*. The role name
-// "<project>-role" must fit IAM's 64 characters, so 150 here is not the binding limit; see below.
-const CODEBUILD_PROJECT_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{1,149}$/;
+// CodeBuild allows 2 to 255 characters, [A-Za-z0-9][A-Za-z0-9\-_]*; the role name "<project>-role" must
+// fit IAM's 64 characters, which makes 59 the binding limit.
+const CODEBUILD_PROJECT_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{1,58}$/;
 // Docker tag grammar (distribution/reference): [\w][\w.-]{0,127}.
 const DOCKER_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const BUILD_ARG_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -281,62 +349,83 @@ const GIT_REF = /^(?!\/|.*\/\/|.*\/$|.*\.\.|.*@\{|.*\.lock$|.*\.$)[^\s~^:?*[\\\x
 const NO_CONTROL = /^[^\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]*$/;
 /** What a build-arg value can't hold: NUL (no argv can), and what NO_CONTROL refuses for YAML 1.1's sake, bar C0 (escaped). */
 const BUILD_ARG_VALUE_FORBIDDEN = /[\x00\x7f-\x9f\u2028\u2029\ufeff]/;
+const KMS_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[A-Za-z0-9/_-]+$/;
 
-function check(ok: boolean, key: string, value: unknown, allowed: string): void {
-    if (!ok) {
-        throw new ConfigError(key, value, allowed);
-    }
-}
+const DOCKER_TAG_RULE =
+    "Allowed: a Docker tag: 1 to 128 of letters, digits, '_', '.', '-', not starting with '.' or '-'.";
 
-function integerIn(key: string, value: number, min: number, max: number): number {
-    check(
+function integerIn(p: Problems, key: string, value: number, min: number, max: number): boolean {
+    return p.check(
         Number.isInteger(value) && value >= min && value <= max,
         key,
         value,
         `Allowed: a whole number from ${min} to ${max}.`,
     );
-    return value;
 }
 
-function oneOf<T extends string | number>(key: string, value: T, allowed: readonly T[]): T {
-    check(allowed.includes(value), key, value, `Allowed: ${allowed.join(", ")}.`);
-    return value;
-}
-
-/** Checks a Dockerfile folder: relative, normalized, never climbing out of the source. Exported for tests. */
-export function checkRelativePath(key: string, value: string): string {
-    const segments = value.split("/");
-    check(
-        value.length > 0 && value.length <= 1024,
-        key,
-        value,
-        "Allowed: a non-empty relative path of at most 1024 characters.",
-    );
-    check(!value.startsWith("/"), key, value, "Allowed: a path relative to the source root; absolute paths are not.");
-    check(!segments.includes(".."), key, value, "Allowed: a path inside the source; '..' segments are not.");
-    check(
-        !value.startsWith("-"),
-        key,
-        value,
-        "Allowed: a path not starting with '-', which docker would read as an option; write './-…' instead.",
-    );
-    check(
-        NO_CONTROL.test(value),
-        key,
-        value,
-        "Allowed: printable characters; control characters and newlines are not.",
-    );
-    return value;
+function oneOf<T extends string | number>(p: Problems, key: string, value: T, allowed: readonly T[]): boolean {
+    return p.check(allowed.includes(value), key, value, `Allowed: ${allowed.join(", ")}.`);
 }
 
 /**
- * Applies defaults and validates every plain argument. Throws {@link ConfigError} on the first bad value.
- * `name` is the component's name and `stack` the stack's, used for default resource names.
+ * Checks the Dockerfile folder (relative, inside the source, not read as an option, printable) and returns it
+ * normalized: empty and `.` segments dropped, `.` for the source root, and a leading `./` kept where the path
+ * would otherwise start with `-`. Returns the value unchanged when it is refused.
+ */
+function normalizeDockerfileDir(p: Problems, value: string): string {
+    const key = "dockerfileDir";
+    const ok =
+        p.check(
+            value.length > 0 && value.length <= 1024,
+            key,
+            value,
+            "Allowed: a non-empty relative path of at most 1024 characters.",
+        ) &&
+        p.check(
+            !value.startsWith("/"),
+            key,
+            value,
+            "Allowed: a path relative to the source root; absolute paths are not.",
+        ) &&
+        p.check(
+            !value.split("/").includes(".."),
+            key,
+            value,
+            "Allowed: a path inside the source; '..' segments are not.",
+        ) &&
+        p.check(
+            !value.startsWith("-"),
+            key,
+            value,
+            "Allowed: a path not starting with '-', which docker would read as an option; write './-…' instead.",
+        ) &&
+        p.check(
+            NO_CONTROL.test(value),
+            key,
+            value,
+            "Allowed: printable characters; control characters and newlines are not.",
+        );
+    if (!ok) {
+        return value;
+    }
+    const segments = value.split("/").filter((s) => s !== "" && s !== ".");
+    if (segments.length === 0) {
+        return ".";
+    }
+    const path = segments.join("/");
+    return path.startsWith("-") ? `./${path}` : path;
+}
+
+/**
+ * Applies defaults and validates every plain argument. Throws one {@link ConfigError} that lists every bad
+ * value. `name` is the component's name and `stack` the stack's, used for default resource names.
  */
 export function resolveArgs(name: string, stack: string, args: CachedDockerBuildArgs = {}): ResolvedArgs {
+    const p = new Problems();
     const defaultName = `${name}-${stack}`;
+
     const repositoryName = args.repositoryName ?? defaultName.toLowerCase();
-    check(
+    p.check(
         repositoryName.length >= 2 && repositoryName.length <= 256 && ECR_REPOSITORY_NAME.test(repositoryName),
         "repositoryName",
         repositoryName,
@@ -344,91 +433,79 @@ export function resolveArgs(name: string, stack: string, args: CachedDockerBuild
     );
 
     const projectName = args.projectName ?? defaultName;
-    check(
-        CODEBUILD_PROJECT_NAME.test(projectName) && projectName.length <= 59,
+    p.check(
+        CODEBUILD_PROJECT_NAME.test(projectName),
         "projectName",
         projectName,
         "Allowed: 2 to 59 characters (so '<name>-role' fits IAM's 64), letters, digits, '-' and '_', starting with a letter or digit.",
     );
 
     const imageTag = args.imageTag ?? DEFAULTS.imageTag;
-    check(
-        DOCKER_TAG.test(imageTag),
-        "imageTag",
-        imageTag,
-        "Allowed: a Docker tag: 1 to 128 of letters, digits, '_', '.', '-', not starting with '.' or '-'.",
-    );
+    const imageTagOk = p.check(DOCKER_TAG.test(imageTag), "imageTag", imageTag, DOCKER_TAG_RULE);
     const cacheTag = args.cacheTag ?? DEFAULTS.cacheTag;
-    check(
-        DOCKER_TAG.test(cacheTag),
-        "cacheTag",
-        cacheTag,
-        "Allowed: a Docker tag: 1 to 128 of letters, digits, '_', '.', '-', not starting with '.' or '-'.",
-    );
-    check(
-        cacheTag !== imageTag,
-        "cacheTag",
-        cacheTag,
-        "Allowed: any tag other than imageTag; the cache manifest must not replace the image.",
-    );
+    const cacheTagOk = p.check(DOCKER_TAG.test(cacheTag), "cacheTag", cacheTag, DOCKER_TAG_RULE);
+    if (imageTagOk && cacheTagOk) {
+        p.check(
+            cacheTag !== imageTag,
+            "cacheTag",
+            cacheTag,
+            "Allowed: any tag other than imageTag; the cache manifest must not replace the image.",
+        );
+    }
 
-    const cacheStrategy = oneOf("cacheStrategy", args.cacheStrategy ?? DEFAULTS.cacheStrategy, CACHE_STRATEGIES);
-    const registryBuilder = oneOf(
-        "registryBuilder",
-        args.registryBuilder ?? DEFAULTS.registryBuilder,
-        REGISTRY_BUILDERS,
-    );
+    const cacheStrategy = args.cacheStrategy ?? DEFAULTS.cacheStrategy;
+    oneOf(p, "cacheStrategy", cacheStrategy, CACHE_STRATEGIES);
+    const registryBuilder = args.registryBuilder ?? DEFAULTS.registryBuilder;
+    oneOf(p, "registryBuilder", registryBuilder, REGISTRY_BUILDERS);
     const builderImage = args.builderImage ?? DEFAULTS.builderImage;
-    check(
+    p.check(
         IMAGE_REFERENCE.test(builderImage),
         "builderImage",
         builderImage,
         "Allowed: an image reference such as public.ecr.aws/vend/moby/buildkit:buildx-stable-1.",
     );
 
-    const untaggedExpiryDays = integerIn(
-        "untaggedExpiryDays",
-        args.untaggedExpiryDays ?? DEFAULTS.untaggedExpiryDays,
-        1,
-        3650,
-    );
-    const maxTaggedImages = integerIn("maxTaggedImages", args.maxTaggedImages ?? DEFAULTS.maxTaggedImages, 1, 10000);
+    const untaggedExpiryDays = args.untaggedExpiryDays ?? DEFAULTS.untaggedExpiryDays;
+    integerIn(p, "untaggedExpiryDays", untaggedExpiryDays, 1, 3650);
+    const maxTaggedImages = args.maxTaggedImages ?? DEFAULTS.maxTaggedImages;
+    integerIn(p, "maxTaggedImages", maxTaggedImages, 1, 10000);
 
-    const encryptionType = oneOf("encryptionType", args.encryptionType ?? DEFAULTS.encryptionType, ENCRYPTION_TYPES);
+    const encryptionType = args.encryptionType ?? DEFAULTS.encryptionType;
+    const encryptionTypeOk = oneOf(p, "encryptionType", encryptionType, ENCRYPTION_TYPES);
     const kmsKeyArn = args.kmsKeyArn;
-    if (kmsKeyArn !== undefined) {
-        check(encryptionType === "KMS", "kmsKeyArn", kmsKeyArn, "Allowed only when encryptionType is KMS.");
-        check(
-            /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[A-Za-z0-9/_-]+$/.test(kmsKeyArn),
+    if (kmsKeyArn !== undefined && encryptionTypeOk) {
+        // An Output (a key made in the same program) can't be checked here; ECR checks it at deployment.
+        const withKms = p.check(
+            encryptionType === "KMS",
             "kmsKeyArn",
             kmsKeyArn,
-            "Allowed: a KMS key or alias ARN.",
+            "Allowed only when encryptionType is KMS.",
         );
+        if (withKms && typeof kmsKeyArn === "string") {
+            p.check(KMS_ARN.test(kmsKeyArn), "kmsKeyArn", kmsKeyArn, "Allowed: a KMS key or alias ARN.");
+        }
     }
-    const imageTagMutability = oneOf(
-        "imageTagMutability",
-        args.imageTagMutability ?? DEFAULTS.imageTagMutability,
-        TAG_MUTABILITIES,
-    );
+    const imageTagMutability = args.imageTagMutability ?? DEFAULTS.imageTagMutability;
+    oneOf(p, "imageTagMutability", imageTagMutability, TAG_MUTABILITIES);
 
     const sourceUrl = args.sourceUrl ?? DEFAULTS.sourceUrl;
-    check(
+    p.check(
         /^https:\/\/github\.com\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+?(\.git)?$/.test(sourceUrl),
         "sourceUrl",
         sourceUrl,
         "Allowed: an HTTPS GitHub repository URL, https://github.com/<owner>/<repo>[.git].",
     );
     const sourceVersion = args.sourceVersion ?? DEFAULTS.sourceVersion;
-    check(
+    const sourceVersionOk = p.check(
         GIT_REF.test(sourceVersion),
         "sourceVersion",
         sourceVersion,
         "Allowed: a branch, tag or commit name (git ref syntax, no spaces or control characters).",
     );
 
-    const dockerfileDir = checkRelativePath("dockerfileDir", args.dockerfileDir ?? DEFAULTS.dockerfileDir);
+    const dockerfileDir = normalizeDockerfileDir(p, args.dockerfileDir ?? DEFAULTS.dockerfileDir);
     const dockerfileName = args.dockerfileName ?? DEFAULTS.dockerfileName;
-    check(
+    p.check(
         dockerfileName.length > 0 &&
             !dockerfileName.includes("/") &&
             dockerfileName !== "." &&
@@ -439,75 +516,83 @@ export function resolveArgs(name: string, stack: string, args: CachedDockerBuild
         "Allowed: a file name without '/', control characters, '.' or '..'.",
     );
 
-    const buildArgs = args.buildArgs ?? {};
+    const buildArgs = args.buildArgs ?? DEFAULTS.buildArgs;
     for (const [argName, argValue] of Object.entries(buildArgs)) {
-        check(
-            BUILD_ARG_NAME.test(argName),
-            `buildArgs.${argName}`,
-            argName,
-            "Allowed names: letters, digits and '_', not starting with a digit.",
-        );
-        check(
-            typeof argValue === "string" && !BUILD_ARG_VALUE_FORBIDDEN.test(argValue),
-            `buildArgs.${argName}`,
-            argValue,
-            "Allowed: a string without NUL, DEL, C1 control characters, U+2028/U+2029 or a byte-order mark.",
-        );
+        const key = `buildArgs.${argName}`;
+        if (
+            p.check(
+                BUILD_ARG_NAME.test(argName),
+                key,
+                argName,
+                "Allowed names: letters, digits and '_', not starting with a digit.",
+            )
+        ) {
+            p.check(
+                typeof argValue === "string" && !BUILD_ARG_VALUE_FORBIDDEN.test(argValue),
+                key,
+                argValue,
+                "Allowed: a string without NUL, DEL, C1 control characters, U+2028/U+2029 or a byte-order mark.",
+            );
+        }
     }
 
+    // The default follows sourceVersion; a bad sourceVersion is reported once, under its own key.
     const trustedRefs = args.trustedRefs ?? [sourceVersion];
-    check(
-        Array.isArray(trustedRefs) && trustedRefs.length > 0,
-        "trustedRefs",
-        trustedRefs,
-        "Allowed: a non-empty list of branch or tag names.",
-    );
-    for (const ref of trustedRefs) {
-        check(
-            typeof ref === "string" && GIT_REF.test(ref),
+    if (args.trustedRefs !== undefined || sourceVersionOk) {
+        const listOk = p.check(
+            Array.isArray(trustedRefs) && trustedRefs.length > 0,
             "trustedRefs",
-            ref,
-            "Allowed: branch or tag names (git ref syntax).",
+            trustedRefs,
+            "Allowed: a non-empty list of branch or tag names.",
         );
-        check(
-            !/^pr\//.test(ref),
-            "trustedRefs",
-            ref,
-            "Allowed: branch or tag names; pull-request refs (pr/...) must never write the cache.",
-        );
+        for (const ref of listOk ? trustedRefs : []) {
+            const syntaxOk = p.check(
+                typeof ref === "string" && GIT_REF.test(ref),
+                "trustedRefs",
+                ref,
+                "Allowed: branch or tag names (git ref syntax).",
+            );
+            if (syntaxOk) {
+                p.check(
+                    !/^pr\//.test(ref),
+                    "trustedRefs",
+                    ref,
+                    "Allowed: branch or tag names; pull-request refs (pr/...) must never write the cache.",
+                );
+            }
+        }
     }
 
     const buildImage = args.buildImage ?? DEFAULTS.buildImage;
-    check(
+    p.check(
         /^[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}$/.test(buildImage),
         "buildImage",
         buildImage,
         "Allowed: a CodeBuild image name such as aws/codebuild/amazonlinux-x86_64-standard:5.0.",
     );
-    const computeType = oneOf("computeType", args.computeType ?? DEFAULTS.computeType, COMPUTE_TYPES);
-    const buildTimeoutMinutes = integerIn(
-        "buildTimeoutMinutes",
-        args.buildTimeoutMinutes ?? DEFAULTS.buildTimeoutMinutes,
-        5,
-        2160,
-    );
-    const localCache = args.localCache ?? DEFAULTS.localCache;
-    check(
-        !(localCache && computeType === "BUILD_GENERAL1_2XLARGE"),
-        "localCache",
-        localCache,
-        "Allowed: false when computeType is BUILD_GENERAL1_2XLARGE, which has no local Docker layer cache.",
-    );
-    const logRetentionDays = oneOf<number>(
-        "logRetentionDays",
-        args.logRetentionDays ?? DEFAULTS.logRetentionDays,
-        LOG_RETENTION_DAYS,
-    );
+    const computeType = args.computeType ?? DEFAULTS.computeType;
+    const computeTypeOk = oneOf(p, "computeType", computeType, COMPUTE_TYPES);
+    const buildTimeoutMinutes = args.buildTimeoutMinutes ?? DEFAULTS.buildTimeoutMinutes;
+    integerIn(p, "buildTimeoutMinutes", buildTimeoutMinutes, 5, 2160);
+    // CodeBuild has no local cache on 2XLARGE: off there by default, and refused only when asked for.
+    const localCacheSupported = computeType !== "BUILD_GENERAL1_2XLARGE";
+    const localCache = args.localCache ?? localCacheSupported;
+    if (computeTypeOk) {
+        p.check(
+            localCacheSupported || !localCache,
+            "localCache",
+            localCache,
+            "Allowed: false or unset when computeType is BUILD_GENERAL1_2XLARGE, which has no local Docker layer cache.",
+        );
+    }
+    const logRetentionDays = args.logRetentionDays ?? DEFAULTS.logRetentionDays;
+    oneOf<number>(p, "logRetentionDays", logRetentionDays, LOG_RETENTION_DAYS);
     const buildNetwork = args.buildNetwork;
     if (buildNetwork !== undefined) {
-        oneOf("buildNetwork", buildNetwork, ["none", "host"] as const);
+        oneOf(p, "buildNetwork", buildNetwork, BUILD_NETWORKS);
     }
 
+    p.throwIfAny();
     return {
         repositoryName,
         projectName,
@@ -536,4 +621,17 @@ export function resolveArgs(name: string, stack: string, args: CachedDockerBuild
         logRetentionDays,
         buildNetwork,
     };
+}
+
+/** The problems {@link resolveArgs} reports, as a list: empty when the arguments are valid. */
+export function argProblems(name: string, stack: string, args: CachedDockerBuildArgs): readonly ConfigProblem[] {
+    try {
+        resolveArgs(name, stack, args);
+        return [];
+    } catch (e) {
+        if (e instanceof ConfigError) {
+            return e.problems;
+        }
+        throw e;
+    }
 }

@@ -1,121 +1,153 @@
 /**
- * Maps stack config to {@link CachedDockerBuildArgs}. Only `index.ts` calls it, with the stack's
+ * Maps stack config to {@link CachedDockerBuildArgs}. Only `program.ts` calls it, with the stack's
  * `pulumi.Config`; keeping the mapping here lets tests check it per stack without the CLI.
  *
- * Config keys have the same names as the component's arguments, so a validation error that names an
- * argument names the config key too. An empty string means "unset": use the component's default.
+ * Config keys have the same names as the component's arguments, so a problem that names an argument names
+ * the config key too. An empty string means "unset": use the component's default. Nothing here throws:
+ * problems are returned, so that the program can report them together with the component's own.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { CachedDockerBuildArgs, ConfigError } from "./args";
+import { CachedDockerBuildArgs, ConfigProblem, Problems } from "./args";
 
-/** Every config key this program reads, in its own namespace. `githubToken` is read as a secret. */
-export const CONFIG_KEYS = [
-    "repositoryName",
-    "projectName",
-    "imageTag",
-    "cacheTag",
-    "cacheStrategy",
-    "registryBuilder",
-    "builderImage",
-    "untaggedExpiryDays",
-    "maxTaggedImages",
-    "encryptionType",
-    "kmsKeyArn",
-    "imageTagMutability",
-    "forceDelete",
-    "protect",
-    "sourceUrl",
-    "sourceVersion",
-    "dockerfileDir",
-    "dockerfileName",
-    "buildArgs",
-    "trustedRefs",
-    "buildImage",
-    "computeType",
-    "buildTimeoutMinutes",
-    "localCache",
-    "logRetentionDays",
-    "githubToken",
-] as const;
+/** Arguments that config doesn't set: `buildNetwork` (for the local stand-in) and `tags` (for programs that embed the component). */
+type NotInConfig = "buildNetwork" | "tags";
+/** The config keys: every argument of the component but {@link NotInConfig}. */
+export type ConfigKey = Exclude<keyof CachedDockerBuildArgs, NotInConfig>;
 
-function optionalString(cfg: pulumi.Config, key: string): string | undefined {
+/** Reads one key; records a problem (and returns undefined) when the text doesn't parse. */
+type Reader<T> = (cfg: pulumi.Config, key: string, p: Problems) => T | undefined;
+
+/** The raw text, with "" meaning unset. */
+function raw(cfg: pulumi.Config, key: string): string | undefined {
     const v = cfg.get(key);
-    return v === undefined || v === "" ? undefined : v;
+    return v === "" ? undefined : v;
 }
 
-function stringList(cfg: pulumi.Config, key: string): string[] | undefined {
-    const v = cfg.getObject<unknown>(key);
-    if (v === undefined || (Array.isArray(v) && v.length === 0)) {
+/** Text, checked by `resolveArgs` (for enumerations too, whose type is only narrowed here). */
+function text<T extends string = string>(): Reader<T> {
+    return (cfg, key) => raw(cfg, key) as T | undefined;
+}
+
+const number: Reader<number> = (cfg, key, p) => {
+    const v = raw(cfg, key);
+    if (v === undefined) {
         return undefined;
     }
-    if (!Array.isArray(v) || !v.every((x) => typeof x === "string")) {
-        throw new ConfigError(key, v, "Allowed: a list of strings.");
+    const n = Number(v);
+    return p.check(v.trim() !== "" && Number.isFinite(n), key, v, "Allowed: a number.") ? n : undefined;
+};
+
+const boolean: Reader<boolean> = (cfg, key, p) => {
+    const v = raw(cfg, key);
+    if (v === undefined) {
+        return undefined;
     }
-    return v;
+    return p.check(v === "true" || v === "false", key, v, "Allowed: true or false.") ? v === "true" : undefined;
+};
+
+/** A JSON list of strings; an empty list means unset. */
+const stringList: Reader<string[]> = (cfg, key, p) => {
+    const v = raw(cfg, key);
+    if (v === undefined) {
+        return undefined;
+    }
+    let list: unknown;
+    try {
+        list = JSON.parse(v);
+    } catch {
+        list = v;
+    }
+    if (!p.check(isStringList(list), key, list, "Allowed: a list of strings.")) {
+        return undefined;
+    }
+    return (list as string[]).length === 0 ? undefined : (list as string[]);
+};
+
+function isStringList(v: unknown): v is string[] {
+    return Array.isArray(v) && v.every((x) => typeof x === "string");
 }
 
-/** `["NAME=value", ...]` to `{NAME: "value"}`. */
-function buildArgsOf(list: string[] | undefined): Record<string, string> | undefined {
+/** `["NAME=value", ...]` to `{NAME: "value"}`; each entry without `NAME=` is a problem. */
+const buildArgs: Reader<Record<string, string>> = (cfg, key, p) => {
+    const list = stringList(cfg, key, p);
     if (list === undefined) {
         return undefined;
     }
     const out: Record<string, string> = {};
     for (const item of list) {
         const eq = item.indexOf("=");
-        if (eq <= 0) {
-            throw new ConfigError("buildArgs", item, "Allowed: entries of the form NAME=value.");
+        if (p.check(eq > 0, key, item, "Allowed: entries of the form NAME=value.")) {
+            out[item.slice(0, eq)] = item.slice(eq + 1);
         }
-        out[item.slice(0, eq)] = item.slice(eq + 1);
     }
     return out;
-}
+};
+
+/** Read as a secret whether or not it was set with `--secret`. */
+const secret: Reader<pulumi.Output<string>> = (cfg, key) =>
+    raw(cfg, key) === undefined ? undefined : cfg.requireSecret(key);
+
+/** How each config key is read. Typed by the arguments, so an argument added without a reader is a compile error. */
+const READERS: { readonly [K in ConfigKey]-?: Reader<NonNullable<CachedDockerBuildArgs[K]>> } = {
+    repositoryName: text(),
+    projectName: text(),
+    imageTag: text(),
+    cacheTag: text(),
+    cacheStrategy: text(),
+    registryBuilder: text(),
+    builderImage: text(),
+    untaggedExpiryDays: number,
+    maxTaggedImages: number,
+    encryptionType: text(),
+    kmsKeyArn: text(),
+    imageTagMutability: text(),
+    forceDelete: boolean,
+    protect: boolean,
+    sourceUrl: text(),
+    sourceVersion: text(),
+    dockerfileDir: text(),
+    dockerfileName: text(),
+    buildArgs,
+    trustedRefs: stringList,
+    buildImage: text(),
+    computeType: text(),
+    buildTimeoutMinutes: number,
+    localCache: boolean,
+    logRetentionDays: number,
+    githubToken: secret,
+};
+
+/** Every config key this program reads, in its own namespace. `githubToken` is read as a secret. */
+export const CONFIG_KEYS = Object.keys(READERS) as readonly ConfigKey[];
 
 /**
- * Rejects keys of this project's namespace that the program doesn't read: a misspelt key would
- * otherwise be ignored without a word, and its default used instead.
+ * The keys of this project's namespace that the program doesn't read: a misspelt key would otherwise be
+ * ignored without a word, and its default used instead.
  */
-export function checkConfigKeys(project: string, allConfig: Record<string, string>): void {
+export function unknownConfigKeys(project: string, allConfig: Record<string, string>): ConfigProblem[] {
+    const p = new Problems();
     const known = new Set<string>(CONFIG_KEYS);
-    for (const fullKey of Object.keys(allConfig)) {
+    for (const [fullKey, value] of Object.entries(allConfig)) {
         const [namespace, key] = fullKey.split(":", 2);
-        if (namespace === project && key !== undefined && !known.has(key)) {
-            throw new ConfigError(
-                fullKey,
-                allConfig[fullKey],
-                `Unknown config key. Allowed keys: ${CONFIG_KEYS.join(", ")}.`,
-            );
-        }
+        p.check(
+            namespace !== project || key === undefined || known.has(key),
+            fullKey,
+            value,
+            `Unknown config key. Allowed keys: ${CONFIG_KEYS.join(", ")}.`,
+        );
     }
+    return p.list;
 }
 
-export function argsFromConfig(cfg: pulumi.Config): CachedDockerBuildArgs {
-    const strategy = optionalString(cfg, "cacheStrategy");
-    return {
-        repositoryName: optionalString(cfg, "repositoryName"),
-        projectName: optionalString(cfg, "projectName"),
-        imageTag: optionalString(cfg, "imageTag"),
-        cacheTag: optionalString(cfg, "cacheTag"),
-        cacheStrategy: strategy as CachedDockerBuildArgs["cacheStrategy"],
-        registryBuilder: optionalString(cfg, "registryBuilder") as CachedDockerBuildArgs["registryBuilder"],
-        builderImage: optionalString(cfg, "builderImage"),
-        untaggedExpiryDays: cfg.getNumber("untaggedExpiryDays"),
-        maxTaggedImages: cfg.getNumber("maxTaggedImages"),
-        encryptionType: optionalString(cfg, "encryptionType") as CachedDockerBuildArgs["encryptionType"],
-        kmsKeyArn: optionalString(cfg, "kmsKeyArn"),
-        imageTagMutability: optionalString(cfg, "imageTagMutability") as CachedDockerBuildArgs["imageTagMutability"],
-        forceDelete: cfg.getBoolean("forceDelete"),
-        protect: cfg.getBoolean("protect"),
-        sourceUrl: optionalString(cfg, "sourceUrl"),
-        sourceVersion: optionalString(cfg, "sourceVersion"),
-        dockerfileDir: optionalString(cfg, "dockerfileDir"),
-        dockerfileName: optionalString(cfg, "dockerfileName"),
-        buildArgs: buildArgsOf(stringList(cfg, "buildArgs")),
-        trustedRefs: stringList(cfg, "trustedRefs"),
-        buildImage: optionalString(cfg, "buildImage"),
-        computeType: optionalString(cfg, "computeType") as CachedDockerBuildArgs["computeType"],
-        buildTimeoutMinutes: cfg.getNumber("buildTimeoutMinutes"),
-        localCache: cfg.getBoolean("localCache"),
-        logRetentionDays: cfg.getNumber("logRetentionDays"),
-        githubToken: cfg.get("githubToken") === undefined ? undefined : cfg.requireSecret("githubToken"),
-    };
+/** The component's arguments from config, and the values that don't parse (left unset in `args`). */
+export function argsFromConfig(cfg: pulumi.Config): { args: CachedDockerBuildArgs; problems: ConfigProblem[] } {
+    const p = new Problems();
+    const args: Record<string, unknown> = {};
+    for (const key of CONFIG_KEYS) {
+        const value = READERS[key](cfg, key, p);
+        if (value !== undefined) {
+            args[key] = value;
+        }
+    }
+    return { args, problems: p.list };
 }

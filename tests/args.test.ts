@@ -1,19 +1,22 @@
 /**
  * Defaults and validation (`resolveArgs`): each bad value is refused with the exact message naming the
- * key, the value and what is allowed, and the component throws before registering anything.
+ * key, the value and what is allowed; several bad values are reported together; and the component throws
+ * before registering anything.
  */
 import { strict as assert } from "assert";
+import * as pulumi from "@pulumi/pulumi";
 import { CachedDockerBuildArgs, ConfigError, DEFAULTS, resolveArgs } from "../components/args";
 import { CachedDockerBuild } from "../components/cachedDockerBuild";
 import { installMocks, registrations, settle } from "./helpers/mocks";
 
-/** Asserts that `resolveArgs` refuses `args` with exactly this key, value and message. */
+/** Asserts that `resolveArgs` refuses `args` with exactly one problem: this key, value and message. */
 function refuses(args: CachedDockerBuildArgs, key: string, value: unknown, message: string): void {
     assert.throws(
         () => resolveArgs("docker-cache", "dev", args),
         (e: unknown) => {
             assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${String(e)}`);
             assert.equal(e.message, message);
+            assert.equal(e.problems.length, 1, e.message);
             assert.equal(e.key, key);
             assert.deepEqual(e.value, value);
             return true;
@@ -34,7 +37,7 @@ describe("resolveArgs", () => {
                 assert.deepEqual((a as unknown as Record<string, unknown>)[k], v, k);
             }
             assert.deepEqual(a.trustedRefs, ["master"], "trustedRefs defaults to [sourceVersion]");
-            assert.deepEqual(a.buildArgs, {});
+            assert.equal(a.localCache, true, "localCache defaults to on (computeType MEDIUM supports it)");
             assert.equal(a.kmsKeyArn, undefined);
             assert.equal(a.buildNetwork, undefined);
         });
@@ -225,6 +228,29 @@ describe("resolveArgs", () => {
                 "a..b/c",
                 "'..' inside a name is fine",
             );
+            refuses(
+                { dockerfileDir: "-dir" },
+                "dockerfileDir",
+                "-dir",
+                `Invalid value for 'dockerfileDir': "-dir". Allowed: a path not starting with '-', which docker would read as an option; write './-…' instead.`,
+            );
+        });
+
+        it("dockerfileDir: normalized once, dropping empty and '.' segments but keeping the './' before a '-'", () => {
+            const cases: [string, string][] = [
+                ["app", "app"],
+                ["app/", "app"],
+                ["./app//sub/", "app/sub"],
+                ["a/./b", "a/b"],
+                [".", "."],
+                ["./", "."],
+                ["./-dir/", "./-dir"],
+                ["././-x", "./-x"],
+                ["a/-b", "a/-b"],
+            ];
+            for (const [input, normalized] of cases) {
+                assert.equal(resolveArgs("c", "s", { dockerfileDir: input }).dockerfileDir, normalized, input);
+            }
         });
 
         it("kmsKeyArn: refused without KMS encryption, and when not a KMS ARN", () => {
@@ -244,17 +270,30 @@ describe("resolveArgs", () => {
             assert.equal(resolveArgs("c", "s", { encryptionType: "KMS", kmsKeyArn: arn }).kmsKeyArn, arn);
         });
 
-        it("localCache with BUILD_GENERAL1_2XLARGE", () => {
+        it("kmsKeyArn: an Output (a key made in the same program) is passed through, but still only with KMS", () => {
+            const key = pulumi.output("arn:aws:kms:eu-west-1:123456789012:key/made-here");
+            assert.equal(resolveArgs("c", "s", { encryptionType: "KMS", kmsKeyArn: key }).kmsKeyArn, key);
             refuses(
-                { computeType: "BUILD_GENERAL1_2XLARGE" },
+                { kmsKeyArn: key },
+                "kmsKeyArn",
+                key,
+                "Invalid value for 'kmsKeyArn': (a pulumi.Output, known only at deployment). Allowed only when encryptionType is KMS.",
+            );
+        });
+
+        it("localCache: off by default on BUILD_GENERAL1_2XLARGE, refused there when asked for, naming both keys", () => {
+            assert.equal(resolveArgs("c", "s", { computeType: "BUILD_GENERAL1_2XLARGE" }).localCache, false);
+            refuses(
+                { computeType: "BUILD_GENERAL1_2XLARGE", localCache: true },
                 "localCache",
                 true,
-                "Invalid value for 'localCache': true. Allowed: false when computeType is BUILD_GENERAL1_2XLARGE, which has no local Docker layer cache.",
+                "Invalid value for 'localCache': true. Allowed: false or unset when computeType is BUILD_GENERAL1_2XLARGE, which has no local Docker layer cache.",
             );
             assert.equal(
                 resolveArgs("c", "s", { computeType: "BUILD_GENERAL1_2XLARGE", localCache: false }).localCache,
                 false,
             );
+            assert.equal(resolveArgs("c", "s", { computeType: "BUILD_GENERAL1_XLARGE" }).localCache, true);
         });
 
         it("logRetentionDays: a value CloudWatch doesn't offer (10)", () => {
@@ -333,30 +372,93 @@ describe("resolveArgs", () => {
         });
     });
 
+    describe("several bad values", () => {
+        it("are reported in one ConfigError, one line each, in the order of the arguments", () => {
+            assert.throws(
+                () =>
+                    resolveArgs("docker-cache", "dev", {
+                        repositoryName: "UPPER",
+                        untaggedExpiryDays: 0,
+                        buildArgs: { "1X": "v", OK: "fine" },
+                        trustedRefs: ["pr/1", "pr/2"],
+                        logRetentionDays: 10,
+                    }),
+                (e: unknown) => {
+                    assert.ok(e instanceof ConfigError);
+                    assert.equal(
+                        e.message,
+                        [
+                            "6 invalid values:",
+                            `  - Invalid value for 'repositoryName': "UPPER". ${REPO_RULE}`,
+                            "  - Invalid value for 'untaggedExpiryDays': 0. Allowed: a whole number from 1 to 3650.",
+                            `  - Invalid value for 'buildArgs.1X': "1X". Allowed names: letters, digits and '_', not starting with a digit.`,
+                            `  - Invalid value for 'trustedRefs': "pr/1". Allowed: branch or tag names; pull-request refs (pr/...) must never write the cache.`,
+                            `  - Invalid value for 'trustedRefs': "pr/2". Allowed: branch or tag names; pull-request refs (pr/...) must never write the cache.`,
+                            "  - Invalid value for 'logRetentionDays': 10. Allowed: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653.",
+                        ].join("\n"),
+                    );
+                    assert.deepEqual(
+                        e.problems.map((p) => p.key),
+                        [
+                            "repositoryName",
+                            "untaggedExpiryDays",
+                            "buildArgs.1X",
+                            "trustedRefs",
+                            "trustedRefs",
+                            "logRetentionDays",
+                        ],
+                    );
+                    assert.equal(e.key, "repositoryName", "key and value are the first problem's");
+                    assert.equal(e.value, "UPPER");
+                    assert.ok(
+                        pulumi.RunError.isInstance(e),
+                        "a RunError: the CLI prints the message without a stack trace",
+                    );
+                    return true;
+                },
+            );
+        });
+
+        it("report a value once, under its own key, not again through what depends on it", () => {
+            // A bad sourceVersion is also the default trustedRefs; a bad computeType decides localCache; a
+            // bad imageTag makes cacheTag's comparison moot; a bad encryptionType makes kmsKeyArn's.
+            assert.throws(
+                () =>
+                    resolveArgs("c", "s", {
+                        sourceVersion: "a b",
+                        computeType: "HUGE" as never,
+                        localCache: true,
+                        imageTag: ".x",
+                        cacheTag: ".x",
+                        encryptionType: "SSE" as never,
+                        kmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/k",
+                    }),
+                (e: unknown) => {
+                    assert.ok(e instanceof ConfigError);
+                    assert.deepEqual(
+                        e.problems.map((p) => p.key),
+                        ["imageTag", "cacheTag", "encryptionType", "sourceVersion", "computeType"],
+                    );
+                    return true;
+                },
+            );
+        });
+    });
+
     describe("the component", () => {
         before(() => {
             installMocks({ stack: "dev" });
         });
 
         it("throws the ConfigError before registering any resource, itself included", async () => {
-            const before = registrations.length;
             assert.throws(
-                () => new CachedDockerBuild("bad", { logRetentionDays: 10 }),
-                (e: unknown) => e instanceof ConfigError && e.key === "logRetentionDays",
-            );
-            assert.throws(
-                () => new CachedDockerBuild("bad2", { repositoryName: "UPPER" }),
-                /Invalid value for 'repositoryName': "UPPER"/,
+                () => new CachedDockerBuild("bad", { logRetentionDays: 10, repositoryName: "UPPER" }),
+                (e: unknown) =>
+                    e instanceof ConfigError &&
+                    e.problems.map((p) => p.key).join() === "repositoryName,logRetentionDays",
             );
             await settle();
-            assert.equal(registrations.length - before, 0);
             assert.deepEqual(registrations, []);
-        });
-
-        it("registers its children once the arguments are valid (the harness sees registrations)", async () => {
-            new CachedDockerBuild("good", {});
-            await settle();
-            assert.ok(registrations.length >= 8, `${registrations.length} registrations`);
         });
     });
 });

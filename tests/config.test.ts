@@ -1,12 +1,21 @@
 /**
- * Config mapping (`config.ts`) and the stack-config loader of the test harness: unknown keys are refused
- * with the list of allowed keys, `buildArgs` entries are parsed, an empty string means "use the default",
- * and values arrive encoded the way the CLI passes them.
+ * Config mapping (`config.ts`) and the stack-config loader of the mock runtime: unknown keys are reported with
+ * the list of allowed keys, values that don't parse are reported and left unset, `buildArgs` entries are
+ * parsed, an empty string means "use the default", values arrive encoded the way the CLI passes them, and
+ * the defaults declared in `Pulumi.yaml` are the component's.
  */
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { argsFromConfig, checkConfigKeys, CONFIG_KEYS, ConfigError, resolveArgs } from "../components";
-import { encodeConfigValue, installMocks, readStackConfig } from "./helpers/mocks";
+import {
+    argsFromConfig,
+    CachedDockerBuildArgs,
+    CONFIG_KEYS,
+    ConfigProblem,
+    DEFAULTS,
+    resolveArgs,
+    unknownConfigKeys,
+} from "../components";
+import { encodeConfigValue, installMocks, readProjectFile, readStackConfig } from "./helpers/mocks";
 
 const P = "ecr-layer-cache";
 
@@ -23,34 +32,40 @@ function configOf(values: Record<string, string>, secretKeys: string[] = []): pu
     return new pulumi.Config(P);
 }
 
+/** The arguments read from `values`; fails if any value didn't parse. */
+function argsOf(values: Record<string, string>): CachedDockerBuildArgs {
+    const { args, problems } = argsFromConfig(configOf(values));
+    assert.deepEqual(problems, []);
+    return args;
+}
+
+/** The problems reading `values` reports. */
+function problemsOf(values: Record<string, string>): ConfigProblem[] {
+    return argsFromConfig(configOf(values)).problems;
+}
+
 describe("config mapping", () => {
     before(() => {
         installMocks({ project: P, stack: "dev" });
     });
     after(() => pulumi.runtime.setAllConfig({}, []));
 
-    describe("checkConfigKeys", () => {
-        it("refuses an unknown key of this project with a message listing every allowed key", () => {
-            assert.throws(
-                () => checkConfigKeys(P, { [`${P}:cacheStratgy`]: "registry", "aws:region": "eu-west-1" }),
-                (e: unknown) => {
-                    assert.ok(e instanceof ConfigError);
-                    assert.equal(
-                        e.message,
-                        `Invalid value for '${P}:cacheStratgy': "registry". Unknown config key. Allowed keys: ${CONFIG_KEYS.join(", ")}.`,
-                    );
-                    for (const k of [
-                        "repositoryName",
-                        "cacheStrategy",
-                        "trustedRefs",
-                        "githubToken",
-                        "logRetentionDays",
-                    ]) {
-                        assert.ok(e.message.includes(k), k);
-                    }
-                    return true;
-                },
-            );
+    describe("unknownConfigKeys", () => {
+        it("reports each unknown key of this project, with its value and every allowed key", () => {
+            const problems = unknownConfigKeys(P, {
+                [`${P}:cacheStratgy`]: "registry",
+                [`${P}:cacheStrategy`]: "inline",
+                [`${P}:localcache`]: "false",
+                "aws:region": "eu-west-1",
+            });
+            const allowed = `Unknown config key. Allowed keys: ${CONFIG_KEYS.join(", ")}.`;
+            assert.deepEqual(problems, [
+                { key: `${P}:cacheStratgy`, value: "registry", allowed },
+                { key: `${P}:localcache`, value: "false", allowed },
+            ]);
+            for (const k of ["repositoryName", "cacheStrategy", "trustedRefs", "githubToken", "logRetentionDays"]) {
+                assert.ok(allowed.includes(k), k);
+            }
         });
 
         it("accepts every known key and ignores other namespaces", () => {
@@ -58,27 +73,49 @@ describe("config mapping", () => {
             for (const k of CONFIG_KEYS) {
                 all[`${P}:${k}`] = "";
             }
-            checkConfigKeys(P, all);
+            assert.deepEqual(unknownConfigKeys(P, all), []);
         });
 
-        it("knows every key declared in Pulumi.yaml (and only githubToken besides, which is set as a secret)", () => {
-            const declared = Object.keys(readStackConfig("dev").config)
-                .filter((k) => k.startsWith(`${P}:`))
-                .map((k) => k.slice(P.length + 1));
-            assert.deepEqual([...declared].sort(), CONFIG_KEYS.filter((k) => k !== "githubToken").sort());
+        it("knows every key declared in Pulumi.yaml, and besides them only githubToken (a secret) and localCache (no fixed default)", () => {
+            const declared = Object.keys(readProjectFile().config);
+            assert.deepEqual(
+                [...declared].sort(),
+                CONFIG_KEYS.filter((k) => k !== "githubToken" && k !== "localCache").sort(),
+            );
+        });
+    });
+
+    describe("Pulumi.yaml defaults", () => {
+        it("declare every constant default of the component, with the same value", () => {
+            const declared = readProjectFile().config;
+            for (const [key, value] of Object.entries(DEFAULTS)) {
+                assert.ok(key in declared, `${key} is not declared in Pulumi.yaml`);
+                // Pulumi.yaml writes buildArgs as a list of NAME=value entries, so {} is [].
+                const expected = key === "buildArgs" ? [] : value;
+                assert.deepEqual(declared[key].default, expected, key);
+            }
+        });
+
+        it("resolve to exactly what the component uses with no arguments at all", () => {
+            const { config } = readStackConfig(undefined);
+            pulumi.runtime.setAllConfig(config, []);
+            const { args, problems } = argsFromConfig(new pulumi.Config(P));
+            assert.deepEqual(problems, []);
+            assert.deepEqual(resolveArgs("docker-cache", "dev", args), resolveArgs("docker-cache", "dev", {}));
         });
     });
 
     describe("argsFromConfig", () => {
         it("maps an empty string to 'unset', so the component's default applies", () => {
-            const args = argsFromConfig(
-                configOf({ repositoryName: "", projectName: "", kmsKeyArn: "", cacheStrategy: "", imageTag: "" }),
-            );
-            assert.equal(args.repositoryName, undefined);
-            assert.equal(args.projectName, undefined);
-            assert.equal(args.kmsKeyArn, undefined);
-            assert.equal(args.cacheStrategy, undefined);
-            assert.equal(args.imageTag, undefined);
+            const args = argsOf({
+                repositoryName: "",
+                projectName: "",
+                kmsKeyArn: "",
+                cacheStrategy: "",
+                imageTag: "",
+                githubToken: "",
+            });
+            assert.deepEqual(args, {});
             const a = resolveArgs("docker-cache", "dev", args);
             assert.equal(a.repositoryName, "docker-cache-dev");
             assert.equal(a.cacheStrategy, "inline");
@@ -86,81 +123,74 @@ describe("config mapping", () => {
         });
 
         it("maps empty lists to 'unset' (trustedRefs then defaults to [sourceVersion])", () => {
-            const args = argsFromConfig(configOf({ trustedRefs: "[]", buildArgs: "[]", sourceVersion: "main" }));
-            assert.equal(args.trustedRefs, undefined);
-            assert.equal(args.buildArgs, undefined);
+            const args = argsOf({ trustedRefs: "[]", buildArgs: "[]", sourceVersion: "main" });
+            assert.deepEqual(args, { sourceVersion: "main" });
             assert.deepEqual(resolveArgs("c", "dev", args).trustedRefs, ["main"]);
         });
 
         it("parses numbers, booleans and lists as the CLI passes them (JSON text)", () => {
-            const args = argsFromConfig(
-                configOf({
-                    untaggedExpiryDays: "3",
-                    maxTaggedImages: "50",
-                    buildTimeoutMinutes: "120",
-                    logRetentionDays: "365",
-                    forceDelete: "false",
-                    protect: "true",
-                    localCache: "false",
-                    trustedRefs: '["main","release/1"]',
-                }),
-            );
-            assert.equal(args.untaggedExpiryDays, 3);
-            assert.equal(args.maxTaggedImages, 50);
-            assert.equal(args.buildTimeoutMinutes, 120);
-            assert.equal(args.logRetentionDays, 365);
-            assert.equal(args.forceDelete, false);
-            assert.equal(args.protect, true);
-            assert.equal(args.localCache, false);
-            assert.deepEqual(args.trustedRefs, ["main", "release/1"]);
+            const args = argsOf({
+                untaggedExpiryDays: "3",
+                maxTaggedImages: "50",
+                buildTimeoutMinutes: "120",
+                logRetentionDays: "365",
+                forceDelete: "false",
+                protect: "true",
+                localCache: "false",
+                trustedRefs: '["main","release/1"]',
+            });
+            assert.deepEqual(args, {
+                untaggedExpiryDays: 3,
+                maxTaggedImages: 50,
+                buildTimeoutMinutes: 120,
+                logRetentionDays: 365,
+                forceDelete: false,
+                protect: true,
+                localCache: false,
+                trustedRefs: ["main", "release/1"],
+            });
         });
 
         it("parses buildArgs NAME=value entries, keeping '=' inside values and empty values", () => {
-            const args = argsFromConfig(
-                configOf({ buildArgs: JSON.stringify(["A=1", "B=x=y", "C=", "D=with space"]) }),
-            );
+            const args = argsOf({ buildArgs: JSON.stringify(["A=1", "B=x=y", "C=", "D=with space"]) });
             assert.deepEqual(args.buildArgs, { A: "1", B: "x=y", C: "", D: "with space" });
         });
 
-        it("refuses buildArgs entries without NAME=", () => {
-            for (const bad of ["NOEQUALS", "=value"]) {
-                assert.throws(
-                    () => argsFromConfig(configOf({ buildArgs: JSON.stringify([bad]) })),
-                    (e: unknown) =>
-                        e instanceof ConfigError &&
-                        e.message ===
-                            `Invalid value for 'buildArgs': ${JSON.stringify(bad)}. Allowed: entries of the form NAME=value.`,
-                );
-            }
-        });
-
-        it("refuses lists that aren't lists of strings", () => {
-            assert.throws(
-                () => argsFromConfig(configOf({ trustedRefs: "[1,2]" })),
-                (e: unknown) =>
-                    e instanceof ConfigError &&
-                    e.message === `Invalid value for 'trustedRefs': [1,2]. Allowed: a list of strings.`,
+        it("reports every value that doesn't parse, with its key, and leaves it unset", () => {
+            const { args, problems } = argsFromConfig(
+                configOf({
+                    buildArgs: JSON.stringify(["NOEQUALS", "OK=1", "=value"]),
+                    trustedRefs: "[1,2]",
+                    maxTaggedImages: "many",
+                    forceDelete: "yes",
+                    imageTag: "v1",
+                }),
             );
-            assert.throws(
-                () => argsFromConfig(configOf({ trustedRefs: '"main"' })),
-                /Invalid value for 'trustedRefs': "main". Allowed: a list of strings./,
-            );
+            assert.deepEqual(problems, [
+                { key: "maxTaggedImages", value: "many", allowed: "Allowed: a number." },
+                { key: "forceDelete", value: "yes", allowed: "Allowed: true or false." },
+                { key: "buildArgs", value: "NOEQUALS", allowed: "Allowed: entries of the form NAME=value." },
+                { key: "buildArgs", value: "=value", allowed: "Allowed: entries of the form NAME=value." },
+                { key: "trustedRefs", value: [1, 2], allowed: "Allowed: a list of strings." },
+            ]);
+            assert.deepEqual(args, { imageTag: "v1", buildArgs: { OK: "1" } });
         });
 
-        it("refuses a non-number for a number key (pulumi.Config's own error names the key)", () => {
-            assert.throws(() => argsFromConfig(configOf({ maxTaggedImages: "many" })), /maxTaggedImages/);
+        it("refuses a list that is a plain string or not JSON", () => {
+            assert.deepEqual(problemsOf({ trustedRefs: '"main"' }), [
+                { key: "trustedRefs", value: "main", allowed: "Allowed: a list of strings." },
+            ]);
+            assert.deepEqual(problemsOf({ trustedRefs: "main" }), [
+                { key: "trustedRefs", value: "main", allowed: "Allowed: a list of strings." },
+            ]);
         });
 
-        it("reads githubToken as a secret Output, and leaves it unset when absent", async () => {
-            assert.equal(argsFromConfig(configOf({})).githubToken, undefined);
-            const token = argsFromConfig(configOf({ githubToken: "ghp_x" }, ["githubToken"]))
-                .githubToken as pulumi.Output<string>;
-            assert.ok(pulumi.Output.isInstance(token));
-            assert.equal(await (token as unknown as { isSecret: Promise<boolean> }).isSecret, true);
+        it("leaves githubToken unset when absent (its secrecy is tested end to end in security/secrets.test.ts)", () => {
+            assert.equal(argsOf({}).githubToken, undefined);
         });
     });
 
-    describe("the harness's stack config loader", () => {
+    describe("the mock runtime's stack config loader", () => {
         it("encodes values like the CLI: strings as is, everything else as JSON", () => {
             assert.equal(encodeConfigValue("x"), "x");
             assert.equal(encodeConfigValue(7), "7");
@@ -179,6 +209,12 @@ describe("config mapping", () => {
             const prod = readStackConfig("prod").config;
             assert.equal(prod[`${P}:encryptionType`], "KMS");
             assert.equal(prod[`${P}:protect`], "true");
+        });
+
+        it("reads Pulumi.yaml alone when no stack is given", () => {
+            const defaults = readStackConfig(undefined).config;
+            assert.equal(defaults["aws:region"], undefined);
+            assert.equal(defaults[`${P}:logRetentionDays`], "30");
         });
 
         it("refuses a stack value of the wrong type, as the CLI does", () => {

@@ -4,22 +4,11 @@
  * into the task definition.
  */
 import { strict as assert } from "assert";
-import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { pullPolicyDocument } from "../examples/consumer/consumer";
-import {
-    ACCOUNT,
-    clearModules,
-    findResource,
-    installMocks,
-    registrations,
-    ROOT,
-    settle,
-    valueOf,
-} from "./helpers/mocks";
+import { ConsumerOutputs, program, pullPolicyDocument } from "../examples/consumer/consumer";
+import { ACCOUNT, findResource, registrations, runWithConfig, valueOf } from "./helpers/mocks";
 
 const PROJECT = "ecr-layer-cache-consumer";
-const CONSUMER_DIR = path.join(ROOT, "examples", "consumer");
 const REPO = "docker-cache-prod";
 const PRODUCER = {
     repositoryUrl: `${ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/${REPO}`,
@@ -29,11 +18,12 @@ const PRODUCER = {
     cacheStrategy: "registry",
 };
 
-async function runConsumer(
-    config: Record<string, string>,
-    organization = "acme",
-): Promise<Record<string, pulumi.Output<unknown>>> {
-    installMocks({
+function runConsumer(config: Record<string, string>, organization = "acme"): Promise<ConsumerOutputs> {
+    const full: Record<string, string> = {};
+    for (const [k, v] of Object.entries(config)) {
+        full[`${PROJECT}:${k}`] = v;
+    }
+    return runWithConfig(program, {
         project: PROJECT,
         stack: "staging",
         organization,
@@ -41,32 +31,23 @@ async function runConsumer(
             "acme/ecr-layer-cache/prod": PRODUCER,
             "other-org/ecr-layer-cache/dev": { ...PRODUCER, imageUri: "x.dkr.ecr.eu-west-1.amazonaws.com/dev:latest" },
         },
+        config: full,
     });
-    const full: Record<string, string> = {};
-    for (const [k, v] of Object.entries(config)) {
-        full[`${PROJECT}:${k}`] = v;
-    }
-    pulumi.runtime.setAllConfig(full, []);
-    clearModules(CONSUMER_DIR + path.sep);
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const program = require(path.join(CONSUMER_DIR, "index.ts")) as Record<string, pulumi.Output<unknown>>;
-    await settle();
-    return program;
 }
 
 describe("consumer example under mocks", () => {
     after(() => pulumi.runtime.setAllConfig({}, []));
 
     it("reads <organization>/ecr-layer-cache/<producerStack>, the organization defaulting to its own", async () => {
-        const program = await runConsumer({ producerStack: "prod", producerOrganization: "" });
-        assert.equal(await valueOf(program.producerStackName), "acme/ecr-layer-cache/prod");
+        const outputs = await runConsumer({ producerStack: "prod", producerOrganization: "" });
+        assert.equal(outputs.producerStackName, "acme/ecr-layer-cache/prod");
         const ref = findResource("pulumi:pulumi:StackReference");
         assert.equal(ref.id, "acme/ecr-layer-cache/prod");
         assert.equal(ref.name, "acme/ecr-layer-cache/prod");
     });
 
     it("wires repositoryArn into a pull-only role policy and imageUri into the task definition", async () => {
-        const program = await runConsumer({ producerStack: "prod" });
+        const outputs = await runConsumer({ producerStack: "prod" });
         const role = findResource("aws:iam/role:Role", "consumer-execution");
         assert.deepEqual(JSON.parse(String(role.inputs.assumeRolePolicy)).Statement[0].Principal, {
             Service: "ecs-tasks.amazonaws.com",
@@ -88,11 +69,11 @@ describe("consumer example under mocks", () => {
         assert.equal(task.inputs.executionRoleArn, `arn:aws:iam::${ACCOUNT}:role/consumer-execution`);
         assert.ok(task.dependencies.includes(policy.urn), "the task definition waits for the pull policy");
 
-        assert.equal(await valueOf(program.image), PRODUCER.imageUri);
-        assert.equal(await valueOf(program.repository), PRODUCER.repositoryUrl);
-        assert.equal(await valueOf(program.executionRoleArn), `arn:aws:iam::${ACCOUNT}:role/consumer-execution`);
+        assert.equal(await valueOf(outputs.image), PRODUCER.imageUri);
+        assert.equal(await valueOf(outputs.repository), PRODUCER.repositoryUrl);
+        assert.equal(await valueOf(outputs.executionRoleArn), `arn:aws:iam::${ACCOUNT}:role/consumer-execution`);
         assert.equal(
-            await valueOf(program.taskDefinitionArn),
+            await valueOf(outputs.taskDefinitionArn),
             `arn:aws:ecs:eu-west-1:${ACCOUNT}:task-definition/consumer:1`,
         );
         assert.deepEqual(registrations.map((r) => r.type).sort(), [
@@ -104,8 +85,8 @@ describe("consumer example under mocks", () => {
     });
 
     it("follows producerOrganization and producerStack from config", async () => {
-        const program = await runConsumer({ producerStack: "dev", producerOrganization: "other-org" });
+        const outputs = await runConsumer({ producerStack: "dev", producerOrganization: "other-org" });
         assert.equal(findResource("pulumi:pulumi:StackReference").id, "other-org/ecr-layer-cache/dev");
-        assert.equal(await valueOf(program.image), "x.dkr.ecr.eu-west-1.amazonaws.com/dev:latest");
+        assert.equal(await valueOf(outputs.image), "x.dkr.ecr.eu-west-1.amazonaws.com/dev:latest");
     });
 });

@@ -1,16 +1,19 @@
 /**
- * The whole program (`index.ts`) under mocks, per stack, with the config the CLI would pass
+ * The whole program (`program.ts`) under mocks, per stack, with the config the CLI would pass
  * (`Pulumi.yaml` defaults + `Pulumi.<stack>.yaml`): every resource, the inputs that reach AWS, the
- * resource options (`parent`, `protect`, `retainOnDelete`, seen at the wire level), and every stack output.
+ * resource options (`parent`, `protect`, `retainOnDelete`, seen at the wire level), every stack output,
+ * and bad config reported in one error before anything is registered.
  */
 import { strict as assert } from "assert";
+import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
+import { CONFIG_KEYS, ConfigError } from "../components";
 import { TYPE_TOKEN } from "../components/cachedDockerBuild";
+import type { StackOutputs } from "../program";
 import {
     ACCOUNT,
     findResource,
     findResources,
-    ProgramOutputs,
     Registration,
     registrations,
     runProgram,
@@ -81,7 +84,7 @@ for (const e of STACKS) {
         const groupName = `/aws/codebuild/${name}`;
         const groupArn = `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${groupName}`;
         const projectArn = `arn:aws:codebuild:${REGION}:${ACCOUNT}:project/${name}`;
-        let program: ProgramOutputs;
+        let program: StackOutputs;
         let all: Registration[];
 
         before(async () => {
@@ -202,22 +205,14 @@ for (const e of STACKS) {
             );
         });
 
-        it("role: trust policy with the mocked account and this project's ARN", () => {
+        it("role: trust policy wired to the mocked account and this project's ARN (its shape: policies.test.ts)", () => {
             const role = findResource(T.role).inputs;
             assert.equal(role.name, `${name}-role`);
             const trust = JSON.parse(String(role.assumeRolePolicy));
-            assert.deepEqual(trust.Statement, [
-                {
-                    Sid: "CodeBuildAssumesRoleForThisProjectOnly",
-                    Effect: "Allow",
-                    Principal: { Service: "codebuild.amazonaws.com" },
-                    Action: "sts:AssumeRole",
-                    Condition: {
-                        StringEquals: { "aws:SourceAccount": ACCOUNT },
-                        ArnLike: { "aws:SourceArn": projectArn },
-                    },
-                },
-            ]);
+            assert.deepEqual(
+                trust.Statement.map((s: { Condition: unknown }) => s.Condition),
+                [{ StringEquals: { "aws:SourceAccount": ACCOUNT }, ArnLike: { "aws:SourceArn": projectArn } }],
+            );
         });
 
         it("policy: scoped to the mocked repository ARN and log group ARN, attached to the role", () => {
@@ -243,7 +238,7 @@ for (const e of STACKS) {
         });
 
         it("project: environment, timeout, source, role, logs, local cache", () => {
-            const p = findResource(T.project).inputs as Record<string, any>;
+            const p = findResource(T.project).inputs;
             assert.equal(p.name, name);
             assert.equal(p.serviceRole, `arn:aws:iam::${ACCOUNT}:role/${name}-role`);
             assert.equal(p.buildTimeout, e.timeout);
@@ -270,7 +265,7 @@ for (const e of STACKS) {
         });
 
         it("project buildspec: valid YAML whose commands use the mocked repository URL and region", () => {
-            const p = findResource(T.project).inputs as Record<string, any>;
+            const p = findResource(T.project).inputs;
             const spec = YAML.parse(p.source.buildspec) as { phases: Record<string, { commands: string[] }> };
             const pre = spec.phases.pre_build.commands.map((c) => parseShell(c));
             const login = pre.flatMap((x) => x.pipes)[0];
@@ -315,8 +310,8 @@ for (const e of STACKS) {
                 logGroupName: groupName,
             };
             const actual: Record<string, unknown> = {};
-            for (const key of Object.keys(program)) {
-                actual[key] = await valueOf(program[key]);
+            for (const [key, value] of Object.entries(program)) {
+                actual[key] = await valueOf(value as pulumi.Input<unknown>);
             }
             assert.deepEqual(actual, expected);
         });
@@ -324,20 +319,53 @@ for (const e of STACKS) {
 }
 
 describe("program under mocks: bad stack config", () => {
-    it("an unknown key in this project's namespace stops the program before any resource", async () => {
+    it("reports every problem in one ConfigError, before any resource: unknown keys, unparsable values, refused values", async () => {
         await assert.rejects(
-            () => runProgram("dev", { "ecr-layer-cache:cacheStratgy": "registry" }),
-            /Unknown config key/,
+            () =>
+                runProgram("dev", {
+                    "ecr-layer-cache:cacheStratgy": "registry",
+                    buildArgs: ["NOEQUALS"],
+                    logRetentionDays: 10,
+                    projectName: "p".repeat(60),
+                    computeType: "BUILD_GENERAL1_2XLARGE",
+                    localCache: true,
+                }),
+            (e: unknown) => {
+                assert.ok(e instanceof ConfigError);
+                assert.ok(pulumi.RunError.isInstance(e), "the CLI prints a RunError's message alone, no stack trace");
+                assert.equal(
+                    e.message,
+                    [
+                        "5 invalid values:",
+                        `  - Invalid value for 'ecr-layer-cache:cacheStratgy': "registry". Unknown config key. Allowed keys: ${CONFIG_KEYS.join(", ")}.`,
+                        `  - Invalid value for 'buildArgs': "NOEQUALS". Allowed: entries of the form NAME=value.`,
+                        `  - Invalid value for 'projectName': "${"p".repeat(60)}". Allowed: 2 to 59 characters (so '<name>-role' fits IAM's 64), letters, digits, '-' and '_', starting with a letter or digit.`,
+                        "  - Invalid value for 'localCache': true. Allowed: false or unset when computeType is BUILD_GENERAL1_2XLARGE, which has no local Docker layer cache.",
+                        "  - Invalid value for 'logRetentionDays': 10. Allowed: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653.",
+                    ].join("\n"),
+                );
+                return true;
+            },
         );
         assert.deepEqual(registrations, []);
     });
 
-    it("a bad value stops the program before any resource, naming the key", async () => {
+    it("a single problem is a single line", async () => {
         await assert.rejects(
             () => runProgram("dev", { logRetentionDays: 10 }),
-            /Invalid value for 'logRetentionDays': 10/,
+            (e: unknown) =>
+                e instanceof ConfigError &&
+                e.message ===
+                    "Invalid value for 'logRetentionDays': 10. Allowed: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653.",
         );
         assert.deepEqual(registrations, []);
+    });
+
+    it("localCache unset on BUILD_GENERAL1_2XLARGE: the project gets no local cache instead of an error", async () => {
+        await runProgram("dev", { computeType: "BUILD_GENERAL1_2XLARGE" });
+        const p = findResource(T.project).inputs;
+        assert.equal(p.environment.computeType, "BUILD_GENERAL1_2XLARGE");
+        assert.deepEqual(p.cache, { type: "NO_CACHE" });
     });
 
     it("config overrides reach the resources (registry strategy with the docker builder on dev)", async () => {
@@ -347,7 +375,7 @@ describe("program under mocks: bad stack config", () => {
             trustedRefs: ["main", "release"],
             sourceVersion: "main",
         });
-        const p = findResource(T.project).inputs as Record<string, any>;
+        const p = findResource(T.project).inputs;
         const spec = YAML.parse(p.source.buildspec) as { phases: Record<string, { commands: string[] }> };
         assert.ok(!spec.phases.pre_build.commands.some((c) => c.includes("buildx create")));
         assert.match(spec.phases.pre_build.commands[0], /for trusted in refs\/heads\/main refs\/heads\/release;/);

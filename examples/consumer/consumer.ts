@@ -2,7 +2,8 @@
  * What a consumer builds from the ecr-layer-cache stack's outputs: an ECS task execution role that may
  * pull exactly that repository, and a Fargate task definition that runs the image the cache builds.
  *
- * A pure function of the producer's outputs, so it can be tested with any StackReference, mocked or not.
+ * `createConsumer` is a function of the producer's outputs, so it can be tested with any StackReference,
+ * mocked or not; `program` reads this stack's config, makes the StackReference and returns the outputs.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
@@ -78,4 +79,40 @@ export function createConsumer(
         opts,
     );
     return { executionRole, pullPolicy, taskDefinition };
+}
+
+/** The stack outputs of the consumer project. */
+export interface ConsumerOutputs {
+    readonly producerStackName: string;
+    readonly image: pulumi.Output<string>;
+    readonly repository: pulumi.Output<string>;
+    readonly executionRoleArn: pulumi.Output<string | undefined>;
+    readonly taskDefinitionArn: pulumi.Output<string>;
+}
+
+/** The program: reads `producerOrganization` and `producerStack`, references that stack, creates the consumer. */
+export function program(): ConsumerOutputs {
+    const cfg = new pulumi.Config();
+    /** A config value, where unset and "" (the Pulumi.yaml default) both mean `fallback`. */
+    const setting = (key: string, fallback: string): string => {
+        const v = cfg.get(key);
+        return v === undefined || v === "" ? fallback : v;
+    };
+    const organization = setting("producerOrganization", pulumi.getOrganization());
+    const producerStack = setting("producerStack", "dev");
+
+    const producerStackName = `${organization}/ecr-layer-cache/${producerStack}`;
+    const producer = new pulumi.StackReference(producerStackName);
+    const repositoryUrl = producer.requireOutput("repositoryUrl") as pulumi.Output<string>;
+    const repositoryArn = producer.requireOutput("repositoryArn") as pulumi.Output<string>;
+    const imageUri = producer.requireOutput("imageUri") as pulumi.Output<string>;
+
+    const consumer = createConsumer("consumer", { repositoryArn, imageUri });
+    return {
+        producerStackName,
+        image: imageUri,
+        repository: repositoryUrl,
+        executionRoleArn: consumer.taskDefinition.executionRoleArn,
+        taskDefinitionArn: consumer.taskDefinition.arn,
+    };
 }

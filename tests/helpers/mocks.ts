@@ -1,35 +1,49 @@
 /**
- * A reusable harness for running the program (or one component) under Pulumi's mock runtime.
+ * The one mock runtime of this repository: every test that runs the program, the component or the consumer
+ * example under `pulumi.runtime.setMocks` uses it, and so does `local/component-buildspec.ts`, which renders
+ * the component's buildspec for the local stand-in. (It lives with the tests because it is test
+ * infrastructure; the stand-in uses it the way a test does.)
  *
- * - `installMocks()` calls `pulumi.runtime.setMocks` with a `newResource` that records every registration
- *   and returns realistic state for the resource types this project creates, and a `call` that throws on
- *   every invoke: the program needs none (it derives account and region from the repository ARN).
- * - The mock monitor is also wrapped at the wire level, so each registration carries what the SDK sent the
- *   engine besides the inputs: parent URN, `protect`, `retainOnDelete`, dependencies. `MockResourceArgs`
- *   alone has none of these.
- * - `loadStackConfig(stack)` does what the CLI would: applies `Pulumi.yaml` defaults, then `Pulumi.<stack>.yaml`,
- *   encoded the way the CLI passes values to the language host.
- * - `runProgram(stack)` builds the whole program (`index.ts`) for one stack in this process, by clearing
- *   `index.ts` and `components/` from the require cache and requiring `index.ts` again. This is reliable
- *   because the only process-wide state involved lives in `@pulumi/pulumi`'s store, and both parts of it
- *   are reset here: `setMocks` replaces the monitor, project and stack, and `setAllConfig` overwrites the
- *   whole config map (it doesn't merge). `@pulumi/aws` stays loaded, so each extra stack costs milliseconds.
+ * - `installMocks()` installs mocks whose `newResource` records every registration and returns realistic
+ *   state for each resource type this project creates (ARNs, URLs and names built from the mocked account
+ *   and region), and whose `call` throws on every invoke: nothing here needs one (account and region come
+ *   from the repository ARN), so an invoke is a bug, not something to answer with its own inputs.
+ * - Each registration holds two views of its inputs: `inputs`, resolved as `newResource` sees them (secrets
+ *   unwrapped), and `wire`, the request's object as the SDK serialized it for the engine, where a secret is
+ *   still wrapped (`isWireSecret`). The second is the only way to see that an input reaches the engine, and
+ *   its state, as a secret. The wire level also gives what `MockResourceArgs` lacks: the parent's URN,
+ *   `protect`, `retainOnDelete` and dependencies.
+ * - `readStackConfig(stack)` does what the CLI would: applies `Pulumi.yaml` defaults, then
+ *   `Pulumi.<stack>.yaml`, encoded the way the CLI passes values to the language host.
+ * - `runProgram(stack)` installs the mocks and the stack's config and calls the program function
+ *   (`program.ts`), then waits until every registration has reached the mocks. Process-wide state lives in
+ *   `@pulumi/pulumi`'s store only, and both parts of it are reset per run: `setMocks` replaces the monitor,
+ *   project and stack, and `setAllConfig` overwrites the whole config map.
  */
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
+import { program, StackOutputs } from "../../program";
 
 export const ACCOUNT = "123456789012";
+export const DEFAULT_REGION = "eu-west-1";
 export const ROOT = path.resolve(__dirname, "..", "..");
+/** The signature key the Pulumi wire protocol uses to mark special values, and the value that marks a secret. */
+export const SIG_KEY = "4dabf18193072939515e22adb298388d";
+export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 
 export interface Registration {
     readonly type: string;
     readonly name: string;
-    readonly inputs: Record<string, unknown>;
+    /** Resolved inputs, as `newResource` sees them (secrets unwrapped). */
+    readonly inputs: Record<string, any>;
+    /** The inputs as serialized for the engine: secrets are still wrapped (see {@link isWireSecret}). */
+    readonly wire: Record<string, any>;
     readonly custom: boolean;
     /** Set for reads (`StackReference`, `.get`), which also reach `newResource`. */
     readonly id?: string;
+    /** This resource's URN, known once the registration has been answered. */
     readonly urn: string;
     /** URN of the parent resource, "" for none. */
     readonly parent: string;
@@ -41,21 +55,43 @@ export interface Registration {
 /** Every registration since the last `installMocks`, in order. */
 export const registrations: Registration[] = [];
 
-/** Wire-level details of registrations, keyed by `type::name`, captured from the monitor's requests. */
-const wire = new Map<
-    string,
-    { urn: string; parent: string; protect?: boolean; retainOnDelete?: boolean; dependencies: string[] }
->();
+// ---------------------------------------------------------------------------------------------------
+// The wire level: the mock monitor's requests, read just before the mocks see them.
 
-interface RegisterRequest {
+/** The parts of a RegisterResource / ReadResource request read here. */
+interface ResourceRequest {
     getType(): string;
     getName(): string;
     getParent(): string;
-    getProtect(): boolean;
-    hasProtect?(): boolean;
-    getRetainondelete(): boolean;
-    hasRetainondelete?(): boolean;
     getDependenciesList(): string[];
+    getObject?(): { toJavaScript(): Record<string, unknown> } | undefined;
+    getProperties?(): { toJavaScript(): Record<string, unknown> } | undefined;
+    getProtect?(): boolean | undefined;
+    hasProtect?(): boolean;
+    getRetainondelete?(): boolean | undefined;
+    hasRetainondelete?(): boolean;
+}
+type Callback = (err: unknown, res: unknown) => void;
+type MonitorMethod = (this: unknown, req: ResourceRequest, cb: Callback) => Promise<void>;
+
+interface WireDetails {
+    readonly wire: Record<string, any>;
+    readonly parent: string;
+    readonly protect: boolean | undefined;
+    readonly retainOnDelete: boolean | undefined;
+    readonly dependencies: string[];
+    /** Set by `newResource`, which the monitor calls synchronously, before its first await. */
+    registration?: { urn: string };
+}
+
+/** The request being handed to the mocks right now. */
+let current: WireDetails | undefined;
+
+function optionalFlag(has: (() => boolean) | undefined, get: (() => boolean | undefined) | undefined) {
+    if (get === undefined || (has !== undefined && !has())) {
+        return undefined;
+    }
+    return get() ?? undefined;
 }
 
 let monitorPatched = false;
@@ -66,52 +102,56 @@ function patchMonitor(): void {
     monitorPatched = true;
     // The same module instance that `pulumi.runtime.setMocks` uses.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const mocksModule = require("@pulumi/pulumi/runtime/mocks") as {
-        MockMonitor: {
-            prototype: {
-                registerResource: (
-                    this: unknown,
-                    req: RegisterRequest,
-                    cb: (err: unknown, res: unknown) => void,
-                ) => Promise<void>;
+    const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks") as {
+        MockMonitor: { prototype: Record<"registerResource" | "readResource", MonitorMethod> };
+    };
+    for (const method of ["registerResource", "readResource"] as const) {
+        const original = MockMonitor.prototype[method];
+        MockMonitor.prototype[method] = function (req, cb) {
+            const details: WireDetails = {
+                wire: (req.getObject ?? req.getProperties)?.call(req)?.toJavaScript() ?? {},
+                parent: req.getParent(),
+                protect: optionalFlag(req.hasProtect?.bind(req), req.getProtect?.bind(req)),
+                retainOnDelete: optionalFlag(req.hasRetainondelete?.bind(req), req.getRetainondelete?.bind(req)),
+                dependencies: req.getDependenciesList(),
             };
-        };
-    };
-    const proto = mocksModule.MockMonitor.prototype;
-    const original = proto.registerResource;
-    proto.registerResource = function (req: RegisterRequest, cb: (err: unknown, res: unknown) => void) {
-        const key = `${req.getType()}::${req.getName()}`;
-        wire.set(key, {
-            urn: "",
-            parent: req.getParent(),
-            protect: req.hasProtect && !req.hasProtect() ? undefined : req.getProtect(),
-            retainOnDelete: req.hasRetainondelete && !req.hasRetainondelete() ? undefined : req.getRetainondelete(),
-            dependencies: req.getDependenciesList(),
-        });
-        return original.call(this, req, (err: unknown, res: unknown) => {
-            const w = wire.get(key);
-            if (w && res && typeof (res as { getUrn?: () => string }).getUrn === "function") {
-                w.urn = (res as { getUrn: () => string }).getUrn();
+            current = details;
+            try {
+                return original.call(this, req, (err, res) => {
+                    const urn = (res as { getUrn?: () => string } | undefined)?.getUrn?.();
+                    if (details.registration && urn) {
+                        details.registration.urn = urn;
+                    }
+                    cb(err, res);
+                });
+            } finally {
+                current = undefined;
             }
-            cb(err, res);
-        });
-    };
+        };
+    }
 }
+
+// ---------------------------------------------------------------------------------------------------
+// The mocks.
 
 export interface MockOptions {
     readonly project?: string;
     readonly stack?: string;
     readonly region?: string;
     readonly organization?: string;
+    /** Host of repository URLs; ECR's `<account>.dkr.ecr.<region>.amazonaws.com` unless set (the local stand-in sets its registry). */
+    readonly registryHost?: string;
     /** Outputs of other stacks, by fully qualified stack name, for `pulumi.StackReference`. */
     readonly stackOutputs?: Readonly<Record<string, Record<string, unknown>>>;
 }
 
+/** The state AWS would return for a resource of `type`: its inputs plus the computed names, ARNs and URLs. */
 function stateFor(
     type: string,
     name: string,
-    inputs: Record<string, unknown>,
+    inputs: Record<string, any>,
     region: string,
+    registryHost: string,
 ): Record<string, unknown> {
     const n = typeof inputs.name === "string" ? inputs.name : name;
     switch (type) {
@@ -121,7 +161,7 @@ function stateFor(
                 name: n,
                 arn: `arn:aws:ecr:${region}:${ACCOUNT}:repository/${n}`,
                 registryId: ACCOUNT,
-                repositoryUrl: `${ACCOUNT}.dkr.ecr.${region}.amazonaws.com/${n}`,
+                repositoryUrl: `${registryHost}/${n}`,
             };
         case "aws:ecr/lifecyclePolicy:LifecyclePolicy":
             return { ...inputs, registryId: ACCOUNT };
@@ -139,14 +179,14 @@ function stateFor(
             return { ...inputs, name: n, arn: `arn:aws:iam::${ACCOUNT}:policy/${n}`, policyId: `ANPA${name.length}` };
         case "aws:codebuild/project:Project":
             return { ...inputs, name: n, arn: `arn:aws:codebuild:${region}:${ACCOUNT}:project/${n}` };
+        case "aws:codebuild/sourceCredential:SourceCredential":
+            return { ...inputs, arn: `arn:aws:codebuild:${region}:${ACCOUNT}:token/github` };
         case "aws:ecs/taskDefinition:TaskDefinition":
             return {
                 ...inputs,
                 arn: `arn:aws:ecs:${region}:${ACCOUNT}:task-definition/${String(inputs.family)}:1`,
                 revision: 1,
             };
-        case "aws:codebuild/sourceCredential:SourceCredential":
-            return { ...inputs, arn: `arn:aws:codebuild:${region}:${ACCOUNT}:token/github` };
         default:
             return { ...inputs };
     }
@@ -159,28 +199,32 @@ function stateFor(
 export function installMocks(opts: MockOptions = {}): Registration[] {
     patchMonitor();
     registrations.length = 0;
-    wire.clear();
-    const region = opts.region ?? "eu-west-1";
+    const region = opts.region ?? DEFAULT_REGION;
+    const registryHost = opts.registryHost ?? `${ACCOUNT}.dkr.ecr.${region}.amazonaws.com`;
     const stackOutputs = opts.stackOutputs ?? {};
     void pulumi.runtime.setMocks(
         {
             newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
-                const inputs = (args.inputs ?? {}) as Record<string, unknown>;
-                const w = wire.get(`${args.type}::${args.name}`);
-                registrations.push({
+                const inputs = (args.inputs ?? {}) as Record<string, any>;
+                const w = current;
+                if (w === undefined) {
+                    throw new Error(`mocks: ${args.type} ${args.name} reached the mocks without a monitor request`);
+                }
+                const registration: Registration = {
                     type: args.type,
                     name: args.name,
                     inputs,
+                    wire: w.wire,
                     custom: args.custom ?? false,
                     id: args.id || undefined,
-                    get urn() {
-                        return wire.get(`${args.type}::${args.name}`)?.urn ?? "";
-                    },
-                    parent: w?.parent ?? "",
-                    protect: w?.protect,
-                    retainOnDelete: w?.retainOnDelete,
-                    dependencies: w?.dependencies ?? [],
-                });
+                    urn: "",
+                    parent: w.parent,
+                    protect: w.protect,
+                    retainOnDelete: w.retainOnDelete,
+                    dependencies: w.dependencies,
+                };
+                w.registration = registration;
+                registrations.push(registration);
                 if (args.type === "pulumi:pulumi:StackReference") {
                     const ref = typeof inputs.name === "string" ? inputs.name : String(args.id);
                     const outputs = stackOutputs[ref];
@@ -194,7 +238,7 @@ export function installMocks(opts: MockOptions = {}): Registration[] {
                 if (!args.custom) {
                     return { id: undefined, state: {} };
                 }
-                return { id: `${args.name}-id`, state: stateFor(args.type, args.name, inputs, region) };
+                return { id: `${args.name}-id`, state: stateFor(args.type, args.name, inputs, region, registryHost) };
             },
             call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
                 throw new Error(
@@ -235,6 +279,7 @@ export function findResource(type: string, name?: string): Registration {
 
 interface OutputInternals<T> {
     isKnown: Promise<boolean>;
+    isSecret: Promise<boolean>;
     promise(withUnknowns?: boolean): Promise<T>;
 }
 
@@ -249,7 +294,12 @@ export async function valueOf<T>(value: pulumi.Input<T>): Promise<T> {
 
 /** Whether an Output is marked secret. */
 export async function isSecret(value: pulumi.Output<unknown>): Promise<boolean> {
-    return (value as unknown as { isSecret: Promise<boolean> }).isSecret;
+    return (value as unknown as OutputInternals<unknown>).isSecret;
+}
+
+/** True if `v` is a wire-protocol secret wrapper. */
+export function isWireSecret(v: unknown): v is { value: unknown } {
+    return typeof v === "object" && v !== null && (v as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -285,41 +335,55 @@ export interface StackConfig {
     readonly secretKeys: string[];
 }
 
-/**
- * Reads `Pulumi.yaml` (project name, typed config with defaults) and `Pulumi.<stack>.yaml` and returns the
- * `<namespace>:<key>` map the CLI would give the program. Like the CLI, it refuses a stack value whose type
- * differs from the declared one. `overrides` (full keys) are applied last, for tests of bad config.
- */
-export function readStackConfig(
-    stack: string,
-    overrides: Record<string, unknown> = {},
-    root: string = ROOT,
-): StackConfig {
-    const projectFile = YAML.parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as {
+/** `Pulumi.yaml`: the project's name and its typed config declarations. */
+export function readProjectFile(root: string = ROOT): { name: string; config: Record<string, ConfigDecl> } {
+    const file = YAML.parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as {
         name: string;
         config?: Record<string, unknown>;
     };
+    const config: Record<string, ConfigDecl> = {};
+    for (const [k, raw] of Object.entries(file.config ?? {})) {
+        config[k] = raw !== null && typeof raw === "object" && !Array.isArray(raw) ? raw : { value: raw };
+    }
+    return { name: file.name, config };
+}
+
+/**
+ * Reads `Pulumi.yaml` (project name, typed config with defaults) and `Pulumi.<stack>.yaml` (none if `stack`
+ * is undefined) and returns the `<namespace>:<key>` map the CLI would give the program. Like the CLI, it
+ * refuses a stack value whose type differs from the declared one. `overrides` (short or full keys) are
+ * applied last, for tests of other config; `secretKeys` (short or full) are marked secret.
+ */
+export function readStackConfig(
+    stack: string | undefined,
+    overrides: Record<string, unknown> = {},
+    secretKeys: readonly string[] = [],
+    root: string = ROOT,
+): StackConfig {
+    const projectFile = readProjectFile(root);
     const project = projectFile.name;
     const fullKey = (k: string) => (k.includes(":") ? k : `${project}:${k}`);
     const decls = new Map<string, ConfigDecl>();
     const values = new Map<string, unknown>();
-    const secretKeys: string[] = [];
+    const secrets = new Set(secretKeys.map(fullKey));
 
-    for (const [k, raw] of Object.entries(projectFile.config ?? {})) {
+    for (const [k, decl] of Object.entries(projectFile.config)) {
         const key = fullKey(k);
-        const decl: ConfigDecl = raw !== null && typeof raw === "object" && !Array.isArray(raw) ? raw : { value: raw };
         decls.set(key, decl);
         const v = decl.value ?? decl.default;
         if (v !== undefined) {
             values.set(key, v);
         }
         if (decl.secret) {
-            secretKeys.push(key);
+            secrets.add(key);
         }
     }
 
-    const stackPath = path.join(root, `Pulumi.${stack}.yaml`);
-    const stackFile = (YAML.parse(fs.readFileSync(stackPath, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+    const stackPath = stack === undefined ? "overrides" : path.join(root, `Pulumi.${stack}.yaml`);
+    const stackFile =
+        stack === undefined
+            ? {}
+            : ((YAML.parse(fs.readFileSync(stackPath, "utf8")) ?? {}) as { config?: Record<string, unknown> });
     for (const [k, v] of Object.entries({ ...(stackFile.config ?? {}), ...overrides })) {
         const key = fullKey(k);
         if (v !== null && typeof v === "object" && !Array.isArray(v) && "secure" in v) {
@@ -340,43 +404,39 @@ export function readStackConfig(
     for (const [k, v] of values) {
         config[k] = encodeConfigValue(v);
     }
-    return { project, config, secretKeys };
-}
-
-/** Reads the stack's config (see {@link readStackConfig}) and applies it to the runtime with `setAllConfig`. */
-export function loadStackConfig(stack: string, overrides: Record<string, unknown> = {}): StackConfig {
-    const sc = readStackConfig(stack, overrides);
-    pulumi.runtime.setAllConfig(sc.config, sc.secretKeys);
-    return sc;
-}
-
-/** Forgets `index.ts` and `components/` (and anything else under `dir`) so the next require runs them again. */
-export function clearModules(...dirs: string[]): void {
-    const prefixes = dirs.length > 0 ? dirs : [path.join(ROOT, "index.ts"), path.join(ROOT, "components") + path.sep];
-    for (const key of Object.keys(require.cache)) {
-        if (prefixes.some((p) => key === p || key.startsWith(p))) {
-            delete require.cache[key];
-        }
-    }
-}
-
-/** The flat outputs `index.ts` exports. */
-export interface ProgramOutputs {
-    readonly [name: string]: pulumi.Output<unknown>;
+    return { project, config, secretKeys: [...secrets] };
 }
 
 /**
- * Builds the whole program for one stack under mocks: installs the mocks (project and stack from the config
- * files, region from the stack's `aws:region`), applies the stack's config, requires `index.ts` afresh, and
- * waits until every registration has reached the mocks. Returns the program's exports.
+ * Runs `fn` (a program function) under fresh mocks with exactly this config, and waits until every
+ * registration has reached the mocks. A `ConfigError` or any other exception of `fn` rejects the promise.
  */
-export async function runProgram(stack: string, overrides: Record<string, unknown> = {}): Promise<ProgramOutputs> {
-    const sc = readStackConfig(stack, overrides);
-    installMocks({ project: sc.project, stack, region: sc.config["aws:region"] ?? "eu-west-1" });
-    pulumi.runtime.setAllConfig(sc.config, sc.secretKeys);
-    clearModules();
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const program = require(path.join(ROOT, "index.ts")) as ProgramOutputs;
+export async function runWithConfig<T>(
+    fn: () => T,
+    opts: MockOptions & { readonly config: Record<string, string>; readonly secretKeys?: readonly string[] },
+): Promise<T> {
+    installMocks(opts);
+    pulumi.runtime.setAllConfig(opts.config, [...(opts.secretKeys ?? [])]);
+    const outputs = fn();
     await settle();
-    return program;
+    return outputs;
+}
+
+/**
+ * Builds the whole program (`program.ts`) for one stack under mocks: the project and stack from the config
+ * files, the region from the stack's `aws:region`, and the config the CLI would pass (see {@link readStackConfig}).
+ */
+export async function runProgram(
+    stack: string,
+    overrides: Record<string, unknown> = {},
+    secretKeys: readonly string[] = [],
+): Promise<StackOutputs> {
+    const sc = readStackConfig(stack, overrides, secretKeys);
+    return runWithConfig(program, {
+        project: sc.project,
+        stack,
+        region: sc.config["aws:region"] ?? DEFAULT_REGION,
+        config: sc.config,
+        secretKeys: sc.secretKeys,
+    });
 }

