@@ -4,7 +4,6 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import type { Buildspec } from "../../local/runner";
 import { LocalHost, runLocalBuild, startLocalHost } from "../../local/host";
 import { ensureBaseImage, makeLayer } from "../../local/base-image";
 
@@ -46,6 +45,21 @@ describe("local CodeBuild host with Docker", function () {
 
     const login =
         "aws ecr get-login-password --region $AWS_REGION | docker login --username AWS --password-stdin $REGISTRY";
+    /** A smoke build of `src` with `docker build` as `buildCommand`, pushing to smoke/<repo>:latest. */
+    const smokeBuild = (repo: string, buildCommand: string, label: string, containerdStore = false) =>
+        runLocalBuild({
+            buildspec: {
+                version: 0.2,
+                env: { shell: "bash" },
+                phases: { pre_build: { commands: [login] }, build: { commands: [buildCommand] } },
+            },
+            sourceDir: src,
+            registry: host.registry,
+            env: { REGISTRY: host.registry.address, IMAGE: `${host.registry.address}/smoke/${repo}:latest` },
+            containerdStore,
+            quiet: true,
+            label,
+        });
 
     it("makes the busybox base image reproducibly (same digest every time)", async () => {
         const [a, b] = [await makeLayer(), await makeLayer()];
@@ -55,39 +69,14 @@ describe("local CodeBuild host with Docker", function () {
     });
 
     it("inline cache: a second build on a fresh daemon has every step cached (overlay2 store)", async () => {
-        const spec: Buildspec = {
-            version: 0.2,
-            env: { shell: "bash" },
-            phases: {
-                pre_build: { commands: [login] },
-                build: {
-                    commands: [
-                        "docker build --progress=plain --network=none --cache-to type=inline --cache-from $IMAGE -t $IMAGE --push .",
-                    ],
-                },
-            },
-        };
-        const env = { REGISTRY: host.registry.address, IMAGE: `${host.registry.address}/smoke/inline:latest` };
-        const cold = await runLocalBuild({
-            buildspec: spec,
-            sourceDir: src,
-            registry: host.registry,
-            env,
-            quiet: true,
-            label: "inline cold",
-        });
+        const build =
+            "docker build --progress=plain --network=none --cache-to type=inline --cache-from $IMAGE -t $IMAGE --push .";
+        const cold = await smokeBuild("inline", build, "inline cold");
         assert.equal(cold.succeeded, true, cold.output);
         assert.deepEqual([cold.steps.builds.length, cold.steps.cached, cold.steps.rebuilt], [1, 0, 3]);
         assert.ok(cold.bytes.pushedBytes > 1e6, `pushed ${cold.bytes.pushedBytes}`);
 
-        const warm = await runLocalBuild({
-            buildspec: spec,
-            sourceDir: src,
-            registry: host.registry,
-            env,
-            quiet: true,
-            label: "inline warm",
-        });
+        const warm = await smokeBuild("inline", build, "inline warm");
         assert.equal(warm.succeeded, true, warm.output);
         assert.deepEqual([warm.steps.cached, warm.steps.rebuilt], [3, 0]);
         assert.ok(warm.bytes.pushedBytes < 100_000, `pushed ${warm.bytes.pushedBytes}`);
@@ -95,41 +84,14 @@ describe("local CodeBuild host with Docker", function () {
 
     it("registry cache (mode=max, image-manifest) works with the containerd image store", async () => {
         const cache = `${host.registry.address}/smoke/regcache:cache`;
-        const spec: Buildspec = {
-            version: 0.2,
-            env: { shell: "bash" },
-            phases: {
-                pre_build: { commands: [login] },
-                build: {
-                    commands: [
-                        "docker build --progress=plain --network=none --provenance=false " +
-                            `--cache-to type=registry,ref=${cache},mode=max,image-manifest=true,oci-mediatypes=true ` +
-                            `--cache-from type=registry,ref=${cache} -t $IMAGE --push .`,
-                    ],
-                },
-            },
-        };
-        const env = { REGISTRY: host.registry.address, IMAGE: `${host.registry.address}/smoke/regcache:latest` };
-        const cold = await runLocalBuild({
-            buildspec: spec,
-            sourceDir: src,
-            registry: host.registry,
-            env,
-            containerdStore: true,
-            quiet: true,
-            label: "registry cache cold",
-        });
+        const build =
+            "docker build --progress=plain --network=none --provenance=false " +
+            `--cache-to type=registry,ref=${cache},mode=max,image-manifest=true,oci-mediatypes=true ` +
+            `--cache-from type=registry,ref=${cache} -t $IMAGE --push .`;
+        const cold = await smokeBuild("regcache", build, "registry cache cold", true);
         assert.equal(cold.succeeded, true, cold.output);
         assert.deepEqual([cold.steps.cached, cold.steps.rebuilt], [0, 3]);
-        const warm = await runLocalBuild({
-            buildspec: spec,
-            sourceDir: src,
-            registry: host.registry,
-            env,
-            containerdStore: true,
-            quiet: true,
-            label: "registry cache warm",
-        });
+        const warm = await smokeBuild("regcache", build, "registry cache warm", true);
         assert.equal(warm.succeeded, true, warm.output);
         assert.deepEqual([warm.steps.cached, warm.steps.rebuilt], [3, 0]);
     });
