@@ -10,10 +10,19 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { parseArgs } from "util";
-import { CACHE_STRATEGIES, CacheStrategy } from "../components/args";
 import { startLocalHost } from "../local/host";
 import { registryModeFromEnv } from "../local/scenario";
+import {
+    Command,
+    invalidValue,
+    mbFlag,
+    roundsFlag,
+    runCommand,
+    stepsFlag,
+    strategyFlag,
+    text,
+    wholeNumber,
+} from "../local/flags";
 import {
     changeStep,
     ExperimentConfig,
@@ -25,44 +34,41 @@ import {
 } from "./experiment";
 import { BenchResults, chartSvg, markdown, ORIGINAL, TARGETS, verdicts } from "./results";
 
-function whole(name: string, v: string | undefined, dflt: number, min: number): number {
-    if (v === undefined) return dflt;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min)
-        throw new Error(`Invalid value for '--${name}': ${JSON.stringify(v)}. Allowed: a whole number >= ${min}.`);
-    return n;
-}
+const flags = {
+    strategy: strategyFlag,
+    steps: stepsFlag({ min: 2, default: 24 }),
+    mb: mbFlag({ min: 0, default: 12 }),
+    // 80 hash passes over 12 MB take about 6 s here: about 0.5 s of work per MB of image, the original's
+    // ratio (39 min cold for an image of almost 5 GB).
+    rounds: roundsFlag({ min: 0, default: 80 }),
+    "change-at": wholeNumber({
+        min: 1,
+        help: "Step that changes in the third run, at most --steps.",
+        defaultText: "the middle step",
+    }),
+    out: text({ default: "results", help: "Folder for bench.json, bench.md and bench.svg.", placeholder: "DIR" }),
+};
 
-async function main(): Promise<void> {
-    const { values } = parseArgs({
-        options: {
-            steps: { type: "string" },
-            mb: { type: "string" },
-            rounds: { type: "string" },
-            "change-at": { type: "string" },
-            strategy: { type: "string", default: CACHE_STRATEGIES.join(",") },
-            out: { type: "string", default: "results" },
-        },
-    });
-    const strategies = values.strategy.split(",") as CacheStrategy[];
-    for (const s of strategies) {
-        if (!(CACHE_STRATEGIES as readonly string[]).includes(s)) {
-            throw new Error(
-                `Invalid value for '--strategy': ${JSON.stringify(s)}. Allowed: a comma-separated list of ${CACHE_STRATEGIES.join(", ")}.`,
-            );
-        }
-    }
-    const steps = whole("steps", values.steps, 24, 2);
+const command: Command<typeof flags> = {
+    name: "npm run bench --",
+    summary:
+        "The original write-up's experiment (cold, warm with no change, change halfway) for each cache strategy,\n" +
+        "on a fresh local Docker host per build. Writes bench.json, bench.md and bench.svg.",
+    flags,
+    examples: ["npm run bench", "npm run bench -- --steps 24 --mb 12 --rounds 80 --strategy inline,registry,pull"],
+};
+
+runCommand(command, async (values) => {
+    const strategies = values.strategy;
+    const steps = values.steps;
     const cfg: ExperimentConfig = {
         steps,
-        mbPerStep: whole("mb", values.mb, 12, 0),
-        // 80 hash passes over 12 MB take about 6 s here: about 0.5 s of work per MB of image, the original's
-        // ratio (39 min cold for an image of almost 5 GB).
-        hashRounds: whole("rounds", values.rounds, 80, 0),
-        changeAt: values["change-at"] === undefined ? undefined : whole("change-at", values["change-at"], 1, 1),
+        mbPerStep: values.mb,
+        hashRounds: values.rounds,
+        changeAt: values["change-at"],
     };
     if (cfg.changeAt !== undefined && cfg.changeAt > steps)
-        throw new Error(`Invalid value for '--change-at': ${cfg.changeAt}. Allowed: 1 to ${steps}.`);
+        throw invalidValue("change-at", String(cfg.changeAt), `1 to ${steps} (the value of --steps)`);
 
     const total = strategies.length * RUNS.length;
     let done = 0;
@@ -127,9 +133,4 @@ async function main(): Promise<void> {
     console.log(
         `\nwrote ${path.join(out, "bench.json")}, bench.md, bench.svg in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
     );
-}
-
-main().catch((e: unknown) => {
-    console.error(e instanceof Error ? e.message : e);
-    process.exit(1);
 });

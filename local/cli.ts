@@ -7,49 +7,41 @@
  *   npm run local-build                          # all three strategies, small Dockerfile
  *   npm run local-build -- --strategy registry   # one strategy
  *   npm run local-build -- --steps 12 --mb 4 --verbose
+ *   npm run local-build -- --help
  */
-import { parseArgs } from "util";
-import { CACHE_STRATEGIES, CacheStrategy } from "../components/args";
 import { runExperiment, RunRecord, summaryTable } from "../bench/experiment";
+import { Command, mbFlag, roundsFlag, runCommand, stepsFlag, strategyFlag, verboseFlag } from "./flags";
 import { startLocalHost } from "./host";
 
-function positiveInt(name: string, v: string | undefined, dflt: number): number {
-    if (v === undefined) return dflt;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1)
-        throw new Error(`Invalid value for '--${name}': ${JSON.stringify(v)}. Allowed: a whole number >= 1.`);
-    return n;
-}
+const flags = {
+    strategy: strategyFlag,
+    steps: stepsFlag({ min: 1, default: 8 }),
+    mb: mbFlag({ min: 1, default: 2 }),
+    rounds: roundsFlag({ min: 1, default: 20 }),
+    verbose: verboseFlag,
+};
 
-async function main(): Promise<void> {
-    const { values } = parseArgs({
-        options: {
-            strategy: { type: "string", default: "all" },
-            steps: { type: "string" },
-            mb: { type: "string" },
-            rounds: { type: "string" },
-            verbose: { type: "boolean", default: false },
-        },
-    });
-    const strategies: CacheStrategy[] =
-        values.strategy === "all" ? [...CACHE_STRATEGIES] : [values.strategy as CacheStrategy];
-    for (const s of strategies) {
-        if (!(CACHE_STRATEGIES as readonly string[]).includes(s)) {
-            throw new Error(
-                `Invalid value for '--strategy': ${JSON.stringify(s)}. Allowed: all, ${CACHE_STRATEGIES.join(", ")}.`,
-            );
-        }
-    }
-    const cfg = {
-        steps: positiveInt("steps", values.steps, 8),
-        mbPerStep: positiveInt("mb", values.mb, 2),
-        hashRounds: positiveInt("rounds", values.rounds, 20),
-    };
+const command: Command<typeof flags> = {
+    name: "npm run local-build --",
+    summary:
+        "Runs the component's buildspec on a fresh local Docker host per build, against a local registry that\n" +
+        "stands in for ECR: a cold build, a warm one with no change and one after a change halfway down a\n" +
+        "synthetic Dockerfile, for each cache strategy. For the full benchmark: npm run bench.",
+    flags,
+    examples: [
+        "npm run local-build",
+        "npm run local-build -- --strategy registry",
+        "npm run local-build -- --steps 12 --mb 4 --verbose",
+    ],
+};
+
+runCommand(command, async (values) => {
+    const cfg = { steps: values.steps, mbPerStep: values.mb, hashRounds: values.rounds };
     const host = await startLocalHost();
     const records: RunRecord[] = [];
     try {
         console.log(`local registry (stands in for ECR): ${host.registry.address}, login required`);
-        for (const strategy of strategies) {
+        for (const strategy of values.strategy) {
             records.push(
                 ...(await runExperiment(host, strategy, cfg, {
                     repo: `local-build/${strategy}`,
@@ -74,9 +66,4 @@ async function main(): Promise<void> {
     console.log(
         `\n${cfg.steps} steps of ${cfg.mbPerStep} MB; the change is at step ${Math.ceil(cfg.steps / 2)}. For the full benchmark: npm run bench`,
     );
-}
-
-main().catch((e: unknown) => {
-    console.error(e instanceof Error ? e.message : e);
-    process.exit(1);
 });

@@ -3,7 +3,9 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { DockerEnv, ensureDockerEnv, makeDockerConfig, startDaemon } from "./docker-env";
+import { shellWord } from "../components/buildspec";
+import { BuildHost, startBuildHost } from "./daemon";
+import { DockerEnv, ensureDockerEnv } from "./engine";
 import { ByteCounters, LocalRegistry, StartRegistryOptions, startLocalRegistry } from "./registry";
 import { BaseImage, ensureBaseImage } from "./base-image";
 import { BuildKitReport, formatReport, parseBuildkitPlain } from "./report";
@@ -17,7 +19,8 @@ export interface LocalBuildOptions {
     sourceDir: string;
     registry: LocalRegistry;
     /** Project / start-build environment (wins over buildspec env.variables), e.g.
-     *  { CODEBUILD_WEBHOOK_TRIGGER: "pr/7", CODEBUILD_SOURCE_VERSION: "pr/7", IMAGE_REPO: `${registry.address}/app` } */
+     *  { CODEBUILD_WEBHOOK_TRIGGER: "pr/7", CODEBUILD_SOURCE_VERSION: "pr/7", REGISTRY: registry.address }.
+     *  DOCKER_HOST and DOCKER_CONFIG are set by the build host and win over this. */
     env?: Record<string, string>;
     /** true: containerd image store (registry cache export works with the default docker driver);
      *  false (default): overlay2 store as on CodeBuild's current images (inline cache only). */
@@ -49,7 +52,6 @@ export interface LocalBuildResult {
 
 /** `aws` stand-in: only `aws ecr get-login-password [--region R]`. */
 function awsStandIn(password: string): string {
-    const q = `'${password.replace(/'/g, `'\\''`)}'`;
     return `#!/bin/sh
 # Local stand-in for the AWS CLI: implements ONLY "aws ecr get-login-password [--region R]".
 if [ "$1" = ecr ] && [ "$2" = get-login-password ]; then
@@ -61,7 +63,7 @@ if [ "$1" = ecr ] && [ "$2" = get-login-password ]; then
       *) echo "aws (local stand-in): unsupported option for ecr get-login-password: $1" >&2; exit 252 ;;
     esac
   done
-  printf '%s\\n' ${q}
+  printf '%s\\n' ${shellWord(password)}
   exit 0
 fi
 echo "aws (local stand-in): only 'aws ecr get-login-password [--region R]' is implemented here; got: aws $*" >&2
@@ -70,10 +72,10 @@ exit 252
 }
 
 /**
- * Run one buildspec on a fresh daemon: start dockerd, make a per-build DOCKER_CONFIG with the buildx
- * plugin, put the docker 28 client and the `aws` stand-in first on PATH, run the buildspec, stop
- * the daemon (deleting its data root). The registry's byte counters are reset at the start, so run
- * one build at a time per registry.
+ * Run one buildspec on a fresh build host (`startBuildHost`: a new dockerd and a per-build DOCKER_CONFIG
+ * with the buildx plugin), with the docker client and the `aws` stand-in first on PATH, then stop the
+ * daemon (deleting its data root). The registry's byte counters are reset at the start, so run one
+ * build at a time per registry.
  */
 export async function runLocalBuild(opts: LocalBuildOptions): Promise<LocalBuildResult> {
     const t0 = Date.now();
@@ -85,28 +87,38 @@ export async function runLocalBuild(opts: LocalBuildOptions): Promise<LocalBuild
     fs.writeFileSync(path.join(bin, "aws"), awsStandIn(opts.passwordOverride ?? opts.registry.password), {
         mode: 0o700,
     });
-    const dockerConfig = makeDockerConfig(env, path.join(work, "docker-config"));
     const home = path.join(work, "home");
     fs.mkdirSync(home);
 
-    const daemon = await startDaemon({ containerdStore: !!opts.containerdStore, env });
+    let buildHost: BuildHost;
+    try {
+        buildHost = await startBuildHost({ env, containerdStore: !!opts.containerdStore, workDir: work });
+    } catch (e) {
+        fs.rmSync(work, { recursive: true, force: true });
+        throw e;
+    }
     let daemonStopMs = 0;
     try {
         opts.registry.resetCounters();
         const b0 = Date.now();
         const r = await runBuildspec(opts.buildspec, {
             sourceDir: opts.sourceDir,
-            env: { HOME: home, ...(opts.env ?? {}), DOCKER_HOST: daemon.host, DOCKER_CONFIG: dockerConfig },
+            env: { HOME: home, ...(opts.env ?? {}), ...buildHost.variables },
             pathPrepend: [bin],
             quiet: opts.quiet,
             timeoutMs: opts.timeoutMs,
         });
         const buildMs = Date.now() - b0;
         const c = opts.registry.counters();
-        daemonStopMs = (await daemon.stop()).stopMs;
+        daemonStopMs = (await buildHost.stop()).stopMs;
         const steps = parseBuildkitPlain(r.output);
         const bytes = { ...c, pulledMB: c.pulledBytes / 1e6, pushedMB: c.pushedBytes / 1e6 };
-        const timings = { daemonStartMs: daemon.startMs, buildMs, daemonStopMs, totalMs: Date.now() - t0 };
+        const timings = {
+            daemonStartMs: buildHost.timings.daemonStart,
+            buildMs,
+            daemonStopMs,
+            totalMs: Date.now() - t0,
+        };
         const report = formatReport({
             label: `${opts.label ?? "local build"} (${opts.containerdStore ? "containerd store" : "overlay2 store"})`,
             succeeded: r.succeeded,
@@ -128,7 +140,7 @@ export async function runLocalBuild(opts: LocalBuildOptions): Promise<LocalBuild
             report,
         };
     } finally {
-        await daemon.stop();
+        await buildHost.stop();
         fs.rmSync(work, { recursive: true, force: true });
     }
 }

@@ -4,13 +4,13 @@
 //
 // Counting: request bodies of every request = bytes pushed; response bodies of blob GETs
 // (GET /v2/<name>/blobs/<digest>) = bytes pulled. Manifest traffic is counted separately.
-import { spawn } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { freePort, mkdirp, pidAlive, runOk, sleep, waitFor, which } from "./util";
+import { startDetached } from "./detached";
+import { freePort, mkdirp, runOk, which } from "./util";
 
 export interface ByteCounters {
     /** Request bodies (blob uploads, manifest PUTs). */
@@ -101,26 +101,18 @@ export async function startLocalRegistry(opts: StartRegistryOptions = {}): Promi
             "",
         ].join("\n"),
     );
-    const logFile = path.join(work, "registry.log");
-    const logFd = fs.openSync(logFile, "a");
-    const child = spawn(registryBin, ["serve", config], {
-        detached: true,
-        stdio: ["ignore", logFd, logFd],
+    const registry = await startDetached({
+        name: "docker-registry",
+        command: registryBin,
+        args: ["serve", config],
         env: { PATH: "/usr/bin:/bin", HOME: work },
+        logFile: path.join(work, "registry.log"),
+        ready: () => canConnect(port),
+        readyTimeoutMs: 15_000,
+    }).catch((e: unknown) => {
+        fs.rmSync(work, { recursive: true, force: true });
+        throw e;
     });
-    fs.closeSync(logFd);
-    child.unref();
-    const pid = child.pid!;
-    let exited = false;
-    child.on("exit", () => (exited = true));
-    await waitFor(
-        `docker-registry on ${upstream}`,
-        async () => {
-            if (exited) throw new Error(`docker-registry exited:\n${fs.readFileSync(logFile, "utf8")}`);
-            return canConnect(port);
-        },
-        15_000,
-    );
 
     // ---- counting proxy
     let c = zero();
@@ -180,12 +172,7 @@ export async function startLocalRegistry(opts: StartRegistryOptions = {}): Promi
                 proxy.closeAllConnections();
             });
             agent.destroy();
-            if (pidAlive(pid)) {
-                process.kill(pid, "SIGTERM");
-                const deadline = Date.now() + 10_000;
-                while (pidAlive(pid) && Date.now() < deadline) await sleep(25);
-                if (pidAlive(pid)) process.kill(pid, "SIGKILL");
-            }
+            await registry.stop();
             // The default storage lives inside `work`: it survives across builds (the registry outlives
             // them) but not past stop(). A caller-given storageDir is kept unless removeStorageOnStop.
             fs.rmSync(work, { recursive: true, force: true });

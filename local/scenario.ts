@@ -63,7 +63,7 @@ export interface ScenarioResult extends LocalBuildResult {
 /** The component arguments the stand-in needs for a strategy; see the switch above. */
 export function localArgs(strategy: CacheStrategy, mode: RegistryMode, registryAddress: string): CachedDockerBuildArgs {
     // sourceVersion "main" is the branch the stand-in builds unless a scenario says otherwise
-    // (CODEBUILD_SOURCE_VERSION defaults to "main" in runner.ts), so by default builds are trusted.
+    // (CODEBUILD_SOURCE_VERSION defaults to refs/heads/main in runner.ts), so by default builds are trusted.
     const args: CachedDockerBuildArgs = {
         cacheStrategy: strategy,
         buildNetwork: "none",

@@ -78,37 +78,6 @@ export function freePort(): Promise<number> {
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Wait until `check` resolves true, polling every `intervalMs`; throws after `timeoutMs`. */
-export async function waitFor(
-    what: string,
-    check: () => Promise<boolean> | boolean,
-    timeoutMs: number,
-    intervalMs = 50,
-): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-        if (await check()) return;
-        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-        await sleep(intervalMs);
-    }
-}
-
-/** Is a process with this PID alive (and not a zombie we can't see)? */
-export function pidAlive(pid: number): boolean {
-    try {
-        process.kill(pid, 0);
-    } catch {
-        return false;
-    }
-    try {
-        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-        const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-        return state !== "Z";
-    } catch {
-        return false;
-    }
-}
-
 /** Parse "26.1.5+dfsg1" / "v0.13.1" / "28.2.2" into [major, minor, patch]. */
 export function parseVersion(s: string): [number, number, number] | undefined {
     const m = /(\d+)\.(\d+)(?:\.(\d+))?/.exec(s);

@@ -37,4 +37,76 @@ describe("parseBuildkitPlain", () => {
         assert.strictEqual(r.cached, 2);
         assert.strictEqual(r.rebuilt, 2);
     });
+
+    it("splits the output into one build per `#0 building with`, strips the runner's [phase] prefix, and keys repeated headers by vertex", () => {
+        const text = [
+            '#0 building with "default" instance using docker driver',
+            "#1 [internal] load build definition from Dockerfile",
+            "#1 DONE 0.0s",
+            "#5 [1/3] FROM r/base@sha256:abc",
+            "#6 [2/3] RUN echo a",
+            "#5 DONE 0.2s",
+            "#6 0.100 a",
+            "#7 [builder 3/3] COPY x /x",
+            "#6 [2/3] RUN echo a",
+            "#6 DONE 1.5s",
+            "#7 CACHED",
+            "#8 exporting to image",
+            "#8 DONE 0.1s",
+            '[build] #0 building with "default" instance using docker driver',
+            "[build] #4 [1/2] FROM r/base",
+            "[build] #4 CACHED",
+            "[build] #5 [2/2] RUN false",
+            "[build] #5 ERROR: process did not complete successfully",
+        ].join("\n");
+        const r = parseBuildkitPlain(text);
+        assert.strictEqual(r.builds.length, 2);
+        assert.strictEqual(r.builds[0].builder, 'building with "default" instance using docker driver');
+        assert.deepStrictEqual(
+            [r.builds[0].cached, r.builds[0].rebuilt, r.builds[0].fromDone, r.builds[0].fromCached],
+            [1, 1, 1, 0],
+        );
+        assert.strictEqual(r.builds[0].steps.find((s) => s.id === 7)!.stage, "builder");
+        assert.deepStrictEqual(r.builds[0].internal, [
+            "[internal] load build definition from Dockerfile",
+            "exporting to image",
+        ]);
+        assert.deepStrictEqual(
+            [r.builds[1].cached, r.builds[1].rebuilt, r.builds[1].errored, r.builds[1].fromCached],
+            [0, 0, 1, 1],
+        );
+        assert.deepStrictEqual([r.cached, r.rebuilt, r.errored], [1, 1, 1]);
+    });
+
+    it("counts a cache hit printed as DONE while its layer is fetched as CACHED (fetchedFromCache), and a step that ran as DONE", () => {
+        // Trimmed from a real build here (buildx 0.13, dockerd 26, containerd store): `RUN mkdir` came from
+        // the registry cache but BuildKit printed no `#7 CACHED`; `#8` ran.
+        const log = [
+            '#0 building with "default" instance using docker driver',
+            "#5 importing cache manifest from 127.0.0.1:1/e2e/x:buildcache",
+            "#5 DONE 0.1s",
+            "#6 [1/3] FROM 127.0.0.1:1/base/busybox:latest@sha256:756e",
+            "#6 DONE 0.1s",
+            "#7 [2/3] RUN mkdir -p /data",
+            `#7 sha256:${"d".repeat(64)} 92B / 92B 0.0s done`,
+            "#7 DONE 0.1s",
+            "#7 [2/3] RUN mkdir -p /data",
+            `#7 extracting sha256:${"d".repeat(64)} 0.0s done`,
+            "#7 DONE 0.4s",
+            "#8 [3/3] RUN echo hi && dd if=/dev/urandom of=/r bs=1M count=1",
+            "#8 0.105 hi",
+            "#8 DONE 0.2s",
+        ].join("\n");
+        const [b] = parseBuildkitPlain(log).builds;
+        assert.deepStrictEqual(
+            b.steps.map((x) => [x.index, x.status, !!x.fetchedFromCache]),
+            [
+                [1, "DONE", false],
+                [2, "CACHED", true],
+                [3, "DONE", false],
+            ],
+        );
+        assert.deepStrictEqual([b.cached, b.rebuilt], [1, 1]);
+        assert.deepStrictEqual(b.cacheVertices, ["importing cache manifest from 127.0.0.1:1/e2e/x:buildcache"]);
+    });
 });

@@ -1,28 +1,29 @@
-// Makes a Docker engine that resembles CodeBuild's current images available on this machine:
-// a Docker >= 23 daemon, the Docker 28 client at /usr/local/bin/docker and the buildx plugin, so
-// that `docker build` is BuildKit through buildx (as on CodeBuild).
+// Installs a Docker engine that resembles CodeBuild's current images on this machine: a dockerd >= 23,
+// a Docker client >= 23 (the 28 client at /usr/local/bin/docker on this machine's kind) and the buildx
+// plugin, so that `docker build` is BuildKit through buildx, as on CodeBuild. Running a daemon is
+// daemon.ts's job; this module only makes the binaries available and says where they are.
 //
 // Where things come from (see /work/shared/notes/local-docker.md):
 //   * Debian 12 packages, installed with apt-get when missing: docker-registry, busybox-static,
-//     runc (Debian 13's runc needs GLIBC 2.38 and does not run on Debian 12), apache2-utils (htpasswd).
-//   * Debian 13 packages docker.io (dockerd 26.1), containerd (1.7) and docker-buildx (0.13),
-//     fetched with `apt-get download` through a PRIVATE apt list/state folder (the system's apt
-//     sources are untouched) and unpacked with `dpkg -x` into the cache folder (never the repo).
+//     runc (newer Debian runc needs a newer glibc and does not run on Debian 12), apache2-utils (htpasswd).
+//   * The engine: docker.io, containerd and docker-buildx from Debian **sid** by default (dockerd 28.5.2,
+//     CodeBuild's version), or trixie with CBCACHE_DOCKER_SUITE=trixie (dockerd 26.1.5); see
+//     dockerSuite(). They are fetched with `apt-get download` through a PRIVATE apt list/state folder (the
+//     system's apt sources are untouched) and unpacked with `dpkg -x` into the cache folder (never the
+//     repo). A marker file makes that idempotent.
 //
-// "Good enough" existing Docker (reused instead of Debian 13's): a `dockerd` on PATH whose version is
+// "Good enough" existing Docker (reused instead of Debian's): a `dockerd` on PATH whose version is
 // >= 23 (BuildKit default, containerd-snapshotter feature), a `containerd` and `runc` on PATH, and a
 // buildx plugin in one of the standard cli-plugins folders. None of that exists on a fresh machine of
-// this project's kind, so normally the Debian 13 path is taken.
+// this project's kind, so normally the Debian path is taken.
 import * as fs from "fs";
-import * as http from "http";
 import * as os from "os";
 import * as path from "path";
-import { spawn } from "child_process";
-import { mkdirp, parseVersion, pidAlive, run, runOk, sleep, waitFor, which } from "./util";
+import { mkdirp, parseVersion, run, runOk, which } from "./util";
 
 export interface DockerEnv {
-    /** Where dockerd/containerd/buildx come from ("debian13" = trixie, "debian-sid" = unstable). */
-    source: "system" | "debian13" | "debian-sid";
+    /** Where dockerd/containerd/buildx come from: the system's, or the Debian suite of dockerSuite(). */
+    source: "system" | "debian-trixie" | "debian-sid";
     /** dockerd binary. */
     dockerd: string;
     /** PATH given to dockerd: where it finds containerd, the shims and (Debian 12's) runc. */
@@ -36,7 +37,7 @@ export interface DockerEnv {
     cacheDir: string;
 }
 
-const DEBIAN13_PACKAGES = ["docker.io", "containerd", "docker-buildx"];
+const ENGINE_PACKAGES = ["docker.io", "containerd", "docker-buildx"];
 const PLUGIN_DIRS = [
     "/usr/local/lib/docker/cli-plugins",
     "/usr/local/libexec/docker/cli-plugins",
@@ -55,7 +56,7 @@ export function cacheDir(): string {
 }
 
 type Log = (msg: string) => void;
-const defaultLog: Log = (m) => process.stderr.write(`[docker-env] ${m}\n`);
+const defaultLog: Log = (m) => process.stderr.write(`[engine] ${m}\n`);
 
 let memo: Promise<DockerEnv> | undefined;
 
@@ -100,11 +101,11 @@ async function doEnsure(log: Log, suite: DockerSuite): Promise<DockerEnv> {
         log(`reusing the system's Docker: ${system.dockerd}`);
         env = { ...system, cacheDir: dir };
     } else {
-        const root = await ensureDebianRoot(dir, suite, DEBIAN13_PACKAGES, log);
+        const root = await ensureDebianRoot(dir, suite, ENGINE_PACKAGES, log);
         env = {
-            source: suite === "trixie" ? "debian13" : "debian-sid",
+            source: suite === "trixie" ? "debian-trixie" : "debian-sid",
             dockerd: path.join(root, "usr/sbin/dockerd"),
-            // Debian 13's containerd + shims first, then the system dirs with Debian 12's /usr/sbin/runc.
+            // The suite's containerd + shims first, then the system dirs with Debian 12's /usr/sbin/runc.
             daemonPath: `${path.join(root, "usr/sbin")}:${path.join(root, "usr/bin")}:${SYSTEM_PATH}`,
             buildxPlugin: path.join(root, "usr/libexec/docker/cli-plugins/docker-buildx"),
             cacheDir: dir,
@@ -159,7 +160,7 @@ function dpkgInstalled(pkg: string): boolean {
     }
 }
 
-/** Client: /usr/local/bin/docker (28.x) or any docker >= 23 on PATH, else Debian 13's docker-cli. */
+/** Client: /usr/local/bin/docker (28.x) or any docker >= 23 on PATH, else the Debian suite's docker-cli. */
 async function pickClient(dir: string, suite: DockerSuite, log: Log): Promise<string> {
     for (const c of ["/usr/local/bin/docker", which("docker", SYSTEM_PATH)]) {
         if (!c || !fs.existsSync(c)) continue;
@@ -167,7 +168,7 @@ async function pickClient(dir: string, suite: DockerSuite, log: Log): Promise<st
         if (v && v[0] >= 23) return c;
     }
     log(`no docker client >= 23 found; using Debian ${suite}'s docker-cli`);
-    const root = await ensureDebianRoot(dir, suite, [...DEBIAN13_PACKAGES, "docker-cli"], log);
+    const root = await ensureDebianRoot(dir, suite, [...ENGINE_PACKAGES, "docker-cli"], log);
     return path.join(root, "usr/bin/docker");
 }
 
@@ -182,9 +183,9 @@ async function findSystemDocker(): Promise<Omit<DockerEnv, "versions" | "client"
 }
 
 /**
- * Download the Debian 13 (or sid) packages with a private apt list/state folder and unpack them
- * with `dpkg -x` into <cache>/debian13-root (or debian-sid-root). A marker file listing the
- * packages makes this idempotent.
+ * Download the suite's packages with a private apt list/state folder and unpack them with `dpkg -x`
+ * into <cache>/debian-sid-root (or, for trixie, debian13-root). A marker file listing the packages
+ * makes this idempotent.
  */
 async function ensureDebianRoot(dir: string, suite: DockerSuite, packages: string[], log: Log): Promise<string> {
     const root = path.join(dir, suite === "trixie" ? "debian13-root" : "debian-sid-root");
@@ -226,7 +227,7 @@ async function ensureDebianRoot(dir: string, suite: DockerSuite, packages: strin
         .sort()) {
         await runOk("dpkg", ["-x", path.join(debs, f), tmp]);
     }
-    // Debian 13's runc needs a newer glibc; it is not downloaded, but make sure none slipped in.
+    // trixie's and sid's runc need a newer glibc; it is not downloaded, but make sure none slipped in.
     for (const p of ["usr/sbin/runc", "usr/bin/runc"]) fs.rmSync(path.join(tmp, p), { force: true });
     fs.writeFileSync(
         path.join(tmp, ".cbcache-complete.json"),
@@ -235,198 +236,4 @@ async function ensureDebianRoot(dir: string, suite: DockerSuite, packages: strin
     fs.rmSync(root, { recursive: true, force: true });
     fs.renameSync(tmp, root);
     return root;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Fresh daemons
-
-export interface Daemon {
-    /** DOCKER_HOST value, e.g. unix:///tmp/cbd-XXXX/docker.sock */
-    host: string;
-    socket: string;
-    pid: number;
-    /** Folder holding data root, exec root, config, socket and log; deleted by stop(). */
-    dir: string;
-    logFile: string;
-    containerdStore: boolean;
-    /** Milliseconds from spawn until the API answered /_ping. */
-    startMs: number;
-    /** Ends dockerd (and its managed containerd) by PID, unmounts leftovers, deletes the data root. */
-    stop(): Promise<{ stopMs: number }>;
-}
-
-export interface StartDaemonOptions {
-    containerdStore: boolean;
-    env?: DockerEnv;
-    /** Keep the daemon log after stop() (copied to this path). */
-    keepLogAt?: string;
-}
-
-/**
- * Start a brand-new dockerd: new empty data root, own exec root, unix socket, pidfile, no bridge,
- * no iptables. dockerd 26 starts its own managed containerd (its state lives under the exec root),
- * so no separate containerd is started here. With `containerdStore` the containerd image store
- * ("containerd-snapshotter" feature) is enabled; without it the classic overlay2 store is used,
- * as on CodeBuild's current images.
- */
-export async function startDaemon(opts: StartDaemonOptions): Promise<Daemon> {
-    const env = opts.env ?? (await ensureDockerEnv());
-    // Short path: unix socket paths are limited to 108 bytes.
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cbd-"));
-    const socket = path.join(dir, "docker.sock");
-    const logFile = path.join(dir, "dockerd.log");
-    const config = path.join(dir, "daemon.json");
-    fs.writeFileSync(config, JSON.stringify({ features: { "containerd-snapshotter": opts.containerdStore } }, null, 2));
-    const args = [
-        "--config-file",
-        config,
-        "--data-root",
-        path.join(dir, "data"),
-        "--exec-root",
-        path.join(dir, "exec"),
-        "--host",
-        `unix://${socket}`,
-        "--pidfile",
-        path.join(dir, "dockerd.pid"),
-        "--bridge=none",
-        "--iptables=false",
-        "--ip6tables=false",
-        "--ip-masq=false",
-        "--userland-proxy=false",
-    ];
-    const logFd = fs.openSync(logFile, "a");
-    const t0 = Date.now();
-    const child = spawn(env.dockerd, args, {
-        cwd: dir,
-        detached: true,
-        stdio: ["ignore", logFd, logFd],
-        env: { PATH: env.daemonPath, HOME: dir, TMPDIR: os.tmpdir() },
-    });
-    fs.closeSync(logFd);
-    child.unref();
-    const pid = child.pid!;
-    let exited = false;
-    child.on("exit", () => (exited = true));
-
-    const cleanup = async (): Promise<number> => {
-        const s = Date.now();
-        const containerdPidFile = path.join(dir, "exec/containerd/containerd.pid");
-        let containerdPid: number | undefined;
-        try {
-            containerdPid = Number(fs.readFileSync(containerdPidFile, "utf8").trim()) || undefined;
-        } catch {
-            /* none */
-        }
-        await endPid(pid, 20_000);
-        if (containerdPid) await endPid(containerdPid, 10_000);
-        await unmountUnder(dir);
-        if (opts.keepLogAt) {
-            try {
-                fs.copyFileSync(logFile, opts.keepLogAt);
-            } catch {
-                /* ignore */
-            }
-        }
-        fs.rmSync(dir, { recursive: true, force: true });
-        return Date.now() - s;
-    };
-
-    try {
-        await waitFor(
-            `dockerd ${pid} to answer on ${socket}`,
-            async () => {
-                if (exited) throw new Error(`dockerd exited during start-up:\n${tail(logFile)}`);
-                return ping(socket);
-            },
-            60_000,
-            25,
-        );
-    } catch (e) {
-        await cleanup();
-        throw e;
-    }
-    const startMs = Date.now() - t0;
-    let stopped: Promise<{ stopMs: number }> | undefined;
-    return {
-        host: `unix://${socket}`,
-        socket,
-        pid,
-        dir,
-        logFile,
-        containerdStore: opts.containerdStore,
-        startMs,
-        stop: () => (stopped ??= cleanup().then((stopMs) => ({ stopMs }))),
-    };
-}
-
-function tail(file: string, lines = 30): string {
-    try {
-        return fs.readFileSync(file, "utf8").split("\n").slice(-lines).join("\n");
-    } catch {
-        return "(no log)";
-    }
-}
-
-function ping(socket: string): Promise<boolean> {
-    return new Promise((resolve) => {
-        const req = http.request({ socketPath: socket, path: "/_ping", method: "GET", timeout: 1000 }, (res) => {
-            res.resume();
-            resolve(res.statusCode === 200);
-        });
-        req.on("error", () => resolve(false));
-        req.on("timeout", () => {
-            req.destroy();
-            resolve(false);
-        });
-        req.end();
-    });
-}
-
-/** SIGTERM a PID we started, wait, then SIGKILL it. */
-async function endPid(pid: number, graceMs: number): Promise<void> {
-    if (!pidAlive(pid)) return;
-    try {
-        process.kill(pid, "SIGTERM");
-    } catch {
-        return;
-    }
-    const deadline = Date.now() + graceMs;
-    while (pidAlive(pid) && Date.now() < deadline) await sleep(25);
-    if (pidAlive(pid)) {
-        try {
-            process.kill(pid, "SIGKILL");
-        } catch {
-            /* gone */
-        }
-        while (pidAlive(pid)) await sleep(25);
-    }
-}
-
-/** Lazily unmount anything still mounted below `dir` (deepest first). */
-async function unmountUnder(dir: string): Promise<void> {
-    let mounts: string[] = [];
-    try {
-        mounts = fs
-            .readFileSync("/proc/self/mounts", "utf8")
-            .split("\n")
-            .map((l) => l.split(" ")[1])
-            .filter((m) => m && (m === dir || m.startsWith(dir + "/")));
-    } catch {
-        return;
-    }
-    mounts.sort((a, b) => b.length - a.length);
-    for (const m of mounts) await run("umount", ["-l", m]);
-}
-
-/**
- * Make a per-build DOCKER_CONFIG folder (so login state does not leak between builds) with the
- * buildx plugin copied to cli-plugins/docker-buildx.
- */
-export function makeDockerConfig(env: DockerEnv, dir: string): string {
-    mkdirp(path.join(dir, "cli-plugins"));
-    const dest = path.join(dir, "cli-plugins/docker-buildx");
-    fs.copyFileSync(env.buildxPlugin, dest);
-    fs.chmodSync(dest, 0o755);
-    fs.writeFileSync(path.join(dir, "config.json"), "{}\n", { mode: 0o600 });
-    return dir;
 }
