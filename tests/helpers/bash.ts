@@ -85,13 +85,16 @@ export interface PhasesRun extends BashRun {
 
 /**
  * Runs a buildspec's phases in one bash with CodeBuild's phase semantics (buildspec reference, "Build phase
- * transitions"): each command is sourced from a file of its own; a failing command ends its phase; a failure
+ * transitions"), given each phase's commands (a buildspec's `phases` will do): each command is sourced from a file of its own; a failing command ends its phase; a failure
  * in pre_build skips build and post_build; a failure in build still runs post_build, with
  * `CODEBUILD_BUILD_SUCCEEDING=0` (1 otherwise). A command that makes the shell exit (a declared input missing,
  * `${NAME:?…}`) ends the run there. This is the local stand-in's semantics (local/runner.ts) without its
  * daemon, output attribution or shell restarts.
  */
-export function runPhases(phases: Partial<Record<Phase, readonly string[]>>, opts: BashOptions = {}): PhasesRun {
+export function runPhases(
+    phases: Partial<Record<Phase, readonly string[] | { readonly commands: readonly string[] }>>,
+    opts: BashOptions = {},
+): PhasesRun {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bash-phases-"));
     try {
         const lines = ["CODEBUILD_BUILD_SUCCEEDING=1", "__ok=1"];
@@ -99,7 +102,8 @@ export function runPhases(phases: Partial<Record<Phase, readonly string[]>>, opt
             if (phase === "post_build") {
                 lines.push(`if [ "$__ok" = 0 ]; then CODEBUILD_BUILD_SUCCEEDING=0; fi`, "__ok=1");
             }
-            (phases[phase] ?? []).forEach((c, i) => {
+            const p = phases[phase] ?? [];
+            ("commands" in p ? p.commands : p).forEach((c, i) => {
                 const file = path.join(dir, `${phase}.${i}.sh`);
                 fs.writeFileSync(file, `${c}\n`);
                 lines.push(

@@ -189,17 +189,32 @@ interface Piece {
 
 class Reader {
     private readonly active = new Map<string, string | readonly string[]>();
+    /** Names whose value was used to resolve a word. */
+    readonly used = new Set<string>();
 
-    constructor(private readonly knowable: ReadonlySet<string>) {}
+    /** `knowable`: the names that may be known; undefined: any top-level literal assignment, until reassigned. */
+    constructor(private readonly knowable?: ReadonlySet<string>) {}
 
     activate(name: string, value: string | readonly string[]): void {
-        if (this.knowable.has(name)) {
+        if (this.knowable === undefined || this.knowable.has(name)) {
             this.active.set(name, value);
         }
     }
 
+    deactivate(name: string): void {
+        this.active.delete(name);
+    }
+
     get known(): Record<string, string | readonly string[]> {
         return Object.fromEntries(this.active);
+    }
+
+    private lookup(name: string | undefined): string | readonly string[] | undefined {
+        const v = name === undefined ? undefined : this.active.get(name);
+        if (v !== undefined) {
+            this.used.add(name!);
+        }
+        return v;
     }
 
     private part(p: ShNode, inDouble: boolean): Piece {
@@ -223,9 +238,8 @@ class Reader {
             }
             case "ParamExp": {
                 const name = String(p.Param?.Value ?? "?");
-                const plain = plainParam(p, false);
-                const v = plain === undefined ? undefined : this.active.get(plain);
-                if (inDouble && typeof v === "string") {
+                const v = inDouble ? this.lookup(plainParam(p, false)) : undefined;
+                if (typeof v === "string") {
                     return { text: v, value: v };
                 }
                 return { text: p.Index ? `\${${name}[@]}` : `\${${name}}`, value: undefined };
@@ -242,7 +256,7 @@ class Reader {
         const parts = w.Parts ?? [];
         if (parts.length === 1 && syntax.NodeType(parts[0]) === "DblQuoted" && (parts[0].Parts ?? []).length === 1) {
             const name = plainParam(parts[0].Parts[0], true);
-            const v = name === undefined ? undefined : this.active.get(name);
+            const v = name !== undefined && Array.isArray(this.active.get(name)) ? this.lookup(name) : undefined;
             if (Array.isArray(v)) {
                 return (v as string[]).map((e) => ({ text: e, value: e }));
             }
@@ -293,9 +307,8 @@ function topLevelAssignment(stmt: ShNode): { name: string; value: string | reado
     const a = assigns[0];
     if (a.Array) {
         const elems = ((a.Array.Elems ?? []) as ShNode[]).map((e) => (e.Index ? undefined : literalWord(e.Value)));
-        return elems.every((e) => e !== undefined)
-            ? { name: String(a.Name.Value), value: elems as string[] }
-            : undefined;
+        const literal = elems.filter((e) => e !== undefined);
+        return literal.length === elems.length ? { name: String(a.Name.Value), value: literal } : undefined;
     }
     const value = a.Value ? literalWord(a.Value) : "";
     return value === undefined ? undefined : { name: String(a.Name.Value), value };
@@ -326,32 +339,35 @@ function partsSkeleton(parts: ShNode[], inDouble: boolean, visit: (n: ShNode) =>
     return sig.join(",");
 }
 
-/** Parses `src` as bash. Throws on a syntax error (the parser's message names line and column). */
+/**
+ * Parses `src` as bash. Throws on a syntax error (the parser's message names line and column).
+ *
+ * mvdan-sh's JS tree is slow to walk (~10 ms per command), so the tree is walked once, taking any top-level
+ * literal assignment as known until the name is assigned again; only if a name used that way turns out to be
+ * assigned more than once in all (a loop or a function could then see another value) is it walked again,
+ * knowing only the names assigned exactly once.
+ */
 export function parseShell(src: string): ParsedShell {
     const file = parser.Parse(src, "command.sh");
-
-    // Pass 1: how often each name is assigned anywhere (assignments, for-loop variables).
-    const count = new Map<string, number>();
-    const bump = (name: string) => count.set(name, (count.get(name) ?? 0) + 1);
-    walk(file, (n) => {
-        const t = syntax.NodeType(n);
-        if (t === "Assign") {
-            bump(String(n.Name.Value));
-        } else if (t === "ForClause" && syntax.NodeType(n.Loop) === "WordIter") {
-            bump(String(n.Loop.Name.Value));
-        }
-        return true;
-    });
-    const knowable = new Set<string>();
-    for (const stmt of file.Stmts ?? []) {
-        const a = topLevelAssignment(stmt);
-        if (a && count.get(a.name) === 1) {
-            knowable.add(a.name);
-        }
+    const fast = read(file, undefined);
+    if ([...fast.used].every((name) => fast.count.get(name) === 1)) {
+        return fast.parsed;
     }
+    const once = new Set([...fast.count].filter(([, c]) => c === 1).map(([name]) => name));
+    return read(file, once).parsed;
+}
 
-    // Pass 2, statement by statement in document order: a known variable counts from its assignment on.
+function read(
+    file: ShNode,
+    knowable: ReadonlySet<string> | undefined,
+): { parsed: ParsedShell; count: Map<string, number>; used: ReadonlySet<string> } {
+    // How often each name is assigned anywhere (assignments, for-loop variables).
+    const count = new Map<string, number>();
     const reader = new Reader(knowable);
+    const assigned = (name: string) => {
+        count.set(name, (count.get(name) ?? 0) + 1);
+        reader.deactivate(name);
+    };
     const commands: SimpleCommand[] = [];
     // mvdan-sh hands out a new JS object for a node on every walk: nodes are told apart by their span.
     const span = (n: ShNode) => `${n.Pos().Offset()}-${n.End().Offset()}`;
@@ -376,6 +392,9 @@ export function parseShell(src: string): ParsedShell {
                 bySpan.set(span(n), c);
                 break;
             }
+            case "Assign":
+                assigned(String(n.Name.Value));
+                break;
             case "BinaryCmd":
                 if (n.Op === OP_PIPE) {
                     pipeNodes.push([n.X, n.Y]);
@@ -394,12 +413,14 @@ export function parseShell(src: string): ParsedShell {
                     (forItems[n.Loop.Name.Value] ??= []).push(
                         ((n.Loop.Items ?? []) as ShNode[]).flatMap((w) => reader.words(w)).map((p) => p.value),
                     );
+                    assigned(String(n.Loop.Name.Value));
                 }
                 break;
         }
         out.push(t);
         return true;
     };
+    // Statement by statement in document order: a known variable counts from its assignment on.
     for (const stmt of file.Stmts ?? []) {
         walk(stmt, visit);
         const a = topLevelAssignment(stmt);
@@ -421,15 +442,30 @@ export function parseShell(src: string): ParsedShell {
         });
         return found;
     };
-    const pipes: Pipeline[] = [];
-    for (const [x, y] of pipeNodes) {
-        const left = firstCall(x);
-        const right = firstCall(y);
-        if (left && right) {
-            pipes.push({ left, right });
-        }
-    }
-    return { commands, pipes, andOr, forItems, expansions, known: reader.known, skeleton: out.join(" ") };
+    // Found when first asked for (another walk of each side; most callers don't need them).
+    let pipes: Pipeline[] | undefined;
+    const pipesOf = (): Pipeline[] =>
+        (pipes ??= pipeNodes.flatMap(([x, y]) => {
+            const left = firstCall(x);
+            const right = firstCall(y);
+            return left && right ? [{ left, right }] : [];
+        }));
+    const known = Object.fromEntries(Object.entries(reader.known).filter(([name]) => count.get(name) === 1));
+    return {
+        parsed: {
+            commands,
+            get pipes() {
+                return pipesOf();
+            },
+            andOr,
+            forItems,
+            expansions,
+            known,
+            skeleton: out.join(" "),
+        },
+        count,
+        used: reader.used,
+    };
 }
 
 /**
