@@ -221,7 +221,7 @@ export function preludeValues(o: BuildspecOptions): Record<string, PreludeValue>
         "--provenance=false",
         "--sbom=false",
         "--file",
-        // resolveArgs may hand the folder with a trailing slash; the file path is written without a double one.
+        // No double slash when the folder ends in one (options built by hand; resolveArgs may normalize it already).
         `${o.dockerfileDir.replace(/\/+$/, "")}/${o.dockerfileName}`,
     ];
     for (const [name, value] of Object.entries(o.buildArgs)) {
