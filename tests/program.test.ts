@@ -378,7 +378,7 @@ describe("program under mocks: bad stack config", () => {
         const p = findResource(T.project).inputs;
         const spec = YAML.parse(p.source.buildspec) as { phases: Record<string, { commands: string[] }> };
         assert.ok(!spec.phases.pre_build.commands.some((c) => c.includes("buildx create")));
-        assert.match(spec.phases.pre_build.commands[0], /for trusted in refs\/heads\/main refs\/heads\/release;/);
+        assert.match(spec.phases.pre_build.commands[0], /^TRUSTED_REFS=\(refs\/heads\/main refs\/heads\/release\)$/m);
         assert.equal(p.sourceVersion, "main");
     });
 });
