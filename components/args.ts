@@ -590,7 +590,7 @@ function resolvePullThrough(
     if (on && ECR_REPOSITORY_NAME.test(other.repositoryName)) {
         for (const u of enabled.filter(prefixOk)) {
             p.check(
-                !nested(other.repositoryName, prefixes[u]),
+                !other.repositoryName.startsWith(`${prefixes[u]}/`),
                 "repositoryName",
                 other.repositoryName,
                 `Allowed: a name outside the pull-through cache prefix ${prefixes[u]}/ (${PREFIX_KEYS[u]}), whose repositories hold cached upstream images.`,

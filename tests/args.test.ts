@@ -544,6 +544,11 @@ describe("resolveArgs", () => {
             );
             assert.equal(resolveArgs("c", "s", { repositoryName: "ecr-public/app" }).repositoryName, "ecr-public/app");
             assert.equal(
+                resolveArgs("c", "s", { ...REGISTRY_ON, repositoryName: "ecr-public" }).repositoryName,
+                "ecr-public",
+                "the prefix itself is no cached repository",
+            );
+            assert.equal(
                 resolveArgs("c", "s", { ...REGISTRY_ON, repositoryName: "ecr-publicity" }).repositoryName,
                 "ecr-publicity",
             );
