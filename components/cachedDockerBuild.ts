@@ -85,13 +85,11 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
             .all([repository.repositoryUrl, ...caches.rules.map((r) => r.id)])
             .apply(([url]) => registryOf(url));
         const builder = registry.apply((r) => builderSettings(r, a.builderImage, a.upstreamCaches));
-        // The builder image goes through the ECR Public cache here already; the BuildKit configuration is the
-        // buildspec's to write (see `builderSettings`).
+        // The buildspec derives the builder image and the buildkitd.toml from the same caches (`builderSettings`);
+        // it waits for the rules through `registry`.
         const buildspec = pulumi
-            .all([repository.repositoryUrl, repository.arn, builder])
-            .apply(([url, arn, b]) =>
-                buildspecYaml(buildspecOptions({ ...a, builderImage: b.builderImage }, url, arnParts(arn).region)),
-            );
+            .all([repository.repositoryUrl, repository.arn, registry])
+            .apply(([url, arn]) => buildspecYaml(buildspecOptions(a, url, arnParts(arn).region)));
         const { project } = createProject(
             name,
             a,
