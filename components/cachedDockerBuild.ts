@@ -5,8 +5,8 @@
  * `args.ts` (defaults and validation), `ecr.ts` + `lifecycle.ts` (repository and lifecycle rules),
  * `iam.ts` + `policies.ts` (role and least-privilege documents), `upstreamCache.ts` + `pullThrough.ts`
  * (ECR pull-through cache rules, their repository creation templates, the builder image and BuildKit
- * configuration that use them), `codebuild.ts` (project, log group, source credential) and `buildspec.ts`
- * (the inline buildspec).
+ * configuration that use them), `codebuild.ts` (project, log group, source credential) and `buildspec/`
+ * (the inline buildspec: `index.ts` and one bash file per command).
  */
 import * as pulumi from "@pulumi/pulumi";
 import { CachedDockerBuildArgs, resolveArgs, ResolvedArgs } from "./args";
