@@ -494,7 +494,7 @@ describe("program under mocks: pull-through caches", () => {
         );
         assert.deepEqual(findResources(T.secret), [], "no Docker Hub credential in a checked-in stack");
         // The statement's shape is pinned in policies.test.ts; here: the stack's prefix reaches it.
-        assert.deepEqual(statementOf("PullThroughTheUpstreamCachesOnly").Resource, [cacheArn("ecr-public")]);
+        assert.deepEqual(statementOf("PullThroughTheUpstreamCachesOnly")?.Resource, [cacheArn("ecr-public")]);
         assert.match(String(findResource(T.role).inputs.description), /pull through the caches under ecr-public,/);
     });
 
