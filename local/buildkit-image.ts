@@ -126,7 +126,8 @@ export async function provideBuilderImage(
     if (loaded.length === 0) throw new Error(`docker load --input ${archive.path} loaded no image:\n${load.stdout}`);
     if (!loaded.includes(ref)) {
         const tag = await docker(["tag", loaded[0], ref]);
-        if (tag.code !== 0) throw new Error(`docker tag ${loaded[0]} ${ref} failed: ${(tag.stderr || tag.stdout).trim()}`);
+        if (tag.code !== 0)
+            throw new Error(`docker tag ${loaded[0]} ${ref} failed: ${(tag.stderr || tag.stdout).trim()}`);
     }
     return {
         ref,

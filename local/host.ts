@@ -244,4 +244,3 @@ async function buildkitAvailability(env: DockerEnv, ref: string): Promise<Buildk
         fs.rmSync(work, { recursive: true, force: true });
     }
 }
-

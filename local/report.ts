@@ -27,6 +27,8 @@ export interface DockerfileStep {
     seconds?: number;
     /** CACHED because its layers were fetched from the imported cache, though BuildKit printed DONE (see below). */
     fetchedFromCache?: boolean;
+    /** Layers were downloaded on this step's vertex (`sha256:… done`, `extracting sha256:…`): a hit a later step needed. */
+    downloaded?: boolean;
 }
 
 export interface BuildKitBuild {
@@ -108,6 +110,7 @@ export function parseBuildkitPlain(text: string): BuildKitReport {
                 text: `${s[4]} ${s[5]}`.trim(),
                 status: v.status ?? "RUNNING",
                 seconds: v.seconds,
+                ...(v.fetched ? { downloaded: true } : {}),
             };
             if (step.status === "DONE" && v.fetched && !v.ran && step.instruction !== "FROM") {
                 step.status = "CACHED";

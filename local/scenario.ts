@@ -115,10 +115,7 @@ export function localArgs(strategy: CacheStrategy, mode: RegistryMode): CachedDo
 export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     const mode = o.registryMode ?? registryModeFromEnv();
     const repositoryUrl = `${o.host.registry.address}/${o.repo}`;
-    const buildspecYaml = await componentBuildspecYaml(
-        { ...localArgs(o.strategy, mode), ...o.args },
-        repositoryUrl,
-    );
+    const buildspecYaml = await componentBuildspecYaml({ ...localArgs(o.strategy, mode), ...o.args }, repositoryUrl);
     const buildspec = YAML.parse(buildspecYaml) as Buildspec;
     const src = fs.mkdtempSync(path.join(os.tmpdir(), "cbsrc-"));
     try {
