@@ -18,3 +18,5 @@ export const cacheRef = outputs.cacheRef;
 export const cacheStrategy = outputs.cacheStrategy;
 export const roleArn = outputs.roleArn;
 export const logGroupName = outputs.logGroupName;
+// Where each upstream registry cached through ECR is reached, e.g. {"ecr-public": "<registry>/ecr-public"}; {} when off.
+export const upstreamCacheUrls = outputs.upstreamCacheUrls;

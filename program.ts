@@ -31,6 +31,7 @@ export type StackOutputs = Pick<
     | "cacheRef"
     | "roleArn"
     | "logGroupName"
+    | "upstreamCacheUrls"
 > & { readonly cacheStrategy: CacheStrategy };
 
 export function program(): StackOutputs {
@@ -55,5 +56,6 @@ export function program(): StackOutputs {
         cacheStrategy: build.settings.cacheStrategy,
         roleArn: build.roleArn,
         logGroupName: build.logGroupName,
+        upstreamCacheUrls: build.upstreamCacheUrls,
     };
 }

@@ -8,6 +8,7 @@
  * values handed to a resource untouched (`kmsKeyArn`, `githubToken`, `tags`) may be `pulumi.Input`s.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { credentialArnProblem, prefixProblem, Upstream, UpstreamCache, UPSTREAMS } from "./pullThrough";
 
 /** How each build imports and exports the Docker layer cache. */
 export const CACHE_STRATEGIES = ["inline", "registry", "pull"] as const;
@@ -39,6 +40,23 @@ export type EncryptionType = (typeof ENCRYPTION_TYPES)[number];
 /** Tag mutability settings of the repository (`IMMUTABLE` keeps the image and cache tags movable). */
 export const TAG_MUTABILITIES = ["MUTABLE", "IMMUTABLE"] as const;
 export type TagMutability = (typeof TAG_MUTABILITIES)[number];
+
+/**
+ * Whether the build pulls through ECR pull-through cache rules: `off`; `create` (the stack creates the rules,
+ * their repository creation templates and, for Docker Hub, the credential's secret); `existing` (the rules
+ * already exist in the account and region; the stack only grants the role their use and points the build at them).
+ */
+export const PULL_THROUGH_MODES = ["off", "create", "existing"] as const;
+export type PullThroughMode = (typeof PULL_THROUGH_MODES)[number];
+
+/** The upstream registries a pull-through cache can cover: ECR Public and Docker Hub. */
+export const PULL_THROUGH_UPSTREAMS = Object.keys(UPSTREAMS) as readonly Upstream[];
+
+/** The argument that holds each upstream's repository prefix. */
+export const PREFIX_KEYS = {
+    "ecr-public": "ecrPublicCachePrefix",
+    "docker-hub": "dockerHubCachePrefix",
+} as const satisfies Record<Upstream, string>;
 
 /** `--network` values for RUN steps. */
 export const BUILD_NETWORKS = ["none", "host"] as const;
@@ -85,11 +103,73 @@ export interface CachedDockerBuildArgs {
      */
     readonly registryBuilder?: RegistryBuilder;
     /**
-     * BuildKit image of the `docker-container` builder, from ECR Public by default to avoid Docker Hub's rate
-     * limits: an image reference (`registry/path[:tag][@sha256:digest]`, lowercase path, no spaces).
-     * @default "public.ecr.aws/vend/moby/buildkit:buildx-stable-1"
+     * BuildKit image of the `docker-container` builder: an image reference (`registry/path[:tag][@sha256:digest]`,
+     * lowercase path, no spaces). The default is pinned to a BuildKit release on ECR Public (no Docker Hub rate
+     * limits), so the builder never changes under a stack without notice, as the floating `buildx-stable-1` tag
+     * would; move it by setting another tag or a digest. With {@link pullThroughCache} on, an image on ECR Public
+     * is pulled through the account's own ECR instead (see {@link pullThroughCache}).
+     * @default "public.ecr.aws/vend/moby/buildkit:v0.32.2"
      */
     readonly builderImage?: string;
+    /**
+     * Pull the builder image and the Dockerfile's base images through ECR pull-through cache rules, so that a
+     * build reaches no public registry (no rate limits, no outage of Docker Hub or ECR Public in the build's
+     * path): `off`, `create` or `existing` (see {@link PULL_THROUGH_MODES}). When on, {@link builderImage} is
+     * pulled from `<registry>/<ecrPublicCachePrefix>/…` if it is on ECR Public, BuildKit gets each cached upstream
+     * as a registry mirror (base images of `FROM` lines come through the cache without a change to the
+     * Dockerfile, and BuildKit falls back to the upstream when the mirror fails), and the role may pull, import
+     * and create repositories under the cache prefixes only. It needs `cacheStrategy: "registry"` with
+     * `registryBuilder: "docker-container"`, the only builder that takes a BuildKit configuration.
+     *
+     * Pull-through cache rules and repository creation templates belong to the registry (the account and
+     * region), not to a stack: two stacks of one account and region must not both `create` the same prefix.
+     * Let one stack `create` them and the others use them as `existing`, or give each stack its own prefixes.
+     * @default "off"
+     */
+    readonly pullThroughCache?: PullThroughMode;
+    /**
+     * The upstream registries to pull through a cache, when {@link pullThroughCache} is on: a non-empty list of
+     * `ecr-public` and `docker-hub`, each at most once. With `create`, `docker-hub` needs a credential (ECR
+     * requires one for Docker Hub): {@link dockerHubCredentialArn}, or {@link dockerHubUsername} with
+     * {@link dockerHubAccessToken}.
+     * @default ["ecr-public"]
+     */
+    readonly pullThroughUpstreams?: readonly Upstream[];
+    /**
+     * Repository prefix of the ECR Public cache rule: images of `public.ecr.aws/<path>` are pulled as
+     * `<registry>/<prefix>/<path>`. 2 to 30 characters, lowercase letters and digits in `/`-separated
+     * components, with single `.`, `_` or `-` inside a component (ECR's rule).
+     * @default "ecr-public"
+     */
+    readonly ecrPublicCachePrefix?: string;
+    /**
+     * Repository prefix of the Docker Hub cache rule (`node:22` is pulled as `<registry>/<prefix>/library/node:22`);
+     * same rule as {@link ecrPublicCachePrefix}, and different from it.
+     * @default "docker-hub"
+     */
+    readonly dockerHubCachePrefix?: string;
+    /**
+     * ARN of an existing Secrets Manager secret holding the Docker Hub credential
+     * (`{"username": "…", "accessToken": "…"}`), for a Docker Hub rule that the stack creates. ECR takes only a
+     * secret whose name starts with `ecr-pullthroughcache/`. Only with `pullThroughCache: "create"` and
+     * `docker-hub` in {@link pullThroughUpstreams}; not together with {@link dockerHubUsername}.
+     * @default undefined
+     */
+    readonly dockerHubCredentialArn?: string;
+    /**
+     * Docker Hub user name (or organization name, for an organization access token) for a Docker Hub rule that
+     * the stack creates together with its secret `ecr-pullthroughcache/<projectName>-docker-hub`: 1 to 255
+     * printable characters without spaces. Only together with {@link dockerHubAccessToken}, with
+     * `pullThroughCache: "create"` and `docker-hub` in {@link pullThroughUpstreams}.
+     * @default undefined
+     */
+    readonly dockerHubUsername?: string;
+    /**
+     * Docker Hub access token of {@link dockerHubUsername}, best given as a Pulumi secret: it becomes the secret's
+     * value and never appears in plain text in state, the buildspec, the logs or an error message.
+     * @default undefined
+     */
+    readonly dockerHubAccessToken?: pulumi.Input<string>;
     /**
      * Days after which untagged images (superseded cache manifests, old image versions) expire: 1 to 3650.
      * @default 7
@@ -215,29 +295,37 @@ export interface CachedDockerBuildArgs {
 }
 
 /** Arguments handed to resources untouched: never validated, so they may be `pulumi.Input`s. Not in {@link ResolvedArgs}. */
-type PassThroughArg = "githubToken" | "tags";
+type PassThroughArg = "githubToken" | "dockerHubAccessToken" | "tags";
 /** Arguments without a default: unset stays unset after resolution. */
-type UnsetByDefaultArg = "kmsKeyArn" | "buildNetwork";
+type UnsetByDefaultArg = "kmsKeyArn" | "buildNetwork" | "dockerHubCredentialArn" | "dockerHubUsername";
 
 /**
  * The arguments after defaults and validation: every argument but the pass-through ones, present
- * (those without a default may be `undefined`), with the types of {@link CachedDockerBuildArgs}.
+ * (those without a default may be `undefined`), with the types of {@link CachedDockerBuildArgs}; plus
+ * `upstreamCaches`, the caches the build pulls through (none when `pullThroughCache` is `off`).
  */
 export type ResolvedArgs = Readonly<Required<Omit<CachedDockerBuildArgs, PassThroughArg | UnsetByDefaultArg>>> & {
     readonly [K in UnsetByDefaultArg]: CachedDockerBuildArgs[K] | undefined;
+} & {
+    /** The upstream caches the build pulls through, with their prefixes, in the order of `pullThroughUpstreams`; empty when off. */
+    readonly upstreamCaches: readonly UpstreamCache[];
 };
 
 /**
  * The defaults that are constants. The others follow other values: `repositoryName` and `projectName` the
  * component's name and the stack, `trustedRefs` the `sourceVersion`, `localCache` the `computeType`;
- * `kmsKeyArn` and `buildNetwork` have none.
+ * `kmsKeyArn`, `buildNetwork`, `dockerHubCredentialArn` and `dockerHubUsername` have none.
  */
 export const DEFAULTS = {
     imageTag: "latest",
     cacheTag: "buildcache",
     cacheStrategy: "inline",
     registryBuilder: "docker-container",
-    builderImage: "public.ecr.aws/vend/moby/buildkit:buildx-stable-1",
+    builderImage: "public.ecr.aws/vend/moby/buildkit:v0.32.2",
+    pullThroughCache: "off",
+    pullThroughUpstreams: ["ecr-public"],
+    ecrPublicCachePrefix: "ecr-public",
+    dockerHubCachePrefix: "docker-hub",
     untaggedExpiryDays: 7,
     maxTaggedImages: 20,
     encryptionType: "AES256",
@@ -262,8 +350,14 @@ export interface ConfigProblem {
     readonly allowed: string;
 }
 
-/** A value as an error message shows it: JSON, except for values only known at deployment. */
+/** The value a problem of a secret argument carries instead of the secret. */
+export const SECRET_VALUE: unique symbol = Symbol("a secret value");
+
+/** A value as an error message shows it: JSON, except for secrets and values only known at deployment. */
 function shown(value: unknown): string {
+    if (value === SECRET_VALUE) {
+        return "(a secret, not shown)";
+    }
     if (pulumi.Output.isInstance(value) || value instanceof Promise) {
         return "(a pulumi.Output, known only at deployment)";
     }
@@ -416,6 +510,171 @@ function normalizeDockerfileDir(p: Problems, value: string): string {
     return path.startsWith("-") ? `./${path}` : path;
 }
 
+const PREFIX_RULE =
+    "Allowed: an ECR pull-through cache prefix: 2 to 30 characters, lowercase letters and digits in '/'-separated components, with single '.', '_' or '-' inside a component (ECR's rule).";
+const DOCKER_HUB_USERNAME = /^[\x21-\x7e]{1,255}$/;
+const DOCKER_HUB_CREDENTIAL_ONLY_WITH =
+    "Allowed only when pullThroughCache is create and pullThroughUpstreams includes docker-hub: the stack then creates the Docker Hub rule with this credential.";
+
+/** The pull-through arguments, resolved; and the caches the build pulls through. */
+type PullThroughArgs = Pick<
+    ResolvedArgs,
+    | "pullThroughCache"
+    | "pullThroughUpstreams"
+    | "ecrPublicCachePrefix"
+    | "dockerHubCachePrefix"
+    | "dockerHubCredentialArn"
+    | "dockerHubUsername"
+    | "upstreamCaches"
+>;
+
+/**
+ * Defaults and checks of the pull-through cache arguments: the mode, the upstreams, their prefixes (ECR's rule,
+ * distinct, not around the stack's own repository), the builder it needs, and the Docker Hub credential (exactly
+ * one form, and only where the stack creates the Docker Hub rule). The access token is never shown in a problem.
+ */
+function resolvePullThrough(
+    p: Problems,
+    args: CachedDockerBuildArgs,
+    other: Pick<ResolvedArgs, "cacheStrategy" | "registryBuilder" | "repositoryName">,
+): PullThroughArgs {
+    const pullThroughCache = args.pullThroughCache ?? DEFAULTS.pullThroughCache;
+    const modeOk = oneOf(p, "pullThroughCache", pullThroughCache, PULL_THROUGH_MODES);
+    const on = modeOk && pullThroughCache !== "off";
+    if (
+        on &&
+        (CACHE_STRATEGIES as readonly string[]).includes(other.cacheStrategy) &&
+        (REGISTRY_BUILDERS as readonly string[]).includes(other.registryBuilder)
+    ) {
+        p.check(
+            other.cacheStrategy === "registry" && other.registryBuilder === "docker-container",
+            "pullThroughCache",
+            pullThroughCache,
+            `Allowed: off, unless cacheStrategy is registry and registryBuilder is docker-container (got cacheStrategy ${other.cacheStrategy}, registryBuilder ${other.registryBuilder}): only a docker-container builder takes the BuildKit configuration that sends pulls through the cache.`,
+        );
+    }
+
+    const pullThroughUpstreams = args.pullThroughUpstreams ?? DEFAULTS.pullThroughUpstreams;
+    let upstreamsOk = p.check(
+        Array.isArray(pullThroughUpstreams) && pullThroughUpstreams.length > 0,
+        "pullThroughUpstreams",
+        pullThroughUpstreams,
+        `Allowed: a non-empty list of ${PULL_THROUGH_UPSTREAMS.join(", ")}.`,
+    );
+    for (const [i, u] of (upstreamsOk ? pullThroughUpstreams : []).entries()) {
+        upstreamsOk =
+            oneOf(p, "pullThroughUpstreams", u, PULL_THROUGH_UPSTREAMS) &&
+            p.check(pullThroughUpstreams.indexOf(u) === i, "pullThroughUpstreams", u, "Allowed: each upstream once.") &&
+            upstreamsOk;
+    }
+
+    const prefixes: Record<Upstream, string> = {
+        "ecr-public": args.ecrPublicCachePrefix ?? DEFAULTS.ecrPublicCachePrefix,
+        "docker-hub": args.dockerHubCachePrefix ?? DEFAULTS.dockerHubCachePrefix,
+    };
+    const prefixOk = (u: Upstream) => prefixProblem(prefixes[u]) === undefined;
+    for (const u of PULL_THROUGH_UPSTREAMS) {
+        p.check(prefixOk(u), PREFIX_KEYS[u], prefixes[u], PREFIX_RULE);
+    }
+    const enabled = upstreamsOk ? pullThroughUpstreams : [];
+    // Nested prefixes would make one rule's repositories look like the other's.
+    const nested = (a: string, b: string) => a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`);
+    if (enabled.length === 2 && prefixOk("ecr-public") && prefixOk("docker-hub")) {
+        p.check(
+            !nested(prefixes["docker-hub"], prefixes["ecr-public"]),
+            "dockerHubCachePrefix",
+            prefixes["docker-hub"],
+            `Allowed: a prefix other than ecrPublicCachePrefix (${prefixes["ecr-public"]}), neither inside it nor around it: each upstream needs its own repositories.`,
+        );
+    }
+    if (on && ECR_REPOSITORY_NAME.test(other.repositoryName)) {
+        for (const u of enabled.filter(prefixOk)) {
+            p.check(
+                !other.repositoryName.startsWith(`${prefixes[u]}/`),
+                "repositoryName",
+                other.repositoryName,
+                `Allowed: a name outside the pull-through cache prefix ${prefixes[u]}/ (${PREFIX_KEYS[u]}), whose repositories hold cached upstream images.`,
+            );
+        }
+    }
+
+    const dockerHubCredentialArn = args.dockerHubCredentialArn;
+    const dockerHubUsername = args.dockerHubUsername;
+    const hasToken = args.dockerHubAccessToken !== undefined;
+    const credentialWanted = on && pullThroughCache === "create" && enabled.includes("docker-hub");
+    if (modeOk && upstreamsOk) {
+        if (!credentialWanted) {
+            p.check(
+                dockerHubCredentialArn === undefined,
+                "dockerHubCredentialArn",
+                dockerHubCredentialArn,
+                DOCKER_HUB_CREDENTIAL_ONLY_WITH,
+            );
+            p.check(
+                dockerHubUsername === undefined,
+                "dockerHubUsername",
+                dockerHubUsername,
+                DOCKER_HUB_CREDENTIAL_ONLY_WITH,
+            );
+            p.check(!hasToken, "dockerHubAccessToken", SECRET_VALUE, DOCKER_HUB_CREDENTIAL_ONLY_WITH);
+        } else if (dockerHubCredentialArn !== undefined) {
+            if (
+                p.check(
+                    dockerHubUsername === undefined && !hasToken,
+                    "dockerHubCredentialArn",
+                    dockerHubCredentialArn,
+                    "Allowed: either dockerHubCredentialArn (an existing secret) or dockerHubUsername with dockerHubAccessToken (the stack creates the secret), not both.",
+                )
+            ) {
+                p.check(
+                    credentialArnProblem(dockerHubCredentialArn) === undefined,
+                    "dockerHubCredentialArn",
+                    dockerHubCredentialArn,
+                    "Allowed: the ARN of a Secrets Manager secret whose name starts with 'ecr-pullthroughcache/' (ECR takes no other as a pull-through cache credential).",
+                );
+            }
+        } else if (dockerHubUsername === undefined && !hasToken) {
+            p.check(
+                false,
+                "pullThroughUpstreams",
+                pullThroughUpstreams,
+                "Allowed: docker-hub only with a Docker Hub credential when pullThroughCache is create (ECR requires one): set dockerHubCredentialArn, or dockerHubUsername and the secret dockerHubAccessToken.",
+            );
+        } else if (dockerHubUsername === undefined) {
+            p.check(
+                false,
+                "dockerHubAccessToken",
+                SECRET_VALUE,
+                "Allowed only together with dockerHubUsername, the user name the token belongs to.",
+            );
+        } else if (
+            p.check(
+                typeof dockerHubUsername === "string" && DOCKER_HUB_USERNAME.test(dockerHubUsername),
+                "dockerHubUsername",
+                dockerHubUsername,
+                "Allowed: a Docker Hub user or organization name, 1 to 255 printable characters without spaces.",
+            )
+        ) {
+            p.check(
+                hasToken,
+                "dockerHubUsername",
+                dockerHubUsername,
+                "Allowed only together with dockerHubAccessToken (pulumi config set --secret dockerHubAccessToken <token>).",
+            );
+        }
+    }
+
+    return {
+        pullThroughCache,
+        pullThroughUpstreams,
+        ecrPublicCachePrefix: prefixes["ecr-public"],
+        dockerHubCachePrefix: prefixes["docker-hub"],
+        dockerHubCredentialArn,
+        dockerHubUsername,
+        upstreamCaches: on ? enabled.map((upstream) => ({ upstream, prefix: prefixes[upstream] })) : [],
+    };
+}
+
 /**
  * Applies defaults and validates every plain argument. Throws one {@link ConfigError} that lists every bad
  * value. `name` is the component's name and `stack` the stack's, used for default resource names.
@@ -462,8 +721,10 @@ export function resolveArgs(name: string, stack: string, args: CachedDockerBuild
         IMAGE_REFERENCE.test(builderImage),
         "builderImage",
         builderImage,
-        "Allowed: an image reference such as public.ecr.aws/vend/moby/buildkit:buildx-stable-1.",
+        "Allowed: an image reference such as public.ecr.aws/vend/moby/buildkit:v0.32.2.",
     );
+
+    const pullThrough = resolvePullThrough(p, args, { cacheStrategy, registryBuilder, repositoryName });
 
     const untaggedExpiryDays = args.untaggedExpiryDays ?? DEFAULTS.untaggedExpiryDays;
     integerIn(p, "untaggedExpiryDays", untaggedExpiryDays, 1, 3650);
@@ -601,6 +862,7 @@ export function resolveArgs(name: string, stack: string, args: CachedDockerBuild
         cacheStrategy,
         registryBuilder,
         builderImage,
+        ...pullThrough,
         untaggedExpiryDays,
         maxTaggedImages,
         encryptionType,

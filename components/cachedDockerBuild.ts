@@ -3,16 +3,20 @@
  *
  * The constructor only wires the pieces together; each concern lives in its own file:
  * `args.ts` (defaults and validation), `ecr.ts` + `lifecycle.ts` (repository and lifecycle rules),
- * `iam.ts` + `policies.ts` (role and least-privilege documents), `codebuild.ts` (project, log group,
- * source credential) and `buildspec.ts` (the inline buildspec).
+ * `iam.ts` + `policies.ts` (role and least-privilege documents), `upstreamCache.ts` + `pullThrough.ts`
+ * (ECR pull-through cache rules, their repository creation templates, the builder image and BuildKit
+ * configuration that use them), `codebuild.ts` (project, log group, source credential) and `buildspec.ts`
+ * (the inline buildspec).
  */
 import * as pulumi from "@pulumi/pulumi";
 import { CachedDockerBuildArgs, resolveArgs, ResolvedArgs } from "./args";
-import { buildspecOptions, buildspecYaml, cacheRefs } from "./buildspec";
+import { buildspecOptions, buildspecYaml, cacheRefs, registryOf } from "./buildspec";
 import { createLogGroup, createProject } from "./codebuild";
 import { createRepository } from "./ecr";
 import { createRole } from "./iam";
 import { arnParts } from "./policies";
+import { builderSettings, Upstream, upstreamCacheUrls } from "./pullThrough";
+import { createUpstreamCaches } from "./upstreamCache";
 
 export const TYPE_TOKEN = "ecr-layer-cache:codebuild:CachedDockerBuild";
 
@@ -34,6 +38,22 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
     public readonly logGroupName: pulumi.Output<string>;
     /** The inline buildspec, as YAML. */
     public readonly buildspec: pulumi.Output<string>;
+    /**
+     * The image of the `docker-container` builder as the build pulls it: {@link ResolvedArgs.builderImage}, or its
+     * reference through the ECR Public pull-through cache when that cache is on.
+     */
+    public readonly builderImage: pulumi.Output<string>;
+    /**
+     * The `buildkitd.toml` that makes the builder pull each cached upstream (base images included) through its
+     * cache in the account's ECR: one `[registry."<host>"] mirrors = ["<registry>/<prefix>"]` per upstream;
+     * "" when `pullThroughCache` is `off`.
+     */
+    public readonly buildkitdConfig: pulumi.Output<string>;
+    /**
+     * Where each cached upstream is reached in the account's registry, e.g.
+     * `{"ecr-public": "<account>.dkr.ecr.<region>.amazonaws.com/ecr-public"}`; `{}` when `pullThroughCache` is `off`.
+     */
+    public readonly upstreamCacheUrls: pulumi.Output<Partial<Record<Upstream, string>>>;
 
     constructor(name: string, args: CachedDockerBuildArgs = {}, opts: pulumi.ComponentResourceOptions = {}) {
         // Validated before super(), so a bad value fails before anything, even this component, is registered.
@@ -44,11 +64,34 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
 
         const { repository } = createRepository(name, a, args.tags, childOpts);
         const logGroup = createLogGroup(name, a, args.tags, childOpts);
-        const role = createRole(name, a.projectName, repository.arn, logGroup.arn, args.tags, childOpts);
-
+        const role = createRole(
+            name,
+            a.projectName,
+            repository.arn,
+            logGroup.arn,
+            a.upstreamCaches.map((c) => c.prefix),
+            args.tags,
+            childOpts,
+        );
+        const caches = createUpstreamCaches(
+            name,
+            a,
+            { dockerHubAccessToken: args.dockerHubAccessToken, tags: args.tags },
+            childOpts,
+        );
+        // Known only once the rules the stack creates exist, so neither the project nor a consumer of the
+        // outputs uses a cache that isn't there yet.
+        const registry = pulumi
+            .all([repository.repositoryUrl, ...caches.rules.map((r) => r.id)])
+            .apply(([url]) => registryOf(url));
+        const builder = registry.apply((r) => builderSettings(r, a.builderImage, a.upstreamCaches));
+        // The builder image goes through the ECR Public cache here already; the BuildKit configuration is the
+        // buildspec's to write (see `builderSettings`).
         const buildspec = pulumi
-            .all([repository.repositoryUrl, repository.arn])
-            .apply(([url, arn]) => buildspecYaml(buildspecOptions(a, url, arnParts(arn).region)));
+            .all([repository.repositoryUrl, repository.arn, builder])
+            .apply(([url, arn, b]) =>
+                buildspecYaml(buildspecOptions({ ...a, builderImage: b.builderImage }, url, arnParts(arn).region)),
+            );
         const { project } = createProject(
             name,
             a,
@@ -72,6 +115,9 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
         this.roleArn = role.roleArn;
         this.logGroupName = logGroup.name;
         this.buildspec = buildspec;
+        this.builderImage = builder.apply((b) => b.builderImage);
+        this.buildkitdConfig = builder.apply((b) => b.buildkitdConfig);
+        this.upstreamCacheUrls = registry.apply((r) => upstreamCacheUrls(r, a.upstreamCaches));
 
         this.registerOutputs({
             repositoryUrl: this.repositoryUrl,
@@ -84,6 +130,9 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
             roleArn: this.roleArn,
             logGroupName: this.logGroupName,
             buildspec: this.buildspec,
+            builderImage: this.builderImage,
+            buildkitdConfig: this.buildkitdConfig,
+            upstreamCacheUrls: this.upstreamCacheUrls,
         });
     }
 }

@@ -8,6 +8,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { CachedDockerBuildArgs, ConfigProblem, Problems } from "./args";
+import type { Upstream } from "./pullThrough";
 
 /** Arguments that config doesn't set: `buildNetwork` (for the local stand-in) and `tags` (for programs that embed the component). */
 type NotInConfig = "buildNetwork" | "tags";
@@ -96,6 +97,13 @@ const READERS: { readonly [K in ConfigKey]-?: Reader<NonNullable<CachedDockerBui
     cacheStrategy: text(),
     registryBuilder: text(),
     builderImage: text(),
+    pullThroughCache: text(),
+    pullThroughUpstreams: stringList as Reader<Upstream[]>,
+    ecrPublicCachePrefix: text(),
+    dockerHubCachePrefix: text(),
+    dockerHubCredentialArn: text(),
+    dockerHubUsername: text(),
+    dockerHubAccessToken: secret,
     untaggedExpiryDays: number,
     maxTaggedImages: number,
     encryptionType: text(),
@@ -117,7 +125,7 @@ const READERS: { readonly [K in ConfigKey]-?: Reader<NonNullable<CachedDockerBui
     githubToken: secret,
 };
 
-/** Every config key this program reads, in its own namespace. `githubToken` is read as a secret. */
+/** Every config key this program reads, in its own namespace. `githubToken` and `dockerHubAccessToken` are read as secrets. */
 export const CONFIG_KEYS = Object.keys(READERS) as readonly ConfigKey[];
 
 /**

@@ -14,19 +14,27 @@ export interface RoleResources {
     readonly roleArn: pulumi.Output<string>;
 }
 
+/**
+ * The role and its policy. `pullThroughPrefixes` are the repository prefixes of the pull-through caches the build
+ * pulls through (none when they are off): the role may pull, import and create repositories under them, and
+ * nowhere else.
+ */
 export function createRole(
     name: string,
     projectName: string,
     repositoryArn: pulumi.Output<string>,
     logGroupArn: pulumi.Output<string>,
+    pullThroughPrefixes: readonly string[],
     tags: pulumi.Input<Record<string, pulumi.Input<string>>> | undefined,
     opts: pulumi.ResourceOptions,
 ): RoleResources {
+    const through =
+        pullThroughPrefixes.length > 0 ? `, pull through the caches under ${pullThroughPrefixes.join(", ")}` : "";
     const role = new aws.iam.Role(
         `${name}-role`,
         {
             name: `${projectName}-role`,
-            description: `CodeBuild service role of ${projectName}: pull and push its ECR repository, write its logs`,
+            description: `CodeBuild service role of ${projectName}: pull and push its ECR repository${through}, write its logs`,
             assumeRolePolicy: repositoryArn.apply((arn) => {
                 const parts = arnParts(arn);
                 return JSON.stringify(trustPolicy(parts.accountId, codebuildProjectArn(parts, projectName)));
@@ -39,11 +47,13 @@ export function createRole(
         `${name}-policy`,
         {
             name: `${projectName}-policy`,
+            // Not changed by the pull-through caches: a new description would replace the policy (ForceNew),
+            // and its fixed name would collide with the old one during the replacement.
             description: `Least privilege for ${projectName}: ECR login, pull and push on one repository, logs in one log group`,
             policy: pulumi
                 .all([repositoryArn, logGroupArn])
                 .apply(([repoArn, groupArn]) =>
-                    JSON.stringify(buildPolicy({ repositoryArn: repoArn, logGroupArn: groupArn })),
+                    JSON.stringify(buildPolicy({ repositoryArn: repoArn, logGroupArn: groupArn, pullThroughPrefixes })),
                 ),
             tags,
         },

@@ -2,5 +2,15 @@ export * from "./args";
 export { CachedDockerBuild, TYPE_TOKEN } from "./cachedDockerBuild";
 export { argsFromConfig, CONFIG_KEYS, type ConfigKey, unknownConfigKeys } from "./config";
 export { buildspec, buildspecYaml, cacheRefs, shellWord } from "./buildspec";
-export { lifecyclePolicy } from "./lifecycle";
+export { lifecyclePolicy, upstreamCacheLifecyclePolicy } from "./lifecycle";
+export {
+    builderSettings,
+    buildkitdConfig,
+    UPSTREAMS,
+    type Upstream,
+    type UpstreamCache,
+    upstreamCacheUrls,
+    viaPullThroughCache,
+} from "./pullThrough";
+export { dockerHubSecretName } from "./upstreamCache";
 export { buildPolicy, trustPolicy } from "./policies";

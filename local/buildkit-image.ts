@@ -60,9 +60,11 @@ export function findBuildkitArchive(
  * or undefined when it creates no `docker-container` builder.
  */
 export function builderImageOf(spec: Buildspec): string | undefined {
+    // The reference sits in the command's value prelude (`DRIVER_OPTS=(--driver-opt image=<ref> …)`), quoted
+    // by the buildspec's shell quoting only if it needed quotes, which a valid image reference never does.
     for (const c of spec.phases?.pre_build?.commands ?? []) {
-        if (!/^docker buildx create .*--driver docker-container/.test(c)) continue;
-        const m = /--driver-opt '?image=([^\s']+)'?/.exec(c);
+        if (!/^docker buildx create .*--driver docker-container/m.test(c)) continue;
+        const m = /--driver-opt '?image=([^\s')]+)/.exec(c);
         if (m) return m[1];
     }
     return undefined;

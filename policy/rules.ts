@@ -166,15 +166,16 @@ export function lifecycleProblems(policy: unknown, protectedTags: readonly strin
 }
 
 /**
- * The tags a CodeBuild project's inline buildspec pushes to, or caches in, repository `repoName`
- * (`--tag <registry>/<repo>:<tag>`, `--output type=image,name=<registry>/<repo>:<tag>,…` and
- * `ref=<registry>/<repo>:<tag>`). Tags are plain words (Docker's grammar), so a regex over the YAML text
- * is enough. Exported for tests.
+ * The tags a CodeBuild project's inline buildspec pushes to, or caches in, repository `repoName`: the
+ * buildspec's prelude values `IMAGE_REF=<registry>/<repo>:<tag>` and `CACHE_REF=…`, and the flags
+ * `--tag <registry>/<repo>:<tag>`, `--output type=image,name=<registry>/<repo>:<tag>,…` and
+ * `ref=<registry>/<repo>:<tag>` (also in hand-written buildspecs). Tags are plain words (Docker's grammar), and
+ * so are ECR repository URLs, so a regex over the YAML text is enough. Exported for tests.
  */
 export function tagsInBuildspec(buildspec: string, repoName: string): string[] {
     const repo = repoName.replace(/[.+?^${}()|[\]\\]/g, "\\$&");
     const re = new RegExp(
-        `(?:--tag |,name=|ref=)[A-Za-z0-9.-]+(?::[0-9]+)?/${repo}:([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})`,
+        `(?:--tag |,name=|ref=|(?:IMAGE|CACHE)_REF=)[A-Za-z0-9.-]+(?::[0-9]+)?/${repo}:([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})`,
         "g",
     );
     return [...new Set([...buildspec.matchAll(re)].map((m) => m[1]))];

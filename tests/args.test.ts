@@ -5,7 +5,7 @@
  */
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { CachedDockerBuildArgs, ConfigError, DEFAULTS, resolveArgs } from "../components/args";
+import { CachedDockerBuildArgs, ConfigError, DEFAULTS, resolveArgs, SECRET_VALUE } from "../components/args";
 import { CachedDockerBuild } from "../components/cachedDockerBuild";
 import { installMocks, registrations, settle } from "./helpers/mocks";
 
@@ -368,6 +368,276 @@ describe("resolveArgs", () => {
                 "sourceUrl",
                 "git@github.com:aws/x.git",
                 `Invalid value for 'sourceUrl': "git@github.com:aws/x.git". Allowed: an HTTPS GitHub repository URL, https://github.com/<owner>/<repo>[.git].`,
+            );
+        });
+    });
+
+    describe("pull-through caches", () => {
+        const REGISTRY_ON = { cacheStrategy: "registry", pullThroughCache: "create" } as const;
+        const PREFIX =
+            "Allowed: an ECR pull-through cache prefix: 2 to 30 characters, lowercase letters and digits in '/'-separated components, with single '.', '_' or '-' inside a component (ECR's rule).";
+        const ONLY_WITH =
+            "Allowed only when pullThroughCache is create and pullThroughUpstreams includes docker-hub: the stack then creates the Docker Hub rule with this credential.";
+        const SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ecr-pullthroughcache/hub-AbCdEf";
+        const TOKEN = "dckr_pat_never-in-a-message";
+
+        /** Like `refuses`, and the token never appears in the message. */
+        function refusesQuietly(args: CachedDockerBuildArgs, key: string, value: unknown, message: string): void {
+            refuses(args, key, value, message);
+            try {
+                resolveArgs("docker-cache", "dev", args);
+            } catch (e) {
+                assert.ok(!String((e as Error).message).includes(TOKEN), "the access token is never shown");
+            }
+        }
+
+        it("off by default: no cache, whatever the strategy", () => {
+            for (const cacheStrategy of ["inline", "registry", "pull"] as const) {
+                const a = resolveArgs("c", "s", { cacheStrategy });
+                assert.equal(a.pullThroughCache, "off");
+                assert.deepEqual(a.upstreamCaches, []);
+            }
+        });
+
+        it("create or existing: the caches of the listed upstreams, under their prefixes, in the listed order", () => {
+            assert.deepEqual(resolveArgs("c", "s", REGISTRY_ON).upstreamCaches, [
+                { upstream: "ecr-public", prefix: "ecr-public" },
+            ]);
+            assert.deepEqual(
+                resolveArgs("c", "s", {
+                    cacheStrategy: "registry",
+                    pullThroughCache: "existing",
+                    pullThroughUpstreams: ["docker-hub", "ecr-public"],
+                    ecrPublicCachePrefix: "mirror/public",
+                    dockerHubCachePrefix: "mirror/hub",
+                }).upstreamCaches,
+                [
+                    { upstream: "docker-hub", prefix: "mirror/hub" },
+                    { upstream: "ecr-public", prefix: "mirror/public" },
+                ],
+                "existing rules need no credential, even for Docker Hub",
+            );
+            const withToken = resolveArgs("c", "s", {
+                ...REGISTRY_ON,
+                pullThroughUpstreams: ["docker-hub"],
+                dockerHubUsername: "builder",
+                dockerHubAccessToken: pulumi.secret(TOKEN),
+            });
+            assert.deepEqual(withToken.upstreamCaches, [{ upstream: "docker-hub", prefix: "docker-hub" }]);
+            assert.equal(withToken.dockerHubUsername, "builder");
+            assert.ok(!("dockerHubAccessToken" in withToken), "the token is handed through, not resolved");
+            assert.equal(
+                resolveArgs("c", "s", {
+                    ...REGISTRY_ON,
+                    pullThroughUpstreams: ["docker-hub"],
+                    dockerHubCredentialArn: SECRET_ARN,
+                }).dockerHubCredentialArn,
+                SECRET_ARN,
+            );
+        });
+
+        it("pullThroughCache: an unknown mode; on without the registry strategy's docker-container builder", () => {
+            refuses(
+                { pullThroughCache: "on" as never },
+                "pullThroughCache",
+                "on",
+                `Invalid value for 'pullThroughCache': "on". Allowed: off, create, existing.`,
+            );
+            refuses(
+                { pullThroughCache: "existing" },
+                "pullThroughCache",
+                "existing",
+                "Invalid value for 'pullThroughCache': \"existing\". Allowed: off, unless cacheStrategy is registry and registryBuilder is docker-container (got cacheStrategy inline, registryBuilder docker-container): only a docker-container builder takes the BuildKit configuration that sends pulls through the cache.",
+            );
+            refuses(
+                { ...REGISTRY_ON, registryBuilder: "docker" },
+                "pullThroughCache",
+                "create",
+                "Invalid value for 'pullThroughCache': \"create\". Allowed: off, unless cacheStrategy is registry and registryBuilder is docker-container (got cacheStrategy registry, registryBuilder docker): only a docker-container builder takes the BuildKit configuration that sends pulls through the cache.",
+            );
+        });
+
+        it("pullThroughUpstreams: empty, unknown, twice", () => {
+            refuses(
+                { pullThroughUpstreams: [] },
+                "pullThroughUpstreams",
+                [],
+                "Invalid value for 'pullThroughUpstreams': []. Allowed: a non-empty list of ecr-public, docker-hub.",
+            );
+            refuses(
+                { pullThroughUpstreams: ["ghcr"] as never },
+                "pullThroughUpstreams",
+                "ghcr",
+                `Invalid value for 'pullThroughUpstreams': "ghcr". Allowed: ecr-public, docker-hub.`,
+            );
+            refuses(
+                { pullThroughUpstreams: ["ecr-public", "ecr-public"] },
+                "pullThroughUpstreams",
+                "ecr-public",
+                `Invalid value for 'pullThroughUpstreams': "ecr-public". Allowed: each upstream once.`,
+            );
+        });
+
+        it("prefixes: ECR's rule (checked even when off), distinct and not nested when both are used", () => {
+            refuses(
+                { ecrPublicCachePrefix: "e" },
+                "ecrPublicCachePrefix",
+                "e",
+                `Invalid value for 'ecrPublicCachePrefix': "e". ${PREFIX}`,
+            );
+            refuses(
+                { dockerHubCachePrefix: "ROOT" },
+                "dockerHubCachePrefix",
+                "ROOT",
+                `Invalid value for 'dockerHubCachePrefix': "ROOT". ${PREFIX}`,
+            );
+            const long = "a".repeat(31);
+            refuses(
+                { dockerHubCachePrefix: long },
+                "dockerHubCachePrefix",
+                long,
+                `Invalid value for 'dockerHubCachePrefix': "${long}". ${PREFIX}`,
+            );
+            assert.equal(
+                resolveArgs("c", "s", { dockerHubCachePrefix: "a".repeat(30) }).dockerHubCachePrefix.length,
+                30,
+            );
+            const both = {
+                ...REGISTRY_ON,
+                pullThroughCache: "existing",
+                pullThroughUpstreams: ["ecr-public", "docker-hub"],
+            } as const;
+            refuses(
+                { ...both, ecrPublicCachePrefix: "cache", dockerHubCachePrefix: "cache" },
+                "dockerHubCachePrefix",
+                "cache",
+                "Invalid value for 'dockerHubCachePrefix': \"cache\". Allowed: a prefix other than ecrPublicCachePrefix (cache), neither inside it nor around it: each upstream needs its own repositories.",
+            );
+            refuses(
+                { ...both, ecrPublicCachePrefix: "cache", dockerHubCachePrefix: "cache/hub" },
+                "dockerHubCachePrefix",
+                "cache/hub",
+                "Invalid value for 'dockerHubCachePrefix': \"cache/hub\". Allowed: a prefix other than ecrPublicCachePrefix (cache), neither inside it nor around it: each upstream needs its own repositories.",
+            );
+            assert.deepEqual(
+                resolveArgs("c", "s", {
+                    ...both,
+                    ecrPublicCachePrefix: "cache",
+                    dockerHubCachePrefix: "cache-hub",
+                }).upstreamCaches.map((c) => c.prefix),
+                ["cache", "cache-hub"],
+                "a prefix that only starts with the same letters is another prefix",
+            );
+            assert.equal(
+                resolveArgs("c", "s", { ecrPublicCachePrefix: "same", dockerHubCachePrefix: "same" }).pullThroughCache,
+                "off",
+                "equal prefixes are fine while no cache uses them",
+            );
+        });
+
+        it("repositoryName: not inside a prefix whose repositories the cache fills", () => {
+            refuses(
+                { ...REGISTRY_ON, repositoryName: "ecr-public/app" },
+                "repositoryName",
+                "ecr-public/app",
+                "Invalid value for 'repositoryName': \"ecr-public/app\". Allowed: a name outside the pull-through cache prefix ecr-public/ (ecrPublicCachePrefix), whose repositories hold cached upstream images.",
+            );
+            assert.equal(resolveArgs("c", "s", { repositoryName: "ecr-public/app" }).repositoryName, "ecr-public/app");
+            assert.equal(
+                resolveArgs("c", "s", { ...REGISTRY_ON, repositoryName: "ecr-public" }).repositoryName,
+                "ecr-public",
+                "the prefix itself is no cached repository",
+            );
+            assert.equal(
+                resolveArgs("c", "s", { ...REGISTRY_ON, repositoryName: "ecr-publicity" }).repositoryName,
+                "ecr-publicity",
+            );
+        });
+
+        it("Docker Hub with create: a credential is required, in exactly one of its two forms", () => {
+            const hub = { ...REGISTRY_ON, pullThroughUpstreams: ["ecr-public", "docker-hub"] } as const;
+            refuses(
+                hub,
+                "pullThroughUpstreams",
+                ["ecr-public", "docker-hub"],
+                `Invalid value for 'pullThroughUpstreams': ["ecr-public","docker-hub"]. Allowed: docker-hub only with a Docker Hub credential when pullThroughCache is create (ECR requires one): set dockerHubCredentialArn, or dockerHubUsername and the secret dockerHubAccessToken.`,
+            );
+            refusesQuietly(
+                {
+                    ...hub,
+                    dockerHubCredentialArn: SECRET_ARN,
+                    dockerHubUsername: "builder",
+                    dockerHubAccessToken: TOKEN,
+                },
+                "dockerHubCredentialArn",
+                SECRET_ARN,
+                `Invalid value for 'dockerHubCredentialArn': "${SECRET_ARN}". Allowed: either dockerHubCredentialArn (an existing secret) or dockerHubUsername with dockerHubAccessToken (the stack creates the secret), not both.`,
+            );
+            const other = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:dockerhub-AbCdEf";
+            refuses(
+                { ...hub, dockerHubCredentialArn: other },
+                "dockerHubCredentialArn",
+                other,
+                `Invalid value for 'dockerHubCredentialArn': "${other}". Allowed: the ARN of a Secrets Manager secret whose name starts with 'ecr-pullthroughcache/' (ECR takes no other as a pull-through cache credential).`,
+            );
+            refuses(
+                { ...hub, dockerHubUsername: "builder" },
+                "dockerHubUsername",
+                "builder",
+                `Invalid value for 'dockerHubUsername': "builder". Allowed only together with dockerHubAccessToken (pulumi config set --secret dockerHubAccessToken <token>).`,
+            );
+            refusesQuietly(
+                { ...hub, dockerHubAccessToken: TOKEN },
+                "dockerHubAccessToken",
+                SECRET_VALUE,
+                "Invalid value for 'dockerHubAccessToken': (a secret, not shown). Allowed only together with dockerHubUsername, the user name the token belongs to.",
+            );
+            refuses(
+                { ...hub, dockerHubUsername: "two words", dockerHubAccessToken: pulumi.secret(TOKEN) },
+                "dockerHubUsername",
+                "two words",
+                `Invalid value for 'dockerHubUsername': "two words". Allowed: a Docker Hub user or organization name, 1 to 255 printable characters without spaces.`,
+            );
+        });
+
+        it("a Docker Hub credential is refused wherever the stack doesn't create the Docker Hub rule (never silently ignored)", () => {
+            const cases: [CachedDockerBuildArgs, string][] = [
+                [{ dockerHubCredentialArn: SECRET_ARN }, "off"],
+                [{ ...REGISTRY_ON, dockerHubCredentialArn: SECRET_ARN }, "create, ECR Public only"],
+                [
+                    {
+                        ...REGISTRY_ON,
+                        pullThroughCache: "existing",
+                        pullThroughUpstreams: ["docker-hub"],
+                        dockerHubCredentialArn: SECRET_ARN,
+                    },
+                    "existing",
+                ],
+            ];
+            for (const [args, what] of cases) {
+                assert.throws(
+                    () => resolveArgs("c", "s", args),
+                    (e: unknown) =>
+                        e instanceof ConfigError &&
+                        e.message === `Invalid value for 'dockerHubCredentialArn': "${SECRET_ARN}". ${ONLY_WITH}`,
+                    what,
+                );
+            }
+            assert.throws(
+                () => resolveArgs("c", "s", { dockerHubUsername: "builder", dockerHubAccessToken: TOKEN }),
+                (e: unknown) => {
+                    assert.ok(e instanceof ConfigError);
+                    assert.equal(
+                        e.message,
+                        [
+                            "2 invalid values:",
+                            `  - Invalid value for 'dockerHubUsername': "builder". ${ONLY_WITH}`,
+                            `  - Invalid value for 'dockerHubAccessToken': (a secret, not shown). ${ONLY_WITH}`,
+                        ].join("\n"),
+                    );
+                    assert.equal(e.problems[1].value, SECRET_VALUE, "the problem carries no copy of the token either");
+                    return true;
+                },
             );
         });
     });

@@ -1,10 +1,12 @@
 /**
- * The buildspec (pure `buildspec.ts`): the YAML is parsed back with the `yaml` package, every command is
- * parsed with a real shell parser (mvdan-sh, bash dialect), and the trust, probe, build, report and post-build
- * snippets are executed in real bash with stub `docker`/`aws` functions.
+ * The buildspec (`components/buildspec/`): the shell fragments and their declared contracts, the prelude that
+ * feeds them, the golden files, and every command read with a real shell parser (tests/helpers/shell.ts) and
+ * run in real bash with stub `docker`/`aws` functions (tests/helpers/bash.ts), alone and as a whole buildspec
+ * under CodeBuild's phase semantics. Who may write the cache is tested in tests/security/trust.test.ts; that
+ * hostile values reach docker as exactly one word each, in tests/security/injection.test.ts.
  */
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
+import { randomUUID } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -17,11 +19,21 @@ import {
     BuildspecOptions,
     buildspecYaml,
     cacheRefs,
+    FRAGMENTS,
+    fragment,
+    FragmentInput,
+    FragmentName,
+    FROM_PRELUDE,
+    phaseFragments,
+    prelude,
+    preludeValues,
     registryOf,
     shellWord,
 } from "../components/buildspec";
-import { CacheStrategy } from "../components/args";
-import { commandsStartingWith, flagValues, parseShell, SimpleCommand } from "./helpers/shell";
+import { CacheStrategy, RegistryBuilder } from "../components/args";
+import { goldenFile, VARIANTS } from "../scripts/buildspecVariants";
+import { BashRun, BashStubs, PHASES, runBash, runPhases } from "./helpers/bash";
+import { commandsStartingWith, flagValues, parseShell, printShell, SimpleCommand } from "./helpers/shell";
 
 const REGISTRY = "123456789012.dkr.ecr.ap-southeast-2.amazonaws.com";
 const REPO = `${REGISTRY}/team/app`;
@@ -43,47 +55,250 @@ function options(over: Partial<BuildspecOptions> = {}): BuildspecOptions {
     };
 }
 
-interface ParsedSpec {
-    doc: {
-        version: number;
-        env: { shell: string; variables: Record<string, string> };
-        phases: Record<string, { commands: string[]; "runtime-versions"?: unknown }>;
-    };
-    phase: (name: string) => SimpleCommand[];
-    all: SimpleCommand[];
+const STRATEGIES: CacheStrategy[] = ["inline", "registry", "pull"];
+const SETUPS: [CacheStrategy, RegistryBuilder][] = [
+    ["inline", "docker-container"],
+    ["registry", "docker-container"],
+    ["registry", "docker"],
+    ["pull", "docker-container"],
+];
+
+/** The command that runs fragment `name` in the buildspec of `o`. */
+function commandOf(o: BuildspecOptions, name: FragmentName): string {
+    const names = phaseFragments(o);
+    const phases = buildspec(o).phases;
+    for (const phase of PHASES) {
+        const i = names[phase].indexOf(name);
+        if (i >= 0) {
+            return phases[phase].commands[i];
+        }
+    }
+    throw new Error(`${name}.sh is not a command of the ${o.cacheStrategy} buildspec`);
 }
 
-/** Parses the YAML CodeBuild would get, then each command as bash. */
-function parseSpec(o: BuildspecOptions): ParsedSpec {
-    const yaml = buildspecYaml(o);
-    const doc = YAML.parse(yaml) as ParsedSpec["doc"];
-    const byPhase: Record<string, SimpleCommand[]> = {};
-    for (const [name, phase] of Object.entries(doc.phases)) {
-        byPhase[name] = phase.commands.flatMap((c) => parseShell(c).commands);
-    }
-    return { doc, phase: (n) => byPhase[n] ?? [], all: Object.values(byPhase).flat() };
+/** Every simple command of a phase, each command parsed as bash (prelude values known). */
+function phaseCommands(o: BuildspecOptions, phase: (typeof PHASES)[number]): SimpleCommand[] {
+    const doc = YAML.parse(buildspecYaml(o)) as { phases: Record<string, { commands: string[] }> };
+    return doc.phases[phase].commands.flatMap((c) => parseShell(c).commands);
+}
+
+function allCommands(o: BuildspecOptions): SimpleCommand[] {
+    return PHASES.flatMap((p) => phaseCommands(o, p));
 }
 
 /**
- * Runs `script` in a fresh bash with only a short system PATH and `env` set (no CodeBuild variables leak in
- * from this machine; `docker` and `aws` are always shell-function stubs defined by the script).
+ * A build id for a run of build.sh, and the log it writes (`BUILD_LOG` with the id's UUID part): the test
+ * reads it and removes it.
  */
-function bash(script: string, env: Record<string, string> = {}): { status: number; stdout: string; stderr: string } {
-    const r = spawnSync("bash", ["-c", script], {
-        env: { PATH: "/usr/local/bin:/usr/bin:/bin", ...env },
-        encoding: "utf8",
-        timeout: 10000,
-    });
-    return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+function buildId(): { id: string; log: string } {
+    const uuid = randomUUID();
+    return { id: `test-project:${uuid}`, log: BUILD_LOG.replace("${CODEBUILD_BUILD_ID##*:}", uuid) };
 }
 
-const STRATEGIES: CacheStrategy[] = ["inline", "registry", "pull"];
+describe("buildspec fragments (components/buildspec/*.sh)", () => {
+    const parsed = new Map(FRAGMENTS.map((n) => [n, parseShell(fragment(n).source)]));
+    /** Names a fragment assigns (assignments and for-loop variables). */
+    const assigned = (n: FragmentName) =>
+        new Set([...parsed.get(n)!.commands.flatMap((c) => c.assigns), ...Object.keys(parsed.get(n)!.forItems)]);
+    const SPECIAL = /^([0-9]+|[?@#$!*-])$/;
+
+    it("every .sh file in the folder is a fragment, and every fragment a file", () => {
+        const dir = path.dirname(fragment("trust").file);
+        const files = fs
+            .readdirSync(dir)
+            .filter((f) => f.endsWith(".sh"))
+            .sort();
+        assert.deepEqual(files, FRAGMENTS.map((n) => `${n}.sh`).sort());
+    });
+
+    for (const name of FRAGMENTS) {
+        it(`${name}.sh declares at its top every variable it reads but doesn't assign, and reads every one it declares`, () => {
+            const f = fragment(name);
+            assert.ok(f.inputs.length > 0 || name === "report", `${name}.sh declares no input`);
+            const mine = assigned(name);
+            const declared = new Set(f.inputs.map((i) => i.name));
+            const undeclared = parsed
+                .get(name)!
+                .expansions.filter((e) => !SPECIAL.test(e.name) && !mine.has(e.name) && !declared.has(e.name))
+                // Read with a default, the variable is an optional input (CODEBUILD_WEBHOOK_TRIGGER, IMAGE_PUSHED, …).
+                .filter((e) => e.op !== ":-" && e.op !== "-")
+                .map((e) => e.name);
+            assert.deepEqual([...new Set(undeclared)], [], `${name}.sh reads undeclared variables`);
+            for (const i of f.inputs) {
+                const uses = parsed.get(name)!.expansions.filter((e) => e.name === i.name);
+                assert.ok(uses.length >= 2, `${name}.sh declares ${i.name} but never reads it`);
+                assert.ok(!mine.has(i.name), `${name}.sh declares ${i.name} as an input but also assigns it`);
+            }
+            // The declarations come first: nothing but comments and other declarations before the last one.
+            const lines = f.source.split("\n");
+            const lastDecl = Math.max(...lines.map((l, idx) => (l.startsWith(': "${') ? idx : -1)));
+            assert.ok(
+                lines.slice(0, lastDecl).every((l) => l === "" || l.startsWith("#") || l.startsWith(': "${')),
+                `${name}.sh has code before its last declaration`,
+            );
+        });
+    }
+
+    for (const [strategy, builder] of SETUPS) {
+        it(`${strategy} + ${builder}: every input set by another fragment is assigned by it, in a command that runs earlier; the rest come from CodeBuild or the prelude`, () => {
+            const o = options({ cacheStrategy: strategy, registryBuilder: builder });
+            const order = PHASES.flatMap((p) => phaseFragments(o)[p]);
+            const values = preludeValues(o);
+            order.forEach((name, position) => {
+                for (const i of fragment(name).inputs) {
+                    if (i.from === FROM_PRELUDE) {
+                        assert.notEqual(values[i.name], undefined, `${name}.sh: ${i.name} has a prelude value`);
+                    } else if (i.from === "CodeBuild") {
+                        assert.match(i.name, /^CODEBUILD_/);
+                    } else {
+                        const setters = i.from.split(" or ").map((s) => {
+                            const m = /^(\w+)\.sh$/.exec(s);
+                            assert.ok(m, `${name}.sh: '${i.from}' names fragments as <name>.sh`);
+                            return m[1] as FragmentName;
+                        });
+                        for (const s of setters) {
+                            assert.ok(FRAGMENTS.includes(s), `${name}.sh: ${s}.sh is a fragment`);
+                            assert.ok(assigned(s).has(i.name), `${s}.sh assigns ${i.name}, as ${name}.sh says`);
+                        }
+                        assert.ok(
+                            setters.some((s) => order.slice(0, position).includes(s)),
+                            `${name}.sh reads ${i.name}, set by ${i.from}, which doesn't run before it`,
+                        );
+                    }
+                }
+            });
+        });
+    }
+
+    for (const name of FRAGMENTS) {
+        it(`${name}: the command carries the fragment without comments and blank lines, the same syntax tree`, () => {
+            const f = fragment(name);
+            assert.ok(!f.body.split("\n").some((l) => /^\s*(#|$)/.test(l)));
+            assert.equal(printShell(f.body), printShell(f.source));
+        });
+    }
+
+    /** Stand-in values of the inputs that earlier commands and CodeBuild set. */
+    const CONTRACT: Record<string, string> = {
+        TRUSTED: "1",
+        CACHE_FOUND: "1",
+        N_STEPS: "2",
+        N_CACHED: "1",
+        BUILD_LOG: "/dev/null",
+        CODEBUILD_BUILD_ID: "p:id",
+    };
+    function assignments(inputs: readonly FragmentInput[], values: Record<string, string | readonly string[]>) {
+        return inputs
+            .map((i) => {
+                const v = i.from === FROM_PRELUDE ? values[i.name] : CONTRACT[i.name];
+                assert.notEqual(v, undefined, i.name);
+                return typeof v === "string"
+                    ? `${i.name}=${shellWord(v)}`
+                    : `${i.name}=(${v.map(shellWord).join(" ")})`;
+            })
+            .join("\n");
+    }
+
+    for (const name of FRAGMENTS) {
+        it(`${name}: a missing input fails the command loudly, naming it and who sets it, before any docker or aws call`, () => {
+            const f = fragment(name);
+            const values = preludeValues(options({ cacheStrategy: name === "pull" ? "pull" : "registry" }));
+            const stubs: BashStubs = { dropTee: true };
+            // With every input, no contract check fires (positive control).
+            const whole = runBash(`${assignments(f.inputs, values)}\n${f.body}`, { stubs });
+            assert.ok(!whole.stderr.includes("set by"), whole.stderr);
+            for (const missing of f.inputs) {
+                const rest = f.inputs.filter((i) => i !== missing);
+                const r = runBash(`${assignments(rest, values)}\n${f.body}\necho reached`, { stubs });
+                assert.notEqual(r.status, 0, `${name}.sh without ${missing.name}`);
+                assert.ok(
+                    r.stderr.includes(`${missing.name}${missing.array ? "[@]" : ""}: set by ${missing.from}`),
+                    r.stderr,
+                );
+                assert.ok(!r.stdout.includes("reached"));
+                assert.deepEqual(r.calls, [], `${name}.sh without ${missing.name} ran ${JSON.stringify(r.calls)}`);
+            }
+        });
+    }
+
+    for (const [strategy, builder] of SETUPS) {
+        it(`${strategy} + ${builder}: each command's prelude assigns exactly the values its fragment declares, each one word or one array, then the fragment follows`, () => {
+            const o = options({
+                cacheStrategy: strategy,
+                registryBuilder: builder,
+                buildArgs: { A: "x y", B: "it's" },
+                trustedRefs: ["main", "refs/tags/v1"],
+                sourceVersion: "develop",
+            });
+            const values = preludeValues(o);
+            const names = phaseFragments(o);
+            const phases = buildspec(o).phases;
+            for (const phase of PHASES) {
+                phases[phase].commands.forEach((c, idx) => {
+                    const f = fragment(names[phase][idx]);
+                    const fromPrelude = f.inputs.filter((i) => i.from === FROM_PRELUDE).map((i) => i.name);
+                    const p = prelude(f.name, values);
+                    assert.equal(c, p === "" ? f.body : `${p}\n${f.body}`);
+                    // Parsed back: the statically known variables are exactly the prelude's, with exactly its values.
+                    const known = parseShell(c).known;
+                    assert.deepEqual(
+                        known,
+                        Object.fromEntries(fromPrelude.map((n) => [n, values[n]])),
+                        `${f.name}.sh's prelude`,
+                    );
+                });
+            }
+        });
+    }
+
+    it("OWN_REF is the project's source version as a full ref, or empty when the options don't name it", () => {
+        assert.equal(preludeValues(options({ sourceVersion: "main" })).OWN_REF, "refs/heads/main");
+        assert.equal(preludeValues(options({ sourceVersion: "refs/tags/v1" })).OWN_REF, "refs/tags/v1");
+        assert.equal(preludeValues(options()).OWN_REF, "");
+        assert.match(commandOf(options(), "trust"), /^OWN_REF=''$/m);
+    });
+
+    it("refuses to render without a trusted ref (the trust command's array would be empty)", () => {
+        assert.throws(
+            () => buildspec(options({ trustedRefs: [] })),
+            /at least one trusted ref \(trustedRefs is empty\)/,
+        );
+    });
+
+    it("BUILD_LOG is what build.sh assigns, one log per build id", () => {
+        assert.equal(BUILD_LOG, "/tmp/layer-cache-build.${CODEBUILD_BUILD_ID##*:}.log");
+        assert.ok(fragment("build").source.includes(`\nBUILD_LOG="${BUILD_LOG}"\n`));
+    });
+});
+
+describe("buildspec golden files (tests/golden/)", () => {
+    for (const v of VARIANTS) {
+        it(`${path.basename(goldenFile(v))} is what the code renders (if not: run \`npm run golden\` and review the diff)`, () => {
+            const rendered = buildspecYaml(v.options);
+            const file = goldenFile(v);
+            const golden = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
+            if (golden !== rendered) {
+                const a = golden.split("\n");
+                const b = rendered.split("\n");
+                const line = a.findIndex((l, i) => l !== b[i]);
+                assert.fail(
+                    `${file} is stale: run \`npm run golden\` to rewrite it, then review the diff. ` +
+                        `First difference at line ${line + 1}: golden ${JSON.stringify(a[line])}, rendered ${JSON.stringify(b[line])}`,
+                );
+            }
+        });
+    }
+});
 
 describe("buildspec (pure)", () => {
     describe("shape", () => {
         for (const strategy of STRATEGIES) {
             it(`${strategy}: version 0.2, bash, the three phases, no runtime-versions`, () => {
-                const { doc } = parseSpec(options({ cacheStrategy: strategy }));
+                const doc = YAML.parse(buildspecYaml(options({ cacheStrategy: strategy }))) as {
+                    version: number;
+                    env: { shell: string; variables: Record<string, string> };
+                    phases: Record<string, { commands: unknown[]; "runtime-versions"?: unknown }>;
+                };
                 assert.equal(doc.version, 0.2);
                 assert.equal(doc.env.shell, "bash");
                 assert.deepEqual(doc.env.variables, { DOCKER_BUILDKIT: "1" });
@@ -96,9 +311,42 @@ describe("buildspec (pure)", () => {
             });
         }
 
-        it("the YAML is exactly the object, serialized", () => {
-            const o = options({ cacheStrategy: "registry", buildArgs: { A: "x: y # z", B: "'\"$(id)`\n" } });
-            assert.deepEqual(YAML.parse(buildspecYaml(o)), JSON.parse(JSON.stringify(buildspec(o))));
+        it("the commands of each phase, per strategy and builder", () => {
+            const expected: Record<string, ReturnType<typeof phaseFragments>> = {
+                "inline docker-container": {
+                    pre_build: ["trust", "login", "probe"],
+                    build: ["build", "report"],
+                    post_build: ["post_build"],
+                },
+                "registry docker-container": {
+                    pre_build: ["trust", "login", "builder", "probe"],
+                    build: ["build", "report", "export"],
+                    post_build: ["post_build"],
+                },
+                "registry docker": {
+                    pre_build: ["trust", "login", "probe"],
+                    build: ["build", "report", "export"],
+                    post_build: ["post_build"],
+                },
+                "pull docker-container": {
+                    pre_build: ["trust", "login", "pull"],
+                    build: ["build", "report"],
+                    post_build: ["post_build"],
+                },
+            };
+            for (const [strategy, builder] of SETUPS) {
+                const o = options({ cacheStrategy: strategy, registryBuilder: builder });
+                assert.deepEqual(phaseFragments(o), expected[`${strategy} ${builder}`]);
+                const spec = buildspec(o);
+                for (const phase of PHASES) {
+                    assert.equal(spec.phases[phase].commands.length, expected[`${strategy} ${builder}`][phase].length);
+                }
+            }
+            assert.deepEqual(phaseFragments(options({ registryBuilder: "docker" })).pre_build, [
+                "trust",
+                "login",
+                "probe",
+            ]);
         });
     });
 
@@ -106,10 +354,9 @@ describe("buildspec (pure)", () => {
         for (const strategy of STRATEGIES) {
             it(`${strategy}: aws ecr get-login-password --region R | docker login --username AWS --password-stdin <registry>, and no v1 get-login`, () => {
                 const o = options({ cacheStrategy: strategy });
-                const loginCmd = buildspec(o).phases.pre_build.commands[1];
-                const parsed = parseShell(loginCmd);
+                const parsed = parseShell(buildspec(o).phases.pre_build.commands[1]);
                 assert.deepEqual(
-                    parsed.pipes.map((p) => [p.left.words, p.right.words]),
+                    parsed.pipes.map((p) => [p.left.values, p.right.values]),
                     [
                         [
                             ["aws", "ecr", "get-login-password", "--region", "ap-southeast-2"],
@@ -121,7 +368,7 @@ describe("buildspec (pure)", () => {
                     commandsStartingWith(parsed, "set", "-o", "pipefail").length === 1,
                     "a failing aws in the pipe must fail the login",
                 );
-                const { all } = parseSpec(o);
+                const all = allCommands(o);
                 assert.ok(
                     !all.some((c) => c.words[0] === "aws" && c.words.includes("get-login")),
                     "aws ecr get-login is the removed v1 command",
@@ -132,45 +379,50 @@ describe("buildspec (pure)", () => {
             });
         }
 
-        it("a failed login fails the command (executed: aws fails, docker succeeds)", () => {
-            const loginCmd = buildspec(options()).phases.pre_build.commands[1];
-            const r = bash(`aws() { return 255; }; docker() { cat >/dev/null; return 0; }\n${loginCmd}`);
+        it("a failed login fails the command (executed: aws fails, docker succeeds); a working one passes the password on stdin", () => {
+            const login = commandOf(options(), "login");
+            const r = runBash(login, { stubs: { aws: "return 255", docker: "cat >/dev/null" } });
             assert.notEqual(r.status, 0);
             assert.match(
                 r.stderr,
-                /ERROR: docker login to 123456789012\.dkr\.ecr\.ap-southeast-2\.amazonaws\.com failed/,
+                /ERROR: docker login to 123456789012\.dkr\.ecr\.ap-southeast-2\.amazonaws\.com failed, so the layer cache can be neither read nor written/,
             );
-            const ok = bash(
-                `aws() { echo pw; }; docker() { [ "$(cat)" = pw ] && [ "$*" = "login --username AWS --password-stdin ${REGISTRY}" ]; }\n${loginCmd}`,
-            );
+            const ok = runBash(login, { stubs: { aws: "echo pw", docker: '[ "$(cat)" = pw ]' } });
             assert.equal(ok.status, 0, ok.stderr);
+            assert.deepEqual(ok.calls.map((c) => c.join(" ")).sort(), [
+                "aws ecr get-login-password --region ap-southeast-2",
+                `docker login --username AWS --password-stdin ${REGISTRY}`,
+            ]);
+            const wrongPassword = runBash(login, { stubs: { aws: "echo pw", docker: '[ "$(cat)" = other ]' } });
+            assert.notEqual(wrongPassword.status, 0);
         });
     });
 
     describe("build command per strategy", () => {
         /**
-         * The build call and its two WRITE_FLAGS assignments: the unconditional one (every build, so what an
-         * untrusted build gets) and the one that replaces it when CACHE_WRITE=1 (trusted builds).
+         * The build call (prelude values resolved) and its two WRITE_FLAGS assignments: the unconditional one
+         * (every build, so what an untrusted build gets) and the one that replaces it when TRUSTED=1.
          */
         function buildCall(o: BuildspecOptions): {
             call: SimpleCommand;
-            readOnlyFlags: string[];
-            writeFlags: string[];
+            readOnlyFlags: (string | undefined)[];
+            writeFlags: (string | undefined)[];
         } {
-            const { phase } = parseSpec(o);
-            const builds = phase("build").filter(
+            const builds = phaseCommands(o, "build").filter(
                 (c) => c.words[0] === "docker" && c.words[1] === "buildx" && c.words[2] === "build",
             );
             // registry: the build and, in the last build command, the cache export; other strategies: the build only.
             assert.equal(builds.length, o.cacheStrategy === "registry" ? 2 : 1);
             assert.deepEqual(
-                parseShell(buildspec(o).phases.build.commands[0])
+                parseShell(commandOf(o, "build"))
                     .commands.filter((c) => c.words[2] === "build")
                     .map((c) => c.words),
                 [builds[0].words],
                 "the first build command holds the build",
             );
-            const assignments = phase("build").filter((c) => c.arrays.WRITE_FLAGS !== undefined);
+            const assignments = parseShell(commandOf(o, "build")).commands.filter(
+                (c) => c.arrays.WRITE_FLAGS !== undefined,
+            );
             assert.equal(
                 assignments.length,
                 2,
@@ -178,8 +430,8 @@ describe("buildspec (pure)", () => {
             );
             return {
                 call: builds[0],
-                readOnlyFlags: assignments[0].arrays.WRITE_FLAGS,
-                writeFlags: assignments[1].arrays.WRITE_FLAGS,
+                readOnlyFlags: assignments[0].arrayValues.WRITE_FLAGS,
+                writeFlags: assignments[1].arrayValues.WRITE_FLAGS,
             };
         }
 
@@ -217,12 +469,10 @@ describe("buildspec (pure)", () => {
             assert.deepEqual(pushingWords(call.words), [], "the base argv neither names nor pushes the image");
             assert.deepEqual(writeFlags, ["--output", `type=image,name=${REPO}:latest,push=true,store=false`]);
             // The export: the build's base argv and cache import (everything up to the --cache-from value), then the cache export, cacheonly, the context.
-            const build = buildspec(o).phases.build.commands;
-            assert.equal(build.length, 3);
-            const exports = parseShell(build[2]).commands.filter((c) => c.words[2] === "build");
+            const exports = parseShell(commandOf(o, "export")).commands.filter((c) => c.words[2] === "build");
             assert.equal(exports.length, 1);
-            assert.ok(exports[0].literal, "the export argv is all literal words");
-            assert.deepEqual(exports[0].words, [
+            assert.ok(exports[0].literal, "the export argv is all known words");
+            assert.deepEqual(exports[0].values, [
                 ...call.words.slice(0, call.words.indexOf("--cache-from") + 2),
                 "--cache-to",
                 `type=registry,ref=${REPO}:buildcache,mode=max,image-manifest=true,oci-mediatypes=true`,
@@ -230,12 +480,6 @@ describe("buildspec (pure)", () => {
                 "type=cacheonly",
                 "al/x86_64/standard/5.0",
             ]);
-            assert.ok(
-                !exports[0].words.some(
-                    (w) => w === "--push" || w === "--tag" || w.includes("push=true") || w.includes(":latest"),
-                ),
-                "the export pushes no image",
-            );
             // The --output push replaces --push and --tag: with both, buildx would also try to store the image.
             assert.ok(!writeFlags.includes("--push") && !writeFlags.includes("--tag"), JSON.stringify(writeFlags));
             assert.deepEqual(readOnlyFlags, ["--output", "type=cacheonly"]);
@@ -253,11 +497,9 @@ describe("buildspec (pure)", () => {
             assert.deepEqual(writeFlags, ["--tag", `${REPO}:latest`, "--push"]);
             assert.deepEqual(readOnlyFlags, ["--output", "type=cacheonly"]);
             assert.deepEqual(
-                commandsStartingWith(
-                    parseShell(buildspec(o).phases.pre_build.commands.join("\n")),
-                    "docker",
-                    "pull",
-                ).map((c) => c.words),
+                phaseCommands(o, "pre_build")
+                    .filter((c) => c.words[0] === "docker" && c.words[1] === "pull")
+                    .map((c) => c.values),
                 [["docker", "pull", `${REPO}:latest`]],
             );
         });
@@ -283,16 +525,19 @@ describe("buildspec (pure)", () => {
 
         it("the only pushes are the trusted flags' --push / --output …push=true: no docker push / tag / load anywhere", () => {
             for (const strategy of STRATEGIES) {
-                const { all } = parseSpec(options({ cacheStrategy: strategy }));
+                const all = allCommands(options({ cacheStrategy: strategy }));
                 assert.ok(!all.some((c) => c.words[0] === "docker" && ["push", "tag"].includes(c.words[1])));
                 assert.ok(!all.some((c) => c.words.includes("--load")));
-                // Every word that pushes, anywhere in the buildspec, is one of the trusted write flags'.
+                // Every word that pushes, anywhere in the buildspec (prelude arrays included), is one of the trusted write flags'.
                 const { writeFlags } = buildCall(options({ cacheStrategy: strategy }));
-                const pushes = (ws: string[]) => ws.filter((w) => w === "--push" || /(^|,)push=true(,|$)/.test(w));
+                const pushes = (ws: (string | undefined)[]) =>
+                    ws.filter((w) => w !== undefined && (w === "--push" || /(^|,)push=true(,|$)/.test(w)));
                 const inWriteFlags = pushes(writeFlags);
                 assert.equal(inWriteFlags.length, 1, `${strategy}: exactly one push, in the trusted flags`);
-                const everywhere = all.flatMap((c) => [...c.words, ...Object.values(c.arrays).flat()]);
-                assert.deepEqual(pushes(everywhere), inWriteFlags, `${strategy}: no push outside the trusted flags`);
+                const everywhere = all
+                    .filter((c) => c.arrays.WRITE_FLAGS === undefined && c.arrays.PUSH_FLAGS === undefined)
+                    .flatMap((c) => [...c.words, ...Object.values(c.arrays).flat()]);
+                assert.deepEqual(pushes(everywhere), [], `${strategy}: no push outside the trusted flags`);
             }
         });
 
@@ -300,7 +545,6 @@ describe("buildspec (pure)", () => {
             for (const strategy of STRATEGIES) {
                 const { readOnlyFlags } = buildCall(options({ cacheStrategy: strategy }));
                 assert.deepEqual(readOnlyFlags, ["--output", "type=cacheonly"], strategy);
-                assert.ok(!readOnlyFlags.some((w) => w.includes("push")), strategy);
             }
         });
     });
@@ -308,14 +552,11 @@ describe("buildspec (pure)", () => {
     describe("builder", () => {
         it("registry + docker-container: creates and uses a docker-container builder with the ECR Public BuildKit image", () => {
             const o = options({ cacheStrategy: "registry", registryBuilder: "docker-container" });
-            const creates = commandsStartingWith(
-                { commands: parseSpec(o).phase("pre_build"), pipes: [], andOr: 0 },
-                "docker",
-                "buildx",
-                "create",
+            const creates = phaseCommands(o, "pre_build").filter(
+                (c) => c.words[0] === "docker" && c.words[2] === "create",
             );
             assert.deepEqual(
-                creates.map((c) => c.words),
+                creates.map((c) => c.values),
                 [
                     [
                         "docker",
@@ -332,7 +573,7 @@ describe("buildspec (pure)", () => {
                     ],
                 ],
             );
-            const hostNet = parseSpec({ ...o, buildNetwork: "host" }).all.find((c) => c.words[2] === "create");
+            const hostNet = allCommands({ ...o, buildNetwork: "host" }).find((c) => c.words[2] === "create");
             assert.deepEqual(flagValues(hostNet?.words ?? [], "--driver-opt"), [
                 "image=public.ecr.aws/vend/moby/buildkit:buildx-stable-1",
                 "network=host",
@@ -345,9 +586,10 @@ describe("buildspec (pure)", () => {
             ["pull", "docker-container"],
         ] as const) {
             it(`${strategy} + ${builder}: creates no builder and pulls no BuildKit image`, () => {
-                const { all } = parseSpec(options({ cacheStrategy: strategy, registryBuilder: builder }));
+                const o = options({ cacheStrategy: strategy, registryBuilder: builder });
+                const all = allCommands(o);
                 assert.ok(!all.some((c) => c.words[0] === "docker" && c.words[2] === "create"));
-                assert.ok(!all.some((c) => c.words.some((w) => w.includes("buildkit"))));
+                assert.ok(!buildspecYaml(o).includes("buildkit"));
             });
         }
     });
@@ -356,16 +598,10 @@ describe("buildspec (pure)", () => {
         for (const strategy of STRATEGIES) {
             it(`${strategy}: checks CODEBUILD_BUILD_SUCCEEDING and runs no docker or aws command`, () => {
                 const o = options({ cacheStrategy: strategy });
-                const post = buildspec(o).phases.post_build.commands;
-                assert.match(post.join("\n"), /CODEBUILD_BUILD_SUCCEEDING/);
-                const { phase } = parseSpec(o);
-                const programs = new Set(
-                    phase("post_build")
-                        .map((c) => c.words[0])
-                        .filter((w) => w !== undefined),
-                );
+                assert.match(commandOf(o, "post_build"), /CODEBUILD_BUILD_SUCCEEDING/);
+                const programs = new Set(phaseCommands(o, "post_build").map((c) => c.words[0]));
                 assert.deepEqual(
-                    [...programs].filter((p) => p !== "[" && p !== "echo"),
+                    [...programs].filter((p) => p !== undefined && !["[", "echo", ":", "false"].includes(p)),
                     [],
                 );
             });
@@ -373,26 +609,27 @@ describe("buildspec (pure)", () => {
 
         for (const strategy of STRATEGIES) {
             it(`${strategy}: reports per outcome, one line each (executed)`, () => {
-                const script = buildspec(options({ cacheStrategy: strategy })).phases.post_build.commands.join("\n");
+                const script = commandOf(options({ cacheStrategy: strategy }), "post_build");
                 const run = (env: Record<string, string>) => {
-                    const r = bash(script, env);
+                    const r = runBash(script, { env });
                     assert.equal(r.status, 0, r.stderr);
                     assert.equal(r.stdout.split("\n").filter((l) => l !== "").length, 1, r.stdout);
+                    assert.deepEqual(r.calls, []);
                     return r.stdout.trim();
                 };
                 const pushedThenFailed = `layer cache: the build pushed ${REPO}:latest but then failed: the cache in ECR was not updated`;
                 const failed = "layer cache: the build failed: nothing was pushed and the cache in ECR is unchanged";
                 // A failure after the image was pushed (registry: the cache export failed) is told apart.
                 assert.equal(
-                    run({ CODEBUILD_BUILD_SUCCEEDING: "0", CACHE_WRITE: "1", IMAGE_PUSHED: "1" }),
+                    run({ CODEBUILD_BUILD_SUCCEEDING: "0", TRUSTED: "1", IMAGE_PUSHED: "1" }),
                     pushedThenFailed,
                 );
                 // A failed build whose push did not happen, trusted or not, or that never got to set IMAGE_PUSHED.
-                assert.equal(run({ CODEBUILD_BUILD_SUCCEEDING: "0", CACHE_WRITE: "1", IMAGE_PUSHED: "0" }), failed);
-                assert.equal(run({ CODEBUILD_BUILD_SUCCEEDING: "0", CACHE_WRITE: "1" }), failed);
-                assert.equal(run({ CODEBUILD_BUILD_SUCCEEDING: "0", CACHE_WRITE: "0", IMAGE_PUSHED: "0" }), failed);
+                assert.equal(run({ CODEBUILD_BUILD_SUCCEEDING: "0", TRUSTED: "1", IMAGE_PUSHED: "0" }), failed);
+                assert.equal(run({ CODEBUILD_BUILD_SUCCEEDING: "0", TRUSTED: "1" }), failed);
+                assert.equal(run({ CODEBUILD_BUILD_SUCCEEDING: "0", TRUSTED: "0", IMAGE_PUSHED: "0" }), failed);
                 assert.equal(
-                    run({ CACHE_WRITE: "1", IMAGE_PUSHED: "1" }),
+                    run({ TRUSTED: "1", IMAGE_PUSHED: "1" }),
                     pushedThenFailed,
                     "no CODEBUILD_BUILD_SUCCEEDING counts as a failure",
                 );
@@ -401,176 +638,32 @@ describe("buildspec (pure)", () => {
                     inline: `layer cache: pushed ${REPO}:latest and wrote the layer cache to ${REPO}:latest`,
                     pull: `layer cache: pushed ${REPO}:latest`,
                 }[strategy];
-                assert.equal(run({ CODEBUILD_BUILD_SUCCEEDING: "1", CACHE_WRITE: "1", IMAGE_PUSHED: "1" }), wrote);
+                assert.equal(run({ CODEBUILD_BUILD_SUCCEEDING: "1", TRUSTED: "1", IMAGE_PUSHED: "1" }), wrote);
                 assert.equal(
-                    run({ CODEBUILD_BUILD_SUCCEEDING: "1", CACHE_WRITE: "0", IMAGE_PUSHED: "0" }),
+                    run({ CODEBUILD_BUILD_SUCCEEDING: "1", TRUSTED: "0", IMAGE_PUSHED: "0" }),
                     "layer cache: untrusted ref: nothing was pushed",
                 );
             });
         }
     });
 
-    describe("trust decision (executed in bash)", () => {
-        // A bare trusted ref is a branch; a tag is trusted only when written refs/tags/<name>.
-        const trust = buildspec(options({ trustedRefs: ["master", "release/1.x", "refs/tags/v2.0"] })).phases.pre_build
-            .commands[0];
-        const decide = (env: Record<string, string>) => {
-            const r = bash(`${trust}\necho "CACHE_WRITE=$CACHE_WRITE"`, env);
-            assert.equal(r.status, 0, r.stderr);
-            const m = /CACHE_WRITE=(\d)\s*$/.exec(r.stdout);
-            assert.ok(m, r.stdout);
-            return m[1];
-        };
-
-        const cases: [string, Record<string, string>, string][] = [
-            [
-                "webhook push to the trusted branch",
-                {
-                    CODEBUILD_WEBHOOK_TRIGGER: "branch/master",
-                    CODEBUILD_WEBHOOK_HEAD_REF: "refs/heads/master",
-                    CODEBUILD_SOURCE_VERSION: "0123456789abcdef0123456789abcdef01234567",
-                },
-                "1",
-            ],
-            [
-                "webhook push to a trusted branch with a slash",
-                {
-                    CODEBUILD_WEBHOOK_TRIGGER: "branch/release/1.x",
-                    CODEBUILD_WEBHOOK_HEAD_REF: "refs/heads/release/1.x",
-                    CODEBUILD_SOURCE_VERSION: "abc",
-                },
-                "1",
-            ],
-            [
-                "webhook push of a trusted tag",
-                {
-                    CODEBUILD_WEBHOOK_TRIGGER: "tag/v2.0",
-                    CODEBUILD_WEBHOOK_HEAD_REF: "refs/tags/v2.0",
-                    CODEBUILD_SOURCE_VERSION: "abc",
-                },
-                "1",
-            ],
-            [
-                "webhook push of a tag named like the trusted branch",
-                {
-                    CODEBUILD_WEBHOOK_TRIGGER: "tag/master",
-                    CODEBUILD_WEBHOOK_HEAD_REF: "refs/tags/master",
-                    CODEBUILD_SOURCE_VERSION: "abc",
-                },
-                "0",
-            ],
-            [
-                "webhook push to a branch named like the trusted tag",
-                {
-                    CODEBUILD_WEBHOOK_TRIGGER: "branch/v2.0",
-                    CODEBUILD_WEBHOOK_HEAD_REF: "refs/heads/v2.0",
-                    CODEBUILD_SOURCE_VERSION: "abc",
-                },
-                "0",
-            ],
-            [
-                "webhook push to another branch",
-                {
-                    CODEBUILD_WEBHOOK_TRIGGER: "branch/feature",
-                    CODEBUILD_WEBHOOK_HEAD_REF: "refs/heads/feature",
-                    CODEBUILD_SOURCE_VERSION: "abc",
-                },
-                "0",
-            ],
-            [
-                "webhook push to a branch that only ends in the trusted name",
-                {
-                    CODEBUILD_WEBHOOK_TRIGGER: "branch/x/master",
-                    CODEBUILD_WEBHOOK_HEAD_REF: "refs/heads/x/master",
-                    CODEBUILD_SOURCE_VERSION: "abc",
-                },
-                "0",
-            ],
-            [
-                "pull request whose head branch is named like the trusted branch",
-                {
-                    CODEBUILD_WEBHOOK_TRIGGER: "pr/7",
-                    CODEBUILD_WEBHOOK_HEAD_REF: "refs/heads/master",
-                    CODEBUILD_SOURCE_VERSION: "pr/7",
-                },
-                "0",
-            ],
-            [
-                "pull request from a fork",
-                {
-                    CODEBUILD_WEBHOOK_TRIGGER: "pr/8",
-                    CODEBUILD_WEBHOOK_HEAD_REF: "refs/heads/feature",
-                    CODEBUILD_SOURCE_VERSION: "pr/8",
-                },
-                "0",
-            ],
-            [
-                "manual build overriding the source version with a commit",
-                { CODEBUILD_SOURCE_VERSION: "0123456789abcdef0123456789abcdef01234567" },
-                "0",
-            ],
-            [
-                "manual build overriding the source version with another branch",
-                { CODEBUILD_SOURCE_VERSION: "feature" },
-                "0",
-            ],
-            ["manual build of a pull request ref", { CODEBUILD_SOURCE_VERSION: "pr/7" }, "0"],
-            ["manual build overriding with the trusted branch", { CODEBUILD_SOURCE_VERSION: "master" }, "1"],
-            [
-                "manual build overriding with refs/heads/<trusted>",
-                { CODEBUILD_SOURCE_VERSION: "refs/heads/master" },
-                "1",
-            ],
-            ["manual build without override (empty source version)", { CODEBUILD_SOURCE_VERSION: "" }, "1"],
-            ["no CodeBuild variables at all", {}, "1"],
-        ];
-        for (const [title, env, expected] of cases) {
-            it(`${title}: CACHE_WRITE=${expected}`, () => {
-                assert.equal(decide(env), expected);
-            });
-        }
-
-        it("trusted refs with shell metacharacters are compared literally (no glob, no injection)", () => {
-            const t = buildspec(options({ trustedRefs: ["rel*", "a;touch /tmp/x"] })).phases.pre_build.commands[0];
-            const run = (ref: string) =>
-                bash(`${t}\necho "CACHE_WRITE=$CACHE_WRITE"`, { CODEBUILD_SOURCE_VERSION: ref })
-                    .stdout.trim()
-                    .split("\n")
-                    .pop();
-            assert.equal(run("release"), "CACHE_WRITE=0");
-            assert.equal(run("rel*"), "CACHE_WRITE=1");
-            assert.equal(run("a;touch /tmp/x"), "CACHE_WRITE=1");
-        });
-    });
-
     describe("cache probe (executed in bash)", () => {
         for (const strategy of ["inline", "registry"] as const) {
             const o = options({ cacheStrategy: strategy });
-            const probe = buildspec(o).phases.pre_build.commands.at(-1) ?? "";
+            const probe = commandOf(o, "probe");
             const ref = cacheRefs(o).cache;
-            const run = (out: string, rc: number) =>
-                bash(
-                    `docker() { printf '%s\\n' "$*" > "$ARGS_FILE"; echo "$STUB_OUT" >&2; return $STUB_RC; }\n${probe}\necho "CACHE_FOUND=$CACHE_FOUND"`,
-                    {
-                        STUB_OUT: out,
-                        STUB_RC: String(rc),
-                        ARGS_FILE: path.join(tmp, "args"),
-                    },
-                );
-            let tmp = "";
-            before(() => {
-                tmp = fs.mkdtempSync(path.join(os.tmpdir(), "probe-"));
-            });
-            after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+            const run = (out: string, rc: number, before = "") =>
+                runBash(`${before}${probe}\necho "CACHE_FOUND=$CACHE_FOUND"`, {
+                    env: { STUB_OUT: out, STUB_RC: String(rc) },
+                    stubs: { docker: 'echo "$STUB_OUT" >&2; return "$STUB_RC"' },
+                });
 
             it(`${strategy}: inspects ${strategy === "registry" ? "the cache tag" : "the image"} and finds it`, () => {
                 const r = run("Name: x", 0);
                 assert.equal(r.status, 0);
-                assert.match(r.stdout, /CACHE_FOUND=1/);
-                assert.equal(
-                    fs.readFileSync(path.join(tmp, "args"), "utf8").trim(),
-                    `buildx imagetools inspect ${ref}`,
-                );
+                assert.match(r.stdout, /^layer cache: found (\S+)\nCACHE_FOUND=1\n$/);
+                assert.ok(r.stdout.includes(`found ${ref}\n`));
+                assert.deepEqual(r.calls, [["docker", "buildx", "imagetools", "inspect", ref]]);
             });
 
             for (const notFound of [
@@ -582,7 +675,9 @@ describe("buildspec (pure)", () => {
                     const r = run(notFound, 1);
                     assert.equal(r.status, 0, r.stderr);
                     assert.match(r.stdout, /CACHE_FOUND=0/);
-                    assert.match(r.stdout, /is not there yet \(first build\)/);
+                    assert.ok(
+                        r.stdout.includes(`layer cache: ${ref} is not there yet (first build): this build is cold`),
+                    );
                 });
             }
 
@@ -592,75 +687,80 @@ describe("buildspec (pure)", () => {
                 "dial tcp: lookup x: no such host",
             ]) {
                 it(`${strategy}: fails the build on "${bad.slice(0, 30)}…"`, () => {
-                    const r = bash(`set -e\ndocker() { echo "$STUB_OUT" >&2; return 1; }\n${probe}\necho reached`, {
-                        STUB_OUT: bad,
-                    });
+                    const r = run(bad, 1, "set -e\n");
                     assert.notEqual(r.status, 0);
-                    assert.ok(!r.stdout.includes("reached"));
-                    assert.match(r.stderr, /ERROR: cannot read the layer cache/);
-                    assert.ok(r.stderr.includes(bad));
+                    assert.ok(!r.stdout.includes("CACHE_FOUND="));
+                    assert.ok(r.stderr.includes(`ERROR: cannot read the layer cache ${ref}: ${bad}`), r.stderr);
                     // And as the last statement of its command (how CodeBuild sees it), the status is non-zero too.
-                    assert.notEqual(
-                        bash(`docker() { echo "$STUB_OUT" >&2; return 1; }\n${probe}`, { STUB_OUT: bad }).status,
-                        0,
-                    );
+                    const last = runBash(probe, {
+                        env: { STUB_OUT: bad },
+                        stubs: { docker: 'echo "$STUB_OUT" >&2; return 1' },
+                    });
+                    assert.notEqual(last.status, 0);
                 });
             }
         }
 
         it("pull: records whether the pull worked, a failed pull is tolerated", () => {
-            const cmd = buildspec(options({ cacheStrategy: "pull" })).phases.pre_build.commands.at(-1) ?? "";
-            assert.match(bash(`docker() { return 0; }\n${cmd}\necho "F=$CACHE_FOUND"`).stdout, /F=1/);
-            const failed = bash(`docker() { return 1; }\n${cmd}\necho "F=$CACHE_FOUND"`);
+            const cmd = commandOf(options({ cacheStrategy: "pull" }), "pull");
+            const ok = runBash(`${cmd}\necho "F=$CACHE_FOUND"`);
+            assert.match(ok.stdout, /F=1/);
+            assert.deepEqual(ok.calls, [["docker", "pull", `${REPO}:latest`]]);
+            const failed = runBash(`${cmd}\necho "F=$CACHE_FOUND"`, { stubs: { docker: "return 1" } });
             assert.equal(failed.status, 0);
             assert.match(failed.stdout, /F=0/);
         });
     });
 
-    describe("build and report (executed in bash)", () => {
+    describe("build, report and export (executed in bash)", () => {
         let tmp = "";
+        const logs: string[] = [];
         before(() => {
             tmp = fs.mkdtempSync(path.join(os.tmpdir(), "build-"));
         });
-        after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+        after(() => {
+            fs.rmSync(tmp, { recursive: true, force: true });
+            logs.forEach((l) => fs.rmSync(l, { force: true }));
+        });
 
-        /** Runs the build command with a docker stub that records its argv one per line and prints `log`. */
-        function runBuild(o: BuildspecOptions, cacheWrite: string, log = "", rc = 0) {
-            const argsFile = path.join(tmp, "argv");
-            const cmd = buildspec(o).phases.build.commands[0].replaceAll(BUILD_LOG, path.join(tmp, "build.log"));
-            const r = bash(
-                `docker() { printf '%s\\n' "$@" > "$ARGS_FILE"; printf '%s' "$LOG"; return $RC; }\nCACHE_WRITE=${cacheWrite}\n${cmd}`,
-                {
-                    ARGS_FILE: argsFile,
-                    LOG: log,
-                    RC: String(rc),
-                },
-            );
-            return { ...r, argv: fs.readFileSync(argsFile, "utf8").split("\n").slice(0, -1) };
+        /** Runs the build command as a build of this trust, with a docker stub that prints `log` and returns `rc`. */
+        function runBuild(
+            o: BuildspecOptions,
+            trusted: string,
+            log = "",
+            rc = 0,
+            before = "",
+        ): BashRun & { log: string } {
+            const id = buildId();
+            logs.push(id.log);
+            const r = runBash(`${before}${commandOf(o, "build")}`, {
+                env: { TRUSTED: trusted, CODEBUILD_BUILD_ID: id.id, LOG: log, RC: String(rc) },
+                stubs: { docker: 'printf "%s" "$LOG"; return "$RC"' },
+            });
+            return { ...r, log: id.log };
         }
 
         it("registry trusted: the argv ends with the cache import, the store=false image push and the context, and exports no cache; untrusted: cacheonly, no export, no push", () => {
             const o = options({ cacheStrategy: "registry" });
             const trusted = runBuild(o, "1");
             assert.equal(trusted.status, 0);
-            assert.deepEqual(trusted.argv.slice(-5), [
+            assert.equal(trusted.calls.length, 1);
+            const argv = trusted.calls[0];
+            assert.deepEqual(argv.slice(-5), [
                 "--cache-from",
                 `type=registry,ref=${REPO}:buildcache`,
                 "--output",
                 `type=image,name=${REPO}:latest,push=true,store=false`,
                 "al/x86_64/standard/5.0",
             ]);
-            assert.ok(!trusted.argv.includes("--push") && !trusted.argv.includes("--tag"));
-            assert.ok(
-                !trusted.argv.includes("--cache-to"),
-                "the cache is exported by the export command, not the build",
-            );
-            const untrusted = runBuild(o, "0");
-            assert.deepEqual(untrusted.argv.slice(-3), ["--output", "type=cacheonly", "al/x86_64/standard/5.0"]);
-            assert.ok(!untrusted.argv.includes("--push"));
-            assert.ok(!untrusted.argv.includes("--cache-to"));
-            assert.ok(!untrusted.argv.includes("--tag"));
-            assert.ok(!untrusted.argv.some((w) => w.includes("push=true")), JSON.stringify(untrusted.argv));
+            assert.ok(!argv.includes("--push") && !argv.includes("--tag"));
+            assert.ok(!argv.includes("--cache-to"), "the cache is exported by the export command, not the build");
+            const untrusted = runBuild(o, "0").calls[0];
+            assert.deepEqual(untrusted.slice(-3), ["--output", "type=cacheonly", "al/x86_64/standard/5.0"]);
+            assert.ok(!untrusted.includes("--push"));
+            assert.ok(!untrusted.includes("--cache-to"));
+            assert.ok(!untrusted.includes("--tag"));
+            assert.ok(!untrusted.some((w) => w.includes("push=true")), JSON.stringify(untrusted));
         });
 
         for (const strategy of ["inline", "pull"] as const) {
@@ -668,24 +768,57 @@ describe("buildspec (pure)", () => {
                 const o = options({ cacheStrategy: strategy });
                 const trusted = runBuild(o, "1");
                 assert.equal(trusted.status, 0);
-                assert.deepEqual(trusted.argv.slice(-4), [
+                const argv = trusted.calls[0];
+                assert.deepEqual(argv.slice(-4), ["--tag", `${REPO}:latest`, "--push", "al/x86_64/standard/5.0"]);
+                assert.equal(argv.filter((w) => w === "--tag").length, 1);
+                assert.ok(!argv.some((w) => w.startsWith("--output") || w.includes("push=true")));
+                const untrusted = runBuild(o, "0").calls[0];
+                assert.deepEqual(untrusted.slice(-3), ["--output", "type=cacheonly", "al/x86_64/standard/5.0"]);
+                assert.ok(
+                    !untrusted.includes("--push") && !untrusted.includes("--tag") && !untrusted.includes("--cache-to"),
+                );
+                assert.ok(!untrusted.some((w) => w.includes("push=true")), JSON.stringify(untrusted));
+            });
+        }
+
+        it("the whole argv, exactly: docker buildx build, the shared flags, the cache import, the write flags, the context", () => {
+            const o = options({
+                cacheStrategy: "inline",
+                buildArgs: { V: "1 2", Q: "it's $HOME" },
+                buildNetwork: "none",
+            });
+            assert.deepEqual(runBuild(o, "1").calls, [
+                [
+                    "docker",
+                    "buildx",
+                    "build",
+                    "--progress=plain",
+                    "--provenance=false",
+                    "--sbom=false",
+                    "--file",
+                    "al/x86_64/standard/5.0/Dockerfile",
+                    "--build-arg",
+                    "V=1 2",
+                    "--build-arg",
+                    "Q=it's $HOME",
+                    "--network=none",
+                    "--cache-from",
+                    `type=registry,ref=${REPO}:latest`,
+                    "--cache-to",
+                    "type=inline",
                     "--tag",
                     `${REPO}:latest`,
                     "--push",
                     "al/x86_64/standard/5.0",
-                ]);
-                assert.equal(trusted.argv.filter((w) => w === "--tag").length, 1);
-                assert.ok(!trusted.argv.some((w) => w.startsWith("--output") || w.includes("push=true")));
-                const untrusted = runBuild(o, "0");
-                assert.deepEqual(untrusted.argv.slice(-3), ["--output", "type=cacheonly", "al/x86_64/standard/5.0"]);
-                assert.ok(
-                    !untrusted.argv.includes("--push") &&
-                        !untrusted.argv.includes("--tag") &&
-                        !untrusted.argv.includes("--cache-to"),
-                );
-                assert.ok(!untrusted.argv.some((w) => w.includes("push=true")), JSON.stringify(untrusted.argv));
-            });
-        }
+                ],
+            ]);
+        });
+
+        it("writes the build's output to this build's own log (the UUID part of CODEBUILD_BUILD_ID)", () => {
+            const r = runBuild(options(), "1", "#5 [2/3] RUN make\n");
+            assert.equal(r.stdout, "#5 [2/3] RUN make\n");
+            assert.equal(fs.readFileSync(r.log, "utf8"), "#5 [2/3] RUN make\n");
+        });
 
         it("a failing docker build fails the command despite the tee (pipefail)", () => {
             assert.notEqual(runBuild(options(), "1", "boom\n", 1).status, 0);
@@ -694,25 +827,116 @@ describe("buildspec (pure)", () => {
         for (const strategy of STRATEGIES) {
             it(`${strategy}: IMAGE_PUSHED=1 only when a trusted build's pipeline succeeded, and a failure stays the command's status`, () => {
                 const o = options({ cacheStrategy: strategy });
-                const cmd = buildspec(o).phases.build.commands[0].replaceAll(BUILD_LOG, path.join(tmp, "build.log"));
                 // IMAGE_PUSHED=1 beforehand, as if left over: the command must reset it.
-                const run = (cacheWrite: string, rc: number) =>
-                    bash(
-                        `docker() { echo "#1 log"; return $RC; }\nIMAGE_PUSHED=1\nCACHE_WRITE=${cacheWrite}\n${cmd}\nrc=$?\necho "rc=$rc IMAGE_PUSHED=$IMAGE_PUSHED"`,
-                        { RC: String(rc) },
-                    );
-                assert.match(run("1", 0).stdout, /rc=0 IMAGE_PUSHED=1$/m);
-                assert.match(run("0", 0).stdout, /rc=0 IMAGE_PUSHED=0$/m);
-                assert.match(run("1", 3).stdout, /rc=3 IMAGE_PUSHED=0$/m, "a failed build pushed nothing");
-                assert.match(run("0", 3).stdout, /rc=3 IMAGE_PUSHED=0$/m);
+                const run = (trusted: string, rc: number) => {
+                    const id = buildId();
+                    logs.push(id.log);
+                    return runBash(
+                        `IMAGE_PUSHED=1\n${commandOf(o, "build")}\nrc=$?\necho "rc=$rc IMAGE_PUSHED=$IMAGE_PUSHED"`,
+                        {
+                            env: { TRUSTED: trusted, CODEBUILD_BUILD_ID: id.id, RC: String(rc) },
+                            stubs: { docker: 'echo "#1 log"; return "$RC"' },
+                        },
+                    ).stdout;
+                };
+                assert.match(run("1", 0), /rc=0 IMAGE_PUSHED=1$/m);
+                assert.match(run("0", 0), /rc=0 IMAGE_PUSHED=0$/m);
+                assert.match(run("1", 3), /rc=3 IMAGE_PUSHED=0$/m, "a failed build pushed nothing");
+                assert.match(run("0", 3), /rc=3 IMAGE_PUSHED=0$/m);
             });
         }
 
-        describe("registry: the cache export (executed in bash)", () => {
+        describe("report", () => {
+            const report = commandOf(options(), "report");
+            const log = () => path.join(tmp, "report.log");
+            const run = (text: string, found: string) => {
+                fs.writeFileSync(log(), text);
+                const r = runBash(`set -o pipefail\n${report}\necho "N=$N_CACHED/$N_STEPS"`, {
+                    env: { BUILD_LOG: log(), CACHE_FOUND: found },
+                });
+                assert.equal(r.status, 0, r.stderr);
+                assert.deepEqual(r.calls, []);
+                return r.stdout;
+            };
+            const cold = [
+                "#1 [internal] load build definition",
+                "#5 [1/3] FROM docker.io/library/alpine",
+                "#6 [2/3] RUN make",
+                "#7 [3/3] COPY . .",
+                "#8 exporting to image",
+            ].join("\n");
+
+            it("counts cached steps on cold and warm logs, under pipefail, exits 0, and hands the counts on (N_STEPS, N_CACHED)", () => {
+                const c = run(cold, "0");
+                assert.match(c, /layer cache: 0 of 2 steps cached/);
+                assert.match(c, /^N=0\/2$/m);
+                const warm = cold
+                    .replace("#6 [2/3] RUN make", "#6 [2/3] RUN make\n#6 CACHED")
+                    .replace("#7 [3/3] COPY . .", "#7 [3/3] COPY . .\n#7 CACHED");
+                const w = run(warm, "1");
+                assert.match(w, /layer cache: 2 of 2 steps cached/);
+                assert.match(w, /^N=2\/2$/m);
+                assert.ok(!w.includes("WARNING"));
+                assert.match(run(cold, "1"), /WARNING: a layer cache was found in ECR but no step used it/);
+            });
+
+            it("counts hits printed DONE with layer downloads and no output of their own, does not warn 'no step used it' then, and still warns when only FROM downloaded", () => {
+                const digest = "a".repeat(64);
+                const base = [
+                    "#1 [internal] load build definition",
+                    "#5 [1/3] FROM docker.io/library/alpine",
+                    `#5 sha256:${"b".repeat(64)} 2.10MB / 2.10MB 0.1s done`,
+                    `#5 extracting sha256:${"b".repeat(64)} 0.1s done`,
+                    "#5 DONE 0.2s",
+                ];
+                // Both steps were hits whose layers BuildKit had to fetch: they end in DONE, not CACHED.
+                const fetched = [
+                    ...base,
+                    "#6 [2/3] RUN make",
+                    `#6 sha256:${digest} 1.05MB / 1.05MB 0.1s done`,
+                    `#6 extracting sha256:${digest} 0.0s done`,
+                    "#6 DONE 0.1s",
+                    "#7 [3/3] COPY . .",
+                    `#7 extracting sha256:${digest} 0.0s done`,
+                    "#7 DONE 0.1s",
+                    "#8 exporting to image",
+                ].join("\n");
+                const f = run(fetched, "1");
+                assert.match(f, /layer cache: 2 of 2 steps cached/);
+                assert.ok(!f.includes("WARNING"), f);
+                // Rebuilt steps that print their own output, with only the base image downloaded: the warning stays.
+                const rebuilt = [
+                    ...base,
+                    "#6 [2/3] RUN make",
+                    "#6 0.105 step 2: done",
+                    "#6 DONE 0.3s",
+                    "#7 [3/3] COPY . .",
+                    "#7 DONE 0.1s",
+                    "#8 exporting to image",
+                ].join("\n");
+                const r = run(rebuilt, "1");
+                assert.match(r, /WARNING: a layer cache was found in ECR but no step used it/);
+                assert.match(r, /layer cache: 0 of 2 steps cached/);
+                // A step that printed output ran, even with downloads on its lines: not a hit.
+                const ranWithDownload = fetched.replace("#6 DONE 0.1s", "#6 0.2 compiling\n#6 DONE 0.1s");
+                assert.match(run(ranWithDownload, "1"), /layer cache: 1 of 2 steps cached/);
+            });
+
+            it("warns on a cache import error, except 'not found' when the probe found no cache", () => {
+                const failedImport = `${cold}\n#3 importing cache manifest from ${REPO}:latest\n#3 ERROR: failed to fetch blob`;
+                assert.match(
+                    run(failedImport, "1"),
+                    /WARNING: BuildKit reported a layer-cache error, so this build did not use the cache as configured: #3 ERROR: failed to fetch blob/,
+                );
+                const notFound = `${cold}\n#3 importing cache manifest from ${REPO}:latest\n#3 ERROR: ${REPO}:latest: not found`;
+                assert.ok(!run(notFound, "0").includes("layer-cache error"));
+                assert.match(run(notFound, "1"), /layer-cache error/);
+            });
+        });
+
+        describe("registry: the cache export", () => {
             const o = options({ cacheStrategy: "registry", buildArgs: { V: "1 2" }, buildNetwork: "none" });
             const log = () => path.join(tmp, "export.log");
-            const exportCmd = () => buildspec(o).phases.build.commands[2].replaceAll(BUILD_LOG, log());
-            const reportCmd = () => buildspec(o).phases.build.commands[1].replaceAll(BUILD_LOG, log());
             const EXPORT_TAIL = [
                 // It reads the cache too: records the build took from it without loading them must stay in the export.
                 "--cache-from",
@@ -724,34 +948,20 @@ describe("buildspec (pure)", () => {
                 "al/x86_64/standard/5.0",
             ];
 
-            /**
-             * Runs `script` (after the given variables) with a docker stub that records each call's argv, NUL-separated,
-             * in a file of its own, prints a line and returns $RC. No pipefail is set beforehand.
-             */
-            function runExport(vars: Record<string, string>, script = exportCmd(), rc = 0) {
-                const calls = fs.mkdtempSync(path.join(tmp, "calls-"));
-                const assign = Object.entries(vars)
-                    .map(([k, v]) => `${k}=${shellWord(v)}`)
-                    .join("\n");
-                const r = bash(
-                    `docker() { printf '%s\\0' "$@" > "$(mktemp "$CALLS/c.XXXXXX")"; echo "#99 exporting cache"; return $RC; }\n${assign}\n${script}`,
-                    {
-                        CALLS: calls,
-                        RC: String(rc),
-                    },
-                );
-                const argvs = fs
-                    .readdirSync(calls)
-                    .map((f) => fs.readFileSync(path.join(calls, f), "utf8").split("\0").slice(0, -1));
-                return { ...r, argvs };
+            /** Runs `script` with the inputs as variables, a docker stub that prints a line and returns `rc`, no pipefail set beforehand. */
+            function runExport(vars: Record<string, string>, script = commandOf(o, "export"), rc = 0) {
+                return runBash(script, {
+                    env: { BUILD_LOG: log(), ...vars, RC: String(rc) },
+                    stubs: { docker: 'echo "#99 exporting cache"; return "$RC"' },
+                });
             }
 
             /** The build's argv before its cache import: what the export must share with it. */
             function baseArgv(): string[] {
-                const cmd = buildspec(o).phases.build.commands[0].replaceAll(BUILD_LOG, path.join(tmp, "base.log"));
-                const argv = path.join(tmp, "base-argv");
-                bash(`docker() { printf '%s\\0' "$@" > "$ARGV"; }\nCACHE_WRITE=1\n${cmd}`, { ARGV: argv });
-                const words = fs.readFileSync(argv, "utf8").split("\0").slice(0, -1);
+                const id = buildId();
+                logs.push(id.log);
+                const words = runBash(commandOf(o, "build"), { env: { TRUSTED: "1", CODEBUILD_BUILD_ID: id.id } })
+                    .calls[0];
                 return words.slice(0, words.indexOf("--cache-from"));
             }
 
@@ -759,17 +969,17 @@ describe("buildspec (pure)", () => {
 
             it("(a) untrusted: no docker call, says the cache is not exported", () => {
                 for (const found of ["0", "1"]) {
-                    const r = runExport({ CACHE_WRITE: "0", CACHE_FOUND: found, n_steps: "3", n_cached: "1" });
+                    const r = runExport({ TRUSTED: "0", CACHE_FOUND: found, N_STEPS: "3", N_CACHED: "1" });
                     assert.equal(r.status, 0, r.stderr);
-                    assert.deepEqual(r.argvs, []);
+                    assert.deepEqual(r.calls, []);
                     assert.equal(r.stdout.trim(), "layer cache: untrusted ref: the cache is not exported");
                 }
             });
 
             it("(b) trusted, cache found, every step cached: no docker call, the cache is already complete", () => {
-                const r = runExport({ CACHE_WRITE: "1", CACHE_FOUND: "1", n_steps: "24", n_cached: "24" });
+                const r = runExport({ TRUSTED: "1", CACHE_FOUND: "1", N_STEPS: "24", N_CACHED: "24" });
                 assert.equal(r.status, 0, r.stderr);
-                assert.deepEqual(r.argvs, []);
+                assert.deepEqual(r.calls, []);
                 assert.equal(
                     r.stdout.trim(),
                     `layer cache: every step came from ${REPO}:buildcache, which is already complete: not exported again`,
@@ -778,25 +988,25 @@ describe("buildspec (pure)", () => {
             });
 
             const exporting: [string, Record<string, string>][] = [
-                ["(c) trusted, partial hits", { CACHE_WRITE: "1", CACHE_FOUND: "1", n_steps: "24", n_cached: "11" }],
-                ["(c) trusted, no hit at all", { CACHE_WRITE: "1", CACHE_FOUND: "1", n_steps: "24", n_cached: "0" }],
+                ["(c) trusted, partial hits", { TRUSTED: "1", CACHE_FOUND: "1", N_STEPS: "24", N_CACHED: "11" }],
+                ["(c) trusted, no hit at all", { TRUSTED: "1", CACHE_FOUND: "1", N_STEPS: "24", N_CACHED: "0" }],
                 [
                     "(d) trusted, no cache found (first build), even with every step counted as cached",
-                    { CACHE_WRITE: "1", CACHE_FOUND: "0", n_steps: "3", n_cached: "3" },
+                    { TRUSTED: "1", CACHE_FOUND: "0", N_STEPS: "3", N_CACHED: "3" },
                 ],
-                ["(d) trusted, CACHE_FOUND unset", { CACHE_WRITE: "1", n_steps: "3", n_cached: "3" }],
                 [
                     "trusted, a Dockerfile with no counted step (0 of 0)",
-                    { CACHE_WRITE: "1", CACHE_FOUND: "1", n_steps: "0", n_cached: "0" },
+                    { TRUSTED: "1", CACHE_FOUND: "1", N_STEPS: "0", N_CACHED: "0" },
                 ],
             ];
             for (const [title, vars] of exporting) {
                 it(`${title}: exactly one docker call, the build's base argv + --cache-from <cache> --cache-to …mode=max… --output type=cacheonly <context>, appended to the log`, () => {
                     const r = runExport(vars);
                     assert.equal(r.status, 0, r.stderr);
-                    assert.equal(r.argvs.length, 1, JSON.stringify(r.argvs));
-                    assert.deepEqual(r.argvs[0], [...baseArgv(), ...EXPORT_TAIL]);
-                    assert.deepEqual(r.argvs[0].slice(0, 10), [
+                    assert.equal(r.calls.length, 1, JSON.stringify(r.calls));
+                    assert.deepEqual(r.calls[0], [...baseArgv(), ...EXPORT_TAIL]);
+                    assert.deepEqual(r.calls[0].slice(0, 11), [
+                        "docker",
                         "buildx",
                         "build",
                         "--progress=plain",
@@ -809,7 +1019,7 @@ describe("buildspec (pure)", () => {
                         "--network=none",
                     ]);
                     assert.ok(
-                        !r.argvs[0].some(
+                        !r.calls[0].some(
                             (w) => w === "--push" || w === "--tag" || w.includes("push=true") || w.includes(":latest"),
                         ),
                         "the export pushes no image",
@@ -822,25 +1032,22 @@ describe("buildspec (pure)", () => {
                 });
             }
 
+            it("(d) CACHE_FOUND, N_STEPS or N_CACHED unset (the report didn't run before it): fails loudly, exports nothing", () => {
+                const all = { TRUSTED: "1", CACHE_FOUND: "1", N_STEPS: "3", N_CACHED: "3" };
+                for (const missing of ["CACHE_FOUND", "N_STEPS", "N_CACHED"] as const) {
+                    const vars: Record<string, string> = { ...all };
+                    delete vars[missing];
+                    const r = runExport(vars);
+                    assert.notEqual(r.status, 0, missing);
+                    assert.match(r.stderr, new RegExp(`${missing}: set by (probe|report)\\.sh`));
+                    assert.deepEqual(r.calls, []);
+                }
+            });
+
             it("(e) a failing export fails the command, without pipefail set beforehand and despite the tee", () => {
-                const r = runExport(
-                    { CACHE_WRITE: "1", CACHE_FOUND: "1", n_steps: "24", n_cached: "11" },
-                    exportCmd(),
-                    7,
-                );
-                assert.equal(r.argvs.length, 1);
+                const r = runExport({ TRUSTED: "1", CACHE_FOUND: "1", N_STEPS: "24", N_CACHED: "11" }, undefined, 7);
+                assert.equal(r.calls.length, 1);
                 assert.notEqual(r.status, 0);
-                // Under CodeBuild's one shell, a later command sees the failure too (post_build: pushed, then failed).
-                const post = buildspec(o).phases.post_build.commands.join("\n");
-                const all = runExport(
-                    { CACHE_WRITE: "1", CACHE_FOUND: "1", n_steps: "24", n_cached: "11", IMAGE_PUSHED: "1" },
-                    `${exportCmd()}\nif [ $? = 0 ]; then CODEBUILD_BUILD_SUCCEEDING=1; else CODEBUILD_BUILD_SUCCEEDING=0; fi\n${post}`,
-                    7,
-                );
-                assert.match(
-                    all.stdout,
-                    /the build pushed .*:latest but then failed: the cache in ECR was not updated/,
-                );
             });
 
             it("with the report: a fully cached log skips the export, a log with one rebuilt step exports, a cold build exports", () => {
@@ -853,138 +1060,152 @@ describe("buildspec (pure)", () => {
                     "#7 CACHED",
                     "#8 exporting to image",
                 ].join("\n");
-                const script = `${reportCmd()}\n${exportCmd()}`;
+                const script = `${commandOf(o, "report")}\n${commandOf(o, "export")}`;
                 fs.writeFileSync(log(), warm);
-                const skipped = runExport({ CACHE_WRITE: "1", CACHE_FOUND: "1" }, script);
+                const skipped = runExport({ TRUSTED: "1", CACHE_FOUND: "1" }, script);
                 assert.equal(skipped.status, 0, skipped.stderr);
                 assert.match(skipped.stdout, /layer cache: 2 of 2 steps cached\n.*not exported again/);
-                assert.deepEqual(skipped.argvs, []);
+                assert.deepEqual(skipped.calls, []);
                 fs.writeFileSync(log(), warm.replace("#7 CACHED", "#7 DONE 0.1s"));
-                const partial = runExport({ CACHE_WRITE: "1", CACHE_FOUND: "1" }, script);
+                const partial = runExport({ TRUSTED: "1", CACHE_FOUND: "1" }, script);
                 assert.match(partial.stdout, /layer cache: 1 of 2 steps cached/);
-                assert.equal(partial.argvs.length, 1);
-                assert.deepEqual(partial.argvs[0].slice(-EXPORT_TAIL.length), EXPORT_TAIL);
+                assert.equal(partial.calls.length, 1);
+                assert.deepEqual(partial.calls[0].slice(-EXPORT_TAIL.length), EXPORT_TAIL);
                 fs.writeFileSync(log(), warm);
-                const cold = runExport({ CACHE_WRITE: "1", CACHE_FOUND: "0" }, script);
-                assert.equal(cold.argvs.length, 1, "no cache was found: whatever the count, the export runs");
+                const cold = runExport({ TRUSTED: "1", CACHE_FOUND: "0" }, script);
+                assert.equal(cold.calls.length, 1, "no cache was found: whatever the count, the export runs");
             });
 
             it("inline and pull have no export command", () => {
                 for (const strategy of ["inline", "pull"] as const) {
-                    const cmds = buildspec(options({ cacheStrategy: strategy })).phases.build.commands;
-                    assert.equal(cmds.length, 2, strategy);
-                    assert.ok(!cmds.join("\n").includes("exported"), strategy);
+                    const p = options({ cacheStrategy: strategy });
+                    assert.deepEqual(phaseFragments(p).build, ["build", "report"], strategy);
+                    assert.ok(!buildspec(p).phases.build.commands.join("\n").includes("exported"), strategy);
                 }
             });
         });
+    });
 
-        it("build args reach docker exactly, whatever characters they hold (property)", () => {
-            const special = fc.constantFrom(
-                ..."'\"`$\\!*?[]{}()<>|&;#~= \t\n:-%@,".split(""),
-                "$(id)",
-                "${X}",
-                "\\'",
-                "'\\''",
-                "--",
-                "- ",
-                ": ",
-                "#!",
+    describe("the whole buildspec under CodeBuild's phase semantics (docker and aws stubbed)", () => {
+        const TRUSTED_PUSH = {
+            CODEBUILD_WEBHOOK_TRIGGER: "branch/master",
+            CODEBUILD_WEBHOOK_HEAD_REF: "refs/heads/master",
+            CODEBUILD_SOURCE_VERSION: "0123456789abcdef0123456789abcdef01234567",
+        };
+        const logs: string[] = [];
+        after(() => logs.forEach((l) => fs.rmSync(l, { force: true })));
+
+        /**
+         * Runs every phase; docker fails (status 1, `failMsg` on stderr) for calls whose argv matches `failOn`, an
+         * extended regex.
+         */
+        function run(o: BuildspecOptions, env: Record<string, string>, failOn = "^$", failMsg = "stub failure") {
+            const id = buildId();
+            logs.push(id.log);
+            const spec = buildspec(o).phases;
+            return runPhases(
+                {
+                    pre_build: spec.pre_build.commands,
+                    build: spec.build.commands,
+                    post_build: spec.post_build.commands,
+                },
+                {
+                    env: { ...env, CODEBUILD_BUILD_ID: id.id, FAIL_ON: failOn, FAIL_MSG: failMsg },
+                    stubs: {
+                        aws: "echo pw",
+                        docker: 'cat >/dev/null; if printf "%s " "$@" | grep -qE -e "$FAIL_ON"; then echo "$FAIL_MSG" >&2; return 1; fi',
+                    },
+                },
             );
-            const value = fc
-                .array(fc.oneof(special, fc.string({ maxLength: 3 })), { maxLength: 8 })
-                .map((parts) => parts.join("").replace(/\0/g, ""));
-            fc.assert(
-                fc.property(value, value, (a, b) => {
-                    const o = options({ buildArgs: { A: a, B_2: b }, dockerfileDir: `dir ${b.replace(/\//g, "")}x` });
-                    // Through YAML and the shell parser...
-                    const yamlBuild = (YAML.parse(buildspecYaml(o)) as ParsedSpec["doc"]).phases.build.commands[0];
-                    const call = parseShell(yamlBuild).commands.find((c) => c.words[2] === "build");
-                    assert.deepEqual(flagValues(call?.words ?? [], "--build-arg"), [`A=${a}`, `B_2=${b}`]);
-                    // ...and through real bash.
-                    const { argv } = runBuild(o, "0");
-                    const got = argv.join("\n");
-                    assert.ok(got.includes(`--build-arg\nA=${a}\n--build-arg\nB_2=${b}\n`), JSON.stringify(argv));
-                }),
-                { numRuns: 40, interruptAfterTimeLimit: 20_000 },
+        }
+        const summary = (calls: string[][]) => calls.map((c) => c.slice(0, 3).join(" "));
+        const said = (stdout: string) => stdout.split("\n").filter((l) => l.startsWith("layer cache:"));
+
+        it("registry, trusted, cold: login, builder, probe, build, export, in that order, and post_build says what was written", () => {
+            const o = options({ cacheStrategy: "registry" });
+            const r = run(o, TRUSTED_PUSH, "imagetools", `ERROR: ${REPO}:buildcache: not found`);
+            assert.equal(r.failed, undefined, r.stderr);
+            assert.deepEqual(r.succeeded, ["pre_build", "build", "post_build"]);
+            assert.deepEqual(summary(r.calls), [
+                "aws ecr get-login-password",
+                "docker login --username",
+                "docker buildx create",
+                "docker buildx imagetools",
+                "docker buildx build",
+                "docker buildx build",
+            ]);
+            assert.ok(r.calls[5].includes("--cache-to"), "the second build call is the export");
+            assert.deepEqual(said(r.stdout).slice(1), [
+                `layer cache: ${REPO}:buildcache is not there yet (first build): this build is cold`,
+                "layer cache: 0 of 0 steps cached",
+                `layer cache: pushed ${REPO}:latest; the layer cache in ${REPO}:buildcache is up to date`,
+            ]);
+        });
+
+        it("registry, trusted: a failed probe (not 'not found') ends pre_build: nothing is built, post_build doesn't run", () => {
+            const r = run(options({ cacheStrategy: "registry" }), TRUSTED_PUSH, "imagetools", "denied: not authorized");
+            assert.deepEqual(r.failed, { phase: "pre_build", index: 3 });
+            assert.deepEqual(r.succeeded, []);
+            assert.ok(!summary(r.calls).includes("docker buildx build"));
+            assert.deepEqual(said(r.stdout), [
+                "layer cache: ref 'refs/heads/master' is trusted: this build reads the cache and, if it succeeds, pushes the image and writes the cache",
+            ]);
+        });
+
+        for (const strategy of STRATEGIES) {
+            it(`${strategy}, trusted, warm: every phase succeeds; post_build says the image was pushed`, () => {
+                const o = options({ cacheStrategy: strategy });
+                const r = run(o, TRUSTED_PUSH);
+                assert.equal(r.failed, undefined, r.stderr);
+                assert.deepEqual(r.succeeded, ["pre_build", "build", "post_build"]);
+                const builds = r.calls.filter((c) => c[2] === "build");
+                // registry: the log is empty (stubbed build), so no step counts as cached and the export runs.
+                assert.equal(builds.length, strategy === "registry" ? 2 : 1);
+                assert.match(said(r.stdout).at(-1) ?? "", /^layer cache: pushed /);
+            });
+
+            it(`${strategy}, a failing build: report and export are skipped, post_build runs with CODEBUILD_BUILD_SUCCEEDING=0 and says nothing was pushed`, () => {
+                const r = run(options({ cacheStrategy: strategy }), TRUSTED_PUSH, "buildx build .*--cache-from");
+                assert.deepEqual(r.failed, { phase: "build", index: 0 });
+                assert.deepEqual(r.succeeded, ["pre_build", "post_build"]);
+                assert.equal(r.calls.filter((c) => c[2] === "build").length, 1, "no export after a failed build");
+                assert.ok(!r.stdout.includes("steps cached"), "the report did not run");
+                assert.equal(
+                    said(r.stdout).at(-1),
+                    "layer cache: the build failed: nothing was pushed and the cache in ECR is unchanged",
+                );
+            });
+
+            it(`${strategy}, untrusted (a pull request): reads the cache, pushes nothing, post_build says so`, () => {
+                const r = run(options({ cacheStrategy: strategy }), {
+                    CODEBUILD_WEBHOOK_TRIGGER: "pr/7",
+                    CODEBUILD_WEBHOOK_HEAD_REF: "refs/heads/master",
+                    CODEBUILD_SOURCE_VERSION: "pr/7",
+                });
+                assert.equal(r.failed, undefined, r.stderr);
+                const builds = r.calls.filter((c) => c[2] === "build");
+                assert.equal(builds.length, 1);
+                assert.deepEqual(builds[0].slice(-3), ["--output", "type=cacheonly", "al/x86_64/standard/5.0"]);
+                assert.equal(said(r.stdout).at(-1), "layer cache: untrusted ref: nothing was pushed");
+            });
+        }
+
+        it("registry: the image is pushed, then the export fails: the build fails and post_build says the cache was not updated", () => {
+            const r = run(options({ cacheStrategy: "registry" }), TRUSTED_PUSH, "--cache-to");
+            assert.deepEqual(r.failed, { phase: "build", index: 2 });
+            assert.deepEqual(r.succeeded, ["pre_build", "post_build"]);
+            assert.equal(
+                said(r.stdout).at(-1),
+                `layer cache: the build pushed ${REPO}:latest but then failed: the cache in ECR was not updated`,
             );
         });
 
-        it("the report counts cached steps on cold and warm logs, under pipefail, and exits 0", () => {
-            const report = buildspec(options()).phases.build.commands[1].replaceAll(
-                BUILD_LOG,
-                path.join(tmp, "build.log"),
-            );
-            const cold = [
-                "#1 [internal] load build definition",
-                "#5 [1/3] FROM docker.io/library/alpine",
-                "#6 [2/3] RUN make",
-                "#7 [3/3] COPY . .",
-                "#8 exporting to image",
-            ].join("\n");
-            fs.writeFileSync(path.join(tmp, "build.log"), cold);
-            const c = bash(`set -o pipefail\nCACHE_FOUND=0\n${report}`);
-            assert.equal(c.status, 0, c.stderr);
-            assert.match(c.stdout, /layer cache: 0 of 2 steps cached/);
-            const warm = cold
-                .replace("#6 [2/3] RUN make", "#6 [2/3] RUN make\n#6 CACHED")
-                .replace("#7 [3/3] COPY . .", "#7 [3/3] COPY . .\n#7 CACHED");
-            fs.writeFileSync(path.join(tmp, "build.log"), warm);
-            const w = bash(`set -o pipefail\nCACHE_FOUND=1\n${report}`);
-            assert.equal(w.status, 0, w.stderr);
-            assert.match(w.stdout, /layer cache: 2 of 2 steps cached/);
-            assert.ok(!w.stdout.includes("WARNING"));
-            fs.writeFileSync(path.join(tmp, "build.log"), cold);
-            assert.match(
-                bash(`set -o pipefail\nCACHE_FOUND=1\n${report}`).stdout,
-                /WARNING: a layer cache was found in ECR but no step used it/,
-            );
-        });
-
-        it("the report does not warn 'no step used it' when the hits were downloaded (DONE with layer downloads), and still warns when only FROM downloaded", () => {
-            const report = buildspec(options()).phases.build.commands[1].replaceAll(
-                BUILD_LOG,
-                path.join(tmp, "build.log"),
-            );
-            const digest = "a".repeat(64);
-            const base = [
-                "#1 [internal] load build definition",
-                "#5 [1/3] FROM docker.io/library/alpine",
-                `#5 sha256:${"b".repeat(64)} 2.10MB / 2.10MB 0.1s done`,
-                `#5 extracting sha256:${"b".repeat(64)} 0.1s done`,
-                "#5 DONE 0.2s",
-            ];
-            // Both steps were hits whose layers BuildKit had to fetch: they end in DONE, not CACHED.
-            const fetched = [
-                ...base,
-                "#6 [2/3] RUN make",
-                `#6 sha256:${digest} 1.05MB / 1.05MB 0.1s done`,
-                `#6 extracting sha256:${digest} 0.0s done`,
-                "#6 DONE 0.1s",
-                "#7 [3/3] COPY . .",
-                `#7 extracting sha256:${digest} 0.0s done`,
-                "#7 DONE 0.1s",
-                "#8 exporting to image",
-            ].join("\n");
-            fs.writeFileSync(path.join(tmp, "build.log"), fetched);
-            const f = bash(`set -o pipefail\nCACHE_FOUND=1\n${report}`);
-            assert.equal(f.status, 0, f.stderr);
-            assert.match(f.stdout, /layer cache: 0 of 2 steps cached/);
-            assert.ok(!f.stdout.includes("WARNING"), f.stdout);
-            // Rebuilt steps that print their own output, with only the base image downloaded: the warning stays.
-            const rebuilt = [
-                ...base,
-                "#6 [2/3] RUN make",
-                "#6 0.105 step 2: done",
-                "#6 DONE 0.3s",
-                "#7 [3/3] COPY . .",
-                "#7 DONE 0.1s",
-                "#8 exporting to image",
-            ].join("\n");
-            fs.writeFileSync(path.join(tmp, "build.log"), rebuilt);
-            assert.match(
-                bash(`set -o pipefail\nCACHE_FOUND=1\n${report}`).stdout,
-                /WARNING: a layer cache was found in ECR but no step used it/,
-            );
+        it("a failed login ends pre_build: no probe, no build, no post_build", () => {
+            const r = run(options(), TRUSTED_PUSH, "^login");
+            assert.deepEqual(r.failed, { phase: "pre_build", index: 1 });
+            // The two sides of the login pipe run at the same time: their order is not fixed.
+            assert.deepEqual(summary(r.calls).sort(), ["aws ecr get-login-password", "docker login --username"]);
+            assert.match(r.stderr, /ERROR: docker login to .* failed/);
         });
     });
 
@@ -993,13 +1214,17 @@ describe("buildspec (pure)", () => {
             assert.equal(shellWord("type=registry,ref=a/b:c"), "type=registry,ref=a/b:c");
             assert.equal(shellWord("a b"), "'a b'");
             assert.equal(shellWord("it's"), "'it'\\''s'");
+            assert.equal(shellWord(""), "''");
             assert.throws(() => shellWord("a\0b"), /NUL/);
             fc.assert(
                 fc.property(
                     fc.string({ unit: "binary", maxLength: 20 }).map((s) => s.replace(/\0/g, "")),
                     (s) => {
-                        const r = bash(`printf '%s' ${shellWord(s)}`);
+                        const r = runBash(`printf '%s' ${shellWord(s)}`);
                         assert.equal(r.stdout, s);
+                        // As an array element too, which is how the prelude passes argv pieces.
+                        const a = runBash(`A=(x ${shellWord(s)} y)\nprintf '%s|' "\${#A[@]}" "\${A[1]}"`);
+                        assert.equal(a.stdout, `3|${s}|`);
                     },
                 ),
                 { numRuns: 40, interruptAfterTimeLimit: 20_000 },

@@ -76,12 +76,10 @@ describe("config mapping", () => {
             assert.deepEqual(unknownConfigKeys(P, all), []);
         });
 
-        it("knows every key declared in Pulumi.yaml, and besides them only githubToken (a secret) and localCache (no fixed default)", () => {
+        it("knows every key declared in Pulumi.yaml, and besides them only the secrets (githubToken, dockerHubAccessToken) and localCache (no fixed default)", () => {
             const declared = Object.keys(readProjectFile().config);
-            assert.deepEqual(
-                [...declared].sort(),
-                CONFIG_KEYS.filter((k) => k !== "githubToken" && k !== "localCache").sort(),
-            );
+            const undeclared = ["githubToken", "dockerHubAccessToken", "localCache"];
+            assert.deepEqual([...declared].sort(), CONFIG_KEYS.filter((k) => !undeclared.includes(k)).sort());
         });
     });
 
@@ -185,8 +183,30 @@ describe("config mapping", () => {
             ]);
         });
 
-        it("leaves githubToken unset when absent (its secrecy is tested end to end in security/secrets.test.ts)", () => {
+        it("leaves githubToken and dockerHubAccessToken unset when absent (their secrecy is tested end to end in security/secrets.test.ts)", () => {
             assert.equal(argsOf({}).githubToken, undefined);
+            assert.equal(argsOf({}).dockerHubAccessToken, undefined);
+        });
+
+        it("reads the pull-through settings: the mode and prefixes as text, the upstreams as a list", () => {
+            const args = argsOf({
+                pullThroughCache: "create",
+                pullThroughUpstreams: '["ecr-public","docker-hub"]',
+                ecrPublicCachePrefix: "mirror/public",
+                dockerHubCachePrefix: "mirror/hub",
+                dockerHubUsername: "builder",
+                dockerHubCredentialArn: "",
+            });
+            assert.deepEqual(args, {
+                pullThroughCache: "create",
+                pullThroughUpstreams: ["ecr-public", "docker-hub"],
+                ecrPublicCachePrefix: "mirror/public",
+                dockerHubCachePrefix: "mirror/hub",
+                dockerHubUsername: "builder",
+            });
+            assert.deepEqual(problemsOf({ pullThroughUpstreams: "docker-hub" }), [
+                { key: "pullThroughUpstreams", value: "docker-hub", allowed: "Allowed: a list of strings." },
+            ]);
         });
     });
 
@@ -209,6 +229,13 @@ describe("config mapping", () => {
             const prod = readStackConfig("prod").config;
             assert.equal(prod[`${P}:encryptionType`], "KMS");
             assert.equal(prod[`${P}:protect`], "true");
+            assert.equal(prod[`${P}:pullThroughCache`], "create");
+            assert.equal(
+                prod[`${P}:pullThroughUpstreams`],
+                '["ecr-public"]',
+                "default from Pulumi.yaml: no Docker Hub",
+            );
+            assert.equal(dev[`${P}:pullThroughCache`], "off");
         });
 
         it("reads Pulumi.yaml alone when no stack is given", () => {

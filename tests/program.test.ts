@@ -14,6 +14,7 @@ import {
     ACCOUNT,
     findResource,
     findResources,
+    isWireSecret,
     Registration,
     registrations,
     runProgram,
@@ -29,7 +30,27 @@ const T = {
     policy: "aws:iam/policy:Policy",
     attachment: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
     project: "aws:codebuild/project:Project",
+    rule: "aws:ecr/pullThroughCacheRule:PullThroughCacheRule",
+    template: "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate",
+    secret: "aws:secretsmanager/secret:Secret",
+    secretVersion: "aws:secretsmanager/secretVersion:SecretVersion",
 };
+const REGISTRY = `${ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com`;
+const BUILDKIT = "public.ecr.aws/vend/moby/buildkit:v0.32.2";
+
+/** The `--driver-opt image=<ref>` of the buildspec's `docker buildx create`, or undefined without one. */
+function builderImageIn(buildspec: string): string | undefined {
+    const spec = YAML.parse(buildspec) as { phases: Record<string, { commands: string[] }> };
+    for (const command of spec.phases.pre_build.commands) {
+        for (const c of parseShell(command).commands) {
+            if (c.words[1] === "buildx" && c.words[2] === "create") {
+                const opts = c.words.flatMap((w, i) => (c.words[i - 1] === "--driver-opt" ? [w] : []));
+                return opts.find((o) => o.startsWith("image="))?.slice("image=".length);
+            }
+        }
+    }
+    return undefined;
+}
 
 interface Expect {
     stack: string;
@@ -43,6 +64,8 @@ interface Expect {
     retention: number;
     untaggedDays: number;
     maxTagged: number;
+    /** The pull-through caches the stack creates (prefixes of ECR Public only, in the checked-in stacks). */
+    pullThroughPrefixes: string[];
 }
 
 const STACKS: Expect[] = [
@@ -58,6 +81,7 @@ const STACKS: Expect[] = [
         retention: 7,
         untaggedDays: 3,
         maxTagged: 5,
+        pullThroughPrefixes: [],
     },
     {
         stack: "prod",
@@ -71,6 +95,7 @@ const STACKS: Expect[] = [
         retention: 365,
         untaggedDays: 14,
         maxTagged: 50,
+        pullThroughPrefixes: ["ecr-public"],
     },
 ];
 
@@ -92,7 +117,7 @@ for (const e of STACKS) {
             all = [...registrations];
         });
 
-        it("registers the component and exactly its seven children, named after it and parented to it", () => {
+        it(`registers the component and exactly its ${7 + 2 * e.pullThroughPrefixes.length} children, named after it and parented to it`, () => {
             const component = findResource(TYPE_TOKEN, "docker-cache");
             assert.equal(component.custom, false);
             assert.equal(
@@ -111,6 +136,9 @@ for (const e of STACKS) {
                     `${T.attachment} docker-cache-policy-attachment`,
                     `${T.policy} docker-cache-policy`,
                     `${T.role} docker-cache-role`,
+                    ...(e.pullThroughPrefixes.length > 0
+                        ? [`${T.rule} docker-cache-ecr-public-cache`, `${T.template} docker-cache-ecr-public-template`]
+                        : []),
                 ].sort(),
             );
             assert.ok(component.urn.endsWith(`::${TYPE_TOKEN}::docker-cache`), component.urn);
@@ -223,7 +251,14 @@ for (const e of STACKS) {
             };
             assert.deepEqual(
                 doc.Statement.map((s) => s.Resource),
-                ["*", [repoArn], [groupArn, `${groupArn}:log-stream:*`]],
+                [
+                    "*",
+                    [repoArn],
+                    [groupArn, `${groupArn}:log-stream:*`],
+                    ...(e.pullThroughPrefixes.length > 0
+                        ? [e.pullThroughPrefixes.map((p) => `arn:aws:ecr:${REGION}:${ACCOUNT}:repository/${p}/*`)]
+                        : []),
+                ],
             );
             assert.deepEqual(doc.Statement[0].Action, ["ecr:GetAuthorizationToken"]);
             const attachment = findResource(T.attachment).inputs;
@@ -296,6 +331,17 @@ for (const e of STACKS) {
             );
         });
 
+        it(`builder image: the pinned BuildKit release, ${e.pullThroughPrefixes.length > 0 ? "through the stack's ECR Public cache" : "from ECR Public"}`, () => {
+            const spec = String(findResource(T.project).inputs.source.buildspec);
+            const expected =
+                e.strategy !== "registry"
+                    ? undefined
+                    : e.pullThroughPrefixes.length > 0
+                      ? `${REGISTRY}/ecr-public/vend/moby/buildkit:v0.32.2`
+                      : BUILDKIT;
+            assert.equal(builderImageIn(spec), expected);
+        });
+
         it("every stack output resolves to the expected value", async () => {
             const expected: Record<string, unknown> = {
                 projectName: name,
@@ -308,6 +354,9 @@ for (const e of STACKS) {
                 cacheStrategy: e.strategy,
                 roleArn: `arn:aws:iam::${ACCOUNT}:role/${name}-role`,
                 logGroupName: groupName,
+                upstreamCacheUrls: Object.fromEntries(
+                    e.pullThroughPrefixes.map((p) => ["ecr-public", `${REGISTRY}/${p}`]),
+                ),
             };
             const actual: Record<string, unknown> = {};
             for (const [key, value] of Object.entries(program)) {
@@ -378,7 +427,192 @@ describe("program under mocks: bad stack config", () => {
         const p = findResource(T.project).inputs;
         const spec = YAML.parse(p.source.buildspec) as { phases: Record<string, { commands: string[] }> };
         assert.ok(!spec.phases.pre_build.commands.some((c) => c.includes("buildx create")));
-        assert.match(spec.phases.pre_build.commands[0], /for trusted in refs\/heads\/main refs\/heads\/release;/);
+        assert.match(spec.phases.pre_build.commands[0], /^TRUSTED_REFS=\(refs\/heads\/main refs\/heads\/release\)$/m);
         assert.equal(p.sourceVersion, "main");
+    });
+});
+
+describe("program under mocks: pull-through caches", () => {
+    const PROD = "docker-cache-prod";
+    const TOKEN = "dckr_pat_program-test-token";
+    const statementOf = (sid: string) => {
+        const doc = JSON.parse(String(findResource(T.policy).inputs.policy)) as {
+            Statement: { Sid: string; Action: string[]; Resource: string[] }[];
+        };
+        return doc.Statement.find((s) => s.Sid === sid);
+    };
+    const cacheArn = (prefix: string) => `arn:aws:ecr:${REGION}:${ACCOUNT}:repository/${prefix}/*`;
+
+    it("prod (create, ECR Public): the template holds the exact lifecycle JSON, and the rule waits for it", async () => {
+        await runProgram("prod");
+        const template = findResource(T.template, "docker-cache-ecr-public-template");
+        assert.deepEqual(
+            { ...template.inputs, lifecyclePolicy: JSON.parse(String(template.inputs.lifecyclePolicy)) },
+            {
+                prefix: "ecr-public",
+                appliedFors: ["PULL_THROUGH_CACHE"],
+                description: `Repositories that the ecr-public pull-through cache of ${PROD} creates under ecr-public/`,
+                imageTagMutability: "MUTABLE",
+                encryptionConfigurations: [{ encryptionType: "AES256" }],
+                lifecyclePolicy: {
+                    rules: [
+                        {
+                            rulePriority: 1,
+                            description:
+                                "Expire untagged images (superseded images and cache manifests) after 14 days.",
+                            selection: {
+                                tagStatus: "untagged",
+                                countType: "sinceImagePushed",
+                                countUnit: "days",
+                                countNumber: 14,
+                            },
+                            action: { type: "expire" },
+                        },
+                        {
+                            rulePriority: 2,
+                            description: "Keep at most 50 tagged images.",
+                            selection: {
+                                tagStatus: "tagged",
+                                tagPatternList: ["*"],
+                                countType: "imageCountMoreThan",
+                                countNumber: 50,
+                            },
+                            action: { type: "expire" },
+                        },
+                    ],
+                },
+            },
+        );
+        const rule = findResource(T.rule, "docker-cache-ecr-public-cache");
+        assert.deepEqual(rule.inputs, { ecrRepositoryPrefix: "ecr-public", upstreamRegistryUrl: "public.ecr.aws" });
+        assert.ok(!("credentialArn" in rule.inputs), "ECR Public takes no credential");
+        assert.ok(rule.dependencies.includes(template.urn), "the rule is created after its template");
+        assert.equal(rule.protect, true, "protected like every child of a protected stack");
+        assert.ok(
+            findResource(T.project).dependencies.includes(rule.urn),
+            "the project (its buildspec) waits for the rule it pulls through",
+        );
+        assert.deepEqual(findResources(T.secret), [], "no Docker Hub credential in a checked-in stack");
+        assert.deepEqual(statementOf("PullThroughTheUpstreamCachesOnly"), {
+            Sid: "PullThroughTheUpstreamCachesOnly",
+            Effect: "Allow",
+            Action: [
+                "ecr:BatchCheckLayerAvailability",
+                "ecr:GetDownloadUrlForLayer",
+                "ecr:BatchGetImage",
+                "ecr:BatchImportUpstreamImage",
+                "ecr:CreateRepository",
+            ],
+            Resource: [cacheArn("ecr-public")],
+        });
+        assert.match(String(findResource(T.role).inputs.description), /pull through the caches under ecr-public,/);
+    });
+
+    it("create with Docker Hub from a user name and token: the secret ECR requires, its value, both rules, both prefixes in IAM", async () => {
+        const outputs = await runProgram(
+            "prod",
+            {
+                pullThroughUpstreams: ["ecr-public", "docker-hub"],
+                dockerHubUsername: "builder",
+                dockerHubAccessToken: TOKEN,
+            },
+            ["dockerHubAccessToken"],
+        );
+        const secret = findResource(T.secret);
+        assert.equal(secret.name, "docker-cache-docker-hub-credential");
+        assert.equal(secret.inputs.name, `ecr-pullthroughcache/${PROD}-docker-hub`);
+        assert.equal(secret.inputs.recoveryWindowInDays, 0);
+        const secretArn = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:ecr-pullthroughcache/${PROD}-docker-hub-AbC123`;
+        const version = findResource(T.secretVersion);
+        assert.equal(version.inputs.secretId, secretArn);
+        // Its secrecy on the wire and its absence elsewhere: tests/security/secrets.test.ts.
+        assert.ok(isWireSecret(version.inputs.secretString));
+        assert.deepEqual(JSON.parse(String(version.inputs.secretString.value)), {
+            username: "builder",
+            accessToken: TOKEN,
+        });
+        const rule = findResource(T.rule, "docker-cache-docker-hub-cache");
+        assert.deepEqual(rule.inputs, {
+            ecrRepositoryPrefix: "docker-hub",
+            upstreamRegistryUrl: "registry-1.docker.io",
+            credentialArn: secretArn,
+        });
+        assert.ok(rule.dependencies.includes(version.urn), "the rule is created once the secret has its value");
+        assert.ok(rule.dependencies.includes(findResource(T.template, "docker-cache-docker-hub-template").urn));
+        assert.equal(findResource(T.template, "docker-cache-docker-hub-template").inputs.prefix, "docker-hub");
+        assert.equal(findResources(T.rule).length, 2);
+        assert.deepEqual(statementOf("PullThroughTheUpstreamCachesOnly")?.Resource, [
+            cacheArn("ecr-public"),
+            cacheArn("docker-hub"),
+        ]);
+        assert.deepEqual(await valueOf(outputs.upstreamCacheUrls), {
+            "ecr-public": `${REGISTRY}/ecr-public`,
+            "docker-hub": `${REGISTRY}/docker-hub`,
+        });
+    });
+
+    it("create with Docker Hub from an existing secret: the rule uses its ARN, and no secret is created", async () => {
+        const arn = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:ecr-pullthroughcache/shared-docker-hub-XyZ789`;
+        await runProgram("prod", {
+            pullThroughUpstreams: ["docker-hub"],
+            dockerHubCredentialArn: arn,
+        });
+        assert.deepEqual(findResources(T.secret), []);
+        assert.deepEqual(findResources(T.secretVersion), []);
+        assert.deepEqual(
+            findResources(T.rule).map((r) => r.inputs),
+            [{ ecrRepositoryPrefix: "docker-hub", upstreamRegistryUrl: "registry-1.docker.io", credentialArn: arn }],
+        );
+        // Without the ECR Public cache, the builder image comes from ECR Public itself.
+        assert.equal(builderImageIn(String(findResource(T.project).inputs.source.buildspec)), BUILDKIT);
+    });
+
+    it("existing: no rule, template or secret; the role and the build still use the caches", async () => {
+        const outputs = await runProgram("prod", {
+            pullThroughCache: "existing",
+            pullThroughUpstreams: ["ecr-public", "docker-hub"],
+            ecrPublicCachePrefix: "mirror/public",
+        });
+        for (const t of [T.rule, T.template, T.secret, T.secretVersion]) {
+            assert.deepEqual(findResources(t), [], t);
+        }
+        assert.deepEqual(statementOf("PullThroughTheUpstreamCachesOnly")?.Resource, [
+            cacheArn("mirror/public"),
+            cacheArn("docker-hub"),
+        ]);
+        assert.equal(
+            builderImageIn(String(findResource(T.project).inputs.source.buildspec)),
+            `${REGISTRY}/mirror/public/vend/moby/buildkit:v0.32.2`,
+        );
+        assert.deepEqual(await valueOf(outputs.upstreamCacheUrls), {
+            "ecr-public": `${REGISTRY}/mirror/public`,
+            "docker-hub": `${REGISTRY}/docker-hub`,
+        });
+    });
+
+    it("bad pull-through config is reported with everything else, naming keys, values and what is allowed", async () => {
+        await assert.rejects(
+            () =>
+                runProgram("dev", {
+                    pullThroughCache: "create",
+                    pullThroughUpstreams: ["docker-hub", "quay"],
+                    dockerHubCachePrefix: "Hub",
+                    dockerHubUsername: "builder",
+                }),
+            (e: unknown) => {
+                assert.ok(e instanceof ConfigError);
+                assert.equal(
+                    e.message,
+                    [
+                        "3 invalid values:",
+                        `  - Invalid value for 'pullThroughCache': "create". Allowed: off, unless cacheStrategy is registry and registryBuilder is docker-container (got cacheStrategy inline, registryBuilder docker-container): only a docker-container builder takes the BuildKit configuration that sends pulls through the cache.`,
+                        `  - Invalid value for 'pullThroughUpstreams': "quay". Allowed: ecr-public, docker-hub.`,
+                        `  - Invalid value for 'dockerHubCachePrefix': "Hub". Allowed: an ECR pull-through cache prefix: 2 to 30 characters, lowercase letters and digits in '/'-separated components, with single '.', '_' or '-' inside a component (ECR's rule).`,
+                    ].join("\n"),
+                );
+                return true;
+            },
+        );
+        assert.deepEqual(registrations, []);
     });
 });

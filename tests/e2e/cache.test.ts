@@ -19,6 +19,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import * as YAML from "yaml";
 import { multiStage, singleStage } from "../../bench/dockerfile";
 import { DEFAULTS } from "../../components/args";
 import type { CacheStrategy } from "../../components/args";
@@ -34,6 +35,7 @@ import {
     ScenarioResult,
     SCENARIO_DOCKERFILE_DIR,
 } from "../../local/scenario";
+import { flagValues, parseShell } from "../helpers/shell";
 import { RegistryApi } from "./registry-api";
 
 const canRunDocker = process.getuid?.() === 0 && !process.env.CBCACHE_LOCAL_SKIP_DOCKER;
@@ -597,9 +599,11 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
                 ["install ABSENT", "pre_build SUCCEEDED", "build FAILED", "post_build SUCCEEDED"],
             );
             const failedCommand = failed.phases.find((p) => p.name === "build")!.commands.find((c) => c.exitCode !== 0);
+            // The command's docker call as bash runs it (the prelude's values resolved by the parser).
+            const failedCall = parseShell(failedCommand?.command ?? "").commands.find((c) => c.words[2] === "build");
             assert.match(
-                failedCommand?.command ?? "",
-                /--cache-to type=registry,ref=\S+:buildcache,mode=max/,
+                flagValues(failedCall?.values.map(String) ?? [], "--cache-to").join(" "),
+                /^type=registry,ref=\S+:buildcache,mode=max/,
                 "the export is what failed",
             );
             assert.deepEqual(printed(failed, "post_build"), [
@@ -835,12 +839,16 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
                 dockerfile: singleStage({ baseImage: h.base.ref, ...SMALL }),
             });
             assert.equal(r.succeeded, true, why(r));
-            // Nothing rewritten: the component's default builder image, as CodeBuild gets it.
-            assert.ok(
-                r.buildspecYaml.includes(
+            // Nothing rewritten: the component's default builder image, as CodeBuild gets it (the docker call as
+            // bash runs it, the prelude's values resolved by the parser).
+            const creates = (YAML.parse(r.buildspecYaml) as Buildspec).phases!.pre_build!.commands!.flatMap((c) =>
+                parseShell(c).commands.filter((call) => call.words[2] === "create"),
+            );
+            assert.deepEqual(
+                creates.map((call) => call.values.join(" ")),
+                [
                     `docker buildx create --name layer-cache --driver docker-container --driver-opt image=${DEFAULTS.builderImage} --driver-opt network=host --use --bootstrap`,
-                ),
-                r.buildspecYaml,
+                ],
             );
             assert.equal(r.builder?.image.ref, DEFAULTS.builderImage);
             assert.ok(
@@ -893,10 +901,7 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
             );
             const pre = r.phases.find((p) => p.name === "pre_build")!;
             const failedCommand = pre.commands.find((c) => c.exitCode !== 0);
-            assert.match(
-                failedCommand?.command ?? "",
-                /^docker buildx create .*--driver-opt image=\S+\/moby\/buildkit:absent /,
-            );
+            assert.match(failedCommand?.command ?? "", /^docker buildx create /m);
             assert.ok(
                 printed(r, "pre_build").some((l) =>
                     /^ERROR: .*moby\/buildkit:absent.*(not found|manifest unknown)/.test(l),

@@ -181,6 +181,32 @@ function stateFor(
             return { ...inputs, name: n, arn: `arn:aws:codebuild:${region}:${ACCOUNT}:project/${n}` };
         case "aws:codebuild/sourceCredential:SourceCredential":
             return { ...inputs, arn: `arn:aws:codebuild:${region}:${ACCOUNT}:token/github` };
+        case "aws:ecr/pullThroughCacheRule:PullThroughCacheRule":
+            // upstreamRepositoryPrefix is computed: ROOT (every upstream repository) unless set.
+            return {
+                ...inputs,
+                registryId: ACCOUNT,
+                upstreamRepositoryPrefix: inputs.upstreamRepositoryPrefix ?? "ROOT",
+            };
+        case "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate":
+            return {
+                ...inputs,
+                registryId: ACCOUNT,
+                imageTagMutability: inputs.imageTagMutability ?? "MUTABLE",
+                encryptionConfigurations: inputs.encryptionConfigurations ?? [{ encryptionType: "AES256", kmsKey: "" }],
+            };
+        case "aws:secretsmanager/secret:Secret": {
+            // Secrets Manager appends '-' and six random characters to the name in the ARN; the ID is the ARN.
+            const arn = `arn:aws:secretsmanager:${region}:${ACCOUNT}:secret:${n}-AbC123`;
+            return { ...inputs, name: n, arn };
+        }
+        case "aws:secretsmanager/secretVersion:SecretVersion":
+            return {
+                ...inputs,
+                arn: inputs.secretId,
+                versionId: `${name}-version-1`,
+                versionStages: ["AWSCURRENT"],
+            };
         case "aws:ecs/taskDefinition:TaskDefinition":
             return {
                 ...inputs,
@@ -238,7 +264,10 @@ export function installMocks(opts: MockOptions = {}): Registration[] {
                 if (!args.custom) {
                     return { id: undefined, state: {} };
                 }
-                return { id: `${args.name}-id`, state: stateFor(args.type, args.name, inputs, region, registryHost) };
+                const state = stateFor(args.type, args.name, inputs, region, registryHost);
+                // A secret's ID is its ARN; other resources get a recognizable placeholder.
+                const id = args.type === "aws:secretsmanager/secret:Secret" ? String(state.arn) : `${args.name}-id`;
+                return { id, state };
             },
             call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
                 throw new Error(

@@ -23,6 +23,14 @@ const SCOPES: StackScope[] = [
         repositoryName: "team/app.images",
         logGroupName: "/aws/codebuild/team_app-1",
     },
+    {
+        partition: "aws",
+        region: "eu-west-1",
+        account: "123456789012",
+        repositoryName: "docker-cache-prod",
+        logGroupName: "/aws/codebuild/docker-cache-prod",
+        pullThroughPrefixes: ["ecr-public", "mirror/docker.hub"],
+    },
 ];
 
 function repoArn(s: StackScope): string {
@@ -35,6 +43,7 @@ function policyFor(s: StackScope, groupArnSuffix = ""): PolicyDoc {
     return buildPolicy({
         repositoryArn: repoArn(s),
         logGroupArn: groupArn(s) + groupArnSuffix,
+        pullThroughPrefixes: s.pullThroughPrefixes,
     }) as unknown as PolicyDoc;
 }
 const clone = (d: PolicyDoc): PolicyDoc => JSON.parse(JSON.stringify(d));
@@ -48,7 +57,7 @@ const asList = (v: string | string[] | undefined) => (Array.isArray(v) ? v : v =
 describe("security: least privilege of the build role, against the IAM dataset (#4)", () => {
     for (const scope of SCOPES) {
         for (const suffix of ["", ":*"]) {
-            it(`buildPolicy has no problem for ${scope.partition}/${scope.repositoryName} (log group ARN given ${suffix ? "with" : "without"} ':*')`, async () => {
+            it(`buildPolicy has no problem for ${scope.partition}/${scope.repositoryName}${scope.pullThroughPrefixes ? ` pulling through ${scope.pullThroughPrefixes.join(", ")}` : ""} (log group ARN given ${suffix ? "with" : "without"} ':*')`, async () => {
                 const { problems, inert } = await checkIam(policyFor(scope, suffix), scope);
                 assert.deepEqual(problems, []);
                 // The bare log-group ARN grants nothing: in the dataset both log actions take only the
@@ -195,6 +204,79 @@ describe("security: least privilege of the build role, against the IAM dataset (
                 );
             });
         }
+
+        describe("the pull-through statement: pull, import and create on the caches' repositories only", () => {
+            const cached = SCOPES[2];
+            const withCaches = policyFor(cached);
+            const THROUGH = "PullThroughTheUpstreamCachesOnly";
+            const arn = (name: string) => `arn:aws:ecr:eu-west-1:123456789012:repository/${name}`;
+            const cases: [string, (d: PolicyDoc) => void, RegExp][] = [
+                [
+                    "widen it to every repository (repository/*)",
+                    (d) => void (statement(d, THROUGH).Resource = [arn("*")]),
+                    /ecr:CreateRepository on arn:aws:ecr:eu-west-1:123456789012:repository\/\* matches none/,
+                ],
+                [
+                    "widen a prefix beyond its '/' (repository/ecr-public*)",
+                    (d) => void (statement(d, THROUGH).Resource = [arn("ecr-public*")]),
+                    /ecr:BatchImportUpstreamImage on .*repository\/ecr-public\* matches none/,
+                ],
+                [
+                    "add a prefix that is not this stack's",
+                    (d) => void asPush(statement(d, THROUGH), arn("quay/*"), "Resource"),
+                    /repository\/quay\/\* matches none/,
+                ],
+                [
+                    "grant a push action on the caches' repositories",
+                    (d) => void asPush(statement(d, THROUGH), "ecr:PutImage"),
+                    /ecr:PutImage on .*repository\/ecr-public\/\* matches none/,
+                ],
+                [
+                    "grant ecr:CreateRepository on the stack's own repository",
+                    (d) => void asPush(statement(d, REPO), "ecr:CreateRepository"),
+                    /ecr:CreateRepository on .*repository\/docker-cache-prod matches none/,
+                ],
+                [
+                    "grant ecr:BatchImportUpstreamImage on '*'",
+                    (d) => void (statement(d, THROUGH).Resource = "*"),
+                    /ecr:BatchImportUpstreamImage supports resource-level permissions .* but is granted on "\*"/,
+                ],
+            ];
+            for (const [what, widen, expected] of cases) {
+                it(`flags: ${what}`, async () => {
+                    const d = clone(withCaches);
+                    widen(d);
+                    const problems = await findIamProblems(d, cached);
+                    assert.ok(
+                        problems.some((p) => expected.test(p)),
+                        `expected a problem matching ${expected}, got ${JSON.stringify(problems)}`,
+                    );
+                });
+            }
+
+            it("flags the statement in a stack that pulls through no cache", async () => {
+                const problems = await findIamProblems(withCaches, { ...cached, pullThroughPrefixes: [] });
+                assert.ok(
+                    problems.some((p) =>
+                        /ecr:BatchImportUpstreamImage on .*repository\/ecr-public\/\* matches none/.test(p),
+                    ),
+                    JSON.stringify(problems),
+                );
+            });
+
+            it("the unmutated document passes, and grants exactly pull, import and create on '<prefix>/*'", async () => {
+                assert.deepEqual(await findIamProblems(withCaches, cached), []);
+                const st = statement(withCaches, THROUGH);
+                assert.deepEqual(st.Resource, [arn("ecr-public/*"), arn("mirror/docker.hub/*")]);
+                assert.deepEqual([...asList(st.Action)].sort(), [
+                    "ecr:BatchCheckLayerAvailability",
+                    "ecr:BatchGetImage",
+                    "ecr:BatchImportUpstreamImage",
+                    "ecr:CreateRepository",
+                    "ecr:GetDownloadUrlForLayer",
+                ]);
+            });
+        });
 
         it("an inert entry of another stack's log group is a problem, not inert", async () => {
             const d = clone(base);

@@ -10,6 +10,9 @@
  * - an action with resource types may not have `*`, and every resource must match the ARN format of one
  *   of the action's resource types with the placeholders bound to this stack: partition, region, account,
  *   repository name, log group name; only `${LogStreamName}` may be `*` (any stream of this group).
+ *   The repositories of this stack's pull-through caches (`repository/<prefix>/*`, one per prefix) are bound
+ *   only for the actions pulling through a cache needs: the pull actions, and importing from upstream and
+ *   creating the cached repository, which are allowed there and nowhere else (not on the stack's own repository).
  *   A resource that matches none of the action's types but is one of this stack's own resources of
  *   another type of the same service grants nothing for that action; it is reported as `inert` rather
  *   than as a problem, so the test can pin exactly which inert entries are tolerated.
@@ -27,6 +30,8 @@ export interface StackScope {
     readonly account: string;
     readonly repositoryName: string;
     readonly logGroupName: string;
+    /** Repository prefixes of the pull-through caches the build pulls through; none by default. */
+    readonly pullThroughPrefixes?: readonly string[];
 }
 
 import type { Statement } from "../../policy/rules";
@@ -49,18 +54,47 @@ export const REVIEWED_ACTIONS = new Set([
     "ecr:PutImage",
     "logs:CreateLogStream",
     "logs:PutLogEvents",
+    // Only pulling through a pull-through cache needs these, and only on its repositories (see below).
+    "ecr:BatchImportUpstreamImage",
+    "ecr:CreateRepository",
 ]);
+
+/** The actions allowed on a pull-through cache's repositories: pulling, and on a miss importing and creating. */
+const PULL_THROUGH_PULL = new Set([
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:GetDownloadUrlForLayer",
+    "ecr:BatchGetImage",
+]);
+/** The actions allowed only there: a build never needs them on its own repository. */
+const PULL_THROUGH_ONLY = new Set(["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"]);
 
 const list = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
-/** The regex of an ARN format with its placeholders bound to this stack (unbindable placeholders match nothing). */
-function arnRegex(format: string, s: StackScope): RegExp {
+/** Which repositories `${RepositoryName}` may name for `action`: the stack's own, its caches' (`<prefix>/*`), or both. */
+function repositoryNames(action: string | undefined, s: StackScope): string {
+    const own = [escape(s.repositoryName)];
+    const cached = (s.pullThroughPrefixes ?? []).map((p) => `${escape(p)}/\\*`);
+    const names =
+        action !== undefined && PULL_THROUGH_ONLY.has(action)
+            ? cached
+            : action !== undefined && PULL_THROUGH_PULL.has(action)
+              ? [...own, ...cached]
+              : own;
+    return names.length === 0 ? "(?!)" : `(?:${names.join("|")})`;
+}
+
+/**
+ * The regex of an ARN format with its placeholders bound to this stack (unbindable placeholders match nothing).
+ * `action` decides which repositories `${RepositoryName}` covers (see {@link repositoryNames}); without one, the
+ * stack's own repository only.
+ */
+function arnRegex(format: string, s: StackScope, action?: string): RegExp {
     const bound: Record<string, string> = {
         Partition: escape(s.partition),
         Region: escape(s.region),
         Account: escape(s.account),
-        RepositoryName: escape(s.repositoryName),
+        RepositoryName: repositoryNames(action, s),
         LogGroupName: escape(s.logGroupName),
         // Any stream of this stack's log group: a literal '*' there, or a concrete stream name.
         LogStreamName: "(?:\\*|[^:*]+)",
@@ -86,8 +120,13 @@ export interface IamFindings {
 }
 
 /** Regexes of every resource type of a service, bound to this stack. */
-async function serviceRegexes(service: string, scope: StackScope): Promise<RegExp[]> {
-    const types = await iamResourceTypesForService(service);
+/**
+ * Regexes of the resource types of a service that `action` doesn't take, bound to this stack: a resource of one
+ * of them grants the action nothing. (A resource of a type the action takes but outside what the action may name,
+ * such as `ecr:CreateRepository` on the stack's own repository, does grant it, and is a problem, not inert.)
+ */
+async function otherTypeRegexes(service: string, taken: readonly string[], scope: StackScope): Promise<RegExp[]> {
+    const types = (await iamResourceTypesForService(service)).filter((t) => !taken.includes(t));
     return Promise.all(types.map(async (t) => arnRegex((await iamResourceTypeDetails(service, t)).arn, scope)));
 }
 
@@ -141,7 +180,7 @@ export async function checkIam(doc: PolicyDoc, scope: StackScope): Promise<IamFi
             const formats = await Promise.all(
                 details.resourceTypes.map(async (rt) => (await iamResourceTypeDetails(service, rt.name)).arn),
             );
-            const regexes = formats.map((f) => arnRegex(f, scope));
+            const regexes = formats.map((f) => arnRegex(f, scope, action));
             for (const r of resources) {
                 if (r === "*") {
                     problems.push(
@@ -149,7 +188,15 @@ export async function checkIam(doc: PolicyDoc, scope: StackScope): Promise<IamFi
                     );
                 } else if (regexes.some((re) => re.test(r))) {
                     continue;
-                } else if ((await serviceRegexes(service, scope)).some((re) => re.test(r))) {
+                } else if (
+                    (
+                        await otherTypeRegexes(
+                            service,
+                            details.resourceTypes.map((rt) => rt.name),
+                            scope,
+                        )
+                    ).some((re) => re.test(r))
+                ) {
                     inert.push(`${action} on ${r}`);
                 } else {
                     problems.push(

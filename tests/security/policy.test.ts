@@ -326,6 +326,16 @@ const VARIANTS: [string, CachedDockerBuildArgs][] = [
         },
     ],
     [
+        "registry strategy pulling through ECR Public and Docker Hub caches it creates",
+        {
+            cacheStrategy: "registry",
+            pullThroughCache: "create",
+            pullThroughUpstreams: ["ecr-public", "docker-hub"],
+            dockerHubUsername: "builder",
+            dockerHubAccessToken: pulumi.secret("dckr_pat_x"),
+        },
+    ],
+    [
         "pull strategy with a private source",
         { cacheStrategy: "pull", githubToken: pulumi.secret("ghp_x"), repositoryName: "team/app" },
     ],

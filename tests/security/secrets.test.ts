@@ -162,3 +162,84 @@ describe("security: the GitHub token stays secret (#4)", () => {
         );
     });
 });
+
+describe("security: the Docker Hub access token stays secret (issue 8)", () => {
+    const HUB_TOKEN = "dckr_pat_SecretHubToken0123456789abcdef";
+    const HUB = { pullThroughUpstreams: ["ecr-public", "docker-hub"], dockerHubUsername: "builder" };
+    const VERSION = "aws:secretsmanager/secretVersion:SecretVersion";
+
+    /** The token reaches the secret's value, wrapped as a secret on the wire, and no other input anywhere. */
+    function assertHubTokenConfinedToSecretValue(): void {
+        const version = findResource(VERSION);
+        assert.ok(
+            isWireSecret(version.wire.secretString),
+            `the secret's value is sent to the engine as a secret, got ${JSON.stringify(version.wire.secretString)}`,
+        );
+        assert.deepEqual(JSON.parse(String(version.wire.secretString.value)), {
+            username: "builder",
+            accessToken: HUB_TOKEN,
+        });
+        assert.ok(!isWireSecret(version.wire.secretId), "the detector discriminates: the secret's ARN is plain");
+        assert.deepEqual(plainPathsContaining(version.wire, HUB_TOKEN), [], "no plain copy next to the secret");
+        for (const r of registrations) {
+            if (r === version) {
+                continue;
+            }
+            const leaks = stringsIn(r.inputs).filter((s) => s.includes(HUB_TOKEN) || s.includes(HUB_TOKEN.slice(9)));
+            assert.deepEqual(leaks, [], `${r.type} ${r.name} must not hold the token in any input`);
+        }
+    }
+
+    async function assertOutputsFree(outputs: StackOutputs): Promise<void> {
+        for (const [name, out] of Object.entries(outputs)) {
+            const v = await valueOf(out as pulumi.Input<unknown>);
+            assert.ok(!JSON.stringify(v ?? null).includes(HUB_TOKEN), `stack output ${name} must not hold the token`);
+        }
+    }
+
+    it("program: dockerHubAccessToken set as secret config ends up only in the secret's value, and in no stack output", async () => {
+        const outputs = await runProgram("prod", { ...HUB, dockerHubAccessToken: HUB_TOKEN }, ["dockerHubAccessToken"]);
+        assertHubTokenConfinedToSecretValue();
+        await assertOutputsFree(outputs);
+    });
+
+    it("program: set as plain config (no --secret), it is still read as a secret and confined the same way", async () => {
+        const outputs = await runProgram("prod", { ...HUB, dockerHubAccessToken: HUB_TOKEN });
+        assertHubTokenConfinedToSecretValue();
+        await assertOutputsFree(outputs);
+    });
+
+    it("config: a plain dockerHubAccessToken is read as a secret Output", async () => {
+        pulumi.runtime.setAllConfig({ "ecr-layer-cache:dockerHubAccessToken": HUB_TOKEN }, []);
+        const token = argsFromConfig(new pulumi.Config("ecr-layer-cache")).args.dockerHubAccessToken;
+        assert.ok(pulumi.Output.isInstance(token));
+        assert.equal(await isSecret(token), true);
+        assert.equal(await valueOf(token), HUB_TOKEN);
+    });
+
+    it("component: a token given as a plain string is still stored as a secret (defence in depth)", async () => {
+        installMocks({ stack: "dev" });
+        new CachedDockerBuild("hub", {
+            cacheStrategy: "registry",
+            pullThroughCache: "create",
+            pullThroughUpstreams: ["docker-hub"],
+            dockerHubUsername: "builder",
+            dockerHubAccessToken: HUB_TOKEN,
+        });
+        await settle();
+        assertHubTokenConfinedToSecretValue();
+    });
+
+    it("program: a token the stack can't use is refused without being shown", async () => {
+        await assert.rejects(
+            () => runProgram("dev", { dockerHubAccessToken: HUB_TOKEN }),
+            (e: unknown) => {
+                const message = String((e as Error).message);
+                assert.match(message, /'dockerHubAccessToken': \(a secret, not shown\)/);
+                assert.ok(!message.includes(HUB_TOKEN));
+                return true;
+            },
+        );
+        assert.deepEqual(registrations, []);
+    });
+});

@@ -1,9 +1,10 @@
 /**
  * Issue #4 (security), cache poisoning: which builds may write the cache and push the image.
  *
- * The trust decision is the buildspec's first command. It is run here in real bash with the variables
- * CodeBuild sets for each way a build can start (buildspec reference "Environment variables in build
- * environments"; webhook filter docs for HEAD_REF/TRIGGER values), and `CACHE_WRITE` is read back.
+ * The trust decision is the buildspec's first command (`components/buildspec/trust.sh` after its prelude). It is
+ * run here in real bash (tests/helpers/bash.ts) with the variables CodeBuild sets for each way a build can start
+ * (buildspec reference "Environment variables in build environments"; webhook filter docs for HEAD_REF/TRIGGER
+ * values), and `TRUSTED` is read back. This is the one place the decision is tested.
  *
  * - Webhook push: CODEBUILD_WEBHOOK_TRIGGER=branch/<name> or tag/<name>, CODEBUILD_WEBHOOK_HEAD_REF=refs/heads/<name>
  *   or refs/tags/<name>, CODEBUILD_SOURCE_VERSION=<commit>.
@@ -11,43 +12,36 @@
  * - Manual start-build: no webhook variables; SOURCE_VERSION is the override (commit, branch, tag, pr/<n>) or empty.
  */
 import { strict as assert } from "node:assert";
-import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { resolveArgs } from "../../components/args";
-import { buildspec, buildspecOptions } from "../../components/buildspec";
+import { buildspec, buildspecOptions, BuildspecOptions } from "../../components/buildspec";
+import { runBash } from "../helpers/bash";
 
 const SHA = "4f1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c";
 const TRUSTED = ["main", "release/1.x", "refs/tags/v1.0"];
 
+const URL = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/r";
+
 /** The trust command of the buildspec the component generates, through the same mapping it uses. */
 function trustCommand(trustedRefs: string[], sourceVersion = "main"): string {
     const a = resolveArgs("docker-cache", "dev", { trustedRefs, sourceVersion });
-    return buildspec(buildspecOptions(a, "123456789012.dkr.ecr.eu-west-1.amazonaws.com/r", "eu-west-1")).phases
-        .pre_build.commands[0];
+    return buildspec(buildspecOptions(a, URL, "eu-west-1")).phases.pre_build.commands[0];
 }
 
-/** Runs the trust command in bash with exactly these CodeBuild variables; returns CACHE_WRITE and the log line. */
-function decide(
-    env: Record<string, string>,
-    trustedRefs = TRUSTED,
-    sourceVersion = "main",
-): { write: string; said: string } {
-    const r = spawnSync(
-        "bash",
-        [
-            "--noprofile",
-            "--norc",
-            "-c",
-            `${trustCommand(trustedRefs, sourceVersion)}\nprintf 'CACHE_WRITE=%s\\n' "$CACHE_WRITE"`,
-        ],
-        {
-            env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env },
-            encoding: "utf8",
-        },
-    );
+/** Runs a trust command in bash with exactly these CodeBuild variables; returns TRUSTED and what it printed. */
+function run(command: string, env: Record<string, string>): { write: string; said: string } {
+    const r = runBash(`${command}\nprintf 'TRUSTED=%s\\n' "$TRUSTED"`, { env });
     assert.equal(r.status, 0, r.stderr);
-    const m = /CACHE_WRITE=(.*)\n$/.exec(r.stdout);
+    assert.deepEqual(r.calls, [], "the decision runs no docker or aws command");
+    const m = /TRUSTED=(.*)\n$/.exec(r.stdout);
     assert.ok(m, r.stdout);
     return { write: m[1], said: r.stdout };
+}
+
+function decide(env: Record<string, string>, trustedRefs = TRUSTED, sourceVersion = "main") {
+    return run(trustCommand(trustedRefs, sourceVersion), env);
 }
 
 const push = (name: string) => ({
@@ -74,6 +68,7 @@ const TABLE: [string, Record<string, string>, "0" | "1"][] = [
     ["webhook push to an untrusted branch", push("feature/x"), "0"],
     ["webhook push to a branch that only starts like a trusted one", push("main2"), "0"],
     ["webhook push to a branch that only ends like a trusted one", push("not-main"), "0"],
+    ["webhook push to a branch whose last segment is a trusted name", push("x/main"), "0"],
     ["webhook push to a branch literally named refs/heads/main", push("refs/heads/main"), "0"],
     ["webhook push to a branch literally named refs/tags/v1.0", push("refs/tags/v1.0"), "0"],
     ["webhook push to a branch named like a trusted tag's short name", push("v1.0"), "0"],
@@ -135,10 +130,39 @@ describe("security: who may write the layer cache (cache poisoning, #4)", () => 
         assert.throws(() => resolveArgs("c", "dev", { trustedRefs: ["pr/7"] }), /trustedRefs/);
     });
 
-    it("the decision ignores the shell's environment beyond CodeBuild's variables (a stale CACHE_WRITE=1 is reset)", () => {
+    it("the decision ignores the shell's environment beyond CodeBuild's variables (a stale TRUSTED=1 is reset)", () => {
         assert.equal(
-            decide({ ...pr(7, "main"), CACHE_WRITE: "1", BUILD_REF: "refs/heads/main", trusted: "x" }).write,
+            decide({ ...pr(7, "main"), TRUSTED: "1", BUILD_REF: "refs/heads/main", trusted_ref: "refs/heads/main" })
+                .write,
             "0",
         );
+    });
+
+    it("a buildspec rendered without the project's source version trusts a build without override", () => {
+        // buildspec() called directly (not through the component, which always passes sourceVersion).
+        const o: BuildspecOptions = {
+            ...buildspecOptions(resolveArgs("docker-cache", "dev", { trustedRefs: ["main"] }), URL, "eu-west-1"),
+            sourceVersion: undefined,
+        };
+        const trust = buildspec(o).phases.pre_build.commands[0];
+        assert.equal(run(trust, manual("")).write, "1");
+        assert.equal(run(trust, {}).write, "1");
+        assert.equal(run(trust, manual("develop")).write, "0");
+    });
+
+    it("trusted refs with shell metacharacters are compared literally (no glob, no injection)", () => {
+        // Refs that resolveArgs would refuse, rendered directly: the comparison itself must not depend on validation.
+        const marker = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "trust-")), "x");
+        const o: BuildspecOptions = {
+            ...buildspecOptions(resolveArgs("docker-cache", "dev", {}), URL, "eu-west-1"),
+            trustedRefs: ["rel*", `a;touch ${marker}`, "$(touch ${marker})"],
+        };
+        const trust = buildspec(o).phases.pre_build.commands[0];
+        assert.equal(run(trust, manual("release")).write, "0", "a glob in a trusted ref matches nothing else");
+        assert.equal(run(trust, manual("rel*")).write, "1");
+        assert.equal(run(trust, manual(`a;touch ${marker}`)).write, "1");
+        assert.equal(run(trust, manual("refs/heads/x")).write, "0");
+        assert.ok(!fs.existsSync(marker), "nothing in a trusted ref was run");
+        fs.rmSync(path.dirname(marker), { recursive: true, force: true });
     });
 });

@@ -1,0 +1,350 @@
+/**
+ * The CodeBuild buildspec, as a pure function of resolved values.
+ *
+ * The bash lives in the `.sh` files next to this one, one per buildspec command, with no interpolation:
+ * `trust.sh`, `login.sh`, `builder.sh`, `probe.sh` / `pull.sh` (pre_build), `build.sh`, `report.sh`,
+ * `export.sh` (build) and `post_build.sh`. Each declares its inputs at its top: `: "${NAME:?set by …}"`
+ * (`${NAME[@]?…}` for an array, `${NAME?…}` for a value that may be empty), so a broken contract between
+ * commands fails loudly. This module computes only data: for each command, a prelude of shell assignments of
+ * exactly the values its fragment declares as "set by the buildspec prelude", each value quoted by
+ * {@link shellWord}, so it is exactly one shell word. A command is that prelude followed by the fragment
+ * (comments and blank lines dropped). The buildspec is built as an object and serialized with a YAML
+ * library, so each command is exactly one YAML scalar. Nothing is string-templated into shell or YAML.
+ *
+ * CodeBuild semantics this relies on (buildspec reference, "Build phase transitions"):
+ * - version 0.2 runs all commands of a build in one shell instance, so variables set in pre_build are
+ *   seen in build and post_build; `env.shell: bash` makes that shell bash on every image.
+ * - a failing command ends its phase; a failure in pre_build skips build and post_build, a failure in
+ *   build still runs post_build, with `CODEBUILD_BUILD_SUCCEEDING=0`.
+ * The image push is part of the build command (`--push`), so a failed build pushes nothing and never
+ * exports a cache; post_build only reports. Each command sets its own shell options (`pipefail`) rather
+ * than trusting state from an earlier command.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+import type { ResolvedArgs } from "../args";
+
+/** The resolved arguments the buildspec reads. */
+const FROM_ARGS = [
+    "imageTag",
+    "cacheTag",
+    "cacheStrategy",
+    "registryBuilder",
+    "builderImage",
+    "dockerfileDir",
+    "dockerfileName",
+    "buildArgs",
+    "trustedRefs",
+    "sourceVersion",
+    "buildNetwork",
+] as const satisfies readonly (keyof ResolvedArgs)[];
+type FromArgs = (typeof FROM_ARGS)[number];
+/** Options the buildspec also renders without (a component always passes them). */
+type Optional = "sourceVersion" | "buildNetwork";
+
+/**
+ * What the buildspec needs: the resolved arguments it reads (documented on `CachedDockerBuildArgs`), plus the
+ * repository, known once it exists. `sourceVersion` is the project's configured source version: a build
+ * started without a source-version override builds it, so such a build writes the cache only if this ref is
+ * trusted; unset, such a build is trusted. `buildNetwork` unset means docker's default network.
+ */
+export type BuildspecOptions = Pick<ResolvedArgs, Exclude<FromArgs, Optional>> &
+    Partial<Pick<ResolvedArgs, Optional>> & {
+        /** `<registry>/<repository>`, e.g. `123456789012.dkr.ecr.eu-west-1.amazonaws.com/app`. */
+        readonly repositoryUrl: string;
+        /** Region of the registry, for `aws ecr get-login-password`. */
+        readonly region: string;
+    };
+
+export interface BuildspecPhase {
+    readonly commands: string[];
+}
+
+export interface Buildspec {
+    readonly version: 0.2;
+    readonly env: { readonly shell: "bash"; readonly variables: Record<string, string> };
+    readonly phases: {
+        readonly pre_build: BuildspecPhase;
+        readonly build: BuildspecPhase;
+        readonly post_build: BuildspecPhase;
+    };
+}
+
+/** The shell fragments, one per buildspec command; each is `<name>.sh` in this folder. */
+export const FRAGMENTS = [
+    "trust",
+    "login",
+    "builder",
+    "probe",
+    "pull",
+    "build",
+    "report",
+    "export",
+    "post_build",
+] as const;
+export type FragmentName = (typeof FRAGMENTS)[number];
+
+/** Where a fragment says a declared input comes from, when the prelude sets it. */
+export const FROM_PRELUDE = "the buildspec prelude";
+
+/** One input a fragment declares at its top: `: "${NAME:?set by <from>}"`. */
+export interface FragmentInput {
+    readonly name: string;
+    /** Declared as `${NAME[@]?…}`: a bash array, which must hold at least one element. */
+    readonly array: boolean;
+    /** Declared with `:?` (scalar, must not be empty) rather than `?` (must be set, may be empty). */
+    readonly nonEmpty: boolean;
+    /** Who sets it: {@link FROM_PRELUDE}, an earlier fragment (`trust.sh`, `probe.sh or pull.sh`, …) or `CodeBuild`. */
+    readonly from: string;
+}
+
+export interface Fragment {
+    readonly name: FragmentName;
+    /** Absolute path of the `.sh` file. */
+    readonly file: string;
+    /** The file as written. */
+    readonly source: string;
+    /** What a buildspec command carries after its prelude: the file without comment lines and blank lines. */
+    readonly body: string;
+    readonly inputs: readonly FragmentInput[];
+}
+
+const DECLARATION = /^: "\$\{([A-Za-z_][A-Za-z0-9_]*)(\[@\])?(:?)\?set by ([^}"]+)\}"$/;
+
+function readFragment(name: FragmentName): Fragment {
+    // Next to this module: components/buildspec/ under ts-node (`pulumi up`), tsx and mocha alike.
+    const file = path.join(__dirname, `${name}.sh`);
+    const source = fs.readFileSync(file, "utf8");
+    const lines = source.split("\n");
+    const inputs: FragmentInput[] = [];
+    for (const line of lines) {
+        const m = DECLARATION.exec(line);
+        if (m) {
+            inputs.push({ name: m[1], array: m[2] !== undefined, nonEmpty: m[3] === ":", from: m[4] });
+        }
+    }
+    const body = lines.filter((l) => l.trim() !== "" && !/^\s*#/.test(l)).join("\n");
+    return { name, file, source, body, inputs };
+}
+
+const fragments = new Map<FragmentName, Fragment>();
+
+/** A fragment, read from disk the first time it is needed. */
+export function fragment(name: FragmentName): Fragment {
+    let f = fragments.get(name);
+    if (f === undefined) {
+        f = readFragment(name);
+        fragments.set(name, f);
+    }
+    return f;
+}
+
+/** Name of the buildx builder the `registry` strategy creates with the `docker-container` driver. */
+export const BUILDER_NAME = "layer-cache";
+
+/**
+ * Where the build's plain progress is kept, so the build can count its cached steps: the value `build.sh`
+ * assigns to `BUILD_LOG` (read from it), a shell word meant to be used inside double quotes. One file per
+ * build (the UUID part of `CODEBUILD_BUILD_ID`): builds that share a /tmp (several builds on one host, as
+ * with the local stand-in) must not read each other's log.
+ */
+export const BUILD_LOG: string = (() => {
+    const m = /^BUILD_LOG="([^"]+)"$/m.exec(fragment("build").source);
+    if (!m) {
+        throw new Error(`${fragment("build").file} no longer assigns BUILD_LOG="…" on a line of its own`);
+    }
+    return m[1];
+})();
+
+const SAFE_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
+
+/**
+ * Quotes a value as exactly one POSIX shell word that expands to the value itself.
+ * Single quotes keep everything literal; a single quote inside is written as `'\''`.
+ * NUL can't be passed in an argument at all, so it is refused.
+ */
+export function shellWord(value: string): string {
+    if (value.includes("\0")) {
+        throw new Error("A shell word can't contain a NUL character");
+    }
+    if (SAFE_WORD.test(value)) {
+        return value;
+    }
+    return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The registry host of a repository URL (what `docker login` takes). */
+export function registryOf(repositoryUrl: string): string {
+    const slash = repositoryUrl.indexOf("/");
+    if (slash <= 0) {
+        throw new Error(`Not a repository URL: ${JSON.stringify(repositoryUrl)}`);
+    }
+    return repositoryUrl.slice(0, slash);
+}
+
+/** The refs that each strategy reads its cache from and writes it to. */
+export function cacheRefs(o: Pick<BuildspecOptions, "repositoryUrl" | "imageTag" | "cacheTag" | "cacheStrategy">): {
+    image: string;
+    cache: string;
+} {
+    const image = `${o.repositoryUrl}:${o.imageTag}`;
+    return { image, cache: o.cacheStrategy === "registry" ? `${o.repositoryUrl}:${o.cacheTag}` : image };
+}
+
+/**
+ * A trusted ref as a full ref name: a bare name is a branch (`main` is `refs/heads/main`); a tag must be
+ * written `refs/tags/<name>`. Exported for tests.
+ */
+export function fullRef(ref: string): string {
+    return ref.startsWith("refs/") ? ref : `refs/heads/${ref}`;
+}
+
+/** A prelude value: one word, or the elements of a bash array. */
+export type PreludeValue = string | readonly string[];
+
+/**
+ * Every value a fragment may take from the prelude (a command's prelude holds only those its fragment declares).
+ * The `--cache-from` / push flags differ per strategy:
+ * - `inline`: reads `type=registry,ref=<image>`; a trusted build writes inline metadata, tags and pushes.
+ * - `registry`: reads `type=registry,ref=<cache tag>`; a trusted build pushes the image without storing it in
+ *   the builder's image store (`store=false`): cached layers then stay lazy (never downloaded) on a warm build.
+ *   A docker-container builder has no image store, so this is what `--push` does there anyway; on a daemon with
+ *   the containerd store it saves the whole image download (measured: 0 MB pulled instead of the image size).
+ *   The cache itself is written by `export.sh`.
+ * - `pull`: the original recipe, a plain `--cache-from <image>` (the pulled image, which carries no cache metadata).
+ */
+export function preludeValues(o: BuildspecOptions): Record<string, PreludeValue> {
+    const { image, cache } = cacheRefs(o);
+    const buildFlags = [
+        "--progress=plain",
+        "--provenance=false",
+        "--sbom=false",
+        "--file",
+        // No double slash when the folder ends in one (options built by hand; resolveArgs may normalize it already).
+        `${o.dockerfileDir.replace(/\/+$/, "")}/${o.dockerfileName}`,
+    ];
+    for (const [name, value] of Object.entries(o.buildArgs)) {
+        buildFlags.push("--build-arg", `${name}=${value}`);
+    }
+    if (o.buildNetwork !== undefined) {
+        buildFlags.push(`--network=${o.buildNetwork}`);
+    }
+    const perStrategy = {
+        inline: {
+            CACHE_FROM: ["--cache-from", `type=registry,ref=${image}`],
+            PUSH_FLAGS: ["--cache-to", "type=inline", "--tag", image, "--push"],
+        },
+        registry: {
+            CACHE_FROM: ["--cache-from", `type=registry,ref=${cache}`],
+            PUSH_FLAGS: ["--output", `type=image,name=${image},push=true,store=false`],
+        },
+        pull: { CACHE_FROM: ["--cache-from", image], PUSH_FLAGS: ["--tag", image, "--push"] },
+    }[o.cacheStrategy];
+    return {
+        // No override: the project's own version is built; it is then compared like any other ref.
+        OWN_REF: o.sourceVersion === undefined ? "" : fullRef(o.sourceVersion),
+        TRUSTED_REFS: o.trustedRefs.map(fullRef),
+        REGION: o.region,
+        REGISTRY: registryOf(o.repositoryUrl),
+        BUILDER_NAME,
+        DRIVER_OPTS: [
+            "--driver-opt",
+            `image=${o.builderImage}`,
+            ...(o.buildNetwork === "host" ? ["--driver-opt", "network=host"] : []),
+        ],
+        CACHE_STRATEGY: o.cacheStrategy,
+        IMAGE_REF: image,
+        CACHE_REF: cache,
+        BUILD_FLAGS: buildFlags,
+        ...perStrategy,
+        CONTEXT: o.dockerfileDir,
+    };
+}
+
+/** The prelude of one fragment: `NAME=word` / `NAME=(word …)` for each input it declares as set by the prelude. */
+export function prelude(name: FragmentName, values: Readonly<Record<string, PreludeValue>>): string {
+    return fragment(name)
+        .inputs.filter((i) => i.from === FROM_PRELUDE)
+        .map((i) => {
+            const v = values[i.name];
+            const where = `${name}.sh declares ${i.name}`;
+            if (v === undefined) {
+                throw new Error(`${where}, which the buildspec prelude has no value for`);
+            }
+            if (typeof v === "string") {
+                if (i.array) {
+                    throw new Error(`${where} as an array, but its value is one word: ${JSON.stringify(v)}`);
+                }
+                if (i.nonEmpty && v === "") {
+                    throw new Error(`${where} non-empty, but its value is empty`);
+                }
+                return `${i.name}=${shellWord(v)}`;
+            }
+            if (!i.array) {
+                throw new Error(`${where} as one word, but its value is an array: ${JSON.stringify(v)}`);
+            }
+            if (v.length === 0) {
+                // `${NAME[@]?…}` fails on an empty array, so an empty one would fail the build at run time.
+                throw new Error(`${where}, an array that must not be empty`);
+            }
+            return `${i.name}=(${v.map(shellWord).join(" ")})`;
+        })
+        .join("\n");
+}
+
+/** One buildspec command: the fragment's prelude, then the fragment. */
+export function command(name: FragmentName, values: Readonly<Record<string, PreludeValue>>): string {
+    const p = prelude(name, values);
+    const body = fragment(name).body;
+    return p === "" ? body : `${p}\n${body}`;
+}
+
+/** Which fragment each command of each phase runs, in order. */
+export function phaseFragments(
+    o: Pick<BuildspecOptions, "cacheStrategy" | "registryBuilder">,
+): Record<keyof Buildspec["phases"], FragmentName[]> {
+    const preBuild: FragmentName[] = ["trust", "login"];
+    if (o.cacheStrategy === "registry" && o.registryBuilder === "docker-container") {
+        preBuild.push("builder");
+    }
+    preBuild.push(o.cacheStrategy === "pull" ? "pull" : "probe");
+    return {
+        pre_build: preBuild,
+        build: o.cacheStrategy === "registry" ? ["build", "report", "export"] : ["build", "report"],
+        post_build: ["post_build"],
+    };
+}
+
+/** The buildspec options of a component: its resolved arguments plus the repository, known once it exists. */
+export function buildspecOptions(a: ResolvedArgs, repositoryUrl: string, region: string): BuildspecOptions {
+    const picked = Object.fromEntries(FROM_ARGS.map((k) => [k, a[k]])) as Pick<ResolvedArgs, FromArgs>;
+    return { ...picked, repositoryUrl, region };
+}
+
+/** The buildspec object for the given options. */
+export function buildspec(o: BuildspecOptions): Buildspec {
+    if (o.trustedRefs.length === 0) {
+        throw new Error("The buildspec needs at least one trusted ref (trustedRefs is empty)");
+    }
+    const values = preludeValues(o);
+    const phases = phaseFragments(o);
+    const commands = (names: FragmentName[]) => names.map((n) => command(n, values));
+    return {
+        version: 0.2,
+        env: {
+            shell: "bash",
+            variables: { DOCKER_BUILDKIT: "1" },
+        },
+        phases: {
+            pre_build: { commands: commands(phases.pre_build) },
+            build: { commands: commands(phases.build) },
+            post_build: { commands: commands(phases.post_build) },
+        },
+    };
+}
+
+/** The buildspec as YAML, the form CodeBuild takes inline. */
+export function buildspecYaml(o: BuildspecOptions): string {
+    return YAML.stringify(buildspec(o), { lineWidth: 0 });
+}
