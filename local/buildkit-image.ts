@@ -33,20 +33,22 @@ export interface ArchiveSource {
 }
 
 /**
- * The archive to load when the pull fails: $CBCACHE_BUILDKIT_IMAGE_ARCHIVE if set (it must name a file),
- * else the shared folder's archive if it exists, else undefined.
+ * The archive to load when the pull fails: $CBCACHE_BUILDKIT_IMAGE_ARCHIVE if set (it must name a file, or be
+ * `none`: no archive at all, to see how the stand-in does without one), else the shared folder's archive if
+ * it exists, else undefined.
  */
 export function findBuildkitArchive(
     env: NodeJS.ProcessEnv = process.env,
     repoRoot: string = REPO_ROOT,
 ): ArchiveSource | undefined {
     const named = env[BUILDKIT_ARCHIVE_ENV];
+    if (named === "none") return undefined;
     if (named !== undefined && named !== "") {
         const p = path.resolve(named);
         if (!fs.existsSync(p) || !fs.statSync(p).isFile()) {
             throw new Error(
                 `Invalid value for '${BUILDKIT_ARCHIVE_ENV}': ${JSON.stringify(named)}: no such file. ` +
-                    `Allowed: the path of a \`docker save\` archive (.tar or .tar.gz) of a BuildKit image, or unset.`,
+                    `Allowed: the path of a \`docker save\` archive (.tar or .tar.gz) of a BuildKit image, "none", or unset.`,
             );
         }
         return { path: p, from: BUILDKIT_ARCHIVE_ENV };
@@ -115,8 +117,8 @@ export async function provideBuilderImage(
             pullMs,
             loadMs: 0,
             detail:
-                `no BuildKit image for ${ref}: the pull failed (${why}), ${BUILDKIT_ARCHIVE_ENV} is unset and ` +
-                `${sharedArchivePath()} does not exist`,
+                `the pull of ${ref} failed (${why}), and there is no archive to load ` +
+                `(${BUILDKIT_ARCHIVE_ENV} unset or "none", ${sharedArchivePath()} absent or not used)`,
         };
     }
     const l0 = Date.now();

@@ -45,7 +45,8 @@ runCommand(command, async (values) => {
     try {
         console.log(`local registry (stands in for ECR): ${host.registry.address}, login required`);
         const registryMode = values.strategy.includes("registry") ? await chooseRegistryMode(host) : undefined;
-        if (registryMode) console.log(`registry strategy: ${registryMode} builder`);
+        if (registryMode === "docker-container")
+            console.log("registry strategy: on the docker-container builder, CodeBuild's path");
         for (const strategy of values.strategy) {
             records.push(
                 ...(await runExperiment(host, strategy, cfg, {
@@ -59,7 +60,7 @@ runCommand(command, async (values) => {
                             const r = e.record;
                             const builder =
                                 r.builderImageSeconds !== undefined
-                                    ? `; builder start: image ${r.builderImageSeconds.toFixed(1)} s + create/bootstrap ${(r.builderCreateSeconds ?? 0).toFixed(1)} s (in the build time)`
+                                    ? `; builder start: image ${r.builderImageSeconds.toFixed(1)} s (host, before the buildspec) + create/bootstrap ${(r.builderCreateSeconds ?? 0).toFixed(1)} s (pre_build, in the build time)`
                                     : "";
                             console.log(
                                 `${r.buildSeconds.toFixed(1)} s, ${r.cachedSteps} steps cached, ${r.rebuiltSteps} rebuilt, ${r.pulledMB.toFixed(1)} MB pulled, ${r.pushedMB.toFixed(1)} MB pushed${builder}`,
