@@ -5,8 +5,8 @@
  * `args.ts` (defaults and validation), `ecr.ts` + `lifecycle.ts` (repository and lifecycle rules),
  * `iam.ts` + `policies.ts` (role and least-privilege documents), `upstreamCache.ts` + `pullThrough.ts`
  * (ECR pull-through cache rules, their repository creation templates, the builder image and BuildKit
- * configuration that use them), `codebuild.ts` (project, log group, source credential) and `buildspec.ts`
- * (the inline buildspec).
+ * configuration that use them), `codebuild.ts` (project, log group, source credential) and `buildspec/`
+ * (the inline buildspec: `index.ts` and one bash file per command).
  */
 import * as pulumi from "@pulumi/pulumi";
 import { CachedDockerBuildArgs, resolveArgs, ResolvedArgs } from "./args";
@@ -85,13 +85,11 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
             .all([repository.repositoryUrl, ...caches.rules.map((r) => r.id)])
             .apply(([url]) => registryOf(url));
         const builder = registry.apply((r) => builderSettings(r, a.builderImage, a.upstreamCaches));
-        // The builder image goes through the ECR Public cache here already; the BuildKit configuration is the
-        // buildspec's to write (see `builderSettings`).
+        // The buildspec derives the builder image and the buildkitd.toml from the same caches (`builderSettings`);
+        // it waits for the rules through `registry`.
         const buildspec = pulumi
-            .all([repository.repositoryUrl, repository.arn, builder])
-            .apply(([url, arn, b]) =>
-                buildspecYaml(buildspecOptions({ ...a, builderImage: b.builderImage }, url, arnParts(arn).region)),
-            );
+            .all([repository.repositoryUrl, repository.arn, registry])
+            .apply(([url, arn]) => buildspecYaml(buildspecOptions(a, url, arnParts(arn).region)));
         const { project } = createProject(
             name,
             a,

@@ -297,6 +297,46 @@ const privilegedOnlyForDocker: ResourceValidationPolicy = {
     }),
 };
 
+/** Why a creation template's lifecycle policy doesn't bound the repositories it applies to, or undefined. */
+function templateLifecycleProblem(policy: unknown): string | undefined {
+    let doc: { rules?: { action?: { type?: string } }[] };
+    try {
+        doc = JSON.parse(typeof policy === "string" ? policy : "") as typeof doc;
+    } catch {
+        return "has no lifecycle policy";
+    }
+    return (doc.rules ?? []).some((r) => r.action?.type === "expire") ? undefined : "has no rule that expires images";
+}
+
+const pullThroughLifecycle: StackValidationPolicy = {
+    name: "ecr-pull-through-cache-bounded",
+    description:
+        "Every ECR pull-through cache rule has a repository creation template for its prefix, applied for PULL_THROUGH_CACHE, whose lifecycle policy expires images, so the repositories the cache creates don't grow without bound.",
+    enforcementLevel: "mandatory",
+    validateStack: (args, report: ReportViolation) => {
+        const templates = args.resources.filter((r) => r.isType(aws.ecr.RepositoryCreationTemplate));
+        for (const rule of args.resources.filter((r) => r.isType(aws.ecr.PullThroughCacheRule))) {
+            const prefix = String(rule.props.ecrRepositoryPrefix);
+            const mine = templates.filter(
+                (t) =>
+                    t.props.prefix === prefix &&
+                    list(t.props.appliedFors as string | string[] | undefined).includes("PULL_THROUGH_CACHE"),
+            );
+            if (mine.length !== 1) {
+                report(
+                    `pull-through cache rule '${prefix}' must have exactly one repository creation template for PULL_THROUGH_CACHE with prefix '${prefix}', found ${mine.length}`,
+                    rule.urn,
+                );
+                continue;
+            }
+            const problem = templateLifecycleProblem(mine[0].props.lifecyclePolicy);
+            if (problem !== undefined) {
+                report(`the repository creation template of pull-through cache '${prefix}' ${problem}`, mine[0].urn);
+            }
+        }
+    },
+};
+
 export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
     ecrScanOnPush,
     ecrEncryption,
@@ -304,4 +344,5 @@ export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
     iamLeastPrivilege,
     logRetention,
     privilegedOnlyForDocker,
+    pullThroughLifecycle,
 ];

@@ -13,7 +13,7 @@ const BASE: BuildspecOptions = {
     cacheTag: "buildcache",
     cacheStrategy: "inline",
     registryBuilder: "docker-container",
-    builderImage: "public.ecr.aws/vend/moby/buildkit:buildx-stable-1",
+    builderImage: "public.ecr.aws/vend/moby/buildkit:v0.32.2",
     dockerfileDir: "al/x86_64/standard/5.0",
     dockerfileName: "Dockerfile",
     buildArgs: {},
@@ -34,7 +34,7 @@ export const VARIANTS: readonly Variant[] = [
     { name: "pull", options: { ...BASE, cacheStrategy: "pull" } },
     {
         // Several trusted refs (a tag among them) that exclude the project's own version, build args that
-        // need quoting, a Dockerfile folder with a space and a trailing slash, and the host network.
+        // need quoting, a Dockerfile folder with a space and a trailing slash, the host network, and both pull-through caches.
         name: "registry-all-options",
         options: {
             ...BASE,
@@ -45,6 +45,10 @@ export const VARIANTS: readonly Variant[] = [
             dockerfileName: "Dockerfile.ci",
             buildArgs: { VERSION: "1.2.3", GREETING: 'it\'s a "test" $HOME' },
             buildNetwork: "host",
+            upstreamCaches: [
+                { upstream: "ecr-public", prefix: "ecr-public" },
+                { upstream: "docker-hub", prefix: "docker-hub" },
+            ],
         },
     },
 ];

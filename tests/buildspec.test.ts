@@ -550,34 +550,91 @@ describe("buildspec (pure)", () => {
     });
 
     describe("builder", () => {
-        it("registry + docker-container: creates and uses a docker-container builder with the ECR Public BuildKit image", () => {
+        /** Runs the builder command in bash, docker stubbed; returns the create call and the config file it names. */
+        function runBuilder(o: BuildspecOptions): { create: string[]; config: string | undefined; stdout: string } {
+            const buildId = `ecr-layer-cache:${Math.random().toString(16).slice(2)}`;
+            const r = runBash(
+                `${commandOf(o, "builder")}\nfor f in /tmp/layer-cache-buildkitd."\${CODEBUILD_BUILD_ID##*:}".toml; do [ -f "$f" ] && cat "$f" && rm -f "$f"; done; true`,
+                { env: { CODEBUILD_BUILD_ID: buildId } },
+            );
+            assert.equal(r.status, 0, r.stderr);
+            assert.equal(r.calls.length, 1, "one docker call");
+            const config = r.calls[0].includes("--buildkitd-config")
+                ? r.stdout.slice(r.stdout.indexOf("\n") + 1)
+                : undefined;
+            return { create: r.calls[0], config, stdout: r.stdout };
+        }
+
+        it("registry + docker-container: creates and uses a docker-container builder with the pinned BuildKit image", () => {
             const o = options({ cacheStrategy: "registry", registryBuilder: "docker-container" });
-            const creates = phaseCommands(o, "pre_build").filter(
-                (c) => c.words[0] === "docker" && c.words[2] === "create",
-            );
-            assert.deepEqual(
-                creates.map((c) => c.values),
-                [
-                    [
-                        "docker",
-                        "buildx",
-                        "create",
-                        "--name",
-                        BUILDER_NAME,
-                        "--driver",
-                        "docker-container",
-                        "--driver-opt",
-                        "image=public.ecr.aws/vend/moby/buildkit:buildx-stable-1",
-                        "--use",
-                        "--bootstrap",
-                    ],
-                ],
-            );
-            const hostNet = allCommands({ ...o, buildNetwork: "host" }).find((c) => c.words[2] === "create");
-            assert.deepEqual(flagValues(hostNet?.words ?? [], "--driver-opt"), [
+            const { create, config, stdout } = runBuilder(o);
+            assert.deepEqual(create, [
+                "docker",
+                "buildx",
+                "create",
+                "--name",
+                BUILDER_NAME,
+                "--driver",
+                "docker-container",
+                "--driver-opt",
+                "image=public.ecr.aws/vend/moby/buildkit:buildx-stable-1",
+                "--use",
+                "--bootstrap",
+            ]);
+            assert.equal(config, undefined, "no buildkitd config without pull-through caches");
+            assert.equal(stdout, "");
+            const hostNet = runBuilder({ ...o, buildNetwork: "host" });
+            assert.deepEqual(flagValues(hostNet.create, "--driver-opt"), [
                 "image=public.ecr.aws/vend/moby/buildkit:buildx-stable-1",
                 "network=host",
             ]);
+        });
+
+        it("with pull-through caches: the builder image comes through the ECR Public cache, and a buildkitd.toml of this build mirrors each upstream", () => {
+            const o = options({
+                cacheStrategy: "registry",
+                registryBuilder: "docker-container",
+                builderImage: "public.ecr.aws/vend/moby/buildkit:v0.32.2",
+                upstreamCaches: [
+                    { upstream: "ecr-public", prefix: "ecr-public" },
+                    { upstream: "docker-hub", prefix: "hub" },
+                ],
+            });
+            const { create, config, stdout } = runBuilder(o);
+            const file = create[create.indexOf("--buildkitd-config") + 1];
+            assert.match(
+                file,
+                /^\/tmp\/layer-cache-buildkitd\.[0-9a-f]+\.toml$/,
+                "one file per build (the build ID's UUID part)",
+            );
+            assert.deepEqual(create, [
+                "docker",
+                "buildx",
+                "create",
+                "--name",
+                BUILDER_NAME,
+                "--driver",
+                "docker-container",
+                "--driver-opt",
+                `image=${REGISTRY}/ecr-public/vend/moby/buildkit:v0.32.2`,
+                "--buildkitd-config",
+                file,
+                "--use",
+                "--bootstrap",
+            ]);
+            assert.equal(
+                config,
+                `[registry."public.ecr.aws"]\n  mirrors = ["${REGISTRY}/ecr-public"]\n\n` +
+                    `[registry."docker.io"]\n  mirrors = ["${REGISTRY}/hub"]\n`,
+            );
+            assert.match(
+                stdout,
+                /^layer cache: the builder pulls through the pull-through caches \(registry mirrors in /,
+            );
+            // Docker Hub alone: the builder image stays on ECR Public, base images from Docker Hub are mirrored.
+            const hubOnly = runBuilder({ ...o, upstreamCaches: [{ upstream: "docker-hub", prefix: "hub" }] });
+            assert.equal(hubOnly.create[8], "image=public.ecr.aws/vend/moby/buildkit:v0.32.2");
+            assert.equal(hubOnly.config, `[registry."docker.io"]\n  mirrors = ["${REGISTRY}/hub"]\n`);
         });
 
         for (const [strategy, builder] of [
@@ -1118,7 +1175,18 @@ describe("buildspec (pure)", () => {
                 },
             );
         }
-        const summary = (calls: string[][]) => calls.map((c) => c.slice(0, 3).join(" "));
+        /**
+         * Each call's program and first two words, in start order. `aws ecr get-login-password | docker login` is
+         * one pipeline, whose two sides start concurrently: that pair is put in a fixed order.
+         */
+        const summary = (calls: string[][]) => {
+            const words = calls.map((c) => c.slice(0, 3).join(" "));
+            const i = words.indexOf("docker login --username");
+            if (i >= 0 && words[i + 1] === "aws ecr get-login-password") {
+                [words[i], words[i + 1]] = [words[i + 1], words[i]];
+            }
+            return words;
+        };
         const said = (stdout: string) => stdout.split("\n").filter((l) => l.startsWith("layer cache:"));
 
         it("registry, trusted, cold: login, builder, probe, build, export, in that order, and post_build says what was written", () => {

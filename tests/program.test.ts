@@ -493,18 +493,8 @@ describe("program under mocks: pull-through caches", () => {
             "the project (its buildspec) waits for the rule it pulls through",
         );
         assert.deepEqual(findResources(T.secret), [], "no Docker Hub credential in a checked-in stack");
-        assert.deepEqual(statementOf("PullThroughTheUpstreamCachesOnly"), {
-            Sid: "PullThroughTheUpstreamCachesOnly",
-            Effect: "Allow",
-            Action: [
-                "ecr:BatchCheckLayerAvailability",
-                "ecr:GetDownloadUrlForLayer",
-                "ecr:BatchGetImage",
-                "ecr:BatchImportUpstreamImage",
-                "ecr:CreateRepository",
-            ],
-            Resource: [cacheArn("ecr-public")],
-        });
+        // The statement's shape is pinned in policies.test.ts; here: the stack's prefix reaches it.
+        assert.deepEqual(statementOf("PullThroughTheUpstreamCachesOnly").Resource, [cacheArn("ecr-public")]);
         assert.match(String(findResource(T.role).inputs.description), /pull through the caches under ecr-public,/);
     });
 

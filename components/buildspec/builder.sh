@@ -2,8 +2,18 @@
 # pre_build, registry strategy with the docker-container builder only: creates and selects a buildx builder
 # running BuildKit in a container (CodeBuild's daemon has no containerd image store, which the registry cache
 # export needs from the default builder). DRIVER_OPTS holds `--driver-opt image=<BuildKit image>` and, on a
-# host network, `--driver-opt network=host`.
+# host network, `--driver-opt network=host`. BUILDKITD_CONFIG, when not empty, is a buildkitd.toml (the registry
+# mirrors of the pull-through caches): it is written to this build's own file and handed to the builder.
 : "${BUILDER_NAME:?set by the buildspec prelude}"
 : "${DRIVER_OPTS[@]?set by the buildspec prelude}"
+: "${BUILDKITD_CONFIG?set by the buildspec prelude}"
+: "${CODEBUILD_BUILD_ID:?set by CodeBuild}"
 
-docker buildx create --name "$BUILDER_NAME" --driver docker-container "${DRIVER_OPTS[@]}" --use --bootstrap
+config_flags=()
+if [ -n "$BUILDKITD_CONFIG" ]; then
+    buildkitd_toml="/tmp/layer-cache-buildkitd.${CODEBUILD_BUILD_ID##*:}.toml"
+    printf '%s' "$BUILDKITD_CONFIG" >"$buildkitd_toml"
+    config_flags=(--buildkitd-config "$buildkitd_toml")
+    echo "layer cache: the builder pulls through the pull-through caches (registry mirrors in $buildkitd_toml)"
+fi
+docker buildx create --name "$BUILDER_NAME" --driver docker-container "${DRIVER_OPTS[@]}" "${config_flags[@]}" --use --bootstrap

@@ -24,6 +24,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import type { ResolvedArgs } from "../args";
+import { builderSettings } from "../pullThrough";
 
 /** The resolved arguments the buildspec reads. */
 const FROM_ARGS = [
@@ -38,16 +39,19 @@ const FROM_ARGS = [
     "trustedRefs",
     "sourceVersion",
     "buildNetwork",
+    "upstreamCaches",
 ] as const satisfies readonly (keyof ResolvedArgs)[];
 type FromArgs = (typeof FROM_ARGS)[number];
 /** Options the buildspec also renders without (a component always passes them). */
-type Optional = "sourceVersion" | "buildNetwork";
+type Optional = "sourceVersion" | "buildNetwork" | "upstreamCaches";
 
 /**
  * What the buildspec needs: the resolved arguments it reads (documented on `CachedDockerBuildArgs`), plus the
  * repository, known once it exists. `sourceVersion` is the project's configured source version: a build
  * started without a source-version override builds it, so such a build writes the cache only if this ref is
- * trusted; unset, such a build is trusted. `buildNetwork` unset means docker's default network.
+ * trusted; unset, such a build is trusted. `buildNetwork` unset means docker's default network. `upstreamCaches`
+ * (the pull-through caches, none when unset) make the `docker-container` builder pull its own image and, through a
+ * `buildkitd.toml` of registry mirrors, every base image from the private registry ({@link builderSettings}).
  */
 export type BuildspecOptions = Pick<ResolvedArgs, Exclude<FromArgs, Optional>> &
     Partial<Pick<ResolvedArgs, Optional>> & {
@@ -216,6 +220,7 @@ export type PreludeValue = string | readonly string[];
  */
 export function preludeValues(o: BuildspecOptions): Record<string, PreludeValue> {
     const { image, cache } = cacheRefs(o);
+    const builder = builderSettings(registryOf(o.repositoryUrl), o.builderImage, o.upstreamCaches ?? []);
     const buildFlags = [
         "--progress=plain",
         "--provenance=false",
@@ -250,9 +255,10 @@ export function preludeValues(o: BuildspecOptions): Record<string, PreludeValue>
         BUILDER_NAME,
         DRIVER_OPTS: [
             "--driver-opt",
-            `image=${o.builderImage}`,
+            `image=${builder.builderImage}`,
             ...(o.buildNetwork === "host" ? ["--driver-opt", "network=host"] : []),
         ],
+        BUILDKITD_CONFIG: builder.buildkitdConfig,
         CACHE_STRATEGY: o.cacheStrategy,
         IMAGE_REF: image,
         CACHE_REF: cache,

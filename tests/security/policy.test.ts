@@ -116,6 +116,7 @@ const LIFECYCLE = "aws:ecr/lifecyclePolicy:LifecyclePolicy";
 const POLICY = "aws:iam/policy:Policy";
 const LOGS = "aws:cloudwatch/logGroup:LogGroup";
 const PROJECT = "aws:codebuild/project:Project";
+const TEMPLATE = "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate";
 
 function mutateJson(field: string, f: (doc: any) => void): (p: Props) => void {
     return (p) => {
@@ -125,8 +126,29 @@ function mutateJson(field: string, f: (doc: any) => void): (p: Props) => void {
     };
 }
 
-/** Every rule, and for each a list of mutations that must be reported (with the expected message). */
+/**
+ * Every rule, and for each a list of mutations that must be reported (with the expected message), in every variant
+ * that has a resource the rule checks (a variant without pull-through caches has nothing to break there).
+ */
 const MUTATIONS: Record<string, [string, Mutate, RegExp][]> = {
+    "ecr-pull-through-cache-bounded": [
+        [
+            "template removed (its prefix changed)",
+            when(TEMPLATE, (p) => (p.prefix = "elsewhere")),
+            /must have exactly one repository creation template for PULL_THROUGH_CACHE with prefix '(ecr-public|docker-hub)', found 0/,
+        ],
+        ["template applied for replication only", when(TEMPLATE, (p) => (p.appliedFors = ["REPLICATION"])), /found 0/],
+        [
+            "template without a lifecycle policy",
+            when(TEMPLATE, (p) => delete p.lifecyclePolicy),
+            /has no lifecycle policy/,
+        ],
+        [
+            "template whose lifecycle expires nothing",
+            when(TEMPLATE, (p) => (p.lifecyclePolicy = JSON.stringify({ rules: [] }))),
+            /has no rule that expires images/,
+        ],
+    ],
     "ecr-scan-on-push": [
         [
             "scanOnPush false",
@@ -354,7 +376,7 @@ describe("security: policy pack rules (#4)", function () {
         }
     });
 
-    it("the pack has the six rules, all mandatory", () => {
+    it("the pack has the seven rules, all mandatory", () => {
         assert.deepEqual(policies.map((p) => p.name).sort(), Object.keys(MUTATIONS).sort());
         assert.ok(policies.every((p) => p.enforcementLevel === "mandatory"));
     });
@@ -372,13 +394,20 @@ describe("security: policy pack rules (#4)", function () {
         describe(rule, () => {
             for (const [what, mutate, expected] of cases) {
                 it(`reports: ${what}`, async () => {
+                    let checked = 0;
                     for (const [label] of VARIANTS) {
+                        const regs = recorded.get(label)!;
+                        if (rule === "ecr-pull-through-cache-bounded" && !regs.some((r) => r.type === TEMPLATE)) {
+                            continue;
+                        }
+                        checked++;
                         const found = await violations(byName(rule), recorded.get(label)!, mutate);
                         assert.ok(
                             found.some((m) => expected.test(m)),
                             `${label}: expected ${expected}, got ${JSON.stringify(found)}`,
                         );
                     }
+                    assert.ok(checked > 0, "no variant has what this rule checks");
                 });
             }
         });
