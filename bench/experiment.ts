@@ -6,7 +6,7 @@
  */
 import type { CacheStrategy } from "../components/args";
 import type { LocalHost } from "../local/host";
-import { runScenario, RegistryMode } from "../local/scenario";
+import { registryModeFromEnv, runScenario, RegistryMode } from "../local/scenario";
 import { singleStage } from "./dockerfile";
 
 export const RUNS = ["cold", "warm", "change"] as const;
@@ -25,6 +25,10 @@ export interface ExperimentConfig {
 
 export interface RunRecord {
     readonly strategy: CacheStrategy;
+    /** The strategy, and for `registry` the builder it ran on: what the tables and ratios are keyed by. */
+    readonly variant: string;
+    /** `registry` only: the builder (CodeBuild's `docker-container`, or the daemon's own on the containerd store). */
+    readonly registryMode?: RegistryMode;
     readonly run: RunName;
     readonly succeeded: boolean;
     /** Seconds the buildspec ran (login to post_build): what a CodeBuild build would bill, less provisioning. */
@@ -33,6 +37,13 @@ export interface RunRecord {
     readonly phaseSeconds: Record<string, number>;
     /** Seconds to start and stop the fresh Docker host (CodeBuild's provisioning, not counted above). */
     readonly hostSeconds: number;
+    /**
+     * The docker-container builder's start, which CodeBuild pays on every build: getting its image (here the
+     * failed pull and the archive's load, on the host, not counted in buildSeconds) and `buildx create
+     * --bootstrap` (the pre_build command, part of buildSeconds).
+     */
+    readonly builderImageSeconds?: number;
+    readonly builderCreateSeconds?: number;
     readonly cachedSteps: number;
     readonly rebuiltSteps: number;
     readonly pulledMB: number;
@@ -40,7 +51,18 @@ export interface RunRecord {
 }
 
 export interface Progress {
-    (event: { strategy: CacheStrategy; run: RunName; phase: "start" | "done"; record?: RunRecord }): void;
+    (event: {
+        strategy: CacheStrategy;
+        variant: string;
+        run: RunName;
+        phase: "start" | "done";
+        record?: RunRecord;
+    }): void;
+}
+
+/** A record's variant: the strategy, and for `registry` its builder. */
+export function variantName(strategy: CacheStrategy, mode: RegistryMode | undefined): string {
+    return strategy === "registry" && mode ? `registry (${mode})` : strategy;
 }
 
 /** The step that changes: halfway down, as in the original (line 291 of a ~580-line Dockerfile). */
@@ -72,16 +94,18 @@ export async function runExperiment(
             changeMarker: `change-${opts.nonce ?? Date.now().toString(36)}`,
         }),
     };
+    const mode = strategy === "registry" ? (opts.registryMode ?? registryModeFromEnv()) : undefined;
+    const variant = variantName(strategy, mode);
     const records: RunRecord[] = [];
     for (const run of RUNS) {
-        opts.progress?.({ strategy, run, phase: "start" });
+        opts.progress?.({ strategy, variant, run, phase: "start" });
         const r = await runScenario({
             host,
             strategy,
             repo: opts.repo,
             dockerfile: dockerfiles[run],
-            registryMode: opts.registryMode,
-            label: `${strategy} ${run}`,
+            registryMode: mode,
+            label: `${variant} ${run}`,
             quiet: opts.quiet,
             printReport: !opts.quiet,
         });
@@ -89,11 +113,17 @@ export async function runExperiment(
         for (const p of r.phases) if (p.status !== "ABSENT") phaseSeconds[p.name] = p.durationMs / 1000;
         const record: RunRecord = {
             strategy,
+            variant,
+            ...(mode ? { registryMode: mode } : {}),
             run,
             succeeded: r.succeeded,
             buildSeconds: r.timings.buildMs / 1000,
             phaseSeconds,
             hostSeconds: (r.timings.daemonStartMs + r.timings.daemonStopMs) / 1000,
+            ...(r.timings.builderImageMs !== undefined ? { builderImageSeconds: r.timings.builderImageMs / 1000 } : {}),
+            ...(r.timings.builderCreateMs !== undefined
+                ? { builderCreateSeconds: r.timings.builderCreateMs / 1000 }
+                : {}),
             // The first `docker buildx build` is the build; the registry strategy's second one only exports
             // the cache from the builder's local cache, and its all-local hits are not cache hits from ECR.
             cachedSteps: r.steps.builds[0]?.cached ?? 0,
@@ -102,26 +132,32 @@ export async function runExperiment(
             pushedMB: r.bytes.pushedMB,
         };
         records.push(record);
-        opts.progress?.({ strategy, run, phase: "done", record });
+        opts.progress?.({ strategy, variant, run, phase: "done", record });
         if (!r.succeeded) {
-            throw new Error(`${strategy} ${run} build failed:\n${r.output.split("\n").slice(-40).join("\n")}`);
+            throw new Error(`${variant} ${run} build failed:\n${r.output.split("\n").slice(-40).join("\n")}`);
         }
     }
     return records;
 }
 
-/** Ratio of a run's build time to the cold build of the same strategy in the same run. */
+/** Ratio of a run's build time to the cold build of the same variant in the same run. */
 export function ratioToCold(records: readonly RunRecord[], r: RunRecord): number {
-    const cold = records.find((x) => x.strategy === r.strategy && x.run === "cold");
-    if (!cold) throw new Error(`no cold run for ${r.strategy}`);
+    const cold = records.find((x) => x.variant === r.variant && x.run === "cold");
+    if (!cold) throw new Error(`no cold run for ${r.variant}`);
     return r.buildSeconds / cold.buildSeconds;
+}
+
+/** The builder's start of a record, e.g. "1.0 + 0.6": image (pull attempt + load) + create/bootstrap, in seconds; "" if none. */
+export function builderStart(r: RunRecord): string {
+    if (r.builderImageSeconds === undefined && r.builderCreateSeconds === undefined) return "";
+    return `${(r.builderImageSeconds ?? 0).toFixed(1)} + ${(r.builderCreateSeconds ?? 0).toFixed(1)}`;
 }
 
 /** A plain-text table of the runs, for the terminal. */
 export function summaryTable(records: readonly RunRecord[]): string {
-    const head = ["strategy", "run", "build s", "x cold", "cached", "rebuilt", "MB pulled", "MB pushed"];
+    const head = ["variant", "run", "build s", "x cold", "cached", "rebuilt", "MB pulled", "MB pushed", "builder s"];
     const rows = records.map((r) => [
-        r.strategy,
+        r.variant,
         r.run,
         r.buildSeconds.toFixed(1),
         ratioToCold(records, r).toFixed(3),
@@ -129,6 +165,7 @@ export function summaryTable(records: readonly RunRecord[]): string {
         String(r.rebuiltSteps),
         r.pulledMB.toFixed(1),
         r.pushedMB.toFixed(1),
+        builderStart(r),
     ]);
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
     const line = (cells: string[]) =>

@@ -1,6 +1,10 @@
 /**
  * `npm run bench`: the original write-up's experiment (cold, warm with no change, change halfway)
- * for every cache strategy in one run, on a synthetic Dockerfile large enough to matter.
+ * for every cache strategy in one run, on a synthetic Dockerfile large enough to matter. The `registry`
+ * strategy runs on both builders: CodeBuild's `docker-container` builder (where a fresh host can get its
+ * BuildKit image; the run says so in one line otherwise) and the daemon's own builder on the containerd
+ * store; CBCACHE_LOCAL_REGISTRY_MODE limits it to one. The docker-container builder's start (image, create
+ * and bootstrap) is reported per build.
  * Writes results/bench.json, results/bench.md and results/bench.svg. Numbers are ratios to the
  * cold build of the same strategy in the same run, because this machine is shared and noisy.
  *
@@ -10,8 +14,9 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import type { CacheStrategy } from "../components/args";
 import { startLocalHost } from "../local/host";
-import { registryModeFromEnv } from "../local/scenario";
+import { chooseRegistryMode, RegistryMode, registryModeSetInEnv } from "../local/scenario";
 import {
     Command,
     invalidValue,
@@ -70,28 +75,47 @@ runCommand(command, async (values) => {
     if (cfg.changeAt !== undefined && cfg.changeAt > steps)
         throw invalidValue("change-at", String(cfg.changeAt), `1 to ${steps} (the value of --steps)`);
 
-    const total = strategies.length * RUNS.length;
-    let done = 0;
     const t0 = Date.now();
     const host = await startLocalHost();
     const records: RunRecord[] = [];
+    let registryModes: RegistryMode[] = [];
     try {
-        for (const strategy of strategies) {
+        if (strategies.includes("registry")) {
+            // Both builders, unless the environment names one; docker-container only where its image can be had.
+            const mode = await chooseRegistryMode(host);
+            registryModes =
+                registryModeSetInEnv() || mode === "containerd-store"
+                    ? [mode]
+                    : ["docker-container", "containerd-store"];
+        }
+        const runs = strategies.flatMap((strategy): Array<{ strategy: CacheStrategy; registryMode?: RegistryMode }> =>
+            strategy === "registry"
+                ? registryModes.map((registryMode) => ({ strategy, registryMode }))
+                : [{ strategy }],
+        );
+        const total = runs.length * RUNS.length;
+        let done = 0;
+        for (const { strategy, registryMode } of runs) {
             records.push(
                 ...(await runExperiment(host, strategy, cfg, {
-                    repo: `bench/${strategy}-${Date.now().toString(36)}`,
+                    repo: `bench/${strategy}${registryMode ? `-${registryMode}` : ""}-${Date.now().toString(36)}`,
+                    registryMode,
                     quiet: true,
                     progress: (e) => {
                         const elapsed = ((Date.now() - t0) / 1000).toFixed(0);
                         if (e.phase === "start") {
                             process.stdout.write(
-                                `[bench ${done + 1}/${total}, ${elapsed} s] ${strategy} ${e.run} on a fresh host ... `,
+                                `[bench ${done + 1}/${total}, ${elapsed} s] ${e.variant} ${e.run} on a fresh host ... `,
                             );
                         } else if (e.record) {
                             done++;
                             const r = e.record;
+                            const builder =
+                                r.builderImageSeconds !== undefined
+                                    ? `; builder: image ${r.builderImageSeconds.toFixed(1)} s, create ${(r.builderCreateSeconds ?? 0).toFixed(1)} s`
+                                    : "";
                             console.log(
-                                `${r.buildSeconds.toFixed(1)} s (${r.cachedSteps} cached, ${r.rebuiltSteps} rebuilt, ${r.pulledMB.toFixed(0)} MB pulled, ${r.pushedMB.toFixed(0)} MB pushed)`,
+                                `${r.buildSeconds.toFixed(1)} s (${r.cachedSteps} cached, ${r.rebuiltSteps} rebuilt, ${r.pulledMB.toFixed(0)} MB pulled, ${r.pushedMB.toFixed(0)} MB pushed${builder})`,
                             );
                         }
                     },
@@ -112,7 +136,7 @@ runCommand(command, async (values) => {
                 buildx: host.dockerEnv.versions.buildx,
                 client: host.dockerEnv.versions.client,
             },
-            registryMode: registryModeFromEnv(),
+            registryModes,
         },
         config: { ...cfg, changeAt: changeStep(cfg), imageMB: cfg.steps * cfg.mbPerStep },
         records,
@@ -125,6 +149,13 @@ runCommand(command, async (values) => {
     fs.writeFileSync(path.join(out, "bench.md"), markdown(results));
     fs.writeFileSync(path.join(out, "bench.svg"), await chartSvg(results));
     console.log(`\n${summaryTable(records)}\n`);
+    const starts = records.filter((r) => r.builderImageSeconds !== undefined);
+    if (starts.length) {
+        const avg = (f: (r: RunRecord) => number) => starts.reduce((n, r) => n + f(r), 0) / starts.length;
+        console.log(
+            `docker-container builder start, paid on every build: image ${avg((r) => r.builderImageSeconds ?? 0).toFixed(1)} s (pull attempt + load) + create/bootstrap ${avg((r) => r.builderCreateSeconds ?? 0).toFixed(1)} s, mean of ${starts.length} builds\n`,
+        );
+    }
     for (const v of verdicts(results)) {
         console.log(
             `${v.strategy}: warm ${(v.warmRatio * 100).toFixed(1)} % of cold (target ≤ ${TARGETS.warmMaxRatio * 100} %), change ${(v.changeRatio * 100).toFixed(1)} % (target ≤ ${(results.targets.changeMaxRatio * 100).toFixed(1)} %)`,

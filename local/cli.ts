@@ -3,6 +3,8 @@
  * component generates, for real, the way CodeBuild would, on a fresh Docker host per build, against a
  * local registry that requires a login and stands in for ECR: a cold build, a rebuild with no change,
  * and a rebuild after a change halfway down a small synthetic Dockerfile, for each cache strategy.
+ * `registry` runs on CodeBuild's `docker-container` builder where a fresh host can get its BuildKit image
+ * (local/buildkit-image.ts), else, said in one line, on the containerd-store mode (local/scenario.ts).
  *
  *   npm run local-build                          # all three strategies, small Dockerfile
  *   npm run local-build -- --strategy registry   # one strategy
@@ -12,6 +14,7 @@
 import { runExperiment, RunRecord, summaryTable } from "../bench/experiment";
 import { Command, mbFlag, roundsFlag, runCommand, stepsFlag, strategyFlag, verboseFlag } from "./flags";
 import { startLocalHost } from "./host";
+import { chooseRegistryMode } from "./scenario";
 
 const flags = {
     strategy: strategyFlag,
@@ -41,18 +44,26 @@ runCommand(command, async (values) => {
     const records: RunRecord[] = [];
     try {
         console.log(`local registry (stands in for ECR): ${host.registry.address}, login required`);
+        const registryMode = values.strategy.includes("registry") ? await chooseRegistryMode(host) : undefined;
+        if (registryMode === "docker-container")
+            console.log("registry strategy: on the docker-container builder, CodeBuild's path");
         for (const strategy of values.strategy) {
             records.push(
                 ...(await runExperiment(host, strategy, cfg, {
                     repo: `local-build/${strategy}`,
+                    registryMode,
                     quiet: !values.verbose,
                     progress: (e) => {
                         if (e.phase === "start")
-                            process.stdout.write(`${strategy} ${e.run} build on a fresh host ... `);
+                            process.stdout.write(`${e.variant} ${e.run} build on a fresh host ... `);
                         else if (e.record) {
                             const r = e.record;
+                            const builder =
+                                r.builderImageSeconds !== undefined
+                                    ? `; builder start: image ${r.builderImageSeconds.toFixed(1)} s (host, before the buildspec) + create/bootstrap ${(r.builderCreateSeconds ?? 0).toFixed(1)} s (pre_build, in the build time)`
+                                    : "";
                             console.log(
-                                `${r.buildSeconds.toFixed(1)} s, ${r.cachedSteps} steps cached, ${r.rebuiltSteps} rebuilt, ${r.pulledMB.toFixed(1)} MB pulled, ${r.pushedMB.toFixed(1)} MB pushed`,
+                                `${r.buildSeconds.toFixed(1)} s, ${r.cachedSteps} steps cached, ${r.rebuiltSteps} rebuilt, ${r.pulledMB.toFixed(1)} MB pulled, ${r.pushedMB.toFixed(1)} MB pushed${builder}`,
                             );
                         }
                     },

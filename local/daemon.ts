@@ -10,6 +10,7 @@ import * as fs from "fs";
 import * as http from "http";
 import * as os from "os";
 import * as path from "path";
+import { ArchiveSource, BuilderImageResult, dockerRunner, provideBuilderImage } from "./buildkit-image";
 import { DockerEnv, ensureDockerEnv } from "./engine";
 import { DetachedProcess, startDetached, stopPid } from "./detached";
 import { mkdirp, run } from "./util";
@@ -67,6 +68,7 @@ export async function startDaemon(opts: StartDaemonOptions): Promise<Daemon> {
         "--ip6tables=false",
         "--ip-masq=false",
         "--userland-proxy=false",
+        ...(env.initPath ? ["--init-path", env.initPath] : []),
     ];
 
     const removeDir = async () => {
@@ -189,6 +191,11 @@ export interface BuildHostOptions {
     containerdStore: boolean;
     /** Folder for the client side (DOCKER_CONFIG); the caller removes it. */
     workDir: string;
+    /**
+     * The `docker-container` builder's image, which the buildspec's `buildx create` starts: the host gets it
+     * before the buildspec runs (the real pull, else `archive` loaded and tagged `ref`; see buildkit-image.ts).
+     */
+    builderImage?: { ref: string; archive?: ArchiveSource };
 }
 
 export interface BuildHost {
@@ -197,28 +204,32 @@ export interface BuildHost {
     dockerConfig: string;
     /** Variables a build on this host needs: DOCKER_HOST and DOCKER_CONFIG. */
     variables: { DOCKER_HOST: string; DOCKER_CONFIG: string };
-    /** Milliseconds of each preparation step, in order (`daemonStart`, …). */
+    /** Milliseconds of each preparation step, in order (`daemonStart`, `builderImagePull`, `builderImageLoad`). */
     timings: Record<string, number>;
+    /** How the host got the builder image, if one was asked for. */
+    builderImage?: BuilderImageResult;
     /** Stops the daemon and deletes its data root. Idempotent. */
     stop(): Promise<{ stopMs: number }>;
 }
 
 /**
- * Prepare a fresh host for one build: start a new daemon, then make the client config. If a later
- * step fails, the daemon is stopped before the error is thrown.
+ * Prepare a fresh host for one build: start a new daemon, make the client config, then give it the
+ * builder image if one is asked for. If a later step fails, the daemon is stopped before the error is thrown.
  */
 export async function startBuildHost(o: BuildHostOptions): Promise<BuildHost> {
     const daemon = await startDaemon({ containerdStore: o.containerdStore, env: o.env });
     const timings: Record<string, number> = { daemonStart: daemon.startMs };
     try {
         const dockerConfig = makeDockerConfig(o.env, path.join(o.workDir, "docker-config"));
-        return {
-            daemon,
-            dockerConfig,
-            variables: { DOCKER_HOST: daemon.host, DOCKER_CONFIG: dockerConfig },
-            timings,
-            stop: () => daemon.stop(),
-        };
+        const variables = { DOCKER_HOST: daemon.host, DOCKER_CONFIG: dockerConfig };
+        let builderImage: BuilderImageResult | undefined;
+        if (o.builderImage) {
+            const docker = dockerRunner(o.env.client, variables);
+            builderImage = await provideBuilderImage(docker, o.builderImage.ref, o.builderImage.archive);
+            timings.builderImagePull = builderImage.pullMs;
+            timings.builderImageLoad = builderImage.loadMs;
+        }
+        return { daemon, dockerConfig, variables, timings, builderImage, stop: () => daemon.stop() };
     } catch (e) {
         await daemon.stop();
         throw e;

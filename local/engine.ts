@@ -5,7 +5,8 @@
 //
 // Where things come from (see /work/shared/notes/local-docker.md):
 //   * Debian 12 packages, installed with apt-get when missing: docker-registry, busybox-static,
-//     runc (newer Debian runc needs a newer glibc and does not run on Debian 12), apache2-utils (htpasswd).
+//     runc (newer Debian runc needs a newer glibc and does not run on Debian 12), apache2-utils (htpasswd),
+//     tini (docker-init, which the `docker-container` builder's container needs).
 //   * The engine: docker.io, containerd and docker-buildx from Debian **sid** by default (dockerd 28.5.2,
 //     CodeBuild's version), or trixie with CBCACHE_DOCKER_SUITE=trixie (dockerd 26.1.5); see
 //     dockerSuite(). They are fetched with `apt-get download` through a PRIVATE apt list/state folder (the
@@ -32,6 +33,13 @@ export interface DockerEnv {
     client: string;
     /** The buildx plugin binary, copied into each build's $DOCKER_CONFIG/cli-plugins. */
     buildxPlugin: string;
+    /**
+     * docker-init (tini), given to dockerd with `--init-path`: buildx's `docker-container` driver starts its
+     * BuildKit container with `init: true`, which fails with `exec: "docker-init": executable file not found`
+     * without it. The Debian engine packages link docker-init to a tini-static they don't ship, so Debian 12's
+     * `tini` package provides it.
+     */
+    initPath?: string;
     versions: { dockerd: string; client: string; buildx: string; runc: string; containerd: string };
     /** Cache folder for downloaded packages and unpacked binaries. */
     cacheDir: string;
@@ -46,6 +54,8 @@ const PLUGIN_DIRS = [
     path.join(os.homedir(), ".docker/cli-plugins"),
 ];
 const SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/** Debian 12's tini package: the static init dockerd runs as docker-init. */
+const TINI_STATIC = "/usr/bin/tini-static";
 
 /** The cache folder: $CBCACHE_LOCAL_DIR, else /var/cache/cbcache-local for root, else $XDG_CACHE_HOME/cbcache-local. */
 export function cacheDir(): string {
@@ -118,7 +128,9 @@ async function doEnsure(log: Log, suite: DockerSuite): Promise<DockerEnv> {
         runc: firstLine((await run(which("runc", env.daemonPath) ?? "runc", ["--version"])).stdout),
         containerd: firstLine((await run(which("containerd", env.daemonPath) ?? "containerd", ["--version"])).stdout),
     };
-    return { ...env, client, versions };
+    // which() follows symlinks, so the engine's dangling docker-init -> tini-static is passed over.
+    const initPath = which("docker-init", env.daemonPath) ?? (fs.existsSync(TINI_STATIC) ? TINI_STATIC : undefined);
+    return { ...env, client, versions, initPath };
 }
 
 function firstLine(s: string): string {
@@ -132,6 +144,7 @@ async function ensureDebian12Packages(log: Log): Promise<void> {
         ["busybox-static", () => dpkgInstalled("busybox-static")],
         ["runc", () => fs.existsSync("/usr/sbin/runc") || !!which("runc", SYSTEM_PATH)],
         ["apache2-utils", () => !!which("htpasswd", SYSTEM_PATH)],
+        ["tini", () => fs.existsSync(TINI_STATIC)],
     ];
     const missing = want.filter(([, ok]) => !ok()).map(([p]) => p);
     if (missing.length === 0) return;

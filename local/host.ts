@@ -4,6 +4,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { shellWord } from "../components/buildspec";
+import { DEFAULTS } from "../components/args";
+import { BuilderImageResult, dockerRunner, findBuildkitArchive, provideBuilderImage } from "./buildkit-image";
 import { BuildHost, startBuildHost } from "./daemon";
 import { DockerEnv, ensureDockerEnv } from "./engine";
 import { ByteCounters, LocalRegistry, StartRegistryOptions, startLocalRegistry } from "./registry";
@@ -35,12 +37,40 @@ export interface LocalBuildOptions {
     /** What the `aws ecr get-login-password` stand-in prints instead of the registry's password
      *  (e.g. a wrong one, to test how a build fails when it can't log in). */
     passwordOverride?: string;
+    /**
+     * The `docker-container` builder's image the buildspec starts (`builderImageOf(buildspec)`): the fresh host
+     * gets it before the buildspec runs, from the real pull, else the archive of `findBuildkitArchive()`,
+     * loaded and tagged with this reference. Unset: no image is provided (a `buildx create` then fails,
+     * as on a CodeBuild host that can't pull it).
+     */
+    builderImage?: string;
+}
+
+/**
+ * The builder's start, which CodeBuild pays on every build of the `registry` strategy: getting the image
+ * (here before the buildspec, on the host) and `docker buildx create --bootstrap` (in the buildspec's pre_build).
+ */
+export interface BuilderStart {
+    image: BuilderImageResult;
+    /** Milliseconds of the pre_build command `docker buildx create … --bootstrap`, if it ran. */
+    createMs?: number;
 }
 
 export interface LocalBuildResult {
     succeeded: boolean;
     phases: PhaseResult[];
-    timings: { daemonStartMs: number; buildMs: number; daemonStopMs: number; totalMs: number };
+    /** `builderImageMs` (pull attempt + load, before the buildspec) and `builderCreateMs` (the pre_build
+     *  `buildx create --bootstrap`, part of `buildMs`) only when a builder image was asked for. */
+    timings: {
+        daemonStartMs: number;
+        builderImageMs?: number;
+        buildMs: number;
+        builderCreateMs?: number;
+        daemonStopMs: number;
+        totalMs: number;
+    };
+    /** The builder's start, when a builder image was asked for. */
+    builder?: BuilderStart;
     steps: BuildKitReport;
     bytes: ByteCounters & { pulledMB: number; pushedMB: number };
     output: string;
@@ -92,13 +122,20 @@ export async function runLocalBuild(opts: LocalBuildOptions): Promise<LocalBuild
 
     let buildHost: BuildHost;
     try {
-        buildHost = await startBuildHost({ env, containerdStore: !!opts.containerdStore, workDir: work });
+        buildHost = await startBuildHost({
+            env,
+            containerdStore: !!opts.containerdStore,
+            workDir: work,
+            builderImage: opts.builderImage ? { ref: opts.builderImage, archive: findBuildkitArchive() } : undefined,
+        });
     } catch (e) {
         fs.rmSync(work, { recursive: true, force: true });
         throw e;
     }
     let daemonStopMs = 0;
     try {
+        const image = buildHost.builderImage;
+        if (image && !opts.quiet) process.stdout.write(`[host] builder image: ${image.detail}\n`);
         opts.registry.resetCounters();
         const b0 = Date.now();
         const r = await runBuildspec(opts.buildspec, {
@@ -113,14 +150,20 @@ export async function runLocalBuild(opts: LocalBuildOptions): Promise<LocalBuild
         daemonStopMs = (await buildHost.stop()).stopMs;
         const steps = parseBuildkitPlain(r.output);
         const bytes = { ...c, pulledMB: c.pulledBytes / 1e6, pushedMB: c.pushedBytes / 1e6 };
-        const timings = {
+        const createCommand = r.phases
+            .find((p) => p.name === "pre_build")
+            ?.commands.find((c) => /^docker buildx create /m.test(c.command));
+        const builder: BuilderStart | undefined = image ? { image, createMs: createCommand?.durationMs } : undefined;
+        const timings: LocalBuildResult["timings"] = {
             daemonStartMs: buildHost.timings.daemonStart,
+            ...(builder ? { builderImageMs: image!.pullMs + image!.loadMs } : {}),
             buildMs,
+            ...(builder?.createMs !== undefined ? { builderCreateMs: builder.createMs } : {}),
             daemonStopMs,
             totalMs: Date.now() - t0,
         };
         const report = formatReport({
-            label: `${opts.label ?? "local build"} (${opts.containerdStore ? "containerd store" : "overlay2 store"})`,
+            label: `${opts.label ?? "local build"} (${opts.containerdStore ? "containerd store" : "overlay2 store"}${image ? `, docker-container builder, image: ${image.source}` : ""})`,
             succeeded: r.succeeded,
             phases: r.phases,
             timings,
@@ -132,6 +175,7 @@ export async function runLocalBuild(opts: LocalBuildOptions): Promise<LocalBuild
             succeeded: r.succeeded,
             phases: r.phases,
             timings,
+            builder,
             steps,
             bytes,
             output: r.output,
@@ -150,7 +194,19 @@ export interface LocalHost {
     dockerEnv: DockerEnv;
     registry: LocalRegistry;
     base: BaseImage;
+    /**
+     * Whether a fresh host can get the `docker-container` builder's image `ref` (default: the component's
+     * default `builderImage`): an archive (findBuildkitArchive) is enough; without one, a real pull is tried
+     * once on a throwaway daemon. Memoized per reference.
+     */
+    buildkitImage(ref?: string): Promise<BuildkitAvailability>;
     stop(): Promise<void>;
+}
+
+export interface BuildkitAvailability {
+    available: boolean;
+    /** One line: where the image comes from, or why there is none. */
+    how: string;
 }
 
 /** Start once per test run / session; stop at the end. */
@@ -159,9 +215,32 @@ export async function startLocalHost(opts: { registry?: StartRegistryOptions } =
     const registry = await startLocalRegistry(opts.registry);
     try {
         const base = await ensureBaseImage(registry);
-        return { dockerEnv, registry, base, stop: () => registry.stop() };
+        const known = new Map<string, Promise<BuildkitAvailability>>();
+        const buildkitImage = (ref: string = DEFAULTS.builderImage) => {
+            let p = known.get(ref);
+            if (!p) known.set(ref, (p = buildkitAvailability(dockerEnv, ref)));
+            return p;
+        };
+        return { dockerEnv, registry, base, buildkitImage, stop: () => registry.stop() };
     } catch (e) {
         await registry.stop();
         throw e;
+    }
+}
+
+async function buildkitAvailability(env: DockerEnv, ref: string): Promise<BuildkitAvailability> {
+    const archive = findBuildkitArchive();
+    if (archive) return { available: true, how: `the pull of ${ref}, else ${archive.path} (${archive.from})` };
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), "cbprobe-"));
+    try {
+        const h = await startBuildHost({ env, containerdStore: false, workDir: work });
+        try {
+            const r = await provideBuilderImage(dockerRunner(env.client, h.variables), ref, undefined);
+            return { available: r.source === "pull", how: r.detail };
+        } finally {
+            await h.stop();
+        }
+    } finally {
+        fs.rmSync(work, { recursive: true, force: true });
     }
 }

@@ -8,6 +8,8 @@
 // Dockerfile steps are the vertices named `[k/M] INSTR ...` or `[stage k/M] INSTR ...`; the rest
 // (`[internal] load ...`, `[auth] ...`, `exporting to image`, `importing cache manifest ...`,
 // `exporting cache ...`, `resolve image config ...`) are internal and not counted.
+// `docker buildx create --bootstrap` prints `#1 [internal] booting buildkit` with no `#0 building with`
+// line before it: vertices seen outside a build and named like that are the builder's start, not a build.
 import { mb } from "./util";
 
 export type StepStatus = "CACHED" | "DONE" | "ERROR" | "CANCELED" | "RUNNING";
@@ -25,6 +27,8 @@ export interface DockerfileStep {
     seconds?: number;
     /** CACHED because its layers were fetched from the imported cache, though BuildKit printed DONE (see below). */
     fetchedFromCache?: boolean;
+    /** Layers were downloaded on this step's vertex (`sha256:… done`, `extracting sha256:…`): a hit a later step needed. */
+    downloaded?: boolean;
 }
 
 export interface BuildKitBuild {
@@ -64,6 +68,7 @@ const STEP = /^\[(?:(\S+)\s+)?\s*(\d+)\/(\d+)\] (\S+)\s*(.*)$/; // BuildKit pads
 // So a DONE step vertex with layer downloads and no process output is counted as CACHED.
 const FETCH_LINE = /^(?:sha256:[0-9a-f]{64} .*done|extracting sha256:[0-9a-f]{64})/;
 const PROCESS_OUTPUT = /^\d+\.\d+ /;
+const BOOT = "[internal] booting buildkit";
 
 type Vertex = { name: string; status?: StepStatus; seconds?: number; fetched?: boolean; ran?: boolean };
 
@@ -85,6 +90,8 @@ export function parseBuildkitPlain(text: string): BuildKitReport {
     const out: BuildKitBuild[] = [];
     let b: BuildKitBuild | undefined;
     let vertices = new Map<number, Vertex>();
+    /** Vertex numbers of a `buildx create --bootstrap` seen outside any build. */
+    let boot = new Set<number>();
     const flush = () => {
         if (!b) return;
         for (const [id, v] of [...vertices.entries()].sort((x, y) => x[0] - y[0])) {
@@ -103,6 +110,7 @@ export function parseBuildkitPlain(text: string): BuildKitReport {
                 text: `${s[4]} ${s[5]}`.trim(),
                 status: v.status ?? "RUNNING",
                 seconds: v.seconds,
+                ...(v.fetched ? { downloaded: true } : {}),
             };
             if (step.status === "DONE" && v.fetched && !v.ran && step.instruction !== "FROM") {
                 step.status = "CACHED";
@@ -125,10 +133,15 @@ export function parseBuildkitPlain(text: string): BuildKitReport {
         const id = Number(m[1]);
         const rest = m[2];
         const starts = id === 0 && rest.startsWith("building with");
+        if (!starts && !b && (rest === BOOT || boot.has(id))) {
+            boot.add(id);
+            continue;
+        }
         if (starts || !b) {
             flush();
             b = emptyBuild(starts ? rest : undefined);
             vertices = new Map();
+            boot = new Set();
             if (starts) continue;
         }
         let v = vertices.get(id);

@@ -1,36 +1,68 @@
 // One build of a Dockerfile with the component's buildspec on a fresh local host: the piece the
 // end-to-end tests, `npm run local-build` and the benchmark share.
 //
-// THE ONE DOCUMENTED DIFFERENCE FROM CODEBUILD (`registryMode`, env CBCACHE_LOCAL_REGISTRY_MODE):
-// on CodeBuild the `registry` strategy runs in a `docker-container` buildx builder whose BuildKit image
-// comes from ECR Public. That image can't be pulled here (no public registry, and Debian ships no
-// BuildKit to make one), so by default the stand-in runs the `registry` strategy with
-// `registryBuilder: "docker"` on a daemon with the containerd image store, which exports a registry
-// cache with the default driver. `registryMode: "docker-container"` keeps CodeBuild's exact buildspec;
-// here its builder image points at the local registry, where it does not exist, so the build fails
-// in pre_build, loudly and before anything is pushed. Inline and pull builds always run on the
-// overlay2 store, as on CodeBuild's current images.
+// WHICH BUILDER RUNS THE `registry` STRATEGY (`registryMode`, env CBCACHE_LOCAL_REGISTRY_MODE):
+// - `docker-container` (default): CodeBuild's path. The buildspec is the one CodeBuild gets, nothing
+//   rewritten: its pre_build creates a `docker-container` buildx builder from the component's `builderImage`.
+//   Each fresh host gets that image first (the real pull, else a `docker save` archive, loaded and tagged
+//   with that reference: buildkit-image.ts). The one component argument the stand-in adds is
+//   `buildNetwork: "host"`: this machine's daemons have no bridge network, so the builder's container needs
+//   the host network to reach the registry on 127.0.0.1 (`--driver-opt network=host`, `--network=host`).
+// - `containerd-store`: the documented alternative where no BuildKit image can be had: the daemon's own
+//   builder (`registryBuilder: "docker"`) on a daemon with the containerd image store, which exports a
+//   registry cache with the default driver. It is not CodeBuild's path, and its timings differ from it
+//   (a warm build took 4 times as long, relative to cold, in issue 8's measurement).
+// `chooseRegistryMode()` picks the default and falls back, saying so in one line, where no image is available.
+// Inline and pull builds always run on the overlay2 store with the daemon's builder, as on CodeBuild's images.
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type { CachedDockerBuildArgs, CacheStrategy } from "../components/args";
 import { componentBuildspecYaml } from "./component-buildspec";
+import { builderImageOf } from "./buildkit-image";
 import { LocalBuildResult, LocalHost, runLocalBuild } from "./host";
 import * as YAML from "yaml";
 import type { Buildspec } from "./runner";
 
-export const REGISTRY_MODES = ["containerd-store", "docker-container"] as const;
+export const REGISTRY_MODES = ["docker-container", "containerd-store"] as const;
 export type RegistryMode = (typeof REGISTRY_MODES)[number];
+export const DEFAULT_REGISTRY_MODE: RegistryMode = "docker-container";
 
-/** The switch, from the environment; `containerd-store` unless told otherwise. */
-export function registryModeFromEnv(env: NodeJS.ProcessEnv = process.env): RegistryMode {
-    const v = env.CBCACHE_LOCAL_REGISTRY_MODE ?? "containerd-store";
+/** The switch as set in the environment, or undefined when unset (or empty). */
+export function registryModeSetInEnv(env: NodeJS.ProcessEnv = process.env): RegistryMode | undefined {
+    const v = env.CBCACHE_LOCAL_REGISTRY_MODE;
+    if (v === undefined || v === "") return undefined;
     if (!(REGISTRY_MODES as readonly string[]).includes(v)) {
         throw new Error(
             `Invalid value for 'CBCACHE_LOCAL_REGISTRY_MODE': ${JSON.stringify(v)}. Allowed: ${REGISTRY_MODES.join(", ")}.`,
         );
     }
     return v as RegistryMode;
+}
+
+/** The switch, from the environment; `docker-container` (CodeBuild's path) unless told otherwise. */
+export function registryModeFromEnv(env: NodeJS.ProcessEnv = process.env): RegistryMode {
+    return registryModeSetInEnv(env) ?? DEFAULT_REGISTRY_MODE;
+}
+
+/**
+ * The mode `npm run local-build` and `npm run bench` use: the environment's if set; else `docker-container`
+ * when a fresh host can get the builder image, and otherwise `containerd-store`, said in one line.
+ */
+export async function chooseRegistryMode(
+    host: LocalHost,
+    log: (line: string) => void = console.log,
+    env: NodeJS.ProcessEnv = process.env,
+): Promise<RegistryMode> {
+    const set = registryModeSetInEnv(env);
+    if (set) return set;
+    const image = await host.buildkitImage();
+    if (image.available) return "docker-container";
+    log(
+        `registry strategy: no BuildKit image for CodeBuild's docker-container builder (${image.how}); ` +
+            `using the containerd-store mode instead (set CBCACHE_LOCAL_REGISTRY_MODE to choose)`,
+    );
+    return "containerd-store";
 }
 
 /** Folder of the Dockerfile inside the scenario's source (the component's `dockerfileDir`). */
@@ -47,7 +79,10 @@ export interface ScenarioOptions {
     args?: CachedDockerBuildArgs;
     /** CodeBuild variables of this build (e.g. a pull-request trigger). */
     env?: Record<string, string>;
+    /** Builder of the `registry` strategy; default: registryModeFromEnv(). */
     registryMode?: RegistryMode;
+    /** false: the host gets no builder image before the buildspec runs (a host that can't pull it). */
+    provideBuilderImage?: boolean;
     /** Passed to runLocalBuild: the `aws` stand-in prints this instead of the registry's password. */
     passwordOverride?: string;
     label?: string;
@@ -61,7 +96,7 @@ export interface ScenarioResult extends LocalBuildResult {
 }
 
 /** The component arguments the stand-in needs for a strategy; see the switch above. */
-export function localArgs(strategy: CacheStrategy, mode: RegistryMode, registryAddress: string): CachedDockerBuildArgs {
+export function localArgs(strategy: CacheStrategy, mode: RegistryMode): CachedDockerBuildArgs {
     // sourceVersion "main" is the branch the stand-in builds unless a scenario says otherwise
     // (CODEBUILD_SOURCE_VERSION defaults to refs/heads/main in runner.ts), so by default builds are trusted.
     const args: CachedDockerBuildArgs = {
@@ -73,26 +108,21 @@ export function localArgs(strategy: CacheStrategy, mode: RegistryMode, registryA
     if (strategy !== "registry") return args;
     return mode === "containerd-store"
         ? { ...args, registryBuilder: "docker" }
-        : {
-              ...args,
-              registryBuilder: "docker-container",
-              builderImage: `${registryAddress}/moby/buildkit:buildx-stable-1`,
-          };
+        : // The component's own builderImage; only the network differs (no bridge here, see the top).
+          { ...args, registryBuilder: "docker-container", buildNetwork: "host" };
 }
 
 export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     const mode = o.registryMode ?? registryModeFromEnv();
     const repositoryUrl = `${o.host.registry.address}/${o.repo}`;
-    const buildspecYaml = await componentBuildspecYaml(
-        { ...localArgs(o.strategy, mode, o.host.registry.address), ...o.args },
-        repositoryUrl,
-    );
+    const buildspecYaml = await componentBuildspecYaml({ ...localArgs(o.strategy, mode), ...o.args }, repositoryUrl);
+    const buildspec = YAML.parse(buildspecYaml) as Buildspec;
     const src = fs.mkdtempSync(path.join(os.tmpdir(), "cbsrc-"));
     try {
         fs.mkdirSync(path.join(src, SCENARIO_DOCKERFILE_DIR));
         fs.writeFileSync(path.join(src, SCENARIO_DOCKERFILE_DIR, "Dockerfile"), o.dockerfile);
         const r = await runLocalBuild({
-            buildspec: YAML.parse(buildspecYaml) as Buildspec,
+            buildspec,
             sourceDir: src,
             registry: o.host.registry,
             env: o.env,
@@ -102,6 +132,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
             quiet: o.quiet,
             printReport: o.printReport,
             passwordOverride: o.passwordOverride,
+            builderImage: o.provideBuilderImage === false ? undefined : builderImageOf(buildspec),
         });
         return { ...r, buildspecYaml };
     } finally {

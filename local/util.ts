@@ -24,6 +24,8 @@ export function run(
         child.stdout.on("data", (b: Buffer) => out.push(b));
         child.stderr.on("data", (b: Buffer) => err.push(b));
         child.on("error", reject);
+        // A program that exits without reading its stdin (umount, …) makes the write below fail with EPIPE.
+        child.stdin.on("error", () => undefined);
         child.on("close", (code, signal) =>
             resolve({
                 code: code ?? (signal ? 128 : 1),

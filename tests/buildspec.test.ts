@@ -937,7 +937,7 @@ describe("buildspec (pure)", () => {
                 assert.match(run(cold, "1"), /WARNING: a layer cache was found in ECR but no step used it/);
             });
 
-            it("does not warn 'no step used it' when the hits were downloaded (DONE with layer downloads), and still warns when only FROM downloaded", () => {
+            it("counts hits printed DONE with layer downloads and no output of their own, does not warn 'no step used it' then, and still warns when only FROM downloaded", () => {
                 const digest = "a".repeat(64);
                 const base = [
                     "#1 [internal] load build definition",
@@ -959,7 +959,7 @@ describe("buildspec (pure)", () => {
                     "#8 exporting to image",
                 ].join("\n");
                 const f = run(fetched, "1");
-                assert.match(f, /layer cache: 0 of 2 steps cached/);
+                assert.match(f, /layer cache: 2 of 2 steps cached/);
                 assert.ok(!f.includes("WARNING"), f);
                 // Rebuilt steps that print their own output, with only the base image downloaded: the warning stays.
                 const rebuilt = [
@@ -971,7 +971,12 @@ describe("buildspec (pure)", () => {
                     "#7 DONE 0.1s",
                     "#8 exporting to image",
                 ].join("\n");
-                assert.match(run(rebuilt, "1"), /WARNING: a layer cache was found in ECR but no step used it/);
+                const r = run(rebuilt, "1");
+                assert.match(r, /WARNING: a layer cache was found in ECR but no step used it/);
+                assert.match(r, /layer cache: 0 of 2 steps cached/);
+                // A step that printed output ran, even with downloads on its lines: not a hit.
+                const ranWithDownload = fetched.replace("#6 DONE 0.1s", "#6 0.2 compiling\n#6 DONE 0.1s");
+                assert.match(run(ranWithDownload, "1"), /layer cache: 1 of 2 steps cached/);
             });
 
             it("warns on a cache import error, except 'not found' when the probe found no cache", () => {

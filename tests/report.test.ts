@@ -109,4 +109,62 @@ describe("parseBuildkitPlain", () => {
         assert.deepStrictEqual([b.cached, b.rebuilt], [1, 1]);
         assert.deepStrictEqual(b.cacheVertices, ["importing cache manifest from 127.0.0.1:1/e2e/x:buildcache"]);
     });
+
+    it("on a docker-container builder, a hit printed CACHED and then DONE with its layer's download stays CACHED (not rebuilt)", () => {
+        // Trimmed from a change build on the docker-container builder (BuildKit v0.32.2): the step before the
+        // change prints `#9 CACHED`, then its header again with the download of the layers the next step needs.
+        const log = [
+            '#0 building with "layer-cache" instance using docker-container driver',
+            "#9 [4/7] RUN step 2",
+            "#9 CACHED",
+            "#9 [4/7] RUN step 2",
+            `#9 sha256:${"a".repeat(64)} 1.05MB / 1.05MB 0.0s done`,
+            `#9 extracting sha256:${"a".repeat(64)} 0.2s done`,
+            "#9 DONE 0.5s",
+            "#10 [5/7] RUN step 3 (changed)",
+            "#10 0.167 step 3: 1 MB hashed 1 times",
+            "#10 DONE 0.2s",
+        ].join("\n");
+        const [b] = parseBuildkitPlain(log).builds;
+        assert.deepStrictEqual(
+            b.steps.map((x) => [x.index, x.status, x.seconds]),
+            [
+                [4, "CACHED", undefined],
+                [5, "DONE", 0.2],
+            ],
+        );
+        assert.deepStrictEqual([b.cached, b.rebuilt], [1, 1]);
+    });
+
+    it("a DONE step that printed process output is rebuilt even if layers were downloaded on its vertex", () => {
+        const log = [
+            '#0 building with "default" instance using docker driver',
+            "#7 [2/3] RUN make",
+            `#7 sha256:${"b".repeat(64)} 92B / 92B 0.0s done`,
+            "#7 0.201 compiling",
+            "#7 DONE 1.4s",
+        ].join("\n");
+        const [b] = parseBuildkitPlain(log).builds;
+        assert.deepStrictEqual([b.cached, b.rebuilt, !!b.steps[0].fetchedFromCache], [0, 1, false]);
+    });
+
+    it("the builder's start (`buildx create --bootstrap`, no `#0 building with` line) is not a build", () => {
+        const log = [
+            "#1 [internal] booting buildkit",
+            "#1 pulling image public.ecr.aws/vend/moby/buildkit:v0.32.2 done",
+            "#1 pulling failed, using local image public.ecr.aws/vend/moby/buildkit:v0.32.2 done",
+            "#1 creating container buildx_buildkit_layer-cache0 0.4s done",
+            "#1 DONE 0.4s",
+            '#0 building with "layer-cache" instance using docker-container driver',
+            "#1 [internal] load build definition from Dockerfile",
+            "#1 DONE 0.0s",
+            "#5 [2/2] RUN true",
+            "#5 CACHED",
+        ].join("\n");
+        const r = parseBuildkitPlain(log);
+        assert.equal(r.builds.length, 1);
+        assert.equal(r.builds[0].builder, 'building with "layer-cache" instance using docker-container driver');
+        assert.deepStrictEqual(r.builds[0].internal, ["[internal] load build definition from Dockerfile"]);
+        assert.equal(r.cached, 1);
+    });
 });

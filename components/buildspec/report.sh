@@ -1,15 +1,25 @@
 # shellcheck shell=bash
-# build, second command: counts the Dockerfile steps (FROM excluded) and those BuildKit reported as CACHED,
-# says so, and warns loudly when the cache was not used as configured. It never fails the build.
+# build, second command: counts the Dockerfile steps (FROM excluded) and those that came from the cache, says
+# so, and warns loudly when the cache was not used as configured. It never fails the build.
 #
 # Sets: N_STEPS and N_CACHED (the registry strategy's export reads them).
 : "${BUILD_LOG:?set by build.sh}"
 : "${CACHE_FOUND:?set by probe.sh or pull.sh}"
 
 steps=$(grep -E '^#[0-9]+ \[[^]]*[0-9]+/[0-9]+\] ' "$BUILD_LOG" | grep -vE '^#[0-9]+ \[[^]]*\] FROM ' | cut -d' ' -f1 | sort -u)
+# A hit is a step BuildKit printed as CACHED, or one it printed only as DONE while downloading its layers: a
+# hit whose layer a later step needs (the step just before a change, a builder stage's last step behind a
+# COPY --from) can end that way. Its download (`sha256:… done`, `extracting sha256:…`) is on its own lines,
+# and, unlike a step that ran, it prints no process output (`#N <seconds> <text>`).
 cached=$(grep -E '^#[0-9]+ CACHED' "$BUILD_LOG" | cut -d' ' -f1 | sort -u)
+fetched=$(grep -E '^#[0-9]+ (extracting sha256:|sha256:[0-9a-f]{64} )' "$BUILD_LOG" | cut -d' ' -f1 | sort -u)
+ran=$(grep -E '^#[0-9]+ [0-9]+\.[0-9]+ ' "$BUILD_LOG" | cut -d' ' -f1 | sort -u)
+hits=$({
+    printf '%s\n' "$cached"
+    comm -23 <(printf '%s\n' "$fetched") <(printf '%s\n' "$ran")
+} | grep . | sort -u || true)
 N_STEPS=$(printf '%s\n' "$steps" | grep -c . || true)
-N_CACHED=$(comm -12 <(printf '%s\n' "$steps") <(printf '%s\n' "$cached") | grep -c . || true)
+N_CACHED=$(comm -12 <(printf '%s\n' "$steps") <(printf '%s\n' "$hits") | grep -c . || true)
 echo "layer cache: $N_CACHED of $N_STEPS steps cached"
 
 # BuildKit reports a missing cache ref as an ERROR line and carries on; that is expected on a first build (the
@@ -26,10 +36,8 @@ if [ -n "$cache_errors" ]; then
     echo "WARNING: BuildKit reported a layer-cache error, so this build did not use the cache as configured: $cache_errors"
 fi
 
-# A hit whose layer BuildKit has to download may end in DONE rather than CACHED, with the download
-# (`sha256:… done`, `extracting sha256:…`) on its lines: the count above is then a lower bound, and such
-# downloads keep the warning below from firing on a build that did use the cache.
-fetched=$(grep -E '^#[0-9]+ (extracting sha256:|sha256:[0-9a-f]{64} )' "$BUILD_LOG" | cut -d' ' -f1 | sort -u)
+# Downloads on a step's lines (a hit, or the parent of a step that ran) also keep the warning below from firing
+# on a build that did use the cache.
 n_fetched=$(comm -12 <(printf '%s\n' "$steps") <(printf '%s\n' "$fetched") | grep -c . || true)
 if [ "$CACHE_FOUND" = 1 ] && [ "$N_STEPS" -gt 0 ] && [ "$N_CACHED" = 0 ] && [ "$n_fetched" = 0 ]; then
     echo "WARNING: a layer cache was found in ECR but no step used it: every step was rebuilt"

@@ -22,7 +22,10 @@ describe("local CodeBuild host with Docker", function () {
     let src: string;
 
     before(async function () {
-        if (!canRunDocker) this.skip();
+        if (!canRunDocker) {
+            console.log("    PENDING: needs root to run Docker daemons (and CBCACHE_LOCAL_SKIP_DOCKER unset)");
+            this.skip();
+        }
         this.timeout(600_000); // first run on a new machine installs packages
         host = await startLocalHost();
         src = tmpDir("cbapp-");

@@ -1,0 +1,121 @@
+/**
+ * What the `registry` strategy's cache export costs when nothing changed: the measurement behind the
+ * buildspec's "export skipped when every step was a hit". For each builder and step count: a cold build
+ * (which exports), a warm build as the buildspec runs it (every step a hit: the export is skipped), then a
+ * warm build on a fresh host whose export is forced, by one command added before the export (`CACHE_FOUND=0`,
+ * so the skip condition is false). Reports the build times, the export command's time and BuildKit's own
+ * "preparing build cache for export" vertex, for the cold and the forced warm export.
+ *
+ *   npx tsx bench/export-cost.ts                       # 24 and 48 steps of 2 MB, both builders
+ *   npx tsx bench/export-cost.ts --steps 24,48 --mb 2 --modes docker-container
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { singleStage } from "./dockerfile";
+import { builderImageOf } from "../local/buildkit-image";
+import { componentBuildspec } from "../local/component-buildspec";
+import { LocalBuildResult, LocalHost, runLocalBuild, startLocalHost } from "../local/host";
+import { localArgs, REGISTRY_MODES, RegistryMode, SCENARIO_DOCKERFILE_DIR } from "../local/scenario";
+import type { Buildspec } from "../local/runner";
+
+function arg(name: string, def: string): string {
+    const i = process.argv.indexOf(`--${name}`);
+    return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : def;
+}
+
+/** Seconds of BuildKit's "preparing build cache for export" vertex in the export (the last docker build). */
+function preparingSeconds(output: string): number | undefined {
+    const builds = output.split(/^\[build\] #0 building with /m);
+    const last = builds[builds.length - 1];
+    const id = /^\[build\] #(\d+) preparing build cache for export/m.exec(last)?.[1];
+    if (!id) return undefined;
+    const done = [...last.matchAll(new RegExp(`^\\[build\\] #${id} DONE (\\d+(?:\\.\\d+)?)s`, "gm"))];
+    return done.length ? Number(done[done.length - 1][1]) : undefined;
+}
+
+async function once(
+    host: LocalHost,
+    mode: RegistryMode,
+    spec: Buildspec,
+    dockerfile: string,
+    label: string,
+): Promise<LocalBuildResult> {
+    const src = fs.mkdtempSync(path.join(os.tmpdir(), "cbsrc-"));
+    try {
+        fs.mkdirSync(path.join(src, SCENARIO_DOCKERFILE_DIR));
+        fs.writeFileSync(path.join(src, SCENARIO_DOCKERFILE_DIR, "Dockerfile"), dockerfile);
+        const r = await runLocalBuild({
+            buildspec: spec,
+            sourceDir: src,
+            registry: host.registry,
+            containerdStore: mode === "containerd-store",
+            builderImage: builderImageOf(spec),
+            dockerEnv: host.dockerEnv,
+            label,
+            quiet: true,
+            printReport: false,
+        });
+        if (!r.succeeded) throw new Error(`${label} failed:\n${r.output.split("\n").slice(-40).join("\n")}`);
+        return r;
+    } finally {
+        fs.rmSync(src, { recursive: true, force: true });
+    }
+}
+
+/** Seconds of the build phase's last command: the export. */
+const exportSeconds = (r: LocalBuildResult) =>
+    (r.phases.find((p) => p.name === "build")?.commands.at(-1)?.durationMs ?? NaN) / 1000;
+
+async function main(): Promise<void> {
+    const stepCounts = arg("steps", "24,48").split(",").map(Number);
+    const mbPerStep = Number(arg("mb", "2"));
+    const modes = arg("modes", REGISTRY_MODES.join(",")).split(",") as RegistryMode[];
+    const host = await startLocalHost();
+    const rows: string[] = [];
+    try {
+        for (const mode of modes) {
+            for (const steps of stepCounts) {
+                const repo = `export-cost/${mode}-${steps}-${Date.now().toString(36)}`;
+                const spec = await componentBuildspec(localArgs("registry", mode), `${host.registry.address}/${repo}`);
+                const dockerfile = singleStage({ baseImage: host.base.ref, steps, mbPerStep, hashRounds: 1 });
+                const cold = await once(host, mode, spec, dockerfile, `${mode} ${steps} cold`);
+                const skipped = await once(host, mode, spec, dockerfile, `${mode} ${steps} warm, export skipped`);
+                const forced = structuredClone(spec);
+                const cmds = forced.phases!.build!.commands!;
+                cmds.splice(cmds.length - 1, 0, "CACHE_FOUND=0");
+                const warm = await once(host, mode, forced, dockerfile, `${mode} ${steps} warm, export forced`);
+                const b = warm.steps.builds[0];
+                const row = [
+                    mode,
+                    String(steps),
+                    `${b.cached}/${b.cached + b.rebuilt}`,
+                    (cold.timings.buildMs / 1000).toFixed(1),
+                    exportSeconds(cold).toFixed(1),
+                    String(preparingSeconds(cold.output) ?? "-"),
+                    (skipped.timings.buildMs / 1000).toFixed(1),
+                    (warm.timings.buildMs / 1000).toFixed(1),
+                    exportSeconds(warm).toFixed(1),
+                    String(preparingSeconds(warm.output) ?? "-"),
+                ];
+                rows.push(`| ${row.join(" | ")} |`);
+                console.log(rows[rows.length - 1]);
+            }
+        }
+    } finally {
+        await host.stop();
+    }
+    console.log(
+        [
+            `\n${mbPerStep} MB per step; seconds.`,
+            "| builder | steps | warm hits | cold build | cold export | cold preparing | warm build, export skipped | warm build, export forced | forced export | its preparing |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            ...rows,
+        ].join("\n"),
+    );
+}
+
+main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+});
