@@ -14,10 +14,10 @@
 // only after the local registry has answered an authenticated request with 404, and it talks to the upstream
 // with the upstream's own credential, as ECR does with the rule's Secrets Manager secret.
 //
-// Not emulated: ECR re-checks a cached tag against the upstream at most once in 24 hours (here a cached tag is
-// never re-checked); repository creation templates (no lifecycle rules on the created repository); pushes into
-// a cache prefix pass through (ECR refuses them). Blobs are copied through memory (fine for base images of a
-// few MB, as in the tests).
+// Not emulated: ECR checks the upstream for a newer image of a cached tag at least once every 24 hours (here a
+// cached tag is never re-checked); repository creation templates (no lifecycle rules on the created repository);
+// other requests under a prefix (pushes, tag lists) just pass through. Blobs are copied through memory (fine for
+// base images of a few MB, as in the tests).
 import * as http from "http";
 import * as net from "net";
 import type { LocalRegistry } from "./registry";
