@@ -5,7 +5,7 @@
  */
 import * as path from "path";
 import * as prettier from "prettier";
-import { packageSchema } from "../components/provider";
+import { packageSchema, PackageSchema } from "../components/provider";
 
 /** The repository's root: the package's folder. */
 export const ROOT = path.join(__dirname, "..");
@@ -13,9 +13,13 @@ export const ROOT = path.join(__dirname, "..");
 /** The committed schema snapshot. */
 export const SCHEMA_FILE = path.join(ROOT, "schema.json");
 
-/** The schema as `schema.json` holds it. */
-export async function renderSchema(): Promise<string> {
-    const schema = await packageSchema(ROOT);
+/** `schema` as `schema.json` holds it. */
+export async function formatSchema(schema: PackageSchema): Promise<string> {
     const options = (await prettier.resolveConfig(SCHEMA_FILE)) ?? {};
     return prettier.format(JSON.stringify(schema), { ...options, filepath: SCHEMA_FILE });
+}
+
+/** The schema the code generates now, as `schema.json` should hold it. */
+export async function renderSchema(): Promise<string> {
+    return formatSchema(await packageSchema(ROOT));
 }
