@@ -38,14 +38,14 @@ export const RegistryBuilder = {
 export type RegistryBuilder = (typeof RegistryBuilder)[keyof typeof RegistryBuilder];
 export const REGISTRY_BUILDERS: readonly RegistryBuilder[] = Object.values(RegistryBuilder);
 
-/** CodeBuild compute types for Linux containers. */
+/** CodeBuild compute types for Linux containers (named as CodeBuild names them). */
 export const ComputeType = {
-    BuildGeneral1Small: "BUILD_GENERAL1_SMALL",
-    BuildGeneral1Medium: "BUILD_GENERAL1_MEDIUM",
-    BuildGeneral1Large: "BUILD_GENERAL1_LARGE",
-    BuildGeneral1Xlarge: "BUILD_GENERAL1_XLARGE",
+    BUILD_GENERAL1_SMALL: "BUILD_GENERAL1_SMALL",
+    BUILD_GENERAL1_MEDIUM: "BUILD_GENERAL1_MEDIUM",
+    BUILD_GENERAL1_LARGE: "BUILD_GENERAL1_LARGE",
+    BUILD_GENERAL1_XLARGE: "BUILD_GENERAL1_XLARGE",
     /** Has no local Docker layer cache. */
-    BuildGeneral12xlarge: "BUILD_GENERAL1_2XLARGE",
+    BUILD_GENERAL1_2XLARGE: "BUILD_GENERAL1_2XLARGE",
 } as const;
 export type ComputeType = (typeof ComputeType)[keyof typeof ComputeType];
 export const COMPUTE_TYPES: readonly ComputeType[] = Object.values(ComputeType);
