@@ -7,6 +7,7 @@
  * AWS, in the construct test (`tests/helpers/mocks.ts`), as in every unit test.
  */
 import { strict as assert } from "node:assert";
+import { ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
@@ -311,6 +312,56 @@ describe("package schema (issue 13)", function () {
                 message: "Invalid value for 'cacheStrategy': \"fast\". Allowed: inline, registry, pull.",
             });
         });
+    });
+});
+
+describe("the package as the Pulumi CLI runs it (issue 13)", function () {
+    // ts-node type-checks plugin.ts and what it imports (about 20 s here), then the schema is inferred (about 10 s).
+    this.timeout(180_000);
+    let plugin: ChildProcess | undefined;
+
+    after(() => {
+        if (plugin?.pid !== undefined && plugin.exitCode === null) {
+            process.kill(plugin.pid);
+        }
+    });
+
+    it("serves, over gRPC, exactly schema.json", async () => {
+        // What the Node.js language host runs for a PulumiPlugin.yaml with runtime nodejs: @pulumi/pulumi's run-plugin
+        // on the package's folder, which requires package.json's main (plugin.ts) under ts-node and prints the port.
+        plugin = spawn(
+            process.execPath,
+            [path.join(ROOT, "node_modules", "@pulumi", "pulumi", "cmd", "run-plugin"), "."],
+            {
+                cwd: ROOT,
+                stdio: ["ignore", "pipe", "pipe"],
+            },
+        );
+        let stderr = "";
+        plugin.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+        const port = await new Promise<number>((resolve, reject) => {
+            plugin!.stdout!.once("data", (d: Buffer) => resolve(Number(d.toString().trim())));
+            plugin!.once("exit", (code) => reject(new Error(`the plugin exited (${code}): ${stderr}`)));
+        });
+        assert.ok(port > 0, `the plugin prints its port, got ${port}`);
+        // The engine's side of the conversation: @pulumi/pulumi's own gRPC client for the provider protocol.
+        /* eslint-disable @typescript-eslint/no-require-imports */
+        const grpc = require("@grpc/grpc-js") as typeof import("@grpc/grpc-js");
+        const rpc =
+            require("@pulumi/pulumi/proto/provider_grpc_pb") as typeof import("@pulumi/pulumi/proto/provider_grpc_pb");
+        const pb = require("@pulumi/pulumi/proto/provider_pb") as typeof import("@pulumi/pulumi/proto/provider_pb");
+        /* eslint-enable @typescript-eslint/no-require-imports */
+        const client = new rpc.ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+        try {
+            const served = await new Promise<string>((resolve, reject) =>
+                client.getSchema(new pb.GetSchemaRequest(), (err, res) =>
+                    err ? reject(err) : resolve(res.getSchema()),
+                ),
+            );
+            assert.deepEqual(JSON.parse(served), JSON.parse(fs.readFileSync(SCHEMA_FILE, "utf8")));
+        } finally {
+            client.close();
+        }
     });
 });
 
