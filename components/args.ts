@@ -10,23 +10,45 @@
 import * as pulumi from "@pulumi/pulumi";
 import { credentialArnProblem, prefixProblem, Upstream, UpstreamCache, UPSTREAMS } from "./pullThrough";
 
+/*
+ * Enumerations are `as const` objects with a type of the same name: the type is the union of the values, so a
+ * plain string such as `"registry"` (from stack config, or written by hand) is accepted as it always was, and
+ * the package schema, which refuses bare string-literal unions, gets a named enum with one member per key.
+ */
+
 /** How each build imports and exports the Docker layer cache. */
-export const CACHE_STRATEGIES = ["inline", "registry", "pull"] as const;
-export type CacheStrategy = (typeof CACHE_STRATEGIES)[number];
+export const CacheStrategy = {
+    /** The cache metadata rides inside the pushed image (`--cache-to type=inline`). */
+    Inline: "inline",
+    /** A separate `mode=max` cache manifest under the cache tag; covers multi-stage builds. */
+    Registry: "registry",
+    /** The original recipe, `docker pull` then `--cache-from`; kept to be measured, it gets no hits under BuildKit. */
+    Pull: "pull",
+} as const;
+export type CacheStrategy = (typeof CacheStrategy)[keyof typeof CacheStrategy];
+export const CACHE_STRATEGIES: readonly CacheStrategy[] = Object.values(CacheStrategy);
 
 /** Which BuildKit builder runs the build when the strategy is `registry`. */
-export const REGISTRY_BUILDERS = ["docker-container", "docker"] as const;
-export type RegistryBuilder = (typeof REGISTRY_BUILDERS)[number];
+export const RegistryBuilder = {
+    /** A buildx `docker-container` builder running the builder image; needed on CodeBuild. */
+    DockerContainer: "docker-container",
+    /** The daemon's own builder; only where the daemon has the containerd image store. */
+    Docker: "docker",
+} as const;
+export type RegistryBuilder = (typeof RegistryBuilder)[keyof typeof RegistryBuilder];
+export const REGISTRY_BUILDERS: readonly RegistryBuilder[] = Object.values(RegistryBuilder);
 
-/** CodeBuild compute types for Linux containers. */
-export const COMPUTE_TYPES = [
-    "BUILD_GENERAL1_SMALL",
-    "BUILD_GENERAL1_MEDIUM",
-    "BUILD_GENERAL1_LARGE",
-    "BUILD_GENERAL1_XLARGE",
-    "BUILD_GENERAL1_2XLARGE",
-] as const;
-export type ComputeType = (typeof COMPUTE_TYPES)[number];
+/** CodeBuild compute types for Linux containers (named as CodeBuild names them). */
+export const ComputeType = {
+    BUILD_GENERAL1_SMALL: "BUILD_GENERAL1_SMALL",
+    BUILD_GENERAL1_MEDIUM: "BUILD_GENERAL1_MEDIUM",
+    BUILD_GENERAL1_LARGE: "BUILD_GENERAL1_LARGE",
+    BUILD_GENERAL1_XLARGE: "BUILD_GENERAL1_XLARGE",
+    /** Has no local Docker layer cache. */
+    BUILD_GENERAL1_2XLARGE: "BUILD_GENERAL1_2XLARGE",
+} as const;
+export type ComputeType = (typeof ComputeType)[keyof typeof ComputeType];
+export const COMPUTE_TYPES: readonly ComputeType[] = Object.values(ComputeType);
 
 /** The retention periods CloudWatch Logs accepts, in days. */
 export const LOG_RETENTION_DAYS = [
@@ -34,23 +56,51 @@ export const LOG_RETENTION_DAYS = [
 ] as const;
 
 /** Server-side encryption types of an ECR repository. */
-export const ENCRYPTION_TYPES = ["AES256", "KMS"] as const;
-export type EncryptionType = (typeof ENCRYPTION_TYPES)[number];
+export const EncryptionType = {
+    /** Amazon S3-managed keys. */
+    AES256: "AES256",
+    /** AWS KMS: the AWS-managed `aws/ecr` key, or `kmsKeyArn`. */
+    KMS: "KMS",
+} as const;
+export type EncryptionType = (typeof EncryptionType)[keyof typeof EncryptionType];
+export const ENCRYPTION_TYPES: readonly EncryptionType[] = Object.values(EncryptionType);
 
 /** Tag mutability settings of the repository (`IMMUTABLE` keeps the image and cache tags movable). */
-export const TAG_MUTABILITIES = ["MUTABLE", "IMMUTABLE"] as const;
-export type TagMutability = (typeof TAG_MUTABILITIES)[number];
+export const TagMutability = {
+    Mutable: "MUTABLE",
+    /** Immutable, with the image tag and the cache tag as exclusion filters, so that they can still move. */
+    Immutable: "IMMUTABLE",
+} as const;
+export type TagMutability = (typeof TagMutability)[keyof typeof TagMutability];
+export const TAG_MUTABILITIES: readonly TagMutability[] = Object.values(TagMutability);
 
 /**
  * Whether the build pulls through ECR pull-through cache rules: `off`; `create` (the stack creates the rules,
  * their repository creation templates and, for Docker Hub, the credential's secret); `existing` (the rules
  * already exist in the account and region; the stack only grants the role their use and points the build at them).
  */
-export const PULL_THROUGH_MODES = ["off", "create", "existing"] as const;
-export type PullThroughMode = (typeof PULL_THROUGH_MODES)[number];
+export const PullThroughMode = {
+    /** No pull-through cache: the builder image and base images come from their public registries. */
+    Off: "off",
+    /** The stack creates the rules, their repository creation templates and the Docker Hub credential's secret. */
+    Create: "create",
+    /** The rules already exist in the account and region; the stack only uses them. */
+    Existing: "existing",
+} as const;
+export type PullThroughMode = (typeof PullThroughMode)[keyof typeof PullThroughMode];
+export const PULL_THROUGH_MODES: readonly PullThroughMode[] = Object.values(PullThroughMode);
+
+/** An upstream registry that a pull-through cache can cover (the same values as `Upstream` in `pullThrough.ts`). */
+export const PullThroughUpstream = {
+    /** ECR Public (`public.ecr.aws`), where the BuildKit image comes from; needs no credential. */
+    EcrPublic: "ecr-public",
+    /** Docker Hub, where most `FROM` lines point; ECR requires a credential for it. */
+    DockerHub: "docker-hub",
+} as const;
+export type PullThroughUpstream = (typeof PullThroughUpstream)[keyof typeof PullThroughUpstream];
 
 /** The upstream registries a pull-through cache can cover: ECR Public and Docker Hub. */
-export const PULL_THROUGH_UPSTREAMS = Object.keys(UPSTREAMS) as readonly Upstream[];
+export const PULL_THROUGH_UPSTREAMS: readonly PullThroughUpstream[] = Object.keys(UPSTREAMS) as Upstream[];
 
 /** The argument that holds each upstream's repository prefix. */
 export const PREFIX_KEYS = {
@@ -59,8 +109,14 @@ export const PREFIX_KEYS = {
 } as const satisfies Record<Upstream, string>;
 
 /** `--network` values for RUN steps. */
-export const BUILD_NETWORKS = ["none", "host"] as const;
-export type BuildNetwork = (typeof BUILD_NETWORKS)[number];
+export const BuildNetwork = {
+    /** No network at all. */
+    None: "none",
+    /** The host's network. */
+    Host: "host",
+} as const;
+export type BuildNetwork = (typeof BuildNetwork)[keyof typeof BuildNetwork];
+export const BUILD_NETWORKS: readonly BuildNetwork[] = Object.values(BuildNetwork);
 
 /** Arguments of the {@link CachedDockerBuild} component. */
 export interface CachedDockerBuildArgs {
@@ -84,7 +140,7 @@ export interface CachedDockerBuildArgs {
     readonly imageTag?: string;
     /**
      * Tag of the cache manifest that the `registry` strategy reads and writes, never expired by the lifecycle
-     * rules: a Docker tag like {@link imageTag}, and different from it.
+     * rules: a Docker tag like `imageTag`, and different from it.
      * @default "buildcache"
      */
     readonly cacheTag?: string;
@@ -97,7 +153,7 @@ export interface CachedDockerBuildArgs {
     readonly cacheStrategy?: CacheStrategy;
     /**
      * Builder for the `registry` strategy: `docker-container` creates a buildx builder whose image is
-     * {@link builderImage} (needed on CodeBuild, whose daemon has no containerd image store), and
+     * `builderImage` (needed on CodeBuild, whose daemon has no containerd image store), and
      * `docker` uses the daemon's own builder, which works only where the daemon has the containerd image store.
      * @default "docker-container"
      */
@@ -106,19 +162,19 @@ export interface CachedDockerBuildArgs {
      * BuildKit image of the `docker-container` builder: an image reference (`registry/path[:tag][@sha256:digest]`,
      * lowercase path, no spaces). The default is pinned to a BuildKit release on ECR Public (no Docker Hub rate
      * limits), so the builder never changes under a stack without notice, as the floating `buildx-stable-1` tag
-     * would; move it by setting another tag or a digest. With {@link pullThroughCache} on, an image on ECR Public
-     * is pulled through the account's own ECR instead (see {@link pullThroughCache}).
+     * would; move it by setting another tag or a digest. With `pullThroughCache` on, an image on ECR Public
+     * is pulled through the account's own ECR instead (see `pullThroughCache`).
      * @default "public.ecr.aws/vend/moby/buildkit:v0.32.2"
      */
     readonly builderImage?: string;
     /**
      * Pull the builder image and the Dockerfile's base images through ECR pull-through cache rules, so that a
      * build reaches no public registry (no rate limits, no outage of Docker Hub or ECR Public in the build's
-     * path): `off`, `create` or `existing` (see {@link PULL_THROUGH_MODES}). When on, {@link builderImage} is
-     * pulled from `<registry>/<ecrPublicCachePrefix>/…` if it is on ECR Public, BuildKit gets each cached upstream
-     * as a registry mirror (base images of `FROM` lines come through the cache without a change to the
-     * Dockerfile, and BuildKit falls back to the upstream when the mirror fails), and the role may pull, import
-     * and create repositories under the cache prefixes only. It needs `cacheStrategy: "registry"` with
+     * path): `off`, `create` (the stack creates the rules) or `existing` (they exist in the account and region).
+     * When on, `builderImage` is pulled from `<registry>/<ecrPublicCachePrefix>/…` if it is on ECR Public,
+     * BuildKit gets each cached upstream as a registry mirror (base images of `FROM` lines come through the
+     * cache without a change to the Dockerfile, and BuildKit falls back to the upstream when the mirror fails),
+     * and the role may pull, import and create repositories under the cache prefixes only. It needs `cacheStrategy: "registry"` with
      * `registryBuilder: "docker-container"`, the only builder that takes a BuildKit configuration.
      *
      * Pull-through cache rules and repository creation templates belong to the registry (the account and
@@ -128,13 +184,13 @@ export interface CachedDockerBuildArgs {
      */
     readonly pullThroughCache?: PullThroughMode;
     /**
-     * The upstream registries to pull through a cache, when {@link pullThroughCache} is on: a non-empty list of
+     * The upstream registries to pull through a cache, when `pullThroughCache` is on: a non-empty list of
      * `ecr-public` and `docker-hub`, each at most once. With `create`, `docker-hub` needs a credential (ECR
-     * requires one for Docker Hub): {@link dockerHubCredentialArn}, or {@link dockerHubUsername} with
-     * {@link dockerHubAccessToken}.
+     * requires one for Docker Hub): `dockerHubCredentialArn`, or `dockerHubUsername` with
+     * `dockerHubAccessToken`.
      * @default ["ecr-public"]
      */
-    readonly pullThroughUpstreams?: readonly Upstream[];
+    readonly pullThroughUpstreams?: PullThroughUpstream[];
     /**
      * Repository prefix of the ECR Public cache rule: images of `public.ecr.aws/<path>` are pulled as
      * `<registry>/<prefix>/<path>`. 2 to 30 characters, lowercase letters and digits in `/`-separated
@@ -144,7 +200,7 @@ export interface CachedDockerBuildArgs {
     readonly ecrPublicCachePrefix?: string;
     /**
      * Repository prefix of the Docker Hub cache rule (`node:22` is pulled as `<registry>/<prefix>/library/node:22`);
-     * same rule as {@link ecrPublicCachePrefix}, and different from it.
+     * same rule as `ecrPublicCachePrefix`, and different from it.
      * @default "docker-hub"
      */
     readonly dockerHubCachePrefix?: string;
@@ -152,20 +208,20 @@ export interface CachedDockerBuildArgs {
      * ARN of an existing Secrets Manager secret holding the Docker Hub credential
      * (`{"username": "…", "accessToken": "…"}`), for a Docker Hub rule that the stack creates. ECR takes only a
      * secret whose name starts with `ecr-pullthroughcache/`. Only with `pullThroughCache: "create"` and
-     * `docker-hub` in {@link pullThroughUpstreams}; not together with {@link dockerHubUsername}.
+     * `docker-hub` in `pullThroughUpstreams`; not together with `dockerHubUsername`.
      * @default undefined
      */
     readonly dockerHubCredentialArn?: string;
     /**
      * Docker Hub user name (or organization name, for an organization access token) for a Docker Hub rule that
      * the stack creates together with its secret `ecr-pullthroughcache/<projectName>-docker-hub`: 1 to 255
-     * printable characters without spaces. Only together with {@link dockerHubAccessToken}, with
-     * `pullThroughCache: "create"` and `docker-hub` in {@link pullThroughUpstreams}.
+     * printable characters without spaces. Only together with `dockerHubAccessToken`, with
+     * `pullThroughCache: "create"` and `docker-hub` in `pullThroughUpstreams`.
      * @default undefined
      */
     readonly dockerHubUsername?: string;
     /**
-     * Docker Hub access token of {@link dockerHubUsername}, best given as a Pulumi secret: it becomes the secret's
+     * Docker Hub access token of `dockerHubUsername`, best given as a Pulumi secret: it becomes the secret's
      * value and never appears in plain text in state, the buildspec, the logs or an error message.
      * @default undefined
      */
@@ -229,7 +285,7 @@ export interface CachedDockerBuildArgs {
      */
     readonly dockerfileDir?: string;
     /**
-     * File name of the Dockerfile inside {@link dockerfileDir}: no `/`, not `.` or `..`, printable characters.
+     * File name of the Dockerfile inside `dockerfileDir`: no `/`, not `.` or `..`, printable characters.
      * @default "Dockerfile"
      */
     readonly dockerfileName?: string;
@@ -242,12 +298,12 @@ export interface CachedDockerBuildArgs {
     /**
      * Source refs whose builds may write the cache and push the image; builds of any other ref (pull requests,
      * manual source-version overrides) read the cache but never write it. A non-empty list in git ref syntax
-     * (see {@link sourceVersion}), without pull-request refs (`pr/…`). A bare name is a branch (`main` =
+     * (see `sourceVersion`), without pull-request refs (`pr/…`). A bare name is a branch (`main` =
      * `refs/heads/main`); a tag must be written `refs/tags/<name>`, so that a tag named like a trusted branch
      * never counts as that branch.
      * @default [sourceVersion]
      */
-    readonly trustedRefs?: readonly string[];
+    readonly trustedRefs?: string[];
     /**
      * CodeBuild image the build runs on, which must have Docker with buildx (current standard images do):
      * 1 to 255 letters, digits and `._/:@-`, starting with a letter or digit.
@@ -255,7 +311,7 @@ export interface CachedDockerBuildArgs {
      */
     readonly buildImage?: string;
     /**
-     * CodeBuild compute type: one of {@link COMPUTE_TYPES}.
+     * CodeBuild compute type: `BUILD_GENERAL1_SMALL`, `_MEDIUM`, `_LARGE`, `_XLARGE` or `_2XLARGE`.
      * @default "BUILD_GENERAL1_MEDIUM"
      */
     readonly computeType?: ComputeType;
@@ -271,7 +327,8 @@ export interface CachedDockerBuildArgs {
      */
     readonly localCache?: boolean;
     /**
-     * Retention of the build log group in days: one of CloudWatch's values ({@link LOG_RETENTION_DAYS}).
+     * Retention of the build log group in days: one of CloudWatch's values, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150,
+     * 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653.
      * @default 30
      */
     readonly logRetentionDays?: number;
@@ -293,6 +350,15 @@ export interface CachedDockerBuildArgs {
      */
     readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
+
+/**
+ * Arguments that hold secrets: marked `secret` in the package schema, so that every language's SDK wraps them as
+ * secrets, and never shown in an error message.
+ */
+export const SECRET_ARGS = [
+    "githubToken",
+    "dockerHubAccessToken",
+] as const satisfies readonly (keyof CachedDockerBuildArgs)[];
 
 /** Arguments handed to resources untouched: never validated, so they may be `pulumi.Input`s. Not in {@link ResolvedArgs}. */
 type PassThroughArg = "githubToken" | "dockerHubAccessToken" | "tags";

@@ -15,31 +15,53 @@ import { createLogGroup, createProject } from "./codebuild";
 import { createRepository } from "./ecr";
 import { createRole } from "./iam";
 import { arnParts } from "./policies";
-import { builderSettings, Upstream, upstreamCacheUrls } from "./pullThrough";
+import { PACKAGE_NAME } from "./packageName";
+import { builderSettings, upstreamCacheUrls } from "./pullThrough";
 import { createUpstreamCaches } from "./upstreamCache";
 
-export const TYPE_TOKEN = "ecr-layer-cache:codebuild:CachedDockerBuild";
+/**
+ * The component's type token, `<package>:index:<class>`: the package is `ecr-layer-cache` ({@link PACKAGE_NAME}),
+ * and a source-based component package serves its components from the `index` module only.
+ */
+export const TYPE_TOKEN = `${PACKAGE_NAME}:index:CachedDockerBuild`;
 
+/**
+ * The type token before the component became a package (up to 0.1.0). Stacks created then know the component and
+ * its children by it; the alias moves them to {@link TYPE_TOKEN} without replacing anything.
+ */
+export const LEGACY_TYPE_TOKEN = `${PACKAGE_NAME}:codebuild:CachedDockerBuild`;
+
+/** The validated arguments of each component, defaults applied; kept off the class, whose fields are its outputs. */
+const SETTINGS = new WeakMap<CachedDockerBuild, ResolvedArgs>();
+
+/**
+ * A CodeBuild project that builds a Docker image with its layer cache kept in ECR: the ECR repository and its
+ * lifecycle rules, the project's IAM role, its log group, the project with its inline buildspec and, when asked
+ * for, ECR pull-through caches for the builder image and the base images.
+ */
 export class CachedDockerBuild extends pulumi.ComponentResource {
-    /** The validated arguments, defaults applied. */
-    public readonly settings: ResolvedArgs;
-    /** `<account>.dkr.ecr.<region>.amazonaws.com/<name>` */
+    /** URL of the ECR repository: `<account>.dkr.ecr.<region>.amazonaws.com/<name>`. */
     public readonly repositoryUrl: pulumi.Output<string>;
+    /** ARN of the ECR repository, e.g. to grant a deploy role pull on it. */
     public readonly repositoryArn: pulumi.Output<string>;
+    /** Name of the ECR repository. */
     public readonly repositoryName: pulumi.Output<string>;
     /** The image that trusted builds push: `<repositoryUrl>:<imageTag>`. */
     public readonly imageUri: pulumi.Output<string>;
     /** Where the layer cache lives: the cache tag for `registry`, the image itself for `inline` and `pull`. */
     public readonly cacheRef: pulumi.Output<string>;
+    /** Name of the CodeBuild project: `aws codebuild start-build --project-name <projectName>`. */
     public readonly projectName: pulumi.Output<string>;
+    /** ARN of the CodeBuild project. */
     public readonly projectArn: pulumi.Output<string>;
     /** The service role's ARN, resolved once its policy is attached. */
     public readonly roleArn: pulumi.Output<string>;
+    /** Name of the build log group: `/aws/codebuild/<projectName>`. */
     public readonly logGroupName: pulumi.Output<string>;
     /** The inline buildspec, as YAML. */
     public readonly buildspec: pulumi.Output<string>;
     /**
-     * The image of the `docker-container` builder as the build pulls it: {@link ResolvedArgs.builderImage}, or its
+     * The image of the `docker-container` builder as the build pulls it: the `builderImage` argument, or its
      * reference through the ECR Public pull-through cache when that cache is on.
      */
     public readonly builderImage: pulumi.Output<string>;
@@ -53,13 +75,21 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
      * Where each cached upstream is reached in the account's registry, e.g.
      * `{"ecr-public": "<account>.dkr.ecr.<region>.amazonaws.com/ecr-public"}`; `{}` when `pullThroughCache` is `off`.
      */
-    public readonly upstreamCacheUrls: pulumi.Output<Partial<Record<Upstream, string>>>;
+    public readonly upstreamCacheUrls: pulumi.Output<Record<string, string>>;
+
+    /**
+     * The validated arguments, defaults applied. A getter, not a field: the package schema takes every field of
+     * the class for an output.
+     */
+    get settings(): ResolvedArgs {
+        return SETTINGS.get(this)!;
+    }
 
     constructor(name: string, args: CachedDockerBuildArgs = {}, opts: pulumi.ComponentResourceOptions = {}) {
         // Validated before super(), so a bad value fails before anything, even this component, is registered.
         const a = resolveArgs(name, pulumi.getStack(), args);
-        super(TYPE_TOKEN, name, {}, opts);
-        this.settings = a;
+        super(TYPE_TOKEN, name, {}, { ...opts, aliases: [...(opts.aliases ?? []), { type: LEGACY_TYPE_TOKEN }] });
+        SETTINGS.set(this, a);
         const childOpts: pulumi.ResourceOptions = { parent: this, protect: a.protect };
 
         const { repository } = createRepository(name, a, args.tags, childOpts);
@@ -115,7 +145,10 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
         this.buildspec = buildspec;
         this.builderImage = builder.apply((b) => b.builderImage);
         this.buildkitdConfig = builder.apply((b) => b.buildkitdConfig);
-        this.upstreamCacheUrls = registry.apply((r) => upstreamCacheUrls(r, a.upstreamCaches));
+        // A plain map for the schema (string keys): Partial<Record<Upstream, …>> has no index signature.
+        this.upstreamCacheUrls = registry.apply((r): Record<string, string> => ({
+            ...upstreamCacheUrls(r, a.upstreamCaches),
+        }));
 
         this.registerOutputs({
             repositoryUrl: this.repositoryUrl,

@@ -506,7 +506,7 @@ describe("resolveArgs", () => {
                 ...REGISTRY_ON,
                 pullThroughCache: "existing",
                 pullThroughUpstreams: ["ecr-public", "docker-hub"],
-            } as const;
+            } satisfies CachedDockerBuildArgs;
             refuses(
                 { ...both, ecrPublicCachePrefix: "cache", dockerHubCachePrefix: "cache" },
                 "dockerHubCachePrefix",
@@ -555,7 +555,10 @@ describe("resolveArgs", () => {
         });
 
         it("Docker Hub with create: a credential is required, in exactly one of its two forms", () => {
-            const hub = { ...REGISTRY_ON, pullThroughUpstreams: ["ecr-public", "docker-hub"] } as const;
+            const hub = {
+                ...REGISTRY_ON,
+                pullThroughUpstreams: ["ecr-public", "docker-hub"],
+            } satisfies CachedDockerBuildArgs;
             refuses(
                 hub,
                 "pullThroughUpstreams",
