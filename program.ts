@@ -19,6 +19,14 @@ import {
 /** The component's name, which also names its children and the default repository and project names. */
 export const COMPONENT_NAME = "docker-cache";
 
+/**
+ * Said on every preview and update of a stack that doesn't set cacheStrategy, since the default changed in 0.2.0:
+ * such a stack moves from inline to registry unless it sets the strategy it wants.
+ */
+export const DEFAULT_STRATEGY_NOTICE =
+    "cacheStrategy is not set, so this stack uses the default, registry (since 0.2.0; it was inline before). " +
+    "To keep inline: pulumi config set cacheStrategy inline. To make this notice go: pulumi config set cacheStrategy registry.";
+
 /** The flat camelCase stack outputs, for `pulumi stack output` and for other projects' StackReferences. */
 export type StackOutputs = Pick<
     CachedDockerBuild,
@@ -43,6 +51,9 @@ export function program(): StackOutputs {
     ];
     if (all.length > 0) {
         throw new ConfigError(all);
+    }
+    if (args.cacheStrategy === undefined) {
+        void pulumi.log.warn(DEFAULT_STRATEGY_NOTICE);
     }
     const build = new CachedDockerBuild(COMPONENT_NAME, args);
     return {

@@ -148,7 +148,9 @@ export interface CachedDockerBuildArgs {
      * How the layer cache travels through ECR: `inline` (cache metadata inside the pushed image),
      * `registry` (a separate `mode=max` cache manifest, covers multi-stage builds), or `pull`
      * (the original recipe: `docker pull` then `--cache-from`; kept to be measured against, it gets no hits under BuildKit).
-     * @default "inline"
+     * The default was `inline` before 0.2.0; `registry` on CodeBuild's `docker-container` builder measured ahead
+     * (warm time, nothing pulled on a warm build, builder stages cached; see the README's "Choosing the default").
+     * @default "registry"
      */
     readonly cacheStrategy?: CacheStrategy;
     /**
@@ -385,7 +387,7 @@ export type ResolvedArgs = Readonly<Required<Omit<CachedDockerBuildArgs, PassThr
 export const DEFAULTS = {
     imageTag: "latest",
     cacheTag: "buildcache",
-    cacheStrategy: "inline",
+    cacheStrategy: "registry",
     registryBuilder: "docker-container",
     builderImage: "public.ecr.aws/vend/moby/buildkit:v0.32.2",
     pullThroughCache: "off",

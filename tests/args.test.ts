@@ -444,7 +444,7 @@ describe("resolveArgs", () => {
                 `Invalid value for 'pullThroughCache': "on". Allowed: off, create, existing.`,
             );
             refuses(
-                { pullThroughCache: "existing" },
+                { pullThroughCache: "existing", cacheStrategy: "inline" },
                 "pullThroughCache",
                 "existing",
                 "Invalid value for 'pullThroughCache': \"existing\". Allowed: off, unless cacheStrategy is registry and registryBuilder is docker-container (got cacheStrategy inline, registryBuilder docker-container): only a docker-container builder takes the BuildKit configuration that sends pulls through the cache.",

@@ -16,10 +16,13 @@ import {
     findResources,
     isWireSecret,
     Registration,
+    readStackConfig,
     registrations,
     runProgram,
+    runWithConfig,
     valueOf,
 } from "./helpers/mocks";
+import { DEFAULT_STRATEGY_NOTICE, program } from "../program";
 import { parseShell } from "./helpers/shell";
 
 const T = {
@@ -430,6 +433,43 @@ describe("program under mocks: bad stack config", () => {
         assert.match(spec.phases.pre_build.commands[0], /^TRUSTED_REFS=\(refs\/heads\/main refs\/heads\/release\)$/m);
         assert.equal(p.sourceVersion, "main");
     });
+});
+
+describe("program under mocks: the default strategy changed in 0.2.0 (inline → registry)", () => {
+    /** Runs the program for a stack with the given config and returns what it warned. */
+    async function warnings(config: Record<string, string>): Promise<{ warned: string[]; outputs: StackOutputs }> {
+        const warned: string[] = [];
+        const log = pulumi.log as { warn: (msg: string) => Promise<void> };
+        const original = log.warn;
+        log.warn = (msg: string) => {
+            warned.push(msg);
+            return Promise.resolve();
+        };
+        try {
+            const outputs = await runWithConfig(program, { stack: "fresh", config });
+            return { warned, outputs };
+        } finally {
+            log.warn = original;
+        }
+    }
+
+    it("a stack that never set cacheStrategy gets registry, and is told so on every run, with how to keep inline", async () => {
+        const { config } = readStackConfig(undefined);
+        assert.ok(!Object.keys(config).some((k) => k.endsWith(":cacheStrategy")), "Pulumi.yaml fills no value in");
+        const { warned, outputs } = await warnings(config);
+        assert.equal(await valueOf(outputs.cacheStrategy), "registry");
+        assert.deepEqual(warned, [DEFAULT_STRATEGY_NOTICE]);
+        assert.match(DEFAULT_STRATEGY_NOTICE, /pulumi config set cacheStrategy inline/);
+    });
+
+    for (const strategy of ["inline", "registry"]) {
+        it(`a stack that set cacheStrategy ${strategy} keeps it, and is told nothing`, async () => {
+            const { config } = readStackConfig(undefined, { cacheStrategy: strategy });
+            const { warned, outputs } = await warnings(config);
+            assert.equal(await valueOf(outputs.cacheStrategy), strategy);
+            assert.deepEqual(warned, []);
+        });
+    }
 });
 
 describe("program under mocks: pull-through caches", () => {
