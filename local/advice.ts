@@ -15,8 +15,15 @@
 //    - `early-varying-arg`: an ARG whose name says it changes every build (a date, a commit, a build number, a
 //      cache-bust), declared in a stage before RUN steps: every RUN after an ARG gets it as an environment
 //      variable, so each new value reruns all of them.
-import type { Dockerfile, Instruction } from "dockerfile-ast";
+import { DockerfileParser, type Dockerfile, type Instruction } from "dockerfile-ast";
 import type { DockerfileStep } from "./report";
+
+export type { Dockerfile };
+
+/** The one Dockerfile parser of local/: dockerfile-ast's. It never throws; see dockerfileParseErrors (user-context.ts). */
+export function parseDockerfile(text: string): Dockerfile {
+    return DockerfileParser.parse(text);
+}
 
 export const FINDING_RULES = [
     "broad-copy",

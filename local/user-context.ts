@@ -16,7 +16,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { DockerfileParser, type Dockerfile } from "dockerfile-ast";
+import { type Dockerfile, parseDockerfile } from "./advice";
 import { invalidValue } from "./flags";
 
 /** The folder of the copy that is the component's `dockerfileDir` (and so the build context). */
@@ -133,7 +133,7 @@ export function checkUserContext(input: UserContextInput): UserContext {
     }
     const dockerfile = fs.realpathSync(dockerfileArg);
     const dockerfileText = fs.readFileSync(dockerfile, "utf8");
-    const parsed = DockerfileParser.parse(dockerfileText);
+    const parsed = parseDockerfile(dockerfileText);
     const parseErrors = dockerfileParseErrors(parsed);
     if (parseErrors.length) {
         throw invalidValue(
