@@ -10,18 +10,78 @@
  *   npm run local-build -- --strategy registry   # one strategy
  *   npm run local-build -- --steps 12 --mb 4 --verbose
  *   npm run local-build -- --help
+ *
+ * With `--context DIR` it runs the same buildspec on the user's own Dockerfile instead (local/user-build.ts):
+ * cold, warm, one change build per `--change` path, BuildKit's checks and the cache findings, and a verdict.
+ * `--portable` runs those builds on an existing Docker daemon instead of fresh ones (local/portable.ts).
+ *
+ *   npm run local-build -- --context examples/dockerfiles/cache-friendly --change app/main.sh \
+ *       --build-arg BASE_IMAGE={local-base} --build-arg BASE_DIGEST={local-base-digest}
  */
 import { runExperiment, RunRecord, summaryTable } from "../bench/experiment";
-import { Command, mbFlag, roundsFlag, runCommand, stepsFlag, strategyFlag, verboseFlag } from "./flags";
+import type { CacheStrategy } from "../components/args";
+import { cacheFindings } from "./advice";
+import { findBuildkitArchive } from "./buildkit-image";
+import {
+    booleanFlag,
+    buildArgFlag,
+    Command,
+    FlagError,
+    FlagValues,
+    mbFlag,
+    optionalStrategyFlag,
+    optionalText,
+    roundsFlag,
+    runCommand,
+    stepsFlag,
+    textList,
+    verboseFlag,
+} from "./flags";
 import { startLocalHost } from "./host";
-import { chooseRegistryMode } from "./scenario";
+import { DEBIAN_REGISTRY_IMAGE, startPortableHost } from "./portable";
+import { chooseRegistryMode, RegistryMode } from "./scenario";
+import { checkUserContext } from "./user-context";
+import {
+    BASE_PLACEHOLDERS,
+    resolveBuildArgs,
+    runBuildkitChecks,
+    runUserBuilds,
+    UserBuildHost,
+    userReport,
+} from "./user-build";
 
 const flags = {
-    strategy: strategyFlag,
+    strategy: optionalStrategyFlag("all; with --context: registry (CodeBuild's docker-container builder)"),
     steps: stepsFlag({ min: 1, default: 8 }),
     mb: mbFlag({ min: 1, default: 2 }),
     rounds: roundsFlag({ min: 1, default: 20 }),
     verbose: verboseFlag,
+    context: optionalText({
+        placeholder: "DIR",
+        help: "Build YOUR Dockerfile: the build context folder (copied; your files are never modified). FROM images must be reachable from the build host.",
+    }),
+    file: optionalText({
+        placeholder: "PATH",
+        help: "With --context: the Dockerfile, relative to the current folder.",
+        defaultText: "<context>/Dockerfile",
+    }),
+    change: textList({
+        placeholder: "PATH",
+        help: "With --context: a file (relative to the context) to change for one more build: a newline is appended to it in the copy. Changes add up, in the order given.",
+    }),
+    "build-arg": buildArgFlag(
+        `With --context: a build arg (the component's buildArgs). ${Object.entries(BASE_PLACEHOLDERS)
+            .map(([k, v]) => `${k} in a value is ${v}`)
+            .join("; ")}.`,
+    ),
+    portable: booleanFlag(
+        "With --context: run on the existing Docker daemon (DOCKER_HOST or the current context), without root: a fresh docker-container builder per build and a throwaway registry container, all removed afterwards. registry strategy only.",
+    ),
+    "registry-image": optionalText({
+        placeholder: "REF",
+        help: `With --portable: the throwaway registry's image, or ${DEBIAN_REGISTRY_IMAGE} (made from Debian's docker-registry binary).`,
+        defaultText: "registry:2",
+    }),
 };
 
 const command: Command<typeof flags> = {
@@ -35,19 +95,32 @@ const command: Command<typeof flags> = {
         "npm run local-build",
         "npm run local-build -- --strategy registry",
         "npm run local-build -- --steps 12 --mb 4 --verbose",
+        "npm run local-build -- --context ./app --change package.json --change src/index.js",
+        "npm run local-build -- --context ./app --file docker/app.Dockerfile --portable",
     ],
 };
 
 runCommand(command, async (values) => {
+    if (values.context !== undefined) return userBuild(values, values.context);
+    const contextOnly = {
+        file: values.file !== undefined,
+        change: values.change.length > 0,
+        "build-arg": Object.keys(values["build-arg"]).length > 0,
+        portable: values.portable,
+        "registry-image": values["registry-image"] !== undefined,
+    };
+    const given = Object.entries(contextOnly).find(([, v]) => v);
+    if (given) throw new FlagError(`'--${given[0]}' needs '--context DIR' (it is about your own Dockerfile).`);
+    const strategies: CacheStrategy[] = values.strategy ?? ["inline", "registry", "pull"];
     const cfg = { steps: values.steps, mbPerStep: values.mb, hashRounds: values.rounds };
     const host = await startLocalHost();
     const records: RunRecord[] = [];
     try {
         console.log(`local registry (stands in for ECR): ${host.registry.address}, login required`);
-        const registryMode = values.strategy.includes("registry") ? await chooseRegistryMode(host) : undefined;
+        const registryMode = strategies.includes("registry") ? await chooseRegistryMode(host) : undefined;
         if (registryMode === "docker-container")
             console.log("registry strategy: on the docker-container builder, CodeBuild's path");
-        for (const strategy of values.strategy) {
+        for (const strategy of strategies) {
             records.push(
                 ...(await runExperiment(host, strategy, cfg, {
                     repo: `local-build/${strategy}`,
@@ -78,3 +151,69 @@ runCommand(command, async (values) => {
         `\n${cfg.steps} steps of ${cfg.mbPerStep} MB; the change is at step ${Math.ceil(cfg.steps / 2)}. For the full benchmark: npm run bench`,
     );
 });
+
+/** `--context DIR`: the user's Dockerfile. Every input is checked before any daemon starts. */
+async function userBuild(values: FlagValues<typeof flags>, context: string): Promise<void> {
+    const ctx = checkUserContext({ context, file: values.file, changes: values.change });
+    const strategies: CacheStrategy[] = values.strategy ?? ["registry"];
+    if (values.portable && strategies.some((s) => s !== "registry")) {
+        throw new FlagError(
+            `Invalid value for '--strategy': ${JSON.stringify(strategies.join(","))} (with --portable). Allowed: registry: ` +
+                "the portable mode runs on a fresh docker-container builder per build; inline and pull use the daemon's own builder and image store, which on an existing daemon are neither cold nor yours to fill.",
+        );
+    }
+    if (!values.portable && values["registry-image"] !== undefined) {
+        throw new FlagError("'--registry-image' needs '--portable'.");
+    }
+    let host: UserBuildHost & { stop(): Promise<unknown> };
+    let mode: RegistryMode = "docker-container";
+    if (values.portable) {
+        host = await startPortableHost({ registryImage: values["registry-image"], archive: findBuildkitArchive() });
+    } else {
+        const local = await startLocalHost();
+        host = {
+            dockerEnv: local.dockerEnv,
+            registry: local.registry,
+            baseImage: () => Promise.resolve(local.base),
+            provideBuilderImage: true,
+            describe: "a fresh Docker host per build",
+            stop: () => local.stop(),
+        };
+        if (strategies.includes("registry")) mode = await chooseRegistryMode(local);
+    }
+    try {
+        const buildArgs = await resolveBuildArgs(values["build-arg"], () => host.baseImage());
+        const findings = cacheFindings(ctx.parsed, buildArgs);
+        const checks = await runBuildkitChecks({ ctx, host, buildArgs });
+        for (const strategy of strategies) {
+            const records = await runUserBuilds({
+                ctx,
+                host,
+                strategy,
+                registryMode: mode,
+                buildArgs,
+                quiet: !values.verbose,
+                progress: (e) => {
+                    if (e.phase === "start") process.stdout.write(`${strategy}: ${e.label} build ... `);
+                    else if (e.record) console.log(`${e.record.buildSeconds.toFixed(1)} s`);
+                },
+            });
+            const where = strategy === "registry" ? `${mode} builder` : "the daemon's builder";
+            console.log(
+                "\n" +
+                    userReport({
+                        title: `${values.file ?? "Dockerfile"} in ${context}, strategy ${strategy} (${where}), on ${host.describe}`,
+                        parsed: ctx.parsed,
+                        records,
+                        checks: checks.checks,
+                        checksError: checks.buildError,
+                        findings,
+                    }) +
+                    "\n",
+            );
+        }
+    } finally {
+        const removed = await host.stop();
+        if (Array.isArray(removed) && removed.length) console.log(`removed: ${removed.join("; ")}`);
+    }
+}

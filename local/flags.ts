@@ -29,8 +29,10 @@ export interface Flag<T> {
     /** One sentence for the usage text (the default is appended from `defaultText`). */
     readonly help: string;
     readonly defaultText?: string;
-    /** The value: `undefined` when the flag is absent (then the default), else its text or `true`. */
-    readonly parse: (raw: string | true | undefined, flag: string) => T;
+    /** A flag that may be given more than once: `parse` then gets every value, in order. */
+    readonly multiple?: boolean;
+    /** The value: `undefined` when the flag is absent (then the default), else its text, `true`, or (multiple) the texts. */
+    readonly parse: (raw: string | true | string[] | undefined, flag: string) => T;
 }
 
 /** `--NAME N`: a whole number of at least `min`. */
@@ -53,7 +55,7 @@ export function wholeNumber(o: {
         parse: (raw, flag) => {
             if (raw === undefined) return o.default;
             // Decimal digits only: Number() would also take "0x10", "1e3" and " 8 ".
-            if (raw === true || !/^-?\d+$/.test(raw) || Number(raw) < o.min)
+            if (typeof raw !== "string" || !/^-?\d+$/.test(raw) || Number(raw) < o.min)
                 throw invalidValue(flag, String(raw), allowed);
             return Number(raw);
         },
@@ -71,8 +73,69 @@ export function text(o: { default: string; help: string; placeholder?: string })
         defaultText: o.default,
         parse: (raw, flag) => {
             if (raw === undefined) return o.default;
-            if (raw === true || raw === "") throw invalidValue(flag, String(raw), allowed);
+            if (typeof raw !== "string" || raw === "") throw invalidValue(flag, String(raw), allowed);
             return raw;
+        },
+    };
+}
+
+/** `--NAME TEXT`, optional: `undefined` when absent; `defaultText` says what the program does then. */
+export function optionalText(o: {
+    help: string;
+    placeholder?: string;
+    defaultText?: string;
+}): Flag<string | undefined> {
+    const allowed = "a non-empty text";
+    return {
+        type: "string",
+        placeholder: o.placeholder ?? "TEXT",
+        allowed,
+        help: o.help,
+        defaultText: o.defaultText,
+        parse: (raw, flag) => {
+            if (raw === undefined) return undefined;
+            if (typeof raw !== "string" || raw === "") throw invalidValue(flag, String(raw), allowed);
+            return raw;
+        },
+    };
+}
+
+/** `--NAME TEXT`, repeatable: every value in order; `[]` when absent. */
+export function textList(o: { help: string; placeholder?: string }): Flag<string[]> {
+    const allowed = "a non-empty text, the flag repeated for more";
+    return {
+        type: "string",
+        placeholder: o.placeholder ?? "TEXT",
+        allowed,
+        help: o.help,
+        multiple: true,
+        parse: (raw, flag) => {
+            const all = raw === undefined ? [] : Array.isArray(raw) ? raw : [String(raw)];
+            for (const v of all) if (v === "") throw invalidValue(flag, v, allowed);
+            return all;
+        },
+    };
+}
+
+const BUILD_ARG_ALLOWED =
+    "NAME=VALUE, NAME letters, digits and _, not starting with a digit; the flag repeated for more";
+
+/** `--build-arg NAME=VALUE`, repeatable: the component's `buildArgs`; a later NAME wins, as with docker. */
+export function buildArgFlag(help: string): Flag<Record<string, string>> {
+    return {
+        type: "string",
+        placeholder: "NAME=VALUE",
+        allowed: BUILD_ARG_ALLOWED,
+        help,
+        multiple: true,
+        parse: (raw, flag) => {
+            const out: Record<string, string> = {};
+            for (const v of raw === undefined ? [] : Array.isArray(raw) ? raw : [String(raw)]) {
+                const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(v);
+                if (!m) throw invalidValue(flag, v, BUILD_ARG_ALLOWED);
+                out[m[1]] = m[2];
+            }
+            return out;
         },
     };
 }
@@ -100,6 +163,15 @@ export const strategyFlag: Flag<CacheStrategy[]> = {
     },
 };
 
+/** `--strategy LIST` whose absence the program decides on: `undefined` when absent, else as {@link strategyFlag}. */
+export function optionalStrategyFlag(defaultText: string): Flag<CacheStrategy[] | undefined> {
+    return {
+        ...strategyFlag,
+        defaultText,
+        parse: (raw, flag) => (raw === undefined ? undefined : strategyFlag.parse(raw, flag)),
+    };
+}
+
 /** `--steps N`: work steps in the synthetic Dockerfile (bench/dockerfile.ts). */
 export const stepsFlag = (o: { min: number; default: number }) =>
     wholeNumber({ ...o, help: "Work steps in the synthetic Dockerfile." });
@@ -112,13 +184,13 @@ export const mbFlag = (o: { min: number; default: number }) =>
 export const roundsFlag = (o: { min: number; default: number }) =>
     wholeNumber({ ...o, help: "Hash passes over each step's data: the CPU part of a step." });
 
+/** `--NAME` alone: true when given. */
+export function booleanFlag(help: string): Flag<boolean> {
+    return { type: "boolean", allowed: "no value", help, parse: (raw) => raw === true };
+}
+
 /** `--verbose`: stream every build's output. */
-export const verboseFlag: Flag<boolean> = {
-    type: "boolean",
-    allowed: "no value",
-    help: "Stream each build's output (it is captured either way).",
-    parse: (raw) => raw === true,
-};
+export const verboseFlag: Flag<boolean> = booleanFlag("Stream each build's output (it is captured either way).");
 
 export type Flags = Record<string, Flag<unknown>>;
 export type FlagValues<F extends Flags> = { [K in keyof F]: F[K] extends Flag<infer T> ? T : never };
@@ -150,7 +222,7 @@ export function parseFlags<F extends Flags>(cmd: Command<F>, argv: readonly stri
     if (tokens.some((t) => t.kind === "option" && HELP_NAMES.includes(t.name))) return { help: true };
     const known = Object.keys(cmd.flags);
     const allowedFlags = [...known, "help"].map((n) => `--${n}`).join(", ");
-    const raw: Record<string, string | true> = {};
+    const raw: Record<string, string | true | string[]> = {};
     for (const t of tokens) {
         if (t.kind === "positional") {
             throw new FlagError(`Unexpected argument ${JSON.stringify(t.value)}. Allowed: the flags ${allowedFlags}.`);
@@ -172,7 +244,8 @@ export function parseFlags<F extends Flags>(cmd: Command<F>, argv: readonly stri
             if (t.value === undefined || (!t.inlineValue && t.value.startsWith("--"))) {
                 throw new FlagError(`Missing value for '--${t.name}'. Allowed: ${flag.allowed}.`);
             }
-            raw[t.name] = t.value;
+            if (flag.multiple) raw[t.name] = [...((raw[t.name] as string[] | undefined) ?? []), t.value];
+            else raw[t.name] = t.value;
         }
     }
     // Every bad value at once, one line each.

@@ -6,7 +6,7 @@ import * as path from "path";
 import { shellWord } from "../components/buildspec";
 import { DEFAULTS } from "../components/args";
 import { BuilderImageResult, dockerRunner, findBuildkitArchive, provideBuilderImage } from "./buildkit-image";
-import { BuildHost, startBuildHost } from "./daemon";
+import { BuildHost, BuildHostOptions, startBuildHost } from "./daemon";
 import { DockerEnv, ensureDockerEnv } from "./engine";
 import { ByteCounters, LocalRegistry, StartRegistryOptions, startLocalRegistry } from "./registry";
 import { BaseImage, ensureBaseImage } from "./base-image";
@@ -44,6 +44,11 @@ export interface LocalBuildOptions {
      * as on a CodeBuild host that can't pull it).
      */
     builderImage?: string;
+    /**
+     * How the build host is had: default `startBuildHost` (a fresh dockerd); portable.ts passes one that uses an
+     * existing daemon with a fresh `docker-container` builder per build.
+     */
+    startHost?: (o: BuildHostOptions) => Promise<Pick<BuildHost, "variables" | "timings" | "builderImage" | "stop">>;
 }
 
 /**
@@ -120,9 +125,9 @@ export async function runLocalBuild(opts: LocalBuildOptions): Promise<LocalBuild
     const home = path.join(work, "home");
     fs.mkdirSync(home);
 
-    let buildHost: BuildHost;
+    let buildHost: Pick<BuildHost, "variables" | "timings" | "builderImage" | "stop">;
     try {
-        buildHost = await startBuildHost({
+        buildHost = await (opts.startHost ?? startBuildHost)({
             env,
             containerdStore: !!opts.containerdStore,
             workDir: work,

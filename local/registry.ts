@@ -47,6 +47,12 @@ export interface StartRegistryOptions {
     password?: string;
     /** bcrypt cost of the htpasswd entry (each request pays it: keep 4 or 5 for tests). */
     bcryptCost?: number;
+    /**
+     * Runs the registry some other way than Debian's `docker-registry` binary (e.g. as a container: portable.ts),
+     * listening on 127.0.0.1:`port` with the storage and auth it chooses; then no htpasswd is made, the proxy
+     * still counts, and `stop()` calls the returned `stop`.
+     */
+    launch?: (port: number) => Promise<{ stop(): Promise<unknown> }>;
 }
 
 const zero = (): ByteCounters => ({
@@ -59,57 +65,15 @@ const zero = (): ByteCounters => ({
 });
 
 export async function startLocalRegistry(opts: StartRegistryOptions = {}): Promise<LocalRegistry> {
-    const registryBin = which("docker-registry", "/usr/bin:/usr/sbin:/usr/local/bin");
-    if (!registryBin) throw new Error("docker-registry not installed (run ensureDockerEnv() first)");
-    const htpasswdBin = which("htpasswd", "/usr/bin:/usr/sbin:/usr/local/bin");
-    if (!htpasswdBin) throw new Error("htpasswd not installed (apache2-utils; run ensureDockerEnv() first)");
-
     const username = opts.username ?? "AWS";
     const password = opts.password ?? `local-${Math.random().toString(36).slice(2, 12)}`;
     const work = fs.mkdtempSync(path.join(os.tmpdir(), "cbreg-"));
     const storageDir = mkdirp(opts.storageDir ?? path.join(work, "storage"));
-
-    // bcrypt hash with the requested cost (htpasswd -B uses bcrypt; -C is its cost).
-    const cost = String(opts.bcryptCost ?? 4);
-    const hash = await runOk(htpasswdBin, ["-niBC", cost, username], { input: password + "\n" });
-    const htpasswdFile = path.join(work, "htpasswd");
-    fs.writeFileSync(htpasswdFile, hash.stdout.trim() + "\n", { mode: 0o600 });
-
     const port = await freePort();
     const upstream = `127.0.0.1:${port}`;
-    const config = path.join(work, "config.yml");
-    fs.writeFileSync(
-        config,
-        [
-            "version: 0.1",
-            "log:",
-            "  level: warn",
-            "  accesslog:",
-            "    disabled: true",
-            "storage:",
-            "  filesystem:",
-            `    rootdirectory: ${storageDir}`,
-            "  delete:",
-            "    enabled: true",
-            "http:",
-            `  addr: ${upstream}`,
-            `  secret: ${Math.random().toString(36).slice(2)}`,
-            "auth:",
-            "  htpasswd:",
-            "    realm: local-ecr",
-            `    path: ${htpasswdFile}`,
-            "",
-        ].join("\n"),
-    );
-    const registry = await startDetached({
-        name: "docker-registry",
-        command: registryBin,
-        args: ["serve", config],
-        env: { PATH: "/usr/bin:/bin", HOME: work },
-        logFile: path.join(work, "registry.log"),
-        ready: () => canConnect(port),
-        readyTimeoutMs: 15_000,
-    }).catch((e: unknown) => {
+    const registry = await (opts.launch ?? ((p) => launchBinary(p, { ...opts, username, password, work, storageDir })))(
+        port,
+    ).catch((e: unknown) => {
         fs.rmSync(work, { recursive: true, force: true });
         throw e;
     });
@@ -182,7 +146,61 @@ export async function startLocalRegistry(opts: StartRegistryOptions = {}): Promi
     };
 }
 
-function canConnect(port: number): Promise<boolean> {
+/** Debian's `docker-registry` binary on 127.0.0.1:`port`, with htpasswd auth and the storage in `o.storageDir`. */
+async function launchBinary(
+    port: number,
+    o: StartRegistryOptions & { username: string; password: string; work: string; storageDir: string },
+): Promise<{ stop(): Promise<unknown> }> {
+    const { username, password, work, storageDir } = o;
+    const registryBin = which("docker-registry", "/usr/bin:/usr/sbin:/usr/local/bin");
+    if (!registryBin) throw new Error("docker-registry not installed (run ensureDockerEnv() first)");
+    const htpasswdBin = which("htpasswd", "/usr/bin:/usr/sbin:/usr/local/bin");
+    if (!htpasswdBin) throw new Error("htpasswd not installed (apache2-utils; run ensureDockerEnv() first)");
+
+    // bcrypt hash with the requested cost (htpasswd -B uses bcrypt; -C is its cost).
+    const cost = String(o.bcryptCost ?? 4);
+    const hash = await runOk(htpasswdBin, ["-niBC", cost, username], { input: password + "\n" });
+    const htpasswdFile = path.join(work, "htpasswd");
+    fs.writeFileSync(htpasswdFile, hash.stdout.trim() + "\n", { mode: 0o600 });
+
+    const upstream = `127.0.0.1:${port}`;
+    const config = path.join(work, "config.yml");
+    fs.writeFileSync(
+        config,
+        [
+            "version: 0.1",
+            "log:",
+            "  level: warn",
+            "  accesslog:",
+            "    disabled: true",
+            "storage:",
+            "  filesystem:",
+            `    rootdirectory: ${storageDir}`,
+            "  delete:",
+            "    enabled: true",
+            "http:",
+            `  addr: ${upstream}`,
+            `  secret: ${Math.random().toString(36).slice(2)}`,
+            "auth:",
+            "  htpasswd:",
+            "    realm: local-ecr",
+            `    path: ${htpasswdFile}`,
+            "",
+        ].join("\n"),
+    );
+    return startDetached({
+        name: "docker-registry",
+        command: registryBin,
+        args: ["serve", config],
+        env: { PATH: "/usr/bin:/bin", HOME: work },
+        logFile: path.join(work, "registry.log"),
+        ready: () => canConnect(port),
+        readyTimeoutMs: 15_000,
+    });
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:`port`. */
+export function canConnect(port: number): Promise<boolean> {
     return new Promise((resolve) => {
         const s = net.connect(port, "127.0.0.1");
         s.once("connect", () => {

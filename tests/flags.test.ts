@@ -2,13 +2,17 @@
 // Pure: parseFlags and usage are called with argv arrays; nothing is run.
 import { strict as assert } from "assert";
 import {
+    buildArgFlag,
     Command,
     FlagError,
     mbFlag,
+    optionalStrategyFlag,
+    optionalText,
     parseFlags,
     stepsFlag,
     strategyFlag,
     text,
+    textList,
     usage,
     verboseFlag,
     wholeNumber,
@@ -142,5 +146,51 @@ describe("usage", () => {
             assert.ok(text.split("\n").includes(line), `missing line:\n${line}\nin:\n${text}`);
         }
         assert.match(text, /\nExamples:\n {2}test-cmd$/);
+    });
+});
+
+describe("repeatable and optional flags (local-build --context)", () => {
+    const more = {
+        change: textList({ help: "A file to change.", placeholder: "PATH" }),
+        "build-arg": buildArgFlag("A build arg."),
+        context: optionalText({ help: "The context.", placeholder: "DIR" }),
+        strategy: optionalStrategyFlag("registry"),
+    };
+    const cmd2: Command<typeof more> = { name: "t", summary: "T.", flags: more, examples: [] };
+    const parse = (...argv: string[]) => {
+        const r = parseFlags(cmd2, argv);
+        if (r.help) assert.fail("help");
+        return r.values;
+    };
+    it("gives [] / {} / undefined when absent", () => {
+        assert.deepEqual(parse(), { change: [], "build-arg": {}, context: undefined, strategy: undefined });
+    });
+    it("keeps every value of a repeated flag in order; a later build arg of the same name wins", () => {
+        const v = parse(
+            "--change",
+            "a",
+            "--change=b/c",
+            "--build-arg",
+            "X=1",
+            "--build-arg",
+            "Y=a=b",
+            "--build-arg",
+            "X=2",
+        );
+        assert.deepEqual([v.change, v["build-arg"]], [["a", "b/c"], { X: "2", Y: "a=b" }]);
+    });
+    it("a single-valued flag still takes the last value", () => {
+        assert.equal(parse("--context", "a", "--context", "b").context, "b");
+    });
+    it("rejects a build arg that isn't NAME=VALUE, naming it and what is allowed", () => {
+        assert.throws(
+            () => parse("--build-arg", "1X=2"),
+            (e: unknown) =>
+                e instanceof FlagError &&
+                e.message ===
+                    `Invalid value for '--build-arg': "1X=2". Allowed: NAME=VALUE, NAME letters, digits and _, not starting with a digit; the flag repeated for more.`,
+        );
+        assert.throws(() => parse("--change", ""), /Invalid value for '--change': ""/);
+        assert.throws(() => parse("--strategy", "fast"), /Invalid value for '--strategy': "fast"/);
     });
 });
