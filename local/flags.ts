@@ -64,19 +64,8 @@ export function wholeNumber(o: {
 
 /** `--NAME TEXT`: any non-empty text. */
 export function text(o: { default: string; help: string; placeholder?: string }): Flag<string> {
-    const allowed = "a non-empty text";
-    return {
-        type: "string",
-        placeholder: o.placeholder ?? "TEXT",
-        allowed,
-        help: o.help,
-        defaultText: o.default,
-        parse: (raw, flag) => {
-            if (raw === undefined) return o.default;
-            if (typeof raw !== "string" || raw === "") throw invalidValue(flag, String(raw), allowed);
-            return raw;
-        },
-    };
+    const flag = optionalText({ help: o.help, placeholder: o.placeholder, defaultText: o.default });
+    return { ...flag, parse: (raw, name) => flag.parse(raw, name) ?? o.default };
 }
 
 /** `--NAME TEXT`, optional: `undefined` when absent; `defaultText` says what the program does then. */
