@@ -9,19 +9,45 @@
  *   npx tsx bench/export-cost.ts                       # 24 and 48 steps of 2 MB, both builders
  *   npx tsx bench/export-cost.ts --steps 24,48 --mb 2 --modes docker-container
  */
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import { singleStage } from "./dockerfile";
-import { builderImageOf } from "../local/buildkit-image";
 import { componentBuildspec } from "../local/component-buildspec";
-import { LocalBuildResult, LocalHost, runLocalBuild, startLocalHost } from "../local/host";
-import { localArgs, REGISTRY_MODES, RegistryMode, SCENARIO_DOCKERFILE_DIR } from "../local/scenario";
+import { LocalBuildResult, LocalHost, startLocalHost } from "../local/host";
+import { localArgs, REGISTRY_MODES, RegistryMode, runSpecOnDockerfile } from "../local/scenario";
+import { Command, invalidValue, mbFlag, runCommand, text } from "../local/flags";
 import type { Buildspec } from "../local/runner";
 
-function arg(name: string, def: string): string {
-    const i = process.argv.indexOf(`--${name}`);
-    return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : def;
+const flags = {
+    steps: text({ default: "24,48", help: "Step counts to measure, comma-separated.", placeholder: "N,N" }),
+    mb: mbFlag({ min: 0, default: 2 }),
+    modes: text({
+        default: REGISTRY_MODES.join(","),
+        help: `Builders to measure, comma-separated: ${REGISTRY_MODES.join(", ")}.`,
+        placeholder: "LIST",
+    }),
+};
+
+const command: Command<typeof flags> = {
+    name: "npx tsx bench/export-cost.ts",
+    summary: "What the registry strategy's cache export costs when nothing changed, per builder and step count.",
+    flags,
+    examples: [
+        "npx tsx bench/export-cost.ts",
+        "npx tsx bench/export-cost.ts --steps 24,48 --mb 2 --modes docker-container",
+    ],
+};
+
+/** A comma-separated list given to `flag`, each item read by `parse` (undefined: not allowed). */
+function list<T extends string | number>(
+    flag: string,
+    raw: string,
+    parse: (v: string) => T | undefined,
+    allowed: string,
+): T[] {
+    return raw.split(",").map((v) => {
+        const parsed = parse(v);
+        if (parsed === undefined) throw invalidValue(flag, raw, allowed, `${JSON.stringify(v)} is not one`);
+        return parsed;
+    });
 }
 
 /** Seconds of BuildKit's "preparing build cache for export" vertex in the export (the last docker build). */
@@ -41,36 +67,34 @@ async function once(
     dockerfile: string,
     label: string,
 ): Promise<LocalBuildResult> {
-    const src = fs.mkdtempSync(path.join(os.tmpdir(), "cbsrc-"));
-    try {
-        fs.mkdirSync(path.join(src, SCENARIO_DOCKERFILE_DIR));
-        fs.writeFileSync(path.join(src, SCENARIO_DOCKERFILE_DIR, "Dockerfile"), dockerfile);
-        const r = await runLocalBuild({
-            buildspec: spec,
-            sourceDir: src,
-            registry: host.registry,
-            containerdStore: mode === "containerd-store",
-            builderImage: builderImageOf(spec),
-            dockerEnv: host.dockerEnv,
-            label,
-            quiet: true,
-            printReport: false,
-        });
-        if (!r.succeeded) throw new Error(`${label} failed:\n${r.output.split("\n").slice(-40).join("\n")}`);
-        return r;
-    } finally {
-        fs.rmSync(src, { recursive: true, force: true });
-    }
+    const r = await runSpecOnDockerfile(host, spec, dockerfile, {
+        containerdStore: mode === "containerd-store",
+        label,
+        quiet: true,
+        printReport: false,
+    });
+    if (!r.succeeded) throw new Error(`${label} failed:\n${r.output.split("\n").slice(-40).join("\n")}`);
+    return r;
 }
 
 /** Seconds of the build phase's last command: the export. */
 const exportSeconds = (r: LocalBuildResult) =>
     (r.phases.find((p) => p.name === "build")?.commands.at(-1)?.durationMs ?? NaN) / 1000;
 
-async function main(): Promise<void> {
-    const stepCounts = arg("steps", "24,48").split(",").map(Number);
-    const mbPerStep = Number(arg("mb", "2"));
-    const modes = arg("modes", REGISTRY_MODES.join(",")).split(",") as RegistryMode[];
+runCommand(command, async (values) => {
+    const stepCounts = list(
+        "steps",
+        values.steps,
+        (v) => (/^\d+$/.test(v) && Number(v) >= 2 ? Number(v) : undefined),
+        "whole numbers >= 2, comma-separated",
+    );
+    const mbPerStep = values.mb;
+    const modes = list(
+        "modes",
+        values.modes,
+        (v) => REGISTRY_MODES.find((m) => m === v),
+        `${REGISTRY_MODES.join(", ")}, comma-separated`,
+    );
     const host = await startLocalHost();
     const rows: string[] = [];
     try {
@@ -113,9 +137,4 @@ async function main(): Promise<void> {
             ...rows,
         ].join("\n"),
     );
-}
-
-main().catch((e) => {
-    console.error(e);
-    process.exit(1);
 });

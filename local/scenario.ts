@@ -20,7 +20,7 @@ import * as path from "path";
 import type { CachedDockerBuildArgs, CacheStrategy } from "../components/args";
 import { componentBuildspecYaml } from "./component-buildspec";
 import { builderImageOf } from "./buildkit-image";
-import { LocalBuildResult, LocalHost, runLocalBuild } from "./host";
+import { LocalBuildOptions, LocalBuildResult, LocalHost, runLocalBuild } from "./host";
 import * as YAML from "yaml";
 import type { Buildspec } from "./runner";
 
@@ -117,24 +117,47 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     const repositoryUrl = `${o.host.registry.address}/${o.repo}`;
     const buildspecYaml = await componentBuildspecYaml({ ...localArgs(o.strategy, mode), ...o.args }, repositoryUrl);
     const buildspec = YAML.parse(buildspecYaml) as Buildspec;
+    const r = await runSpecOnDockerfile(o.host, buildspec, o.dockerfile, {
+        env: o.env,
+        containerdStore: o.strategy === "registry" && mode === "containerd-store",
+        label: o.label ?? `${o.strategy} ${o.repo}`,
+        quiet: o.quiet,
+        printReport: o.printReport,
+        passwordOverride: o.passwordOverride,
+        provideBuilderImage: o.provideBuilderImage,
+    });
+    return { ...r, buildspecYaml };
+}
+
+/**
+ * Runs a buildspec object on a fresh host of `host`, with `dockerfile` as the source's only file (in
+ * {@link SCENARIO_DOCKERFILE_DIR}); the docker-container builder's image is provided unless told not to.
+ */
+export async function runSpecOnDockerfile(
+    host: LocalHost,
+    buildspec: Buildspec,
+    dockerfile: string,
+    o: Pick<LocalBuildOptions, "env" | "containerdStore" | "label" | "quiet" | "printReport" | "passwordOverride"> & {
+        readonly provideBuilderImage?: boolean;
+    },
+): Promise<LocalBuildResult> {
     const src = fs.mkdtempSync(path.join(os.tmpdir(), "cbsrc-"));
     try {
         fs.mkdirSync(path.join(src, SCENARIO_DOCKERFILE_DIR));
-        fs.writeFileSync(path.join(src, SCENARIO_DOCKERFILE_DIR, "Dockerfile"), o.dockerfile);
-        const r = await runLocalBuild({
+        fs.writeFileSync(path.join(src, SCENARIO_DOCKERFILE_DIR, "Dockerfile"), dockerfile);
+        return await runLocalBuild({
             buildspec,
             sourceDir: src,
-            registry: o.host.registry,
+            registry: host.registry,
             env: o.env,
-            containerdStore: o.strategy === "registry" && mode === "containerd-store",
-            dockerEnv: o.host.dockerEnv,
-            label: o.label ?? `${o.strategy} ${o.repo}`,
+            containerdStore: o.containerdStore,
+            dockerEnv: host.dockerEnv,
+            label: o.label,
             quiet: o.quiet,
             printReport: o.printReport,
             passwordOverride: o.passwordOverride,
             builderImage: o.provideBuilderImage === false ? undefined : builderImageOf(buildspec),
         });
-        return { ...r, buildspecYaml };
     } finally {
         fs.rmSync(src, { recursive: true, force: true });
     }

@@ -17,15 +17,12 @@
 // whose layer it downloads as DONE without CACHED, which the counts must still get right).
 import { strict as assert } from "assert";
 import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import * as YAML from "yaml";
 import { multiStage, singleStage } from "../../bench/dockerfile";
 import { DEFAULTS } from "../../components/args";
 import type { CacheStrategy } from "../../components/args";
-import { builderImageOf } from "../../local/buildkit-image";
 import { componentBuildspec } from "../../local/component-buildspec";
-import { LocalBuildResult, LocalHost, runLocalBuild, startLocalHost } from "../../local/host";
+import { LocalBuildResult, LocalHost, startLocalHost } from "../../local/host";
 import type { Buildspec } from "../../local/runner";
 import {
     localArgs,
@@ -33,7 +30,7 @@ import {
     runScenario,
     ScenarioOptions,
     ScenarioResult,
-    SCENARIO_DOCKERFILE_DIR,
+    runSpecOnDockerfile,
 } from "../../local/scenario";
 import { flagValues, parseShell } from "../helpers/shell";
 import { RegistryApi } from "./registry-api";
@@ -129,26 +126,14 @@ async function renderSpec(v: Variant, repo: string): Promise<Buildspec> {
 
 /** Runs a given buildspec object of `v` on a fresh host with `dockerfile` as the scenario's source. */
 async function runSpec(label: string, v: Variant, spec: Buildspec, dockerfile: string): Promise<LocalBuildResult> {
-    const src = fs.mkdtempSync(path.join(os.tmpdir(), "cbsrc-"));
-    try {
-        fs.mkdirSync(path.join(src, SCENARIO_DOCKERFILE_DIR));
-        fs.writeFileSync(path.join(src, SCENARIO_DOCKERFILE_DIR, "Dockerfile"), dockerfile);
-        const r = await runLocalBuild({
-            buildspec: spec,
-            sourceDir: src,
-            registry: host!.registry,
-            containerdStore: v.mode === "containerd-store",
-            builderImage: builderImageOf(spec),
-            dockerEnv: host!.dockerEnv,
-            label,
-            quiet: !process.env.E2E_VERBOSE,
-            printReport: false,
-        });
-        note(label, r);
-        return r;
-    } finally {
-        fs.rmSync(src, { recursive: true, force: true });
-    }
+    const r = await runSpecOnDockerfile(host!, spec, dockerfile, {
+        containerdStore: v.mode === "containerd-store",
+        label,
+        quiet: !process.env.E2E_VERBOSE,
+        printReport: false,
+    });
+    note(label, r);
+    return r;
 }
 
 // ---------- reading a result
