@@ -30,6 +30,7 @@ import {
     buildspecOptions,
     buildspecYaml,
     fragment,
+    marker,
     fullRef,
     phaseFragments,
 } from "../../components/buildspec";
@@ -330,8 +331,10 @@ function assertPreludeThenFragment(o: BuildspecOptions, commands: string[]): voi
     assert.equal(commands.length, names.length);
     commands.forEach((c, i) => {
         const body = fragment(names[i]).body;
-        assert.ok(c === body || c.endsWith(`\n${body}`), `command ${i} ends with ${names[i]}.sh, unchanged`);
-        const preludeText = c.slice(0, c.length - body.length);
+        assert.ok(c.endsWith(`\n${body}`), `command ${i} ends with ${names[i]}.sh, unchanged`);
+        // The command's marker (its start time, for metrics.sh) comes first and carries no value.
+        assert.ok(c.startsWith(`${marker(names[i])}\n`), `command ${i} starts with its marker`);
+        const preludeText = c.slice(marker(names[i]).length + 1, c.length - body.length);
         const p = parseShell(preludeText);
         assert.ok(
             p.commands.every((s) => s.words.length === 0 && s.assigns.length === 1),
@@ -421,6 +424,7 @@ function commandIndex(o: BuildspecOptions) {
         report: pre + 1,
         exportCache,
         post: exportCache >= 0 ? exportCache + 1 : pre + 2,
+        metrics: (exportCache >= 0 ? exportCache + 1 : pre + 2) + 1,
     };
 }
 
@@ -448,7 +452,7 @@ function assertCarried(o: BuildspecOptions, full = false): void {
         return f;
     });
     const idx = commandIndex(o);
-    assert.equal(commands.length, idx.post + 1, "the commands are where commandIndex says");
+    assert.equal(commands.length, idx.metrics + 1, "the commands are where commandIndex says");
     assert.equal(commands[idx.report], baseline[idx.report], "the report command carries no value");
     const image = `${o.repositoryUrl}:${o.imageTag}`;
     const cache = o.cacheStrategy === "registry" ? `${o.repositoryUrl}:${o.cacheTag}` : image;
