@@ -32,6 +32,8 @@ export type StackOutputs = Pick<
     | "roleArn"
     | "logGroupName"
     | "upstreamCacheUrls"
+    | "alarmTopicArn"
+    | "dashboardName"
 > & { readonly cacheStrategy: CacheStrategy };
 
 export function program(): StackOutputs {
@@ -57,5 +59,7 @@ export function program(): StackOutputs {
         roleArn: build.roleArn,
         logGroupName: build.logGroupName,
         upstreamCacheUrls: build.upstreamCacheUrls,
+        alarmTopicArn: build.alarmTopicArn,
+        dashboardName: build.dashboardName,
     };
 }
