@@ -21,7 +21,7 @@ import {
     METRIC_FILTERS,
     parseFilterPattern,
 } from "../components/buildEvent";
-import { buildspec, BuildspecOptions, BUILD_LOG } from "../components/buildspec";
+import { buildspec, BuildspecOptions, BUILD_LOG, marker, markedFragments } from "../components/buildspec";
 import { runPhases } from "./helpers/bash";
 
 const REPO = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app";
@@ -248,5 +248,23 @@ describe("the filter-pattern subset (buildEvent.ts)", () => {
         assert.equal(c.ColdBuildSeconds, JSON.parse(cold).seconds.total);
         assert.equal(c.CacheHitRatio, 0);
         assert.ok(dataPoints([warm]).every((p) => p.project === "my-project"));
+    });
+});
+
+describe("command markers (buildspec/index.ts)", () => {
+    it("mark exactly the commands whose start metrics.sh reads, and each marker runs date once", () => {
+        assert.deepEqual([...markedFragments()].sort(), [
+            "build",
+            "export",
+            "metrics",
+            "post_build",
+            "report",
+            "trust",
+        ]);
+        assert.equal(marker("login"), undefined);
+        assert.equal(marker("build"), "LAYER_CACHE_T_build=$(date +%s%3N)");
+        const spec = buildspec(options({ cacheStrategy: "registry" }));
+        assert.ok(spec.phases.build.commands[0].startsWith("LAYER_CACHE_T_build=$(date +%s%3N)\n"));
+        assert.ok(!spec.phases.pre_build.commands[1].includes("LAYER_CACHE_T_"), "login has no marker");
     });
 });
