@@ -322,8 +322,9 @@ export interface CachedDockerBuildArgs {
      */
     readonly hitRatioThreshold?: number;
     /**
-     * How many consecutive hours with a trusted build must each stay below {@link hitRatioThreshold} (their best build
-     * counts) before the low-hit-ratio alarm fires; hours without a build are skipped: 1 to 24.
+     * How many consecutive hourly datapoints must each stay below {@link hitRatioThreshold} (an hour's best trusted build
+     * counts) before the low-hit-ratio alarm fires: 1 to 24. An hour without a trusted build is missing data, which keeps
+     * the alarm's state; CloudWatch looks back only a little beyond that many hours, so builds hours apart need a lower value.
      * @default 3
      */
     readonly hitRatioBuilds?: number;

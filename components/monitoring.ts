@@ -8,7 +8,7 @@
  *
  * | alarm | metric | fires when |
  * |---|---|---|
- * | `<project>-low-hit-ratio` | `EcrLayerCache/CacheHitRatio` (Project), Maximum per hour | below `hitRatioThreshold` in `hitRatioBuilds` hours with a trusted build (others: missing data, ignored) |
+ * | `<project>-low-hit-ratio` | `EcrLayerCache/CacheHitRatio` (Project), Maximum per hour | below `hitRatioThreshold` in `hitRatioBuilds` consecutive hourly datapoints (an hour without a trusted build: missing data, state kept) |
  * | `<project>-failed-builds` | `AWS/CodeBuild/FailedBuilds` (ProjectName), Sum per 5 min | at least `failedBuildsThreshold` |
  * | `<project>-slow-builds` | `AWS/CodeBuild/Duration` (ProjectName), Maximum per 5 min | above `durationAlarmMinutes` (only when set) |
  */
