@@ -123,7 +123,7 @@ export async function synth(o: SynthOptions): Promise<SynthResult> {
                 parent: r.parent || undefined,
                 protect: r.protect,
                 retainOnDelete: r.retainOnDelete,
-                dependencies: r.dependencies,
+                dependencies: [...r.dependencies].sort(),
                 inputs: redacted(r.wire),
             }),
         );
