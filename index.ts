@@ -20,3 +20,6 @@ export const roleArn = outputs.roleArn;
 export const logGroupName = outputs.logGroupName;
 // Where each upstream registry cached through ECR is reached, e.g. {"ecr-public": "<registry>/ecr-public"}; {} when off.
 export const upstreamCacheUrls = outputs.upstreamCacheUrls;
+// The SNS topic the alarms notify and the CloudWatch dashboard's name; undefined when monitoring is off.
+export const alarmTopicArn = outputs.alarmTopicArn;
+export const dashboardName = outputs.dashboardName;

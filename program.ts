@@ -40,6 +40,8 @@ export type StackOutputs = Pick<
     | "roleArn"
     | "logGroupName"
     | "upstreamCacheUrls"
+    | "alarmTopicArn"
+    | "dashboardName"
 > & { readonly cacheStrategy: CacheStrategy };
 
 export function program(): StackOutputs {
@@ -68,5 +70,7 @@ export function program(): StackOutputs {
         roleArn: build.roleArn,
         logGroupName: build.logGroupName,
         upstreamCacheUrls: build.upstreamCacheUrls,
+        alarmTopicArn: build.alarmTopicArn,
+        dashboardName: build.dashboardName,
     };
 }

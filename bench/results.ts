@@ -147,9 +147,14 @@ export function chartSpec(res: BenchResults): Record<string, unknown> {
 
 /** Renders the chart to SVG with vega (no browser, no canvas). */
 export async function chartSvg(res: BenchResults): Promise<string> {
+    return vegaLiteSvg(chartSpec(res));
+}
+
+/** Renders any vega-lite spec to SVG with vega, headless (also bench/dashboard.ts's renderer). */
+export async function vegaLiteSvg(liteSpec: Record<string, unknown>): Promise<string> {
     const vl = await import("vega-lite");
     const vega = await import("vega");
-    const spec = vl.compile(chartSpec(res) as unknown as Parameters<typeof vl.compile>[0]).spec;
+    const spec = vl.compile(liteSpec as unknown as Parameters<typeof vl.compile>[0]).spec;
     const view = new vega.View(vega.parse(spec), { renderer: "none" });
     const svg = await view.toSVG();
     view.finalize();

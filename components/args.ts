@@ -351,6 +351,54 @@ export interface CachedDockerBuildArgs {
      * @default {}
      */
     readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+
+    // ---- Monitoring (components/monitoring.ts): metric filters, alarms, their SNS topic, a dashboard. ----
+
+    /**
+     * Create the monitoring: log metric filters that turn each build's JSON line into metrics, three alarms (low hit
+     * ratio over trusted builds, failed builds, and, with `durationAlarmMinutes`, slow builds), an SNS topic
+     * for them (unless `alarmTopicArn` is given) and a CloudWatch dashboard. It needs no new permission: the
+     * filters read the log group CodeBuild already writes to. Set `false` to create none of it.
+     * @default true
+     */
+    readonly monitoring?: boolean;
+    /**
+     * ARN of an existing SNS topic the alarms notify, instead of a topic the stack creates:
+     * `arn:aws:sns:<region>:<account>:<name>`. Only with `monitoring: true`.
+     * @default undefined (the stack creates `<projectName>-alarms`)
+     */
+    readonly alarmTopicArn?: string;
+    /**
+     * Email addresses subscribed to the alarms' topic (each must confirm AWS's email before it receives anything):
+     * a list of addresses, each at most once. Only with `monitoring: true`.
+     * @default []
+     */
+    readonly alarmEmails?: string[];
+    /**
+     * The low-hit-ratio alarm fires when trusted builds' cache hit ratio (0 to 1) stays below this: more than 0, at
+     * most 1.
+     * @default 0.5
+     */
+    readonly hitRatioThreshold?: number;
+    /**
+     * How many consecutive hourly datapoints must each stay below `hitRatioThreshold` (an hour's best trusted build
+     * counts) before the low-hit-ratio alarm fires: 1 to 24. An hour without a trusted build is missing data, which keeps
+     * the alarm's state; CloudWatch looks back only a little beyond that many hours, so builds hours apart need a lower value.
+     * @default 3
+     */
+    readonly hitRatioBuilds?: number;
+    /**
+     * The failed-builds alarm fires when at least this many builds fail within 5 minutes (CodeBuild's `FailedBuilds`):
+     * 1 to 1000.
+     * @default 1
+     */
+    readonly failedBuildsThreshold?: number;
+    /**
+     * The slow-build alarm fires when a build takes longer than this many minutes (CodeBuild's `Duration`): 1 to
+     * `buildTimeoutMinutes`. Unset, there is no slow-build alarm (no bound fits every Dockerfile).
+     * @default undefined (no slow-build alarm)
+     */
+    readonly durationAlarmMinutes?: number;
 }
 
 /**
@@ -365,7 +413,13 @@ export const SECRET_ARGS = [
 /** Arguments handed to resources untouched: never validated, so they may be `pulumi.Input`s. Not in {@link ResolvedArgs}. */
 type PassThroughArg = "githubToken" | "dockerHubAccessToken" | "tags";
 /** Arguments without a default: unset stays unset after resolution. */
-type UnsetByDefaultArg = "kmsKeyArn" | "buildNetwork" | "dockerHubCredentialArn" | "dockerHubUsername";
+type UnsetByDefaultArg =
+    | "kmsKeyArn"
+    | "buildNetwork"
+    | "dockerHubCredentialArn"
+    | "dockerHubUsername"
+    | "alarmTopicArn"
+    | "durationAlarmMinutes";
 
 /**
  * The arguments after defaults and validation: every argument but the pass-through ones, present
@@ -921,8 +975,11 @@ export function resolveArgs(name: string, stack: string, args: CachedDockerBuild
         oneOf(p, "buildNetwork", buildNetwork, BUILD_NETWORKS);
     }
 
+    const monitoring = resolveMonitoring(p, args, buildTimeoutMinutes);
+
     p.throwIfAny();
     return {
+        ...monitoring,
         repositoryName,
         projectName,
         imageTag,
@@ -950,6 +1007,84 @@ export function resolveArgs(name: string, stack: string, args: CachedDockerBuild
         localCache,
         logRetentionDays,
         buildNetwork,
+    };
+}
+
+// ---- Monitoring ----
+
+/** Defaults of the monitoring arguments (kept apart from {@link DEFAULTS}, with the block they belong to). */
+export const MONITORING_DEFAULTS = {
+    monitoring: true,
+    alarmEmails: [],
+    hitRatioThreshold: 0.5,
+    hitRatioBuilds: 3,
+    failedBuildsThreshold: 1,
+} as const satisfies Partial<ResolvedArgs>;
+
+const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
+const EMAIL = /^[^\s@"'<>,;]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
+const ONLY_WITH_MONITORING = "Allowed only when monitoring is true (it creates the alarms this notifies about).";
+
+type MonitoringArgs = Pick<
+    ResolvedArgs,
+    | "monitoring"
+    | "alarmTopicArn"
+    | "alarmEmails"
+    | "hitRatioThreshold"
+    | "hitRatioBuilds"
+    | "failedBuildsThreshold"
+    | "durationAlarmMinutes"
+>;
+
+/** Defaults and checks of the monitoring arguments. */
+function resolveMonitoring(p: Problems, args: CachedDockerBuildArgs, buildTimeoutMinutes: number): MonitoringArgs {
+    const monitoring = args.monitoring ?? MONITORING_DEFAULTS.monitoring;
+    const alarmTopicArn = args.alarmTopicArn;
+    if (alarmTopicArn !== undefined && p.check(monitoring, "alarmTopicArn", alarmTopicArn, ONLY_WITH_MONITORING)) {
+        p.check(
+            SNS_TOPIC_ARN.test(alarmTopicArn),
+            "alarmTopicArn",
+            alarmTopicArn,
+            "Allowed: an SNS topic ARN, arn:aws:sns:<region>:<account>:<name>.",
+        );
+    }
+    const alarmEmails = args.alarmEmails ?? MONITORING_DEFAULTS.alarmEmails;
+    if (p.check(Array.isArray(alarmEmails), "alarmEmails", alarmEmails, "Allowed: a list of email addresses.")) {
+        if (alarmEmails.length > 0) {
+            p.check(monitoring, "alarmEmails", alarmEmails, ONLY_WITH_MONITORING);
+        }
+        alarmEmails.forEach((e, i) => {
+            p.check(
+                typeof e === "string" && EMAIL.test(e) && alarmEmails.indexOf(e) === i,
+                "alarmEmails",
+                e,
+                "Allowed: email addresses (name@example.com), each once.",
+            );
+        });
+    }
+    const hitRatioThreshold = args.hitRatioThreshold ?? MONITORING_DEFAULTS.hitRatioThreshold;
+    p.check(
+        typeof hitRatioThreshold === "number" && hitRatioThreshold > 0 && hitRatioThreshold <= 1,
+        "hitRatioThreshold",
+        hitRatioThreshold,
+        "Allowed: a number more than 0 and at most 1 (the share of steps taken from the cache).",
+    );
+    const hitRatioBuilds = args.hitRatioBuilds ?? MONITORING_DEFAULTS.hitRatioBuilds;
+    integerIn(p, "hitRatioBuilds", hitRatioBuilds, 1, 24);
+    const failedBuildsThreshold = args.failedBuildsThreshold ?? MONITORING_DEFAULTS.failedBuildsThreshold;
+    integerIn(p, "failedBuildsThreshold", failedBuildsThreshold, 1, 1000);
+    const durationAlarmMinutes = args.durationAlarmMinutes;
+    if (durationAlarmMinutes !== undefined) {
+        integerIn(p, "durationAlarmMinutes", durationAlarmMinutes, 1, Math.max(1, buildTimeoutMinutes));
+    }
+    return {
+        monitoring,
+        alarmTopicArn,
+        alarmEmails,
+        hitRatioThreshold,
+        hitRatioBuilds,
+        failedBuildsThreshold,
+        durationAlarmMinutes,
     };
 }
 

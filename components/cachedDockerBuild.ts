@@ -5,8 +5,9 @@
  * `args.ts` (defaults and validation), `ecr.ts` + `lifecycle.ts` (repository and lifecycle rules),
  * `iam.ts` + `policies.ts` (role and least-privilege documents), `upstreamCache.ts` + `pullThrough.ts`
  * (ECR pull-through cache rules, their repository creation templates, the builder image and BuildKit
- * configuration that use them), `codebuild.ts` (project, log group, source credential) and `buildspec/`
- * (the inline buildspec: `index.ts` and one bash file per command).
+ * configuration that use them), `codebuild.ts` (project, log group, source credential), `buildspec/`
+ * (the inline buildspec: `index.ts` and one bash file per command) and `monitoring.ts` + `buildEvent.ts` (metric
+ * filters on the build's JSON line, alarms, their SNS topic, the dashboard).
  */
 import * as pulumi from "@pulumi/pulumi";
 import { CachedDockerBuildArgs, resolveArgs, ResolvedArgs } from "./args";
@@ -14,6 +15,7 @@ import { buildspecOptions, buildspecYaml, cacheRefs, registryOf } from "./builds
 import { createLogGroup, createProject } from "./codebuild";
 import { createRepository } from "./ecr";
 import { createRole } from "./iam";
+import { createMonitoring } from "./monitoring";
 import { arnParts } from "./policies";
 import { PACKAGE_NAME } from "./packageName";
 import { builderSettings, upstreamCacheUrls } from "./pullThrough";
@@ -76,6 +78,10 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
      * `{"ecr-public": "<account>.dkr.ecr.<region>.amazonaws.com/ecr-public"}`; `{}` when `pullThroughCache` is `off`.
      */
     public readonly upstreamCacheUrls: pulumi.Output<Record<string, string>>;
+    /** The SNS topic the alarms notify (created, or `alarmTopicArn`); undefined when `monitoring` is off. */
+    public readonly alarmTopicArn: pulumi.Output<string | undefined>;
+    /** The CloudWatch dashboard's name (the project's); undefined when `monitoring` is off. */
+    public readonly dashboardName: pulumi.Output<string | undefined>;
 
     /**
      * The validated arguments, defaults applied. A getter, not a field: the package schema takes every field of
@@ -133,6 +139,19 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
             childOpts,
         );
 
+        const monitoring = a.monitoring
+            ? createMonitoring(
+                  name,
+                  a,
+                  {
+                      logGroupName: logGroup.name,
+                      region: repository.arn.apply((arn) => arnParts(arn).region),
+                      tags: args.tags,
+                  },
+                  childOpts,
+              )
+            : undefined;
+
         this.repositoryUrl = repository.repositoryUrl;
         this.repositoryArn = repository.arn;
         this.repositoryName = repository.name;
@@ -149,6 +168,8 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
         this.upstreamCacheUrls = registry.apply((r): Record<string, string> => ({
             ...upstreamCacheUrls(r, a.upstreamCaches),
         }));
+        this.alarmTopicArn = monitoring ? monitoring.topicArn : pulumi.output(undefined);
+        this.dashboardName = monitoring ? monitoring.dashboard.dashboardName : pulumi.output(undefined);
 
         this.registerOutputs({
             repositoryUrl: this.repositoryUrl,
@@ -164,6 +185,8 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
             builderImage: this.builderImage,
             buildkitdConfig: this.buildkitdConfig,
             upstreamCacheUrls: this.upstreamCacheUrls,
+            alarmTopicArn: this.alarmTopicArn,
+            dashboardName: this.dashboardName,
         });
     }
 }

@@ -123,6 +123,13 @@ const READERS: { readonly [K in ConfigKey]-?: Reader<NonNullable<CachedDockerBui
     localCache: boolean,
     logRetentionDays: number,
     githubToken: secret,
+    monitoring: boolean,
+    alarmTopicArn: text(),
+    alarmEmails: stringList,
+    hitRatioThreshold: number,
+    hitRatioBuilds: number,
+    failedBuildsThreshold: number,
+    durationAlarmMinutes: number,
 };
 
 /** Every config key this program reads, in its own namespace. `githubToken` and `dockerHubAccessToken` are read as secrets. */

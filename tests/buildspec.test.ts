@@ -23,7 +23,10 @@ import {
     fragment,
     FragmentInput,
     FragmentName,
+    FROM_MARKERS,
     FROM_PRELUDE,
+    marker,
+    markerVariable,
     phaseFragments,
     prelude,
     preludeValues,
@@ -150,6 +153,10 @@ describe("buildspec fragments (components/buildspec/*.sh)", () => {
                         assert.notEqual(values[i.name], undefined, `${name}.sh: ${i.name} has a prelude value`);
                     } else if (i.from === "CodeBuild") {
                         assert.match(i.name, /^CODEBUILD_/);
+                    } else if (i.from === FROM_MARKERS) {
+                        // A marker of a command that runs before this one, or of this command itself.
+                        const setter = order.slice(0, position + 1).find((n) => markerVariable(n) === i.name);
+                        assert.ok(setter, `${name}.sh reads ${i.name}, the marker of no command up to it`);
                     } else {
                         const setters = i.from.split(" or ").map((s) => {
                             const m = /^(\w+)\.sh$/.exec(s);
@@ -186,6 +193,8 @@ describe("buildspec fragments (components/buildspec/*.sh)", () => {
         N_CACHED: "1",
         BUILD_LOG: "/dev/null",
         CODEBUILD_BUILD_ID: "p:id",
+        LAYER_CACHE_T_trust: "1700000000000",
+        LAYER_CACHE_T_metrics: "1700000060000",
     };
     function assignments(inputs: readonly FragmentInput[], values: Record<string, string | readonly string[]>) {
         return inputs
@@ -238,7 +247,8 @@ describe("buildspec fragments (components/buildspec/*.sh)", () => {
                     const f = fragment(names[phase][idx]);
                     const fromPrelude = f.inputs.filter((i) => i.from === FROM_PRELUDE).map((i) => i.name);
                     const p = prelude(f.name, values);
-                    assert.equal(c, p === "" ? f.body : `${p}\n${f.body}`);
+                    const m = marker(f.name);
+                    assert.equal(c, [...(m === undefined ? [] : [m]), ...(p === "" ? [] : [p]), f.body].join("\n"));
                     // Parsed back: the statically known variables are exactly the prelude's, with exactly its values.
                     const known = parseShell(c).known;
                     assert.deepEqual(
@@ -316,22 +326,22 @@ describe("buildspec (pure)", () => {
                 "inline docker-container": {
                     pre_build: ["trust", "login", "probe"],
                     build: ["build", "report"],
-                    post_build: ["post_build"],
+                    post_build: ["post_build", "metrics"],
                 },
                 "registry docker-container": {
                     pre_build: ["trust", "login", "builder", "probe"],
                     build: ["build", "report", "export"],
-                    post_build: ["post_build"],
+                    post_build: ["post_build", "metrics"],
                 },
                 "registry docker": {
                     pre_build: ["trust", "login", "probe"],
                     build: ["build", "report", "export"],
-                    post_build: ["post_build"],
+                    post_build: ["post_build", "metrics"],
                 },
                 "pull docker-container": {
                     pre_build: ["trust", "login", "pull"],
                     build: ["build", "report"],
-                    post_build: ["post_build"],
+                    post_build: ["post_build", "metrics"],
                 },
             };
             for (const [strategy, builder] of SETUPS) {
@@ -656,11 +666,17 @@ describe("buildspec (pure)", () => {
             it(`${strategy}: checks CODEBUILD_BUILD_SUCCEEDING and runs no docker or aws command`, () => {
                 const o = options({ cacheStrategy: strategy });
                 assert.match(commandOf(o, "post_build"), /CODEBUILD_BUILD_SUCCEEDING/);
-                const programs = new Set(phaseCommands(o, "post_build").map((c) => c.words[0]));
+                // post_build.sh reports with builtins only (the marker's `date` aside); metrics.sh, the phase's other
+                // command, formats with printf and awk; neither calls docker or aws.
+                const programs = (c: string) => new Set(parseShell(c).commands.map((s) => s.words[0]));
                 assert.deepEqual(
-                    [...programs].filter((p) => p !== undefined && !["[", "echo", ":", "false"].includes(p)),
+                    [...programs(commandOf(o, "post_build"))].filter(
+                        (p) => p !== undefined && !["[", "echo", ":", "false", "date"].includes(p),
+                    ),
                     [],
                 );
+                const phase = new Set(phaseCommands(o, "post_build").map((c) => c.words[0]));
+                assert.ok(!phase.has("docker") && !phase.has("aws"), [...phase].join(" "));
             });
         }
 

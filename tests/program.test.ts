@@ -24,6 +24,7 @@ import {
 } from "./helpers/mocks";
 import { DEFAULT_STRATEGY_NOTICE, program } from "../program";
 import { parseShell } from "./helpers/shell";
+import { METRIC_FILTERS } from "../components/buildEvent";
 
 const T = {
     repo: "aws:ecr/repository:Repository",
@@ -103,6 +104,14 @@ const STACKS: Expect[] = [
 ];
 
 const REGION = "eu-west-1";
+/** What `monitoring` (on by default) adds: a filter per metric, the topic, two alarms (no duration bound set), the dashboard. */
+const MONITORING_CHILDREN = [
+    ...METRIC_FILTERS.map((f) => `aws:cloudwatch/logMetricFilter:LogMetricFilter docker-cache-metric-${f.id}`),
+    "aws:sns/topic:Topic docker-cache-alarms",
+    "aws:cloudwatch/metricAlarm:MetricAlarm docker-cache-low-hit-ratio",
+    "aws:cloudwatch/metricAlarm:MetricAlarm docker-cache-failed-builds",
+    "aws:cloudwatch/dashboard:Dashboard docker-cache-dashboard",
+];
 
 for (const e of STACKS) {
     describe(`program under mocks: stack ${e.stack}`, () => {
@@ -120,7 +129,7 @@ for (const e of STACKS) {
             all = [...registrations];
         });
 
-        it(`registers the component and exactly its ${7 + 2 * e.pullThroughPrefixes.length} children, named after it and parented to it`, () => {
+        it(`registers the component and exactly its ${7 + MONITORING_CHILDREN.length + 2 * e.pullThroughPrefixes.length} children, named after it and parented to it`, () => {
             const component = findResource(TYPE_TOKEN, "docker-cache");
             assert.equal(component.custom, false);
             assert.equal(
@@ -139,6 +148,7 @@ for (const e of STACKS) {
                     `${T.attachment} docker-cache-policy-attachment`,
                     `${T.policy} docker-cache-policy`,
                     `${T.role} docker-cache-role`,
+                    ...MONITORING_CHILDREN,
                     ...(e.pullThroughPrefixes.length > 0
                         ? [`${T.rule} docker-cache-ecr-public-cache`, `${T.template} docker-cache-ecr-public-template`]
                         : []),
@@ -360,6 +370,8 @@ for (const e of STACKS) {
                 upstreamCacheUrls: Object.fromEntries(
                     e.pullThroughPrefixes.map((p) => ["ecr-public", `${REGISTRY}/${p}`]),
                 ),
+                alarmTopicArn: `arn:aws:sns:${REGION}:${ACCOUNT}:${name}-alarms`,
+                dashboardName: name,
             };
             const actual: Record<string, unknown> = {};
             for (const [key, value] of Object.entries(program)) {

@@ -63,6 +63,13 @@ const EXPECTED_TYPES: Record<keyof CachedDockerBuildArgs, string> = {
     githubToken: "string (Input) secret",
     buildNetwork: "enum BuildNetwork",
     tags: "map of string (Input)",
+    monitoring: "boolean",
+    alarmTopicArn: "string",
+    alarmEmails: "array of string",
+    hitRatioThreshold: "number",
+    hitRatioBuilds: "number",
+    failedBuildsThreshold: "number",
+    durationAlarmMinutes: "number",
 };
 
 const TYPE_PREFIX = `#/types/${PACKAGE_NAME}:index:`;
@@ -250,12 +257,17 @@ describe("package schema (issue 13)", function () {
         );
     });
 
-    it("every Output field of the class is an output, required, with its JSDoc as description", () => {
+    it("every Output field of the class is an output, required unless it can be undefined, with its JSDoc as description", () => {
         assert.deepEqual(Object.keys(outputs).sort(), [...declared.outputDocs.keys()].sort());
+        // Undefined when monitoring is off: `Output<string | undefined>`, which the schema marks optional.
+        const optional = ["alarmTopicArn", "dashboardName"];
         assert.deepEqual(
             (schema.resources[TYPE_TOKEN] as unknown as { required: string[] }).required,
-            [...declared.outputDocs.keys()].sort(),
+            [...declared.outputDocs.keys()].filter((k) => !optional.includes(k)).sort(),
         );
+        for (const key of optional) {
+            assert.equal((outputs[key] as { optional?: boolean }).optional, true, key);
+        }
         for (const [key, text] of declared.outputDocs) {
             assert.ok(text.length > 0, `${key} has a JSDoc text`);
             assert.equal(outputs[key].description, text, key);

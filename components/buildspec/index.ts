@@ -3,12 +3,12 @@
  *
  * The bash lives in the `.sh` files next to this one, one per buildspec command, with no interpolation:
  * `trust.sh`, `login.sh`, `builder.sh`, `probe.sh` / `pull.sh` (pre_build), `build.sh`, `report.sh`,
- * `export.sh` (build) and `post_build.sh`. Each declares its inputs at its top: `: "${NAME:?set by …}"`
+ * `export.sh` (build), `post_build.sh` and `metrics.sh` (post_build). Each declares its inputs at its top: `: "${NAME:?set by …}"`
  * (`${NAME[@]?…}` for an array, `${NAME?…}` for a value that may be empty), so a broken contract between
  * commands fails loudly. This module computes only data: for each command, a prelude of shell assignments of
  * exactly the values its fragment declares as "set by the buildspec prelude", each value quoted by
  * {@link shellWord}, so it is exactly one shell word. A command is that prelude followed by the fragment
- * (comments and blank lines dropped). The buildspec is built as an object and serialized with a YAML
+ * (comments and blank lines dropped), after the command's marker if it has one ({@link marker}). The buildspec is built as an object and serialized with a YAML
  * library, so each command is exactly one YAML scalar. Nothing is string-templated into shell or YAML.
  *
  * CodeBuild semantics this relies on (buildspec reference, "Build phase transitions"):
@@ -86,8 +86,12 @@ export const FRAGMENTS = [
     "report",
     "export",
     "post_build",
+    "metrics",
 ] as const;
 export type FragmentName = (typeof FRAGMENTS)[number];
+
+/** Where a fragment says a declared input comes from, when the command markers set it (see {@link marker}). */
+export const FROM_MARKERS = "the command markers";
 
 /** Where a fragment says a declared input comes from, when the prelude sets it. */
 export const FROM_PRELUDE = "the buildspec prelude";
@@ -299,11 +303,41 @@ export function prelude(name: FragmentName, values: Readonly<Record<string, Prel
         .join("\n");
 }
 
-/** One buildspec command: the fragment's prelude, then the fragment. */
+/** The variable that a command's marker sets: `LAYER_CACHE_T_<fragment>`. */
+export function markerVariable(name: FragmentName): string {
+    return `LAYER_CACHE_T_${name}`;
+}
+
+/** The fragments whose start some fragment reads (`LAYER_CACHE_T_<name>` anywhere in a fragment's source). */
+export function markedFragments(): ReadonlySet<FragmentName> {
+    const read = FRAGMENTS.flatMap((n) =>
+        [...fragment(n).source.matchAll(/\bLAYER_CACHE_T_([a-z_]+)\b/g)].map((m) => m[1]),
+    );
+    for (const r of read) {
+        if (!(FRAGMENTS as readonly string[]).includes(r)) {
+            throw new Error(`A fragment reads LAYER_CACHE_T_${r}, but there is no fragment ${r}.sh`);
+        }
+    }
+    return new Set(read as FragmentName[]);
+}
+
+/**
+ * The first line of a command whose start a fragment reads ({@link markedFragments}):
+ * `LAYER_CACHE_T_<fragment>=$(date +%s%3N)`, the epoch milliseconds at which the command started, set in the
+ * build's one shell; undefined for the other commands. CodeBuild exposes no phase or command durations as
+ * variables, so `metrics.sh` computes its `seconds` from these (a command that never ran leaves its marker unset).
+ * A fragment that requires one declares it as `set by the command markers`.
+ */
+export function marker(name: FragmentName): string | undefined {
+    return markedFragments().has(name) ? `${markerVariable(name)}=$(date +%s%3N)` : undefined;
+}
+
+/** One buildspec command: the command's marker (if any), the fragment's prelude, then the fragment. */
 export function command(name: FragmentName, values: Readonly<Record<string, PreludeValue>>): string {
+    const m = marker(name);
     const p = prelude(name, values);
     const body = fragment(name).body;
-    return p === "" ? body : `${p}\n${body}`;
+    return [...(m === undefined ? [] : [m]), ...(p === "" ? [] : [p]), body].join("\n");
 }
 
 /** Which fragment each command of each phase runs, in order. */
@@ -318,7 +352,7 @@ export function phaseFragments(
     return {
         pre_build: preBuild,
         build: o.cacheStrategy === "registry" ? ["build", "report", "export"] : ["build", "report"],
-        post_build: ["post_build"],
+        post_build: ["post_build", "metrics"],
     };
 }
 

@@ -145,9 +145,13 @@ function why(r: LocalBuildResult): string {
 
 /** Lines the buildspec's commands printed (not the runner's own), optionally of one phase. */
 function printed(r: LocalBuildResult, phase?: string): string[] {
-    return r.lines
-        .filter((l) => l.stream !== "runner" && (phase === undefined || l.phase === phase))
-        .map((l) => l.text);
+    return (
+        r.lines
+            .filter((l) => l.stream !== "runner" && (phase === undefined || l.phase === phase))
+            .map((l) => l.text)
+            // The build's JSON line (metrics.sh) is tested on real builds in metrics.test.ts.
+            .filter((t) => !t.startsWith('{"layerCache":'))
+    );
 }
 
 /** The buildspec's `layer cache: N of M steps cached` line, as [N, M]. */

@@ -207,6 +207,15 @@ function stateFor(
                 versionId: `${name}-version-1`,
                 versionStages: ["AWSCURRENT"],
             };
+        case "aws:sns/topic:Topic":
+            return { ...inputs, name: n, arn: `arn:aws:sns:${region}:${ACCOUNT}:${n}` };
+        case "aws:cloudwatch/metricAlarm:MetricAlarm":
+            return { ...inputs, arn: `arn:aws:cloudwatch:${region}:${ACCOUNT}:alarm:${String(inputs.name)}` };
+        case "aws:cloudwatch/dashboard:Dashboard":
+            return {
+                ...inputs,
+                dashboardArn: `arn:aws:cloudwatch::${ACCOUNT}:dashboard/${String(inputs.dashboardName)}`,
+            };
         case "aws:ecs/taskDefinition:TaskDefinition":
             return {
                 ...inputs,

@@ -30,6 +30,7 @@ import {
     buildspecOptions,
     buildspecYaml,
     fragment,
+    marker,
     fullRef,
     phaseFragments,
 } from "../../components/buildspec";
@@ -331,7 +332,10 @@ function assertPreludeThenFragment(o: BuildspecOptions, commands: string[]): voi
     commands.forEach((c, i) => {
         const body = fragment(names[i]).body;
         assert.ok(c === body || c.endsWith(`\n${body}`), `command ${i} ends with ${names[i]}.sh, unchanged`);
-        const preludeText = c.slice(0, c.length - body.length);
+        // The command's marker, if it has one (its start time, for metrics.sh), comes first and carries no value.
+        const m = marker(names[i]);
+        assert.ok(m === undefined || c.startsWith(`${m}\n`), `command ${i} starts with its marker`);
+        const preludeText = c.slice(m === undefined ? 0 : m.length + 1, c.length - body.length);
         const p = parseShell(preludeText);
         assert.ok(
             p.commands.every((s) => s.words.length === 0 && s.assigns.length === 1),
@@ -421,6 +425,7 @@ function commandIndex(o: BuildspecOptions) {
         report: pre + 1,
         exportCache,
         post: exportCache >= 0 ? exportCache + 1 : pre + 2,
+        metrics: (exportCache >= 0 ? exportCache + 1 : pre + 2) + 1,
     };
 }
 
@@ -448,7 +453,7 @@ function assertCarried(o: BuildspecOptions, full = false): void {
         return f;
     });
     const idx = commandIndex(o);
-    assert.equal(commands.length, idx.post + 1, "the commands are where commandIndex says");
+    assert.equal(commands.length, idx.metrics + 1, "the commands are where commandIndex says");
     assert.equal(commands[idx.report], baseline[idx.report], "the report command carries no value");
     const image = `${o.repositoryUrl}:${o.imageTag}`;
     const cache = o.cacheStrategy === "registry" ? `${o.repositoryUrl}:${o.cacheTag}` : image;

@@ -6,49 +6,11 @@
  */
 import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
-import type {
-    PolicyResource,
-    ResourceValidationArgs,
-    ResourceValidationPolicy,
-    StackValidationPolicy,
-} from "@pulumi/policy";
+import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { CachedDockerBuildArgs, CachedDockerBuild } from "../../components";
 import { lifecycleProblems, policies } from "../../policy/rules";
 import { installMocks, Registration, registrations, settle } from "../helpers/mocks";
-
-class NotApplicable extends Error {}
-
-function isTypeOf(type: string) {
-    return (cls: unknown) => (cls as { __pulumiType?: string }).__pulumiType === type;
-}
-
-function resourceArgs(r: Registration, props: Record<string, any>): ResourceValidationArgs {
-    return {
-        type: r.type,
-        props,
-        urn: r.urn,
-        name: r.name,
-        opts: {
-            protect: r.protect ?? false,
-            ignoreChanges: [],
-            aliases: [],
-            additionalSecretOutputs: [],
-            customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
-        },
-        stackTags: new Map(),
-        isType: isTypeOf(r.type),
-        asType: ((cls: unknown) => (isTypeOf(r.type)(cls) ? props : undefined)) as ResourceValidationArgs["asType"],
-        getConfig: <T extends object>() => ({}) as T,
-        notApplicable: (reason?: string): never => {
-            throw new NotApplicable(reason);
-        },
-    };
-}
-
-function policyResource(r: Registration, props: Record<string, any>): PolicyResource {
-    const a = resourceArgs(r, props);
-    return { ...a, dependencies: [], propertyDependencies: {} };
-}
+import { runPolicy } from "../helpers/policies";
 
 type Props = Record<string, any>;
 type Mutate = (type: string, props: Props) => Props;
@@ -61,40 +23,9 @@ async function violations(
     regs: readonly Registration[],
     mutate: Mutate = identity,
 ): Promise<string[]> {
-    const out: string[] = [];
-    const report = (message: string) => void out.push(message);
-    const withProps = regs.map((r) => ({ r, props: mutate(r.type, copy(r.inputs)) }));
-    if ("validateStack" in policy) {
-        await policy.validateStack(
-            {
-                resources: withProps.map(({ r, props }) => policyResource(r, props)),
-                stackTags: new Map(),
-                getConfig: <T extends object>() => ({}) as T,
-                notApplicable: (reason?: string): never => {
-                    throw new NotApplicable(reason);
-                },
-            },
-            report,
-        );
-        return out;
-    }
-    let applicable = 0;
-    for (const { r, props } of withProps) {
-        for (const validate of Array.isArray(policy.validateResource)
-            ? policy.validateResource
-            : [policy.validateResource!]) {
-            try {
-                await validate(resourceArgs(r, props), report);
-                applicable++;
-            } catch (e) {
-                if (!(e instanceof NotApplicable)) {
-                    throw e;
-                }
-            }
-        }
-    }
-    assert.ok(applicable > 0, `${policy.name} applied to no resource of the program`);
-    return out;
+    const r = await runPolicy(policy, regs, (type, props) => mutate(type, copy(props)));
+    assert.ok("validateStack" in policy || r.applicable > 0, `${policy.name} applied to no resource of the program`);
+    return r.violations.map((v) => v.message);
 }
 
 function byName(name: string): ResourceValidationPolicy | StackValidationPolicy {

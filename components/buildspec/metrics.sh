@@ -1,0 +1,108 @@
+# shellcheck shell=bash
+# post_build, last command: prints the build's one machine-readable line, a JSON object on a line of its own,
+# which the log metric filters of components/monitoring.ts turn into CloudWatch metrics. It is an interface:
+# its fields are pinned by BUILD_EVENT_SCHEMA (components/buildEvent.ts) and tested; add fields, never rename.
+# It never fails the build.
+#
+# The times come from the markers the buildspec puts before every command: LAYER_CACHE_T_<fragment>, the
+# epoch milliseconds (`date +%s%3N`) at which that command started (CodeBuild exposes no phase durations as
+# variables). A marker of a command that never ran is unset, and so is every value a command that never ran
+# would have set (a failed build sets neither N_STEPS nor N_CACHED, and may not set IMAGE_PUSHED): such
+# fields are null. `seconds.total` runs from the first command of pre_build to the start of this one, so
+# CodeBuild's provisioning, install and source download are not in it (CodeBuild's own Duration metric has them).
+#
+# The export field: `written` when this build wrote the layer cache (inline: with its push; registry: the
+# export ran and wrote it), `skipped` when the registry export was skipped because every step came from the
+# cache (export.sh's rule), `none` otherwise (untrusted, failed, or the pull strategy, which writes no cache).
+: "${TRUSTED:?set by trust.sh}"
+: "${CACHE_FOUND:?set by probe.sh or pull.sh}"
+: "${CACHE_STRATEGY:?set by the buildspec prelude}"
+: "${IMAGE_REF:?set by the buildspec prelude}"
+: "${CACHE_REF:?set by the buildspec prelude}"
+: "${CODEBUILD_BUILD_ID:?set by CodeBuild}"
+: "${LAYER_CACHE_T_trust:?set by the command markers}"
+: "${LAYER_CACHE_T_metrics:?set by the command markers}"
+
+lc_json_str() {
+    local s=${1//\\/\\\\}
+    s=${s//\"/\\\"}
+    printf '"%s"' "$s"
+}
+lc_bool() { if [ "$1" = 1 ]; then printf true; else printf false; fi; }
+# Seconds between two millisecond markers, 3 decimals; null when either is unset.
+lc_seconds() {
+    if [ -n "$1" ] && [ -n "$2" ]; then awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b - a) / 1000 }'; else printf null; fi
+}
+lc_int_or_null() { if [ -n "$1" ]; then printf '%d' "$1"; else printf null; fi; }
+
+lc_succeeded=0
+if [ "${CODEBUILD_BUILD_SUCCEEDING:-0}" = 1 ]; then lc_succeeded=1; fi
+lc_steps="${N_STEPS:-}"
+lc_cached="${N_CACHED:-}"
+lc_rebuilt=""
+lc_ratio=null
+if [ -n "$lc_steps" ] && [ -n "$lc_cached" ]; then
+    lc_rebuilt=$((lc_steps - lc_cached))
+    if [ "$lc_steps" -gt 0 ]; then lc_ratio=$(awk -v c="$lc_cached" -v s="$lc_steps" 'BEGIN { printf "%.3f", c / s }'); fi
+fi
+lc_pushed=0
+if [ "${IMAGE_PUSHED:-0}" = 1 ]; then lc_pushed=1; fi
+lc_export=none
+if [ "$lc_succeeded" = 1 ] && [ "$TRUSTED" = 1 ]; then
+    case "$CACHE_STRATEGY" in
+        inline) if [ "$lc_pushed" = 1 ]; then lc_export=written; fi ;;
+        registry)
+            if [ -n "${LAYER_CACHE_T_export:-}" ]; then
+                if [ "$CACHE_FOUND" = 1 ] && [ "${lc_steps:-0}" -gt 0 ] && [ "$lc_cached" = "$lc_steps" ]; then
+                    lc_export=skipped
+                else
+                    lc_export=written
+                fi
+            fi
+            ;;
+    esac
+fi
+# MB pushed: the sizes BuildKit prints on `pushing layer <id> <done> / <total>` lines, when it prints them (the
+# daemon's builder does; the docker-container builder prints only `pushing layers`): null when there are none.
+lc_mb=null
+lc_log="${BUILD_LOG:-}"
+if [ -n "$lc_log" ] && [ -f "$lc_log" ]; then
+    lc_mb=$(awk '
+        $2 == "pushing" && $3 == "layer" && $5 ~ /B$/ && $6 == "/" {
+            last[$4] = $7
+        }
+        END {
+            n = 0; total = 0
+            for (id in last) {
+                v = last[id]; unit = v; sub(/^[0-9.]+/, "", unit); num = v; sub(/[A-Za-z]+$/, "", num)
+                f = (unit == "GB") ? 1000 : (unit == "MB") ? 1 : (unit == "kB") ? 0.001 : (unit == "B") ? 0.000001 : 0
+                total += num * f; n++
+            }
+            if (n == 0) printf "null"; else printf "%.3f", total
+        }' "$lc_log")
+fi
+lc_t_build="${LAYER_CACHE_T_build:-}"
+lc_t_export="${LAYER_CACHE_T_export:-}"
+lc_t_post="${LAYER_CACHE_T_post_build:-$LAYER_CACHE_T_metrics}"
+# The build command ended when report.sh started; without report.sh (a failed build), when post_build did.
+lc_build_end="${LAYER_CACHE_T_report:-$lc_t_post}"
+printf '{"layerCache":1,"project":%s,"buildId":%s,"strategy":%s,"trusted":%s,"succeeded":%s,"cacheFound":%s,"steps":%s,"cached":%s,"rebuilt":%s,"hitRatio":%s,"pushed":%s,"export":"%s","mbPushed":%s,"seconds":{"preBuild":%s,"build":%s,"export":%s,"total":%s},"image":%s,"cacheRef":%s}\n' \
+    "$(lc_json_str "${CODEBUILD_BUILD_ID%%:*}")" \
+    "$(lc_json_str "$CODEBUILD_BUILD_ID")" \
+    "$(lc_json_str "$CACHE_STRATEGY")" \
+    "$(lc_bool "$TRUSTED")" \
+    "$(lc_bool "$lc_succeeded")" \
+    "$(lc_bool "$CACHE_FOUND")" \
+    "$(lc_int_or_null "$lc_steps")" \
+    "$(lc_int_or_null "$lc_cached")" \
+    "$(lc_int_or_null "$lc_rebuilt")" \
+    "$lc_ratio" \
+    "$(lc_bool "$lc_pushed")" \
+    "$lc_export" \
+    "$lc_mb" \
+    "$(lc_seconds "$LAYER_CACHE_T_trust" "$lc_t_build")" \
+    "$(lc_seconds "$lc_t_build" "$lc_build_end")" \
+    "$(lc_seconds "$lc_t_export" "$lc_t_post")" \
+    "$(lc_seconds "$LAYER_CACHE_T_trust" "$LAYER_CACHE_T_metrics")" \
+    "$(lc_json_str "$IMAGE_REF")" \
+    "$(lc_json_str "$CACHE_REF")"
