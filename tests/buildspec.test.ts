@@ -76,6 +76,23 @@ function commandOf(o: BuildspecOptions, name: FragmentName): string {
     throw new Error(`${name}.sh is not a command of the ${o.cacheStrategy} buildspec`);
 }
 
+/**
+ * The functions of retry.sh, written once by the real retry command (as a build's first registry-facing command
+ * does), for the commands that source them and are run alone here; removed after the tests.
+ */
+const RETRY_FILE: string = (() => {
+    const id = `test-project:${randomUUID()}`;
+    const r = runBash(`${commandOf(options(), "retry")}\necho "$RETRY_SH"`, { env: { CODEBUILD_BUILD_ID: id } });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout.trim();
+})();
+after(() => fs.rmSync(RETRY_FILE, { force: true }));
+
+/** A command as run alone: `RETRY_SH` (set by retry.sh in a build) first, then the command. */
+function runnable(o: BuildspecOptions, name: FragmentName): string {
+    return `RETRY_SH=${shellWord(RETRY_FILE)}\n${commandOf(o, name)}`;
+}
+
 /** Every simple command of a phase, each command parsed as bash (prelude values known). */
 function phaseCommands(o: BuildspecOptions, phase: (typeof PHASES)[number]): SimpleCommand[] {
     const doc = YAML.parse(buildspecYaml(o)) as { phases: Record<string, { commands: string[] }> };
@@ -95,12 +112,30 @@ function buildId(): { id: string; log: string } {
     return { id: `test-project:${uuid}`, log: BUILD_LOG.replace("${CODEBUILD_BUILD_ID##*:}", uuid) };
 }
 
+/** What registry_retry (retry.sh) sets for its caller. */
+const RETRY_OUTPUTS = ["RETRY_OUTCOME", "RETRY_TRIES", "RETRY_ERROR"];
+
 describe("buildspec fragments (components/buildspec/*.sh)", () => {
     const parsed = new Map(FRAGMENTS.map((n) => [n, parseShell(fragment(n).source)]));
-    /** Names a fragment assigns (assignments and for-loop variables). */
-    const assigned = (n: FragmentName) =>
-        new Set([...parsed.get(n)!.commands.flatMap((c) => c.assigns), ...Object.keys(parsed.get(n)!.forItems)]);
-    const SPECIAL = /^([0-9]+|[?@#$!*-])$/;
+    /**
+     * Names a fragment assigns (assignments, for-loop variables and `local` names); a fragment that sources
+     * RETRY_SH also gets what the functions of retry.sh assign (RETRY_OUTCOME, RETRY_TRIES, RETRY_ERROR).
+     */
+    const assigned = (n: FragmentName): Set<string> =>
+        new Set([
+            ...parsed.get(n)!.commands.flatMap((c) => c.assigns),
+            ...Object.keys(parsed.get(n)!.forItems),
+            ...[...fragment(n).source.matchAll(/^\s*local (.*)$/gm)].flatMap((m) =>
+                m[1].split(" ").map((w) => w.split("=")[0]),
+            ),
+            ...(fragment(n).inputs.some((i) => i.name === "RETRY_SH") ? RETRY_OUTPUTS : []),
+        ]);
+    const SPECIAL = /^([0-9]+|[?@#$!*-]|PIPESTATUS|SECONDS|RANDOM)$/;
+
+    it("retry.sh's functions set RETRY_OUTCOME, RETRY_TRIES and RETRY_ERROR, which the fragments that source RETRY_SH may read", () => {
+        const mine = assigned("retry");
+        for (const name of RETRY_OUTPUTS) assert.ok(mine.has(name), name);
+    });
 
     it("every .sh file in the folder is a fragment, and every fragment a file", () => {
         const dir = path.dirname(fragment("trust").file);
@@ -184,6 +219,8 @@ describe("buildspec fragments (components/buildspec/*.sh)", () => {
         CACHE_FOUND: "1",
         N_STEPS: "2",
         N_CACHED: "1",
+        BUILD_ATTEMPTS: "1",
+        RETRY_SH: "/dev/null",
         BUILD_LOG: "/dev/null",
         CODEBUILD_BUILD_ID: "p:id",
     };
@@ -201,15 +238,16 @@ describe("buildspec fragments (components/buildspec/*.sh)", () => {
 
     for (const name of FRAGMENTS) {
         it(`${name}: a missing input fails the command loudly, naming it and who sets it, before any docker or aws call`, () => {
-            const f = fragment(name);
+            const inputs = fragment(name).inputs;
+            const body = fragment(name).body;
             const values = preludeValues(options({ cacheStrategy: name === "pull" ? "pull" : "registry" }));
             const stubs: BashStubs = { dropTee: true };
             // With every input, no contract check fires (positive control).
-            const whole = runBash(`${assignments(f.inputs, values)}\n${f.body}`, { stubs });
+            const whole = runBash(`${assignments(inputs, values)}\n${body}`, { stubs });
             assert.ok(!whole.stderr.includes("set by"), whole.stderr);
-            for (const missing of f.inputs) {
-                const rest = f.inputs.filter((i) => i !== missing);
-                const r = runBash(`${assignments(rest, values)}\n${f.body}\necho reached`, { stubs });
+            for (const missing of inputs) {
+                const rest = inputs.filter((i) => i !== missing);
+                const r = runBash(`${assignments(rest, values)}\n${body}\necho reached`, { stubs });
                 assert.notEqual(r.status, 0, `${name}.sh without ${missing.name}`);
                 assert.ok(
                     r.stderr.includes(`${missing.name}${missing.array ? "[@]" : ""}: set by ${missing.from}`),
@@ -314,22 +352,22 @@ describe("buildspec (pure)", () => {
         it("the commands of each phase, per strategy and builder", () => {
             const expected: Record<string, ReturnType<typeof phaseFragments>> = {
                 "inline docker-container": {
-                    pre_build: ["trust", "login", "probe"],
+                    pre_build: ["trust", "retry", "login", "probe"],
                     build: ["build", "report"],
                     post_build: ["post_build"],
                 },
                 "registry docker-container": {
-                    pre_build: ["trust", "login", "builder", "probe"],
+                    pre_build: ["trust", "retry", "login", "builder", "probe"],
                     build: ["build", "report", "export"],
                     post_build: ["post_build"],
                 },
                 "registry docker": {
-                    pre_build: ["trust", "login", "probe"],
+                    pre_build: ["trust", "retry", "login", "probe"],
                     build: ["build", "report", "export"],
                     post_build: ["post_build"],
                 },
                 "pull docker-container": {
-                    pre_build: ["trust", "login", "pull"],
+                    pre_build: ["trust", "retry", "login", "pull"],
                     build: ["build", "report"],
                     post_build: ["post_build"],
                 },
@@ -344,6 +382,7 @@ describe("buildspec (pure)", () => {
             }
             assert.deepEqual(phaseFragments(options({ registryBuilder: "docker" })).pre_build, [
                 "trust",
+                "retry",
                 "login",
                 "probe",
             ]);
@@ -354,9 +393,9 @@ describe("buildspec (pure)", () => {
         for (const strategy of STRATEGIES) {
             it(`${strategy}: aws ecr get-login-password --region R | docker login --username AWS --password-stdin <registry>, and no v1 get-login`, () => {
                 const o = options({ cacheStrategy: strategy });
-                const parsed = parseShell(buildspec(o).phases.pre_build.commands[1]);
+                const parsed = parseShell(commandOf(o, "login"));
                 assert.deepEqual(
-                    parsed.pipes.map((p) => [p.left.values, p.right.values]),
+                    parsed.pipes.filter((p) => p.left.words[0] === "aws").map((p) => [p.left.values, p.right.values]),
                     [
                         [
                             ["aws", "ecr", "get-login-password", "--region", "ap-southeast-2"],
@@ -380,7 +419,7 @@ describe("buildspec (pure)", () => {
         }
 
         it("a failed login fails the command (executed: aws fails, docker succeeds); a working one passes the password on stdin", () => {
-            const login = commandOf(options(), "login");
+            const login = runnable(options(), "login");
             const r = runBash(login, { stubs: { aws: "return 255", docker: "cat >/dev/null" } });
             assert.notEqual(r.status, 0);
             assert.match(
@@ -554,7 +593,7 @@ describe("buildspec (pure)", () => {
         function runBuilder(o: BuildspecOptions): { create: string[]; config: string | undefined; stdout: string } {
             const buildId = `ecr-layer-cache:${Math.random().toString(16).slice(2)}`;
             const r = runBash(
-                `${commandOf(o, "builder")}\nfor f in /tmp/layer-cache-buildkitd."\${CODEBUILD_BUILD_ID##*:}".toml; do [ -f "$f" ] && cat "$f" && rm -f "$f"; done; true`,
+                `${runnable(o, "builder")}\nfor f in /tmp/layer-cache-buildkitd."\${CODEBUILD_BUILD_ID##*:}".toml; do [ -f "$f" ] && cat "$f" && rm -f "$f"; done; true`,
                 { env: { CODEBUILD_BUILD_ID: buildId } },
             );
             assert.equal(r.status, 0, r.stderr);
@@ -707,7 +746,7 @@ describe("buildspec (pure)", () => {
     describe("cache probe (executed in bash)", () => {
         for (const strategy of ["inline", "registry"] as const) {
             const o = options({ cacheStrategy: strategy });
-            const probe = commandOf(o, "probe");
+            const probe = runnable(o, "probe");
             const ref = cacheRefs(o).cache;
             const run = (out: string, rc: number, before = "") =>
                 runBash(`${before}${probe}\necho "CACHE_FOUND=$CACHE_FOUND"`, {
@@ -759,7 +798,7 @@ describe("buildspec (pure)", () => {
         }
 
         it("pull: records whether the pull worked, a failed pull is tolerated", () => {
-            const cmd = commandOf(options({ cacheStrategy: "pull" }), "pull");
+            const cmd = runnable(options({ cacheStrategy: "pull" }), "pull");
             const ok = runBash(`${cmd}\necho "F=$CACHE_FOUND"`);
             assert.match(ok.stdout, /F=1/);
             assert.deepEqual(ok.calls, [["docker", "pull", `${REPO}:latest`]]);
@@ -790,7 +829,7 @@ describe("buildspec (pure)", () => {
         ): BashRun & { log: string } {
             const id = buildId();
             logs.push(id.log);
-            const r = runBash(`${before}${commandOf(o, "build")}`, {
+            const r = runBash(`${before}${runnable(o, "build")}`, {
                 env: { TRUSTED: trusted, CODEBUILD_BUILD_ID: id.id, LOG: log, RC: String(rc) },
                 stubs: { docker: 'printf "%s" "$LOG"; return "$RC"' },
             });
@@ -889,7 +928,7 @@ describe("buildspec (pure)", () => {
                     const id = buildId();
                     logs.push(id.log);
                     return runBash(
-                        `IMAGE_PUSHED=1\n${commandOf(o, "build")}\nrc=$?\necho "rc=$rc IMAGE_PUSHED=$IMAGE_PUSHED"`,
+                        `IMAGE_PUSHED=1\n${runnable(o, "build")}\nrc=$?\necho "rc=$rc IMAGE_PUSHED=$IMAGE_PUSHED"`,
                         {
                             env: { TRUSTED: trusted, CODEBUILD_BUILD_ID: id.id, RC: String(rc) },
                             stubs: { docker: 'echo "#1 log"; return "$RC"' },
@@ -909,7 +948,7 @@ describe("buildspec (pure)", () => {
             const run = (text: string, found: string) => {
                 fs.writeFileSync(log(), text);
                 const r = runBash(`set -o pipefail\n${report}\necho "N=$N_CACHED/$N_STEPS"`, {
-                    env: { BUILD_LOG: log(), CACHE_FOUND: found },
+                    env: { BUILD_LOG: log(), CACHE_FOUND: found, BUILD_ATTEMPTS: "1" },
                 });
                 assert.equal(r.status, 0, r.stderr);
                 assert.deepEqual(r.calls, []);
@@ -1006,9 +1045,9 @@ describe("buildspec (pure)", () => {
             ];
 
             /** Runs `script` with the inputs as variables, a docker stub that prints a line and returns `rc`, no pipefail set beforehand. */
-            function runExport(vars: Record<string, string>, script = commandOf(o, "export"), rc = 0) {
+            function runExport(vars: Record<string, string>, script = runnable(o, "export"), rc = 0) {
                 return runBash(script, {
-                    env: { BUILD_LOG: log(), ...vars, RC: String(rc) },
+                    env: { BUILD_LOG: log(), BUILD_ATTEMPTS: "1", ...vars, RC: String(rc) },
                     stubs: { docker: 'echo "#99 exporting cache"; return "$RC"' },
                 });
             }
@@ -1017,7 +1056,7 @@ describe("buildspec (pure)", () => {
             function baseArgv(): string[] {
                 const id = buildId();
                 logs.push(id.log);
-                const words = runBash(commandOf(o, "build"), { env: { TRUSTED: "1", CODEBUILD_BUILD_ID: id.id } })
+                const words = runBash(runnable(o, "build"), { env: { TRUSTED: "1", CODEBUILD_BUILD_ID: id.id } })
                     .calls[0];
                 return words.slice(0, words.indexOf("--cache-from"));
             }
@@ -1117,7 +1156,7 @@ describe("buildspec (pure)", () => {
                     "#7 CACHED",
                     "#8 exporting to image",
                 ].join("\n");
-                const script = `${commandOf(o, "report")}\n${commandOf(o, "export")}`;
+                const script = `${commandOf(o, "report")}\n${runnable(o, "export")}`;
                 fs.writeFileSync(log(), warm);
                 const skipped = runExport({ TRUSTED: "1", CACHE_FOUND: "1" }, script);
                 assert.equal(skipped.status, 0, skipped.stderr);
@@ -1212,7 +1251,7 @@ describe("buildspec (pure)", () => {
 
         it("registry, trusted: a failed probe (not 'not found') ends pre_build: nothing is built, post_build doesn't run", () => {
             const r = run(options({ cacheStrategy: "registry" }), TRUSTED_PUSH, "imagetools", "denied: not authorized");
-            assert.deepEqual(r.failed, { phase: "pre_build", index: 3 });
+            assert.deepEqual(r.failed, { phase: "pre_build", index: 4 });
             assert.deepEqual(r.succeeded, []);
             assert.ok(!summary(r.calls).includes("docker buildx build"));
             assert.deepEqual(said(r.stdout), [
@@ -1270,7 +1309,7 @@ describe("buildspec (pure)", () => {
 
         it("a failed login ends pre_build: no probe, no build, no post_build", () => {
             const r = run(options(), TRUSTED_PUSH, "^login");
-            assert.deepEqual(r.failed, { phase: "pre_build", index: 1 });
+            assert.deepEqual(r.failed, { phase: "pre_build", index: 2 });
             // The two sides of the login pipe run at the same time: their order is not fixed.
             assert.deepEqual(summary(r.calls).sort(), ["aws ecr get-login-password", "docker login --username"]);
             assert.match(r.stderr, /ERROR: docker login to .* failed/);

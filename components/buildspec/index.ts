@@ -2,7 +2,7 @@
  * The CodeBuild buildspec, as a pure function of resolved values.
  *
  * The bash lives in the `.sh` files next to this one, one per buildspec command, with no interpolation:
- * `trust.sh`, `login.sh`, `builder.sh`, `probe.sh` / `pull.sh` (pre_build), `build.sh`, `report.sh`,
+ * `trust.sh`, `retry.sh`, `login.sh`, `builder.sh`, `probe.sh` / `pull.sh` (pre_build), `build.sh`, `report.sh`,
  * `export.sh` (build) and `post_build.sh`. Each declares its inputs at its top: `: "${NAME:?set by …}"`
  * (`${NAME[@]?…}` for an array, `${NAME?…}` for a value that may be empty), so a broken contract between
  * commands fails loudly. This module computes only data: for each command, a prelude of shell assignments of
@@ -19,6 +19,12 @@
  * The image push is part of the build command (`--push`), so a failed build pushes nothing and never
  * exports a cache; post_build only reports. Each command sets its own shell options (`pipefail`) rather
  * than trusting state from an earlier command.
+ *
+ * Transient registry errors (throttling, 5xx, a dropped connection, a timeout) are retried in every command that
+ * talks to a registry: `retry.sh` defines the retry functions once and writes them to a file of this build
+ * (`RETRY_SH`), which each such command declares as an input and sources. The functions are in the buildspec once
+ * (CodeBuild refuses an inline buildspec over 25,600 characters), and no command relies on a function surviving from
+ * an earlier one. Bounds: {@link RETRY_DELAYS_SECONDS}.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -78,6 +84,7 @@ export interface Buildspec {
 /** The shell fragments, one per buildspec command; each is `<name>.sh` in this folder. */
 export const FRAGMENTS = [
     "trust",
+    "retry",
     "login",
     "builder",
     "probe",
@@ -88,6 +95,14 @@ export const FRAGMENTS = [
     "post_build",
 ] as const;
 export type FragmentName = (typeof FRAGMENTS)[number];
+
+/**
+ * The waits, in seconds, between the attempts of a registry operation that failed on a transient error
+ * (`retry.sh`): at most 1 + their count attempts (4), and at most their sum of waiting (14 s); each wait is drawn
+ * between half of its entry and all of it. Transient: throttling (429), a server error (500, 502, 503, 504), a
+ * dropped connection or a timeout; never authentication, permission, "not found" or a failed Dockerfile step.
+ */
+export const RETRY_DELAYS_SECONDS: readonly number[] = [2, 4, 8];
 
 /** Where a fragment says a declared input comes from, when the prelude sets it. */
 export const FROM_PRELUDE = "the buildspec prelude";
@@ -265,6 +280,7 @@ export function preludeValues(o: BuildspecOptions): Record<string, PreludeValue>
         BUILD_FLAGS: buildFlags,
         ...perStrategy,
         CONTEXT: o.dockerfileDir,
+        RETRY_DELAYS: RETRY_DELAYS_SECONDS.map(String),
     };
 }
 
@@ -310,7 +326,7 @@ export function command(name: FragmentName, values: Readonly<Record<string, Prel
 export function phaseFragments(
     o: Pick<BuildspecOptions, "cacheStrategy" | "registryBuilder">,
 ): Record<keyof Buildspec["phases"], FragmentName[]> {
-    const preBuild: FragmentName[] = ["trust", "login"];
+    const preBuild: FragmentName[] = ["trust", "retry", "login"];
     if (o.cacheStrategy === "registry" && o.registryBuilder === "docker-container") {
         preBuild.push("builder");
     }
