@@ -38,11 +38,12 @@ fi
 build_once() {
     docker buildx build "${BUILD_FLAGS[@]}" "${CACHE_FROM[@]}" "${WRITE_FLAGS[@]}" "$CONTEXT"
 }
-IMAGE_PUSHED=0
 registry_retry "$what" "$BUILD_LOG" build_once
 build_status=$?
 # shellcheck disable=SC2034 # IMAGE_PUSHED and BUILD_ATTEMPTS are outputs: post_build.sh, report.sh and export.sh read them.
-BUILD_ATTEMPTS=$RETRY_TRIES
-if [ "$build_status" = 0 ]; then IMAGE_PUSHED="$TRUSTED"; fi
+{
+    BUILD_ATTEMPTS=$RETRY_TRIES
+    if [ "$build_status" = 0 ]; then IMAGE_PUSHED="$TRUSTED"; else IMAGE_PUSHED=0; fi
+}
 # The build's status is the command's.
 (exit "$build_status")

@@ -12,14 +12,14 @@
 set -o pipefail
 login_output=$(mktemp)
 login_once() {
-    local status
+    local pipe_status
     aws ecr get-login-password --region "$REGION" 2>"$login_output.aws" | docker login --username AWS --password-stdin "$REGISTRY"
-    status=("${PIPESTATUS[@]}")
-    if [ "${status[0]}" != 0 ]; then
+    pipe_status=("${PIPESTATUS[@]}")
+    if [ "${pipe_status[0]}" != 0 ]; then
         cat "$login_output.aws"
-        return "${status[0]}"
+        return "${pipe_status[0]}"
     fi
-    return "${status[1]}"
+    return "${pipe_status[1]}"
 }
 registry_retry "docker login to $REGISTRY" "$login_output" login_once
 login_status=$?

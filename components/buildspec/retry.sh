@@ -41,6 +41,7 @@ registry_transient() {
     [[ ! $e =~ $never && $e =~ $transient ]]
 }
 
+# shellcheck disable=SC2034 # RETRY_OUTCOME, RETRY_TRIES and RETRY_ERROR are outputs: the callers read them.
 registry_retry() {
     local quiet=0
     if [ "$1" = -q ]; then
