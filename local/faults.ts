@@ -33,6 +33,8 @@ export interface FaultPlan {
     readonly match?: FaultMatch;
     /** Only requests of this repository (`/v2/<repo>/…`); every repository when unset. */
     readonly repo?: string;
+    /** Only requests whose path (without the query) matches, e.g. `/\/manifests\/buildcache$/`: the cache tag's write. */
+    readonly path?: RegExp;
     /** How long a `delay` fault holds a request before passing it on, in ms, 0 to 600000. @default 2000 */
     readonly delayMs?: number;
     /** Seed of the draw, an integer. @default 1 */
@@ -68,8 +70,9 @@ const DATA_PATH = /^\/v2\/(.+)\/(blobs|manifests)\//;
 const WRITES = new Set(["PUT", "POST", "PATCH", "DELETE"]);
 
 /** Whether a request (method, URL path) is one the plan's `match` and `repo` select. */
-export function matches(plan: Pick<FaultPlan, "match" | "repo">, method: string, url: string): boolean {
+export function matches(plan: Pick<FaultPlan, "match" | "repo" | "path">, method: string, url: string): boolean {
     const path = url.split("?")[0];
+    if (plan.path !== undefined && !plan.path.test(path)) return false;
     const data = DATA_PATH.exec(path);
     if (plan.repo !== undefined && data?.[1] !== plan.repo) {
         // With a repository given, only its data requests count, and `/v2/` only for a full outage.
@@ -114,6 +117,7 @@ export function validatePlan(plan: FaultPlan): void {
     if (plan.limit !== undefined && !(Number.isInteger(plan.limit) && plan.limit >= 0)) {
         bad("limit", plan.limit, "an integer, 0 or more");
     }
+    if (plan.path !== undefined && !(plan.path instanceof RegExp)) bad("path", plan.path, "a regular expression");
     if (plan.repo !== undefined && (typeof plan.repo !== "string" || plan.repo === "")) {
         bad("repo", plan.repo, "a repository name");
     }
@@ -126,9 +130,17 @@ const zeroStats = (): FaultStats => ({
     log: [],
 });
 
-const ERROR_BODIES: Record<"500" | "503", string> = {
-    "500": JSON.stringify({ errors: [{ code: "UNKNOWN", message: "injected fault: internal server error" }] }),
-    "503": JSON.stringify({ errors: [{ code: "UNAVAILABLE", message: "injected fault: service unavailable" }] }),
+/**
+ * The bodies of the 500 and 503 faults: a 503 as distribution writes one (its UNAVAILABLE error, which BuildKit
+ * prints as `unavailable: service unavailable`), a 500 as a proxy or load balancer does, in plain text (BuildKit
+ * then prints the status: `500 Internal Server Error`).
+ */
+const ERROR_BODIES: Record<"500" | "503", { type: string; body: string }> = {
+    "500": { type: "text/plain; charset=utf-8", body: "internal server error\n" },
+    "503": {
+        type: "application/json",
+        body: JSON.stringify({ errors: [{ code: "UNAVAILABLE", message: "service unavailable" }] }),
+    },
 };
 
 export class FaultFront {
@@ -191,10 +203,10 @@ export class FaultFront {
         }
         // The request body (a layer upload) is read and dropped, so the connection stays usable.
         req.resume();
-        const body = kind === "429" ? "" : ERROR_BODIES[kind];
+        const { type, body } = kind === "429" ? { type: undefined, body: "" } : ERROR_BODIES[kind];
         res.writeHead(Number(kind), {
             "Content-Length": Buffer.byteLength(body),
-            ...(body ? { "Content-Type": "application/json" } : {}),
+            ...(type ? { "Content-Type": type } : {}),
             "Docker-Distribution-Api-Version": "registry/2.0",
         });
         res.end(body);

@@ -1387,6 +1387,9 @@ describe("retries for transient registry errors (retry.sh, executed in bash)", (
             "toomanyrequests: Rate exceeded",
             "TOOMANYREQUESTS: too many requests",
             "500 Internal Server Error",
+            // A 503 with the registry's UNAVAILABLE error body: BuildKit prints only the error code.
+            "ERROR: failed to build: failed to solve: error writing manifest blob: unavailable",
+            "unavailable: service unavailable",
             "unexpected status code 502 Bad Gateway",
             "504 Gateway Timeout",
             "read tcp 127.0.0.1:40000->127.0.0.1:5000: read: connection reset by peer",
@@ -1415,6 +1418,7 @@ describe("retries for transient registry errors (retry.sh, executed in bash)", (
             'failed commit on ref "layer-sha256:05034291abcd": unexpected status from PUT request: 400 Bad Request',
             "dial tcp 127.0.0.1:50312: connect: no such host",
             "dockerfile parse error on line 3: unknown instruction: RUNN",
+            "failed to solve: platform linux/riscv64 unavailableish",
             "",
         ];
         for (const line of transient) {

@@ -93,14 +93,13 @@ describe("fault front of the local registry (local/faults.ts)", () => {
         assert.equal(f.front.stats().injected["503"], 2, "the stats of the last plan stay readable");
     });
 
-    it("429 has an empty body (as ECR's throttling looks to a HEAD); 500 has a registry error body", async () => {
+    it("429 has an empty body (as ECR's throttling looks to a HEAD); 500 a plain-text body, as a proxy's", async () => {
         f.front.set({ rate: 1, kinds: ["429"] });
         const t = await send(f.port, "GET", MANIFEST);
         assert.deepEqual([t.status, t.body], [429, ""]);
         f.front.set({ rate: 1, kinds: ["500"] });
         const e = await send(f.port, "GET", MANIFEST);
-        assert.equal(e.status, 500);
-        assert.match(e.body ?? "", /"code":"UNKNOWN"/);
+        assert.deepEqual([e.status, e.body], [500, "internal server error\n"]);
     });
 
     it("reset drops the connection: the client gets ECONNRESET and no answer", async () => {
@@ -162,6 +161,11 @@ describe("fault front of the local registry (local/faults.ts)", () => {
         assert.equal(matches({ repo: "e2e/a" }, "GET", "/v2/e2e/b/manifests/x"), false);
         assert.equal(matches({ repo: "e2e/a", match: "all" }, "GET", "/v2/"), true);
         assert.equal(matches({ repo: "e2e/a", match: "all" }, "GET", "/v2/e2e/b/manifests/x"), false);
+        // One tag's write: the registry strategy's cache export, not the image push.
+        const cacheWrite = { match: "writes", path: /\/manifests\/buildcache$/ } as const;
+        assert.equal(matches(cacheWrite, "PUT", "/v2/app/manifests/buildcache"), true);
+        assert.equal(matches(cacheWrite, "PUT", "/v2/app/manifests/latest"), false);
+        assert.equal(matches(cacheWrite, "HEAD", "/v2/app/manifests/buildcache"), false);
     });
 
     it("a bad plan is refused with an error naming the key, the value and what is allowed", () => {
@@ -173,6 +177,7 @@ describe("fault front of the local registry (local/faults.ts)", () => {
             [{ delayMs: -1 }, /'delayMs' is -1; allowed: an integer from 0 to 600000\./],
             [{ seed: 1.5 }, /'seed' is 1\.5; allowed: an integer\./],
             [{ limit: -2 }, /'limit' is -2; allowed: an integer, 0 or more\./],
+            [{ path: "latest" as never }, /'path' is "latest"; allowed: a regular expression\./],
         ];
         for (const [over, msg] of bad) {
             assert.throws(() => validatePlan({ rate: 0.1, kinds: ["503"], ...over }), msg);

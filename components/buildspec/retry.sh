@@ -31,13 +31,14 @@ registry_last_error() {
     awk '{ sub(/\r$/, "") } tolower($0) ~ /error|fail|denied|unauthori|forbidden|not found|unknown|status|reset|refused|timeout|eof|too ?many ?requests|throttl/ { last = $0 } NF { any = $0 } END { print (last != "" ? last : any) }' "$1"
 }
 
-# registry_transient LINE: status 0 if the error is transient (throttling: 429; a server error: 500, 502, 503, 504;
-# a dropped connection; a timeout), 1 otherwise. Never transient, whatever else the line says: authentication and
+# registry_transient LINE: status 0 if the error is transient (throttling: 429, `toomanyrequests`; a server error: 500,
+# 502, 503, 504, or the registry's UNAVAILABLE error, which BuildKit prints as just `unavailable`; a dropped connection;
+# a timeout), 1 otherwise. Never transient, whatever else the line says: authentication and
 # permission (401, 403, denied), "not found", and a Dockerfile step that failed. Anything unknown is not retried.
 registry_transient() {
     local e=${1,,}
     local never='(^|[^[:alnum:]])(401|403|404)([^[:alnum:]]|$)|unauthori[sz]ed|forbidden|denied|not found|manifest unknown|name unknown|no basic auth credentials|authentication required|did not complete successfully'
-    local transient='(^|[^[:alnum:]])(429|500|502|503|504)([^[:alnum:]]|$)|too ?many ?requests|throttl|rate exceeded|service unavailable|internal server error|bad gateway|gateway time-?out|connection reset|connection refused|broken pipe|i/o timeout|handshake timeout|deadline exceeded|client\.timeout|timeout awaiting|(^|[^[:alnum:]])(unexpected )?eof([^[:alnum:]]|$)|server closed idle connection|could not connect to the endpoint'
+    local transient='(^|[^[:alnum:]])(429|500|502|503|504)([^[:alnum:]]|$)|too ?many ?requests|throttl|rate exceeded|(^|[^[:alnum:]])unavailable([^[:alnum:]]|$)|internal server error|bad gateway|gateway time-?out|connection reset|connection refused|broken pipe|i/o timeout|handshake timeout|deadline exceeded|client\.timeout|timeout awaiting|(^|[^[:alnum:]])(unexpected )?eof([^[:alnum:]]|$)|server closed idle connection|could not connect to the endpoint'
     [[ ! $e =~ $never && $e =~ $transient ]]
 }
 
