@@ -265,6 +265,110 @@ describe("registry faults end to end (#14): bounded retries, clear failures, a c
         }
     });
 
+    describe("load: four trusted and four untrusted builds at once against one registry, 5 % faults", () => {
+        // Eight fresh Docker hosts at once (a daemon each, the default strategy on the daemon's own builder), all
+        // against one repository of one registry whose front fails 5 % of the blob and manifest requests. The
+        // trusted builds build four different changes (as four pushes to main would), the untrusted ones four
+        // more (as four pull requests). The registry moves each tag atomically; with inline, the image carries its
+        // cache, so the image tag is always a consistent image-and-cache pair from one build.
+        it("inline: every trusted build succeeds or fails clearly; the final image and its cache are one trusted build's; untrusted builds push nothing; the next build hits every step", async function () {
+            const h = await ready(this, INLINE);
+            const repo = "e2e-faults/load";
+            const o = { baseImage: h.base.ref, ...SMALL };
+            const seed = await build("load: seed", INLINE, { repo, dockerfile: singleStage(o) });
+            assert.equal(seed.succeeded, true, why(seed));
+            const revisionsBefore = manifestRevisions(repo);
+
+            const trusted = [1, 2, 3, 4].map((i) => ({
+                label: `load: trusted ${i}`,
+                marker: `trusted-${i}`,
+                env: { CODEBUILD_SOURCE_VERSION: "main" },
+            }));
+            const untrusted = [1, 2, 3, 4].map((i) => ({
+                label: `load: untrusted ${i} (pr/${i})`,
+                marker: `untrusted-${i}`,
+                env: { CODEBUILD_SOURCE_VERSION: `pr/${i}`, CODEBUILD_WEBHOOK_TRIGGER: `pr/${i}` },
+            }));
+            h.registry.faults.set({ rate: 0.05, kinds: TRANSIENT, repo, seed: 5 });
+            const t0 = Date.now();
+            let results: ScenarioResult[];
+            try {
+                results = await Promise.all(
+                    [...trusted, ...untrusted].map((b) =>
+                        runScenario({
+                            host: h,
+                            strategy: "inline",
+                            repo,
+                            dockerfile: singleStage({ ...o, changeAt: 2, changeMarker: b.marker }),
+                            env: b.env,
+                            label: b.label,
+                            quiet: !process.env.E2E_VERBOSE,
+                            printReport: false,
+                        }),
+                    ),
+                );
+            } finally {
+                h.registry.faults.clear();
+            }
+            const s = h.registry.faults.stats();
+            console.log(
+                `      [load] 8 builds at once in ${((Date.now() - t0) / 1000).toFixed(1)} s; faults injected: ${s.log.length} of ${s.matched} requests matched (${JSON.stringify(s.injected)})`,
+            );
+            results.forEach((r, i) =>
+                console.log(
+                    `      [${[...trusted, ...untrusted][i].label}] ${r.succeeded ? "SUCCEEDED" : "FAILED"}; ${retries(r).length} retries; build ${(r.timings.buildMs / 1000).toFixed(1)} s${errors(r).length ? `; ${errors(r).at(-1)}` : ""}`,
+                ),
+            );
+            const [tr, un] = [results.slice(0, 4), results.slice(4)];
+
+            // Every build either succeeded or failed clearly: one ERROR line of its own, and post_build (when the
+            // build phase was reached) saying nothing was pushed.
+            for (const r of results) {
+                if (r.succeeded) continue;
+                assert.ok(errors(r).length >= 1, `a failed build says why${why(r)}`);
+            }
+            // Untrusted builds push nothing, whatever happened to them.
+            for (const r of un) {
+                assert.ok(!/pushing (layers|manifest)/.test(r.output), why(r));
+                if (r.phases.find((p) => p.name === "post_build")?.status === "SUCCEEDED")
+                    assert.deepEqual(printed(r, "post_build"), ["layer cache: untrusted ref: nothing was pushed"]);
+            }
+            const okTrusted = tr.filter((r) => r.succeeded).length;
+            assert.ok(okTrusted >= 1, "at 5 % faults, with retries, trusted builds get through");
+            // A push stores one manifest; untrusted builds stored none.
+            assert.ok(
+                manifestRevisions(repo) - revisionsBefore <= okTrusted,
+                `${manifestRevisions(repo) - revisionsBefore} new manifests for ${okTrusted} successful trusted builds`,
+            );
+
+            // The image tag is one trusted build's image, and carries that build's inline cache.
+            const latest = await api.manifest(repo, "latest");
+            assert.ok(latest?.json.config, "an image manifest");
+            const config = (await (
+                await api.request("GET", `/v2/${repo}/blobs/${latest.json.config.digest}`)
+            ).json()) as {
+                config?: { Labels?: Record<string, string> };
+                history?: { created_by?: string }[];
+            };
+            const history = (config.history ?? []).map((e) => e.created_by ?? "").join("\n");
+            const winner = trusted.findIndex((b) => history.includes(`echo ${b.marker} >`));
+            assert.ok(winner >= 0, `the image is a trusted build's: ${history}`);
+            assert.ok(tr[winner].succeeded, "and that build succeeded");
+            assert.ok(!untrusted.some((b) => history.includes(b.marker)), "no untrusted build's image");
+            // BuildKit's inline cache: a field of the image config.
+            assert.ok("moby.buildkit.cache.v0" in config, "the image carries its inline cache");
+
+            // The next build of the winner's change, healthy, hits every step and pushes the very same image.
+            const next = await build(`load: next build of ${trusted[winner].label}`, INLINE, {
+                repo,
+                dockerfile: singleStage({ ...o, changeAt: 2, changeMarker: trusted[winner].marker }),
+            });
+            assert.equal(next.succeeded, true, why(next));
+            assert.deepEqual([next.steps.builds[0].cached, next.steps.builds[0].rebuilt], [4, 0], why(next));
+            assert.equal((await api.manifest(repo, "latest"))?.digest, latest.digest, "the same image, byte for byte");
+        });
+    });
+
     it("inline: a push outage outlasts the retries: 4 attempts on the builder's local cache, one ERROR line naming the registry, the build and the last error; nothing moves", async function () {
         const h = await ready(this, INLINE);
         const repo = "e2e-faults/push-outage";
