@@ -113,6 +113,9 @@ function buildId(): { id: string; log: string } {
     return { id: `test-project:${uuid}`, log: BUILD_LOG.replace("${CODEBUILD_BUILD_ID##*:}", uuid) };
 }
 
+/** Attempts of a registry operation: the first, then one per delay. */
+const ATTEMPTS = RETRY_DELAYS_SECONDS.length + 1;
+
 /** What registry_retry (retry.sh) sets for its caller. */
 const RETRY_OUTPUTS = ["RETRY_OUTCOME", "RETRY_TRIES", "RETRY_ERROR"];
 
@@ -1480,17 +1483,17 @@ describe("retries for transient registry errors (retry.sh, executed in bash)", (
             const waits = slept(r.stdout);
             assert.equal(waits.length, 2);
             assert.deepEqual(retryLines(r.stdout), [
-                `layer cache: reading the cache r failed on a transient registry error (attempt 1 of 4): ${ERR503}; next try in ${waits[0]} s`,
-                `layer cache: reading the cache r failed on a transient registry error (attempt 2 of 4): ${ERR503}; next try in ${waits[1]} s`,
+                `layer cache: reading the cache r failed on a transient registry error (attempt 1 of ${ATTEMPTS}): ${ERR503}; next try in ${waits[0]} s`,
+                `layer cache: reading the cache r failed on a transient registry error (attempt 2 of ${ATTEMPTS}): ${ERR503}; next try in ${waits[1]} s`,
             ]);
             assert.equal(r.stderr, "", "retries that end in success print no error");
         });
 
-        it("transient failures that outlast the retries: 4 attempts, 3 waits within the delays, one ERROR line naming the operation and the last error, the command's status", () => {
+        it("transient failures that outlast the retries: 6 attempts, 5 waits within the delays, one ERROR line naming the operation and the last error, the command's status", () => {
             const r = run({ FAILS: "99", ERR: ERR503, ERR_RC: "17" });
             assert.match(
                 r.stdout,
-                /^rc=17 outcome=exhausted tries=4 error=unexpected status .*503 Service Unavailable$/m,
+                /^rc=17 outcome=exhausted tries=6 error=unexpected status .*503 Service Unavailable$/m,
             );
             assert.equal(r.calls.length, 1 + RETRY_DELAYS_SECONDS.length);
             assert.equal(retryLines(r.stdout).length, RETRY_DELAYS_SECONDS.length);
@@ -1498,20 +1501,20 @@ describe("retries for transient registry errors (retry.sh, executed in bash)", (
             assert.equal(errors.length, 1, r.stderr);
             assert.match(
                 errors[0],
-                /^ERROR: reading the cache r failed after 4 attempts in \d+ s, each on a transient registry error \(throttling, a server error, a dropped connection or a timeout\); the retries ran out\. Last error: unexpected status from HEAD request to http:\/\/r\/v2\/x\/manifests\/t: 503 Service Unavailable$/,
+                /^ERROR: reading the cache r failed after 6 attempts in \d+ s, each on a transient registry error \(throttling, a server error, a dropped connection or a timeout\); the retries ran out\. Last error: unexpected status from HEAD request to http:\/\/r\/v2\/x\/manifests\/t: 503 Service Unavailable$/,
             );
         });
 
         it("bounds: whatever the draw, at most 1 + len(RETRY_DELAYS) attempts, each wait between half its delay and all of it, at most their sum in all", () => {
-            assert.deepEqual(RETRY_DELAYS_SECONDS, [2, 4, 8]);
+            assert.deepEqual(RETRY_DELAYS_SECONDS, [1, 2, 4, 8, 8]);
             for (let seed = 0; seed < 12; seed++) {
                 const r = runBash(`RANDOM=${seed}\n${SLEEP}${lib}registry_retry -q op "$(mktemp)" docker x${SLEPT}`, {
                     env: { FAILS: "99", ERR: "503 Service Unavailable" },
                     stubs: { docker: FLAKY_DOCKER },
                 });
                 const waits = slept(r.stdout);
-                assert.equal(r.calls.length, 4);
-                assert.equal(waits.length, 3);
+                assert.equal(r.calls.length, ATTEMPTS);
+                assert.equal(waits.length, ATTEMPTS - 1);
                 waits.forEach((w, i) => {
                     const d = RETRY_DELAYS_SECONDS[i];
                     assert.ok(
@@ -1519,7 +1522,7 @@ describe("retries for transient registry errors (retry.sh, executed in bash)", (
                         `wait ${i + 1} of seed ${seed}: ${w} s for a ${d} s delay`,
                     );
                 });
-                assert.ok(waits.reduce((a, b) => a + b, 0) <= 14);
+                assert.ok(waits.reduce((a, b) => a + b, 0) <= 23);
             }
         });
 
@@ -1578,7 +1581,7 @@ describe("retries for transient registry errors (retry.sh, executed in bash)", (
             assert.match(
                 retryLines(ok.stdout)[0],
                 new RegExp(
-                    `^layer cache: docker login to ${REGISTRY.replace(/\./g, "\\.")} failed on a transient registry error \\(attempt 1 of 4\\): .*503`,
+                    `^layer cache: docker login to ${REGISTRY.replace(/\./g, "\\.")} failed on a transient registry error \\(attempt 1 of ${ATTEMPTS}\\): .*503`,
                 ),
             );
 
@@ -1615,7 +1618,9 @@ describe("retries for transient registry errors (retry.sh, executed in bash)", (
                 [
                     outage.stderr
                         .split("\n")
-                        .find((l) => l.startsWith(`ERROR: docker login to ${REGISTRY} failed after 4 attempts in `)),
+                        .find((l) =>
+                            l.startsWith(`ERROR: docker login to ${REGISTRY} failed after ${ATTEMPTS} attempts in `),
+                        ),
                 ],
                 "one ERROR line, the library's, naming the registry and the last error",
             );
@@ -1635,7 +1640,7 @@ describe("retries for transient registry errors (retry.sh, executed in bash)", (
             assert.match(found.stdout, new RegExp(`^layer cache: found ${ref.replace(/\./g, "\\.")}$`, "m"));
             const outage = runBash(probe, { env: { FAILS: "99", ERR: err }, stubs: { docker: FLAKY_DOCKER } });
             assert.match(outage.stdout, /^rc=1 CACHE_FOUND=0$/m);
-            assert.equal(outage.calls.length, 4);
+            assert.equal(outage.calls.length, ATTEMPTS);
             assert.ok(!outage.stdout.includes("is not there yet"), "an outage is not a first build");
             assert.deepEqual(
                 outage.stderr
@@ -1643,7 +1648,7 @@ describe("retries for transient registry errors (retry.sh, executed in bash)", (
                     .filter((l) => l.startsWith("ERROR"))
                     .map((l) => l.replace(/ in \d+ s,/, " in N s,")),
                 [
-                    `ERROR: reading the layer cache ${ref} failed after 4 attempts in N s, each on a transient registry error (throttling, a server error, a dropped connection or a timeout); the retries ran out. Last error: ${err}`,
+                    `ERROR: reading the layer cache ${ref} failed after ${ATTEMPTS} attempts in N s, each on a transient registry error (throttling, a server error, a dropped connection or a timeout); the retries ran out. Last error: ${err}`,
                 ],
             );
             // A pull-request build reads the cache the same way: the probe doesn't depend on trust.
@@ -1676,7 +1681,10 @@ describe("retries for transient registry errors (retry.sh, executed in bash)", (
             assert.match(outage.stdout, /^rc=1 F=0$/m);
             assert.match(
                 outage.stderr,
-                new RegExp(`^ERROR: docker pull ${REPO.replace(/\./g, "\\.")}:latest failed after 4 attempts`, "m"),
+                new RegExp(
+                    `^ERROR: docker pull ${REPO.replace(/\./g, "\\.")}:latest failed after ${ATTEMPTS} attempts`,
+                    "m",
+                ),
             );
             const denied = runBash(pull, {
                 env: { FAILS: "99", ERR: "denied: not authorized" },
@@ -1731,7 +1739,7 @@ describe("retries for transient registry errors (retry.sh, executed in bash)", (
                 assert.equal(fs.readFileSync(r.log, "utf8"), "#5 [2/2] RUN make\n#5 CACHED\n");
                 assert.match(
                     retryLines(r.stdout)[0],
-                    /^layer cache: the build \(reading the layer cache \S+:buildcache, pushing \S+:latest\) failed on a transient registry error \(attempt 1 of 4\): ERROR: failed to build: .*503 Service Unavailable; next try in [12] s$/,
+                    /^layer cache: the build \(reading the layer cache \S+:buildcache, pushing \S+:latest\) failed on a transient registry error \(attempt 1 of 6\): ERROR: failed to build: .*503 Service Unavailable; next try in 1 s$/,
                 );
             });
 
@@ -1754,10 +1762,10 @@ describe("retries for transient registry errors (retry.sh, executed in bash)", (
                 assert.equal(step.calls.length, 1);
             });
 
-            it("an outage: 4 attempts, the build fails with one ERROR line, IMAGE_PUSHED=0", () => {
+            it("an outage: 6 attempts, the build fails with one ERROR line, IMAGE_PUSHED=0", () => {
                 const r = runBuild("1", { FAILS: "99", ERR: PUSH_503, ERR_RC: "1" });
-                assert.match(r.stdout, /^rc=1 IMAGE_PUSHED=0 BUILD_ATTEMPTS=4$/m);
-                assert.equal(r.calls.length, 4);
+                assert.match(r.stdout, /^rc=1 IMAGE_PUSHED=0 BUILD_ATTEMPTS=6$/m);
+                assert.equal(r.calls.length, ATTEMPTS);
                 assert.equal(r.stderr.split("\n").filter((l) => l.startsWith("ERROR: the build")).length, 1, r.stderr);
             });
 
@@ -1801,7 +1809,7 @@ describe("retries for transient registry errors (retry.sh, executed in bash)", (
                 assert.match(
                     outage.stderr,
                     new RegExp(
-                        `^ERROR: the cache export to ${cacheRefs(o).cache.replace(/\./g, "\\.")} failed after 4 attempts in \\d+ s, .*Last error: ${err}$`,
+                        `^ERROR: the cache export to ${cacheRefs(o).cache.replace(/\./g, "\\.")} failed after ${ATTEMPTS} attempts in \\d+ s, .*Last error: ${err}$`,
                         "m",
                     ),
                 );

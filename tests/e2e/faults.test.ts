@@ -55,6 +55,8 @@ async function ready(ctx: Mocha.Context, v?: Variant): Promise<LocalHost> {
 }
 
 const SMALL = { steps: 3, mbPerStep: 1, hashRounds: 1 } as const;
+/** Attempts of a registry operation: the first, then one per delay. */
+const ATTEMPTS = RETRY_DELAYS_SECONDS.length + 1;
 const RETRY_LINE = / failed on a transient registry error \(attempt (\d+) of (\d+)\): .*; next try in (\d+) s$/;
 
 /** Lines the buildspec's commands printed (not the runner's own), optionally of one phase. */
@@ -200,7 +202,7 @@ describe("registry faults end to end (#14): bounded retries, clear failures, a c
                 if (lines.length > 0) {
                     assert.match(
                         lines[0],
-                        /^layer cache: the build \(reading the layer cache \S+, pushing \S+:latest\) failed on a transient registry error \(attempt 1 of 4\): .*(toomanyrequests|429).*; next try in [12] s$/,
+                        /^layer cache: the build \(reading the layer cache \S+, pushing \S+:latest\) failed on a transient registry error \(attempt 1 of 6\): .*(toomanyrequests|429).*; next try in 1 s$/,
                     );
                     // The retry is the same invocation on the same builder: every step the first attempt built comes
                     // from the builder's local cache, nothing is rebuilt.
@@ -242,7 +244,7 @@ describe("registry faults end to end (#14): bounded retries, clear failures, a c
                 assert.deepEqual(
                     errors(outage).map((l) => l.replace(/ in \d+ s,/, " in N s,")),
                     [
-                        `ERROR: docker login to ${h.registry.address} failed after 4 attempts in N s, each on a transient registry error (throttling, a server error, a dropped connection or a timeout); the retries ran out. Last error: Error response from daemon: login attempt to http://${h.registry.address}/v2/ failed with status: 503 Service Unavailable`,
+                        `ERROR: docker login to ${h.registry.address} failed after ${ATTEMPTS} attempts in N s, each on a transient registry error (throttling, a server error, a dropped connection or a timeout); the retries ran out. Last error: Error response from daemon: login attempt to http://${h.registry.address}/v2/ failed with status: 503 Service Unavailable`,
                     ],
                     why(outage),
                 );
@@ -369,7 +371,7 @@ describe("registry faults end to end (#14): bounded retries, clear failures, a c
         });
     });
 
-    it("inline: a push outage outlasts the retries: 4 attempts on the builder's local cache, one ERROR line naming the registry, the build and the last error; nothing moves", async function () {
+    it("inline: a push outage outlasts the retries: every attempt on the builder's local cache, one ERROR line naming the registry, the build and the last error; nothing moves", async function () {
         const h = await ready(this, INLINE);
         const repo = "e2e-faults/push-outage";
         const o = { baseImage: h.base.ref, ...SMALL };
@@ -391,10 +393,10 @@ describe("registry faults end to end (#14): bounded retries, clear failures, a c
         );
         const ref = `${h.registry.address}/${repo}:latest`;
         assert.deepEqual(
-            retries(r).map((l) => l.replace(/ in \d s$/, " in N s").replace(/: ERROR: .*;/, ": …;")),
-            [1, 2, 3].map(
+            retries(r).map((l) => l.replace(/ in \d+ s$/, " in N s").replace(/: ERROR: .*;/, ": …;")),
+            RETRY_DELAYS_SECONDS.map((_, i) => i + 1).map(
                 (n) =>
-                    `layer cache: the build (reading the layer cache ${ref}, pushing ${ref}) failed on a transient registry error (attempt ${n} of 4): …; next try in N s`,
+                    `layer cache: the build (reading the layer cache ${ref}, pushing ${ref}) failed on a transient registry error (attempt ${n} of ${ATTEMPTS}): …; next try in N s`,
             ),
         );
         const errs = errors(r).filter((l) => l.startsWith("ERROR: the build"));
@@ -402,7 +404,7 @@ describe("registry faults end to end (#14): bounded retries, clear failures, a c
         assert.match(
             errs[0],
             new RegExp(
-                `^ERROR: the build \\(reading the layer cache ${ref.replace(/[.]/g, "\\.")}, pushing ${ref.replace(/[.]/g, "\\.")}\\) failed after 4 attempts in \\d+ s, each on a transient registry error .*; the retries ran out\\. Last error: ERROR: failed to build: toomanyrequests: $`,
+                `^ERROR: the build \\(reading the layer cache ${ref.replace(/[.]/g, "\\.")}, pushing ${ref.replace(/[.]/g, "\\.")}\\) failed after ${ATTEMPTS} attempts in \\d+ s, each on a transient registry error .*; the retries ran out\\. Last error: ERROR: failed to build: toomanyrequests: $`,
             ),
         );
         // Four docker builds: the first ran the changed steps, each retry took every step from the local cache.
@@ -445,14 +447,14 @@ describe("registry faults end to end (#14): bounded retries, clear failures, a c
             r.phases.map((p) => `${p.name} ${p.status}`),
             ["install ABSENT", "pre_build SUCCEEDED", "build FAILED", "post_build SUCCEEDED"],
         );
-        assert.equal(retries(r).length, 3, why(r));
+        assert.equal(retries(r).length, RETRY_DELAYS_SECONDS.length, why(r));
         assert.ok(retries(r).every((l) => l.startsWith(`layer cache: the cache export to ${cacheRef} failed`)));
         assert.deepEqual(
             errors(r)
                 .filter((l) => l.startsWith("ERROR: the cache export"))
                 .map((l) => l.replace(/ in \d+ s,/, " in N s,")),
             [
-                `ERROR: the cache export to ${cacheRef} failed after 4 attempts in N s, each on a transient registry error (throttling, a server error, a dropped connection or a timeout); the retries ran out. Last error: ERROR: failed to build: failed to solve: error writing manifest blob: unavailable`,
+                `ERROR: the cache export to ${cacheRef} failed after ${ATTEMPTS} attempts in N s, each on a transient registry error (throttling, a server error, a dropped connection or a timeout); the retries ran out. Last error: ERROR: failed to build: failed to solve: error writing manifest blob: unavailable`,
             ],
             why(r),
         );
