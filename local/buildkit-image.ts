@@ -65,7 +65,7 @@ export function builderImageOf(spec: Buildspec): string | undefined {
     // The reference sits in the command's value prelude (`DRIVER_OPTS=(--driver-opt image=<ref> …)`), quoted
     // by the buildspec's shell quoting only if it needed quotes, which a valid image reference never does.
     for (const c of spec.phases?.pre_build?.commands ?? []) {
-        if (!/^docker buildx create .*--driver docker-container/m.test(c)) continue;
+        if (!/^\s*docker buildx create .*--driver docker-container/m.test(c)) continue;
         const m = /--driver-opt '?image=([^\s')]+)/.exec(c);
         if (m) return m[1];
     }

@@ -157,7 +157,7 @@ export async function runLocalBuild(opts: LocalBuildOptions): Promise<LocalBuild
         const bytes = { ...c, pulledMB: c.pulledBytes / 1e6, pushedMB: c.pushedBytes / 1e6 };
         const createCommand = r.phases
             .find((p) => p.name === "pre_build")
-            ?.commands.find((c) => /^docker buildx create /m.test(c.command));
+            ?.commands.find((c) => /^\s*docker buildx create /m.test(c.command));
         const builder: BuilderStart | undefined = image ? { image, createMs: createCommand?.durationMs } : undefined;
         const timings: LocalBuildResult["timings"] = {
             daemonStartMs: buildHost.timings.daemonStart,

@@ -281,6 +281,8 @@ export async function startPullThroughFront(
             storageDir: ecr.storageDir,
             counters: () => ecr.counters(),
             resetCounters: () => ecr.resetCounters(),
+            // The registry's own fault front, behind this one (requests this front serves itself are not faulted).
+            faults: ecr.faults,
             stop,
         },
         stats: () => ({

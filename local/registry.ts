@@ -4,12 +4,16 @@
 //
 // Counting: request bodies of every request = bytes pushed; response bodies of blob GETs
 // (GET /v2/<name>/blobs/<digest>) = bytes pulled. Manifest traffic is counted separately.
+//
+// Faults: every request goes through `faults` (faults.ts) first, which passes it on unless a plan is on
+// (`registry.faults.set({...})`, `registry.faults.clear()`). Requests answered with a fault are not counted.
 import * as fs from "fs";
 import * as http from "http";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { startDetached } from "./detached";
+import { FaultFront } from "./faults";
 import { freePort, mkdirp, runOk, which } from "./util";
 
 export interface ByteCounters {
@@ -35,6 +39,8 @@ export interface LocalRegistry {
     storageDir: string;
     counters(): ByteCounters;
     resetCounters(): void;
+    /** The fault-injecting front: off until `faults.set(plan)`. */
+    faults: FaultFront;
     stop(): Promise<void>;
 }
 
@@ -81,7 +87,8 @@ export async function startLocalRegistry(opts: StartRegistryOptions = {}): Promi
     // ---- counting proxy
     let c = zero();
     const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-    const proxy = http.createServer((req, res) => {
+    const faults = new FaultFront();
+    const forward = (req: http.IncomingMessage, res: http.ServerResponse) => {
         c.requests++;
         const url = req.url ?? "/";
         const isBlobGet = req.method === "GET" && /^\/v2\/.+\/blobs\/sha256:[0-9a-f]+/.test(url);
@@ -109,7 +116,8 @@ export async function startLocalRegistry(opts: StartRegistryOptions = {}): Promi
         });
         req.on("data", (b: Buffer) => (c.pushedBytes += b.length));
         req.pipe(up);
-    });
+    };
+    const proxy = http.createServer((req, res) => faults.handle(req, res, () => forward(req, res)));
     proxy.keepAliveTimeout = 30_000;
     await new Promise<void>((resolve, reject) => {
         proxy.once("error", reject);
@@ -128,6 +136,7 @@ export async function startLocalRegistry(opts: StartRegistryOptions = {}): Promi
         resetCounters: () => {
             c = zero();
         },
+        faults,
         stop: async () => {
             if (stopped) return;
             stopped = true;

@@ -316,7 +316,7 @@ for (const e of STACKS) {
             const p = findResource(T.project).inputs;
             const spec = YAML.parse(p.source.buildspec) as { phases: Record<string, { commands: string[] }> };
             const pre = spec.phases.pre_build.commands.map((c) => parseShell(c));
-            const login = pre.flatMap((x) => x.pipes)[0];
+            const login = pre.flatMap((x) => x.pipes).find((p) => p.left.words[0] === "aws")!;
             assert.deepEqual(login.left.words, ["aws", "ecr", "get-login-password", "--region", REGION]);
             assert.equal(login.right.words.at(-1), `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com`);
             const build = parseShell(spec.phases.build.commands[0]);

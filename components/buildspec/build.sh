@@ -5,25 +5,45 @@
 # lazy cache refs then downloads no cached layer at all. The push is part of the build, so a failed build
 # pushes nothing.
 #
+# A build that fails on a transient registry error (a push or a layer fetch throttled, a server error, a dropped
+# connection) runs again, the same invocation on the same builder (registry_retry, retry.sh): every step an earlier attempt
+# finished is in the builder's local cache by then, so a retry redoes only the registry traffic that failed. A
+# failed Dockerfile step is never retried.
+#
 # BUILD_FLAGS is the part of the argv that the registry strategy's export shares: progress, no provenance or
 # SBOM manifests, the Dockerfile, the build args, the network.
 #
-# Sets: BUILD_LOG, the build's plain progress (one file per build: builds that share a /tmp, as with the local
-# stand-in, must not read each other's log); IMAGE_PUSHED, 1 only if a trusted build, and so its push,
-# succeeded.
+# Sets: BUILD_LOG, the plain progress of the build's last attempt (one file per build: builds that share a /tmp,
+# as with the local stand-in, must not read each other's log); BUILD_ATTEMPTS, how many attempts it took;
+# IMAGE_PUSHED, 1 only if a trusted build, and so its push, succeeded.
 : "${TRUSTED:?set by trust.sh}"
 : "${CODEBUILD_BUILD_ID:?set by CodeBuild}"
 : "${BUILD_FLAGS[@]?set by the buildspec prelude}"
 : "${CACHE_FROM[@]?set by the buildspec prelude}"
 : "${PUSH_FLAGS[@]?set by the buildspec prelude}"
 : "${CONTEXT:?set by the buildspec prelude}"
+: "${CACHE_REF:?set by the buildspec prelude}"
+: "${IMAGE_REF:?set by the buildspec prelude}"
+: "${RETRY_SH:?set by retry.sh}"
 
-set -o pipefail
+# shellcheck disable=SC1090 # the functions of retry.sh, written by it for this build
+. "$RETRY_SH"
 BUILD_LOG="/tmp/layer-cache-build.${CODEBUILD_BUILD_ID##*:}.log"
 WRITE_FLAGS=(--output type=cacheonly)
-if [ "$TRUSTED" = 1 ]; then WRITE_FLAGS=("${PUSH_FLAGS[@]}"); fi
-IMAGE_PUSHED=0
-# `&&` keeps a failure the command's status.
-# shellcheck disable=SC2034 # IMAGE_PUSHED is an output: post_build.sh reads it.
-docker buildx build "${BUILD_FLAGS[@]}" "${CACHE_FROM[@]}" "${WRITE_FLAGS[@]}" "$CONTEXT" 2>&1 | tee "$BUILD_LOG" &&
-    IMAGE_PUSHED="$TRUSTED"
+what="the build (reading the layer cache $CACHE_REF)"
+if [ "$TRUSTED" = 1 ]; then
+    WRITE_FLAGS=("${PUSH_FLAGS[@]}")
+    what="the build (reading the layer cache $CACHE_REF, pushing $IMAGE_REF)"
+fi
+build_once() {
+    docker buildx build "${BUILD_FLAGS[@]}" "${CACHE_FROM[@]}" "${WRITE_FLAGS[@]}" "$CONTEXT"
+}
+registry_retry "$what" "$BUILD_LOG" build_once
+build_status=$?
+# shellcheck disable=SC2034 # IMAGE_PUSHED and BUILD_ATTEMPTS are outputs: post_build.sh, report.sh and export.sh read them.
+{
+    BUILD_ATTEMPTS=$RETRY_TRIES
+    if [ "$build_status" = 0 ]; then IMAGE_PUSHED="$TRUSTED"; else IMAGE_PUSHED=0; fi
+}
+# The build's status is the command's.
+(exit "$build_status")

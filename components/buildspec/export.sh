@@ -14,23 +14,38 @@
 # (moby/buildkit#2184; bench/export-cost.ts measured 0.8 s at 24 steps and 2.3 s at 48 on the docker-container
 # builder, about doubling a warm build, and 3.6 s / 20 s on the daemon's builder with the containerd store).
 # report.sh's count is exact (a hit downloaded as DONE counts), so the skip fires exactly on a full hit.
+# After a build that took more than one attempt it always exports: the count is
+# then of the last attempt, whose hits include what the failed attempts built on this host (build.sh).
+#
+# A transient registry error is retried (registry_retry, retry.sh). The cache tag moves only when the export's last write, the cache
+# manifest, succeeds, so an export that fails leaves the previous cache in place, complete and usable; the build
+# then fails, after the image was pushed, and post_build says the cache was not updated.
 : "${TRUSTED:?set by trust.sh}"
 : "${CACHE_FOUND:?set by probe.sh}"
 : "${BUILD_LOG:?set by build.sh}"
 : "${N_STEPS:?set by report.sh}"
 : "${N_CACHED:?set by report.sh}"
+: "${BUILD_ATTEMPTS:?set by build.sh}"
 : "${CACHE_REF:?set by the buildspec prelude}"
 : "${BUILD_FLAGS[@]?set by the buildspec prelude}"
 : "${CACHE_FROM[@]?set by the buildspec prelude}"
 : "${CONTEXT:?set by the buildspec prelude}"
+: "${RETRY_SH:?set by retry.sh}"
 
+# shellcheck disable=SC1090 # the functions of retry.sh, written by it for this build
+. "$RETRY_SH"
 if [ "$TRUSTED" != 1 ]; then
     echo "layer cache: untrusted ref: the cache is not exported"
-elif [ "$CACHE_FOUND" = 1 ] && [ "$N_STEPS" -gt 0 ] && [ "$N_CACHED" = "$N_STEPS" ]; then
+elif [ "$CACHE_FOUND" = 1 ] && [ "$N_STEPS" -gt 0 ] && [ "$N_CACHED" = "$N_STEPS" ] && [ "$BUILD_ATTEMPTS" = 1 ]; then
     echo "layer cache: every step came from $CACHE_REF, which is already complete: not exported again"
 else
-    set -o pipefail
-    docker buildx build "${BUILD_FLAGS[@]}" "${CACHE_FROM[@]}" \
-        --cache-to "type=registry,ref=$CACHE_REF,mode=max,image-manifest=true,oci-mediatypes=true" \
-        --output type=cacheonly "$CONTEXT" 2>&1 | tee -a "$BUILD_LOG"
+    export_once() {
+        docker buildx build "${BUILD_FLAGS[@]}" "${CACHE_FROM[@]}" \
+            --cache-to "type=registry,ref=$CACHE_REF,mode=max,image-manifest=true,oci-mediatypes=true" \
+            --output type=cacheonly "$CONTEXT"
+    }
+    registry_retry "the cache export to $CACHE_REF" "$BUILD_LOG.export" export_once
+    export_status=$?
+    cat "$BUILD_LOG.export" >>"$BUILD_LOG"
+    (exit "$export_status")
 fi

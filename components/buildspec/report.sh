@@ -2,8 +2,12 @@
 # build, second command: counts the Dockerfile steps (FROM excluded) and those that came from the cache, says
 # so, and warns loudly when the cache was not used as configured. It never fails the build.
 #
+# A build that took more than one attempt (build.sh) is counted on its last attempt, where the steps an earlier
+# attempt finished come from the builder's own cache: the line after the count says so.
+#
 # Sets: N_STEPS and N_CACHED (the registry strategy's export reads them).
 : "${BUILD_LOG:?set by build.sh}"
+: "${BUILD_ATTEMPTS:?set by build.sh}"
 : "${CACHE_FOUND:?set by probe.sh or pull.sh}"
 
 steps=$(grep -E '^#[0-9]+ \[[^]]*[0-9]+/[0-9]+\] ' "$BUILD_LOG" | grep -vE '^#[0-9]+ \[[^]]*\] FROM ' | cut -d' ' -f1 | sort -u)
@@ -21,6 +25,9 @@ hits=$({
 N_STEPS=$(printf '%s\n' "$steps" | grep -c . || true)
 N_CACHED=$(comm -12 <(printf '%s\n' "$steps") <(printf '%s\n' "$hits") | grep -c . || true)
 echo "layer cache: $N_CACHED of $N_STEPS steps cached"
+if [ "$BUILD_ATTEMPTS" -gt 1 ]; then
+    echo "layer cache: counted on attempt $BUILD_ATTEMPTS of the build, which took what the earlier attempts built from the builder's own cache"
+fi
 
 # BuildKit reports a missing cache ref as an ERROR line and carries on; that is expected on a first build (the
 # probe said so), and any other import or export error is not. BuildKit prints a failed import (e.g. a cache

@@ -892,7 +892,7 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
             );
             const pre = r.phases.find((p) => p.name === "pre_build")!;
             const failedCommand = pre.commands.find((c) => c.exitCode !== 0);
-            assert.match(failedCommand?.command ?? "", /^docker buildx create /m);
+            assert.match(failedCommand?.command ?? "", /^\s*docker buildx create /m);
             assert.ok(
                 printed(r, "pre_build").some((l) =>
                     /^ERROR: .*moby\/buildkit:absent.*(not found|manifest unknown)/.test(l),

@@ -393,7 +393,10 @@ function read(
                 break;
             }
             case "Assign":
-                assigned(String(n.Name.Value));
+                // A declaration's option (`declare -p`, `local -a`) is an Assign without a name.
+                if (n.Name) {
+                    assigned(String(n.Name.Value));
+                }
                 break;
             case "BinaryCmd":
                 if (n.Op === OP_PIPE) {

@@ -414,12 +414,13 @@ function expectedExportArgv(o: BuildspecOptions): string[] {
 
 /** Where each command sits in `commandsOf(o)`; `exportCache` is -1 where there is none (inline, pull). */
 function commandIndex(o: BuildspecOptions) {
-    const pre = 2 + (o.cacheStrategy === "registry" && o.registryBuilder === "docker-container" ? 1 : 0) + 1;
+    const pre = 3 + (o.cacheStrategy === "registry" && o.registryBuilder === "docker-container" ? 1 : 0) + 1;
     const exportCache = o.cacheStrategy === "registry" ? pre + 2 : -1;
     return {
         trust: 0,
-        login: 1,
-        create: pre === 4 ? 2 : -1,
+        retry: 1,
+        login: 2,
+        create: pre === 5 ? 3 : -1,
         probe: pre - 1,
         build: pre,
         report: pre + 1,

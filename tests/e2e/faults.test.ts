@@ -1,0 +1,480 @@
+// End-to-end tests of the retries for transient registry errors (issue 14): the component's own buildspec on a
+// fresh Docker host per build, against the local registry with its fault-injecting front (local/faults.ts)
+// switched on and off between the builds of one scenario. What a build did is read from its structured result,
+// the lines the buildspec printed, the front's own count of the faults it injected, and the registry's HTTP API
+// (tags and digests before and after), which bypasses the front.
+//
+// Per strategy and builder (inline and pull on the daemon's builder, registry on CodeBuild's docker-container
+// builder): a change build under 10 % transient faults (429, 500, 503, dropped connections) succeeds; a
+// throttled push is retried on the builder's local cache; a full outage fails at the login with one ERROR line
+// and leaves the tags where they were; the next healthy build hits the cache as before. Then: a push outage
+// that outlasts the retries (what a retry costs), a fault in the registry strategy's separate cache export, and
+// a load test. Small on purpose: 3 steps of 1 MB. The faults are seeded, so a run injects the same faults
+// into the same sequence of requests; requests sent in parallel can arrive in another order, so the
+// assertions hold for any placement of the faults.
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { singleStage } from "../../bench/dockerfile";
+import type { CacheStrategy } from "../../components/args";
+import { RETRY_DELAYS_SECONDS } from "../../components/buildspec";
+import type { FaultPlan } from "../../local/faults";
+import { LocalBuildResult, LocalHost, startLocalHost } from "../../local/host";
+import { RegistryMode, runScenario, ScenarioOptions, ScenarioResult } from "../../local/scenario";
+import { RegistryApi } from "./registry-api";
+
+const canRunDocker = process.getuid?.() === 0 && !process.env.CBCACHE_LOCAL_SKIP_DOCKER;
+const SKIP_REASON = "needs root to run Docker daemons (and CBCACHE_LOCAL_SKIP_DOCKER unset)";
+
+let host: LocalHost | undefined;
+let api: RegistryApi;
+
+interface Variant {
+    strategy: CacheStrategy;
+    mode?: RegistryMode;
+    name: string;
+}
+const INLINE: Variant = { strategy: "inline", name: "inline" };
+const PULL: Variant = { strategy: "pull", name: "pull" };
+const REGISTRY: Variant = { strategy: "registry", mode: "docker-container", name: "registry (docker-container)" };
+
+/** The shared host, or the test is pending with the reason printed (also without a BuildKit image for `registry`). */
+async function ready(ctx: Mocha.Context, v?: Variant): Promise<LocalHost> {
+    if (!host) {
+        console.log(`      PENDING: ${SKIP_REASON}`);
+        ctx.skip();
+    }
+    if (v?.mode === "docker-container") {
+        const image = await host.buildkitImage();
+        if (!image.available) {
+            console.log(`      PENDING: no BuildKit image for the docker-container builder: ${image.how}`);
+            ctx.skip();
+        }
+    }
+    return host;
+}
+
+const SMALL = { steps: 3, mbPerStep: 1, hashRounds: 1 } as const;
+/** Attempts of a registry operation: the first, then one per delay. */
+const ATTEMPTS = RETRY_DELAYS_SECONDS.length + 1;
+const RETRY_LINE = / failed on a transient registry error \(attempt (\d+) of (\d+)\): .*; next try in (\d+) s$/;
+
+/** Lines the buildspec's commands printed (not the runner's own), optionally of one phase. */
+function printed(r: LocalBuildResult, phase?: string): string[] {
+    return r.lines
+        .filter((l) => l.stream !== "runner" && (phase === undefined || l.phase === phase))
+        .map((l) => l.text);
+}
+const retries = (r: LocalBuildResult) => printed(r).filter((l) => RETRY_LINE.test(l));
+const errors = (r: LocalBuildResult) => printed(r).filter((l) => /^ERROR: /.test(l));
+
+function why(r: LocalBuildResult): string {
+    return `\n${r.report}\n--- last lines ---\n${r.output.split("\n").slice(-50).join("\n")}`;
+}
+
+/** One line per build in the test log: outcome, steps, faults injected, retries, time. */
+function note(label: string, r: LocalBuildResult): void {
+    const s = host!.registry.faults.stats();
+    const faults = Object.entries(s.injected)
+        .filter(([, n]) => n > 0)
+        .map(([k, n]) => `${n}× ${k}`)
+        .join(", ");
+    const builds = r.steps.builds.map((b) => `${b.cached}/${b.cached + b.rebuilt}`).join(" + ");
+    console.log(
+        `      [${label}] ${r.succeeded ? "SUCCEEDED" : "FAILED"}: steps cached per docker build ${builds || "(none)"}; ` +
+            `${host!.registry.faults.current() ? `faults ${faults || "none"} of ${s.matched} requests matched; ` : ""}` +
+            `${retries(r).length} retries; build ${(r.timings.buildMs / 1000).toFixed(1)} s`,
+    );
+}
+
+type BuildOptions = Omit<ScenarioOptions, "host" | "label" | "quiet" | "printReport" | "strategy" | "registryMode">;
+
+/** A build of `v` with the component's buildspec, under `faults` (switched off again afterwards, even on error). */
+async function build(label: string, v: Variant, o: BuildOptions, faults?: FaultPlan): Promise<ScenarioResult> {
+    if (faults) host!.registry.faults.set(faults);
+    try {
+        const r = await runScenario({
+            ...o,
+            strategy: v.strategy,
+            registryMode: v.mode,
+            host: host!,
+            label,
+            quiet: !process.env.E2E_VERBOSE,
+            printReport: false,
+        });
+        note(label, r);
+        return r;
+    } finally {
+        host!.registry.faults.clear();
+    }
+}
+
+/** Number of manifests the registry ever stored in a repository: a push adds one, nothing else does. */
+function manifestRevisions(repo: string): number {
+    const dir = path.join(
+        host!.registry.storageDir,
+        "docker/registry/v2/repositories",
+        repo,
+        "_manifests/revisions/sha256",
+    );
+    return fs.existsSync(dir) ? fs.readdirSync(dir).length : 0;
+}
+
+/** Times of a build that was retried once: its first attempt, the wait, and the retry (ms, from the output). */
+function attemptTimes(r: LocalBuildResult): { first: number; wait: number; retry: number } {
+    const build = r.lines.filter((l) => l.phase === "build" && l.stream !== "runner");
+    const retry = build.find((l) => RETRY_LINE.test(l.text));
+    const counted = build.find((l) => /^layer cache: \d+ of \d+ steps cached$/.test(l.text));
+    assert.ok(retry && counted, why(r));
+    const wait = Number(RETRY_LINE.exec(retry.text)![3]) * 1000;
+    return { first: retry.t - build[0].t, wait, retry: counted.t - retry.t - wait };
+}
+
+/** Every fault kind the issue names, for the 10 % runs. */
+const TRANSIENT: FaultPlan["kinds"] = ["429", "500", "503", "reset"];
+
+describe("registry faults end to end (#14): bounded retries, clear failures, a cache that stays usable", function () {
+    this.timeout(600_000);
+
+    before(async function () {
+        if (!canRunDocker) return;
+        this.timeout(600_000);
+        host = await startLocalHost();
+        api = new RegistryApi(host.registry);
+    });
+    after(async () => {
+        await host?.stop();
+    });
+
+    describe("per strategy and builder", () => {
+        for (const v of [INLINE, PULL, REGISTRY]) {
+            it(`${v.name}: survives 10 % transient faults; retries a throttled push on the builder's local cache; a full outage fails at the login with one ERROR line, tags unchanged; the next healthy build hits the cache as before`, async function () {
+                const h = await ready(this, v);
+                const repo = `e2e-faults/${v.strategy}`;
+                const o = { baseImage: h.base.ref, ...SMALL };
+                const cold = await build(`${v.name} cold`, v, { repo, dockerfile: singleStage(o) });
+                assert.equal(cold.succeeded, true, why(cold));
+                const d0 = await api.digests(repo);
+
+                // 1. A change build with 10 % of its blob and manifest requests failing.
+                const change1 = singleStage({ ...o, changeAt: 2, changeMarker: "faults-10" });
+                const flaky = await build(
+                    `${v.name} change, 10 % faults`,
+                    v,
+                    { repo, dockerfile: change1 },
+                    {
+                        rate: 0.1,
+                        kinds: TRANSIENT,
+                        repo,
+                        seed: 14,
+                    },
+                );
+                const injected = h.registry.faults.stats().log.length;
+                assert.ok(injected >= 1, "the front injected faults");
+                assert.equal(flaky.succeeded, true, why(flaky));
+                assert.deepEqual(errors(flaky), [], why(flaky));
+                const d1 = await api.digests(repo);
+                assert.notEqual(d1.latest, d0.latest, "the change build pushed its image");
+                if (v.strategy === "registry") assert.notEqual(d1.buildcache, d0.buildcache, "and its cache");
+
+                // 2. A throttled push: every write answered 429 until the daemon's builder fails (one) or BuildKit's
+                // own retries give up (eight, counted here: 8 per attempt of a 3-layer push), then healthy.
+                const change2 = singleStage({ ...o, changeAt: 2, changeMarker: "throttled" });
+                const throttled = await build(
+                    `${v.name} change, push throttled`,
+                    v,
+                    { repo, dockerfile: change2 },
+                    {
+                        rate: 1,
+                        kinds: ["429"],
+                        match: "writes",
+                        repo,
+                        limit: v.strategy === "registry" ? 8 : 1,
+                    },
+                );
+                assert.equal(throttled.succeeded, true, why(throttled));
+                const lines = retries(throttled);
+                if (v.strategy !== "registry") {
+                    // The daemon's builder fails the whole build on one 429 (empty body): without the retry this build
+                    // would have failed, as in the issue's table.
+                    assert.equal(lines.length, 1, why(throttled));
+                }
+                if (lines.length > 0) {
+                    assert.match(
+                        lines[0],
+                        /^layer cache: the build \(reading the layer cache \S+, pushing \S+:latest\) failed on a transient registry error \(attempt 1 of 6\): .*(toomanyrequests|429).*; next try in 1 s$/,
+                    );
+                    // The retry is the same invocation on the same builder: every step the first attempt built comes
+                    // from the builder's local cache, nothing is rebuilt.
+                    const [first, retry] = throttled.steps.builds;
+                    assert.equal(first.rebuilt, v.strategy === "pull" ? 4 : 2, why(throttled));
+                    assert.deepEqual([retry.cached, retry.rebuilt], [first.cached + first.rebuilt, 0], why(throttled));
+                    const t = attemptTimes(throttled);
+                    console.log(
+                        `      [${v.name}] a retry cost ${(t.retry / 1000).toFixed(1)} s after a ${(t.wait / 1000).toFixed(0)} s wait, against ${(t.first / 1000).toFixed(1)} s for the first attempt`,
+                    );
+                    assert.ok(
+                        printed(throttled, "build").includes(
+                            "layer cache: counted on attempt 2 of the build, which took what the earlier attempts built from the builder's own cache",
+                        ),
+                        why(throttled),
+                    );
+                }
+                const d2 = await api.digests(repo);
+                assert.notEqual(d2.latest, d1.latest);
+
+                // 3. A full outage: every request answered 503, the login's too.
+                const outage = await build(
+                    `${v.name} full outage`,
+                    v,
+                    { repo, dockerfile: change2 },
+                    {
+                        rate: 1,
+                        kinds: ["503"],
+                        match: "all",
+                        repo,
+                    },
+                );
+                assert.equal(outage.succeeded, false);
+                assert.deepEqual(
+                    outage.phases.map((p) => `${p.name} ${p.status}`),
+                    ["install ABSENT", "pre_build FAILED", "build SKIPPED", "post_build SKIPPED"],
+                );
+                assert.equal(retries(outage).length, RETRY_DELAYS_SECONDS.length, why(outage));
+                assert.deepEqual(
+                    errors(outage).map((l) => l.replace(/ in \d+ s,/, " in N s,")),
+                    [
+                        `ERROR: docker login to ${h.registry.address} failed after ${ATTEMPTS} attempts in N s, each on a transient registry error (throttling, a server error, a dropped connection or a timeout); the retries ran out. Last error: Error response from daemon: login attempt to http://${h.registry.address}/v2/ failed with status: 503 Service Unavailable`,
+                    ],
+                    why(outage),
+                );
+                assert.equal(outage.steps.builds.length, 0, "nothing was built");
+                assert.deepEqual(await api.digests(repo), d2, "the tags are where they were");
+
+                // 4. Healthy again: the next build of the same Dockerfile uses the cache as if nothing had happened.
+                const healthy = await build(`${v.name} healthy again`, v, { repo, dockerfile: change2 });
+                assert.equal(healthy.succeeded, true, why(healthy));
+                assert.deepEqual(retries(healthy), []);
+                const b = healthy.steps.builds[0];
+                if (v.strategy === "pull") {
+                    // The original recipe gets no hit under BuildKit, faults or not (tests/e2e/cache.test.ts, 1.).
+                    assert.deepEqual([b.cached, b.rebuilt], [0, 4], why(healthy));
+                } else {
+                    assert.deepEqual([b.cached, b.rebuilt], [4, 0], why(healthy));
+                    assert.equal((await api.digests(repo)).latest, d2.latest, "the same image, byte for byte");
+                }
+            });
+        }
+    });
+
+    describe("load: four trusted and four untrusted builds at once against one registry, 5 % faults", () => {
+        // Eight fresh Docker hosts at once (a daemon each, the default strategy on the daemon's own builder), all
+        // against one repository of one registry whose front fails 5 % of the blob and manifest requests. The
+        // trusted builds build four different changes (as four pushes to main would), the untrusted ones four
+        // more (as four pull requests). The registry moves each tag atomically; with inline, the image carries its
+        // cache, so the image tag is always a consistent image-and-cache pair from one build.
+        it("inline: every trusted build succeeds or fails clearly; the final image and its cache are one trusted build's; untrusted builds push nothing; the next build hits every step", async function () {
+            const h = await ready(this, INLINE);
+            const repo = "e2e-faults/load";
+            const o = { baseImage: h.base.ref, ...SMALL };
+            const seed = await build("load: seed", INLINE, { repo, dockerfile: singleStage(o) });
+            assert.equal(seed.succeeded, true, why(seed));
+            const revisionsBefore = manifestRevisions(repo);
+
+            const trusted = [1, 2, 3, 4].map((i) => ({
+                label: `load: trusted ${i}`,
+                marker: `trusted-${i}`,
+                env: { CODEBUILD_SOURCE_VERSION: "main" },
+            }));
+            const untrusted = [1, 2, 3, 4].map((i) => ({
+                label: `load: untrusted ${i} (pr/${i})`,
+                marker: `untrusted-${i}`,
+                env: { CODEBUILD_SOURCE_VERSION: `pr/${i}`, CODEBUILD_WEBHOOK_TRIGGER: `pr/${i}` },
+            }));
+            h.registry.faults.set({ rate: 0.05, kinds: TRANSIENT, repo, seed: 5 });
+            const t0 = Date.now();
+            let results: ScenarioResult[];
+            try {
+                results = await Promise.all(
+                    [...trusted, ...untrusted].map((b) =>
+                        runScenario({
+                            host: h,
+                            strategy: "inline",
+                            repo,
+                            dockerfile: singleStage({ ...o, changeAt: 2, changeMarker: b.marker }),
+                            env: b.env,
+                            label: b.label,
+                            quiet: !process.env.E2E_VERBOSE,
+                            printReport: false,
+                        }),
+                    ),
+                );
+            } finally {
+                h.registry.faults.clear();
+            }
+            const s = h.registry.faults.stats();
+            console.log(
+                `      [load] 8 builds at once in ${((Date.now() - t0) / 1000).toFixed(1)} s; faults injected: ${s.log.length} of ${s.matched} requests matched (${JSON.stringify(s.injected)})`,
+            );
+            results.forEach((r, i) =>
+                console.log(
+                    `      [${[...trusted, ...untrusted][i].label}] ${r.succeeded ? "SUCCEEDED" : "FAILED"}; ${retries(r).length} retries; build ${(r.timings.buildMs / 1000).toFixed(1)} s${errors(r).length ? `; ${errors(r).at(-1)}` : ""}`,
+                ),
+            );
+            const [tr, un] = [results.slice(0, 4), results.slice(4)];
+
+            // Every build either succeeded or failed clearly: one ERROR line of its own, and post_build (when the
+            // build phase was reached) saying nothing was pushed.
+            for (const r of results) {
+                if (r.succeeded) continue;
+                assert.ok(errors(r).length >= 1, `a failed build says why${why(r)}`);
+            }
+            // Untrusted builds push nothing, whatever happened to them.
+            for (const r of un) {
+                assert.ok(!/pushing (layers|manifest)/.test(r.output), why(r));
+                if (r.phases.find((p) => p.name === "post_build")?.status === "SUCCEEDED")
+                    assert.deepEqual(printed(r, "post_build"), ["layer cache: untrusted ref: nothing was pushed"]);
+            }
+            const okTrusted = tr.filter((r) => r.succeeded).length;
+            assert.ok(okTrusted >= 1, "at 5 % faults, with retries, trusted builds get through");
+            // A push stores one manifest; untrusted builds stored none.
+            assert.ok(
+                manifestRevisions(repo) - revisionsBefore <= okTrusted,
+                `${manifestRevisions(repo) - revisionsBefore} new manifests for ${okTrusted} successful trusted builds`,
+            );
+
+            // The image tag is one trusted build's image, and carries that build's inline cache.
+            const latest = await api.manifest(repo, "latest");
+            assert.ok(latest?.json.config, "an image manifest");
+            const config = (await (
+                await api.request("GET", `/v2/${repo}/blobs/${latest.json.config.digest}`)
+            ).json()) as {
+                config?: { Labels?: Record<string, string> };
+                history?: { created_by?: string }[];
+            };
+            const history = (config.history ?? []).map((e) => e.created_by ?? "").join("\n");
+            const winner = trusted.findIndex((b) => history.includes(`echo ${b.marker} >`));
+            assert.ok(winner >= 0, `the image is a trusted build's: ${history}`);
+            assert.ok(tr[winner].succeeded, "and that build succeeded");
+            assert.ok(!untrusted.some((b) => history.includes(b.marker)), "no untrusted build's image");
+            // BuildKit's inline cache: a field of the image config.
+            assert.ok("moby.buildkit.cache.v0" in config, "the image carries its inline cache");
+
+            // The next build of the winner's change, healthy, hits every step and pushes the very same image.
+            const next = await build(`load: next build of ${trusted[winner].label}`, INLINE, {
+                repo,
+                dockerfile: singleStage({ ...o, changeAt: 2, changeMarker: trusted[winner].marker }),
+            });
+            assert.equal(next.succeeded, true, why(next));
+            assert.deepEqual([next.steps.builds[0].cached, next.steps.builds[0].rebuilt], [4, 0], why(next));
+            assert.equal((await api.manifest(repo, "latest"))?.digest, latest.digest, "the same image, byte for byte");
+        });
+    });
+
+    it("inline: a push outage outlasts the retries: every attempt on the builder's local cache, one ERROR line naming the registry, the build and the last error; nothing moves", async function () {
+        const h = await ready(this, INLINE);
+        const repo = "e2e-faults/push-outage";
+        const o = { baseImage: h.base.ref, ...SMALL };
+        const cold = await build("inline cold", INLINE, { repo, dockerfile: singleStage(o) });
+        assert.equal(cold.succeeded, true, why(cold));
+        const before = await api.digests(repo);
+        const revisions = manifestRevisions(repo);
+
+        const r = await build(
+            "inline change, push outage",
+            INLINE,
+            { repo, dockerfile: singleStage({ ...o, changeAt: 2, changeMarker: "outage" }) },
+            { rate: 1, kinds: ["429"], match: "writes", repo },
+        );
+        assert.equal(r.succeeded, false);
+        assert.deepEqual(
+            r.phases.map((p) => `${p.name} ${p.status}`),
+            ["install ABSENT", "pre_build SUCCEEDED", "build FAILED", "post_build SUCCEEDED"],
+        );
+        const ref = `${h.registry.address}/${repo}:latest`;
+        assert.deepEqual(
+            retries(r).map((l) => l.replace(/ in \d+ s$/, " in N s").replace(/: ERROR: .*;/, ": …;")),
+            RETRY_DELAYS_SECONDS.map((_, i) => i + 1).map(
+                (n) =>
+                    `layer cache: the build (reading the layer cache ${ref}, pushing ${ref}) failed on a transient registry error (attempt ${n} of ${ATTEMPTS}): …; next try in N s`,
+            ),
+        );
+        const errs = errors(r).filter((l) => l.startsWith("ERROR: the build"));
+        assert.equal(errs.length, 1, why(r));
+        assert.match(
+            errs[0],
+            new RegExp(
+                `^ERROR: the build \\(reading the layer cache ${ref.replace(/[.]/g, "\\.")}, pushing ${ref.replace(/[.]/g, "\\.")}\\) failed after ${ATTEMPTS} attempts in \\d+ s, each on a transient registry error .*; the retries ran out\\. Last error: ERROR: failed to build: toomanyrequests: $`,
+            ),
+        );
+        // Four docker builds: the first ran the changed steps, each retry took every step from the local cache.
+        assert.deepEqual(
+            r.steps.builds.map((b) => [b.cached, b.rebuilt]),
+            [
+                [2, 2],
+                [4, 0],
+                [4, 0],
+                [4, 0],
+            ],
+            why(r),
+        );
+        assert.deepEqual(printed(r, "post_build"), [
+            "layer cache: the build failed: nothing was pushed and the cache in ECR is unchanged",
+        ]);
+        assert.deepEqual(await api.digests(repo), before, "the tags are where they were");
+        assert.equal(manifestRevisions(repo), revisions, "no manifest was stored");
+    });
+
+    it("registry (docker-container): an outage of the separate cache export fails the build after the image push, leaves the previous cache in place, and the next build uses it", async function () {
+        const h = await ready(this, REGISTRY);
+        const repo = "e2e-faults/export";
+        const o = { baseImage: h.base.ref, ...SMALL };
+        const cold = await build("registry cold", REGISTRY, { repo, dockerfile: singleStage(o) });
+        assert.equal(cold.succeeded, true, why(cold));
+        const before = await api.digests(repo);
+
+        const changed = singleStage({ ...o, changeAt: 2, changeMarker: "export-outage" });
+        const cacheRef = `${h.registry.address}/${repo}:buildcache`;
+        const r = await build(
+            "registry change, cache export outage",
+            REGISTRY,
+            { repo, dockerfile: changed },
+            // Only the cache tag's write: the image push works, the export's last write (its manifest) fails.
+            { rate: 1, kinds: ["503"], match: "writes", path: /\/manifests\/buildcache$/, repo },
+        );
+        assert.equal(r.succeeded, false);
+        assert.deepEqual(
+            r.phases.map((p) => `${p.name} ${p.status}`),
+            ["install ABSENT", "pre_build SUCCEEDED", "build FAILED", "post_build SUCCEEDED"],
+        );
+        assert.equal(retries(r).length, RETRY_DELAYS_SECONDS.length, why(r));
+        assert.ok(retries(r).every((l) => l.startsWith(`layer cache: the cache export to ${cacheRef} failed`)));
+        assert.deepEqual(
+            errors(r)
+                .filter((l) => l.startsWith("ERROR: the cache export"))
+                .map((l) => l.replace(/ in \d+ s,/, " in N s,")),
+            [
+                `ERROR: the cache export to ${cacheRef} failed after ${ATTEMPTS} attempts in N s, each on a transient registry error (throttling, a server error, a dropped connection or a timeout); the retries ran out. Last error: ERROR: failed to build: failed to solve: error writing manifest blob: unavailable`,
+            ],
+            why(r),
+        );
+        assert.deepEqual(printed(r, "post_build"), [
+            `layer cache: the build pushed ${h.registry.address}/${repo}:latest but then failed: the cache in ECR was not updated`,
+        ]);
+        const after = await api.digests(repo);
+        assert.notEqual(after.latest, before.latest, "the image was pushed before the export");
+        assert.equal(after.buildcache, before.buildcache, "the cache tag is where it was");
+
+        // The previous cache is complete and usable: the next healthy build finds it, takes the steps before the
+        // change from it, rebuilds the changed ones, and exports a new cache.
+        const next = await build("registry healthy again", REGISTRY, { repo, dockerfile: changed });
+        assert.equal(next.succeeded, true, why(next));
+        assert.ok(printed(next, "pre_build").includes(`layer cache: found ${cacheRef}`), why(next));
+        assert.deepEqual(
+            [next.steps.builds[0].cached, next.steps.builds[0].rebuilt],
+            [2, 2],
+            `the steps before the change come from the previous cache${why(next)}`,
+        );
+        assert.notEqual((await api.digests(repo)).buildcache, before.buildcache, "the new cache is written");
+    });
+});
