@@ -743,7 +743,7 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
     describe("7. no silent cache loss (#4): an unreadable cache fails the build or warns", () => {
         // With htpasswd auth every repository is readable by the one user, so an IAM-style denial can't be
         // made here. Two realistic failures of a cache that exists:
-        it("registry answers the cache manifest with an error (not 'not found'): the probe fails the build", async function () {
+        it("registry answers the cache manifest with an error (not 'not found'): the probe retries it as transient, then fails the build", async function () {
             // What ECR does on a missing ecr:BatchGetImage (403) or an outage (5xx), reproduced by
             // corrupting the cache manifest's bytes in the registry's storage: distribution then answers the
             // manifest with 500. BuildKit alone would treat that as a warning and build cold.
@@ -766,12 +766,21 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
                 r.phases.map((p) => `${p.name} ${p.status}`),
                 ["install ABSENT", "pre_build FAILED", "build SKIPPED", "post_build SKIPPED"],
             );
+            // A 500 is transient (retry.sh): the probe tries 6 times, says each retry, then fails with one ERROR line.
+            const ref = `${h.registry.address}/${repo}:buildcache`;
+            const lines = printed(r, "pre_build");
             assert.ok(
-                printed(r, "pre_build").some(
+                lines.some(
                     (l) =>
-                        l.startsWith(`ERROR: cannot read the layer cache ${h.registry.address}/${repo}:buildcache: `) &&
+                        l.startsWith(`ERROR: reading the layer cache ${ref} failed after 6 attempts`) &&
                         l.includes("500"),
                 ),
+                why(r),
+            );
+            assert.equal(
+                lines.filter((l) => l.startsWith(`layer cache: reading the layer cache ${ref} failed on a transient`))
+                    .length,
+                5,
                 why(r),
             );
             assert.equal(r.steps.builds.length, 0, "no cold build in disguise");
