@@ -325,6 +325,14 @@ describe("buildspec fragments (components/buildspec/*.sh)", () => {
 
 describe("buildspec golden files (tests/golden/)", () => {
     for (const v of VARIANTS) {
+        it(`${v.name}: within CodeBuild's 25,600 characters for an inline buildspec (the retry functions are in it once)`, () => {
+            // CodeBuild's UpdateProject refuses more: "Max buildspec length is 25600" (aws/aws-cdk#30326).
+            const yaml = buildspecYaml(v.options);
+            assert.ok(yaml.length <= 25_600, `${yaml.length} characters`);
+            assert.equal(yaml.split("registry_retry() {").length - 1, 1, "registry_retry is defined once");
+        });
+    }
+    for (const v of VARIANTS) {
         it(`${path.basename(goldenFile(v))} is what the code renders (if not: run \`npm run golden\` and review the diff)`, () => {
             const rendered = buildspecYaml(v.options);
             const file = goldenFile(v);

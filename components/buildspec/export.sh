@@ -13,13 +13,13 @@
 # again costs BuildKit time on every lazy layer for nothing, growing faster than the layer count
 # (moby/buildkit#2184; bench/export-cost.ts measured 0.8 s at 24 steps and 2.3 s at 48 on the docker-container
 # builder, about doubling a warm build, and 3.6 s / 20 s on the daemon's builder with the containerd store).
-# report.sh's count is exact (a hit downloaded as DONE counts), so the skip fires exactly on a full hit.
-# After a build that took more than one attempt it always exports: the count is
-# then of the last attempt, whose hits include what the failed attempts built on this host (build.sh).
+# report.sh's count is exact (a hit downloaded as DONE counts), so the skip fires exactly on a full hit. After a build
+# that took more than one attempt it always exports: the count is then of the last attempt, whose hits include what
+# the failed attempts built on this host (build.sh).
 #
-# A transient registry error is retried (registry_retry, retry.sh). The cache tag moves only when the export's last write, the cache
-# manifest, succeeds, so an export that fails leaves the previous cache in place, complete and usable; the build
-# then fails, after the image was pushed, and post_build says the cache was not updated.
+# A transient registry error is retried (registry_retry, retry.sh). The cache tag moves only when the export's last
+# write, the cache manifest, succeeds, so an export that fails leaves the previous cache in place, complete and
+# usable; the build then fails, after the image was pushed, and post_build says the cache was not updated.
 : "${TRUSTED:?set by trust.sh}"
 : "${CACHE_FOUND:?set by probe.sh}"
 : "${BUILD_LOG:?set by build.sh}"

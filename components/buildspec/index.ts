@@ -97,9 +97,6 @@ export const FRAGMENTS = [
 ] as const;
 export type FragmentName = (typeof FRAGMENTS)[number];
 
-/** Where a fragment says a declared input comes from, when the command markers set it (see {@link marker}). */
-export const FROM_MARKERS = "the command markers";
-
 /**
  * The waits, in seconds, between the attempts of a registry operation that failed on a transient error
  * (`retry.sh`): at most 1 + their count attempts (6), and at most their sum of waiting (23 s); each wait is drawn
@@ -112,6 +109,9 @@ export const FROM_MARKERS = "the command markers";
  * every step comes from the builder's local cache (0.3 to 0.4 s measured, plus the wait).
  */
 export const RETRY_DELAYS_SECONDS: readonly number[] = [1, 2, 4, 8, 8];
+
+/** Where a fragment says a declared input comes from, when the command markers set it (see {@link marker}). */
+export const FROM_MARKERS = "the command markers";
 
 /** Where a fragment says a declared input comes from, when the prelude sets it. */
 export const FROM_PRELUDE = "the buildspec prelude";

@@ -13,7 +13,7 @@
 #
 # The export field: `written` when this build wrote the layer cache (inline: with its push; registry: the
 # export ran and wrote it), `skipped` when the registry export was skipped because every step came from the
-# cache (export.sh's rule), `none` otherwise (untrusted, failed, or the pull strategy, which writes no cache).
+# cache (export.sh's rule: a retried build always exports), `none` otherwise (untrusted, failed, or the pull strategy, which writes no cache).
 : "${TRUSTED:?set by trust.sh}"
 : "${CACHE_FOUND:?set by probe.sh or pull.sh}"
 : "${CACHE_STRATEGY:?set by the buildspec prelude}"
@@ -53,7 +53,7 @@ if [ "$lc_succeeded" = 1 ] && [ "$TRUSTED" = 1 ]; then
         inline) if [ "$lc_pushed" = 1 ]; then lc_export=written; fi ;;
         registry)
             if [ -n "${LAYER_CACHE_T_export:-}" ]; then
-                if [ "$CACHE_FOUND" = 1 ] && [ "${lc_steps:-0}" -gt 0 ] && [ "$lc_cached" = "$lc_steps" ]; then
+                if [ "$CACHE_FOUND" = 1 ] && [ "${lc_steps:-0}" -gt 0 ] && [ "$lc_cached" = "$lc_steps" ] && [ "${BUILD_ATTEMPTS:-1}" = 1 ]; then
                     lc_export=skipped
                 else
                     lc_export=written
