@@ -20,70 +20,23 @@ import * as fs from "fs";
 import * as YAML from "yaml";
 import { multiStage, singleStage } from "../../bench/dockerfile";
 import { DEFAULTS } from "../../components/args";
-import type { CacheStrategy } from "../../components/args";
 import { componentBuildspec } from "../../local/component-buildspec";
 import { LocalBuildResult, LocalHost, startLocalHost } from "../../local/host";
 import type { Buildspec } from "../../local/runner";
-import {
-    localArgs,
-    RegistryMode,
-    runScenario,
-    ScenarioOptions,
-    ScenarioResult,
-    runSpecOnDockerfile,
-} from "../../local/scenario";
+import { localArgs, runScenario, ScenarioOptions, ScenarioResult, runSpecOnDockerfile } from "../../local/scenario";
 import { flagValues, parseShell } from "../helpers/shell";
+import { canRunDocker, INLINE, printed, PULL, ready, REGISTRY, REGISTRY_CS, SMALL, Variant, why } from "./helpers";
 import { RegistryApi } from "./registry-api";
-
-const canRunDocker = process.getuid?.() === 0 && !process.env.CBCACHE_LOCAL_SKIP_DOCKER;
-const SKIP_REASON = "needs root to run Docker daemons (and CBCACHE_LOCAL_SKIP_DOCKER unset)";
 
 let host: LocalHost | undefined;
 let api: RegistryApi;
 
-/** A cache strategy and, for `registry`, the builder it runs on. */
-interface Variant {
-    strategy: CacheStrategy;
-    mode?: RegistryMode;
-    /** Test titles and repository names. */
-    name: string;
-}
-const INLINE: Variant = { strategy: "inline", name: "inline" };
-const PULL: Variant = { strategy: "pull", name: "pull" };
-/** CodeBuild's path. */
-const REGISTRY: Variant = { strategy: "registry", mode: "docker-container", name: "registry" };
-/** The documented alternative: the daemon's own builder on the containerd image store. */
-const REGISTRY_CS: Variant = {
-    strategy: "registry",
-    mode: "containerd-store",
-    name: "registry on the containerd store",
-};
 const repoName = (prefix: string, v: Variant) =>
     `e2e/${prefix}-${v.strategy}${v.mode === "containerd-store" ? "-cs" : ""}`;
-
-/**
- * The shared host, or the test is skipped (pending) with the reason printed; for a `docker-container`
- * variant also when no fresh host can get the builder's BuildKit image.
- */
-async function ready(ctx: Mocha.Context, v?: Variant): Promise<LocalHost> {
-    if (!host) {
-        console.log(`      PENDING: ${SKIP_REASON}`);
-        ctx.skip();
-    }
-    if (v?.mode === "docker-container") {
-        const image = await host.buildkitImage();
-        if (!image.available) {
-            console.log(`      PENDING: no BuildKit image for the docker-container builder: ${image.how}`);
-            ctx.skip();
-        }
-    }
-    return host;
-}
 
 // ---------- builds
 
 const MB = 1e6;
-const SMALL = { steps: 3, mbPerStep: 1, hashRounds: 1 } as const;
 
 /** One line per build in the test log: the numbers the report quotes. */
 function note(label: string, r: LocalBuildResult): void {
@@ -137,22 +90,6 @@ async function runSpec(label: string, v: Variant, spec: Buildspec, dockerfile: s
 }
 
 // ---------- reading a result
-
-/** What a failed assertion shows: the build's table and the end of its output. */
-function why(r: LocalBuildResult): string {
-    return `\n${r.report}\n--- last lines ---\n${r.output.split("\n").slice(-60).join("\n")}`;
-}
-
-/** Lines the buildspec's commands printed (not the runner's own), optionally of one phase. */
-function printed(r: LocalBuildResult, phase?: string): string[] {
-    return (
-        r.lines
-            .filter((l) => l.stream !== "runner" && (phase === undefined || l.phase === phase))
-            .map((l) => l.text)
-            // The build's JSON line (metrics.sh) is tested on real builds in metrics.test.ts.
-            .filter((t) => !t.startsWith('{"layerCache":'))
-    );
-}
 
 /** The buildspec's `layer cache: N of M steps cached` line, as [N, M]. */
 function reported(r: LocalBuildResult): [number, number] {
@@ -251,7 +188,7 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
         const TOTAL = 5;
         for (const v of [INLINE, REGISTRY, REGISTRY_CS, PULL]) {
             it(`${v.name}: ${v.strategy === "pull" ? "ZERO hits and a WARNING (the original recipe under BuildKit)" : "every step CACHED"}`, async function () {
-                const h = await ready(this, v);
+                const h = await ready(this, host, v);
                 const repo = repoName("warm", v);
                 const dockerfile = singleStage({ baseImage: h.base.ref, ...SMALL });
 
@@ -346,7 +283,7 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
         const TOTAL = 7;
         for (const v of [INLINE, REGISTRY, REGISTRY_CS]) {
             it(`${v.name}: every step before the change CACHED (the one just before it downloaded, still a hit), the changed step and every later one rebuilt`, async function () {
-                const h = await ready(this, v);
+                const h = await ready(this, host, v);
                 const repo = repoName("change", v);
                 const o = { baseImage: h.base.ref, steps: 5, mbPerStep: 1, hashRounds: 1 };
                 const cold = await build(`${v.name} cold`, v, { repo, dockerfile: singleStage(o) });
@@ -417,7 +354,7 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
         const builderSteps = 5;
         for (const v of [INLINE, REGISTRY]) {
             it(`${v.name}: builder stage ${v.strategy === "registry" ? "CACHED (mode=max)" : "rebuilt (min mode)"} when the final stage changes`, async function () {
-                const h = await ready(this, v);
+                const h = await ready(this, host, v);
                 const repo = repoName("multistage", v);
                 const dockerfile = multiStage({ baseImage: h.base.ref, ...SMALL });
                 const finalChange = dockerfile.replace(
@@ -478,7 +415,7 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
             // A change AFTER the COPY: the COPY comes CACHED from the cache in the registry, so BuildKit never loads
             // the builder's results; the export must still carry them (it reads the cache too). Without --cache-from
             // on the export, the cache written here had 3 layers instead of 8 and every builder step was rebuilt next.
-            const h = await ready(this, REGISTRY);
+            const h = await ready(this, host, REGISTRY);
             const repo = "e2e/multistage-export";
             const dockerfile = multiStage({ baseImage: h.base.ref, ...SMALL });
             const afterCopy = dockerfile.replace(/\nCMD /, "\nRUN echo after-copy > /after.txt\nCMD ");
@@ -527,7 +464,7 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
         // singleStage(3 steps) with failAt 2: work step 2 (index 4) fails; step 3 never runs.
         for (const v of [INLINE, REGISTRY]) {
             it(`${v.name}: pushes nothing, leaves the cache as it was; the next good build still hits it`, async function () {
-                const h = await ready(this, v);
+                const h = await ready(this, host, v);
                 const repo = repoName("fail", v);
                 const dockerfile = singleStage({ baseImage: h.base.ref, ...SMALL });
                 const good = await build(`${v.name} good`, v, { repo, dockerfile });
@@ -569,7 +506,7 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
         it("post_build says the image was pushed but the cache was not updated; the cache tag stays; the next build recovers", async function () {
             // Realistic cause: the registry credentials expire or are revoked between the push and the export.
             // Here: `docker logout` between the build (which pushed) and the export command.
-            const h = await ready(this, REGISTRY);
+            const h = await ready(this, host, REGISTRY);
             const repo = "e2e/export-fails";
             const o = { baseImage: h.base.ref, ...SMALL };
             const good = await build("registry good", REGISTRY, { repo, dockerfile: singleStage(o) });
@@ -616,7 +553,7 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
 
     describe("5. a wrong registry password", () => {
         it("fails the build in pre_build with the buildspec's login ERROR; build and post_build SKIPPED; nothing pushed", async function () {
-            const h = await ready(this, REGISTRY);
+            const h = await ready(this, host, REGISTRY);
             const repo = "e2e/wrong-password";
             const r = await build("registry, wrong password", REGISTRY, {
                 repo,
@@ -673,7 +610,7 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
         ];
         for (const v of [INLINE, REGISTRY]) {
             it(`${v.name}: a fork PR and a manual override with a changed Dockerfile push nothing; main still gets every hit`, async function () {
-                const h = await ready(this, v);
+                const h = await ready(this, host, v);
                 const repo = repoName("poison", v);
                 const dockerfile = singleStage({ baseImage: h.base.ref, ...SMALL });
                 const seed = await build(`${v.name} trusted seed`, v, { repo, dockerfile });
@@ -747,7 +684,7 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
             // What ECR does on a missing ecr:BatchGetImage (403) or an outage (5xx), reproduced by
             // corrupting the cache manifest's bytes in the registry's storage: distribution then answers the
             // manifest with 500. BuildKit alone would treat that as a warning and build cold.
-            const h = await ready(this, REGISTRY);
+            const h = await ready(this, host, REGISTRY);
             const repo = "e2e/unreadable-manifest";
             const dockerfile = singleStage({ baseImage: h.base.ref, ...SMALL });
             const seed = await build("registry seed", REGISTRY, { repo, dockerfile });
@@ -793,7 +730,7 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
             // ecr:GetDownloadUrlForLayer (blobs). The probe reads only the manifest, so it passes; BuildKit then
             // fails to fetch the cache config blob, prints `#N ERROR: …` on its import vertex and builds cold.
             // Reproduced by deleting the cache config blob from the repository.
-            const h = await ready(this, REGISTRY);
+            const h = await ready(this, host, REGISTRY);
             const repo = "e2e/unreadable-blobs";
             const dockerfile = singleStage({ baseImage: h.base.ref, ...SMALL });
             const seed = await build("registry seed", REGISTRY, { repo, dockerfile });
@@ -830,7 +767,7 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
 
     describe("8. the docker-container builder: CodeBuild's buildspec unchanged, the builder's start timed", () => {
         it("the buildspec starts the component's builderImage; the host's image serves it; image and create+bootstrap are timed", async function () {
-            const h = await ready(this, REGISTRY);
+            const h = await ready(this, host, REGISTRY);
             const repo = "e2e/docker-container";
             const r = await build("registry, builder start", REGISTRY, {
                 repo,
@@ -884,7 +821,7 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
         it("a host that can't get the builder image fails in pre_build at `buildx create`, loudly, pushing nothing", async function () {
             // As a CodeBuild build fails when its builder image can't be pulled (rate limit, outage): here an image
             // reference that exists nowhere, and a host that is given no image.
-            const h = await ready(this);
+            const h = await ready(this, host);
             const repo = "e2e/docker-container-no-image";
             const missing = `${h.registry.address}/moby/buildkit:absent`;
             const r = await build("registry, no builder image", REGISTRY, {
@@ -923,7 +860,7 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
             // Two pushes to main built at once. runLocalBuild resets the registry's shared byte counters per
             // build, so bytes aren't asserted here. Both builds export a cache to :buildcache; the registry
             // moves the tag atomically, so the last writer wins.
-            const h = await ready(this, REGISTRY);
+            const h = await ready(this, host, REGISTRY);
             const repo = "e2e/concurrent";
             const spec = await renderSpec(REGISTRY, repo);
             const a = singleStage({ baseImage: h.base.ref, ...SMALL, changeAt: 1, changeMarker: "build-a" });

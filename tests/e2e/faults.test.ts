@@ -16,65 +16,22 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { singleStage } from "../../bench/dockerfile";
-import type { CacheStrategy } from "../../components/args";
 import { RETRY_DELAYS_SECONDS } from "../../components/buildspec";
 import type { FaultPlan } from "../../local/faults";
 import { LocalBuildResult, LocalHost, startLocalHost } from "../../local/host";
-import { RegistryMode, runScenario, ScenarioOptions, ScenarioResult } from "../../local/scenario";
+import { runScenario, ScenarioOptions, ScenarioResult } from "../../local/scenario";
+import { canRunDocker, INLINE, printed, PULL, ready, REGISTRY, SMALL, Variant, why } from "./helpers";
 import { RegistryApi } from "./registry-api";
-
-const canRunDocker = process.getuid?.() === 0 && !process.env.CBCACHE_LOCAL_SKIP_DOCKER;
-const SKIP_REASON = "needs root to run Docker daemons (and CBCACHE_LOCAL_SKIP_DOCKER unset)";
 
 let host: LocalHost | undefined;
 let api: RegistryApi;
 
-interface Variant {
-    strategy: CacheStrategy;
-    mode?: RegistryMode;
-    name: string;
-}
-const INLINE: Variant = { strategy: "inline", name: "inline" };
-const PULL: Variant = { strategy: "pull", name: "pull" };
-const REGISTRY: Variant = { strategy: "registry", mode: "docker-container", name: "registry (docker-container)" };
-
-/** The shared host, or the test is pending with the reason printed (also without a BuildKit image for `registry`). */
-async function ready(ctx: Mocha.Context, v?: Variant): Promise<LocalHost> {
-    if (!host) {
-        console.log(`      PENDING: ${SKIP_REASON}`);
-        ctx.skip();
-    }
-    if (v?.mode === "docker-container") {
-        const image = await host.buildkitImage();
-        if (!image.available) {
-            console.log(`      PENDING: no BuildKit image for the docker-container builder: ${image.how}`);
-            ctx.skip();
-        }
-    }
-    return host;
-}
-
-const SMALL = { steps: 3, mbPerStep: 1, hashRounds: 1 } as const;
 /** Attempts of a registry operation: the first, then one per delay. */
 const ATTEMPTS = RETRY_DELAYS_SECONDS.length + 1;
 const RETRY_LINE = / failed on a transient registry error \(attempt (\d+) of (\d+)\): .*; next try in (\d+) s$/;
 
-/** Lines the buildspec's commands printed (not the runner's own), optionally of one phase. */
-function printed(r: LocalBuildResult, phase?: string): string[] {
-    return (
-        r.lines
-            .filter((l) => l.stream !== "runner" && (phase === undefined || l.phase === phase))
-            .map((l) => l.text)
-            // The build's JSON line (metrics.sh) is tested on real builds in metrics.test.ts.
-            .filter((t) => !t.startsWith('{"layerCache":'))
-    );
-}
 const retries = (r: LocalBuildResult) => printed(r).filter((l) => RETRY_LINE.test(l));
 const errors = (r: LocalBuildResult) => printed(r).filter((l) => /^ERROR: /.test(l));
-
-function why(r: LocalBuildResult): string {
-    return `\n${r.report}\n--- last lines ---\n${r.output.split("\n").slice(-50).join("\n")}`;
-}
 
 /** One line per build in the test log: outcome, steps, faults injected, retries, time. */
 function note(label: string, r: LocalBuildResult): void {
@@ -153,7 +110,7 @@ describe("registry faults end to end (#14): bounded retries, clear failures, a c
     describe("per strategy and builder", () => {
         for (const v of [INLINE, PULL, REGISTRY]) {
             it(`${v.name}: survives 10 % transient faults; retries a throttled push on the builder's local cache; a full outage fails at the login with one ERROR line, tags unchanged; the next healthy build hits the cache as before`, async function () {
-                const h = await ready(this, v);
+                const h = await ready(this, host, v);
                 const repo = `e2e-faults/${v.strategy}`;
                 const o = { baseImage: h.base.ref, ...SMALL };
                 const cold = await build(`${v.name} cold`, v, { repo, dockerfile: singleStage(o) });
@@ -284,7 +241,7 @@ describe("registry faults end to end (#14): bounded retries, clear failures, a c
         // more (as four pull requests). The registry moves each tag atomically; with inline, the image carries its
         // cache, so the image tag is always a consistent image-and-cache pair from one build.
         it("inline: every trusted build succeeds or fails clearly; the final image and its cache are one trusted build's; untrusted builds push nothing; the next build hits every step", async function () {
-            const h = await ready(this, INLINE);
+            const h = await ready(this, host, INLINE);
             const repo = "e2e-faults/load";
             const o = { baseImage: h.base.ref, ...SMALL };
             const seed = await build("load: seed", INLINE, { repo, dockerfile: singleStage(o) });
@@ -382,7 +339,7 @@ describe("registry faults end to end (#14): bounded retries, clear failures, a c
     });
 
     it("inline: a push outage outlasts the retries: every attempt on the builder's local cache, one ERROR line naming the registry, the build and the last error; nothing moves", async function () {
-        const h = await ready(this, INLINE);
+        const h = await ready(this, host, INLINE);
         const repo = "e2e-faults/push-outage";
         const o = { baseImage: h.base.ref, ...SMALL };
         const cold = await build("inline cold", INLINE, { repo, dockerfile: singleStage(o) });
@@ -431,7 +388,7 @@ describe("registry faults end to end (#14): bounded retries, clear failures, a c
     });
 
     it("registry (docker-container): an outage of the separate cache export fails the build after the image push, leaves the previous cache in place, and the next build uses it", async function () {
-        const h = await ready(this, REGISTRY);
+        const h = await ready(this, host, REGISTRY);
         const repo = "e2e-faults/export";
         const o = { baseImage: h.base.ref, ...SMALL };
         const cold = await build("registry cold", REGISTRY, { repo, dockerfile: singleStage(o) });

@@ -6,6 +6,7 @@ import * as os from "os";
 import * as path from "path";
 import { LocalHost, runLocalBuild, startLocalHost } from "../../local/host";
 import { ensureBaseImage, makeLayer } from "../../local/base-image";
+import { canRunDocker, pending, SKIP_REASON } from "./helpers";
 
 function tmpDir(prefix: string): string {
     return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -14,8 +15,6 @@ function tmpDir(prefix: string): string {
 const out = (r: { lines: Array<{ phase: string; stream: string; text: string }> }, phase: string) =>
     r.lines.filter((l) => l.phase === phase && l.stream !== "runner").map((l) => l.text);
 
-const canRunDocker = process.getuid?.() === 0 && !process.env.CBCACHE_LOCAL_SKIP_DOCKER;
-
 describe("local CodeBuild host with Docker", function () {
     this.timeout(120_000);
     let host: LocalHost;
@@ -23,8 +22,7 @@ describe("local CodeBuild host with Docker", function () {
 
     before(async function () {
         if (!canRunDocker) {
-            console.log("    PENDING: needs root to run Docker daemons (and CBCACHE_LOCAL_SKIP_DOCKER unset)");
-            this.skip();
+            pending(this, SKIP_REASON);
         }
         this.timeout(600_000); // first run on a new machine installs packages
         host = await startLocalHost();

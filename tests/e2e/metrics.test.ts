@@ -10,8 +10,7 @@ import { singleStage } from "../../bench/dockerfile";
 import { BUILD_EVENT_SCHEMA, buildEvents, dataPoints, METRIC_FILTERS } from "../../components/buildEvent";
 import { LocalHost, startLocalHost } from "../../local/host";
 import { runScenario, ScenarioResult } from "../../local/scenario";
-
-const canRunDocker = process.getuid?.() === 0 && !process.env.CBCACHE_LOCAL_SKIP_DOCKER;
+import { canRunDocker, pending, SKIP_REASON } from "./helpers";
 
 /** A build's log events: every line the buildspec's commands printed (the stand-in's own lines left out). */
 const logEvents = (r: ScenarioResult) => r.lines.filter((l) => l.stream !== "runner").map((l) => l.text);
@@ -23,8 +22,7 @@ describe("metric filters on real build logs (local build host)", function () {
 
     before(async function () {
         if (!canRunDocker) {
-            console.log("      PENDING: needs root to run Docker daemons (and CBCACHE_LOCAL_SKIP_DOCKER unset)");
-            this.skip();
+            pending(this, SKIP_REASON);
         }
         host = await startLocalHost();
     });
@@ -118,8 +116,7 @@ describe("metric filters on real build logs (local build host)", function () {
         const h = host!;
         const image = await h.buildkitImage();
         if (!image.available) {
-            console.log(`      PENDING: no BuildKit image for the docker-container builder: ${image.how}`);
-            this.skip();
+            pending(this, `no BuildKit image for the docker-container builder: ${image.how}`);
         }
         const dockerfile = singleStage({ baseImage: h.base.ref, steps: 3, mbPerStep: 1, hashRounds: 1 });
         const build = (label: string) =>

@@ -32,9 +32,7 @@ import { LocalRegistry, startLocalRegistry } from "../../local/registry";
 import type { Buildspec } from "../../local/runner";
 import { localArgs, runScenario, ScenarioResult } from "../../local/scenario";
 import { RegistryApi } from "./registry-api";
-
-const canRunDocker = process.getuid?.() === 0 && !process.env.CBCACHE_LOCAL_SKIP_DOCKER;
-const SKIP_REASON = "needs root to run Docker daemons (and CBCACHE_LOCAL_SKIP_DOCKER unset)";
+import { canRunDocker, SKIP_REASON } from "./helpers";
 
 /** A tag Docker Hub's busybox doesn't have: even with internet, only the cache path can resolve it. */
 const TAG = "cbcache-pull-through";

@@ -12,8 +12,8 @@ import * as path from "path";
 import { makeDockerConfig, startDaemon, Daemon } from "../../local/daemon";
 import { DockerEnv, ensureDockerEnv } from "../../local/engine";
 import { run, runOk } from "../../local/util";
+import { canRunDocker, pending, SKIP_REASON } from "./helpers";
 
-const canRunDocker = process.getuid?.() === 0 && !process.env.CBCACHE_LOCAL_SKIP_DOCKER;
 const ROOT = path.resolve(__dirname, "../..");
 const EXAMPLES = path.join(ROOT, "examples/dockerfiles");
 
@@ -68,8 +68,7 @@ describe("local-build --context on the example Dockerfiles", function () {
     this.timeout(300_000);
     before(function () {
         if (!canRunDocker) {
-            console.log("    PENDING: needs root to run Docker daemons (and CBCACHE_LOCAL_SKIP_DOCKER unset)");
-            this.skip();
+            pending(this, SKIP_REASON);
         }
     });
 
