@@ -70,6 +70,19 @@ const EXPECTED_TYPES: Record<keyof CachedDockerBuildArgs, string> = {
     hitRatioBuilds: "number",
     failedBuildsThreshold: "number",
     durationAlarmMinutes: "number",
+    sourceProvider: "enum SourceProvider",
+    connectionArn: "string",
+    createConnection: "boolean",
+    connectionName: "string",
+    webhookPushes: "boolean",
+    webhookPullRequests: "boolean",
+    webhookTags: "array of string",
+    webhookFilePaths: "array of string",
+    webhookManualCreation: "boolean",
+    pullRequestCommentApproval: "enum PullRequestCommentApproval",
+    pullRequestApproverRoles: "array of enum PullRequestApproverRole",
+    scheduleExpression: "string",
+    scheduleTimezone: "string",
 };
 
 const TYPE_PREFIX = `#/types/${PACKAGE_NAME}:index:`;
@@ -201,6 +214,9 @@ describe("package schema (issue 13)", function () {
             TagMutability: argsModule.TAG_MUTABILITIES,
             ComputeType: argsModule.COMPUTE_TYPES,
             BuildNetwork: argsModule.BUILD_NETWORKS,
+            SourceProvider: argsModule.SOURCE_PROVIDERS,
+            PullRequestCommentApproval: argsModule.PULL_REQUEST_COMMENT_APPROVALS,
+            PullRequestApproverRole: argsModule.PULL_REQUEST_APPROVER_ROLES,
         };
         for (const name of new Set(enumNames)) {
             const type = schema.types[`${PACKAGE_NAME}:index:${name}`];
