@@ -171,13 +171,15 @@ export function pullRequestBuildPolicy(
         : { requiresCommentApproval: w.commentApproval, approverRoles: [...w.approverRoles] };
 }
 
-/** Defaults of the trigger arguments: everything off. */
+/** Defaults of the trigger arguments that are constant scalars: everything off. */
 export const TRIGGER_DEFAULTS = {
     webhookPushes: false,
     webhookPullRequests: false,
     webhookManualCreation: false,
-    pullRequestCommentApproval: "FORK_PULL_REQUESTS",
 } as const;
+
+/** Comment approval by default, with pull-request triggers: fork pull requests wait for an approver. */
+export const DEFAULT_COMMENT_APPROVAL: PullRequestCommentApproval = "FORK_PULL_REQUESTS";
 
 const NO_CONTROL = /^[^\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]+$/;
 
@@ -261,7 +263,7 @@ export function resolveTriggers(
         p.check(enabled, "webhookManualCreation", webhookManualCreation, onlyWithWebhook);
     }
 
-    const pullRequestCommentApproval = args.pullRequestCommentApproval ?? TRIGGER_DEFAULTS.pullRequestCommentApproval;
+    const pullRequestCommentApproval = args.pullRequestCommentApproval ?? DEFAULT_COMMENT_APPROVAL;
     const onlyWithPullRequests = "Allowed only with webhookPullRequests: true.";
     const approvalOk = p.check(
         PULL_REQUEST_COMMENT_APPROVALS.includes(pullRequestCommentApproval),
