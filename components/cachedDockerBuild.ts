@@ -120,12 +120,7 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
 
         const { repository } = createRepository(name, a, args.tags, childOpts);
         const logGroup = createLogGroup(name, a, args.tags, childOpts);
-        const sourceAuth = createSourceAuth(
-            name,
-            a,
-            { githubToken: args.githubToken, tags: args.tags },
-            childOpts,
-        );
+        const sourceAuth = createSourceAuth(name, a, { githubToken: args.githubToken, tags: args.tags }, childOpts);
         const role = createRole(
             name,
             a.projectName,

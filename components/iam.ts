@@ -53,18 +53,16 @@ export function createRole(
             // Not changed by the pull-through caches: a new description would replace the policy (ForceNew),
             // and its fixed name would collide with the old one during the replacement.
             description: `Least privilege for ${projectName}: ECR login, pull and push on one repository, logs in one log group`,
-            policy: pulumi
-                .all([repositoryArn, logGroupArn, sourceAuth])
-                .apply(([repoArn, groupArn, auth]) =>
-                    JSON.stringify(
-                        buildPolicy({
-                            repositoryArn: repoArn,
-                            logGroupArn: groupArn,
-                            pullThroughPrefixes,
-                            sourceAuth: auth,
-                        }),
-                    ),
+            policy: pulumi.all([repositoryArn, logGroupArn, sourceAuth]).apply(([repoArn, groupArn, auth]) =>
+                JSON.stringify(
+                    buildPolicy({
+                        repositoryArn: repoArn,
+                        logGroupArn: groupArn,
+                        pullThroughPrefixes,
+                        sourceAuth: auth,
+                    }),
                 ),
+            ),
             tags,
         },
         opts,

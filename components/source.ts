@@ -73,7 +73,8 @@ export function providerOfUrl(url: string): SourceProvider | undefined {
  * A CodeConnections connection ARN; connections made before mid-2024 carry the old service name
  * `codestar-connections`, and IAM wants the action prefix of the ARN's own service.
  */
-const CONNECTION_ARN = /^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection\/[0-9a-f-]{36}$/;
+const CONNECTION_ARN =
+    /^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection\/[0-9a-f-]{36}$/;
 /** CodeConnections connection names: 1 to 32 characters (CreateConnection's ConnectionName). */
 const CONNECTION_NAME = /^[A-Za-z0-9.@_-]{1,32}$/;
 
@@ -262,7 +263,10 @@ export interface SourceAuthResources {
  */
 export function createSourceAuth(
     name: string,
-    a: Pick<ResolvedSource, "sourceAuth" | "sourceProvider" | "connectionArn" | "createConnection" | "connectionName"> & {
+    a: Pick<
+        ResolvedSource,
+        "sourceAuth" | "sourceProvider" | "connectionArn" | "createConnection" | "connectionName"
+    > & {
         readonly projectName: string;
     },
     inputs: {

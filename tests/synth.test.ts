@@ -90,10 +90,7 @@ describe("npm run synth (scripts/synth.ts)", () => {
             .join("\n");
         assert.ok(!all.includes("ghp_supersecret123"));
         const tokenValue = JSON.parse(
-            fs.readFileSync(
-                path.join(out, "resources", "docker-cache-github-token-value.SecretVersion.json"),
-                "utf8",
-            ),
+            fs.readFileSync(path.join(out, "resources", "docker-cache-github-token-value.SecretVersion.json"), "utf8"),
         );
         assert.equal(tokenValue.inputs.secretString, "[secret]");
     });
