@@ -337,6 +337,105 @@ const pullThroughLifecycle: StackValidationPolicy = {
     },
 };
 
+/** Events of a webhook filter group that build pull requests (CodeBuild's `PULL_REQUEST_*` event names). */
+const PULL_REQUEST_EVENT = /PULL_REQUEST_(CREATED|UPDATED|REOPENED|MERGED|CLOSED)/;
+
+const webhookPullRequestApproval: ResourceValidationPolicy = {
+    name: "codebuild-webhook-pull-requests-approved",
+    description:
+        "A CodeBuild webhook that builds pull requests holds them (at least those from forks) for a maintainer's comment approval: such a build runs untrusted code in a privileged build that holds the project's role.",
+    enforcementLevel: "mandatory",
+    validateResource: validateResourceOfType(aws.codebuild.Webhook, (hook, _args, report) => {
+        const groups = hook.filterGroups ?? [];
+        const buildsPullRequests = groups.some((g) =>
+            (g.filters ?? []).some((f) => f.type === "EVENT" && PULL_REQUEST_EVENT.test(f.pattern ?? "")),
+        );
+        if (!buildsPullRequests) {
+            return;
+        }
+        const approval = hook.pullRequestBuildPolicy?.requiresCommentApproval;
+        if (approval === undefined || approval === "DISABLED") {
+            report(
+                `the webhook builds pull requests, but pullRequestBuildPolicy.requiresCommentApproval is ${approval ?? "unset"}; set FORK_PULL_REQUESTS or ALL_PULL_REQUESTS.`,
+            );
+        }
+    }),
+};
+
+/** The trust-policy condition keys that keep a service from being used as a confused deputy. */
+const DEPUTY_KEYS = ["aws:sourceaccount", "aws:sourcearn"];
+/** What a scheduler's role may do: start builds of a CodeBuild project, nothing else. */
+const SCHEDULER_ACTIONS = new Set(["codebuild:StartBuild", "codebuild:StartBuildBatch"]);
+const PROJECT_ARN = /^arn:[a-z-]+:codebuild:[a-z0-9-]+:[0-9]{12}:project\/[A-Za-z0-9][A-Za-z0-9_-]*$/;
+
+const parseDoc = (doc: unknown): { Statement?: Statement | Statement[] } | undefined => {
+    try {
+        return (typeof doc === "string" ? JSON.parse(doc) : doc) as { Statement?: Statement | Statement[] };
+    } catch {
+        return undefined;
+    }
+};
+
+/** Whether a trust-policy statement lets EventBridge Scheduler assume the role. */
+function trustsScheduler(st: Statement): boolean {
+    const principal = st.Principal as { Service?: string | string[] } | undefined;
+    return st.Effect === "Allow" && list(principal?.Service).includes("scheduler.amazonaws.com");
+}
+
+/** Whether a statement's Condition tests aws:SourceAccount or aws:SourceArn (condition keys are case-insensitive). */
+function hasDeputyCondition(st: Statement): boolean {
+    const conditions = Object.values((st.Condition ?? {}) as Record<string, Record<string, unknown>>);
+    return conditions.some((block) => Object.keys(block ?? {}).some((k) => DEPUTY_KEYS.includes(k.toLowerCase())));
+}
+
+const schedulerRoleScoped: StackValidationPolicy = {
+    name: "scheduler-role-starts-builds-only",
+    description:
+        "A role that EventBridge Scheduler assumes has a confused-deputy condition (aws:SourceAccount or aws:SourceArn) in its trust policy, and its inline policies only start builds of named CodeBuild projects.",
+    enforcementLevel: "mandatory",
+    validateStack: (args, report: ReportViolation) => {
+        const rolePolicies = args.resources.filter((r) => r.isType(aws.iam.RolePolicy));
+        for (const role of args.resources.filter((r) => r.isType(aws.iam.Role))) {
+            const trust = list(parseDoc(role.props.assumeRolePolicy)?.Statement).filter(trustsScheduler);
+            if (trust.length === 0) {
+                continue;
+            }
+            const roleName = String(role.props.name);
+            if (!trust.every(hasDeputyCondition)) {
+                report(
+                    `role '${roleName}' lets scheduler.amazonaws.com assume it without an aws:SourceAccount or aws:SourceArn condition (confused deputy)`,
+                    role.urn,
+                );
+            }
+            const mine = rolePolicies.filter(
+                (p) =>
+                    p.props.role === roleName || (p.propertyDependencies?.role ?? []).some((d) => d.urn === role.urn),
+            );
+            for (const p of mine) {
+                for (const st of list(parseDoc(p.props.policy)?.Statement)) {
+                    if (st.Effect !== "Allow") {
+                        continue;
+                    }
+                    const extra = list(st.Action).filter((a) => !SCHEDULER_ACTIONS.has(a));
+                    const notProjects = list(st.Resource).filter((r) => !PROJECT_ARN.test(r));
+                    if (extra.length > 0 || st.NotAction !== undefined) {
+                        report(
+                            `role '${roleName}' (assumed by EventBridge Scheduler) may ${extra.join(", ") || "NotAction"}; allowed: ${[...SCHEDULER_ACTIONS].join(", ")}`,
+                            p.urn,
+                        );
+                    }
+                    if (notProjects.length > 0 || st.NotResource !== undefined) {
+                        report(
+                            `role '${roleName}' (assumed by EventBridge Scheduler) acts on ${notProjects.join(", ") || "NotResource"}; allowed: CodeBuild project ARNs`,
+                            p.urn,
+                        );
+                    }
+                }
+            }
+        }
+    },
+};
+
 export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
     ecrScanOnPush,
     ecrEncryption,
@@ -345,4 +444,6 @@ export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
     logRetention,
     privilegedOnlyForDocker,
     pullThroughLifecycle,
+    webhookPullRequestApproval,
+    schedulerRoleScoped,
 ];
