@@ -130,10 +130,22 @@ const READERS: { readonly [K in ConfigKey]-?: Reader<NonNullable<CachedDockerBui
     hitRatioBuilds: number,
     failedBuildsThreshold: number,
     durationAlarmMinutes: number,
+    // ---- Several images (issue 10) ----
+    contextDir: text(),
+    target: text(),
 };
 
-/** Every config key this program reads, in its own namespace. `githubToken` and `dockerHubAccessToken` are read as secrets. */
-export const CONFIG_KEYS = Object.keys(READERS) as readonly ConfigKey[];
+/** The config keys that are the component's arguments. */
+const ARG_KEYS = Object.keys(READERS) as readonly ConfigKey[];
+
+/** The config key of the map of images (`images.ts`): not an argument of the component, but of the program. */
+export const IMAGES_KEY = "images";
+
+/**
+ * Every config key this program reads, in its own namespace: the component's arguments, then `images`.
+ * `githubToken` and `dockerHubAccessToken` are read as secrets.
+ */
+export const CONFIG_KEYS: readonly (ConfigKey | typeof IMAGES_KEY)[] = [...ARG_KEYS, IMAGES_KEY];
 
 /**
  * The keys of this project's namespace that the program doesn't read: a misspelt key would otherwise be
@@ -158,7 +170,7 @@ export function unknownConfigKeys(project: string, allConfig: Record<string, str
 export function argsFromConfig(cfg: pulumi.Config): { args: CachedDockerBuildArgs; problems: ConfigProblem[] } {
     const p = new Problems();
     const args: Record<string, unknown> = {};
-    for (const key of CONFIG_KEYS) {
+    for (const key of ARG_KEYS) {
         const value = READERS[key](cfg, key, p);
         if (value !== undefined) {
             args[key] = value;

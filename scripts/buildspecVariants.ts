@@ -45,6 +45,8 @@ export const VARIANTS: readonly Variant[] = [
             dockerfileName: "Dockerfile.ci",
             buildArgs: { VERSION: "1.2.3", GREETING: 'it\'s a "test" $HOME' },
             buildNetwork: "host",
+            contextDir: "images",
+            target: "runtime",
             upstreamCaches: [
                 { upstream: "ecr-public", prefix: "ecr-public" },
                 { upstream: "docker-hub", prefix: "docker-hub" },

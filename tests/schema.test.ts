@@ -64,12 +64,14 @@ const EXPECTED_TYPES: Record<keyof CachedDockerBuildArgs, string> = {
     buildNetwork: "enum BuildNetwork",
     tags: "map of string (Input)",
     monitoring: "boolean",
-    alarmTopicArn: "string",
+    alarmTopicArn: "string (Input)",
     alarmEmails: "array of string",
     hitRatioThreshold: "number",
     hitRatioBuilds: "number",
     failedBuildsThreshold: "number",
     durationAlarmMinutes: "number",
+    contextDir: "string",
+    target: "string",
 };
 
 const TYPE_PREFIX = `#/types/${PACKAGE_NAME}:index:`;

@@ -46,10 +46,12 @@ const FROM_ARGS = [
     "sourceVersion",
     "buildNetwork",
     "upstreamCaches",
+    "contextDir",
+    "target",
 ] as const satisfies readonly (keyof ResolvedArgs)[];
 type FromArgs = (typeof FROM_ARGS)[number];
 /** Options the buildspec also renders without (a component always passes them). */
-type Optional = "sourceVersion" | "buildNetwork" | "upstreamCaches";
+type Optional = "sourceVersion" | "buildNetwork" | "upstreamCaches" | "contextDir" | "target";
 
 /**
  * What the buildspec needs: the resolved arguments it reads (documented on `CachedDockerBuildArgs`), plus the
@@ -58,6 +60,7 @@ type Optional = "sourceVersion" | "buildNetwork" | "upstreamCaches";
  * trusted; unset, such a build is trusted. `buildNetwork` unset means docker's default network. `upstreamCaches`
  * (the pull-through caches, none when unset) make the `docker-container` builder pull its own image and, through a
  * `buildkitd.toml` of registry mirrors, every base image from the private registry ({@link builderSettings}).
+ * `contextDir` unset means the Dockerfile's folder is the context; `target` unset, the Dockerfile's last stage.
  */
 export type BuildspecOptions = Pick<ResolvedArgs, Exclude<FromArgs, Optional>> &
     Partial<Pick<ResolvedArgs, Optional>> & {
@@ -259,6 +262,9 @@ export function preludeValues(o: BuildspecOptions): Record<string, PreludeValue>
     if (o.buildNetwork !== undefined) {
         buildFlags.push(`--network=${o.buildNetwork}`);
     }
+    if (o.target !== undefined) {
+        buildFlags.push("--target", o.target);
+    }
     const perStrategy = {
         inline: {
             CACHE_FROM: ["--cache-from", `type=registry,ref=${image}`],
@@ -288,7 +294,8 @@ export function preludeValues(o: BuildspecOptions): Record<string, PreludeValue>
         CACHE_REF: cache,
         BUILD_FLAGS: buildFlags,
         ...perStrategy,
-        CONTEXT: o.dockerfileDir,
+        // The Dockerfile comes with --file, so the context may be another folder (contextDir unset: the Dockerfile's).
+        CONTEXT: o.contextDir ?? o.dockerfileDir,
         RETRY_DELAYS: RETRY_DELAYS_SECONDS.map(String),
     };
 }
