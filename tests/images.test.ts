@@ -6,6 +6,9 @@
  * (tests/helpers/mocks.ts); real: the program, the components and the stack file as the CLI would pass it.
  */
 import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { ConfigError } from "../components";
@@ -13,6 +16,7 @@ import { TYPE_TOKEN } from "../components/cachedDockerBuild";
 import { clashes, dedupe, imagesFromConfig, IMAGE_KEYS } from "../components/images";
 import { program, StackOutputs } from "../program";
 import type { ImageOutputs } from "../severalImages";
+import { synth } from "../scripts/synth";
 import {
     ACCOUNT,
     findResource,
@@ -147,6 +151,22 @@ function installMocksWithReference(images: Record<string, ImageOutputs>): void {
         stackOutputs: { "acme/ecr-layer-cache/multi": { images } },
     });
 }
+
+describe("several images: stack multi through the policy pack (npm run synth)", () => {
+    it("no policy violation, for both images' resources", async () => {
+        const out = fs.mkdtempSync(path.join(os.tmpdir(), "synth-multi-"));
+        try {
+            const r = await synth({ stack: "multi", out });
+            assert.deepEqual(r.violations, []);
+            const files = fs.readdirSync(path.join(out, "resources"));
+            for (const image of ["al2023", "ubuntu"]) {
+                assert.ok(files.includes(`docker-cache-${image}-project.Project.json`), image);
+            }
+        } finally {
+            fs.rmSync(out, { recursive: true, force: true });
+        }
+    });
+});
 
 describe("several images: shared resources", () => {
     it("email subscriptions are made once, on the shared topic; pull-through rules once, each image using them", async () => {
