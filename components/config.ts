@@ -9,6 +9,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CachedDockerBuildArgs, ConfigProblem, Problems } from "./args";
 import type { Upstream } from "./pullThrough";
+import type { Platform } from "./platforms";
 
 /** Arguments that config doesn't set: `buildNetwork` (for the local stand-in) and `tags` (for programs that embed the component). */
 type NotInConfig = "buildNetwork" | "tags";
@@ -130,6 +131,10 @@ const READERS: { readonly [K in ConfigKey]-?: Reader<NonNullable<CachedDockerBui
     hitRatioBuilds: number,
     failedBuildsThreshold: number,
     durationAlarmMinutes: number,
+    // ---- Platforms (components/platforms.ts) ----
+    platforms: stringList as Reader<Platform[]>,
+    platformMode: text(),
+    armBuildImage: text(),
 };
 
 /** Every config key this program reads, in its own namespace. `githubToken` and `dockerHubAccessToken` are read as secrets. */

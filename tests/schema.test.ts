@@ -70,6 +70,9 @@ const EXPECTED_TYPES: Record<keyof CachedDockerBuildArgs, string> = {
     hitRatioBuilds: "number",
     failedBuildsThreshold: "number",
     durationAlarmMinutes: "number",
+    platforms: "array of enum Platform",
+    platformMode: "enum PlatformMode",
+    armBuildImage: "string",
 };
 
 const TYPE_PREFIX = `#/types/${PACKAGE_NAME}:index:`;
