@@ -10,6 +10,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { credentialArnProblem, prefixProblem, Upstream, UpstreamCache, UPSTREAMS } from "./pullThrough";
 import { Platform, PlatformMode, resolvePlatforms } from "./platforms";
+// The platform enumerations, beside the others (components/platforms.ts holds their logic).
+export { Platform, PlatformMode, PLATFORMS, PLATFORM_MODES } from "./platforms";
 
 /*
  * Enumerations are `as const` objects with a type of the same name: the type is the union of the values, so a

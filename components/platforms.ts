@@ -23,6 +23,7 @@
  *   reference"). Every job runs the project's one buildspec, and CodeBuild tells each its identifier in
  *   `CODEBUILD_BATCH_BUILD_IDENTIFIER`.
  */
+import type * as aws from "@pulumi/aws";
 import type { CacheStrategy, ComputeType, Problems, RegistryBuilder } from "./args";
 
 /** A platform the image can be built for. */
@@ -235,4 +236,25 @@ export function resolvePlatforms(
         }
     }
     return { platforms, platformMode, armBuildImage };
+}
+
+/** What a batch build's service role may do: start, stop and retry the builds of the batch (the project's). */
+export const BATCH_ACTIONS = ["codebuild:StartBuild", "codebuild:StopBuild", "codebuild:RetryBuild"] as const;
+
+/**
+ * The batch service role's permissions: {@link BATCH_ACTIONS} on this project only. Nothing else: the jobs it starts
+ * run with the project's own service role.
+ */
+export function batchPolicy(projectArn: string): aws.iam.PolicyDocument {
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            {
+                Sid: "StartStopRetryThisProjectsBuildsOnly",
+                Effect: "Allow",
+                Action: [...BATCH_ACTIONS],
+                Resource: [projectArn],
+            },
+        ],
+    };
 }

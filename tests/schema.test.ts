@@ -204,6 +204,8 @@ describe("package schema (issue 13)", function () {
             TagMutability: argsModule.TAG_MUTABILITIES,
             ComputeType: argsModule.COMPUTE_TYPES,
             BuildNetwork: argsModule.BUILD_NETWORKS,
+            Platform: argsModule.PLATFORMS,
+            PlatformMode: argsModule.PLATFORM_MODES,
         };
         for (const name of new Set(enumNames)) {
             const type = schema.types[`${PACKAGE_NAME}:index:${name}`];
