@@ -9,6 +9,9 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { credentialArnProblem, prefixProblem, Upstream, UpstreamCache, UPSTREAMS } from "./pullThrough";
+import { Platform, PlatformMode, resolvePlatforms } from "./platforms";
+// The platform enumerations, beside the others (components/platforms.ts holds their logic).
+export { Platform, PlatformMode, PLATFORMS, PLATFORM_MODES } from "./platforms";
 
 /*
  * Enumerations are `as const` objects with a type of the same name: the type is the union of the values, so a
@@ -417,6 +420,32 @@ export interface CachedDockerBuildArgs {
      * @default undefined (the Dockerfile's last stage)
      */
     readonly target?: string;
+
+    // ---- Platforms (components/platforms.ts): one image for amd64, arm64 or both, natively or under emulation. ----
+
+    /**
+     * The platforms the image is built for: a non-empty list of `linux/amd64` and `linux/arm64`, each at most once.
+     * One platform: one build on a host of that architecture (`linux/arm64` runs on CodeBuild's `ARM_CONTAINER` with
+     * `armBuildImage`), pushing `imageTag` as today. Both: see `platformMode`.
+     * @default ["linux/amd64"]
+     */
+    readonly platforms?: Platform[];
+    /**
+     * How two platforms are built. `native`: a CodeBuild batch build (a build graph, started with
+     * `aws codebuild start-build-batch`) runs one job per platform on its own host (`build_amd64` on
+     * `LINUX_CONTAINER`, `build_arm64` on `ARM_CONTAINER`), each pushing `<imageTag>-<arch>` and keeping its own
+     * cache `<cacheTag>-<arch>`, then a `manifest` job joins them under `imageTag` with
+     * `docker buildx imagetools create` (no layer is pulled). `emulated`: one build of both platforms on one amd64
+     * host, the arm64 steps under QEMU (much slower: see the README's "Two architectures"); it needs the
+     * `registry` strategy with the `docker-container` builder. Only with two platforms.
+     * @default "native"
+     */
+    readonly platformMode?: PlatformMode;
+    /**
+     * CodeBuild image of the arm64 host (`ARM_CONTAINER`): same rule as `buildImage`.
+     * @default "aws/codebuild/amazonlinux-aarch64-standard:3.0"
+     */
+    readonly armBuildImage?: string;
 }
 
 /**
@@ -995,11 +1024,13 @@ export function resolveArgs(name: string, stack: string, args: CachedDockerBuild
 
     const monitoring = resolveMonitoring(p, args, buildTimeoutMinutes);
     const contextAndTarget = resolveContextAndTarget(p, args, dockerfileDir);
+    const platforms = resolvePlatforms(p, args, { cacheStrategy, registryBuilder, projectName, computeType });
 
     p.throwIfAny();
     return {
         ...monitoring,
         ...contextAndTarget,
+        ...platforms,
         repositoryName,
         projectName,
         imageTag,

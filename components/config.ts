@@ -9,6 +9,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CachedDockerBuildArgs, ConfigProblem, Problems } from "./args";
 import type { Upstream } from "./pullThrough";
+import type { Platform } from "./platforms";
 
 /** Arguments that config doesn't set: `buildNetwork` (for the local stand-in) and `tags` (for programs that embed the component). */
 type NotInConfig = "buildNetwork" | "tags";
@@ -133,6 +134,10 @@ const READERS: { readonly [K in ConfigKey]-?: Reader<NonNullable<CachedDockerBui
     // ---- Several images (issue 10) ----
     contextDir: text(),
     target: text(),
+    // ---- Platforms (components/platforms.ts) ----
+    platforms: stringList as Reader<Platform[]>,
+    platformMode: text(),
+    armBuildImage: text(),
 };
 
 /** The config keys that are the component's arguments. */

@@ -53,6 +53,25 @@ export const VARIANTS: readonly Variant[] = [
             ],
         },
     },
+    // Two platforms (components/platforms.ts): natively, a batch of one job per platform and the manifest job; emulated, one build.
+    {
+        name: "registry-two-platforms",
+        options: {
+            ...BASE,
+            cacheStrategy: "registry",
+            platforms: ["linux/amd64", "linux/arm64"],
+            platformMode: "native",
+        },
+    },
+    {
+        name: "registry-emulated",
+        options: {
+            ...BASE,
+            cacheStrategy: "registry",
+            platforms: ["linux/amd64", "linux/arm64"],
+            platformMode: "emulated",
+        },
+    },
 ];
 
 /** Where the golden files live. */

@@ -72,6 +72,9 @@ const EXPECTED_TYPES: Record<keyof CachedDockerBuildArgs, string> = {
     durationAlarmMinutes: "number",
     contextDir: "string",
     target: "string",
+    platforms: "array of enum Platform",
+    platformMode: "enum PlatformMode",
+    armBuildImage: "string",
 };
 
 const TYPE_PREFIX = `#/types/${PACKAGE_NAME}:index:`;
@@ -203,6 +206,8 @@ describe("package schema (issue 13)", function () {
             TagMutability: argsModule.TAG_MUTABILITIES,
             ComputeType: argsModule.COMPUTE_TYPES,
             BuildNetwork: argsModule.BUILD_NETWORKS,
+            Platform: argsModule.PLATFORMS,
+            PlatformMode: argsModule.PLATFORM_MODES,
         };
         for (const name of new Set(enumNames)) {
             const type = schema.types[`${PACKAGE_NAME}:index:${name}`];
