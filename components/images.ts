@@ -31,6 +31,9 @@ export const IMAGE_KEYS = [
     "projectName",
     "computeType",
     "buildTimeoutMinutes",
+    // Platforms (components/platforms.ts): each image its own.
+    "platforms",
+    "platformMode",
 ] as const satisfies readonly ConfigKey[];
 export type ImageKey = (typeof IMAGE_KEYS)[number];
 
@@ -139,7 +142,7 @@ export function imagesFromConfig(
     return { images, problems: p.list };
 }
 
-/** An entry's value: text (`""` means the flat default), a number, or build args as a map or `NAME=value` list. */
+/** An entry's value: text (`""` means the flat default), a number, a list (`platforms`), or build args as a map or `NAME=value` list. */
 function settingValue(p: Problems, key: string, name: ImageKey, value: unknown): unknown {
     if (value === null || value === "") {
         return undefined;
@@ -162,6 +165,10 @@ function settingValue(p: Problems, key: string, name: ImageKey, value: unknown):
         return p.check(isMap, key, value, "Allowed: a map of NAME: value, or a list of NAME=value entries.")
             ? value
             : undefined;
+    }
+    if (name === "platforms") {
+        const ok = Array.isArray(value) && value.every((v) => typeof v === "string");
+        return p.check(ok, key, value, "Allowed: a list of strings.") ? value : undefined;
     }
     if (NUMBER_KEYS.includes(name)) {
         return p.check(typeof value === "number", key, value, "Allowed: a number.") ? value : undefined;

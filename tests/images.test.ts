@@ -309,6 +309,35 @@ describe("components/images.ts (pure)", () => {
         );
     });
 
+    it("platforms per image: a list, passed to that image's component and checked by it", async () => {
+        const { images, problems } = imagesFromConfig(
+            JSON.stringify({
+                api: { platforms: ["linux/amd64", "linux/arm64"] },
+                worker: { platforms: "linux/arm64" },
+            }),
+            {},
+        );
+        assert.deepEqual(images![0].args, { platforms: ["linux/amd64", "linux/arm64"] });
+        assert.deepEqual(
+            problems.map((p) => [p.key, p.allowed]),
+            [["images.worker.platforms", "Allowed: a list of strings."]],
+        );
+        const bad = await (async () => {
+            const sc = readStackConfig("multi", { images: { api: { platforms: ["linux/s390x"] } } });
+            try {
+                await runWithConfig(program, { project: sc.project, stack: "multi", config: sc.config });
+            } catch (e) {
+                return e;
+            }
+            return undefined;
+        })();
+        assert.ok(bad instanceof ConfigError);
+        assert.ok(
+            bad.problems.some((p) => p.key.startsWith("images.api.platforms")),
+            bad.message,
+        );
+    });
+
     it("values of the wrong type are named in full", () => {
         const { problems } = imagesFromConfig(
             JSON.stringify({ api: { imageTag: 7, buildTimeoutMinutes: "30", buildArgs: ["NOEQUALS"] } }),
