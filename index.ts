@@ -23,6 +23,9 @@ export const upstreamCacheUrls = outputs.upstreamCacheUrls;
 // The SNS topic the alarms notify and the CloudWatch dashboard's name; undefined when monitoring is off.
 export const alarmTopicArn = outputs.alarmTopicArn;
 export const dashboardName = outputs.dashboardName;
+// With `images` (several images): image name → {repositoryUrl, repositoryArn, imageUri, cacheRef, projectName}; the
+// flat outputs above of one image are then undefined (not exported). Undefined without `images`.
+export const images = outputs.images;
 // The source's connection: its ARN, its status (PENDING until the console handshake at connectionHandshakeUrl);
 // the webhook's payload URL and secret (manual creation only); the schedule's name. Undefined when not in use.
 export const connectionArn = outputs.connectionArn;

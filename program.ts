@@ -15,6 +15,9 @@ import {
     ConfigError,
     unknownConfigKeys,
 } from "./components";
+import { IMAGES_KEY } from "./components/config";
+import { imagesFromConfig } from "./components/images";
+import { severalImages, SeveralImagesOutputs, severalImagesProblems } from "./severalImages";
 
 /** The component's name, which also names its children and the default repository and project names. */
 export const COMPONENT_NAME = "docker-cache";
@@ -27,8 +30,8 @@ export const DEFAULT_STRATEGY_NOTICE =
     "cacheStrategy is not set, so this stack uses the default, registry (since 0.2.0; it was inline before). " +
     "To keep inline: pulumi config set cacheStrategy inline. To make this notice go: pulumi config set cacheStrategy registry.";
 
-/** The flat camelCase stack outputs, for `pulumi stack output` and for other projects' StackReferences. */
-export type StackOutputs = Pick<
+/** The flat camelCase stack outputs of a single-image stack, for `pulumi stack output` and StackReferences. */
+export type SingleImageOutputs = Pick<
     CachedDockerBuild,
     | "projectName"
     | "projectArn"
@@ -50,18 +53,40 @@ export type StackOutputs = Pick<
     | "scheduleName"
 > & { readonly cacheStrategy: CacheStrategy };
 
+/**
+ * The stack outputs: a single-image stack's flat outputs; or, with `images`, the `images` map and the shared
+ * `alarmTopicArn` and `upstreamCacheUrls`, every other flat output undefined (so not exported).
+ */
+export type StackOutputs = { readonly [K in keyof SingleImageOutputs]: MaybeUndefined<SingleImageOutputs[K]> } & {
+    readonly images?: SeveralImagesOutputs["images"];
+};
+type MaybeUndefined<O> = O extends pulumi.Output<infer T> ? pulumi.Output<T | undefined> : O | undefined;
+
 export function program(): StackOutputs {
-    const { args, problems } = argsFromConfig(new pulumi.Config());
+    const cfg = new pulumi.Config();
+    const { args, problems } = argsFromConfig(cfg);
+    // ---- Several images (severalImages.ts): `images` set means one component per entry. ----
+    const several = imagesFromConfig(cfg.get(IMAGES_KEY), args);
     const all = [
         ...unknownConfigKeys(pulumi.getProject(), pulumi.runtime.allConfig()),
         ...problems,
-        ...argProblems(COMPONENT_NAME, pulumi.getStack(), args),
+        ...several.problems,
+        ...(several.images === undefined
+            ? argProblems(COMPONENT_NAME, pulumi.getStack(), args)
+            : severalImagesProblems(COMPONENT_NAME, pulumi.getStack(), args, several.images)),
     ];
     if (all.length > 0) {
         throw new ConfigError(all);
     }
-    if (args.cacheStrategy === undefined) {
+    if (
+        several.images === undefined
+            ? args.cacheStrategy === undefined
+            : several.images.some((i) => i.args.cacheStrategy === undefined)
+    ) {
         void pulumi.log.warn(DEFAULT_STRATEGY_NOTICE);
+    }
+    if (several.images !== undefined) {
+        return withoutFlatOutputs(severalImages(COMPONENT_NAME, pulumi.getStack(), args, several.images));
     }
     const build = new CachedDockerBuild(COMPONENT_NAME, args);
     return {
@@ -84,5 +109,32 @@ export function program(): StackOutputs {
         webhookPayloadUrl: build.webhookPayloadUrl,
         webhookSecret: build.webhookSecret,
         scheduleName: build.scheduleName,
+    };
+}
+
+/** A stack with `images`: its outputs, and every flat output of one image undefined. */
+function withoutFlatOutputs(o: SeveralImagesOutputs): StackOutputs {
+    const none = pulumi.output(undefined);
+    return {
+        projectName: none,
+        projectArn: none,
+        repositoryUrl: none,
+        repositoryArn: none,
+        repositoryName: none,
+        imageUri: none,
+        cacheRef: none,
+        cacheStrategy: undefined,
+        roleArn: none,
+        logGroupName: none,
+        dashboardName: none,
+        connectionArn: none,
+        connectionStatus: none,
+        connectionHandshakeUrl: none,
+        webhookPayloadUrl: none,
+        webhookSecret: none,
+        scheduleName: none,
+        upstreamCacheUrls: o.upstreamCacheUrls,
+        alarmTopicArn: o.alarmTopicArn,
+        images: o.images,
     };
 }

@@ -5,10 +5,13 @@
  * reported (all of them at once, each naming the key, the value and what is allowed) before any resource
  * is registered. Fields that shape resource names, lifecycle rules, IAM scoping or buildspec commands are
  * plain values rather than `pulumi.Input`s on purpose: they must be known and checked up front. Only
- * values handed to a resource untouched (`kmsKeyArn`, `githubToken`, `tags`) may be `pulumi.Input`s.
+ * values handed to a resource untouched (`kmsKeyArn`, `githubToken`, `tags`, `alarmTopicArn`) may be `pulumi.Input`s.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { credentialArnProblem, prefixProblem, Upstream, UpstreamCache, UPSTREAMS } from "./pullThrough";
+import { Platform, PlatformMode, resolvePlatforms } from "./platforms";
+// The platform enumerations, beside the others (components/platforms.ts holds their logic).
+export { Platform, PlatformMode, PLATFORMS, PLATFORM_MODES } from "./platforms";
 // ---- Sources, triggers and schedules (components/source.ts, triggers.ts, schedule.ts) ----
 import { resolveSchedule } from "./schedule";
 import { resolveSource, SourceAuthKind, SourceProvider } from "./source";
@@ -382,10 +385,11 @@ export interface CachedDockerBuildArgs {
     readonly monitoring?: boolean;
     /**
      * ARN of an existing SNS topic the alarms notify, instead of a topic the stack creates:
-     * `arn:aws:sns:<region>:<account>:<name>`. Only with `monitoring: true`.
+     * `arn:aws:sns:<region>:<account>:<name>`. Only with `monitoring: true`. A `pulumi.Output` (a topic created in
+     * the same program, such as the one topic a stack of several images shares) is passed on as it is.
      * @default undefined (the stack creates `<projectName>-alarms`)
      */
-    readonly alarmTopicArn?: string;
+    readonly alarmTopicArn?: pulumi.Input<string>;
     /**
      * Email addresses subscribed to the alarms' topic (each must confirm AWS's email before it receives anything):
      * a list of addresses, each at most once. Only with `monitoring: true`.
@@ -417,6 +421,49 @@ export interface CachedDockerBuildArgs {
      * @default undefined (no slow-build alarm)
      */
     readonly durationAlarmMinutes?: number;
+
+    // ---- Several images (issue 10): a build context apart from the Dockerfile's folder, and a target stage. ----
+
+    /**
+     * Folder of the build context inside the source, when it is not `dockerfileDir` (the Dockerfile is always
+     * passed with `--file <dockerfileDir>/<dockerfileName>`, so it may lie outside the context): the same rule
+     * as `dockerfileDir`, and normalized the same way.
+     * @default dockerfileDir
+     */
+    readonly contextDir?: string;
+    /**
+     * Stage of a multi-stage Dockerfile to build and push (`--target`), instead of the last one: a stage name as
+     * BuildKit stores it, a lowercase letter followed by lowercase letters, digits, `-`, `_` and `.`; not `scratch`
+     * or `context` (reserved).
+     * @default undefined (the Dockerfile's last stage)
+     */
+    readonly target?: string;
+
+    // ---- Platforms (components/platforms.ts): one image for amd64, arm64 or both, natively or under emulation. ----
+
+    /**
+     * The platforms the image is built for: a non-empty list of `linux/amd64` and `linux/arm64`, each at most once.
+     * One platform: one build on a host of that architecture (`linux/arm64` runs on CodeBuild's `ARM_CONTAINER` with
+     * `armBuildImage`), pushing `imageTag` as today. Both: see `platformMode`.
+     * @default ["linux/amd64"]
+     */
+    readonly platforms?: Platform[];
+    /**
+     * How two platforms are built. `native`: a CodeBuild batch build (a build graph, started with
+     * `aws codebuild start-build-batch`) runs one job per platform on its own host (`build_amd64` on
+     * `LINUX_CONTAINER`, `build_arm64` on `ARM_CONTAINER`), each pushing `<imageTag>-<arch>` and keeping its own
+     * cache `<cacheTag>-<arch>`, then a `manifest` job joins them under `imageTag` with
+     * `docker buildx imagetools create` (no layer is pulled). `emulated`: one build of both platforms on one amd64
+     * host, the arm64 steps under QEMU (much slower: see the README's "Two architectures"); it needs the
+     * `registry` strategy with the `docker-container` builder. Only with two platforms.
+     * @default "native"
+     */
+    readonly platformMode?: PlatformMode;
+    /**
+     * CodeBuild image of the arm64 host (`ARM_CONTAINER`): same rule as `buildImage`.
+     * @default "aws/codebuild/amazonlinux-aarch64-standard:3.0"
+     */
+    readonly armBuildImage?: string;
 
     // ---- Sources, triggers and schedules (components/source.ts, triggers.ts, schedule.ts) ----
 
@@ -530,7 +577,8 @@ type UnsetByDefaultArg =
     | "durationAlarmMinutes"
     | "connectionArn"
     | "scheduleExpression"
-    | "scheduleTimezone";
+    | "scheduleTimezone"
+    | "target";
 
 /**
  * The arguments after defaults and validation: every argument but the pass-through ones, present
@@ -705,8 +753,7 @@ function oneOf<T extends string | number>(p: Problems, key: string, value: T, al
  * normalized: empty and `.` segments dropped, `.` for the source root, and a leading `./` kept where the path
  * would otherwise start with `-`. Returns the value unchanged when it is refused.
  */
-function normalizeDockerfileDir(p: Problems, value: string): string {
-    const key = "dockerfileDir";
+function normalizeDockerfileDir(p: Problems, value: string, key = "dockerfileDir"): string {
     const ok =
         p.check(
             value.length > 0 && value.length <= 1024,
@@ -1091,10 +1138,14 @@ export function resolveArgs(name: string, stack: string, args: CachedDockerBuild
     const monitoring = resolveMonitoring(p, args, buildTimeoutMinutes);
     const triggers = resolveTriggers(p, args, { ...source, defaultSource: sourceUrl === DEFAULTS.sourceUrl });
     const schedule = resolveSchedule(p, args);
+    const contextAndTarget = resolveContextAndTarget(p, args, dockerfileDir);
+    const platforms = resolvePlatforms(p, args, { cacheStrategy, registryBuilder, projectName, computeType });
 
     p.throwIfAny();
     return {
         ...monitoring,
+        ...contextAndTarget,
+        ...platforms,
         repositoryName,
         projectName,
         imageTag,
@@ -1158,7 +1209,10 @@ type MonitoringArgs = Pick<
 function resolveMonitoring(p: Problems, args: CachedDockerBuildArgs, buildTimeoutMinutes: number): MonitoringArgs {
     const monitoring = args.monitoring ?? MONITORING_DEFAULTS.monitoring;
     const alarmTopicArn = args.alarmTopicArn;
-    if (alarmTopicArn !== undefined && p.check(monitoring, "alarmTopicArn", alarmTopicArn, ONLY_WITH_MONITORING)) {
+    const topicOk =
+        alarmTopicArn === undefined || p.check(monitoring, "alarmTopicArn", alarmTopicArn, ONLY_WITH_MONITORING);
+    // An Output (a topic made in the same program) can't be checked here; SNS checks it at deployment.
+    if (topicOk && typeof alarmTopicArn === "string") {
         p.check(
             SNS_TOPIC_ARN.test(alarmTopicArn),
             "alarmTopicArn",
@@ -1217,4 +1271,31 @@ export function argProblems(name: string, stack: string, args: CachedDockerBuild
         }
         throw e;
     }
+}
+
+// ---- Several images (issue 10): build context and target stage ----
+
+// BuildKit's rule for a stage name (frontend/dockerfile/instructions/parse.go, validStageName), which it applies
+// after lowercasing `FROM … AS <name>`; `scratch` and `context` are reserved (build check ReservedStageName).
+const STAGE_NAME = /^[a-z][a-z0-9_.-]*$/;
+const RESERVED_STAGE_NAMES = ["scratch", "context"];
+
+/** The build context (default: the Dockerfile's folder, checked and normalized like it) and the target stage. */
+function resolveContextAndTarget(
+    p: Problems,
+    args: CachedDockerBuildArgs,
+    dockerfileDir: string,
+): Pick<ResolvedArgs, "contextDir" | "target"> {
+    const contextDir =
+        args.contextDir === undefined ? dockerfileDir : normalizeDockerfileDir(p, args.contextDir, "contextDir");
+    const target = args.target;
+    if (target !== undefined) {
+        p.check(
+            typeof target === "string" && STAGE_NAME.test(target) && !RESERVED_STAGE_NAMES.includes(target),
+            "target",
+            target,
+            "Allowed: a Dockerfile stage name as BuildKit stores it: a lowercase letter, then lowercase letters, digits, '-', '_' and '.'; not scratch or context (reserved).",
+        );
+    }
+    return { contextDir, target };
 }

@@ -18,6 +18,8 @@ import { createLogGroup, createProject } from "./codebuild";
 import { createRepository } from "./ecr";
 import { createRole } from "./iam";
 import { createMonitoring } from "./monitoring";
+import { createBatchRole } from "./batchRole";
+import { isNative } from "./platforms";
 import { arnParts } from "./policies";
 import { PACKAGE_NAME } from "./packageName";
 import { builderSettings, upstreamCacheUrls } from "./pullThrough";
@@ -148,6 +150,10 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
         const buildspec = pulumi
             .all([repository.repositoryUrl, repository.arn, registry])
             .apply(([url, arn]) => buildspecYaml(buildspecOptions(a, url, arnParts(arn).region)));
+        // Two platforms built natively: a batch build, with its own service role.
+        const batch = isNative(a)
+            ? createBatchRole(name, a.projectName, repository.arn, args.tags, childOpts)
+            : undefined;
         const { project } = createProject(
             name,
             a,
@@ -157,6 +163,7 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
                 logGroupName: logGroup.name,
                 sourceAuth: sourceAuth.auth,
                 tags: args.tags,
+                batchServiceRoleArn: batch?.roleArn,
             },
             childOpts,
         );

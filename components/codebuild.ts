@@ -4,6 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { batchBuildCount, batchTimeoutMinutes, projectHost } from "./platforms";
 import type { ResolvedArgs } from "./args";
 import { PROVIDERS } from "./source";
 
@@ -35,6 +36,8 @@ export interface ProjectInputs {
     /** The source's `auth` (`CODECONNECTIONS` or `SECRETS_MANAGER`, see `source.ts`); unset for a public source. */
     readonly sourceAuth?: pulumi.Input<{ type: string; resource: string }>;
     readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    /** Two platforms built natively: the batch service role (components/batchRole.ts); the project then takes batch builds. */
+    readonly batchServiceRoleArn?: pulumi.Input<string>;
 }
 
 export function createProject(
@@ -61,8 +64,8 @@ export function createProject(
             sourceVersion: a.sourceVersion,
             artifacts: { type: "NO_ARTIFACTS" },
             environment: {
-                type: "LINUX_CONTAINER",
-                image: a.buildImage,
+                // The platform's host; with two platforms amd64, which each job of a batch overrides (components/platforms.ts).
+                ...projectHost(a),
                 computeType: a.computeType,
                 imagePullCredentialsType: "CODEBUILD",
                 // Docker needs privileged mode to run its daemon inside the build container.
@@ -70,6 +73,18 @@ export function createProject(
             },
             cache: a.localCache ? { type: "LOCAL", modes: LOCAL_CACHE_MODES } : { type: "NO_CACHE" },
             logsConfig: { cloudwatchLogs: { status: "ENABLED", groupName: inputs.logGroupName } },
+            // One batch (start-build-batch): a job per platform and the manifest job, on the one compute type.
+            buildBatchConfig:
+                inputs.batchServiceRoleArn === undefined
+                    ? undefined
+                    : {
+                          serviceRole: inputs.batchServiceRoleArn,
+                          restrictions: {
+                              computeTypesAlloweds: [a.computeType],
+                              maximumBuildsAllowed: batchBuildCount(a),
+                          },
+                          timeoutInMins: batchTimeoutMinutes(a.buildTimeoutMinutes),
+                      },
             tags: inputs.tags,
         },
         opts,

@@ -9,6 +9,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CachedDockerBuildArgs, ConfigProblem, Problems } from "./args";
 import type { Upstream } from "./pullThrough";
+import type { Platform } from "./platforms";
 import type { PullRequestApproverRole } from "./triggers";
 
 /** Arguments that config doesn't set: `buildNetwork` (for the local stand-in) and `tags` (for programs that embed the component). */
@@ -145,10 +146,26 @@ const READERS: { readonly [K in ConfigKey]-?: Reader<NonNullable<CachedDockerBui
     pullRequestApproverRoles: stringList as Reader<PullRequestApproverRole[]>,
     scheduleExpression: text(),
     scheduleTimezone: text(),
+    // ---- Several images (issue 10) ----
+    contextDir: text(),
+    target: text(),
+    // ---- Platforms (components/platforms.ts) ----
+    platforms: stringList as Reader<Platform[]>,
+    platformMode: text(),
+    armBuildImage: text(),
 };
 
-/** Every config key this program reads, in its own namespace. `githubToken` and `dockerHubAccessToken` are read as secrets. */
-export const CONFIG_KEYS = Object.keys(READERS) as readonly ConfigKey[];
+/** The config keys that are the component's arguments. */
+const ARG_KEYS = Object.keys(READERS) as readonly ConfigKey[];
+
+/** The config key of the map of images (`images.ts`): not an argument of the component, but of the program. */
+export const IMAGES_KEY = "images";
+
+/**
+ * Every config key this program reads, in its own namespace: the component's arguments, then `images`.
+ * `githubToken` and `dockerHubAccessToken` are read as secrets.
+ */
+export const CONFIG_KEYS: readonly (ConfigKey | typeof IMAGES_KEY)[] = [...ARG_KEYS, IMAGES_KEY];
 
 /**
  * The keys of this project's namespace that the program doesn't read: a misspelt key would otherwise be
@@ -173,7 +190,7 @@ export function unknownConfigKeys(project: string, allConfig: Record<string, str
 export function argsFromConfig(cfg: pulumi.Config): { args: CachedDockerBuildArgs; problems: ConfigProblem[] } {
     const p = new Problems();
     const args: Record<string, unknown> = {};
-    for (const key of CONFIG_KEYS) {
+    for (const key of ARG_KEYS) {
         const value = READERS[key](cfg, key, p);
         if (value !== undefined) {
             args[key] = value;

@@ -9,15 +9,32 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import type { ResolvedArgs } from "./args";
 import { lifecyclePolicy } from "./lifecycle";
+import { platformTags } from "./platforms";
 
 export interface RepositoryResources {
     readonly repository: aws.ecr.Repository;
     readonly lifecyclePolicy: aws.ecr.LifecyclePolicy;
 }
 
-/** The tags that must stay pushable and must never expire: the image tag and the cache tag. */
-export function protectedTags(a: Pick<ResolvedArgs, "imageTag" | "cacheTag">): string[] {
-    return [a.imageTag, a.cacheTag];
+/**
+ * The tags that must stay pushable and must never expire: the image tag and the cache tag, and with two platforms
+ * built natively each platform's own image and cache tags (`<tag>-<arch>`, components/platforms.ts).
+ */
+export function protectedTags(
+    a: Pick<ResolvedArgs, "imageTag" | "cacheTag"> &
+        Partial<Pick<ResolvedArgs, "platforms" | "platformMode" | "cacheStrategy">>,
+): string[] {
+    return [
+        a.imageTag,
+        a.cacheTag,
+        ...platformTags({
+            imageTag: a.imageTag,
+            cacheTag: a.cacheTag,
+            cacheStrategy: a.cacheStrategy ?? "registry",
+            platforms: a.platforms ?? [],
+            platformMode: a.platformMode ?? "native",
+        }),
+    ];
 }
 
 export function createRepository(
@@ -35,7 +52,11 @@ export function createRepository(
             imageTagMutability: a.imageTagMutability === "IMMUTABLE" ? "IMMUTABLE_WITH_EXCLUSION" : "MUTABLE",
             imageTagMutabilityExclusionFilters:
                 a.imageTagMutability === "IMMUTABLE"
-                    ? moving.map((filter) => ({ filter, filterType: "WILDCARD" }))
+                    ? // ECR takes at most 5 filters: two platforms' own tags (six in all) go as `<tag>-*` wildcards.
+                      (moving.length <= 5
+                          ? moving
+                          : [a.imageTag, a.cacheTag, `${a.imageTag}-*`, `${a.cacheTag}-*`]
+                      ).map((filter) => ({ filter, filterType: "WILDCARD" }))
                     : undefined,
             imageScanningConfiguration: { scanOnPush: true },
             encryptionConfigurations: [{ encryptionType: a.encryptionType, kmsKey: a.kmsKeyArn }],

@@ -45,10 +45,31 @@ export const VARIANTS: readonly Variant[] = [
             dockerfileName: "Dockerfile.ci",
             buildArgs: { VERSION: "1.2.3", GREETING: 'it\'s a "test" $HOME' },
             buildNetwork: "host",
+            contextDir: "images",
+            target: "runtime",
             upstreamCaches: [
                 { upstream: "ecr-public", prefix: "ecr-public" },
                 { upstream: "docker-hub", prefix: "docker-hub" },
             ],
+        },
+    },
+    // Two platforms (components/platforms.ts): natively, a batch of one job per platform and the manifest job; emulated, one build.
+    {
+        name: "registry-two-platforms",
+        options: {
+            ...BASE,
+            cacheStrategy: "registry",
+            platforms: ["linux/amd64", "linux/arm64"],
+            platformMode: "native",
+        },
+    },
+    {
+        name: "registry-emulated",
+        options: {
+            ...BASE,
+            cacheStrategy: "registry",
+            platforms: ["linux/amd64", "linux/arm64"],
+            platformMode: "emulated",
         },
     },
 ];

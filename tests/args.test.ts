@@ -735,3 +735,36 @@ describe("resolveArgs", () => {
         });
     });
 });
+
+describe("resolveArgs: build context and target stage (issue 10)", () => {
+    it("contextDir defaults to the normalized dockerfileDir; target to none", () => {
+        const a = resolveArgs("c", "s", { dockerfileDir: "./app//" });
+        assert.equal(a.contextDir, "app");
+        assert.equal(a.target, undefined);
+    });
+
+    it("contextDir is normalized like dockerfileDir, and refused under its own key", () => {
+        assert.equal(resolveArgs("c", "s", { contextDir: "./" }).contextDir, ".");
+        refuses(
+            { contextDir: "../outside" },
+            "contextDir",
+            "../outside",
+            `Invalid value for 'contextDir': "../outside". Allowed: a path inside the source; '..' segments are not.`,
+        );
+        refuses(
+            { contextDir: "-ctx" },
+            "contextDir",
+            "-ctx",
+            `Invalid value for 'contextDir': "-ctx". Allowed: a path not starting with '-', which docker would read as an option; write './-…' instead.`,
+        );
+    });
+
+    it("target: a stage name as BuildKit stores it, not a reserved one", () => {
+        assert.equal(resolveArgs("c", "s", { target: "build-stage_1.x" }).target, "build-stage_1.x");
+        const rule =
+            "Allowed: a Dockerfile stage name as BuildKit stores it: a lowercase letter, then lowercase letters, digits, '-', '_' and '.'; not scratch or context (reserved).";
+        for (const bad of ["Runtime", "1st", "", "a b", "scratch", "context", "--push"]) {
+            refuses({ target: bad }, "target", bad, `Invalid value for 'target': ${JSON.stringify(bad)}. ${rule}`);
+        }
+    });
+});

@@ -234,6 +234,7 @@ describe("buildspec fragments (components/buildspec/*.sh)", () => {
         RETRY_SH: "/dev/null",
         BUILD_LOG: "/dev/null",
         CODEBUILD_BUILD_ID: "p:id",
+        CODEBUILD_BATCH_BUILD_IDENTIFIER: "build_amd64",
         LAYER_CACHE_T_trust: "1700000000000",
         LAYER_CACHE_T_metrics: "1700000060000",
     };

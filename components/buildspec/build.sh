@@ -11,7 +11,7 @@
 # failed Dockerfile step is never retried.
 #
 # BUILD_FLAGS is the part of the argv that the registry strategy's export shares: progress, no provenance or
-# SBOM manifests, the Dockerfile, the build args, the network.
+# SBOM manifests, the Dockerfile, the build args, the network, the target stage.
 #
 # Sets: BUILD_LOG, the plain progress of the build's last attempt (one file per build: builds that share a /tmp,
 # as with the local stand-in, must not read each other's log); BUILD_ATTEMPTS, how many attempts it took;

@@ -31,6 +31,8 @@ import * as path from "path";
 import * as YAML from "yaml";
 import type { ResolvedArgs } from "../args";
 import { builderSettings } from "../pullThrough";
+import { buildGraph, isNative } from "../platforms";
+import { nativeBuildspec, platformPreludeValues } from "./batch";
 
 /** The resolved arguments the buildspec reads. */
 const FROM_ARGS = [
@@ -46,10 +48,28 @@ const FROM_ARGS = [
     "sourceVersion",
     "buildNetwork",
     "upstreamCaches",
+    "contextDir",
+    "target",
+    // Platforms (components/platforms.ts, ./batch.ts).
+    "platforms",
+    "platformMode",
+    "buildImage",
+    "armBuildImage",
+    "computeType",
 ] as const satisfies readonly (keyof ResolvedArgs)[];
 type FromArgs = (typeof FROM_ARGS)[number];
-/** Options the buildspec also renders without (a component always passes them). */
-type Optional = "sourceVersion" | "buildNetwork" | "upstreamCaches";
+/** Options the buildspec also renders without (a component always passes them); no platforms: linux/amd64 alone. */
+type Optional =
+    | "sourceVersion"
+    | "buildNetwork"
+    | "upstreamCaches"
+    | "contextDir"
+    | "target"
+    | "platforms"
+    | "platformMode"
+    | "buildImage"
+    | "armBuildImage"
+    | "computeType";
 
 /**
  * What the buildspec needs: the resolved arguments it reads (documented on `CachedDockerBuildArgs`), plus the
@@ -58,6 +78,7 @@ type Optional = "sourceVersion" | "buildNetwork" | "upstreamCaches";
  * trusted; unset, such a build is trusted. `buildNetwork` unset means docker's default network. `upstreamCaches`
  * (the pull-through caches, none when unset) make the `docker-container` builder pull its own image and, through a
  * `buildkitd.toml` of registry mirrors, every base image from the private registry ({@link builderSettings}).
+ * `contextDir` unset means the Dockerfile's folder is the context; `target` unset, the Dockerfile's last stage.
  */
 export type BuildspecOptions = Pick<ResolvedArgs, Exclude<FromArgs, Optional>> &
     Partial<Pick<ResolvedArgs, Optional>> & {
@@ -79,6 +100,8 @@ export interface Buildspec {
         readonly build: BuildspecPhase;
         readonly post_build: BuildspecPhase;
     };
+    /** Two platforms built natively: the build graph (./batch.ts). */
+    readonly batch?: ReturnType<typeof buildGraph>;
 }
 
 /** The shell fragments, one per buildspec command; each is `<name>.sh` in this folder. */
@@ -94,6 +117,8 @@ export const FRAGMENTS = [
     "export",
     "post_build",
     "metrics",
+    "platform",
+    "manifest",
 ] as const;
 export type FragmentName = (typeof FRAGMENTS)[number];
 
@@ -259,6 +284,10 @@ export function preludeValues(o: BuildspecOptions): Record<string, PreludeValue>
     if (o.buildNetwork !== undefined) {
         buildFlags.push(`--network=${o.buildNetwork}`);
     }
+    if (o.target !== undefined) {
+        buildFlags.push("--target", o.target);
+    }
+    buildFlags.push(...platformPreludeValues(o).platformFlags);
     const perStrategy = {
         inline: {
             CACHE_FROM: ["--cache-from", `type=registry,ref=${image}`],
@@ -288,8 +317,10 @@ export function preludeValues(o: BuildspecOptions): Record<string, PreludeValue>
         CACHE_REF: cache,
         BUILD_FLAGS: buildFlags,
         ...perStrategy,
-        CONTEXT: o.dockerfileDir,
+        // The Dockerfile comes with --file, so the context may be another folder (contextDir unset: the Dockerfile's).
+        CONTEXT: o.contextDir ?? o.dockerfileDir,
         RETRY_DELAYS: RETRY_DELAYS_SECONDS.map(String),
+        ...platformPreludeValues(o).values,
     };
 }
 
@@ -363,16 +394,20 @@ export function command(name: FragmentName, values: Readonly<Record<string, Prel
 
 /** Which fragment each command of each phase runs, in order. */
 export function phaseFragments(
-    o: Pick<BuildspecOptions, "cacheStrategy" | "registryBuilder">,
+    o: Pick<BuildspecOptions, "cacheStrategy" | "registryBuilder"> &
+        Partial<Pick<BuildspecOptions, "platforms" | "platformMode">>,
 ): Record<keyof Buildspec["phases"], FragmentName[]> {
     const preBuild: FragmentName[] = ["trust", "retry", "login"];
     if (o.cacheStrategy === "registry" && o.registryBuilder === "docker-container") {
         preBuild.push("builder");
     }
     preBuild.push(o.cacheStrategy === "pull" ? "pull" : "probe");
+    const build: FragmentName[] = o.cacheStrategy === "registry" ? ["build", "report", "export"] : ["build", "report"];
+    // Two platforms built natively: platform.sh says which job this is; the manifest job runs manifest.sh.
+    const native = isNative(o);
     return {
-        pre_build: preBuild,
-        build: o.cacheStrategy === "registry" ? ["build", "report", "export"] : ["build", "report"],
+        pre_build: native ? ["platform", ...preBuild] : preBuild,
+        build: native ? [...build, "manifest"] : build,
         post_build: ["post_build", "metrics"],
     };
 }
@@ -387,6 +422,9 @@ export function buildspecOptions(a: ResolvedArgs, repositoryUrl: string, region:
 export function buildspec(o: BuildspecOptions): Buildspec {
     if (o.trustedRefs.length === 0) {
         throw new Error("The buildspec needs at least one trusted ref (trustedRefs is empty)");
+    }
+    if (isNative(o)) {
+        return nativeBuildspec(o);
     }
     const values = preludeValues(o);
     const phases = phaseFragments(o);
