@@ -130,6 +130,7 @@ const READERS: { readonly [K in ConfigKey]-?: Reader<NonNullable<CachedDockerBui
     hitRatioBuilds: number,
     failedBuildsThreshold: number,
     durationAlarmMinutes: number,
+    skipUnchanged: boolean,
 };
 
 /** Every config key this program reads, in its own namespace. `githubToken` and `dockerHubAccessToken` are read as secrets. */

@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import type { ResolvedArgs } from "./args";
 import { lifecyclePolicy } from "./lifecycle";
+import { KEY_IMAGES_KEPT, KEY_TAG_PATTERN } from "./skip";
 
 export interface RepositoryResources {
     readonly repository: aws.ecr.Repository;
@@ -35,7 +36,11 @@ export function createRepository(
             imageTagMutability: a.imageTagMutability === "IMMUTABLE" ? "IMMUTABLE_WITH_EXCLUSION" : "MUTABLE",
             imageTagMutabilityExclusionFilters:
                 a.imageTagMutability === "IMMUTABLE"
-                    ? moving.map((filter) => ({ filter, filterType: "WILDCARD" }))
+                    ? // Skip unchanged builds: a forced rebuild pushes its key tag again.
+                      [...moving, ...(a.skipUnchanged ? [KEY_TAG_PATTERN] : [])].map((filter) => ({
+                          filter,
+                          filterType: "WILDCARD",
+                      }))
                     : undefined,
             imageScanningConfiguration: { scanOnPush: true },
             encryptionConfigurations: [{ encryptionType: a.encryptionType, kmsKey: a.kmsKeyArn }],
@@ -53,6 +58,8 @@ export function createRepository(
                     protectedTags: moving,
                     untaggedExpiryDays: a.untaggedExpiryDays,
                     maxTaggedImages: a.maxTaggedImages,
+                    // Skip unchanged builds: the key tags are bounded apart.
+                    ...(a.skipUnchanged ? { boundedTags: { pattern: KEY_TAG_PATTERN, keep: KEY_IMAGES_KEPT } } : {}),
                 }),
             ),
         },

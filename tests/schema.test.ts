@@ -70,6 +70,7 @@ const EXPECTED_TYPES: Record<keyof CachedDockerBuildArgs, string> = {
     hitRatioBuilds: "number",
     failedBuildsThreshold: "number",
     durationAlarmMinutes: "number",
+    skipUnchanged: "boolean",
 };
 
 const TYPE_PREFIX = `#/types/${PACKAGE_NAME}:index:`;

@@ -2,7 +2,7 @@
  * The CodeBuild buildspec, as a pure function of resolved values.
  *
  * The bash lives in the `.sh` files next to this one, one per buildspec command, with no interpolation:
- * `trust.sh`, `retry.sh`, `login.sh`, `builder.sh`, `probe.sh` / `pull.sh` (pre_build), `build.sh`, `report.sh`,
+ * `trust.sh`, `retry.sh`, `login.sh`, `builder.sh`, `probe.sh` / `pull.sh`, `key.sh` (pre_build), `build.sh`, `report.sh`,
  * `export.sh` (build), `post_build.sh` and `metrics.sh` (post_build). Each declares its inputs at its top: `: "${NAME:?set by …}"`
  * (`${NAME[@]?…}` for an array, `${NAME?…}` for a value that may be empty), so a broken contract between
  * commands fails loudly. This module computes only data: for each command, a prelude of shell assignments of
@@ -46,10 +46,12 @@ const FROM_ARGS = [
     "sourceVersion",
     "buildNetwork",
     "upstreamCaches",
+    // ---- Skip unchanged builds ----
+    "skipUnchanged",
 ] as const satisfies readonly (keyof ResolvedArgs)[];
 type FromArgs = (typeof FROM_ARGS)[number];
 /** Options the buildspec also renders without (a component always passes them). */
-type Optional = "sourceVersion" | "buildNetwork" | "upstreamCaches";
+type Optional = "sourceVersion" | "buildNetwork" | "upstreamCaches" | "skipUnchanged";
 
 /**
  * What the buildspec needs: the resolved arguments it reads (documented on `CachedDockerBuildArgs`), plus the
@@ -58,6 +60,7 @@ type Optional = "sourceVersion" | "buildNetwork" | "upstreamCaches";
  * trusted; unset, such a build is trusted. `buildNetwork` unset means docker's default network. `upstreamCaches`
  * (the pull-through caches, none when unset) make the `docker-container` builder pull its own image and, through a
  * `buildkitd.toml` of registry mirrors, every base image from the private registry ({@link builderSettings}).
+ * `skipUnchanged` unset is off: no `key.sh` command (a component always passes it).
  */
 export type BuildspecOptions = Pick<ResolvedArgs, Exclude<FromArgs, Optional>> &
     Partial<Pick<ResolvedArgs, Optional>> & {
@@ -89,6 +92,7 @@ export const FRAGMENTS = [
     "builder",
     "probe",
     "pull",
+    "key",
     "build",
     "report",
     "export",
@@ -363,13 +367,17 @@ export function command(name: FragmentName, values: Readonly<Record<string, Prel
 
 /** Which fragment each command of each phase runs, in order. */
 export function phaseFragments(
-    o: Pick<BuildspecOptions, "cacheStrategy" | "registryBuilder">,
+    o: Pick<BuildspecOptions, "cacheStrategy" | "registryBuilder"> & Partial<Pick<BuildspecOptions, "skipUnchanged">>,
 ): Record<keyof Buildspec["phases"], FragmentName[]> {
     const preBuild: FragmentName[] = ["trust", "retry", "login"];
     if (o.cacheStrategy === "registry" && o.registryBuilder === "docker-container") {
         preBuild.push("builder");
     }
     preBuild.push(o.cacheStrategy === "pull" ? "pull" : "probe");
+    // Skip unchanged builds: the content key, last before the build (resolveArgs refuses it with `pull`).
+    if (o.skipUnchanged === true) {
+        preBuild.push("key");
+    }
     return {
         pre_build: preBuild,
         build: o.cacheStrategy === "registry" ? ["build", "report", "export"] : ["build", "report"],
