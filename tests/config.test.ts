@@ -76,9 +76,9 @@ describe("config mapping", () => {
             assert.deepEqual(unknownConfigKeys(P, all), []);
         });
 
-        it("knows every key declared in Pulumi.yaml, and besides them only the secrets (githubToken, dockerHubAccessToken), localCache (no fixed default) and cacheStrategy (its default changed: unset must stay visible)", () => {
+        it("knows every key declared in Pulumi.yaml, and besides them only the secrets (githubToken, dockerHubAccessToken), localCache and skipUnchanged (no fixed default) and cacheStrategy (its default changed: unset must stay visible)", () => {
             const declared = Object.keys(readProjectFile().config);
-            const undeclared = ["githubToken", "dockerHubAccessToken", "localCache", "cacheStrategy"];
+            const undeclared = ["githubToken", "dockerHubAccessToken", "localCache", "cacheStrategy", "skipUnchanged"];
             assert.deepEqual([...declared].sort(), CONFIG_KEYS.filter((k) => !undeclared.includes(k)).sort());
         });
     });

@@ -38,12 +38,13 @@ if [ "$TRUSTED" = 1 ]; then
 fi
 # Skip unchanged builds (key.sh): a trusted build also tags its image with its content key. buildx's --tag replaces the
 # name of an --output (registry strategy), so there the image's own tag is named again.
+key_tags=()
 if [ "$TRUSTED" = 1 ] && [ -n "${KEY_REF:-}" ]; then
-    if [[ " ${PUSH_FLAGS[*]} " != *" --tag "* ]]; then WRITE_FLAGS+=(--tag "$IMAGE_REF"); fi
-    WRITE_FLAGS+=(--tag "$KEY_REF")
+    key_tags=(--tag "${KEY_REF:-}")
+    if [[ " ${PUSH_FLAGS[*]} " != *" --tag "* ]]; then key_tags+=(--tag "$IMAGE_REF"); fi
 fi
 build_once() {
-    docker buildx build "${BUILD_FLAGS[@]}" "${CACHE_FROM[@]}" "${WRITE_FLAGS[@]}" "$CONTEXT"
+    docker buildx build "${BUILD_FLAGS[@]}" "${CACHE_FROM[@]}" "${WRITE_FLAGS[@]}" "${key_tags[@]}" "$CONTEXT"
 }
 # A skipped build (key.sh) runs no build: an empty log, no attempt.
 if [ "${SKIPPED:-0}" = 1 ]; then

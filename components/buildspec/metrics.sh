@@ -66,7 +66,7 @@ if [ "$lc_succeeded" = 1 ] && [ "$TRUSTED" = 1 ]; then
     esac
 fi
 lc_key=null
-if [ -n "${KEY_REF:-}" ]; then lc_key=$(lc_json_str "$KEY_REF"); fi
+if [ -n "${KEY_REF:-}" ]; then lc_key=$(lc_json_str "${KEY_REF:-}"); fi
 if [ "${SKIPPED:-0}" = 1 ]; then lc_export=none; fi
 # MB pushed: the sizes BuildKit prints on `pushing layer <id> <done> / <total>` lines, when it prints them (the
 # daemon's builder does; the docker-container builder prints only `pushing layers`): null when there are none.
