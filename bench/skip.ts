@@ -69,7 +69,8 @@ export async function runSkipExperiment(
             succeeded: r.succeeded,
             skipped: line !== undefined && (JSON.parse(line) as { skipped?: boolean }).skipped === true,
             buildSeconds: r.timings.buildMs / 1000,
-            dockerBuilds: r.steps.builds.length,
+            // Builds with Dockerfile steps: `imagetools create` on the daemon's builder can print a build header of its own.
+            dockerBuilds: r.steps.builds.filter((b) => b.steps.length > 0).length,
             pulledMB: r.bytes.pulledMB,
             blobGets: r.bytes.blobGets,
             pushedMB: r.bytes.pushedMB,
