@@ -9,6 +9,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { credentialArnProblem, prefixProblem, Upstream, UpstreamCache, UPSTREAMS } from "./pullThrough";
+import { resolveSkipUnchanged } from "./skip";
 import { Platform, PlatformMode, resolvePlatforms } from "./platforms";
 // The platform enumerations, beside the others (components/platforms.ts holds their logic).
 export { Platform, PlatformMode, PLATFORMS, PLATFORM_MODES } from "./platforms";
@@ -554,6 +555,20 @@ export interface CachedDockerBuildArgs {
      * @default undefined (UTC)
      */
     readonly scheduleTimezone?: string;
+
+    // ---- Skip unchanged builds (components/skip.ts, buildspec/key.sh) ----
+
+    /**
+     * Skip a build whose inputs an earlier build already built: before building, the buildspec computes a content
+     * key (build context and Dockerfile, build flags, cache strategy, builder image, resolved `FROM` digests); when
+     * `<repository>:key-<hex>` exists, the requested tag is pointed at that image registry-side (no layer pulled or
+     * pushed) and nothing is built. A trusted build that does run also pushes the key tag; the lifecycle rules keep
+     * the newest 10 key-tagged images. When in doubt it builds (a `FROM` naming an ARG, an unresolvable base image,
+     * an expired key). One build is forced with the start-build override `LAYER_CACHE_FORCE_BUILD=1`. Only `inline`
+     * and `registry` skip; `true` with `pull` is refused.
+     * @default true, except with cacheStrategy `pull`, where it is false
+     */
+    readonly skipUnchanged?: boolean;
 }
 
 /**
@@ -1140,10 +1155,13 @@ export function resolveArgs(name: string, stack: string, args: CachedDockerBuild
     const schedule = resolveSchedule(p, args);
     const contextAndTarget = resolveContextAndTarget(p, args, dockerfileDir);
     const platforms = resolvePlatforms(p, args, { cacheStrategy, registryBuilder, projectName, computeType });
+    // ---- Skip unchanged builds ----
+    const skipUnchanged = resolveSkipUnchanged(p, args, cacheStrategy);
 
     p.throwIfAny();
     return {
         ...monitoring,
+        skipUnchanged,
         ...contextAndTarget,
         ...platforms,
         repositoryName,

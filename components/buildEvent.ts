@@ -54,6 +54,9 @@ export const BUILD_EVENT_SCHEMA = {
         "seconds",
         "image",
         "cacheRef",
+        // ---- Skip unchanged builds (buildspec/key.sh) ----
+        "skipped",
+        "key",
     ],
     properties: {
         layerCache: { const: BUILD_EVENT_VERSION },
@@ -78,6 +81,9 @@ export const BUILD_EVENT_SCHEMA = {
         },
         image: { type: "string", minLength: 1 },
         cacheRef: { type: "string", minLength: 1 },
+        // ---- Skip unchanged builds (buildspec/key.sh) ----
+        skipped: { type: "boolean" },
+        key: { ...nullable("string"), minLength: 1 },
     },
 } as const;
 
@@ -105,6 +111,10 @@ export interface BuildEvent {
     };
     readonly image: string;
     readonly cacheRef: string;
+    /** The build was skipped: an image of the same content key existed, and the requested tag was pointed at it. */
+    readonly skipped: boolean;
+    /** The content key's tag (`<repository>:key-<hex>`), null when there was none (skip off, or no key computable). */
+    readonly key: string | null;
 }
 
 /** The pattern every filter starts with: the line's version, so that no other JSON log event is counted. */

@@ -130,6 +130,7 @@ const READERS: { readonly [K in ConfigKey]-?: Reader<NonNullable<CachedDockerBui
     alarmEmails: stringList,
     hitRatioThreshold: number,
     hitRatioBuilds: number,
+    skipUnchanged: boolean,
     failedBuildsThreshold: number,
     durationAlarmMinutes: number,
     // ---- Sources, triggers and schedules ----

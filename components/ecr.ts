@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import type { ResolvedArgs } from "./args";
 import { lifecyclePolicy } from "./lifecycle";
+import { KEY_IMAGES_KEPT, KEY_TAG_PATTERN } from "./skip";
 import { platformTags } from "./platforms";
 
 export interface RepositoryResources {
@@ -37,6 +38,21 @@ export function protectedTags(
     ];
 }
 
+/**
+ * The tags an IMMUTABLE repository must still let move (its exclusion filters): the protected tags, and with
+ * `skipUnchanged` the key tags (a forced rebuild pushes its key tag again). ECR takes at most 5 filters, so past
+ * that the per-platform and per-branch tags go as `<imageTag>-*` and `<cacheTag>-*` wildcards.
+ */
+export function mutableTagFilters(
+    a: Pick<ResolvedArgs, "imageTag" | "cacheTag"> & Partial<Pick<ResolvedArgs, "skipUnchanged">>,
+    moving: readonly string[],
+): string[] {
+    const keys = a.skipUnchanged ? [KEY_TAG_PATTERN] : [];
+    return moving.length + keys.length <= 5
+        ? [...moving, ...keys]
+        : [a.imageTag, a.cacheTag, `${a.imageTag}-*`, `${a.cacheTag}-*`, ...keys];
+}
+
 export function createRepository(
     name: string,
     a: ResolvedArgs,
@@ -52,11 +68,7 @@ export function createRepository(
             imageTagMutability: a.imageTagMutability === "IMMUTABLE" ? "IMMUTABLE_WITH_EXCLUSION" : "MUTABLE",
             imageTagMutabilityExclusionFilters:
                 a.imageTagMutability === "IMMUTABLE"
-                    ? // ECR takes at most 5 filters: two platforms' own tags (six in all) go as `<tag>-*` wildcards.
-                      (moving.length <= 5
-                          ? moving
-                          : [a.imageTag, a.cacheTag, `${a.imageTag}-*`, `${a.cacheTag}-*`]
-                      ).map((filter) => ({ filter, filterType: "WILDCARD" }))
+                    ? mutableTagFilters(a, moving).map((filter) => ({ filter, filterType: "WILDCARD" }))
                     : undefined,
             imageScanningConfiguration: { scanOnPush: true },
             encryptionConfigurations: [{ encryptionType: a.encryptionType, kmsKey: a.kmsKeyArn }],
@@ -74,6 +86,8 @@ export function createRepository(
                     protectedTags: moving,
                     untaggedExpiryDays: a.untaggedExpiryDays,
                     maxTaggedImages: a.maxTaggedImages,
+                    // Skip unchanged builds: the key tags are bounded apart.
+                    ...(a.skipUnchanged ? { boundedTags: { pattern: KEY_TAG_PATTERN, keep: KEY_IMAGES_KEPT } } : {}),
                 }),
             ),
         },

@@ -12,6 +12,11 @@
  * at most N of the other tagged images; it would shield nothing else, and an `any` rule in its place would
  * be held off the protected tags all the same. (ECR user guide, "Lifecycle policy properties" and
  * "Lifecycle policy evaluation rules".)
+ *
+ * With `boundedTags` (skip unchanged builds: the content-key tags `key-<hex>`), one more rule after the shields
+ * keeps the newest N images whose tag matches its pattern. A skipped build's image carries both the requested tag
+ * and its key tag; the image tag's shield selects it first, so it stays. Images the rule selects are, by the same
+ * semantics, held off the rules below it, so key tags neither count toward `maxTaggedImages` nor crowd out other tags.
  */
 
 export interface LifecycleRule {
@@ -38,6 +43,9 @@ export interface LifecycleOptions {
     readonly untaggedExpiryDays: number;
     /** How many other tagged images to keep at most. */
     readonly maxTaggedImages: number;
+    // ---- Skip unchanged builds ----
+    /** Tags that are kept apart and bounded: at most `keep` images with a tag matching `pattern` (e.g. `key-*`). */
+    readonly boundedTags?: { readonly pattern: string; readonly keep: number };
 }
 
 /** A shield rule selects one tag, so at most one image; 10000 keeps it from ever expiring anything and makes its intent plain. */
@@ -68,9 +76,33 @@ export function lifecyclePolicy(opts: LifecycleOptions): LifecyclePolicyDocument
                 },
                 action: { type: "expire" },
             })),
-            ...expiryRules(n + 1, opts),
+            ...boundedTagRules(n + 1, opts.boundedTags),
+            ...expiryRules(n + 1 + (opts.boundedTags ? 1 : 0), opts),
         ],
     };
+}
+
+/** The rule of `boundedTags`, at priority `priority`; none without them. */
+function boundedTagRules(priority: number, bounded: LifecycleOptions["boundedTags"]): LifecycleRule[] {
+    if (bounded === undefined) {
+        return [];
+    }
+    if (!Number.isInteger(bounded.keep) || bounded.keep < 1) {
+        throw new Error(`lifecyclePolicy: boundedTags.keep must be a whole number of at least 1, got ${bounded.keep}`);
+    }
+    return [
+        {
+            rulePriority: priority,
+            description: `Keep at most ${bounded.keep} images tagged ${bounded.pattern} (content keys of skipped builds).`,
+            selection: {
+                tagStatus: "tagged",
+                tagPatternList: [bounded.pattern],
+                countType: "imageCountMoreThan",
+                countNumber: bounded.keep,
+            },
+            action: { type: "expire" },
+        },
+    ];
 }
 
 /** The rules after the shields, from priority `first` on: untagged images expire after N days, at most N tagged ones are kept. */

@@ -104,6 +104,9 @@ export function localArgs(strategy: CacheStrategy, mode: RegistryMode): CachedDo
         buildNetwork: "none",
         dockerfileDir: SCENARIO_DOCKERFILE_DIR,
         sourceVersion: "main",
+        // Skip unchanged builds is off here: the stand-in measures the layer cache, and a skipped warm build would
+        // measure nothing of it. tests/e2e/skip.test.ts and the bench's skip rows turn it on.
+        skipUnchanged: false,
     };
     if (strategy !== "registry") return args;
     return mode === "containerd-store"

@@ -19,6 +19,8 @@ const BASE: BuildspecOptions = {
     buildArgs: {},
     trustedRefs: ["master"],
     sourceVersion: "master",
+    // Skip unchanged builds: on by default for inline and registry (refused with pull, below).
+    skipUnchanged: true,
 };
 
 export interface Variant {
@@ -31,7 +33,7 @@ export const VARIANTS: readonly Variant[] = [
     { name: "inline", options: BASE },
     { name: "registry-docker-container", options: { ...BASE, cacheStrategy: "registry" } },
     { name: "registry-docker", options: { ...BASE, cacheStrategy: "registry", registryBuilder: "docker" } },
-    { name: "pull", options: { ...BASE, cacheStrategy: "pull" } },
+    { name: "pull", options: { ...BASE, cacheStrategy: "pull", skipUnchanged: false } },
     {
         // Several trusted refs (a tag among them) that exclude the project's own version, build args that
         // need quoting, a Dockerfile folder with a space and a trailing slash, the host network, and both pull-through caches.

@@ -76,9 +76,16 @@ describe("config mapping", () => {
             assert.deepEqual(unknownConfigKeys(P, all), []);
         });
 
-        it("knows every key declared in Pulumi.yaml, and besides them only the secrets (githubToken, dockerHubAccessToken), localCache (no fixed default) cacheStrategy (its default changed: unset must stay visible) and images (a map, which project config can't declare)", () => {
+        it("knows every key declared in Pulumi.yaml, and besides them only the secrets (githubToken, dockerHubAccessToken), localCache and skipUnchanged (no fixed default), cacheStrategy (its default changed: unset must stay visible) and images (a map, which project config can't declare)", () => {
             const declared = Object.keys(readProjectFile().config);
-            const undeclared = ["githubToken", "dockerHubAccessToken", "localCache", "cacheStrategy", "images"];
+            const undeclared = [
+                "githubToken",
+                "dockerHubAccessToken",
+                "localCache",
+                "cacheStrategy",
+                "images",
+                "skipUnchanged",
+            ];
             assert.deepEqual([...declared].sort(), CONFIG_KEYS.filter((k) => !undeclared.includes(k)).sort());
         });
     });

@@ -25,6 +25,7 @@ import {
 import { DEFAULT_STRATEGY_NOTICE, program } from "../program";
 import { parseShell } from "./helpers/shell";
 import { METRIC_FILTERS } from "../components/buildEvent";
+import { KEY_IMAGES_KEPT } from "../components/skip";
 
 const T = {
     repo: "aws:ecr/repository:Repository",
@@ -192,6 +193,8 @@ for (const e of STACKS) {
                 assert.deepEqual(repo.imageTagMutabilityExclusionFilters, [
                     { filter: "latest", filterType: "WILDCARD" },
                     { filter: "buildcache", filterType: "WILDCARD" },
+                    // Skip unchanged builds: a forced rebuild pushes its key tag again.
+                    { filter: "key-*", filterType: "WILDCARD" },
                 ]);
             } else {
                 assert.equal(repo.imageTagMutability, "MUTABLE");
@@ -224,8 +227,18 @@ for (const e of STACKS) {
                             countNumber: 10000,
                         },
                     ],
+                    // Skip unchanged builds (on by default for both stacks' strategies): the key tags, bounded apart.
                     [
                         3,
+                        {
+                            tagStatus: "tagged",
+                            tagPatternList: ["key-*"],
+                            countType: "imageCountMoreThan",
+                            countNumber: KEY_IMAGES_KEPT,
+                        },
+                    ],
+                    [
+                        4,
                         {
                             tagStatus: "untagged",
                             countType: "sinceImagePushed",
@@ -234,7 +247,7 @@ for (const e of STACKS) {
                         },
                     ],
                     [
-                        4,
+                        5,
                         {
                             tagStatus: "tagged",
                             tagPatternList: ["*"],

@@ -70,6 +70,7 @@ const EXPECTED_TYPES: Record<keyof CachedDockerBuildArgs, string> = {
     hitRatioBuilds: "number",
     failedBuildsThreshold: "number",
     durationAlarmMinutes: "number",
+    skipUnchanged: "boolean",
     contextDir: "string",
     target: "string",
     platforms: "array of enum Platform",

@@ -15,7 +15,8 @@
 #
 # Sets: BUILD_LOG, the plain progress of the build's last attempt (one file per build: builds that share a /tmp,
 # as with the local stand-in, must not read each other's log); BUILD_ATTEMPTS, how many attempts it took;
-# IMAGE_PUSHED, 1 only if a trusted build, and so its push, succeeded.
+# IMAGE_PUSHED, 1 only if a trusted build, and so its push, succeeded (or, skipped, its tag was pointed at the key's
+# image).
 : "${TRUSTED:?set by trust.sh}"
 : "${CODEBUILD_BUILD_ID:?set by CodeBuild}"
 : "${BUILD_FLAGS[@]?set by the buildspec prelude}"
@@ -35,10 +36,23 @@ if [ "$TRUSTED" = 1 ]; then
     WRITE_FLAGS=("${PUSH_FLAGS[@]}")
     what="the build (reading the layer cache $CACHE_REF, pushing $IMAGE_REF)"
 fi
+# Skip unchanged builds (key.sh): a trusted build also tags its image with its content key. buildx's --tag replaces the
+# name of an --output (registry strategy), so there the image's own tag is named again.
+key_tags=()
+if [ "$TRUSTED" = 1 ] && [ -n "${KEY_REF:-}" ]; then
+    key_tags=(--tag "${KEY_REF:-}")
+    if [[ " ${PUSH_FLAGS[*]} " != *" --tag "* ]]; then key_tags+=(--tag "$IMAGE_REF"); fi
+fi
 build_once() {
-    docker buildx build "${BUILD_FLAGS[@]}" "${CACHE_FROM[@]}" "${WRITE_FLAGS[@]}" "$CONTEXT"
+    docker buildx build "${BUILD_FLAGS[@]}" "${CACHE_FROM[@]}" "${WRITE_FLAGS[@]}" "${key_tags[@]}" "$CONTEXT"
 }
-registry_retry "$what" "$BUILD_LOG" build_once
+# A skipped build (key.sh) runs no build: an empty log, no attempt.
+if [ "${SKIPPED:-0}" = 1 ]; then
+    : >"$BUILD_LOG"
+    RETRY_TRIES=0
+else
+    registry_retry "$what" "$BUILD_LOG" build_once
+fi
 build_status=$?
 # shellcheck disable=SC2034 # IMAGE_PUSHED and BUILD_ATTEMPTS are outputs: post_build.sh, report.sh and export.sh read them.
 {

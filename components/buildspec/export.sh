@@ -17,6 +17,8 @@
 # that took more than one attempt it always exports: the count is then of the last attempt, whose hits include what
 # the failed attempts built on this host (build.sh).
 #
+# A skipped build (key.sh) exports nothing: the build that made the key's image wrote its cache.
+#
 # A transient registry error is retried (registry_retry, retry.sh). The cache tag moves only when the export's last
 # write, the cache manifest, succeeds, so an export that fails leaves the previous cache in place, complete and
 # usable; the build then fails, after the image was pushed, and post_build says the cache was not updated.
@@ -36,6 +38,8 @@
 . "$RETRY_SH"
 if [ "$TRUSTED" != 1 ]; then
     echo "layer cache: untrusted ref: the cache is not exported"
+elif [ "${SKIPPED:-0}" = 1 ]; then
+    echo "layer cache: the build was skipped: the cache is not exported"
 elif [ "$CACHE_FOUND" = 1 ] && [ "$N_STEPS" -gt 0 ] && [ "$N_CACHED" = "$N_STEPS" ] && [ "$BUILD_ATTEMPTS" = 1 ]; then
     echo "layer cache: every step came from $CACHE_REF, which is already complete: not exported again"
 else

@@ -2,7 +2,7 @@
  * The CodeBuild buildspec, as a pure function of resolved values.
  *
  * The bash lives in the `.sh` files next to this one, one per buildspec command, with no interpolation:
- * `trust.sh`, `retry.sh`, `login.sh`, `builder.sh`, `probe.sh` / `pull.sh` (pre_build), `build.sh`, `report.sh`,
+ * `trust.sh`, `retry.sh`, `login.sh`, `builder.sh`, `probe.sh` / `pull.sh`, `key.sh` (pre_build), `build.sh`, `report.sh`,
  * `export.sh` (build), `post_build.sh` and `metrics.sh` (post_build). Each declares its inputs at its top: `: "${NAME:?set by …}"`
  * (`${NAME[@]?…}` for an array, `${NAME?…}` for a value that may be empty), so a broken contract between
  * commands fails loudly. This module computes only data: for each command, a prelude of shell assignments of
@@ -56,6 +56,8 @@ const FROM_ARGS = [
     "buildImage",
     "armBuildImage",
     "computeType",
+    // ---- Skip unchanged builds ----
+    "skipUnchanged",
 ] as const satisfies readonly (keyof ResolvedArgs)[];
 type FromArgs = (typeof FROM_ARGS)[number];
 /** Options the buildspec also renders without (a component always passes them); no platforms: linux/amd64 alone. */
@@ -69,7 +71,8 @@ type Optional =
     | "platformMode"
     | "buildImage"
     | "armBuildImage"
-    | "computeType";
+    | "computeType"
+    | "skipUnchanged";
 
 /**
  * What the buildspec needs: the resolved arguments it reads (documented on `CachedDockerBuildArgs`), plus the
@@ -79,6 +82,7 @@ type Optional =
  * (the pull-through caches, none when unset) make the `docker-container` builder pull its own image and, through a
  * `buildkitd.toml` of registry mirrors, every base image from the private registry ({@link builderSettings}).
  * `contextDir` unset means the Dockerfile's folder is the context; `target` unset, the Dockerfile's last stage.
+ * `skipUnchanged` unset is off: no `key.sh` command (a component always passes it).
  */
 export type BuildspecOptions = Pick<ResolvedArgs, Exclude<FromArgs, Optional>> &
     Partial<Pick<ResolvedArgs, Optional>> & {
@@ -112,6 +116,7 @@ export const FRAGMENTS = [
     "builder",
     "probe",
     "pull",
+    "key",
     "build",
     "report",
     "export",
@@ -395,13 +400,17 @@ export function command(name: FragmentName, values: Readonly<Record<string, Prel
 /** Which fragment each command of each phase runs, in order. */
 export function phaseFragments(
     o: Pick<BuildspecOptions, "cacheStrategy" | "registryBuilder"> &
-        Partial<Pick<BuildspecOptions, "platforms" | "platformMode">>,
+        Partial<Pick<BuildspecOptions, "platforms" | "platformMode" | "skipUnchanged">>,
 ): Record<keyof Buildspec["phases"], FragmentName[]> {
     const preBuild: FragmentName[] = ["trust", "retry", "login"];
     if (o.cacheStrategy === "registry" && o.registryBuilder === "docker-container") {
         preBuild.push("builder");
     }
     preBuild.push(o.cacheStrategy === "pull" ? "pull" : "probe");
+    // Skip unchanged builds: the content key, last before the build (resolveArgs refuses it with `pull`).
+    if (o.skipUnchanged === true) {
+        preBuild.push("key");
+    }
     const build: FragmentName[] = o.cacheStrategy === "registry" ? ["build", "report", "export"] : ["build", "report"];
     // Two platforms built natively: platform.sh says which job this is; the manifest job runs manifest.sh.
     const native = isNative(o);

@@ -14,6 +14,9 @@
 # The export field: `written` when this build wrote the layer cache (inline: with its push; registry: the
 # export ran and wrote it), `skipped` when the registry export was skipped because every step came from the
 # cache (export.sh's rule: a retried build always exports), `none` otherwise (untrusted, failed, or the pull strategy, which writes no cache).
+#
+# Skip unchanged builds (key.sh): `skipped` is true when the build was skipped (its export is then `none`), `key`
+# the content key's tag, null without one (skipUnchanged off, or no key could be computed).
 : "${TRUSTED:?set by trust.sh}"
 : "${CACHE_FOUND:?set by probe.sh or pull.sh}"
 : "${CACHE_STRATEGY:?set by the buildspec prelude}"
@@ -62,6 +65,9 @@ if [ "$lc_succeeded" = 1 ] && [ "$TRUSTED" = 1 ]; then
             ;;
     esac
 fi
+lc_key=null
+if [ -n "${KEY_REF:-}" ]; then lc_key=$(lc_json_str "${KEY_REF:-}"); fi
+if [ "${SKIPPED:-0}" = 1 ]; then lc_export=none; fi
 # MB pushed: the sizes BuildKit prints on `pushing layer <id> <done> / <total>` lines, when it prints them (the
 # daemon's builder does; the docker-container builder prints only `pushing layers`): null when there are none.
 lc_mb=null
@@ -86,7 +92,7 @@ lc_t_export="${LAYER_CACHE_T_export:-}"
 lc_t_post="${LAYER_CACHE_T_post_build:-$LAYER_CACHE_T_metrics}"
 # The build command ended when report.sh started; without report.sh (a failed build), when post_build did.
 lc_build_end="${LAYER_CACHE_T_report:-$lc_t_post}"
-printf '{"layerCache":1,"project":%s,"buildId":%s,"strategy":%s,"trusted":%s,"succeeded":%s,"cacheFound":%s,"steps":%s,"cached":%s,"rebuilt":%s,"hitRatio":%s,"pushed":%s,"export":"%s","mbPushed":%s,"seconds":{"preBuild":%s,"build":%s,"export":%s,"total":%s},"image":%s,"cacheRef":%s}\n' \
+printf '{"layerCache":1,"project":%s,"buildId":%s,"strategy":%s,"trusted":%s,"succeeded":%s,"cacheFound":%s,"steps":%s,"cached":%s,"rebuilt":%s,"hitRatio":%s,"pushed":%s,"export":"%s","mbPushed":%s,"seconds":{"preBuild":%s,"build":%s,"export":%s,"total":%s},"image":%s,"cacheRef":%s,"skipped":%s,"key":%s}\n' \
     "$(lc_json_str "${CODEBUILD_BUILD_ID%%:*}")" \
     "$(lc_json_str "$CODEBUILD_BUILD_ID")" \
     "$(lc_json_str "$CACHE_STRATEGY")" \
@@ -105,4 +111,6 @@ printf '{"layerCache":1,"project":%s,"buildId":%s,"strategy":%s,"trusted":%s,"su
     "$(lc_seconds "$lc_t_export" "$lc_t_post")" \
     "$(lc_seconds "$LAYER_CACHE_T_trust" "$LAYER_CACHE_T_metrics")" \
     "$(lc_json_str "$IMAGE_REF")" \
-    "$(lc_json_str "$CACHE_REF")"
+    "$(lc_json_str "$CACHE_REF")" \
+    "$(lc_bool "${SKIPPED:-0}")" \
+    "$lc_key"

@@ -414,14 +414,18 @@ function expectedExportArgv(o: BuildspecOptions): string[] {
 
 /** Where each command sits in `commandsOf(o)`; `exportCache` is -1 where there is none (inline, pull). */
 function commandIndex(o: BuildspecOptions) {
-    const pre = 3 + (o.cacheStrategy === "registry" && o.registryBuilder === "docker-container" ? 1 : 0) + 1;
+    // Skip unchanged builds: key.sh runs after the probe, last in pre_build.
+    const key = o.skipUnchanged === true ? 1 : 0;
+    const builder = o.cacheStrategy === "registry" && o.registryBuilder === "docker-container" ? 1 : 0;
+    const pre = 3 + builder + 1 + key;
     const exportCache = o.cacheStrategy === "registry" ? pre + 2 : -1;
     return {
         trust: 0,
         retry: 1,
         login: 2,
-        create: pre === 5 ? 3 : -1,
-        probe: pre - 1,
+        create: builder === 1 ? 3 : -1,
+        probe: pre - 1 - key,
+        key: key === 1 ? pre - 1 : -1,
         build: pre,
         report: pre + 1,
         exportCache,
@@ -470,10 +474,11 @@ function assertCarried(o: BuildspecOptions, full = false): void {
             Object.entries(o.buildArgs).map(([k, v]) => `${k}=${v}`),
         );
         assert.equal(build[build.length - 1], o.dockerfileDir, "the context is the last argument, one word");
-        // The only non-literal argument is "${WRITE_FLAGS[@]}", just before the context.
+        // The only non-literal arguments are "${WRITE_FLAGS[@]}" and "${key_tags[@]}" (skip unchanged builds: the
+        // key tags key.sh computes at run time), just before the context.
         assert.deepEqual(
             build.flatMap((a, i) => (a === undefined ? [i] : [])),
-            [build.length - 2],
+            [build.length - 3, build.length - 2],
         );
         assert.deepEqual(
             buildFacts.arrays.WRITE_FLAGS,
@@ -610,7 +615,8 @@ function acceptedOrRejected<T>(
 }
 
 describe("security: user values reach the buildspec as one YAML scalar and one shell word (#4)", function () {
-    this.timeout(60000);
+    // key.sh (skip unchanged builds) carries BUILD_FLAGS too: one more command to parse per run.
+    this.timeout(120000);
 
     it("dockerfileDir and dockerfileName: accepted values are the context and the --file argument, exactly", () => {
         acceptedOrRejected(

@@ -1,0 +1,292 @@
+// End-to-end tests of skipping unchanged builds (components/buildspec/key.sh): the component's own buildspec
+// (skipUnchanged on) runs on a brand-new Docker daemon per build against a real registry on 127.0.0.1 playing ECR,
+// as in cache.test.ts. What is real: docker, buildx, BuildKit, the registry, tar and sha256sum. What a build did is
+// read from the lines it printed, its JSON line, the registry's HTTP API (tags, digests) and the registry front's
+// counters (blob GETs, bytes pulled).
+//
+// Small on purpose: one 1 MB step. One LocalHost for the whole file; each test has its own repositories.
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import type { CacheStrategy, CachedDockerBuildArgs } from "../../components/args";
+import { builderImageOf } from "../../local/buildkit-image";
+import { componentBuildspec } from "../../local/component-buildspec";
+import { LocalBuildResult, LocalHost, runLocalBuild, startLocalHost } from "../../local/host";
+import { localArgs, SCENARIO_DOCKERFILE_DIR } from "../../local/scenario";
+import { RegistryApi } from "./registry-api";
+
+const canRunDocker = process.getuid?.() === 0 && !process.env.CBCACHE_LOCAL_SKIP_DOCKER;
+
+let host: LocalHost | undefined;
+let api: RegistryApi;
+
+async function ready(ctx: Mocha.Context, strategy: CacheStrategy): Promise<LocalHost> {
+    if (!host) {
+        console.log("      PENDING: needs root to run Docker daemons (and CBCACHE_LOCAL_SKIP_DOCKER unset)");
+        ctx.skip();
+    }
+    if (strategy === "registry" && !(await host.buildkitImage()).available) {
+        console.log("      PENDING: no BuildKit image for the docker-container builder");
+        ctx.skip();
+    }
+    return host;
+}
+
+/** The source: the Dockerfile and any other files of the build context (the scenario's `app` folder). */
+type Files = Record<string, string>;
+
+const dockerfile = (base: string) =>
+    [
+        `FROM ${base}`,
+        "COPY file.txt /file.txt",
+        "ARG V",
+        'RUN dd if=/dev/urandom of=/data bs=1M count=1 2>/dev/null && echo "$V" > /v',
+    ].join("\n");
+
+interface Build extends LocalBuildResult {
+    /** The build's JSON line (metrics.sh). */
+    event: { skipped: boolean; key: string | null; succeeded: boolean; pushed: boolean; export: string };
+    said: string[];
+}
+
+/** The component's buildspec (skipUnchanged on) for `repo`, on a fresh host, with `files` as the context. */
+async function build(
+    label: string,
+    strategy: CacheStrategy,
+    repo: string,
+    files: Files,
+    args: CachedDockerBuildArgs = {},
+    env: Record<string, string> = {},
+): Promise<Build> {
+    const h = host!;
+    const spec = await componentBuildspec(
+        { ...localArgs(strategy, "docker-container"), ...args, skipUnchanged: true },
+        `${h.registry.address}/${repo}`,
+    );
+    const src = fs.mkdtempSync(path.join(os.tmpdir(), "cbskip-"));
+    try {
+        fs.mkdirSync(path.join(src, SCENARIO_DOCKERFILE_DIR));
+        for (const [name, text] of Object.entries(files)) {
+            fs.writeFileSync(path.join(src, SCENARIO_DOCKERFILE_DIR, name), text);
+        }
+        const r = await runLocalBuild({
+            buildspec: spec,
+            sourceDir: src,
+            registry: h.registry,
+            env,
+            dockerEnv: h.dockerEnv,
+            label,
+            quiet: !process.env.E2E_VERBOSE,
+            printReport: false,
+            builderImage: builderImageOf(spec),
+        });
+        const texts = r.lines.filter((l) => l.stream !== "runner").map((l) => l.text);
+        const line = texts.find((t) => t.startsWith('{"layerCache":'));
+        assert.ok(line, `no JSON line\n${r.output.split("\n").slice(-40).join("\n")}`);
+        const said = texts.filter((t) => /^layer cache: (skipped|building): /.test(t));
+        console.log(
+            `      [${label}] ${r.succeeded ? "SUCCEEDED" : "FAILED"}: ${said.join(" / ")}; ${r.steps.builds.length} docker build(s); ` +
+                `${r.bytes.blobGets} blob GETs, pulled ${r.bytes.pulledMB.toFixed(2)} MB; build ${(r.timings.buildMs / 1000).toFixed(1)} s`,
+        );
+        return { ...r, event: JSON.parse(line), said };
+    } finally {
+        fs.rmSync(src, { recursive: true, force: true });
+    }
+}
+
+const why = (r: LocalBuildResult) => `\n${r.output.split("\n").slice(-60).join("\n")}`;
+const keyTags = async (repo: string) => (await api.tags(repo)).filter((t) => t.startsWith("key-"));
+
+/** A rebuild: it ran a docker build, said why, and pushed a new key tag. */
+function assertBuilt(r: Build, keyBefore: string | null): void {
+    assert.ok(r.succeeded, why(r));
+    assert.equal(r.event.skipped, false, why(r));
+    assert.equal(r.steps.builds.length >= 1, true, why(r));
+    assert.match(r.said.join("\n"), /^layer cache: building: no image has these inputs yet/);
+    assert.ok(r.event.key, "a key was computed");
+    assert.notEqual(r.event.key, keyBefore, "the changed input changed the key");
+}
+
+describe("skip unchanged builds (e2e, local build host)", function () {
+    this.timeout(900_000);
+
+    before(async function () {
+        if (!canRunDocker) return;
+        this.timeout(600_000);
+        host = await startLocalHost();
+        api = new RegistryApi(host.registry);
+    });
+    after(async () => {
+        await host?.stop();
+    });
+
+    it("registry (CodeBuild's path): a no-change rebuild is skipped, pulls 0 layer blobs, and leaves the tag on the key's digest", async function () {
+        const h = await ready(this, "registry");
+        const repo = "e2e/skip-registry";
+        const files = { Dockerfile: dockerfile(h.base.ref), "file.txt": "one\n" };
+        const cold = await build("cold", "registry", repo, files);
+        assert.ok(cold.succeeded, why(cold));
+        assert.equal(cold.event.skipped, false);
+        const key = cold.event.key!.split(":").pop()!;
+        assert.deepEqual(await keyTags(repo), [key], "the build pushed its key tag");
+        const built = (await api.manifest(repo, "latest"))!.digest;
+        assert.equal((await api.manifest(repo, key))!.digest, built, "the key tag names the pushed image");
+
+        const warm = await build("no change", "registry", repo, files);
+        assert.ok(warm.succeeded, why(warm));
+        assert.equal(warm.event.skipped, true, why(warm));
+        assert.equal(warm.event.key, cold.event.key);
+        assert.equal(warm.event.export, "none");
+        assert.equal(warm.steps.builds.length, 0, "no docker build ran");
+        // No layer blob: the one blob GET allowed is a config (the image's, which `imagetools` reads to know the
+        // platform, or the cache manifest's, which the probe's `imagetools inspect` prints): one GET of exactly its size.
+        const configSize = async (tag: string) =>
+            ((await api.manifest(repo, tag))!.json as { config: { size: number } }).config.size;
+        const configs = [await configSize("latest"), await configSize("buildcache")];
+        assert.ok(
+            (warm.bytes.blobGets === 0 && warm.bytes.pulledBytes === 0) ||
+                (warm.bytes.blobGets === 1 && configs.includes(warm.bytes.pulledBytes)),
+            `${warm.bytes.blobGets} blob GETs, ${warm.bytes.pulledBytes} B pulled; the configs are ${configs.join(" and ")} B`,
+        );
+        assert.equal(
+            warm.bytes.pushedBytes < 20_000,
+            true,
+            `only manifests were written (${warm.bytes.pushedBytes} B)`,
+        );
+        assert.match(warm.said.join("\n"), new RegExp(`^layer cache: skipped: ${cold.event.key} was built`));
+        assert.equal((await api.manifest(repo, "latest"))!.digest, built, "the requested tag is on the key's image");
+    });
+
+    it("inline: each input changed alone rebuilds (context file, Dockerfile, build arg, a moved base tag, the strategy); a tag moved away is put back by a skip", async function () {
+        const h = await ready(this, "inline");
+        const repo = "e2e/skip-changes";
+        // The base under a tag of this test's own, so that moving it touches no other test.
+        const baseRepo = "e2e/skip-base";
+        const baseManifest = await fetchManifest(h.base.ref);
+        await putManifest(baseRepo, "1", baseManifest.body, baseManifest.type);
+        const base = `${h.registry.address}/${baseRepo}:1`;
+        const files = { Dockerfile: dockerfile(base), "file.txt": "one\n" };
+
+        const first = await build("cold", "inline", repo, files);
+        assert.ok(first.succeeded && first.event.key, why(first));
+
+        // Each alone, against the first build's inputs.
+        const changedFile = { ...files, "file.txt": "two\n" };
+        const fileBuild = await build("context file", "inline", repo, changedFile);
+        assertBuilt(fileBuild, first.event.key);
+        const dfBuild = await build("Dockerfile", "inline", repo, {
+            ...files,
+            Dockerfile: `${files.Dockerfile}\nRUN echo more`,
+        });
+        assertBuilt(dfBuild, first.event.key);
+        const argBuild = await build("build arg", "inline", repo, files, { buildArgs: { V: "x" } });
+        assertBuilt(argBuild, first.event.key);
+
+        // The context file's inputs again: skipped; the tag, moved meanwhile by the builds above, goes back to that image.
+        const again = await build("context file again", "inline", repo, changedFile);
+        assert.equal(again.event.skipped, true, why(again));
+        assert.equal(again.event.key, fileBuild.event.key);
+        assert.equal(
+            (await api.manifest(repo, "latest"))!.digest,
+            (await api.manifest(repo, fileBuild.event.key!.split(":").pop()!))!.digest,
+        );
+
+        // The same image's manifest with one more field: another digest under the same base tag.
+        await putManifest(baseRepo, "1", moved(baseManifest.body), baseManifest.type);
+        const movedBuild = await build("moved base tag", "inline", repo, files);
+        assertBuilt(movedBuild, first.event.key);
+
+        const strategy = await build("strategy registry", "registry", repo, files);
+        assertBuilt(strategy, movedBuild.event.key);
+    });
+
+    it("an unresolvable FROM (an ARG) builds, pushing no key tag", async function () {
+        const h = await ready(this, "inline");
+        const repo = "e2e/skip-arg";
+        const files = {
+            Dockerfile: dockerfile("$BASE").replace(/^/, `ARG BASE=${h.base.ref}\n`),
+            "file.txt": "one\n",
+        };
+        for (const label of ["ARG FROM, first", "ARG FROM, again"]) {
+            const r = await build(label, "inline", repo, files);
+            assert.ok(r.succeeded, why(r));
+            assert.equal(r.event.skipped, false);
+            assert.equal(r.event.key, null);
+            assert.deepEqual(r.said, ["layer cache: building: FROM $BASE uses an ARG"]);
+            assert.ok(r.steps.builds.length >= 1);
+        }
+        assert.deepEqual(await keyTags(repo), []);
+    });
+
+    it("a forced rebuild (LAYER_CACHE_FORCE_BUILD=1 at start-build) builds though the key exists", async function () {
+        const h = await ready(this, "inline");
+        const repo = "e2e/skip-force";
+        const files = { Dockerfile: dockerfile(h.base.ref), "file.txt": "one\n" };
+        const cold = await build("cold", "inline", repo, files);
+        const forced = await build("forced", "inline", repo, files, {}, { LAYER_CACHE_FORCE_BUILD: "1" });
+        assert.ok(forced.succeeded, why(forced));
+        assert.equal(forced.event.skipped, false);
+        assert.equal(forced.event.key, cold.event.key);
+        assert.deepEqual(forced.said, ["layer cache: building: LAYER_CACHE_FORCE_BUILD=1"]);
+    });
+
+    it("two concurrent builds with the same key both succeed, and leave the tag and the key on one image", async function () {
+        const h = await ready(this, "inline");
+        const repo = "e2e/skip-concurrent";
+        const files = { Dockerfile: dockerfile(h.base.ref), "file.txt": "one\n" };
+        const [a, b] = await Promise.all([
+            build("concurrent a", "inline", repo, files),
+            build("concurrent b", "inline", repo, files),
+        ]);
+        assert.ok(a.succeeded, why(a));
+        assert.ok(b.succeeded, why(b));
+        assert.equal(a.event.key, b.event.key);
+        const key = a.event.key!.split(":").pop()!;
+        assert.equal((await api.manifest(repo, "latest"))!.digest, (await api.manifest(repo, key))!.digest);
+    });
+});
+
+// ---------- the registry, directly (the moved base tag)
+
+function authHeader(): string {
+    return "Basic " + Buffer.from(`${host!.registry.username}:${host!.registry.password}`).toString("base64");
+}
+
+/** The raw manifest of `ref` (`<address>/<repo>:<tag>`), as stored. */
+async function fetchManifest(ref: string): Promise<{ body: string; type: string }> {
+    const m = /^[^/]+\/(.+):([^:/]+)$/.exec(ref);
+    assert.ok(m, ref);
+    const r = await fetch(`http://${host!.registry.upstream}/v2/${m[1]}/manifests/${m[2]}`, {
+        headers: {
+            authorization: authHeader(),
+            accept: "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json",
+        },
+    });
+    assert.equal(r.status, 200);
+    return { body: await r.text(), type: r.headers.get("content-type") ?? "" };
+}
+
+/** Puts a manifest under `repo:tag`, mounting its blobs from the base image's repository first. */
+async function putManifest(repo: string, tag: string, body: string, type: string): Promise<void> {
+    const json = JSON.parse(body) as { config: { digest: string }; layers: { digest: string }[] };
+    const from = /^[^/]+\/(.+):[^:/]+$/.exec(host!.base.ref)![1];
+    for (const d of [json.config.digest, ...json.layers.map((l) => l.digest)]) {
+        const r = await fetch(`http://${host!.registry.upstream}/v2/${repo}/blobs/uploads/?mount=${d}&from=${from}`, {
+            method: "POST",
+            headers: { authorization: authHeader() },
+        });
+        assert.equal(r.status, 201, `mount ${d}: HTTP ${r.status}`);
+    }
+    const r = await fetch(`http://${host!.registry.upstream}/v2/${repo}/manifests/${tag}`, {
+        method: "PUT",
+        headers: { authorization: authHeader(), "content-type": type },
+        body,
+    });
+    assert.equal(r.status, 201, `PUT ${repo}:${tag}: HTTP ${r.status} ${await r.text()}`);
+}
+
+/** The same manifest with one more field, so another digest for the same image. */
+function moved(body: string): string {
+    return JSON.stringify({ ...JSON.parse(body), movedAt: "e2e" });
+}

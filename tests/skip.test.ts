@@ -1,0 +1,339 @@
+/**
+ * Skip unchanged builds: `buildspec/key.sh` executed in real bash (tests/helpers/bash.ts), with `docker` stubbed,
+ * then what build.sh, export.sh and metrics.sh do with its outputs; and the component side (`components/skip.ts`:
+ * the argument, the lifecycle rule).
+ *
+ * What is mocked: only `docker`. Its stub answers `buildx imagetools inspect --raw REF` with the manifest text given
+ * for REF in the variable `M_<n>` (n = the ref's position in `REFS`), or fails with "not found"; `imagetools create`
+ * succeeds. Everything else is real: tar, sha256sum, awk over a real Dockerfile in a temporary folder.
+ */
+import { strict as assert } from "assert";
+import { randomUUID } from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { argProblems, resolveArgs } from "../components/args";
+import { buildspec, BuildspecOptions, phaseFragments } from "../components/buildspec";
+import { lifecyclePolicy } from "../components/lifecycle";
+import { FORCE_BUILD_VARIABLE, forceBuildHint, KEY_IMAGES_KEPT, KEY_TAG_PATTERN } from "../components/skip";
+import { BashRun, runBash } from "./helpers/bash";
+
+const REPO = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app";
+
+let dir: string;
+beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "skip-ctx-"));
+    fs.writeFileSync(path.join(dir, "Dockerfile"), "FROM base:1\nRUN echo hi\n");
+    fs.writeFileSync(path.join(dir, "app.txt"), "v1\n");
+});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function options(over: Partial<BuildspecOptions> = {}): BuildspecOptions {
+    return {
+        repositoryUrl: REPO,
+        region: "eu-west-1",
+        imageTag: "latest",
+        cacheTag: "buildcache",
+        cacheStrategy: "registry",
+        registryBuilder: "docker-container",
+        builderImage: "public.ecr.aws/vend/moby/buildkit:v0.32.2",
+        dockerfileDir: dir,
+        dockerfileName: "Dockerfile",
+        buildArgs: {},
+        trustedRefs: ["main"],
+        skipUnchanged: true,
+        ...over,
+    };
+}
+
+/** The commands of fragments `names`, in the order of the buildspec of `o`. */
+function commands(o: BuildspecOptions, names: string[]): string {
+    const spec = buildspec(o);
+    const phases = phaseFragments(o);
+    const out: string[] = [];
+    for (const phase of ["pre_build", "build", "post_build"] as const) {
+        phases[phase].forEach((n, i) => {
+            if (names.includes(n)) out.push(spec.phases[phase].commands[i]);
+        });
+    }
+    return out.join("\n");
+}
+
+interface KeyRun extends BashRun {
+    readonly keyRef: string;
+    readonly skipped: string;
+}
+
+/**
+ * Runs retry.sh then key.sh. `manifests`: what `imagetools inspect --raw` prints per ref (a ref not listed is
+ * "not found"); `env`: more variables (TRUSTED defaults to 1).
+ */
+function runKey(o: BuildspecOptions, manifests: Record<string, string>, env: Record<string, string> = {}): KeyRun {
+    const refs = Object.keys(manifests);
+    const vars: Record<string, string> = {};
+    refs.forEach((r, i) => (vars[`M_${i}`] = manifests[r]));
+    const lookup = refs.map((r, i) => `${JSON.stringify(r)}) printf '%s' "$M_${i}" ;;`).join(" ");
+    const docker = `if [ "$2" = imagetools ] && [ "$3" = inspect ]; then case "$5" in ${lookup} *) echo "ERROR: $5: not found" >&2; return 1 ;; esac; fi`;
+    const r = runBash(`${commands(o, ["retry", "key"])}\necho "KEY_REF=$KEY_REF"; echo "SKIPPED=$SKIPPED"`, {
+        env: { CODEBUILD_BUILD_ID: `p:${randomUUID()}`, TRUSTED: "1", ...vars, ...env },
+        stubs: { docker },
+    });
+    const value = (name: string) => new RegExp(`^${name}=(.*)$`, "m").exec(r.stdout)?.[1] ?? "";
+    return { ...r, keyRef: value("KEY_REF"), skipped: value("SKIPPED") };
+}
+
+const BASE = { "base:1": "manifest-of-base-1" };
+const said = (r: BashRun) => r.stdout.split("\n").filter((l) => l.startsWith("layer cache:"));
+const inspected = (r: BashRun) =>
+    r.calls.filter((c) => c[2] === "imagetools" && c[3] === "inspect").map((c) => c[c.length - 1]);
+
+describe("skip unchanged builds: key.sh (executed in bash, docker stubbed)", () => {
+    it("no image has the key yet: builds, with a key tag key-<64 hex> in the image's repository, the same on a rerun and after a touch", () => {
+        const r = runKey(options(), BASE);
+        assert.equal(r.status, 0, r.stderr);
+        assert.match(r.keyRef, new RegExp(`^${REPO}:key-[0-9a-f]{64}$`));
+        assert.equal(r.skipped, "0");
+        assert.deepEqual(inspected(r), ["base:1", r.keyRef], "the FROM image, then the key");
+        assert.deepEqual(said(r), [`layer cache: building: no image has these inputs yet (${r.keyRef})`]);
+        fs.utimesSync(path.join(dir, "app.txt"), new Date(2001, 1, 1), new Date(2001, 1, 1));
+        assert.equal(runKey(options(), BASE).keyRef, r.keyRef, "mtimes are not part of the key");
+    });
+
+    it("each input changed alone changes the key: a context file, the Dockerfile, a build arg, the strategy, the builder image, a moved base tag, the Dockerfile name", () => {
+        const first = runKey(options(), BASE).keyRef;
+        const keys: Record<string, string> = {};
+        fs.writeFileSync(path.join(dir, "app.txt"), "v2\n");
+        keys["context file"] = runKey(options(), BASE).keyRef;
+        fs.writeFileSync(path.join(dir, "app.txt"), "v1\n");
+        assert.equal(runKey(options(), BASE).keyRef, first, "back to the same content, back to the same key");
+        fs.writeFileSync(path.join(dir, "Dockerfile"), "FROM base:1\nRUN echo hello\n");
+        keys["Dockerfile"] = runKey(options(), BASE).keyRef;
+        fs.writeFileSync(path.join(dir, "Dockerfile"), "FROM base:1\nRUN echo hi\n");
+        keys["build arg"] = runKey(options({ buildArgs: { V: "1" } }), BASE).keyRef;
+        keys["strategy"] = runKey(options({ cacheStrategy: "inline" }), BASE).keyRef;
+        keys["builder image"] = runKey(
+            options({ builderImage: "public.ecr.aws/vend/moby/buildkit:v0.33.0" }),
+            BASE,
+        ).keyRef;
+        keys["moved base tag"] = runKey(options(), { "base:1": "another-manifest" }).keyRef;
+        fs.copyFileSync(path.join(dir, "Dockerfile"), path.join(dir, "Dockerfile.ci"));
+        keys["Dockerfile name"] = runKey(options({ dockerfileName: "Dockerfile.ci" }), BASE).keyRef;
+        for (const [what, key] of Object.entries(keys)) {
+            assert.match(key, /:key-[0-9a-f]{64}$/, what);
+            assert.notEqual(key, first, `${what}: the key must change`);
+        }
+        assert.equal(new Set(Object.values(keys)).size, Object.keys(keys).length, "each change gives its own key");
+    });
+
+    it("FROM parsing: flags skipped, earlier stages (any case) and scratch not resolved, each image resolved once per line", () => {
+        fs.writeFileSync(
+            path.join(dir, "Dockerfile"),
+            [
+                "# syntax=docker/dockerfile:1",
+                "from --platform=$BUILDPLATFORM golang:1.22 AS Builder",
+                "RUN go build",
+                "FROM scratch AS empty",
+                "FROM builder AS test",
+                "FROM alpine:3.20",
+                "COPY --from=builder /out /out",
+            ].join("\n"),
+        );
+        const r = runKey(options(), { "golang:1.22": "g", "alpine:3.20": "a" });
+        assert.equal(r.status, 0, r.stderr);
+        assert.deepEqual(inspected(r), ["golang:1.22", "alpine:3.20", r.keyRef]);
+    });
+
+    for (const [title, from] of [
+        ["an ARG", "FROM $BASE"],
+        ["an ARG in braces", "FROM registry.example/${IMAGE}:1"],
+    ] as const) {
+        it(`a FROM naming ${title}: no key, it builds, and says why`, () => {
+            fs.writeFileSync(path.join(dir, "Dockerfile"), `ARG BASE=base:1\n${from}\n`);
+            const r = runKey(options(), BASE);
+            assert.equal(r.status, 0, r.stderr);
+            assert.equal(r.keyRef, "");
+            assert.equal(r.skipped, "0");
+            assert.deepEqual(said(r), [`layer cache: building: FROM ${from.slice(5)} uses an ARG`]);
+            assert.ok(!inspected(r).some((x) => x.includes(":key-")), "no key lookup");
+        });
+    }
+
+    it("an unresolvable FROM (not found): no key, it builds", () => {
+        const r = runKey(options(), {});
+        assert.equal(r.keyRef, "");
+        assert.equal(r.skipped, "0");
+        assert.match(said(r)[0], /^layer cache: building: FROM base:1 unresolved: ERROR: base:1: not found$/);
+    });
+
+    it("the key exists, trusted: the tag is pointed at it registry-side (imagetools create --prefer-index=false), skipped", () => {
+        const key = runKey(options(), BASE).keyRef;
+        const r = runKey(options(), { ...BASE, [key]: "the-image" });
+        assert.equal(r.skipped, "1");
+        assert.equal(r.keyRef, key);
+        const creates = r.calls.filter((c) => c[3] === "create");
+        assert.deepEqual(creates, [
+            ["docker", "buildx", "imagetools", "create", "--prefer-index=false", "-t", `${REPO}:latest`, key],
+        ]);
+        assert.deepEqual(said(r), [`layer cache: skipped: ${key} was built from these exact inputs`]);
+    });
+
+    it("the key exists, untrusted (a pull request): skipped, nothing pushed or tagged", () => {
+        const key = runKey(options(), BASE).keyRef;
+        const r = runKey(options(), { ...BASE, [key]: "the-image" }, { TRUSTED: "0" });
+        assert.equal(r.skipped, "1");
+        assert.deepEqual(
+            r.calls.filter((c) => c[3] !== "inspect"),
+            [],
+        );
+    });
+
+    it(`${FORCE_BUILD_VARIABLE}=1: builds although the key exists, without looking it up, and keeps the key (the build tags it)`, () => {
+        const key = runKey(options(), BASE).keyRef;
+        const r = runKey(options(), { ...BASE, [key]: "the-image" }, { [FORCE_BUILD_VARIABLE]: "1" });
+        assert.equal(r.skipped, "0");
+        assert.equal(r.keyRef, key);
+        assert.deepEqual(inspected(r), ["base:1"]);
+        assert.deepEqual(said(r), [`layer cache: building: ${FORCE_BUILD_VARIABLE}=1`]);
+    });
+
+    it("a retag that fails (not transient): it builds instead", () => {
+        const o = options();
+        const r = runBash(`${commands(o, ["retry", "key"])}\necho "SKIPPED=$SKIPPED"`, {
+            env: { CODEBUILD_BUILD_ID: `p:${randomUUID()}`, TRUSTED: "1" },
+            stubs: {
+                docker: `case "$2:$3" in imagetools:inspect) echo m ;; imagetools:create) echo "denied: not allowed" >&2; return 1 ;; esac`,
+            },
+        });
+        assert.match(r.stdout, /^SKIPPED=0$/m);
+        assert.match(
+            said(r).join("\n"),
+            new RegExp(`^layer cache: building: ${REPO}:latest could not be pointed at ${REPO}:key-[0-9a-f]{64}$`),
+            r.stdout,
+        );
+    });
+
+    it("a .git folder is left out of the key only when .dockerignore names it", () => {
+        fs.writeFileSync(path.join(dir, ".dockerignore"), ".git\n");
+        fs.mkdirSync(path.join(dir, ".git"));
+        fs.writeFileSync(path.join(dir, ".git", "HEAD"), "a\n");
+        const a = runKey(options(), BASE).keyRef;
+        fs.writeFileSync(path.join(dir, ".git", "HEAD"), "b\n");
+        assert.equal(runKey(options(), BASE).keyRef, a);
+        fs.writeFileSync(path.join(dir, ".dockerignore"), "node_modules\n");
+        const c = runKey(options(), BASE).keyRef;
+        fs.writeFileSync(path.join(dir, ".git", "HEAD"), "c\n");
+        assert.notEqual(runKey(options(), BASE).keyRef, c);
+    });
+});
+
+describe("skip unchanged builds: what build.sh, export.sh and metrics.sh do with key.sh's outputs (executed)", () => {
+    function after(o: BuildspecOptions, env: Record<string, string>): BashRun {
+        const uuid = randomUUID();
+        const r = runBash(
+            `CODEBUILD_BUILD_SUCCEEDING=1\nLAYER_CACHE_T_trust=1000\n${commands(o, ["retry", "build", "report", "export", "metrics"])}`,
+            {
+                env: { CODEBUILD_BUILD_ID: `p:${uuid}`, TRUSTED: "1", CACHE_FOUND: "1", ...env },
+                stubs: { docker: "echo '#1 [1/1] RUN x'; echo '#1 DONE 0.1s'" },
+            },
+        );
+        fs.rmSync(`/tmp/layer-cache-build.${uuid}.log`, { force: true });
+        fs.rmSync(`/tmp/layer-cache-build.${uuid}.log.export`, { force: true });
+        return r;
+    }
+    const event = (r: BashRun) => JSON.parse(r.stdout.split("\n").find((l) => l.startsWith('{"layerCache"'))!);
+    const key = `${REPO}:key-${"a".repeat(64)}`;
+
+    it("skipped: no docker build and no export; the line says skipped, the key, export none", () => {
+        const r = after(options(), { SKIPPED: "1", KEY_REF: key });
+        assert.equal(r.status, 0, r.stderr);
+        assert.deepEqual(r.calls, []);
+        const e = event(r);
+        assert.equal(e.skipped, true);
+        assert.equal(e.key, key);
+        assert.equal(e.export, "none");
+        assert.equal(e.pushed, true, "the requested tag points at the key's image");
+    });
+
+    for (const strategy of ["registry", "inline"] as const) {
+        it(`${strategy}, built with a key: the push also names the key tag${strategy === "registry" ? " and, since --tag replaces the --output name, the image tag" : ""}`, () => {
+            const r = after(options({ cacheStrategy: strategy }), { SKIPPED: "0", KEY_REF: key });
+            const build = r.calls.find((c) => c[2] === "build")!;
+            const tags = build.flatMap((w, i) => (build[i - 1] === "--tag" ? [w] : []));
+            assert.deepEqual(tags, strategy === "registry" ? [key, `${REPO}:latest`] : [`${REPO}:latest`, key]);
+            const e = event(r);
+            assert.equal(e.skipped, false);
+            assert.equal(e.key, key);
+        });
+    }
+
+    it("untrusted, or no key: the push names no key tag; no key gives key null", () => {
+        const untrusted = after(options(), { SKIPPED: "0", KEY_REF: key, TRUSTED: "0" });
+        assert.ok(!untrusted.calls.find((c) => c[2] === "build")!.includes("--tag"));
+        const none = after(options(), { SKIPPED: "0", KEY_REF: "" });
+        assert.deepEqual(
+            none.calls.find((c) => c[2] === "build")!.filter((w) => w === "--tag"),
+            [],
+        );
+        assert.equal(event(none).key, null);
+    });
+});
+
+describe("skip unchanged builds: the component side (components/skip.ts)", () => {
+    it("skipUnchanged defaults to true for inline and registry and false for pull; true with pull is refused, naming the key, value and what is allowed", () => {
+        assert.equal(resolveArgs("c", "dev", { cacheStrategy: "inline" }).skipUnchanged, true);
+        assert.equal(resolveArgs("c", "dev", { cacheStrategy: "registry" }).skipUnchanged, true);
+        assert.equal(resolveArgs("c", "dev", { cacheStrategy: "pull" }).skipUnchanged, false);
+        assert.equal(resolveArgs("c", "dev", { skipUnchanged: false }).skipUnchanged, false);
+        assert.deepEqual(argProblems("c", "dev", { cacheStrategy: "pull", skipUnchanged: true }), [
+            {
+                key: "skipUnchanged",
+                value: true,
+                allowed:
+                    "Allowed: false or unset when cacheStrategy is pull; only inline and registry skip unchanged builds (pull is the original recipe, kept to be measured against).",
+            },
+        ]);
+    });
+
+    it("the key command runs last in pre_build, only when on", () => {
+        assert.deepEqual(phaseFragments(options()).pre_build.slice(-2), ["probe", "key"]);
+        assert.ok(!phaseFragments(options({ skipUnchanged: false })).pre_build.includes("key"));
+        assert.ok(!phaseFragments(options({ skipUnchanged: undefined })).pre_build.includes("key"));
+    });
+
+    it("lifecycle: the key tags are bounded by their own rule after the shields, which still shield an image that also carries a key tag", () => {
+        const policy = lifecyclePolicy({
+            protectedTags: ["latest", "buildcache"],
+            untaggedExpiryDays: 7,
+            maxTaggedImages: 20,
+            boundedTags: { pattern: KEY_TAG_PATTERN, keep: KEY_IMAGES_KEPT },
+        });
+        assert.deepEqual(
+            policy.rules.map((r) => [r.rulePriority, r.selection.tagStatus, r.selection.tagPatternList?.[0]]),
+            [
+                [1, "tagged", "latest"],
+                [2, "tagged", "buildcache"],
+                [3, "tagged", "key-*"],
+                [4, "untagged", undefined],
+                [5, "tagged", "*"],
+            ],
+        );
+        assert.equal(policy.rules[2].selection.countNumber, KEY_IMAGES_KEPT);
+        assert.throws(
+            () =>
+                lifecyclePolicy({
+                    protectedTags: ["latest"],
+                    untaggedExpiryDays: 7,
+                    maxTaggedImages: 20,
+                    boundedTags: { pattern: KEY_TAG_PATTERN, keep: 0 },
+                }),
+            /boundedTags.keep must be a whole number of at least 1, got 0/,
+        );
+    });
+
+    it("the forced rebuild is one start-build override", () => {
+        assert.equal(
+            forceBuildHint("proj"),
+            "aws codebuild start-build --project-name proj --environment-variables-override name=LAYER_CACHE_FORCE_BUILD,value=1,type=PLAINTEXT",
+        );
+    });
+});
