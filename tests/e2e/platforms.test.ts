@@ -2,8 +2,8 @@
 // graph run job by job in dependency order (local/batch.ts), each job on a fresh Docker host, against the local
 // registry. Real: dockerd, BuildKit's docker-container builder, the registry, QEMU. The arm64 job's steps run under
 // QEMU emulation here (local/emulation.ts: no arm64 host on this machine); on CodeBuild it runs natively on an
-// ARM_CONTAINER host. Kept small, because emulation is slow: a FROM scratch image whose first step installs the
-// platform's own static busybox (Debian's busybox-static for amd64 and arm64), three steps after it.
+// ARM_CONTAINER host. Kept small, because emulation is slow: three steps on a busybox base image made locally for
+// both platforms (Debian's busybox-static for amd64 and for arm64, local/emulation.ts), joined in one index.
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
@@ -12,7 +12,7 @@ import * as YAML from "yaml";
 import { componentBuildspecYaml } from "../../local/component-buildspec";
 import { runBatch } from "../../local/batch";
 import { builderImageOf } from "../../local/buildkit-image";
-import { arm64Busybox, ensureArm64Emulation } from "../../local/emulation";
+import { ensureArm64Emulation, ensureTwoPlatformBaseImage } from "../../local/emulation";
 import { LocalHost, runLocalBuild, startLocalHost } from "../../local/host";
 import type { Buildspec } from "../../local/runner";
 import { localArgs } from "../../local/scenario";
@@ -20,16 +20,15 @@ import { RegistryApi } from "./registry-api";
 
 const canRunDocker = process.getuid?.() === 0 && !process.env.CBCACHE_LOCAL_SKIP_DOCKER;
 
-const DOCKERFILE = [
-    "FROM scratch",
-    "ARG TARGETARCH",
-    "COPY busybox-${TARGETARCH} /bin/busybox",
-    'RUN ["/bin/busybox", "sh", "-c", "/bin/busybox --install -s /bin"]',
-    "RUN uname -m > /arch && cat /arch",
-    "COPY step.txt /step.txt",
-    "RUN cat /step.txt /arch > /out",
-    "",
-].join("\n");
+/** The Dockerfile, FROM the two-platform busybox base image (an index of the amd64 and the arm64 image). */
+const dockerfile = (base: string) =>
+    [
+        `FROM ${base}`,
+        "RUN uname -m > /arch && cat /arch",
+        "COPY step.txt /step.txt",
+        "RUN cat /step.txt /arch > /out",
+        "",
+    ].join("\n");
 
 /** The `layer cache: N of M steps cached` line of a job. */
 function cachedLine(output: string): [number, number] {
@@ -44,6 +43,7 @@ describe("two platforms on the local build host (arm64 under QEMU emulation)", f
     let src: string;
     let api: RegistryApi;
     let spec: Buildspec;
+    let base: string;
     const repo = "platforms/app";
 
     before(async function () {
@@ -60,9 +60,8 @@ describe("two platforms on the local build host (arm64 under QEMU emulation)", f
         api = new RegistryApi(host.registry);
         src = fs.mkdtempSync(path.join(os.tmpdir(), "cbplat-"));
         fs.mkdirSync(path.join(src, "app"));
-        fs.writeFileSync(path.join(src, "app", "Dockerfile"), DOCKERFILE);
-        fs.copyFileSync("/bin/busybox", path.join(src, "app", "busybox-amd64"));
-        fs.copyFileSync(arm64Busybox(), path.join(src, "app", "busybox-arm64"));
+        base = (await ensureTwoPlatformBaseImage(host.registry)).ref;
+        fs.writeFileSync(path.join(src, "app", "Dockerfile"), dockerfile(base));
         fs.writeFileSync(path.join(src, "app", "step.txt"), "one\n");
         const yaml = await componentBuildspecYaml(
             { ...localArgs("registry", "docker-container"), platforms: ["linux/amd64", "linux/arm64"] },
@@ -158,7 +157,8 @@ describe("two platforms on the local build host (arm64 under QEMU emulation)", f
             fs.cpSync(src, failing, { recursive: true });
             fs.writeFileSync(
                 path.join(failing, "app", "Dockerfile"),
-                DOCKERFILE + 'RUN if [ "$(cat /arch)" = aarch64 ]; then echo "arm64 step fails" >&2; exit 3; fi\n',
+                dockerfile(base) +
+                    'RUN if [ "$(cat /arch)" = aarch64 ]; then echo "arm64 step fails" >&2; exit 3; fi\n',
             );
             const yaml = await componentBuildspecYaml(
                 { ...localArgs("registry", "docker-container"), platforms: ["linux/amd64", "linux/arm64"] },
