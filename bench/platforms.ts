@@ -162,11 +162,17 @@ if (require.main === module) {
         return v;
     };
     const o = { steps: Math.max(2, get("steps", 4)), mb: get("mb", 2), rounds: get("rounds", 10) };
-    runPlatformsBench(o).then((r) => {
-        const out = path.resolve("results");
-        fs.mkdirSync(out, { recursive: true });
-        fs.writeFileSync(path.join(out, "platforms.json"), JSON.stringify(r, null, 2) + "\n");
-        fs.writeFileSync(path.join(out, "platforms.md"), platformsMarkdown(r));
-        console.log(`\n${platformsMarkdown(r)}\nwrote results/platforms.json and results/platforms.md`);
-    });
+    runPlatformsBench(o).then(
+        (r) => {
+            const out = path.resolve("results");
+            fs.mkdirSync(out, { recursive: true });
+            fs.writeFileSync(path.join(out, "platforms.json"), JSON.stringify(r, null, 2) + "\n");
+            fs.writeFileSync(path.join(out, "platforms.md"), platformsMarkdown(r));
+            console.log(`\n${platformsMarkdown(r)}\nwrote results/platforms.json and results/platforms.md`);
+        },
+        (e: unknown) => {
+            console.error(e instanceof Error ? e.message : e);
+            process.exitCode = 1;
+        },
+    );
 }
