@@ -292,6 +292,10 @@ const VARIANTS: [string, CachedDockerBuildArgs][] = [
         "pull strategy with a private source",
         { cacheStrategy: "pull", githubToken: pulumi.secret("ghp_x"), repositoryName: "team/app" },
     ],
+    [
+        "two platforms built natively (a batch: per-platform tags, the batch role)",
+        { cacheStrategy: "registry", platforms: ["linux/amd64", "linux/arm64"] },
+    ],
 ];
 
 describe("security: policy pack rules (#4)", function () {
