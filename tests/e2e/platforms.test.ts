@@ -151,6 +151,45 @@ describe("two platforms on the local build host (arm64 under QEMU emulation)", f
         assert.equal(after["latest-arm64"], before["latest-arm64"]);
     });
 
+    it("emulated: one build of both platforms on one host pushes a manifest list of both, and a rebuild hits every step", async () => {
+        const yaml = await componentBuildspecYaml(
+            {
+                ...localArgs("registry", "docker-container"),
+                platforms: ["linux/amd64", "linux/arm64"],
+                platformMode: "emulated",
+            },
+            `${host.registry.address}/platforms/emulated`,
+        );
+        const emulated = YAML.parse(yaml) as Buildspec;
+        assert.equal(emulated.batch, undefined, "no batch: one build");
+        const build = () =>
+            runLocalBuild({
+                buildspec: emulated,
+                sourceDir: src,
+                registry: host.registry,
+                dockerEnv: host.dockerEnv,
+                quiet: true,
+                printReport: false,
+                builderImage: builderImageOf(emulated),
+            });
+        const cold = await build();
+        assert.ok(cold.succeeded, cold.output.slice(-3000));
+        assert.match(cold.output, /aarch64/);
+        const list = await api.manifest("platforms/emulated", "latest");
+        const archs = (list!.json.manifests as Array<{ platform?: { architecture: string } }>).map(
+            (m) => m.platform?.architecture,
+        );
+        assert.deepEqual(archs.sort(), ["amd64", "arm64"]);
+        assert.deepEqual(
+            (await api.tags("platforms/emulated")).sort(),
+            ["buildcache", "latest"],
+            "one image tag and one cache for both platforms",
+        );
+        const warm = await build();
+        const [cached, total] = cachedLine(warm.output);
+        assert.ok(total > 0 && cached === total, `${cached} of ${total}`);
+    });
+
     it("a failed platform job: the manifest job is not run, and run alone it fails naming the platform, writing nothing", async () => {
         const failing = fs.mkdtempSync(path.join(os.tmpdir(), "cbplat-fail-"));
         try {
