@@ -11,7 +11,7 @@
  * `--mb` MB of random data hashed `--rounds` times each (bench/dockerfile.ts's step); the change is in the middle
  * step. Writes results/platforms.json and results/platforms.md.
  *
- *   npx tsx bench/platforms.ts -- --steps 4 --mb 2 --rounds 10
+ *   npm run bench:platforms -- --steps 4 --mb 2 --rounds 10
  */
 import * as fs from "fs";
 import * as os from "os";
