@@ -55,9 +55,15 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
     public readonly repositoryArn: pulumi.Output<string>;
     /** Name of the ECR repository. */
     public readonly repositoryName: pulumi.Output<string>;
-    /** The image that trusted builds push: `<repositoryUrl>:<imageTag>`. */
+    /**
+     * The image that trusted builds push: `<repositoryUrl>:<imageTag>`; with two platforms, a manifest list of both
+     * (built natively, each platform's own image is also at `<imageUri>-<arch>`).
+     */
     public readonly imageUri: pulumi.Output<string>;
-    /** Where the layer cache lives: the cache tag for `registry`, the image itself for `inline` and `pull`. */
+    /**
+     * Where the layer cache lives: the cache tag for `registry`, the image itself for `inline` and `pull`. With two
+     * platforms built natively, each platform keeps its own: `<cacheRef>-<arch>` (`…:buildcache-arm64`).
+     */
     public readonly cacheRef: pulumi.Output<string>;
     /** Name of the CodeBuild project: `aws codebuild start-build --project-name <projectName>`. */
     public readonly projectName: pulumi.Output<string>;

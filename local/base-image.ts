@@ -25,6 +25,8 @@ export interface BaseImage {
     digest: string;
     layerDigest: string;
     layerBytes: number;
+    /** Size of the manifest in bytes (what an index that lists it must say). */
+    manifestSize: number;
 }
 
 const BUSYBOX = "/bin/busybox";
@@ -33,15 +35,19 @@ const MANIFEST_TYPE = "application/vnd.docker.distribution.manifest.v2+json";
 export interface BaseImageOptions {
     repo?: string;
     tag?: string;
+    /** The image's architecture (default: this machine's) and the static busybox binary for it (default /bin/busybox):
+     *  local/emulation.ts makes the arm64 one from Debian's arm64 busybox-static, which runs here under QEMU. */
+    arch?: "amd64" | "arm64";
+    busybox?: string;
 }
 
 /** Build (deterministically) and push the busybox base image; cheap if it is already there. */
 export async function ensureBaseImage(registry: LocalRegistry, opts: BaseImageOptions = {}): Promise<BaseImage> {
     const repo = opts.repo ?? "base/busybox";
     const tag = opts.tag ?? "latest";
-    const { layerGz, diffId } = await makeLayer();
+    const { layerGz, diffId } = await makeLayer(opts.busybox);
     const layerDigest = sha(layerGz);
-    const arch = process.arch === "arm64" ? "arm64" : "amd64";
+    const arch = opts.arch ?? (process.arch === "arm64" ? "arm64" : "amd64");
     const config = Buffer.from(
         JSON.stringify({
             architecture: arch,
@@ -100,6 +106,7 @@ export async function ensureBaseImage(registry: LocalRegistry, opts: BaseImageOp
         digest,
         layerDigest,
         layerBytes: layerGz.length,
+        manifestSize: manifest.length,
     };
 }
 
@@ -108,8 +115,8 @@ function sha(b: Buffer): string {
 }
 
 /** Make the rootfs and its reproducible tar; returns the gzipped layer and its diff id. */
-export async function makeLayer(): Promise<{ layerGz: Buffer; diffId: string; tar: Buffer }> {
-    if (!fs.existsSync(BUSYBOX)) throw new Error("busybox-static is not installed (run ensureDockerEnv() first)");
+export async function makeLayer(busybox = BUSYBOX): Promise<{ layerGz: Buffer; diffId: string; tar: Buffer }> {
+    if (!fs.existsSync(busybox)) throw new Error("busybox-static is not installed (run ensureDockerEnv() first)");
     const work = fs.mkdtempSync(path.join(os.tmpdir(), "cbbase-"));
     try {
         const root = path.join(work, "rootfs");
@@ -135,9 +142,9 @@ export async function makeLayer(): Promise<{ layerGz: Buffer; diffId: string; ta
             dir(d);
         fs.chmodSync(path.join(root, "tmp"), 0o1777);
         fs.chmodSync(path.join(root, "root"), 0o700);
-        fs.copyFileSync(BUSYBOX, path.join(root, "bin/busybox"));
+        fs.copyFileSync(busybox, path.join(root, "bin/busybox"));
         fs.chmodSync(path.join(root, "bin/busybox"), 0o755);
-        const list = (await runOk(BUSYBOX, ["--list-full"])).stdout
+        const list = (await runOk(busybox, ["--list-full"])).stdout
             .split("\n")
             .map((s) => s.trim())
             .filter(Boolean);
@@ -184,7 +191,7 @@ interface ApiResponse {
 }
 
 /** Minimal registry HTTP client (basic auth, straight to the upstream so pushes aren't counted). */
-function registryApi(registry: LocalRegistry) {
+export function registryApi(registry: LocalRegistry) {
     const [host, port] = registry.upstream.split(":");
     const auth = "Basic " + Buffer.from(`${registry.username}:${registry.password}`).toString("base64");
     return (method: string, p: string, body?: Buffer, type?: string): Promise<ApiResponse> =>

@@ -7,6 +7,8 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { BaseImage, ensureBaseImage, registryApi } from "./base-image";
+import type { LocalRegistry } from "./registry";
 
 const BINFMT = "/proc/sys/fs/binfmt_misc";
 const ENTRY = `${BINFMT}/qemu-aarch64`;
@@ -92,4 +94,44 @@ export function arm64Busybox(cacheDir = path.join(os.tmpdir(), "cbcache-arm64"))
         throw new Error(`could not fetch the arm64 busybox-static: ${r.out.slice(-500)}`);
     }
     return bin;
+}
+
+/**
+ * A busybox base image for both platforms: the amd64 one of local/base-image.ts, an arm64 one made the same way
+ * from the arm64 busybox-static, and an OCI index of the two under `<repo>:<tag>`, so that one `FROM` line serves
+ * both platform jobs. Needs {@link ensureArm64Emulation} (the arm64 busybox lists its applets under QEMU).
+ */
+export async function ensureTwoPlatformBaseImage(
+    registry: LocalRegistry,
+    opts: { repo?: string; tag?: string } = {},
+): Promise<{ ref: string; digest: string }> {
+    const repo = opts.repo ?? "base/busybox";
+    const tag = opts.tag ?? "multi";
+    const amd64 = await ensureBaseImage(registry, { repo, tag: `${tag}-amd64`, arch: "amd64" });
+    const arm64 = await ensureBaseImage(registry, {
+        repo,
+        tag: `${tag}-arm64`,
+        arch: "arm64",
+        busybox: arm64Busybox(),
+    });
+    const type = "application/vnd.docker.distribution.manifest.list.v2+json";
+    const index = Buffer.from(
+        JSON.stringify({
+            schemaVersion: 2,
+            mediaType: type,
+            manifests: [
+                [amd64, "amd64"],
+                [arm64, "arm64"],
+            ].map(([image, architecture]) => ({
+                mediaType: "application/vnd.docker.distribution.manifest.v2+json",
+                digest: (image as BaseImage).digest,
+                size: (image as BaseImage).manifestSize,
+                platform: { architecture, os: "linux" },
+            })),
+        }),
+    );
+    const body = index;
+    const put = await registryApi(registry)("PUT", `/v2/${repo}/manifests/${tag}`, body, type);
+    if (put.status !== 201) throw new Error(`manifest list put failed: ${put.status} ${put.body}`);
+    return { ref: `${registry.address}/${repo}:${tag}`, digest: put.digest ?? "" };
 }

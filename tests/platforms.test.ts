@@ -11,9 +11,10 @@ import { CachedDockerBuild } from "../components/cachedDockerBuild";
 import { protectedTags } from "../components/ecr";
 import { lifecyclePolicy } from "../components/lifecycle";
 import { BATCH_ACTIONS, platformTags } from "../components/platforms";
-import { lifecycleProblems, tagsInBuildspec, iamDocumentProblems } from "../policy/rules";
+import { iamDocumentProblems, lifecycleProblems, policies, tagsInBuildspec } from "../policy/rules";
+import { runPolicy } from "./helpers/policies";
 import { runPhases } from "./helpers/bash";
-import { ACCOUNT, findResource, findResources, installMocks, settle, valueOf } from "./helpers/mocks";
+import { ACCOUNT, findResource, findResources, installMocks, registrations, settle, valueOf } from "./helpers/mocks";
 
 const REPO = `${ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/app`;
 const BOTH = ["linux/amd64", "linux/arm64"] as ("linux/amd64" | "linux/arm64")[];
@@ -311,6 +312,24 @@ describe("platforms: the resources (Pulumi mocks)", () => {
         );
         const spec = YAML.parse(await valueOf(project.source.buildspec as string));
         assert.equal(spec.batch["build-graph"].length, 3);
+    });
+
+    it("the policy pack's lifecycle rule passes on the batch stack, and flags it when the arm64 tags lose their shields", async () => {
+        const regs = registrations.filter((r) => r.name.startsWith("two-"));
+        const rule = policies.find((p) => p.name === "ecr-lifecycle-protects-cache")!;
+        assert.deepEqual((await runPolicy(rule, regs)).violations, []);
+        const unshielded = await runPolicy(rule, regs, (type, props) => {
+            if (type !== "aws:ecr/lifecyclePolicy:LifecyclePolicy") return props;
+            const doc = JSON.parse(props.policy as string);
+            doc.rules = doc.rules.filter(
+                (r: { selection: { tagPatternList?: string[] } }) =>
+                    !r.selection.tagPatternList?.[0]?.endsWith("-arm64"),
+            );
+            return { ...props, policy: JSON.stringify(doc) };
+        });
+        const messages = unshielded.violations.map((v) => v.message).join("\n");
+        assert.match(messages, /latest-arm64/);
+        assert.match(messages, /buildcache-arm64/);
     });
 
     it("one arm64 platform: an ARM_CONTAINER project on the aarch64 image, no batch; IMMUTABLE with two platforms keeps within ECR's 5 filters", async () => {

@@ -25,7 +25,7 @@ else
         ref=${PLATFORM_REFS[$i]}
         inspect_once() { docker buildx imagetools inspect --format '{{json .Image}}' "$ref"; }
         if ! registry_retry -q "reading $ref" "$manifest_out" inspect_once ||
-            ! grep -q "\"architecture\":\"${PLATFORMS[$i]#*/}\"" "$manifest_out"; then
+            ! grep -Eq "\"architecture\": ?\"${PLATFORMS[$i]#*/}\"" "$manifest_out"; then
             echo "ERROR: no ${PLATFORMS[$i]} image at $ref (job ${PLATFORM_JOBS[$i]} failed or pushed nothing): the manifest list $IMAGE_REF is not written. $RETRY_ERROR" >&2
             manifest_ok=0
         fi

@@ -55,7 +55,7 @@ const ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy";
 const ONLY_WITH: Record<string, string> = {
     "ecr-pull-through-cache-bounded": TEMPLATE,
     "codebuild-webhook-pull-requests-approved": WEBHOOK,
-    "scheduler-role-starts-builds-only": ROLE_POLICY,
+    "scheduler-role-starts-builds-only": "aws:scheduler/schedule:Schedule",
 };
 /** Mutates the scheduler's role (the one EventBridge Scheduler assumes) and its policy only. */
 const scheduler =
@@ -359,6 +359,10 @@ const VARIANTS: [string, CachedDockerBuildArgs][] = [
             webhookPullRequests: true,
             scheduleExpression: "rate(7 days)",
         },
+    ],
+    [
+        "two platforms built natively (a batch: per-platform tags, the batch role)",
+        { cacheStrategy: "registry", platforms: ["linux/amd64", "linux/arm64"] },
     ],
 ];
 
