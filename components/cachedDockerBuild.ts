@@ -188,7 +188,15 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
             : undefined;
 
         const webhook = a.webhook.enabled
-            ? createWebhook(name, project.name, a.webhook, a.trustedRefs, childOpts)
+            ? // A batch project (two platforms built natively) is started by its webhook as a batch.
+              createWebhook(
+                  name,
+                  project.name,
+                  a.webhook,
+                  a.trustedRefs,
+                  childOpts,
+                  isNative(a) ? "BUILD_BATCH" : "BUILD",
+              )
             : undefined;
         const schedule =
             a.scheduleExpression !== undefined
@@ -199,6 +207,7 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
                           projectArn: project.arn,
                           arnParts: repository.arn.apply(arnParts),
                           tags: args.tags,
+                          batch: isNative(a),
                       },
                       childOpts,
                   )

@@ -85,9 +85,12 @@ export function resolveSchedule(p: Problems, args: CachedDockerBuildArgs): Resol
     return { scheduleExpression, scheduleTimezone };
 }
 
-/** The universal target that calls CodeBuild's StartBuild. */
-export function startBuildTarget(partition: string): string {
-    return `arn:${partition}:scheduler:::aws-sdk:codebuild:startBuild`;
+/**
+ * The universal target that starts a build: CodeBuild's StartBuild, or StartBuildBatch for a project that runs batch
+ * builds (two platforms built natively: a plain build of such a project fails at its first command).
+ */
+export function startBuildTarget(partition: string, batch = false): string {
+    return `arn:${partition}:scheduler:::aws-sdk:codebuild:${batch ? "startBuildBatch" : "startBuild"}`;
 }
 
 /** The StartBuild request the schedule sends: this project, its own source version. */
@@ -122,15 +125,15 @@ export function schedulerTrustPolicy(accountId: string, groupArn: string): aws.i
     };
 }
 
-/** The schedule's role may start this project's builds and do nothing else (pure). */
-export function schedulerPolicy(projectArn: string): aws.iam.PolicyDocument {
+/** The schedule's role may start this project's builds (batch builds, for a batch project) and do nothing else (pure). */
+export function schedulerPolicy(projectArn: string, batch = false): aws.iam.PolicyDocument {
     return {
         Version: "2012-10-17",
         Statement: [
             {
                 Sid: "StartThisProjectOnly",
                 Effect: "Allow",
-                Action: ["codebuild:StartBuild"],
+                Action: [batch ? "codebuild:StartBuildBatch" : "codebuild:StartBuild"],
                 Resource: [projectArn],
             },
         ],
@@ -155,6 +158,8 @@ export function createSchedule(
         readonly projectArn: pulumi.Output<string>;
         readonly arnParts: pulumi.Output<ArnParts>;
         readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+        /** The project runs batch builds: the schedule starts a batch (StartBuildBatch). */
+        readonly batch?: boolean;
     },
     opts: pulumi.ResourceOptions,
 ): ScheduleResources {
@@ -180,7 +185,7 @@ export function createSchedule(
         {
             role: role.name,
             name: "start-this-project",
-            policy: inputs.projectArn.apply((arn) => JSON.stringify(schedulerPolicy(arn))),
+            policy: inputs.projectArn.apply((arn) => JSON.stringify(schedulerPolicy(arn, inputs.batch))),
         },
         opts,
     );
@@ -196,7 +201,7 @@ export function createSchedule(
             scheduleExpressionTimezone: a.scheduleTimezone,
             flexibleTimeWindow: { mode: "OFF" },
             target: {
-                arn: inputs.arnParts.apply((p) => startBuildTarget(p.partition)),
+                arn: inputs.arnParts.apply((p) => startBuildTarget(p.partition, inputs.batch)),
                 roleArn,
                 input: startBuildInput(a.projectName),
             },

@@ -371,4 +371,22 @@ describe("program under mocks: stack github (my own GitHub repository, build on 
         assert.equal(await valueOf(o.webhookSecret), "mocked-webhook-secret");
         assert.equal(await isSecret(o.webhookSecret), true);
     });
+
+    it("two platforms built natively (a batch project): the webhook and the schedule start batches, and the schedule's role may only start batches", async () => {
+        await runProgram("github", { platforms: ["linux/amd64", "linux/arm64"] });
+        assert.equal(findResource("aws:codebuild/webhook:Webhook").inputs.buildType, "BUILD_BATCH");
+        const schedule = findResource("aws:scheduler/schedule:Schedule");
+        assert.equal(schedule.inputs.target.arn, "arn:aws:scheduler:::aws-sdk:codebuild:startBuildBatch");
+        const rolePolicy = findResource("aws:iam/rolePolicy:RolePolicy", "docker-cache-schedule-policy");
+        assert.deepEqual(JSON.parse(rolePolicy.inputs.policy).Statement[0].Action, ["codebuild:StartBuildBatch"]);
+    });
+
+    it("one platform: the webhook builds (BUILD) and the schedule starts a build", async () => {
+        await runProgram("github");
+        assert.equal(findResource("aws:codebuild/webhook:Webhook").inputs.buildType, "BUILD");
+        assert.equal(
+            findResource("aws:scheduler/schedule:Schedule").inputs.target.arn,
+            "arn:aws:scheduler:::aws-sdk:codebuild:startBuild",
+        );
+    });
 });
