@@ -2,7 +2,7 @@
  * The CodeBuild buildspec, as a pure function of resolved values.
  *
  * The bash lives in the `.sh` files next to this one, one per buildspec command, with no interpolation:
- * `trust.sh`, `retry.sh`, `login.sh`, `builder.sh`, `probe.sh` / `pull.sh` (pre_build), `build.sh`, `report.sh`,
+ * `trust.sh`, `branch.sh`, `retry.sh`, `login.sh`, `builder.sh`, `probe.sh` / `pull.sh` (pre_build), `build.sh`, `report.sh`,
  * `export.sh` (build), `post_build.sh` and `metrics.sh` (post_build). Each declares its inputs at its top: `: "${NAME:?set by …}"`
  * (`${NAME[@]?…}` for an array, `${NAME?…}` for a value that may be empty), so a broken contract between
  * commands fails loudly. This module computes only data: for each command, a prelude of shell assignments of
@@ -31,6 +31,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import type { ResolvedArgs } from "../args";
 import { builderSettings } from "../pullThrough";
+import { branchSlugMax } from "../branchCache";
 
 /** The resolved arguments the buildspec reads. */
 const FROM_ARGS = [
@@ -84,6 +85,7 @@ export interface Buildspec {
 /** The shell fragments, one per buildspec command; each is `<name>.sh` in this folder. */
 export const FRAGMENTS = [
     "trust",
+    "branch",
     "retry",
     "login",
     "builder",
@@ -290,6 +292,7 @@ export function preludeValues(o: BuildspecOptions): Record<string, PreludeValue>
         ...perStrategy,
         CONTEXT: o.dockerfileDir,
         RETRY_DELAYS: RETRY_DELAYS_SECONDS.map(String),
+        SLUG_MAX: String(branchSlugMax(o)),
     };
 }
 
@@ -365,7 +368,7 @@ export function command(name: FragmentName, values: Readonly<Record<string, Prel
 export function phaseFragments(
     o: Pick<BuildspecOptions, "cacheStrategy" | "registryBuilder">,
 ): Record<keyof Buildspec["phases"], FragmentName[]> {
-    const preBuild: FragmentName[] = ["trust", "retry", "login"];
+    const preBuild: FragmentName[] = ["trust", "branch", "retry", "login"];
     if (o.cacheStrategy === "registry" && o.registryBuilder === "docker-container") {
         preBuild.push("builder");
     }
