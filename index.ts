@@ -23,3 +23,11 @@ export const upstreamCacheUrls = outputs.upstreamCacheUrls;
 // The SNS topic the alarms notify and the CloudWatch dashboard's name; undefined when monitoring is off.
 export const alarmTopicArn = outputs.alarmTopicArn;
 export const dashboardName = outputs.dashboardName;
+// The source's connection: its ARN, its status (PENDING until the console handshake at connectionHandshakeUrl);
+// the webhook's payload URL and secret (manual creation only); the schedule's name. Undefined when not in use.
+export const connectionArn = outputs.connectionArn;
+export const connectionStatus = outputs.connectionStatus;
+export const connectionHandshakeUrl = outputs.connectionHandshakeUrl;
+export const webhookPayloadUrl = outputs.webhookPayloadUrl;
+export const webhookSecret = outputs.webhookSecret;
+export const scheduleName = outputs.scheduleName;

@@ -42,6 +42,12 @@ export type StackOutputs = Pick<
     | "upstreamCacheUrls"
     | "alarmTopicArn"
     | "dashboardName"
+    | "connectionArn"
+    | "connectionStatus"
+    | "connectionHandshakeUrl"
+    | "webhookPayloadUrl"
+    | "webhookSecret"
+    | "scheduleName"
 > & { readonly cacheStrategy: CacheStrategy };
 
 export function program(): StackOutputs {
@@ -72,5 +78,11 @@ export function program(): StackOutputs {
         upstreamCacheUrls: build.upstreamCacheUrls,
         alarmTopicArn: build.alarmTopicArn,
         dashboardName: build.dashboardName,
+        connectionArn: build.connectionArn,
+        connectionStatus: build.connectionStatus,
+        connectionHandshakeUrl: build.connectionHandshakeUrl,
+        webhookPayloadUrl: build.webhookPayloadUrl,
+        webhookSecret: build.webhookSecret,
+        scheduleName: build.scheduleName,
     };
 }

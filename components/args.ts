@@ -9,6 +9,24 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { credentialArnProblem, prefixProblem, Upstream, UpstreamCache, UPSTREAMS } from "./pullThrough";
+// ---- Sources, triggers and schedules (components/source.ts, triggers.ts, schedule.ts) ----
+import { resolveSchedule } from "./schedule";
+import { resolveSource, SourceAuthKind, SourceProvider } from "./source";
+import {
+    PullRequestApproverRole,
+    PullRequestCommentApproval,
+    resolveTriggers,
+    ResolvedWebhook,
+    TRIGGER_DEFAULTS,
+} from "./triggers";
+export {
+    PULL_REQUEST_APPROVER_ROLES,
+    PULL_REQUEST_COMMENT_APPROVALS,
+    PullRequestApproverRole,
+    PullRequestCommentApproval,
+    type ResolvedWebhook,
+} from "./triggers";
+export { SOURCE_PROVIDERS, SourceProvider, type SourceAuthKind } from "./source";
 
 /*
  * Enumerations are `as const` objects with a type of the same name: the type is the union of the values, so a
@@ -399,6 +417,96 @@ export interface CachedDockerBuildArgs {
      * @default undefined (no slow-build alarm)
      */
     readonly durationAlarmMinutes?: number;
+
+    // ---- Sources, triggers and schedules (components/source.ts, triggers.ts, schedule.ts) ----
+
+    /**
+     * The source's provider: `github`, `gitlab` or `bitbucket`; `sourceUrl` must have its URL shape
+     * (`https://github.com/<owner>/<repo>`, `https://gitlab.com/<group>[/<subgroup>…]/<project>`,
+     * `https://bitbucket.org/<workspace>/<repo>`, each optionally ending in `.git`).
+     * @default the provider of sourceUrl's host
+     */
+    readonly sourceProvider?: SourceProvider;
+    /**
+     * ARN of an existing AWS CodeConnections connection to the source's provider, the recommended sign-in for a
+     * private repository: `arn:aws:codeconnections:<region>:<account>:connection/<id>` (or `codestar-connections`).
+     * It is attached to this project only (source auth `CODECONNECTIONS`), and the role may only
+     * `GetConnectionToken` and `GetConnection` on it. Not with `createConnection` or `githubToken`.
+     * @default undefined (no connection)
+     */
+    readonly connectionArn?: string;
+    /**
+     * Create a CodeConnections connection to the source's provider and sign in with it. A new connection is
+     * PENDING until someone completes its one-time handshake in the console (Developer Tools, Settings,
+     * Connections); builds and the webhook work once it is AVAILABLE. Not with `connectionArn` or `githubToken`.
+     * @default false
+     */
+    readonly createConnection?: boolean;
+    /**
+     * Name of the connection that `createConnection` makes: 1 to 32 letters, digits and `.@_-`, unique in the
+     * account. Only with `createConnection: true`.
+     * @default projectName
+     */
+    readonly connectionName?: string;
+    /**
+     * Build on every push to a trusted ref (`trustedRefs`): a webhook with an `EVENT` `PUSH` group whose `HEAD_REF`
+     * is one of them. Needs a source of your own with a sign-in (`connectionArn`, `createConnection` or
+     * `githubToken`); the default public source can't take a webhook.
+     * @default false
+     */
+    readonly webhookPushes?: boolean;
+    /**
+     * Build every pull request when it is created, updated or reopened. Such a build reads the cache and never
+     * writes it. Fork pull requests wait for an approver's comment unless `pullRequestCommentApproval` says
+     * otherwise. Needs what `webhookPushes` needs.
+     * @default false
+     */
+    readonly webhookPullRequests?: boolean;
+    /**
+     * Build pushes of tags whose names match one of these regular expressions (e.g. `v[0-9]+\..*`). Such a build
+     * writes the cache only if the tag is also in `trustedRefs` as `refs/tags/<name>`. Needs what `webhookPushes` needs.
+     * @default []
+     */
+    readonly webhookTags?: string[];
+    /**
+     * Only changes to files under one of these path prefixes build (e.g. the Dockerfile's folder, `app/docker/`):
+     * relative to the repository root, no leading `/`, no `..`. Only with a webhook trigger.
+     * @default [] (every change builds)
+     */
+    readonly webhookFilePaths?: string[];
+    /**
+     * Don't let CodeBuild create the hook in the repository (e.g. a token that may not create hooks); the
+     * component then outputs the payload URL and the secret (a Pulumi secret) to create it by hand. Only with a
+     * webhook trigger.
+     * @default false
+     */
+    readonly webhookManualCreation?: boolean;
+    /**
+     * Which pull requests wait for an approver's `/codebuild_run(<commit>)` comment before they build:
+     * `FORK_PULL_REQUESTS`, `ALL_PULL_REQUESTS` or `DISABLED` (a fork's code then runs at once in the privileged
+     * build, with the role). Only with `webhookPullRequests: true`.
+     * @default "FORK_PULL_REQUESTS"
+     */
+    readonly pullRequestCommentApproval?: PullRequestCommentApproval;
+    /**
+     * Repository roles whose comment approves a held pull-request build, and whose own pull requests never wait:
+     * a non-empty list of the source provider's roles (`GITHUB_…`, `GITLAB_…` or `BITBUCKET_…`), each once. Only
+     * with `webhookPullRequests: true` and an approval that isn't `DISABLED`.
+     * @default the roles that can push: GITHUB_WRITE, GITHUB_MAINTAIN, GITHUB_ADMIN (GitLab: DEVELOPER, MAINTAINER, OWNER; Bitbucket: WRITE, ADMIN)
+     */
+    readonly pullRequestApproverRoles?: PullRequestApproverRole[];
+    /**
+     * Start a build on a schedule (EventBridge Scheduler), to pick up base images that moved and keep the cache
+     * warm: `rate(<n> minutes|hours|days)` (singular for 1) or `cron(minutes hours day-of-month month day-of-week
+     * year)` with one of the day fields `?`. The build builds `sourceVersion`, so it writes the cache.
+     * @default undefined (no schedule)
+     */
+    readonly scheduleExpression?: string;
+    /**
+     * Time zone of `scheduleExpression`: an IANA name such as `Europe/Berlin`, or `UTC`. Only with `scheduleExpression`.
+     * @default undefined (UTC)
+     */
+    readonly scheduleTimezone?: string;
 }
 
 /**
@@ -419,7 +527,10 @@ type UnsetByDefaultArg =
     | "dockerHubCredentialArn"
     | "dockerHubUsername"
     | "alarmTopicArn"
-    | "durationAlarmMinutes";
+    | "durationAlarmMinutes"
+    | "connectionArn"
+    | "scheduleExpression"
+    | "scheduleTimezone";
 
 /**
  * The arguments after defaults and validation: every argument but the pass-through ones, present
@@ -431,6 +542,10 @@ export type ResolvedArgs = Readonly<Required<Omit<CachedDockerBuildArgs, PassThr
 } & {
     /** The upstream caches the build pulls through, with their prefixes, in the order of `pullThroughUpstreams`; empty when off. */
     readonly upstreamCaches: readonly UpstreamCache[];
+    /** The webhook's triggers resolved (`webhook.enabled`, `webhook.pullRequests`, …); see `triggers.ts`. */
+    readonly webhook: ResolvedWebhook;
+    /** How the project signs in to its source: `none`, `connection` or `token`; see `source.ts`. */
+    readonly sourceAuth: SourceAuthKind;
 };
 
 /**
@@ -463,6 +578,8 @@ export const DEFAULTS = {
     computeType: "BUILD_GENERAL1_MEDIUM",
     buildTimeoutMinutes: 60,
     logRetentionDays: 30,
+    ...TRIGGER_DEFAULTS,
+    createConnection: false,
 } as const satisfies Partial<ResolvedArgs>;
 
 /** One bad value: the key (a component argument, or a config key), the value received, and what is allowed. */
@@ -872,12 +989,8 @@ export function resolveArgs(name: string, stack: string, args: CachedDockerBuild
     oneOf(p, "imageTagMutability", imageTagMutability, TAG_MUTABILITIES);
 
     const sourceUrl = args.sourceUrl ?? DEFAULTS.sourceUrl;
-    p.check(
-        /^https:\/\/github\.com\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+?(\.git)?$/.test(sourceUrl),
-        "sourceUrl",
-        sourceUrl,
-        "Allowed: an HTTPS GitHub repository URL, https://github.com/<owner>/<repo>[.git].",
-    );
+    // The URL's shape is the source provider's (components/source.ts).
+    const source = resolveSource(p, args, { sourceUrl, projectName });
     const sourceVersion = args.sourceVersion ?? DEFAULTS.sourceVersion;
     const sourceVersionOk = p.check(
         GIT_REF.test(sourceVersion),
@@ -976,6 +1089,8 @@ export function resolveArgs(name: string, stack: string, args: CachedDockerBuild
     }
 
     const monitoring = resolveMonitoring(p, args, buildTimeoutMinutes);
+    const triggers = resolveTriggers(p, args, { ...source, defaultSource: sourceUrl === DEFAULTS.sourceUrl });
+    const schedule = resolveSchedule(p, args);
 
     p.throwIfAny();
     return {
@@ -1007,6 +1122,9 @@ export function resolveArgs(name: string, stack: string, args: CachedDockerBuild
         localCache,
         logRetentionDays,
         buildNetwork,
+        ...source,
+        ...triggers,
+        ...schedule,
     };
 }
 

@@ -7,7 +7,9 @@
  * (ECR pull-through cache rules, their repository creation templates, the builder image and BuildKit
  * configuration that use them), `codebuild.ts` (project, log group, source credential), `buildspec/`
  * (the inline buildspec: `index.ts` and one bash file per command) and `monitoring.ts` + `buildEvent.ts` (metric
- * filters on the build's JSON line, alarms, their SNS topic, the dashboard).
+ * filters on the build's JSON line, alarms, their SNS topic, the dashboard), `source.ts` (the sign-in to the
+ * source: a CodeConnections connection or the token's secret), `triggers.ts` (the webhook) and `schedule.ts`
+ * (scheduled builds).
  */
 import * as pulumi from "@pulumi/pulumi";
 import { CachedDockerBuildArgs, resolveArgs, ResolvedArgs } from "./args";
@@ -20,6 +22,9 @@ import { arnParts } from "./policies";
 import { PACKAGE_NAME } from "./packageName";
 import { builderSettings, upstreamCacheUrls } from "./pullThrough";
 import { createUpstreamCaches } from "./upstreamCache";
+import { createSchedule } from "./schedule";
+import { connectionConsoleUrl, createSourceAuth } from "./source";
+import { createWebhook } from "./triggers";
 
 /**
  * The component's type token, `<package>:index:<class>`: the package is `ecr-layer-cache` ({@link PACKAGE_NAME}),
@@ -82,6 +87,21 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
     public readonly alarmTopicArn: pulumi.Output<string | undefined>;
     /** The CloudWatch dashboard's name (the project's); undefined when `monitoring` is off. */
     public readonly dashboardName: pulumi.Output<string | undefined>;
+    /** The CodeConnections connection the project signs in with (`connectionArn`, or the one created); undefined without. */
+    public readonly connectionArn: pulumi.Output<string | undefined>;
+    /**
+     * The created connection's status: `PENDING` until its one-time handshake is done in the console
+     * (`connectionHandshakeUrl`), then `AVAILABLE`; undefined unless `createConnection`.
+     */
+    public readonly connectionStatus: pulumi.Output<string | undefined>;
+    /** Where the created connection's handshake is done (the console's Connections page); undefined unless `createConnection`. */
+    public readonly connectionHandshakeUrl: pulumi.Output<string | undefined>;
+    /** With `webhookManualCreation`: the URL the repository's hook must call; undefined otherwise. */
+    public readonly webhookPayloadUrl: pulumi.Output<string | undefined>;
+    /** With `webhookManualCreation`: the hook's secret, a Pulumi secret; undefined otherwise. */
+    public readonly webhookSecret: pulumi.Output<string | undefined>;
+    /** The EventBridge Scheduler schedule that starts builds (in the group of the same name); undefined without `scheduleExpression`. */
+    public readonly scheduleName: pulumi.Output<string | undefined>;
 
     /**
      * The validated arguments, defaults applied. A getter, not a field: the package schema takes every field of
@@ -100,6 +120,7 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
 
         const { repository } = createRepository(name, a, args.tags, childOpts);
         const logGroup = createLogGroup(name, a, args.tags, childOpts);
+        const sourceAuth = createSourceAuth(name, a, { githubToken: args.githubToken, tags: args.tags }, childOpts);
         const role = createRole(
             name,
             a.projectName,
@@ -108,6 +129,7 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
             a.upstreamCaches.map((c) => c.prefix),
             args.tags,
             childOpts,
+            sourceAuth.arns,
         );
         const caches = createUpstreamCaches(
             name,
@@ -133,7 +155,7 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
                 buildspec,
                 serviceRoleArn: role.roleArn,
                 logGroupName: logGroup.name,
-                githubToken: args.githubToken,
+                sourceAuth: sourceAuth.auth,
                 tags: args.tags,
             },
             childOpts,
@@ -151,6 +173,23 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
                   childOpts,
               )
             : undefined;
+
+        const webhook = a.webhook.enabled
+            ? createWebhook(name, project.name, a.webhook, a.trustedRefs, childOpts)
+            : undefined;
+        const schedule =
+            a.scheduleExpression !== undefined
+                ? createSchedule(
+                      name,
+                      { ...a, scheduleExpression: a.scheduleExpression },
+                      {
+                          projectArn: project.arn,
+                          arnParts: repository.arn.apply(arnParts),
+                          tags: args.tags,
+                      },
+                      childOpts,
+                  )
+                : undefined;
 
         this.repositoryUrl = repository.repositoryUrl;
         this.repositoryArn = repository.arn;
@@ -170,6 +209,14 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
         }));
         this.alarmTopicArn = monitoring ? monitoring.topicArn : pulumi.output(undefined);
         this.dashboardName = monitoring ? monitoring.dashboard.dashboardName : pulumi.output(undefined);
+        this.connectionArn = sourceAuth.connectionArn;
+        this.connectionStatus = sourceAuth.connectionStatus;
+        this.connectionHandshakeUrl = sourceAuth.connection
+            ? repository.arn.apply((arn) => connectionConsoleUrl(arnParts(arn).region))
+            : pulumi.output(undefined);
+        this.webhookPayloadUrl = webhook ? webhook.payloadUrl : pulumi.output(undefined);
+        this.webhookSecret = webhook ? webhook.secret : pulumi.output(undefined);
+        this.scheduleName = schedule ? schedule.schedule.name : pulumi.output(undefined);
 
         this.registerOutputs({
             repositoryUrl: this.repositoryUrl,
@@ -187,6 +234,12 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
             upstreamCacheUrls: this.upstreamCacheUrls,
             alarmTopicArn: this.alarmTopicArn,
             dashboardName: this.dashboardName,
+            connectionArn: this.connectionArn,
+            connectionStatus: this.connectionStatus,
+            connectionHandshakeUrl: this.connectionHandshakeUrl,
+            webhookPayloadUrl: this.webhookPayloadUrl,
+            webhookSecret: this.webhookSecret,
+            scheduleName: this.scheduleName,
         });
     }
 }

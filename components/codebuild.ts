@@ -1,13 +1,14 @@
 /**
- * The CodeBuild project, its log group, and the optional GitHub source credential.
+ * The CodeBuild project and its log group. How the project signs in to a private source (`source.auth`) comes
+ * from `source.ts`.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import type { ResolvedArgs } from "./args";
+import { PROVIDERS } from "./source";
 
 export interface ProjectResources {
     readonly project: aws.codebuild.Project;
-    readonly sourceCredential?: aws.codebuild.SourceCredential;
 }
 
 /** The log group CodeBuild writes to; created here so that its retention is ours and the role can be scoped to it. */
@@ -31,7 +32,8 @@ export interface ProjectInputs {
     readonly buildspec: pulumi.Input<string>;
     readonly serviceRoleArn: pulumi.Input<string>;
     readonly logGroupName: pulumi.Input<string>;
-    readonly githubToken?: pulumi.Input<string>;
+    /** The source's `auth` (`CODECONNECTIONS` or `SECRETS_MANAGER`, see `source.ts`); unset for a public source. */
+    readonly sourceAuth?: pulumi.Input<{ type: string; resource: string }>;
     readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
@@ -41,18 +43,6 @@ export function createProject(
     inputs: ProjectInputs,
     opts: pulumi.ResourceOptions,
 ): ProjectResources {
-    // A private GitHub source authenticates with a personal access token imported as a source credential.
-    // CodeBuild keeps one such credential per account and region for GitHub and uses it for every GitHub
-    // project there, so the project needs no `auth` block, only to be created after it. The token is a
-    // secret in state and never reaches the buildspec or the build's environment.
-    const sourceCredential =
-        inputs.githubToken === undefined
-            ? undefined
-            : new aws.codebuild.SourceCredential(
-                  `${name}-github-credential`,
-                  { authType: "PERSONAL_ACCESS_TOKEN", serverType: "GITHUB", token: pulumi.secret(inputs.githubToken) },
-                  opts,
-              );
     const project = new aws.codebuild.Project(
         `${name}-project`,
         {
@@ -61,8 +51,10 @@ export function createProject(
             serviceRole: inputs.serviceRoleArn,
             buildTimeout: a.buildTimeoutMinutes,
             source: {
-                type: "GITHUB",
+                type: PROVIDERS[a.sourceProvider].sourceType,
                 location: a.sourceUrl,
+                // This project's own sign-in, never the account's default source credential.
+                auth: inputs.sourceAuth,
                 gitCloneDepth: 1,
                 buildspec: inputs.buildspec,
             },
@@ -80,7 +72,7 @@ export function createProject(
             logsConfig: { cloudwatchLogs: { status: "ENABLED", groupName: inputs.logGroupName } },
             tags: inputs.tags,
         },
-        { ...opts, dependsOn: sourceCredential ? [sourceCredential] : [] },
+        opts,
     );
-    return { project, sourceCredential };
+    return { project };
 }

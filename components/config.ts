@@ -9,6 +9,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CachedDockerBuildArgs, ConfigProblem, Problems } from "./args";
 import type { Upstream } from "./pullThrough";
+import type { PullRequestApproverRole } from "./triggers";
 
 /** Arguments that config doesn't set: `buildNetwork` (for the local stand-in) and `tags` (for programs that embed the component). */
 type NotInConfig = "buildNetwork" | "tags";
@@ -130,6 +131,20 @@ const READERS: { readonly [K in ConfigKey]-?: Reader<NonNullable<CachedDockerBui
     hitRatioBuilds: number,
     failedBuildsThreshold: number,
     durationAlarmMinutes: number,
+    // ---- Sources, triggers and schedules ----
+    sourceProvider: text(),
+    connectionArn: text(),
+    createConnection: boolean,
+    connectionName: text(),
+    webhookPushes: boolean,
+    webhookPullRequests: boolean,
+    webhookTags: stringList,
+    webhookFilePaths: stringList,
+    webhookManualCreation: boolean,
+    pullRequestCommentApproval: text(),
+    pullRequestApproverRoles: stringList as Reader<PullRequestApproverRole[]>,
+    scheduleExpression: text(),
+    scheduleTimezone: text(),
 };
 
 /** Every config key this program reads, in its own namespace. `githubToken` and `dockerHubAccessToken` are read as secrets. */

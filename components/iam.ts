@@ -5,6 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { arnParts, buildPolicy, codebuildProjectArn, trustPolicy } from "./policies";
+import type { SourceAuthArns } from "./source";
 
 export interface RoleResources {
     readonly role: aws.iam.Role;
@@ -17,7 +18,8 @@ export interface RoleResources {
 /**
  * The role and its policy. `pullThroughPrefixes` are the repository prefixes of the pull-through caches the build
  * pulls through (none when they are off): the role may pull, import and create repositories under them, and
- * nowhere else.
+ * nowhere else. `sourceAuth` is the connection or token secret the build signs in to its source with (none for a
+ * public source): the role may use that one only.
  */
 export function createRole(
     name: string,
@@ -27,6 +29,7 @@ export function createRole(
     pullThroughPrefixes: readonly string[],
     tags: pulumi.Input<Record<string, pulumi.Input<string>>> | undefined,
     opts: pulumi.ResourceOptions,
+    sourceAuth: pulumi.Input<SourceAuthArns> = {},
 ): RoleResources {
     const through =
         pullThroughPrefixes.length > 0 ? `, pull through the caches under ${pullThroughPrefixes.join(", ")}` : "";
@@ -50,11 +53,16 @@ export function createRole(
             // Not changed by the pull-through caches: a new description would replace the policy (ForceNew),
             // and its fixed name would collide with the old one during the replacement.
             description: `Least privilege for ${projectName}: ECR login, pull and push on one repository, logs in one log group`,
-            policy: pulumi
-                .all([repositoryArn, logGroupArn])
-                .apply(([repoArn, groupArn]) =>
-                    JSON.stringify(buildPolicy({ repositoryArn: repoArn, logGroupArn: groupArn, pullThroughPrefixes })),
+            policy: pulumi.all([repositoryArn, logGroupArn, sourceAuth]).apply(([repoArn, groupArn, auth]) =>
+                JSON.stringify(
+                    buildPolicy({
+                        repositoryArn: repoArn,
+                        logGroupArn: groupArn,
+                        pullThroughPrefixes,
+                        sourceAuth: auth,
+                    }),
                 ),
+            ),
             tags,
         },
         opts,

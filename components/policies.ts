@@ -5,6 +5,7 @@
  * repository's ARN; only `ecr:GetAuthorizationToken`, which has no resource-level permissions, is on `*`.
  */
 import * as aws from "@pulumi/aws";
+import { SourceAuthArns, sourceAuthStatements } from "./source";
 
 /** Pull a layer or manifest from the repository (also what BuildKit's cache import needs). */
 export const ECR_PULL_ACTIONS = [
@@ -78,6 +79,8 @@ export interface BuildPolicyInputs {
     readonly logGroupArn: string;
     /** Repository prefixes of the pull-through cache rules the build pulls through; none by default. */
     readonly pullThroughPrefixes?: readonly string[];
+    /** The connection or token secret that signs in to the source (`source.ts`); none for a public source. */
+    readonly sourceAuth?: SourceAuthArns;
 }
 
 /** The ARNs of the repositories that a pull-through cache rule creates under `prefix`. */
@@ -87,7 +90,8 @@ export function cachedRepositoriesArn(p: ArnParts, prefix: string): string {
 
 /**
  * The role's permissions: ECR login on `*`, pull and push on the repository, logs on the project's log group,
- * and, with pull-through caches, pulling through them (only the repositories under their prefixes).
+ * and, with pull-through caches, pulling through them (only the repositories under their prefixes); with a
+ * private source, reading its connection or token secret only (`sourceAuthStatements` in `source.ts`).
  */
 export function buildPolicy(inputs: BuildPolicyInputs): aws.iam.PolicyDocument {
     // The provider's LogGroup.arn has no trailing ":*"; log streams are "<group arn>:log-stream:<name>".
@@ -125,6 +129,7 @@ export function buildPolicy(inputs: BuildPolicyInputs): aws.iam.PolicyDocument {
                           Resource: prefixes.map((prefix) => cachedRepositoriesArn(parts, prefix)),
                       },
                   ]),
+            ...sourceAuthStatements(inputs.sourceAuth ?? {}),
         ],
     };
 }

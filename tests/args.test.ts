@@ -362,12 +362,12 @@ describe("resolveArgs", () => {
             );
         });
 
-        it("sourceUrl: only HTTPS GitHub repository URLs", () => {
+        it("sourceUrl: only HTTPS repository URLs of the source provider", () => {
             refuses(
                 { sourceUrl: "git@github.com:aws/x.git" },
                 "sourceUrl",
                 "git@github.com:aws/x.git",
-                `Invalid value for 'sourceUrl': "git@github.com:aws/x.git". Allowed: an HTTPS GitHub repository URL, https://github.com/<owner>/<repo>[.git].`,
+                `Invalid value for 'sourceUrl': "git@github.com:aws/x.git". Allowed: an HTTPS repository URL of the source provider (github): https://github.com/<owner>/<repo>[.git].`,
             );
         });
     });

@@ -372,6 +372,13 @@ for (const e of STACKS) {
                 ),
                 alarmTopicArn: `arn:aws:sns:${REGION}:${ACCOUNT}:${name}-alarms`,
                 dashboardName: name,
+                // No connection, webhook or schedule in dev and prod (see the github stack below).
+                connectionArn: undefined,
+                connectionStatus: undefined,
+                connectionHandshakeUrl: undefined,
+                webhookPayloadUrl: undefined,
+                webhookSecret: undefined,
+                scheduleName: undefined,
             };
             const actual: Record<string, unknown> = {};
             for (const [key, value] of Object.entries(program)) {

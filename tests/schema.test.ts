@@ -70,6 +70,19 @@ const EXPECTED_TYPES: Record<keyof CachedDockerBuildArgs, string> = {
     hitRatioBuilds: "number",
     failedBuildsThreshold: "number",
     durationAlarmMinutes: "number",
+    sourceProvider: "enum SourceProvider",
+    connectionArn: "string",
+    createConnection: "boolean",
+    connectionName: "string",
+    webhookPushes: "boolean",
+    webhookPullRequests: "boolean",
+    webhookTags: "array of string",
+    webhookFilePaths: "array of string",
+    webhookManualCreation: "boolean",
+    pullRequestCommentApproval: "enum PullRequestCommentApproval",
+    pullRequestApproverRoles: "array of enum PullRequestApproverRole",
+    scheduleExpression: "string",
+    scheduleTimezone: "string",
 };
 
 const TYPE_PREFIX = `#/types/${PACKAGE_NAME}:index:`;
@@ -201,6 +214,9 @@ describe("package schema (issue 13)", function () {
             TagMutability: argsModule.TAG_MUTABILITIES,
             ComputeType: argsModule.COMPUTE_TYPES,
             BuildNetwork: argsModule.BUILD_NETWORKS,
+            SourceProvider: argsModule.SOURCE_PROVIDERS,
+            PullRequestCommentApproval: argsModule.PULL_REQUEST_COMMENT_APPROVALS,
+            PullRequestApproverRole: argsModule.PULL_REQUEST_APPROVER_ROLES,
         };
         for (const name of new Set(enumNames)) {
             const type = schema.types[`${PACKAGE_NAME}:index:${name}`];
@@ -259,8 +275,14 @@ describe("package schema (issue 13)", function () {
 
     it("every Output field of the class is an output, required unless it can be undefined, with its JSDoc as description", () => {
         assert.deepEqual(Object.keys(outputs).sort(), [...declared.outputDocs.keys()].sort());
-        // Undefined when monitoring is off: `Output<string | undefined>`, which the schema marks optional.
-        const optional = ["alarmTopicArn", "dashboardName"];
+        // Undefined when monitoring is off, or without a connection, webhook or schedule: `Output<string | undefined>`,
+        // which the schema marks optional.
+        const optional = [
+            "alarmTopicArn",
+            "dashboardName",
+            ...["connectionArn", "connectionStatus", "connectionHandshakeUrl"],
+            ...["webhookPayloadUrl", "webhookSecret", "scheduleName"],
+        ];
         assert.deepEqual(
             (schema.resources[TYPE_TOKEN] as unknown as { required: string[] }).required,
             [...declared.outputDocs.keys()].filter((k) => !optional.includes(k)).sort(),
@@ -301,15 +323,17 @@ describe("package schema (issue 13)", function () {
             assert.deepEqual(Object.keys(result.state).sort(), Object.keys(outputs).sort());
             for (const [key, value] of Object.entries(result.state)) {
                 const v = await valueOf(value as pulumi.Input<unknown>);
-                assert.notEqual(v, undefined, `output ${key} resolves`);
-                assert.ok(!JSON.stringify(v).includes(TOKEN), `output ${key} holds no part of the token`);
+                // Without a connection, a webhook or a schedule, their outputs are undefined; every other one is set.
+                const unused = /^(connection|webhook|schedule)/.test(key);
+                assert.equal(v === undefined, unused, `output ${key} resolves${unused ? " to undefined" : ""}`);
+                assert.ok(!JSON.stringify(v ?? null).includes(TOKEN), `output ${key} holds no part of the token`);
             }
             assert.equal(
                 await valueOf(result.state.cacheRef as pulumi.Output<string>),
                 `${await valueOf(result.state.repositoryUrl as pulumi.Output<string>)}:buildcache`,
             );
-            const credential = findResource("aws:codebuild/sourceCredential:SourceCredential");
-            assert.ok(isWireSecret(credential.wire.token), "the token reaches the credential as a secret");
+            const tokenValue = findResource("aws:secretsmanager/secretVersion:SecretVersion");
+            assert.ok(isWireSecret(tokenValue.wire.secretString), "the token reaches the secret's value as a secret");
             const component = findResource(TYPE_TOKEN, "pkg");
             assert.deepEqual(component.inputs, {}, "the component records no inputs of its own, so no token");
             assert.equal(

@@ -89,13 +89,10 @@ describe("npm run synth (scripts/synth.ts)", () => {
             .map((f) => fs.readFileSync(path.join(out, f), "utf8"))
             .join("\n");
         assert.ok(!all.includes("ghp_supersecret123"));
-        const cred = JSON.parse(
-            fs.readFileSync(
-                path.join(out, "resources", "docker-cache-github-credential.SourceCredential.json"),
-                "utf8",
-            ),
+        const tokenValue = JSON.parse(
+            fs.readFileSync(path.join(out, "resources", "docker-cache-github-token-value.SecretVersion.json"), "utf8"),
         );
-        assert.equal(cred.inputs.token, "[secret]");
+        assert.equal(tokenValue.inputs.secretString, "[secret]");
     });
 
     it("monitoring off: no dashboard or alarm file", async () => {

@@ -216,6 +216,23 @@ function stateFor(
                 ...inputs,
                 dashboardArn: `arn:aws:cloudwatch::${ACCOUNT}:dashboard/${String(inputs.dashboardName)}`,
             };
+        case "aws:codeconnections/connection:Connection":
+            // A new connection is PENDING until its handshake in the console.
+            return {
+                ...inputs,
+                arn: `arn:aws:codeconnections:${region}:${ACCOUNT}:connection/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b`,
+                connectionStatus: "PENDING",
+            };
+        case "aws:codebuild/webhook:Webhook":
+            return {
+                ...inputs,
+                payloadUrl: `https://codebuild.${region}.amazonaws.com/webhooks?t=mocked&v=1`,
+                secret: "mocked-webhook-secret",
+                url: "https://github.com/hooks/mocked",
+            };
+        case "aws:scheduler/scheduleGroup:ScheduleGroup":
+        case "aws:scheduler/schedule:Schedule":
+            return { ...inputs, name: n, arn: `arn:aws:scheduler:${region}:${ACCOUNT}:mocked/${n}` };
         case "aws:ecs/taskDefinition:TaskDefinition":
             return {
                 ...inputs,

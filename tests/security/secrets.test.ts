@@ -1,6 +1,6 @@
 /**
- * Issue #4 (security): the GitHub token reaches exactly one place, the SourceCredential's `token`,
- * and reaches it as a secret.
+ * Issue #4 (security), issue 9: the GitHub token reaches exactly one place, the value of the Secrets Manager secret
+ * the stack owns (which the project attaches as its own source auth), and reaches it as a secret.
  *
  * How secretness is observed: the mocks' `newResource` gets inputs with secrets already unwrapped, so
  * it can't tell. The mock runtime also records the RegisterResource request as the SDK serialized it for
@@ -12,6 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { argsFromConfig, CachedDockerBuild } from "../../components";
 import type { StackOutputs } from "../../program";
 import {
+    ACCOUNT,
     findResource,
     installMocks,
     isSecret,
@@ -56,20 +57,35 @@ function plainPathsContaining(v: unknown, needle: string, path = "$"): string[] 
     return [];
 }
 
-function assertTokenConfinedToCredential(): void {
-    const cred = findResource("aws:codebuild/sourceCredential:SourceCredential");
-    assert.ok(
-        isWireSecret(cred.wire.token),
-        `the credential's token is sent to the engine as a secret, got ${JSON.stringify(cred.wire.token)}`,
+/**
+ * The token is in the stack-owned secret's value only (as a wire secret, in the JSON CodeBuild reads), the
+ * project attaches that secret as its own source auth, and nothing account-wide is created.
+ */
+function assertTokenConfinedToSecret(projectName: string): void {
+    assert.deepEqual(
+        registrations.filter((r) => r.type === "aws:codebuild/sourceCredential:SourceCredential"),
+        [],
+        "no account- and region-wide SourceCredential",
     );
-    assert.equal(cred.wire.token.value, TOKEN);
-    assert.ok(!isWireSecret(cred.wire.authType), "the detector discriminates: a plain input isn't wrapped");
-    assert.equal(cred.inputs.authType, "PERSONAL_ACCESS_TOKEN");
-    assert.equal(cred.inputs.serverType, "GITHUB");
-    assert.deepEqual(plainPathsContaining(cred.wire, TOKEN), [], "no plain copy of the token next to the secret");
+    const version = findResource("aws:secretsmanager/secretVersion:SecretVersion");
+    assert.ok(
+        isWireSecret(version.wire.secretString),
+        `the secret's value is sent to the engine as a secret, got ${JSON.stringify(version.wire.secretString)}`,
+    );
+    assert.deepEqual(JSON.parse(String(version.wire.secretString.value)), {
+        ServerType: "GITHUB",
+        AuthType: "PERSONAL_ACCESS_TOKEN",
+        Token: TOKEN,
+    });
+    assert.ok(!isWireSecret(version.wire.secretId), "the detector discriminates: a plain input isn't wrapped");
+    assert.deepEqual(plainPathsContaining(version.wire, TOKEN), [], "no plain copy of the token next to the secret");
+    const secret = findResource("aws:secretsmanager/secret:Secret");
+    assert.equal(secret.inputs.name, `codebuild/${projectName}/github-token`);
+    const secretArn = `arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:codebuild/${projectName}/github-token-AbC123`;
+    assert.equal(version.inputs.secretId, secretArn);
 
     for (const r of registrations) {
-        if (r === cred) {
+        if (r === version) {
             continue;
         }
         const leaks = stringsIn(r.inputs).filter((s) => s.includes(TOKEN) || s.includes(TOKEN.slice(4)));
@@ -86,10 +102,10 @@ function assertTokenConfinedToCredential(): void {
         undefined,
         "the project defines no environment variables, so none can carry the token",
     );
-    assert.equal(
+    assert.deepEqual(
         project.inputs.source.auth,
-        undefined,
-        "the project has no inline source auth (the account-level credential is used)",
+        { type: "SECRETS_MANAGER", resource: secretArn },
+        "the project signs in with this secret, for itself only",
     );
     assert.equal(project.inputs.secondarySources, undefined);
 }
@@ -105,10 +121,10 @@ async function assertOutputsClean(outputs: StackOutputs): Promise<void> {
 describe("security: the GitHub token stays secret (#4)", () => {
     beforeEach(() => installMocks({ stack: "dev" }));
 
-    it("component: a pulumi.secret token becomes a secret SourceCredential token and appears nowhere else", async () => {
+    it("component: a pulumi.secret token becomes the value of a stack-owned secret, attached as the project's source auth, and appears nowhere else", async () => {
         new CachedDockerBuild("sec", { githubToken: pulumi.secret(TOKEN), buildArgs: { A: "b" } });
         await settle();
-        assertTokenConfinedToCredential();
+        assertTokenConfinedToSecret("sec-dev");
         const project = findResource("aws:codebuild/project:Project");
         assert.ok(
             isWireSecret(project.wire.source) === false,
@@ -116,26 +132,27 @@ describe("security: the GitHub token stays secret (#4)", () => {
         );
     });
 
-    // Both codebuild.ts (pulumi.secret) and @pulumi/aws's SourceCredential (which wraps `token` itself,
-    // `token` being a secret property in the provider schema) make it secret; either alone suffices.
+    // Both source.ts (pulumi.secret) and @pulumi/aws's SecretVersion (`secretString` is a secret property in the
+    // provider schema) make it secret; either alone suffices.
     it("component: a token given as a plain string is still stored as a secret (defence in depth)", async () => {
         new CachedDockerBuild("plain", { githubToken: TOKEN });
         await settle();
-        assertTokenConfinedToCredential();
+        assertTokenConfinedToSecret("plain-dev");
     });
 
-    it("component: no token, no credential", async () => {
+    it("component: no token, no credential, no secret, no source auth", async () => {
         new CachedDockerBuild("public", {});
         await settle();
-        assert.equal(
-            registrations.filter((r) => r.type === "aws:codebuild/sourceCredential:SourceCredential").length,
-            0,
+        assert.deepEqual(
+            registrations.filter((r) => /sourceCredential|secretsmanager/.test(r.type)).map((r) => r.type),
+            [],
         );
+        assert.equal(findResource("aws:codebuild/project:Project").inputs.source.auth, undefined);
     });
 
-    it("program: githubToken set as secret config ends up only in the credential, and in no stack output", async () => {
+    it("program: githubToken set as secret config ends up only in the secret's value, and in no stack output", async () => {
         const outputs = await runProgram("dev", { githubToken: TOKEN, cacheStrategy: "registry" }, ["githubToken"]);
-        assertTokenConfinedToCredential();
+        assertTokenConfinedToSecret("docker-cache-dev");
         await assertOutputsClean(outputs);
     });
 
@@ -148,16 +165,16 @@ describe("security: the GitHub token stays secret (#4)", () => {
         assert.equal(await valueOf(token), TOKEN);
     });
 
-    it("program: a githubToken set as plain config ends up only in the credential, and in no stack output", async () => {
+    it("program: a githubToken set as plain config ends up only in the secret's value, and in no stack output", async () => {
         const outputs = await runProgram("dev", { githubToken: TOKEN });
-        assertTokenConfinedToCredential();
+        assertTokenConfinedToSecret("docker-cache-dev");
         await assertOutputsClean(outputs);
     });
 
-    it("program: an empty githubToken (the way to unset it) creates no credential", async () => {
+    it("program: an empty githubToken (the way to unset it) creates no credential and no secret", async () => {
         await runProgram("dev", { githubToken: "" });
         assert.deepEqual(
-            registrations.filter((r) => r.type === "aws:codebuild/sourceCredential:SourceCredential"),
+            registrations.filter((r) => /sourceCredential|secretsmanager/.test(r.type)),
             [],
         );
     });

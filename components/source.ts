@@ -1,0 +1,339 @@
+/**
+ * Where the project's source comes from and how CodeBuild signs in to it: the provider (GitHub, GitLab, Bitbucket),
+ * an AWS CodeConnections connection (an existing one, or one the stack creates), or the `githubToken` fallback kept
+ * in a Secrets Manager secret that the stack owns. Both attach to this project only, through the project source's
+ * `auth` block (`CODECONNECTIONS` or `SECRETS_MANAGER`); nothing here is account- or region-wide, unlike the
+ * `aws.codebuild.SourceCredential` this replaces (one per account, region and provider, used by every project
+ * there, and deleted for all of them by `pulumi destroy`).
+ *
+ * Pure parts: the provider table, URL and ARN checks, the secret's value, the role's statements
+ * ({@link sourceAuthStatements}) and {@link resolveSource} (defaults and validation, called by `resolveArgs`).
+ * Resources: {@link createSourceAuth}.
+ *
+ * Sources: CodeBuild API `SourceAuth` (types `CODECONNECTIONS`, `SECRETS_MANAGER`); CodeBuild user guide
+ * "Create and store a token in a Secrets Manager secret" (the secret's JSON and its `codebuild:source` tags);
+ * Developer Tools console guide "Update a pending connection" (a new connection is PENDING until the handshake)
+ * and "Permissions and examples for AWS CodeConnections" (an IAM action's prefix must match the ARN's service).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+// `args.ts` imports this module too; SECRET_VALUE is read only when a check runs, after both have loaded.
+import { type CachedDockerBuildArgs, type Problems, SECRET_VALUE } from "./args";
+
+/** The source providers CodeBuild reaches through a connection, and that this component supports. */
+export const SourceProvider = {
+    /** github.com. */
+    GitHub: "github",
+    /** gitlab.com. */
+    GitLab: "gitlab",
+    /** bitbucket.org. */
+    Bitbucket: "bitbucket",
+} as const;
+export type SourceProvider = (typeof SourceProvider)[keyof typeof SourceProvider];
+export const SOURCE_PROVIDERS: readonly SourceProvider[] = Object.values(SourceProvider);
+
+interface ProviderDetails {
+    /** The URL shape of a repository: `https://<host>/<owner>/<repo>[.git]` (GitLab: any depth of groups). */
+    readonly url: RegExp;
+    readonly urlShape: string;
+    /** The project's `source.type`. */
+    readonly sourceType: string;
+    /** `aws.codeconnections.Connection`'s `providerType`. */
+    readonly connectionProviderType: string;
+}
+
+const SEGMENT = "[A-Za-z0-9_.-]+";
+export const PROVIDERS: Readonly<Record<SourceProvider, ProviderDetails>> = {
+    github: {
+        url: new RegExp(`^https://github\\.com/${SEGMENT}/${SEGMENT}$`),
+        urlShape: "https://github.com/<owner>/<repo>[.git]",
+        sourceType: "GITHUB",
+        connectionProviderType: "GitHub",
+    },
+    gitlab: {
+        url: new RegExp(`^https://gitlab\\.com/${SEGMENT}(?:/${SEGMENT})+$`),
+        urlShape: "https://gitlab.com/<group>[/<subgroup>…]/<project>[.git]",
+        sourceType: "GITLAB",
+        connectionProviderType: "GitLab",
+    },
+    bitbucket: {
+        url: new RegExp(`^https://bitbucket\\.org/${SEGMENT}/${SEGMENT}$`),
+        urlShape: "https://bitbucket.org/<workspace>/<repo>[.git]",
+        sourceType: "BITBUCKET",
+        connectionProviderType: "Bitbucket",
+    },
+};
+
+/** The provider whose URL shape `url` has, or undefined. */
+export function providerOfUrl(url: string): SourceProvider | undefined {
+    return SOURCE_PROVIDERS.find((p) => PROVIDERS[p].url.test(url));
+}
+
+/**
+ * A CodeConnections connection ARN; connections made before mid-2024 carry the old service name
+ * `codestar-connections`, and IAM wants the action prefix of the ARN's own service.
+ */
+const CONNECTION_ARN =
+    /^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection\/[0-9a-f-]{36}$/;
+/** CodeConnections connection names: 1 to 32 characters (CreateConnection's ConnectionName). */
+const CONNECTION_NAME = /^[A-Za-z0-9.@_-]{1,32}$/;
+
+/** What the role may do with the connection: fetch a token and read the connection, nothing else. */
+export const CONNECTION_ACTIONS = ["GetConnectionToken", "GetConnection"] as const;
+/** What the role may do with the token's secret: read its value. */
+export const SECRET_ACTIONS = ["secretsmanager:GetSecretValue"] as const;
+
+/** The ARNs the role may use to sign in to the source; both unset for a public source. */
+export interface SourceAuthArns {
+    readonly connectionArn?: string;
+    readonly secretArn?: string;
+}
+
+/**
+ * The role's statements for signing in to the source (pure): `GetConnectionToken` and `GetConnection` on the
+ * connection (with the prefix of the ARN's service), or `secretsmanager:GetSecretValue` on the token's secret.
+ * None for a public source.
+ */
+export function sourceAuthStatements(arns: SourceAuthArns): aws.iam.PolicyStatement[] {
+    const statements: aws.iam.PolicyStatement[] = [];
+    if (arns.connectionArn !== undefined) {
+        const service = arns.connectionArn.split(":")[2];
+        statements.push({
+            Sid: "UseThisSourceConnectionOnly",
+            Effect: "Allow",
+            Action: CONNECTION_ACTIONS.map((a) => `${service}:${a}`),
+            Resource: [arns.connectionArn],
+        });
+    }
+    if (arns.secretArn !== undefined) {
+        statements.push({
+            Sid: "ReadThisSourceTokenOnly",
+            Effect: "Allow",
+            Action: [...SECRET_ACTIONS],
+            Resource: [arns.secretArn],
+        });
+    }
+    return statements;
+}
+
+/** The name of the secret that holds `githubToken`: `codebuild/<projectName>/github-token`. */
+export function githubTokenSecretName(projectName: string): string {
+    return `codebuild/${projectName}/github-token`;
+}
+
+/** The secret's value in the shape CodeBuild reads (CodeBuild user guide, "Create and store a token in a Secrets Manager secret"). */
+export function githubTokenSecretValue(token: string): string {
+    return JSON.stringify({ ServerType: "GITHUB", AuthType: "PERSONAL_ACCESS_TOKEN", Token: token });
+}
+
+/** The tags CodeBuild's console uses to list a secret as a source credential (same guide). */
+export const GITHUB_TOKEN_SECRET_TAGS = {
+    "codebuild:source": "",
+    "codebuild:source:type": "personal_access_token",
+    "codebuild:source:provider": "github",
+} as const;
+
+/** The console page where a PENDING connection's one-time handshake is done (Developer Tools console guide). */
+export function connectionConsoleUrl(region: string): string {
+    return `https://console.aws.amazon.com/codesuite/settings/connections?region=${region}`;
+}
+
+/** How the project signs in to its source. */
+export const SourceAuthKind = {
+    /** A public repository: no sign-in. */
+    None: "none",
+    /** A CodeConnections connection (`connectionArn` or `createConnection`). */
+    Connection: "connection",
+    /** The `githubToken` fallback, in a Secrets Manager secret the stack owns. */
+    Token: "token",
+} as const;
+export type SourceAuthKind = (typeof SourceAuthKind)[keyof typeof SourceAuthKind];
+
+/** The source arguments after defaults and validation. */
+export interface ResolvedSource {
+    readonly sourceProvider: SourceProvider;
+    readonly connectionArn: string | undefined;
+    readonly createConnection: boolean;
+    readonly connectionName: string;
+    /** How the project signs in: derived from the three above and `githubToken`. */
+    readonly sourceAuth: SourceAuthKind;
+}
+
+/**
+ * Defaults and checks of the source arguments: the provider (from the URL unless set, and agreeing with it), the
+ * connection (an ARN, or created, not both), and the token (GitHub only; not with a connection). Returns the
+ * values even when a problem was recorded; `resolveArgs` throws before they are used.
+ */
+export function resolveSource(
+    p: Problems,
+    args: CachedDockerBuildArgs,
+    other: { readonly sourceUrl: string; readonly projectName: string },
+): ResolvedSource {
+    const bare = other.sourceUrl.replace(/\.git$/, "");
+    const fromUrl = providerOfUrl(bare);
+    const sourceProvider = args.sourceProvider ?? fromUrl ?? SourceProvider.GitHub;
+    const providerOk = p.check(
+        SOURCE_PROVIDERS.includes(sourceProvider),
+        "sourceProvider",
+        sourceProvider,
+        `Allowed: ${SOURCE_PROVIDERS.join(", ")}.`,
+    );
+    if (providerOk) {
+        p.check(
+            PROVIDERS[sourceProvider].url.test(bare),
+            "sourceUrl",
+            other.sourceUrl,
+            `Allowed: an HTTPS repository URL of the source provider (${sourceProvider}): ${PROVIDERS[sourceProvider].urlShape}.`,
+        );
+    }
+
+    const connectionArn = args.connectionArn;
+    const createConnection = args.createConnection ?? false;
+    if (connectionArn !== undefined) {
+        p.check(
+            typeof connectionArn === "string" && CONNECTION_ARN.test(connectionArn),
+            "connectionArn",
+            connectionArn,
+            "Allowed: a CodeConnections connection ARN, arn:aws:codeconnections:<region>:<account>:connection/<id> (or codestar-connections).",
+        );
+        p.check(
+            !createConnection,
+            "createConnection",
+            createConnection,
+            "Allowed: false when connectionArn is set; use the existing connection or create one, not both.",
+        );
+    }
+    const connectionName = args.connectionName ?? other.projectName;
+    if (createConnection || args.connectionName !== undefined) {
+        const nameOk = p.check(
+            createConnection,
+            "connectionName",
+            connectionName,
+            "Allowed only with createConnection: true (it names the connection the stack creates).",
+        );
+        if (nameOk) {
+            p.check(
+                CONNECTION_NAME.test(connectionName),
+                "connectionName",
+                connectionName,
+                `Allowed: 1 to 32 letters, digits and '.@_-' (CodeConnections' limit)${args.connectionName === undefined ? "; the default is projectName, which is longer, so set connectionName" : ""}.`,
+            );
+        }
+    }
+    const withConnection = connectionArn !== undefined || createConnection;
+    const withToken = args.githubToken !== undefined;
+    if (withToken) {
+        p.check(
+            !withConnection,
+            "githubToken",
+            SECRET_VALUE,
+            "Allowed only without a connection (connectionArn or createConnection): the connection signs in instead.",
+        );
+        if (providerOk) {
+            p.check(
+                sourceProvider === "github",
+                "githubToken",
+                SECRET_VALUE,
+                `Allowed only with a GitHub source (got sourceProvider ${sourceProvider}); sign in to ${sourceProvider} with a connection.`,
+            );
+        }
+    }
+    const sourceAuth: SourceAuthKind = withConnection ? "connection" : withToken ? "token" : "none";
+    return { sourceProvider, connectionArn, createConnection, connectionName, sourceAuth };
+}
+
+/** What {@link createSourceAuth} made, and the project's `source.auth`. */
+export interface SourceAuthResources {
+    readonly connection?: aws.codeconnections.Connection;
+    readonly secret?: aws.secretsmanager.Secret;
+    readonly secretVersion?: aws.secretsmanager.SecretVersion;
+    /** The project's `source.auth`; undefined for a public source. */
+    readonly auth?: pulumi.Output<{ type: string; resource: string }>;
+    /** The ARNs the role may use (see {@link sourceAuthStatements}); resolves to `{}` for a public source. */
+    readonly arns: pulumi.Output<SourceAuthArns>;
+    /** The connection's ARN (given or created); undefined without a connection. */
+    readonly connectionArn: pulumi.Output<string | undefined>;
+    /** The connection's status as CodeConnections reports it (`PENDING` until the handshake, then `AVAILABLE`); undefined when the ARN was given or there is none. */
+    readonly connectionStatus: pulumi.Output<string | undefined>;
+}
+
+/**
+ * The sign-in of the project: the connection the stack creates, or the secret holding `githubToken` (its value a
+ * secret in state), or nothing for a public source or an existing connection.
+ */
+export function createSourceAuth(
+    name: string,
+    a: Pick<
+        ResolvedSource,
+        "sourceAuth" | "sourceProvider" | "connectionArn" | "createConnection" | "connectionName"
+    > & {
+        readonly projectName: string;
+    },
+    inputs: {
+        readonly githubToken?: pulumi.Input<string>;
+        readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    },
+    opts: pulumi.ResourceOptions,
+): SourceAuthResources {
+    if (a.sourceAuth === "connection") {
+        const connection = a.createConnection
+            ? new aws.codeconnections.Connection(
+                  `${name}-connection`,
+                  {
+                      name: a.connectionName,
+                      providerType: PROVIDERS[a.sourceProvider].connectionProviderType,
+                      tags: inputs.tags,
+                  },
+                  opts,
+              )
+            : undefined;
+        const arn = connection ? connection.arn : pulumi.output(a.connectionArn!);
+        return {
+            connection,
+            auth: arn.apply((resource) => ({ type: "CODECONNECTIONS", resource })),
+            arns: arn.apply((connectionArn) => ({ connectionArn })),
+            connectionArn: arn,
+            connectionStatus: connection ? connection.connectionStatus : pulumi.output(undefined),
+        };
+    }
+    if (a.sourceAuth === "token" && inputs.githubToken !== undefined) {
+        const secret = new aws.secretsmanager.Secret(
+            `${name}-github-token`,
+            {
+                name: githubTokenSecretName(a.projectName),
+                description: `GitHub personal access token of the CodeBuild project ${a.projectName} (its source auth only)`,
+                // The value lives in the stack's config, so nothing is lost; a recovery window would only keep the
+                // name taken, and a destroy followed by an up would fail to create the secret again.
+                recoveryWindowInDays: 0,
+                tags: pulumi
+                    .output(inputs.tags ?? {})
+                    .apply((t): Record<string, string> => ({ ...t, ...GITHUB_TOKEN_SECRET_TAGS })),
+            },
+            opts,
+        );
+        const secretVersion = new aws.secretsmanager.SecretVersion(
+            `${name}-github-token-value`,
+            {
+                secretId: secret.arn,
+                // Secret even if the token came as a plain string: the engine then encrypts it in state.
+                secretString: pulumi.secret(pulumi.output(inputs.githubToken).apply(githubTokenSecretValue)),
+            },
+            opts,
+        );
+        // The project reads the secret only once it holds the token.
+        const arn = pulumi.all([secret.arn, secretVersion.id]).apply(([secretArn]) => secretArn);
+        return {
+            secret,
+            secretVersion,
+            auth: arn.apply((resource) => ({ type: "SECRETS_MANAGER", resource })),
+            arns: arn.apply((secretArn) => ({ secretArn })),
+            connectionArn: pulumi.output(undefined),
+            connectionStatus: pulumi.output(undefined),
+        };
+    }
+    return {
+        arns: pulumi.output({}),
+        connectionArn: pulumi.output(undefined),
+        connectionStatus: pulumi.output(undefined),
+    };
+}

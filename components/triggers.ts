@@ -1,0 +1,368 @@
+/**
+ * Webhook triggers: which repository events start a build, as CodeBuild webhook filter groups, and the webhook
+ * itself. Off by default.
+ *
+ * Pure parts: {@link resolveTriggers} (defaults and validation, called by `resolveArgs`) and
+ * {@link webhookFilterGroups} (the filter groups, exactly as `aws.codebuild.Webhook` takes them). Resources:
+ * {@link createWebhook}.
+ *
+ * The buildspec's trust rule (`buildspec/trust.sh`) decides what a build may write; the webhook decides only which
+ * events build. A pull request is never trusted there, whatever its refs, so a pull-request build reads the cache
+ * and pushes nothing.
+ *
+ * Sources: CodeBuild user guide "Filter GitHub webhook events" (filter types `EVENT`, `HEAD_REF`, `BASE_REF`,
+ * `FILE_PATH`; events `PUSH`, `PULL_REQUEST_CREATED`, `PULL_REQUEST_UPDATED`, `PULL_REQUEST_REOPENED`; filters of a
+ * group must all match, any group may match; a push's `HEAD_REF` is `refs/heads/<branch>` or `refs/tags/<tag>`);
+ * CodeBuild API `PullRequestBuildPolicy` and user guide "Pull request comment approval" (`requiresCommentApproval`
+ * and `approverRoles`; an approver comments `/codebuild_run(<commit>)` to start a held build); CodeBuild API
+ * `CreateWebhook` (`manualCreation`: CodeBuild returns the payload URL and secret instead of creating the hook).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { type CachedDockerBuildArgs, type Problems } from "./args";
+import type { SourceAuthKind, SourceProvider } from "./source";
+
+/** When CodeBuild holds a pull request's build until an approver comments `/codebuild_run(<commit>)`. */
+export const PullRequestCommentApproval = {
+    /** Only pull requests from forks wait for an approval (unless their author has an approver role). */
+    ForkPullRequests: "FORK_PULL_REQUESTS",
+    /** Every pull request waits for an approval (unless its author has an approver role). */
+    AllPullRequests: "ALL_PULL_REQUESTS",
+    /** No pull request waits: a fork's code runs in the privileged build with the role at once. */
+    Disabled: "DISABLED",
+} as const;
+export type PullRequestCommentApproval = (typeof PullRequestCommentApproval)[keyof typeof PullRequestCommentApproval];
+export const PULL_REQUEST_COMMENT_APPROVALS: readonly PullRequestCommentApproval[] =
+    Object.values(PullRequestCommentApproval);
+
+/** Repository roles that may approve a held pull-request build (CodeBuild API `PullRequestBuildPolicy`). */
+export const PullRequestApproverRole = {
+    GITHUB_READ: "GITHUB_READ",
+    GITHUB_TRIAGE: "GITHUB_TRIAGE",
+    GITHUB_WRITE: "GITHUB_WRITE",
+    GITHUB_MAINTAIN: "GITHUB_MAINTAIN",
+    GITHUB_ADMIN: "GITHUB_ADMIN",
+    GITLAB_GUEST: "GITLAB_GUEST",
+    GITLAB_PLANNER: "GITLAB_PLANNER",
+    GITLAB_REPORTER: "GITLAB_REPORTER",
+    GITLAB_DEVELOPER: "GITLAB_DEVELOPER",
+    GITLAB_MAINTAINER: "GITLAB_MAINTAINER",
+    GITLAB_OWNER: "GITLAB_OWNER",
+    BITBUCKET_READ: "BITBUCKET_READ",
+    BITBUCKET_WRITE: "BITBUCKET_WRITE",
+    BITBUCKET_ADMIN: "BITBUCKET_ADMIN",
+} as const;
+export type PullRequestApproverRole = (typeof PullRequestApproverRole)[keyof typeof PullRequestApproverRole];
+export const PULL_REQUEST_APPROVER_ROLES: readonly PullRequestApproverRole[] = Object.values(PullRequestApproverRole);
+
+/** The approver roles by default: those that can push to the repository (write and above). */
+export const DEFAULT_APPROVER_ROLES: Readonly<Record<SourceProvider, readonly PullRequestApproverRole[]>> = {
+    github: ["GITHUB_WRITE", "GITHUB_MAINTAIN", "GITHUB_ADMIN"],
+    gitlab: ["GITLAB_DEVELOPER", "GITLAB_MAINTAINER", "GITLAB_OWNER"],
+    bitbucket: ["BITBUCKET_WRITE", "BITBUCKET_ADMIN"],
+};
+
+/** The pull-request events that build: opened, new commits, reopened (not merged or closed). */
+export const PULL_REQUEST_EVENTS = ["PULL_REQUEST_CREATED", "PULL_REQUEST_UPDATED", "PULL_REQUEST_REOPENED"] as const;
+
+/** The trigger arguments after defaults and validation. `pullRequests` is what other options check against. */
+export interface ResolvedWebhook {
+    /** Whether there is a webhook at all: pushes, pull requests or tags. */
+    readonly enabled: boolean;
+    /** Pushes to the trusted refs build (and, being trusted, write the cache). */
+    readonly pushes: boolean;
+    /** Pull requests (created, updated, reopened) build; they read the cache and never write it. */
+    readonly pullRequests: boolean;
+    /** Regular expressions of tag names whose pushes build; empty for none. */
+    readonly tags: readonly string[];
+    /** Path prefixes: only a change to a file under one of them builds; empty for every change. */
+    readonly filePaths: readonly string[];
+    /** CodeBuild returns the payload URL and secret instead of creating the hook. */
+    readonly manualCreation: boolean;
+    /** Comment approval of pull-request builds (meaningful only with `pullRequests`). */
+    readonly commentApproval: PullRequestCommentApproval;
+    /** Who may approve (empty when `commentApproval` is `DISABLED`). */
+    readonly approverRoles: readonly PullRequestApproverRole[];
+}
+
+/** The trigger arguments as `resolveArgs` returns them: the flat arguments and the {@link ResolvedWebhook}. */
+export interface ResolvedTriggers {
+    readonly webhookPushes: boolean;
+    readonly webhookPullRequests: boolean;
+    readonly webhookTags: string[];
+    readonly webhookFilePaths: string[];
+    readonly webhookManualCreation: boolean;
+    readonly pullRequestCommentApproval: PullRequestCommentApproval;
+    readonly pullRequestApproverRoles: PullRequestApproverRole[];
+    readonly webhook: ResolvedWebhook;
+}
+
+/** One filter of a group, as `aws.codebuild.Webhook` takes it. */
+export interface WebhookFilter {
+    readonly type: "EVENT" | "HEAD_REF" | "BASE_REF" | "FILE_PATH";
+    readonly pattern: string;
+    readonly excludeMatchedPattern?: boolean;
+}
+/** One filter group: all its filters must match. */
+export interface WebhookFilterGroup {
+    readonly filters: WebhookFilter[];
+}
+
+/** A trusted ref as the trust rule compares it: a bare name is a branch, `refs/…` stays as it is. */
+export function fullRef(ref: string): string {
+    return ref.startsWith("refs/") ? ref : `refs/heads/${ref}`;
+}
+
+/** `s` as a regular expression that matches exactly `s` (CodeBuild's patterns are Java regular expressions). */
+export function escapeRegex(s: string): string {
+    return s.replace(/[\\^$.*+?()[\]{}|/-]/g, "\\$&");
+}
+
+/**
+ * The webhook's filter groups (pure), exactly as `aws.codebuild.Webhook`'s `filterGroups` takes them; any group
+ * may match, and every filter of a group must:
+ * - pushes: `EVENT` `PUSH` and `HEAD_REF` matching exactly one of the trusted refs (`fullRef` of each, so a bare
+ *   name is a branch and a tag counts only as `refs/tags/<name>`);
+ * - tags: `EVENT` `PUSH` and `HEAD_REF` `^refs/tags/(?:<tag patterns>)$`;
+ * - pull requests: `EVENT` `PULL_REQUEST_CREATED, PULL_REQUEST_UPDATED, PULL_REQUEST_REOPENED`, whatever their
+ *   head or base (they never write the cache, see `buildspec/trust.sh`);
+ * - with file paths, each group also has `FILE_PATH` `^(?:<prefix>|…)` (a change under one of them).
+ * No group when the webhook is off.
+ */
+export function webhookFilterGroups(w: ResolvedWebhook, trustedRefs: readonly string[]): WebhookFilterGroup[] {
+    const paths: WebhookFilter[] =
+        w.filePaths.length === 0
+            ? []
+            : [{ type: "FILE_PATH", pattern: `^(?:${w.filePaths.map(escapeRegex).join("|")})` }];
+    const groups: WebhookFilterGroup[] = [];
+    if (w.pushes) {
+        groups.push({
+            filters: [
+                { type: "EVENT", pattern: "PUSH" },
+                { type: "HEAD_REF", pattern: `^(?:${trustedRefs.map((r) => escapeRegex(fullRef(r))).join("|")})$` },
+                ...paths,
+            ],
+        });
+    }
+    if (w.tags.length > 0) {
+        groups.push({
+            filters: [
+                { type: "EVENT", pattern: "PUSH" },
+                { type: "HEAD_REF", pattern: `^refs/tags/(?:${w.tags.join("|")})$` },
+                ...paths,
+            ],
+        });
+    }
+    if (w.pullRequests) {
+        groups.push({ filters: [{ type: "EVENT", pattern: PULL_REQUEST_EVENTS.join(", ") }, ...paths] });
+    }
+    return groups;
+}
+
+/** The webhook's `pullRequestBuildPolicy` (pure): only with pull-request triggers; roles only when approval is on. */
+export function pullRequestBuildPolicy(
+    w: ResolvedWebhook,
+): { requiresCommentApproval: string; approverRoles?: string[] } | undefined {
+    if (!w.pullRequests) {
+        return undefined;
+    }
+    return w.commentApproval === "DISABLED"
+        ? { requiresCommentApproval: "DISABLED" }
+        : { requiresCommentApproval: w.commentApproval, approverRoles: [...w.approverRoles] };
+}
+
+/** Defaults of the trigger arguments that are constant scalars: everything off. */
+export const TRIGGER_DEFAULTS = {
+    webhookPushes: false,
+    webhookPullRequests: false,
+    webhookManualCreation: false,
+} as const;
+
+/** Comment approval by default, with pull-request triggers: fork pull requests wait for an approver. */
+export const DEFAULT_COMMENT_APPROVAL: PullRequestCommentApproval = "FORK_PULL_REQUESTS";
+
+const NO_CONTROL = /^[^\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]+$/;
+
+function isRegex(s: string): boolean {
+    try {
+        new RegExp(s);
+        return true;
+    } catch {
+        return false;
+    }
+}
+
+function stringList(p: Problems, key: string, v: unknown, allowed: string): v is string[] {
+    return p.check(Array.isArray(v) && v.every((x) => typeof x === "string"), key, v, allowed);
+}
+
+/**
+ * Defaults and checks of the trigger arguments. A webhook needs a source of your own with a sign-in (the default
+ * source is AWS's public repository, which can't take your webhook); file paths, manual creation and the
+ * pull-request approval settings are refused where they would do nothing; approver roles must belong to the
+ * source's provider.
+ */
+export function resolveTriggers(
+    p: Problems,
+    args: CachedDockerBuildArgs,
+    other: {
+        readonly defaultSource: boolean;
+        readonly sourceAuth: SourceAuthKind;
+        readonly sourceProvider: SourceProvider;
+    },
+): ResolvedTriggers {
+    const webhookPushes = args.webhookPushes ?? TRIGGER_DEFAULTS.webhookPushes;
+    const webhookPullRequests = args.webhookPullRequests ?? TRIGGER_DEFAULTS.webhookPullRequests;
+    const webhookManualCreation = args.webhookManualCreation ?? TRIGGER_DEFAULTS.webhookManualCreation;
+    const webhookTags = args.webhookTags ?? [];
+    if (stringList(p, "webhookTags", webhookTags, "Allowed: a list of regular expressions of tag names.")) {
+        for (const t of webhookTags) {
+            p.check(
+                t.length > 0 && NO_CONTROL.test(t) && isRegex(t),
+                "webhookTags",
+                t,
+                "Allowed: a regular expression of tag names, such as v[0-9]+\\..* (no control characters).",
+            );
+        }
+    }
+    const webhookFilePaths = args.webhookFilePaths ?? [];
+    if (stringList(p, "webhookFilePaths", webhookFilePaths, "Allowed: a list of path prefixes.")) {
+        for (const f of webhookFilePaths) {
+            p.check(
+                f.length > 0 && NO_CONTROL.test(f) && !f.startsWith("/") && !f.split("/").includes(".."),
+                "webhookFilePaths",
+                f,
+                "Allowed: a path prefix relative to the repository root, such as app/docker/ (no leading '/', no '..').",
+            );
+        }
+    }
+    const tagsOn = Array.isArray(webhookTags) && webhookTags.length > 0;
+    const enabled = webhookPushes || webhookPullRequests || tagsOn;
+    const onKey = webhookPushes ? "webhookPushes" : webhookPullRequests ? "webhookPullRequests" : "webhookTags";
+    const onValue = onKey === "webhookTags" ? webhookTags : true;
+    if (enabled && other.defaultSource) {
+        p.check(
+            false,
+            onKey,
+            onValue,
+            "Allowed: off with the default source, AWS's public aws-codebuild-docker-images repository, which can't take your webhook. Set sourceUrl to your own repository and sign in with connectionArn, createConnection or githubToken.",
+        );
+    } else if (enabled) {
+        p.check(
+            other.sourceAuth !== "none",
+            onKey,
+            onValue,
+            "Allowed only with a sign-in to the source (connectionArn, createConnection or githubToken): CodeBuild needs it to create the webhook.",
+        );
+    }
+    const onlyWithWebhook = "Allowed only with a webhook trigger (webhookPushes, webhookPullRequests or webhookTags).";
+    if (Array.isArray(webhookFilePaths) && webhookFilePaths.length > 0) {
+        p.check(enabled, "webhookFilePaths", webhookFilePaths, onlyWithWebhook);
+    }
+    if (webhookManualCreation) {
+        p.check(enabled, "webhookManualCreation", webhookManualCreation, onlyWithWebhook);
+    }
+
+    const pullRequestCommentApproval = args.pullRequestCommentApproval ?? DEFAULT_COMMENT_APPROVAL;
+    const onlyWithPullRequests = "Allowed only with webhookPullRequests: true.";
+    const approvalOk = p.check(
+        PULL_REQUEST_COMMENT_APPROVALS.includes(pullRequestCommentApproval),
+        "pullRequestCommentApproval",
+        pullRequestCommentApproval,
+        `Allowed: ${PULL_REQUEST_COMMENT_APPROVALS.join(", ")}.`,
+    );
+    if (args.pullRequestCommentApproval !== undefined) {
+        p.check(webhookPullRequests, "pullRequestCommentApproval", pullRequestCommentApproval, onlyWithPullRequests);
+    }
+    const defaultRoles = DEFAULT_APPROVER_ROLES[other.sourceProvider] ?? [];
+    const pullRequestApproverRoles = args.pullRequestApproverRoles ?? [...defaultRoles];
+    if (args.pullRequestApproverRoles !== undefined) {
+        const prefix = `${String(other.sourceProvider).toUpperCase()}_`;
+        const listOk =
+            p.check(webhookPullRequests, "pullRequestApproverRoles", pullRequestApproverRoles, onlyWithPullRequests) &&
+            p.check(
+                Array.isArray(pullRequestApproverRoles) && pullRequestApproverRoles.length > 0,
+                "pullRequestApproverRoles",
+                pullRequestApproverRoles,
+                `Allowed: a non-empty list of ${prefix}… roles.`,
+            );
+        if (listOk && approvalOk) {
+            p.check(
+                pullRequestCommentApproval !== "DISABLED",
+                "pullRequestApproverRoles",
+                pullRequestApproverRoles,
+                "Allowed only when pullRequestCommentApproval is not DISABLED (there is nothing to approve).",
+            );
+        }
+        for (const [i, r] of (listOk ? pullRequestApproverRoles : []).entries()) {
+            p.check(
+                PULL_REQUEST_APPROVER_ROLES.includes(r) &&
+                    r.startsWith(prefix) &&
+                    pullRequestApproverRoles.indexOf(r) === i,
+                "pullRequestApproverRoles",
+                r,
+                `Allowed: roles of the source's provider (${other.sourceProvider}), each once: ${PULL_REQUEST_APPROVER_ROLES.filter((x) => x.startsWith(prefix)).join(", ")}.`,
+            );
+        }
+    }
+
+    const webhook: ResolvedWebhook = {
+        enabled,
+        pushes: webhookPushes,
+        pullRequests: webhookPullRequests,
+        tags: tagsOn ? webhookTags : [],
+        filePaths: Array.isArray(webhookFilePaths) ? webhookFilePaths : [],
+        manualCreation: webhookManualCreation,
+        commentApproval: pullRequestCommentApproval,
+        approverRoles: pullRequestCommentApproval === "DISABLED" ? [] : pullRequestApproverRoles,
+    };
+    return {
+        webhookPushes,
+        webhookPullRequests,
+        webhookTags,
+        webhookFilePaths,
+        webhookManualCreation,
+        pullRequestCommentApproval,
+        pullRequestApproverRoles,
+        webhook,
+    };
+}
+
+/** The webhook and what manual creation hands back. */
+export interface WebhookResources {
+    readonly webhook: aws.codebuild.Webhook;
+    /** Where the provider must send events; set only with manual creation. */
+    readonly payloadUrl: pulumi.Output<string | undefined>;
+    /** The secret that signs the events, a Pulumi secret; set only with manual creation. */
+    readonly secret: pulumi.Output<string | undefined>;
+}
+
+/**
+ * The project's webhook. `buildType` is `BUILD`, or `BUILD_BATCH` for a project that runs batch builds (one
+ * webhook event then starts the whole batch).
+ */
+export function createWebhook(
+    name: string,
+    projectName: pulumi.Input<string>,
+    w: ResolvedWebhook,
+    trustedRefs: readonly string[],
+    opts: pulumi.ResourceOptions,
+    buildType: "BUILD" | "BUILD_BATCH" = "BUILD",
+): WebhookResources {
+    const webhook = new aws.codebuild.Webhook(
+        `${name}-webhook`,
+        {
+            projectName,
+            buildType,
+            filterGroups: webhookFilterGroups(w, trustedRefs),
+            manualCreation: w.manualCreation,
+            pullRequestBuildPolicy: pullRequestBuildPolicy(w),
+        },
+        { ...opts, additionalSecretOutputs: ["secret"] },
+    );
+    return {
+        webhook,
+        payloadUrl: w.manualCreation ? webhook.payloadUrl : pulumi.output(undefined),
+        secret: w.manualCreation ? pulumi.secret(webhook.secret) : pulumi.output(undefined),
+    };
+}
