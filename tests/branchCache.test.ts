@@ -14,6 +14,7 @@ import fc from "fast-check";
 import { resolveArgs } from "../components/args";
 import { BRANCH_SLUG_CAP, branchSlugMax, branchTagPattern, MAX_BASE_TAG_LENGTH } from "../components/branchCache";
 import { buildspec, buildspecOptions, BuildspecOptions, command, preludeValues } from "../components/buildspec";
+import { webhookFilterGroups, WebhookFilterGroup } from "../components/triggers";
 import { runBash } from "./helpers/bash";
 import {
     BuildEvent,
@@ -274,5 +275,127 @@ describe("branch tags: a ref (anything a ref may hold) becomes a Docker tag no o
             assert.match(t, re);
         }
         assert.doesNotMatch("buildcache", re);
+    });
+});
+
+/** What the webhook sees of an event (tests/helpers/events.ts). */
+type WebhookView = NonNullable<BuildEvent["webhook"]>;
+
+/**
+ * Whether CodeBuild starts a build for `e` under `groups`, as its documentation describes the evaluation ("GitHub
+ * webhook events"; API WebhookFilter): a build starts when every filter of at least one group passes. EVENT: the
+ * event is one of the comma-separated names. HEAD_REF / BASE_REF: the pattern, a regular expression, is found in the
+ * ref (a push has no base ref: a BASE_REF filter does not pass). FILE_PATH: taken as passing (every event here
+ * changes a file under the configured paths). `excludeMatchedPattern` inverts a filter.
+ */
+export function webhookStarts(groups: readonly WebhookFilterGroup[], e: WebhookView): boolean {
+    return groups.some((g) =>
+        g.filters.every((f) => {
+            let match: boolean;
+            switch (f.type) {
+                case "EVENT":
+                    match = f.pattern
+                        .split(",")
+                        .map((x) => x.trim())
+                        .includes(e.event);
+                    break;
+                case "HEAD_REF":
+                    match = new RegExp(f.pattern).test(e.headRef);
+                    break;
+                case "BASE_REF":
+                    match = e.baseRef !== undefined && new RegExp(f.pattern).test(e.baseRef);
+                    break;
+                default:
+                    match = true;
+            }
+            return f.excludeMatchedPattern ? !match : match;
+        }),
+    );
+}
+
+describe("the webhook's filter groups and the trust rule agree (every event let through gets the README's decision)", () => {
+    const branches = ["main", "release/1.x", "release-1.x", "main2", "x/main", "feature/x", "refs/heads/main", "v1.0"];
+    const tags = ["v1.0", "v1.1", "v2.0", "main", "release/1.x", "latest"];
+    const events: BuildEvent[] = [
+        ...branches.map((b) => branchPush(b)),
+        ...tags.map((t) => tagPush(t)),
+        ...branches.flatMap((head, i) =>
+            ["main", "release/1.x", "feature/x"].flatMap((base) =>
+                ["PULL_REQUEST_CREATED", "PULL_REQUEST_UPDATED", "PULL_REQUEST_REOPENED", "PULL_REQUEST_MERGED"].map(
+                    (event) => pullRequest(100 + i, head, base, { fork: i % 2 === 0, event }),
+                ),
+            ),
+        ),
+    ];
+    const configs: { what: string; args: Parameters<typeof resolveArgs>[2] }[] = [
+        { what: "pushes and pull requests", args: { webhookPushes: true, webhookPullRequests: true } },
+        {
+            what: "pushes, pull requests and tags v*",
+            args: { webhookPushes: true, webhookPullRequests: true, webhookTags: ["v.*"] },
+        },
+        { what: "tags only, every tag", args: { webhookTags: [".*"] } },
+        { what: "pull requests only", args: { webhookPullRequests: true } },
+    ];
+    for (const { what, args } of configs) {
+        it(`${what}: pushes to trusted refs and listed tags write (the default branch's tags only for it), nothing else does`, () => {
+            const a = resolveArgs("docker-cache", "dev", {
+                sourceUrl: "https://github.com/acme/app.git",
+                sourceVersion: "main",
+                githubToken: "ghp_test",
+                trustedRefs: TRUSTED,
+                cacheStrategy: "registry",
+                ...args,
+            });
+            const groups = webhookFilterGroups(a.webhook, a.trustedRefs);
+            assert.ok(groups.length > 0);
+            const o = buildspecOptions(a, URL, "eu-west-1");
+            const trusted = new Set(TRUSTED.map((r) => (r.startsWith("refs/") ? r : `refs/heads/${r}`)));
+            let started = 0;
+            let wrote = 0;
+            for (const e of events) {
+                if (!webhookStarts(groups, e.webhook!)) {
+                    continue;
+                }
+                started++;
+                const d = decide(o, e.env);
+                const isPr = e.webhook!.event.startsWith("PULL_REQUEST");
+                const promised = !isPr && trusted.has(e.webhook!.headRef);
+                assert.equal(d.trusted, promised ? "1" : "0", `${what}: ${e.what}`);
+                if (promised) {
+                    wrote++;
+                    const own = e.webhook!.headRef === "refs/heads/main" ? "" : expectedBranchTag(e.webhook!.headRef);
+                    assert.equal(d.cacheRef, `${URL}:buildcache${own}`, e.what);
+                    assert.equal(d.imageRef, `${URL}:latest${own}`, e.what);
+                } else {
+                    assert.equal(d.imageRef, `${URL}:latest`, `${e.what}: names no image of its own`);
+                }
+            }
+            assert.ok(started > 0, `${what}: some event builds`);
+            if (args?.webhookPushes || (args?.webhookTags ?? []).length > 0) {
+                assert.ok(wrote > 0, `${what}: some event writes`);
+            }
+        });
+    }
+
+    it("the evaluator can fail: a group whose filters don't all pass starts nothing; an excluded match starts nothing", () => {
+        const push = branchPush("main").webhook!;
+        assert.equal(webhookStarts([{ filters: [{ type: "EVENT", pattern: "PUSH" }] }], push), true);
+        const mismatch = [{ type: "HEAD_REF", pattern: "^refs/heads/dev$" }] as const;
+        assert.equal(webhookStarts([{ filters: [{ type: "EVENT", pattern: "PUSH" }, ...mismatch] }], push), false);
+        assert.equal(
+            webhookStarts(
+                [
+                    {
+                        filters: [
+                            { type: "EVENT", pattern: "PUSH" },
+                            { type: "HEAD_REF", pattern: "main", excludeMatchedPattern: true },
+                        ],
+                    },
+                ],
+                push,
+            ),
+            false,
+        );
+        assert.equal(webhookStarts([{ filters: [{ type: "BASE_REF", pattern: ".*" }] }], push), false, "no base ref");
     });
 });
