@@ -12,6 +12,7 @@ import { credentialArnProblem, prefixProblem, Upstream, UpstreamCache, UPSTREAMS
 // ---- Sources, triggers and schedules (components/source.ts, triggers.ts, schedule.ts) ----
 import { resolveSchedule } from "./schedule";
 import { resolveSource, SourceAuthKind, SourceProvider } from "./source";
+import { hasBranchCaches, MAX_BASE_TAG_LENGTH } from "./branchCache";
 import {
     PullRequestApproverRole,
     PullRequestCommentApproval,
@@ -507,6 +508,17 @@ export interface CachedDockerBuildArgs {
      * @default undefined (UTC)
      */
     readonly scheduleTimezone?: string;
+
+    // ---- A cache per trusted branch (components/branchCache.ts, buildspec/branch.sh) ----
+
+    /**
+     * Days after its last push that a branch's image and cache tags (`<imageTag>-br-…`, `<cacheTag>-br-…`, written
+     * by trusted refs other than `sourceVersion`) expire: 1 to 3650. The default branch's tags never expire. Only
+     * when `trustedRefs` holds such a ref; then `imageTag` and `cacheTag` may be at most 111 characters, so that a
+     * branch's tags stay within Docker's 128.
+     * @default 14
+     */
+    readonly branchCacheExpiryDays?: number;
 }
 
 /**
@@ -1091,6 +1103,7 @@ export function resolveArgs(name: string, stack: string, args: CachedDockerBuild
     const monitoring = resolveMonitoring(p, args, buildTimeoutMinutes);
     const triggers = resolveTriggers(p, args, { ...source, defaultSource: sourceUrl === DEFAULTS.sourceUrl });
     const schedule = resolveSchedule(p, args);
+    const branchCaches = resolveBranchCaches(p, args, { imageTag, cacheTag, trustedRefs, sourceVersion });
 
     p.throwIfAny();
     return {
@@ -1125,6 +1138,7 @@ export function resolveArgs(name: string, stack: string, args: CachedDockerBuild
         ...source,
         ...triggers,
         ...schedule,
+        ...branchCaches,
     };
 }
 
@@ -1217,4 +1231,33 @@ export function argProblems(name: string, stack: string, args: CachedDockerBuild
         }
         throw e;
     }
+}
+
+// ---- A cache per trusted branch ----
+
+/** Defaults of the branch-cache arguments. */
+export const BRANCH_CACHE_DEFAULTS = { branchCacheExpiryDays: 14 } as const satisfies Partial<ResolvedArgs>;
+
+/**
+ * Defaults and checks of the branch-cache arguments: the expiry, and, when some trusted ref is not the project's own
+ * (so that branch tags are written), tags short enough to carry a branch's part (components/branchCache.ts).
+ */
+function resolveBranchCaches(
+    p: Problems,
+    args: CachedDockerBuildArgs,
+    o: Pick<ResolvedArgs, "imageTag" | "cacheTag" | "trustedRefs" | "sourceVersion">,
+): Pick<ResolvedArgs, "branchCacheExpiryDays"> {
+    const branchCacheExpiryDays = args.branchCacheExpiryDays ?? BRANCH_CACHE_DEFAULTS.branchCacheExpiryDays;
+    integerIn(p, "branchCacheExpiryDays", branchCacheExpiryDays, 1, 3650);
+    if (hasBranchCaches(o)) {
+        for (const key of ["imageTag", "cacheTag"] as const) {
+            p.check(
+                o[key].length <= MAX_BASE_TAG_LENGTH,
+                key,
+                o[key],
+                `Allowed: at most ${MAX_BASE_TAG_LENGTH} characters when trustedRefs holds a ref other than sourceVersion, whose builds push <tag>-br-<branch>-<hash> (Docker tags end at 128).`,
+            );
+        }
+    }
+    return { branchCacheExpiryDays };
 }

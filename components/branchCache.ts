@@ -36,3 +36,16 @@ export function branchSlugMax(o: { readonly imageTag: string; readonly cacheTag:
 export function branchTagPattern(tag: string): string {
     return `${tag}${BRANCH_INFIX}*`;
 }
+
+/** A trusted ref as the buildspec compares it: a bare name is a branch. */
+function fullRef(ref: string): string {
+    return ref.startsWith("refs/") ? ref : `refs/heads/${ref}`;
+}
+
+/** Whether some trusted ref is not the project's own version: its builds write branch tags. */
+export function hasBranchCaches(o: {
+    readonly trustedRefs: readonly string[];
+    readonly sourceVersion: string;
+}): boolean {
+    return o.trustedRefs.some((r) => fullRef(r) !== fullRef(o.sourceVersion));
+}

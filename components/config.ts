@@ -145,6 +145,8 @@ const READERS: { readonly [K in ConfigKey]-?: Reader<NonNullable<CachedDockerBui
     pullRequestApproverRoles: stringList as Reader<PullRequestApproverRole[]>,
     scheduleExpression: text(),
     scheduleTimezone: text(),
+    // ---- A cache per trusted branch ----
+    branchCacheExpiryDays: number,
 };
 
 /** Every config key this program reads, in its own namespace. `githubToken` and `dockerHubAccessToken` are read as secrets. */

@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import type { ResolvedArgs } from "./args";
 import { lifecyclePolicy } from "./lifecycle";
+import { branchTagPattern, hasBranchCaches } from "./branchCache";
 
 export interface RepositoryResources {
     readonly repository: aws.ecr.Repository;
@@ -27,6 +28,8 @@ export function createRepository(
     opts: pulumi.ResourceOptions,
 ): RepositoryResources {
     const moving = protectedTags(a);
+    // ---- A cache per trusted branch: its tags move too, and expire after branchCacheExpiryDays ----
+    const branchPatterns = hasBranchCaches(a) ? [a.imageTag, a.cacheTag].map(branchTagPattern) : [];
     const repository = new aws.ecr.Repository(
         `${name}-repo`,
         {
@@ -35,7 +38,7 @@ export function createRepository(
             imageTagMutability: a.imageTagMutability === "IMMUTABLE" ? "IMMUTABLE_WITH_EXCLUSION" : "MUTABLE",
             imageTagMutabilityExclusionFilters:
                 a.imageTagMutability === "IMMUTABLE"
-                    ? moving.map((filter) => ({ filter, filterType: "WILDCARD" }))
+                    ? [...moving, ...branchPatterns].map((filter) => ({ filter, filterType: "WILDCARD" }))
                     : undefined,
             imageScanningConfiguration: { scanOnPush: true },
             encryptionConfigurations: [{ encryptionType: a.encryptionType, kmsKey: a.kmsKeyArn }],
@@ -53,6 +56,8 @@ export function createRepository(
                     protectedTags: moving,
                     untaggedExpiryDays: a.untaggedExpiryDays,
                     maxTaggedImages: a.maxTaggedImages,
+                    expiringTagPatterns: branchPatterns,
+                    expiringTagDays: a.branchCacheExpiryDays,
                 }),
             ),
         },

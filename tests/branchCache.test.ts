@@ -399,3 +399,38 @@ describe("the webhook's filter groups and the trust rule agree (every event let 
         assert.equal(webhookStarts([{ filters: [{ type: "BASE_REF", pattern: ".*" }] }], push), false, "no base ref");
     });
 });
+
+describe("branchCacheExpiryDays and the tags' length (config, validated before anything is created)", () => {
+    const problems = (args: Parameters<typeof resolveArgs>[2]) => {
+        try {
+            resolveArgs("docker-cache", "dev", args);
+            return [];
+        } catch (e) {
+            return String((e as Error).message)
+                .split("\n")
+                .filter((l) => l.includes("Invalid value"));
+        }
+    };
+
+    it("defaults to 14; 1 to 3650 whole days", () => {
+        assert.equal(resolveArgs("docker-cache", "dev", {}).branchCacheExpiryDays, 14);
+        assert.equal(resolveArgs("docker-cache", "dev", { branchCacheExpiryDays: 3650 }).branchCacheExpiryDays, 3650);
+        for (const bad of [0, 3651, 1.5, -1]) {
+            assert.deepEqual(problems({ branchCacheExpiryDays: bad }), [
+                `Invalid value for 'branchCacheExpiryDays': ${bad}. Allowed: a whole number from 1 to 3650.`,
+            ]);
+        }
+    });
+
+    it(`tags over ${MAX_BASE_TAG_LENGTH} characters are refused only when a trusted ref other than sourceVersion writes branch tags`, () => {
+        const long = "t".repeat(MAX_BASE_TAG_LENGTH + 1);
+        assert.deepEqual(problems({ cacheTag: long }), [], "one trusted ref, the project's own: no branch tags");
+        assert.deepEqual(problems({ cacheTag: long, sourceVersion: "main", trustedRefs: ["main", "release"] }), [
+            `Invalid value for 'cacheTag': "${long}". Allowed: at most ${MAX_BASE_TAG_LENGTH} characters when trustedRefs holds a ref other than sourceVersion, whose builds push <tag>-br-<branch>-<hash> (Docker tags end at 128).`,
+        ]);
+        assert.deepEqual(
+            problems({ imageTag: "t".repeat(MAX_BASE_TAG_LENGTH), sourceVersion: "main", trustedRefs: ["main", "x"] }),
+            [],
+        );
+    });
+});
