@@ -8,11 +8,11 @@
  * and this description of it must agree.
  */
 import { strict as assert } from "node:assert";
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import fc from "fast-check";
 import { resolveArgs } from "../components/args";
-import { BRANCH_SLUG_CAP, branchSlugMax, branchTagPattern, MAX_BASE_TAG_LENGTH } from "../components/branchCache";
+import { branchSlugMax, branchTagPattern, MAX_BASE_TAG_LENGTH } from "../components/branchCache";
 import { buildspec, buildspecOptions, BuildspecOptions, command, preludeValues } from "../components/buildspec";
 import { webhookFilterGroups, WebhookFilterGroup } from "../components/triggers";
 import { runBash } from "./helpers/bash";
@@ -20,6 +20,7 @@ import {
     BuildEvent,
     branchPush,
     CodeBuildEnv,
+    expectedBranchTag,
     manual,
     manualUnset,
     pullRequest,
@@ -39,16 +40,6 @@ function optionsFor(
 ): BuildspecOptions {
     const a = resolveArgs("docker-cache", "dev", { trustedRefs, sourceVersion, cacheStrategy: strategy, ...tags });
     return buildspecOptions(a, URL, "eu-west-1");
-}
-
-/** The tag part a branch's tags carry, computed independently of branch.sh. */
-export function expectedBranchTag(ref: string, slugMax = BRANCH_SLUG_CAP): string {
-    const name = ref.replace(/^refs\/heads\//, "").replace(/^refs\//, "");
-    const slug = Buffer.from(name, "utf8")
-        .toString("latin1")
-        .replace(/[^A-Za-z0-9_.-]/g, "-")
-        .slice(0, slugMax);
-    return `-br-${slug}-${createHash("sha256").update(ref, "utf8").digest("hex").slice(0, 12)}`;
 }
 
 interface Decision {

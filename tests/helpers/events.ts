@@ -30,6 +30,9 @@
  *   initiator is that role's session, which [ENV] does not describe for assumed roles).
  */
 
+import { createHash } from "node:crypto";
+import { BRANCH_SLUG_CAP } from "../../components/branchCache";
+
 /** A full 40-hex commit, as CodeBuild reports one. */
 export const SHA = "4f1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c";
 
@@ -159,4 +162,17 @@ export function scheduled(projectVersion = "main"): BuildEvent {
             CODEBUILD_INITIATOR: "docker-cache-dev-scheduler/placeholder-session",
         },
     };
+}
+
+/**
+ * The part a ref's branch tags carry after the configured tag (`-br-<slug>-<hash>`), computed independently of
+ * `components/buildspec/branch.sh` from its description (components/branchCache.ts), so that tests compare the two.
+ */
+export function expectedBranchTag(ref: string, slugMax = BRANCH_SLUG_CAP): string {
+    const name = ref.replace(/^refs\/heads\//, "").replace(/^refs\//, "");
+    const slug = Buffer.from(name, "utf8")
+        .toString("latin1")
+        .replace(/[^A-Za-z0-9_.-]/g, "-")
+        .slice(0, slugMax);
+    return `-br-${slug}-${createHash("sha256").update(ref, "utf8").digest("hex").slice(0, 12)}`;
 }
