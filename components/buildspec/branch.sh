@@ -32,5 +32,5 @@ if [ -n "$CACHE_BRANCH" ]; then
     if [ "$TRUSTED" = 1 ]; then own_tag=$branch_tag; fi
 fi
 BRANCH_SH="/tmp/layer-cache-branch.${CODEBUILD_BUILD_ID##*:}.sh"
-own_push=("${PUSH_FLAGS[@]/"$IMAGE_REF"/"$IMAGE_REF$own_tag"}")
-printf 'IMAGE_REF=%q\nCACHE_REF=%q\nPUSH_FLAGS=(%s)\n' "$IMAGE_REF$own_tag" "$CACHE_REF$own_tag" "$(printf '%q ' "${own_push[@]}")" >"$BRANCH_SH"
+printf 'IMAGE_REF=%q\nCACHE_REF=%q\nPUSH_FLAGS=(%s)\n' "$IMAGE_REF$own_tag" "$CACHE_REF$own_tag" \
+    "$(printf '%q ' "${PUSH_FLAGS[@]/"$IMAGE_REF"/"$IMAGE_REF$own_tag"}")" >"$BRANCH_SH"

@@ -20,9 +20,7 @@
 probe_output=$(mktemp)
 probe_once() { docker buildx imagetools inspect "$1"; }
 # shellcheck disable=SC2034 # CACHE_FOUND is an output: report.sh, export.sh and metrics.sh read it.
-CACHE_FOUND=0
-CACHE_FROM=()
-probe_ok=1
+CACHE_FOUND=0 CACHE_FROM=() probe_ok=1
 for ref in "${CACHE_REFS[@]}"; do
     if registry_retry -q "reading the layer cache $ref" "$probe_output" probe_once "$ref"; then
         # shellcheck disable=SC2034
