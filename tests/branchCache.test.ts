@@ -14,7 +14,9 @@ import fc from "fast-check";
 import { resolveArgs } from "../components/args";
 import { branchSlugMax, branchTagPattern, MAX_BASE_TAG_LENGTH } from "../components/branchCache";
 import { buildspec, buildspecOptions, BuildspecOptions, command, preludeValues } from "../components/buildspec";
+import type { LifecyclePolicyDocument } from "../components/lifecycle";
 import { webhookFilterGroups, WebhookFilterGroup } from "../components/triggers";
+import { findResource, runProgram } from "./helpers/mocks";
 import { runBash } from "./helpers/bash";
 import {
     BuildEvent,
@@ -423,5 +425,54 @@ describe("branchCacheExpiryDays and the tags' length (config, validated before a
             problems({ imageTag: "t".repeat(MAX_BASE_TAG_LENGTH), sourceVersion: "main", trustedRefs: ["main", "x"] }),
             [],
         );
+    });
+});
+
+describe("the component wires branch caches into the repository (program under Pulumi mocks)", () => {
+    /** The lifecycle rules and the tag exclusions the program registers for the dev stack with these overrides. */
+    async function repositoryOf(overrides: Record<string, unknown>) {
+        await runProgram("dev", overrides);
+        const lc = findResource("aws:ecr/lifecyclePolicy:LifecyclePolicy").inputs;
+        const repo = findResource("aws:ecr/repository:Repository").inputs;
+        const rules = (JSON.parse(String(lc.policy)) as LifecyclePolicyDocument).rules;
+        return { rules, exclusions: repo.imageTagMutabilityExclusionFilters as { filter: string }[] | undefined };
+    }
+
+    it("a second trusted ref: its tags expire after branchCacheExpiryDays, after the shields; IMMUTABLE lets them move", async () => {
+        const { rules, exclusions } = await repositoryOf({
+            sourceVersion: "main",
+            trustedRefs: ["main", "release/1.x"],
+            branchCacheExpiryDays: 21,
+            imageTagMutability: "IMMUTABLE",
+            imageTag: "app",
+            cacheTag: "app-cache",
+        });
+        const [imageTag, cacheTag] = ["app", "app-cache"];
+        assert.deepEqual(
+            rules
+                .slice(0, 4)
+                .map((r) => [
+                    r.rulePriority,
+                    r.selection.tagPatternList,
+                    r.selection.countType,
+                    r.selection.countNumber,
+                ]),
+            [
+                [1, [imageTag], "imageCountMoreThan", 10000],
+                [2, [cacheTag], "imageCountMoreThan", 10000],
+                [3, [`${imageTag}-br-*`], "sinceImagePushed", 21],
+                [4, [`${cacheTag}-br-*`], "sinceImagePushed", 21],
+            ],
+        );
+        assert.deepEqual(
+            exclusions?.map((e) => e.filter),
+            [imageTag, cacheTag, `${imageTag}-br-*`, `${cacheTag}-br-*`],
+        );
+    });
+
+    it("one trusted ref, the project's own: the policy and exclusions are as before (no branch rule)", async () => {
+        const { rules, exclusions } = await repositoryOf({ imageTagMutability: "IMMUTABLE" });
+        assert.ok(!rules.some((r) => (r.selection.tagPatternList ?? []).some((p) => p.includes("-br-"))));
+        assert.equal(exclusions?.length, 2);
     });
 });
