@@ -243,6 +243,10 @@ export type PreludeValue = string | readonly string[];
  *   the containerd store it saves the whole image download (measured: 0 MB pulled instead of the image size).
  *   The cache itself is written by `export.sh`.
  * - `pull`: the original recipe, a plain `--cache-from <image>` (the pulled image, which carries no cache metadata).
+ *
+ * These are the default branch's refs. `branch.sh` gives another trusted ref tags of its own (`SLUG_MAX`: how long
+ * its slug may be, {@link branchSlugMax}) and writes the build's refs to a file that later commands source after
+ * their prelude; `probe.sh` / `pull.sh` add the `--cache-from` of each ref they found, in the forms above.
  */
 export function preludeValues(o: BuildspecOptions): Record<string, PreludeValue> {
     const { image, cache } = cacheRefs(o);
