@@ -15,6 +15,7 @@ import { resolveArgs } from "../components/args";
 import { branchSlugMax, branchTagPattern, MAX_BASE_TAG_LENGTH } from "../components/branchCache";
 import { buildspec, buildspecOptions, BuildspecOptions, command, preludeValues } from "../components/buildspec";
 import type { LifecyclePolicyDocument } from "../components/lifecycle";
+import { startBuildInput } from "../components/schedule";
 import { webhookFilterGroups, WebhookFilterGroup } from "../components/triggers";
 import { findResource, runProgram } from "./helpers/mocks";
 import { runBash } from "./helpers/bash";
@@ -155,6 +156,14 @@ describe("events meet the buildspec: trust and the cache per branch (issue #9)",
             });
         }
     }
+
+    it("the scheduled build's shape is the stack's schedule: StartBuild with the project's name and no source-version override", () => {
+        assert.deepEqual(JSON.parse(startBuildInput("docker-cache-dev")), { ProjectName: "docker-cache-dev" });
+        assert.deepEqual(
+            Object.keys(scheduled().env).filter((k) => k.startsWith("CODEBUILD_WEBHOOK")),
+            [],
+        );
+    });
 
     it("a project whose own version is not trusted: a scheduled or plain build writes nothing", () => {
         const o = optionsFor("registry", ["main"], "develop");

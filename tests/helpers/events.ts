@@ -9,9 +9,10 @@
  * - [GH] "GitHub webhook events", https://docs.aws.amazon.com/codebuild/latest/userguide/github-webhook.html
  *   (doc_source/github-webhook.md)
  * - [API] WebhookFilter, https://docs.aws.amazon.com/codebuild/latest/APIReference/API_WebhookFilter.html
- * - [SCHED] EventBridge Scheduler's CodeBuild StartBuild target (e.g. CDK's `aws_scheduler_targets.CodeBuildStartBuild`,
- *   https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.aws_scheduler_targets.CodeBuildStartBuild.html): the
- *   schedule's role calls StartBuild on the project; a target input, if any, is the StartBuild request.
+ * - [SCHED] EventBridge Scheduler user guide, "Using universal targets",
+ *   https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-targets-universal.html: the target
+ *   `arn:aws:scheduler:::aws-sdk:codebuild:startBuild` calls StartBuild with the schedule's input as the request;
+ *   the stack's input is `{"ProjectName": …}` only (components/schedule.ts, `startBuildInput`; tested).
  *
  * Where the documentation is silent, the entry says so and takes the reading that is safe for the trust rule
  * (the one under which a wrong guess can only keep a build from writing, never let one write):
