@@ -25,7 +25,11 @@
  * - CODEBUILD_INITIATOR of a webhook or scheduled build: [ENV] names only CodePipeline (`codepipeline/<name>`),
  *   a user (its name) and the Jenkins plugin. The trust rule does not read it; the values here are placeholders.
  * - A build without a source-version override: [ENV] does not say whether CODEBUILD_SOURCE_VERSION is then empty
- *   or the project's own source version; both are listed, and both must decide as the project's version does.
+ *   or the project's own source version; empty, unset and the project's version are all listed, and each must
+ *   decide as the project's version does.
+ * - The shapes are GitHub's ([GH]); GitLab's and Bitbucket's pull requests are taken to set the same TRIGGER `pr/<n>`
+ *   ([ENV] says the value is parsed from GitHub's, GitHub Enterprise's or Bitbucket's payload). The trust rule also
+ *   takes a PULL_REQUEST_* event or any base ref as a pull request, so a provider that sets only those is covered.
  * - A scheduled build: the schedule calls StartBuild on the project without a source-version override ([SCHED]; the
  *   stack's schedule passes none), so it is a manual build without override, started by the schedule's role (the
  *   initiator is that role's session, which [ENV] does not describe for assumed roles).
