@@ -10,12 +10,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import { credentialArnProblem, prefixProblem, Upstream, UpstreamCache, UPSTREAMS } from "./pullThrough";
 import { resolveSkipUnchanged } from "./skip";
-import { Platform, PlatformMode, resolvePlatforms } from "./platforms";
+import { isNative, Platform, PlatformMode, resolvePlatforms } from "./platforms";
 // The platform enumerations, beside the others (components/platforms.ts holds their logic).
 export { Platform, PlatformMode, PLATFORMS, PLATFORM_MODES } from "./platforms";
 // ---- Sources, triggers and schedules (components/source.ts, triggers.ts, schedule.ts) ----
 import { resolveSchedule } from "./schedule";
 import { resolveSource, SourceAuthKind, SourceProvider } from "./source";
+import { hasBranchCaches, MAX_BASE_TAG_LENGTH } from "./branchCache";
 import {
     PullRequestApproverRole,
     PullRequestCommentApproval,
@@ -569,6 +570,17 @@ export interface CachedDockerBuildArgs {
      * @default true, except with cacheStrategy `pull`, where it is false
      */
     readonly skipUnchanged?: boolean;
+
+    // ---- A cache per trusted branch (components/branchCache.ts, buildspec/branch.sh) ----
+
+    /**
+     * Days after its last push that a branch's image and cache tags (`<imageTag>-br-…`, `<cacheTag>-br-…`, written
+     * by trusted refs other than `sourceVersion`) expire: 1 to 3650. The default branch's tags never expire. Only
+     * when `trustedRefs` holds such a ref; then `imageTag` and `cacheTag` may be at most 111 characters, so that a
+     * branch's tags stay within Docker's 128.
+     * @default 14
+     */
+    readonly branchCacheExpiryDays?: number;
 }
 
 /**
@@ -1153,10 +1165,21 @@ export function resolveArgs(name: string, stack: string, args: CachedDockerBuild
     const monitoring = resolveMonitoring(p, args, buildTimeoutMinutes);
     const triggers = resolveTriggers(p, args, { ...source, defaultSource: sourceUrl === DEFAULTS.sourceUrl });
     const schedule = resolveSchedule(p, args);
+    const branchCaches = resolveBranchCaches(p, args, { imageTag, cacheTag, trustedRefs, sourceVersion });
     const contextAndTarget = resolveContextAndTarget(p, args, dockerfileDir);
     const platforms = resolvePlatforms(p, args, { cacheStrategy, registryBuilder, projectName, computeType });
     // ---- Skip unchanged builds ----
     const skipUnchanged = resolveSkipUnchanged(p, args, cacheStrategy);
+    // A cache per branch and two platforms built natively don't compose yet: the manifest job joins the platform tags
+    // of the default branch, so a branch's batch would publish no manifest list of its own.
+    if (isNative(platforms) && hasBranchCaches({ trustedRefs, sourceVersion })) {
+        p.check(
+            false,
+            "trustedRefs",
+            args.trustedRefs,
+            `Allowed with two platforms built natively (platformMode native): only sourceVersion (${JSON.stringify(sourceVersion)}); a cache per branch is not yet built per platform. Trust one branch, or build one platform, or use platformMode emulated.`,
+        );
+    }
 
     p.throwIfAny();
     return {
@@ -1194,6 +1217,7 @@ export function resolveArgs(name: string, stack: string, args: CachedDockerBuild
         ...source,
         ...triggers,
         ...schedule,
+        ...branchCaches,
     };
 }
 
@@ -1316,4 +1340,33 @@ function resolveContextAndTarget(
         );
     }
     return { contextDir, target };
+}
+
+// ---- A cache per trusted branch ----
+
+/** Defaults of the branch-cache arguments. */
+export const BRANCH_CACHE_DEFAULTS = { branchCacheExpiryDays: 14 } as const satisfies Partial<ResolvedArgs>;
+
+/**
+ * Defaults and checks of the branch-cache arguments: the expiry, and, when some trusted ref is not the project's own
+ * (so that branch tags are written), tags short enough to carry a branch's part (components/branchCache.ts).
+ */
+function resolveBranchCaches(
+    p: Problems,
+    args: CachedDockerBuildArgs,
+    o: Pick<ResolvedArgs, "imageTag" | "cacheTag" | "trustedRefs" | "sourceVersion">,
+): Pick<ResolvedArgs, "branchCacheExpiryDays"> {
+    const branchCacheExpiryDays = args.branchCacheExpiryDays ?? BRANCH_CACHE_DEFAULTS.branchCacheExpiryDays;
+    integerIn(p, "branchCacheExpiryDays", branchCacheExpiryDays, 1, 3650);
+    if (hasBranchCaches(o)) {
+        for (const key of ["imageTag", "cacheTag"] as const) {
+            p.check(
+                o[key].length <= MAX_BASE_TAG_LENGTH,
+                key,
+                o[key],
+                `Allowed: at most ${MAX_BASE_TAG_LENGTH} characters when trustedRefs holds a ref other than sourceVersion, whose builds push <tag>-br-<branch>-<hash> (Docker tags end at 128).`,
+            );
+        }
+    }
+    return { branchCacheExpiryDays };
 }

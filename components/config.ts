@@ -145,6 +145,8 @@ const READERS: { readonly [K in ConfigKey]-?: Reader<NonNullable<CachedDockerBui
     webhookManualCreation: boolean,
     pullRequestCommentApproval: text(),
     pullRequestApproverRoles: stringList as Reader<PullRequestApproverRole[]>,
+    // ---- A cache per trusted branch ----
+    branchCacheExpiryDays: number,
     scheduleExpression: text(),
     scheduleTimezone: text(),
     // ---- Several images (issue 10) ----

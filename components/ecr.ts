@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import type { ResolvedArgs } from "./args";
 import { lifecyclePolicy } from "./lifecycle";
+import { branchTagPattern, hasBranchCaches } from "./branchCache";
 import { KEY_IMAGES_KEPT, KEY_TAG_PATTERN } from "./skip";
 import { platformTags } from "./platforms";
 
@@ -39,18 +40,19 @@ export function protectedTags(
 }
 
 /**
- * The tags an IMMUTABLE repository must still let move (its exclusion filters): the protected tags, and with
- * `skipUnchanged` the key tags (a forced rebuild pushes its key tag again). ECR takes at most 5 filters, so past
- * that the per-platform and per-branch tags go as `<imageTag>-*` and `<cacheTag>-*` wildcards.
+ * The tags an IMMUTABLE repository must still let move (its exclusion filters): the protected tags, the branches' tags
+ * (`<tag>-br-*`, with a cache per branch), and with `skipUnchanged` the key tags (a forced rebuild pushes its key tag
+ * again). ECR takes at most 5 filters, so past that the per-platform and per-branch tags go as `<imageTag>-*` and
+ * `<cacheTag>-*` wildcards.
  */
 export function mutableTagFilters(
     a: Pick<ResolvedArgs, "imageTag" | "cacheTag"> & Partial<Pick<ResolvedArgs, "skipUnchanged">>,
     moving: readonly string[],
+    branchPatterns: readonly string[] = [],
 ): string[] {
     const keys = a.skipUnchanged ? [KEY_TAG_PATTERN] : [];
-    return moving.length + keys.length <= 5
-        ? [...moving, ...keys]
-        : [a.imageTag, a.cacheTag, `${a.imageTag}-*`, `${a.cacheTag}-*`, ...keys];
+    const all = [...moving, ...branchPatterns, ...keys];
+    return all.length <= 5 ? all : [a.imageTag, a.cacheTag, `${a.imageTag}-*`, `${a.cacheTag}-*`, ...keys];
 }
 
 export function createRepository(
@@ -60,6 +62,8 @@ export function createRepository(
     opts: pulumi.ResourceOptions,
 ): RepositoryResources {
     const moving = protectedTags(a);
+    // ---- A cache per trusted branch: its tags move too, and expire after branchCacheExpiryDays ----
+    const branchPatterns = hasBranchCaches(a) ? [a.imageTag, a.cacheTag].map(branchTagPattern) : [];
     const repository = new aws.ecr.Repository(
         `${name}-repo`,
         {
@@ -68,7 +72,7 @@ export function createRepository(
             imageTagMutability: a.imageTagMutability === "IMMUTABLE" ? "IMMUTABLE_WITH_EXCLUSION" : "MUTABLE",
             imageTagMutabilityExclusionFilters:
                 a.imageTagMutability === "IMMUTABLE"
-                    ? mutableTagFilters(a, moving).map((filter) => ({ filter, filterType: "WILDCARD" }))
+                    ? mutableTagFilters(a, moving, branchPatterns).map((filter) => ({ filter, filterType: "WILDCARD" }))
                     : undefined,
             imageScanningConfiguration: { scanOnPush: true },
             encryptionConfigurations: [{ encryptionType: a.encryptionType, kmsKey: a.kmsKeyArn }],
@@ -86,6 +90,8 @@ export function createRepository(
                     protectedTags: moving,
                     untaggedExpiryDays: a.untaggedExpiryDays,
                     maxTaggedImages: a.maxTaggedImages,
+                    expiringTagPatterns: branchPatterns,
+                    expiringTagDays: a.branchCacheExpiryDays,
                     // Skip unchanged builds: the key tags are bounded apart.
                     ...(a.skipUnchanged ? { boundedTags: { pattern: KEY_TAG_PATTERN, keep: KEY_IMAGES_KEPT } } : {}),
                 }),

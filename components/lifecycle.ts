@@ -38,6 +38,15 @@ export interface LifecyclePolicyDocument {
 
 export interface LifecycleOptions {
     /** Tags that must never expire: the pushed image tag and the cache tag. */
+    // ---- A cache per trusted branch ----
+    /**
+     * Tag patterns (`*` the wildcard) of tags that expire `expiringTagDays` after their push: the branches' image and
+     * cache tags (`<tag>-br-*`). One rule each, right after the shields (so a protected tag is never among them), and
+     * the images they select younger than that are kept from the keep-N rule below. None by default.
+     */
+    readonly expiringTagPatterns?: readonly string[];
+    /** Days after its push that an image with an `expiringTagPatterns` tag expires. */
+    readonly expiringTagDays?: number;
     readonly protectedTags: readonly string[];
     /** Days after which untagged images expire. */
     readonly untaggedExpiryDays: number;
@@ -62,6 +71,7 @@ export function lifecyclePolicy(opts: LifecycleOptions): LifecyclePolicyDocument
         }
     }
     const n = opts.protectedTags.length;
+    const expiring = expiringRules(n + 1, opts);
     return {
         rules: [
             // One shield rule per tag: a tagPatternList with several entries selects only images with all of them.
@@ -76,10 +86,31 @@ export function lifecyclePolicy(opts: LifecycleOptions): LifecyclePolicyDocument
                 },
                 action: { type: "expire" },
             })),
-            ...boundedTagRules(n + 1, opts.boundedTags),
-            ...expiryRules(n + 1 + (opts.boundedTags ? 1 : 0), opts),
+            ...expiring,
+            ...boundedTagRules(n + 1 + expiring.length, opts.boundedTags),
+            ...expiryRules(n + 1 + expiring.length + (opts.boundedTags ? 1 : 0), opts),
         ],
     };
+}
+
+/** One rule per `expiringTagPatterns` entry, from priority `first` on: the tag's images expire N days after their push. */
+function expiringRules(first: number, opts: LifecycleOptions): LifecycleRule[] {
+    const patterns = opts.expiringTagPatterns ?? [];
+    if (patterns.length > 0 && opts.expiringTagDays === undefined) {
+        throw new Error("lifecyclePolicy: expiringTagPatterns needs expiringTagDays");
+    }
+    return patterns.map((pattern, i) => ({
+        rulePriority: first + i,
+        description: `Expire images tagged ${pattern} (a branch's cache or image) ${opts.expiringTagDays} days after their push.`,
+        selection: {
+            tagStatus: "tagged",
+            tagPatternList: [pattern],
+            countType: "sinceImagePushed",
+            countUnit: "days",
+            countNumber: opts.expiringTagDays ?? 0,
+        },
+        action: { type: "expire" },
+    }));
 }
 
 /** The rule of `boundedTags`, at priority `priority`; none without them. */

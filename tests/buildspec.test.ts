@@ -92,9 +92,14 @@ const RETRY_FILE: string = (() => {
 })();
 after(() => fs.rmSync(RETRY_FILE, { force: true }));
 
-/** A command as run alone: `RETRY_SH` (set by retry.sh in a build) first, then the command. */
+/**
+ * A command as run alone: `RETRY_SH` (set by retry.sh in a build) first, then what branch.sh sets for the default
+ * branch (its one cache ref to read, and a BRANCH_SH that changes nothing: the default branch keeps the prelude's
+ * refs; tests/branchCache.test.ts runs branch.sh itself), then the command.
+ */
 function runnable(o: BuildspecOptions, name: FragmentName): string {
-    return `RETRY_SH=${shellWord(RETRY_FILE)}\n${commandOf(o, name)}`;
+    const cacheRef = cacheRefs(o).cache;
+    return `RETRY_SH=${shellWord(RETRY_FILE)}\nBRANCH_SH=/dev/null\nCACHE_REFS=(${shellWord(cacheRef)})\n${commandOf(o, name)}`;
 }
 
 /** Every simple command of a phase, each command parsed as bash (prelude values known). */
@@ -225,8 +230,11 @@ describe("buildspec fragments (components/buildspec/*.sh)", () => {
     }
 
     /** Stand-in values of the inputs that earlier commands and CodeBuild set. */
-    const CONTRACT: Record<string, string> = {
+    const CONTRACT: Record<string, string | readonly string[]> = {
         TRUSTED: "1",
+        CACHE_BRANCH: "",
+        CACHE_REFS: ["registry.example/r:buildcache"],
+        BRANCH_SH: "/dev/null",
         CACHE_FOUND: "1",
         N_STEPS: "2",
         N_CACHED: "1",
@@ -375,22 +383,22 @@ describe("buildspec (pure)", () => {
         it("the commands of each phase, per strategy and builder", () => {
             const expected: Record<string, ReturnType<typeof phaseFragments>> = {
                 "inline docker-container": {
-                    pre_build: ["trust", "retry", "login", "probe"],
+                    pre_build: ["trust", "branch", "retry", "login", "probe"],
                     build: ["build", "report"],
                     post_build: ["post_build", "metrics"],
                 },
                 "registry docker-container": {
-                    pre_build: ["trust", "retry", "login", "builder", "probe"],
+                    pre_build: ["trust", "branch", "retry", "login", "builder", "probe"],
                     build: ["build", "report", "export"],
                     post_build: ["post_build", "metrics"],
                 },
                 "registry docker": {
-                    pre_build: ["trust", "retry", "login", "probe"],
+                    pre_build: ["trust", "branch", "retry", "login", "probe"],
                     build: ["build", "report", "export"],
                     post_build: ["post_build", "metrics"],
                 },
                 "pull docker-container": {
-                    pre_build: ["trust", "retry", "login", "pull"],
+                    pre_build: ["trust", "branch", "retry", "login", "pull"],
                     build: ["build", "report"],
                     post_build: ["post_build", "metrics"],
                 },
@@ -405,6 +413,7 @@ describe("buildspec (pure)", () => {
             }
             assert.deepEqual(phaseFragments(options({ registryBuilder: "docker" })).pre_build, [
                 "trust",
+                "branch",
                 "retry",
                 "login",
                 "probe",
@@ -558,12 +567,15 @@ describe("buildspec (pure)", () => {
             );
             assert.deepEqual(writeFlags, ["--tag", `${REPO}:latest`, "--push"]);
             assert.deepEqual(readOnlyFlags, ["--output", "type=cacheonly"]);
+            // The one docker pull pulls the refs branch.sh lists (the default branch's: the image), one at a time.
             assert.deepEqual(
                 phaseCommands(o, "pre_build")
                     .filter((c) => c.words[0] === "docker" && c.words[1] === "pull")
-                    .map((c) => c.values),
-                [["docker", "pull", `${REPO}:latest`]],
+                    .map((c) => c.words),
+                [["docker", "pull", "${1}"]],
             );
+            const pulled = runBash(runnable(o, "pull"));
+            assert.deepEqual(pulled.calls, [["docker", "pull", `${REPO}:latest`]]);
         });
 
         it("builds the configured Dockerfile with the folder as context, plain progress, no provenance or SBOM manifests", () => {
@@ -725,7 +737,7 @@ describe("buildspec (pure)", () => {
                 const programs = (c: string) => new Set(parseShell(c).commands.map((s) => s.words[0]));
                 assert.deepEqual(
                     [...programs(commandOf(o, "post_build"))].filter(
-                        (p) => p !== undefined && !["[", "echo", ":", "false", "date"].includes(p),
+                        (p) => p !== undefined && !["[", "echo", ":", "false", "date", "."].includes(p),
                     ),
                     [],
                 );
@@ -736,7 +748,8 @@ describe("buildspec (pure)", () => {
 
         for (const strategy of STRATEGIES) {
             it(`${strategy}: reports per outcome, one line each (executed)`, () => {
-                const script = commandOf(options({ cacheStrategy: strategy }), "post_build");
+                // BRANCH_SH: the default branch's, which keeps the prelude's refs.
+                const script = `BRANCH_SH=/dev/null\n${commandOf(options({ cacheStrategy: strategy }), "post_build")}`;
                 const run = (env: Record<string, string>) => {
                     const r = runBash(script, { env });
                     assert.equal(r.status, 0, r.stderr);
@@ -1282,7 +1295,7 @@ describe("buildspec (pure)", () => {
 
         it("registry, trusted: a failed probe (not 'not found') ends pre_build: nothing is built, post_build doesn't run", () => {
             const r = run(options({ cacheStrategy: "registry" }), TRUSTED_PUSH, "imagetools", "denied: not authorized");
-            assert.deepEqual(r.failed, { phase: "pre_build", index: 4 });
+            assert.deepEqual(r.failed, { phase: "pre_build", index: 5 });
             assert.deepEqual(r.succeeded, []);
             assert.ok(!summary(r.calls).includes("docker buildx build"));
             assert.deepEqual(said(r.stdout), [
@@ -1340,7 +1353,7 @@ describe("buildspec (pure)", () => {
 
         it("a failed login ends pre_build: no probe, no build, no post_build", () => {
             const r = run(options(), TRUSTED_PUSH, "^login");
-            assert.deepEqual(r.failed, { phase: "pre_build", index: 2 });
+            assert.deepEqual(r.failed, { phase: "pre_build", index: 3 });
             // The two sides of the login pipe run at the same time: their order is not fixed.
             assert.deepEqual(summary(r.calls).sort(), ["aws ecr get-login-password", "docker login --username"]);
             assert.match(r.stderr, /ERROR: docker login to .* failed/);

@@ -338,3 +338,80 @@ describe("lifecycle policy of pull-through cached repositories (pure)", () => {
         });
     });
 });
+
+// ---- A cache per trusted branch ----
+
+describe("lifecycle policy with branch caches (pure, issue #9)", () => {
+    const opts = {
+        protectedTags: ["latest", "buildcache"],
+        untaggedExpiryDays: 7,
+        maxTaggedImages: 3,
+        expiringTagPatterns: ["latest-br-*", "buildcache-br-*"],
+        expiringTagDays: 14,
+    };
+
+    it("puts one expiry rule per branch pattern right after the shields, by days since push; the rest move down", () => {
+        const rules = lifecyclePolicy(opts).rules;
+        assert.deepEqual(
+            rules.map((r) => [
+                r.rulePriority,
+                r.selection.tagStatus,
+                r.selection.tagPatternList,
+                r.selection.countType,
+            ]),
+            [
+                [1, "tagged", ["latest"], "imageCountMoreThan"],
+                [2, "tagged", ["buildcache"], "imageCountMoreThan"],
+                [3, "tagged", ["latest-br-*"], "sinceImagePushed"],
+                [4, "tagged", ["buildcache-br-*"], "sinceImagePushed"],
+                [5, "untagged", undefined, "sinceImagePushed"],
+                [6, "tagged", ["*"], "imageCountMoreThan"],
+            ],
+        );
+        assert.deepEqual(rules[2].selection, {
+            tagStatus: "tagged",
+            tagPatternList: ["latest-br-*"],
+            countType: "sinceImagePushed",
+            countUnit: "days",
+            countNumber: 14,
+        });
+        // Without branch patterns, the policy is exactly today's.
+        assert.deepEqual(
+            lifecyclePolicy({ ...opts, expiringTagPatterns: [] }),
+            lifecyclePolicy({ protectedTags: opts.protectedTags, untaggedExpiryDays: 7, maxTaggedImages: 3 }),
+        );
+        assert.throws(() => lifecyclePolicy({ ...opts, expiringTagDays: undefined }), /needs expiringTagDays/);
+    });
+
+    it("(ECR's evaluation, modelled) the default branch's tags never expire; a branch's expire after N days since push, not before, whatever the count", () => {
+        const tag = fc.constantFrom(
+            "latest",
+            "buildcache",
+            "latest-br-release-1.x-0123456789ab",
+            "buildcache-br-release-1.x-0123456789ab",
+            "buildcache-br-hotfix-ba9876543210",
+            "v1",
+            "other",
+        );
+        const image = fc.record({
+            tags: fc.uniqueArray(tag, { maxLength: 2 }),
+            age: fc.integer({ min: 0, max: 60 }),
+        });
+        fc.assert(
+            fc.property(fc.array(image, { maxLength: 12 }), fc.boolean(), (imgs, counted) => {
+                const images = imgs.map((i, id) => ({ ...i, id }));
+                const expired = evaluate(lifecyclePolicy(opts), images, counted);
+                for (const i of images) {
+                    const isProtected = i.tags.some((t) => t === "latest" || t === "buildcache");
+                    const isBranch = i.tags.some((t) => t.includes("-br-"));
+                    if (isProtected) {
+                        assert.ok(!expired.has(i.id), `protected ${JSON.stringify(i)}`);
+                    } else if (isBranch) {
+                        assert.equal(expired.has(i.id), i.age > 14, `branch ${JSON.stringify(i)}`);
+                    }
+                }
+            }),
+            { numRuns: 300 },
+        );
+    });
+});

@@ -89,6 +89,7 @@ const EXPECTED_TYPES: Record<keyof CachedDockerBuildArgs, string> = {
     pullRequestApproverRoles: "array of enum PullRequestApproverRole",
     scheduleExpression: "string",
     scheduleTimezone: "string",
+    branchCacheExpiryDays: "number",
 };
 
 const TYPE_PREFIX = `#/types/${PACKAGE_NAME}:index:`;

@@ -74,8 +74,8 @@ function runKey(o: BuildspecOptions, manifests: Record<string, string>, env: Rec
     refs.forEach((r, i) => (vars[`M_${i}`] = manifests[r]));
     const lookup = refs.map((r, i) => `${JSON.stringify(r)}) printf '%s' "$M_${i}" ;;`).join(" ");
     const docker = `if [ "$2" = imagetools ] && [ "$3" = inspect ]; then case "$5" in ${lookup} *) echo "ERROR: $5: not found" >&2; return 1 ;; esac; fi`;
-    const r = runBash(`${commands(o, ["retry", "key"])}\necho "KEY_REF=$KEY_REF"; echo "SKIPPED=$SKIPPED"`, {
-        env: { CODEBUILD_BUILD_ID: `p:${randomUUID()}`, TRUSTED: "1", ...vars, ...env },
+    const r = runBash(`${commands(o, ["branch", "retry", "key"])}\necho "KEY_REF=$KEY_REF"; echo "SKIPPED=$SKIPPED"`, {
+        env: { CODEBUILD_BUILD_ID: `p:${randomUUID()}`, TRUSTED: "1", CACHE_BRANCH: "", ...vars, ...env },
         stubs: { docker },
     });
     const value = (name: string) => new RegExp(`^${name}=(.*)$`, "m").exec(r.stdout)?.[1] ?? "";
@@ -198,8 +198,8 @@ describe("skip unchanged builds: key.sh (executed in bash, docker stubbed)", () 
 
     it("a retag that fails (not transient): it builds instead", () => {
         const o = options();
-        const r = runBash(`${commands(o, ["retry", "key"])}\necho "SKIPPED=$SKIPPED"`, {
-            env: { CODEBUILD_BUILD_ID: `p:${randomUUID()}`, TRUSTED: "1" },
+        const r = runBash(`${commands(o, ["branch", "retry", "key"])}\necho "SKIPPED=$SKIPPED"`, {
+            env: { CODEBUILD_BUILD_ID: `p:${randomUUID()}`, TRUSTED: "1", CACHE_BRANCH: "" },
             stubs: {
                 docker: `case "$2:$3" in imagetools:inspect) echo m ;; imagetools:create) echo "denied: not allowed" >&2; return 1 ;; esac`,
             },
@@ -230,9 +230,9 @@ describe("skip unchanged builds: what build.sh, export.sh and metrics.sh do with
     function after(o: BuildspecOptions, env: Record<string, string>): BashRun {
         const uuid = randomUUID();
         const r = runBash(
-            `CODEBUILD_BUILD_SUCCEEDING=1\nLAYER_CACHE_T_trust=1000\n${commands(o, ["retry", "build", "report", "export", "metrics"])}`,
+            `CODEBUILD_BUILD_SUCCEEDING=1\nLAYER_CACHE_T_trust=1000\n${commands(o, ["branch", "retry", "build", "report", "export", "metrics"])}`,
             {
-                env: { CODEBUILD_BUILD_ID: `p:${uuid}`, TRUSTED: "1", CACHE_FOUND: "1", ...env },
+                env: { CODEBUILD_BUILD_ID: `p:${uuid}`, TRUSTED: "1", CACHE_BRANCH: "", CACHE_FOUND: "1", ...env },
                 stubs: { docker: "echo '#1 [1/1] RUN x'; echo '#1 DONE 0.1s'" },
             },
         );

@@ -10,6 +10,9 @@
 # finished is in the builder's local cache by then, so a retry redoes only the registry traffic that failed. A
 # failed Dockerfile step is never retried.
 #
+# This build's refs (IMAGE_REF, CACHE_REF, PUSH_FLAGS, CACHE_FROM) are the prelude's with its branch's tags: BRANCH_SH
+# (branch.sh, probe.sh or pull.sh) holds them and is sourced after the prelude.
+#
 # BUILD_FLAGS is the part of the argv that the registry strategy's export shares: progress, no provenance or
 # SBOM manifests, the Dockerfile, the build args, the network, the target stage.
 #
@@ -26,9 +29,12 @@
 : "${CACHE_REF:?set by the buildspec prelude}"
 : "${IMAGE_REF:?set by the buildspec prelude}"
 : "${RETRY_SH:?set by retry.sh}"
+: "${BRANCH_SH:?set by branch.sh}"
 
-# shellcheck disable=SC1090 # the functions of retry.sh, written by it for this build
+# shellcheck disable=SC1090 # the functions of retry.sh, and the refs of branch.sh and probe.sh or pull.sh, written for this build
 . "$RETRY_SH"
+# shellcheck disable=SC1090
+. "$BRANCH_SH"
 BUILD_LOG="/tmp/layer-cache-build.${CODEBUILD_BUILD_ID##*:}.log"
 WRITE_FLAGS=(--output type=cacheonly)
 what="the build (reading the layer cache $CACHE_REF)"

@@ -9,7 +9,8 @@
 # the COPY, then every builder step rebuilt). ECR needs an image manifest with OCI media types for a cache
 # manifest (BuildKit >= 0.12).
 #
-# It is skipped when every step came from the cache in ECR: that cache is already complete, and exporting it
+# It is skipped when every step came from the cache in ECR and that cache is this build's own (CACHE_FOUND, probe.sh: a
+# branch's first build, whose hits came from the default branch's cache, still writes its own): it is already complete, and exporting it
 # again costs BuildKit time on every lazy layer for nothing, growing faster than the layer count
 # (moby/buildkit#2184; bench/export-cost.ts measured 0.8 s at 24 steps and 2.3 s at 48 on the docker-container
 # builder, about doubling a warm build, and 3.6 s / 20 s on the daemon's builder with the containerd store).
@@ -33,9 +34,12 @@
 : "${CACHE_FROM[@]?set by the buildspec prelude}"
 : "${CONTEXT:?set by the buildspec prelude}"
 : "${RETRY_SH:?set by retry.sh}"
+: "${BRANCH_SH:?set by branch.sh}"
 
-# shellcheck disable=SC1090 # the functions of retry.sh, written by it for this build
+# shellcheck disable=SC1090 # the functions of retry.sh, and the refs of branch.sh and probe.sh or pull.sh, written for this build
 . "$RETRY_SH"
+# shellcheck disable=SC1090
+. "$BRANCH_SH"
 if [ "$TRUSTED" != 1 ]; then
     echo "layer cache: untrusted ref: the cache is not exported"
 elif [ "${SKIPPED:-0}" = 1 ]; then

@@ -31,6 +31,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import type { ResolvedArgs } from "../args";
 import { builderSettings } from "../pullThrough";
+import { branchSlugMax } from "../branchCache";
 import { buildGraph, isNative } from "../platforms";
 import { nativeBuildspec, platformPreludeValues } from "./batch";
 
@@ -111,6 +112,7 @@ export interface Buildspec {
 /** The shell fragments, one per buildspec command; each is `<name>.sh` in this folder. */
 export const FRAGMENTS = [
     "trust",
+    "branch",
     "retry",
     "login",
     "builder",
@@ -271,6 +273,10 @@ export type PreludeValue = string | readonly string[];
  *   the containerd store it saves the whole image download (measured: 0 MB pulled instead of the image size).
  *   The cache itself is written by `export.sh`.
  * - `pull`: the original recipe, a plain `--cache-from <image>` (the pulled image, which carries no cache metadata).
+ *
+ * These are the default branch's refs. `branch.sh` gives another trusted ref tags of its own (`SLUG_MAX`: how long
+ * its slug may be, {@link branchSlugMax}) and writes the build's refs to a file that later commands source after
+ * their prelude; `probe.sh` / `pull.sh` add the `--cache-from` of each ref they found, in the forms above.
  */
 export function preludeValues(o: BuildspecOptions): Record<string, PreludeValue> {
     const { image, cache } = cacheRefs(o);
@@ -320,6 +326,7 @@ export function preludeValues(o: BuildspecOptions): Record<string, PreludeValue>
         CACHE_STRATEGY: o.cacheStrategy,
         IMAGE_REF: image,
         CACHE_REF: cache,
+        SLUG_MAX: String(branchSlugMax(o)),
         BUILD_FLAGS: buildFlags,
         ...perStrategy,
         // The Dockerfile comes with --file, so the context may be another folder (contextDir unset: the Dockerfile's).
@@ -402,7 +409,7 @@ export function phaseFragments(
     o: Pick<BuildspecOptions, "cacheStrategy" | "registryBuilder"> &
         Partial<Pick<BuildspecOptions, "platforms" | "platformMode" | "skipUnchanged">>,
 ): Record<keyof Buildspec["phases"], FragmentName[]> {
-    const preBuild: FragmentName[] = ["trust", "retry", "login"];
+    const preBuild: FragmentName[] = ["trust", "branch", "retry", "login"];
     if (o.cacheStrategy === "registry" && o.registryBuilder === "docker-container") {
         preBuild.push("builder");
     }

@@ -8,7 +8,7 @@
 #   strategy and DRIVER_OPTS (the builder image);
 # - the resolved manifest of every `FROM` image (`imagetools inspect --raw`, retried on a transient error), so a
 #   base tag that moved changes the key. A FROM naming an earlier stage, or `scratch`, is not resolved.
-# If `<repository>:key-<hex>` exists, the requested tag is pointed at it registry-side (`imagetools create
+# If `<repository>:key-<hex>` exists, the requested tag (this build's: its branch's, BRANCH_SH) is pointed at it registry-side (`imagetools create
 # --prefer-index=false`: the same manifest, no layer blob pulled or pushed) and the build is skipped; an untrusted
 # build just ends, pushing nothing. When in doubt it builds: a FROM with `$` (an ARG), a key it can't compute, a
 # key tag that doesn't exist (never built, or expired by the lifecycle rules), a lookup or retag that fails.
@@ -24,9 +24,12 @@
 : "${DRIVER_OPTS[@]?set by the buildspec prelude}"
 : "${CONTEXT:?set by the buildspec prelude}"
 : "${RETRY_SH:?set by retry.sh}"
+: "${BRANCH_SH:?set by branch.sh}"
 
-# shellcheck disable=SC1090 # the functions of retry.sh, written by it for this build
+# shellcheck disable=SC1090 # the functions of retry.sh, and this build's refs (its branch's IMAGE_REF), written for this build
 . "$RETRY_SH"
+# shellcheck disable=SC1090
+. "$BRANCH_SH"
 set -o pipefail
 SKIPPED=0
 KEY_REF=

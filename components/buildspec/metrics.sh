@@ -22,10 +22,13 @@
 : "${CACHE_STRATEGY:?set by the buildspec prelude}"
 : "${IMAGE_REF:?set by the buildspec prelude}"
 : "${CACHE_REF:?set by the buildspec prelude}"
+: "${BRANCH_SH:?set by branch.sh}"
 : "${CODEBUILD_BUILD_ID:?set by CodeBuild}"
 : "${LAYER_CACHE_T_trust:?set by the command markers}"
 : "${LAYER_CACHE_T_metrics:?set by the command markers}"
 
+# shellcheck disable=SC1090 # this build's refs (branch.sh)
+. "$BRANCH_SH"
 lc_json_str() {
     local s=${1//\\/\\\\}
     s=${s//\"/\\\"}

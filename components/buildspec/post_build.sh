@@ -8,6 +8,10 @@
 : "${CACHE_STRATEGY:?set by the buildspec prelude}"
 : "${IMAGE_REF:?set by the buildspec prelude}"
 : "${CACHE_REF:?set by the buildspec prelude}"
+: "${BRANCH_SH:?set by branch.sh}"
+
+# shellcheck disable=SC1090 # this build's refs (branch.sh)
+. "$BRANCH_SH"
 
 if [ "${CODEBUILD_BUILD_SUCCEEDING:-0}" != 1 ] && [ "${IMAGE_PUSHED:-0}" = 1 ]; then
     echo "layer cache: the build pushed $IMAGE_REF but then failed: the cache in ECR was not updated"

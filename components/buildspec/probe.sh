@@ -4,31 +4,45 @@
 # ref would otherwise go unnoticed. Only "not found" (the first build) is accepted; a transient error is retried
 # (registry_retry, retry.sh), and anything else, or a transient error that outlasts the retries, fails the build here.
 #
-# Sets: CACHE_FOUND (1 or 0).
-: "${CACHE_REF:?set by the buildspec prelude}"
+# It looks up each of CACHE_REFS in order (branch.sh: a branch's cache, then the default branch's) and imports every
+# one it finds (BuildKit takes several --cache-from and uses whichever holds a step); a missing one is passed over,
+# so a new branch starts from the default branch's cache. With none found, the build imports the first, which
+# BuildKit then reports as not found.
+#
+# Sets: CACHE_FOUND (1 if the first was found: the build's own cache, the one a trusted build writes; what report.sh
+# warns about and export.sh's skip rests on), and CACHE_FROM, appended to BRANCH_SH: `--cache-from type=registry,ref=<ref>` per ref imported (the prelude's form).
+: "${CACHE_REFS[@]?set by branch.sh}"
+: "${BRANCH_SH:?set by branch.sh}"
 : "${RETRY_SH:?set by retry.sh}"
 
 # shellcheck disable=SC1090 # the functions of retry.sh, written by it for this build
 . "$RETRY_SH"
 probe_output=$(mktemp)
-probe_once() { docker buildx imagetools inspect "$CACHE_REF"; }
-# shellcheck disable=SC2034 # CACHE_FOUND is an output: report.sh and export.sh read it.
-if registry_retry -q "reading the layer cache $CACHE_REF" "$probe_output" probe_once; then
-    CACHE_FOUND=1
-    rm -f "$probe_output"
-    echo "layer cache: found $CACHE_REF"
-else
-    CACHE_FOUND=0
-    probe=$(cat "$probe_output")
-    rm -f "$probe_output"
-    case "$RETRY_OUTCOME:$probe" in
-        exhausted:*) false ;;
-        *"not found"* | *"manifest unknown"* | *MANIFEST_UNKNOWN*)
-            echo "layer cache: $CACHE_REF is not there yet (first build): this build is cold"
-            ;;
-        *)
-            echo "ERROR: cannot read the layer cache $CACHE_REF: $probe" >&2
-            false
-            ;;
-    esac
-fi
+probe_once() { docker buildx imagetools inspect "$1"; }
+# shellcheck disable=SC2034 # CACHE_FOUND is an output: report.sh, export.sh and metrics.sh read it.
+CACHE_FOUND=0 CACHE_FROM=() probe_ok=1
+for ref in "${CACHE_REFS[@]}"; do
+    if registry_retry -q "reading the layer cache $ref" "$probe_output" probe_once "$ref"; then
+        # shellcheck disable=SC2034
+        if [ "$ref" = "${CACHE_REFS[0]}" ]; then CACHE_FOUND=1; fi
+        CACHE_FROM+=(--cache-from "type=registry,ref=$ref")
+        echo "layer cache: found $ref"
+    else
+        probe=$(cat "$probe_output")
+        case "$RETRY_OUTCOME:$probe" in
+            exhausted:*) probe_ok=0 ;;
+            *"not found"* | *"manifest unknown"* | *MANIFEST_UNKNOWN*)
+                echo "layer cache: $ref is not there yet$([ "${#CACHE_FROM[@]}$ref" = "0${CACHE_REFS[-1]}" ] && echo " (first build): this build is cold")"
+                ;;
+            *)
+                echo "ERROR: cannot read the layer cache $ref: $probe" >&2
+                probe_ok=0
+                ;;
+        esac
+    fi
+    if [ "$probe_ok" = 0 ]; then break; fi
+done
+rm -f "$probe_output"
+if [ "${#CACHE_FROM[@]}" = 0 ]; then CACHE_FROM=(--cache-from "type=registry,ref=${CACHE_REFS[0]}"); fi
+declare -p CACHE_FROM >>"$BRANCH_SH"
+[ "$probe_ok" = 1 ]

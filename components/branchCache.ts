@@ -1,0 +1,51 @@
+/**
+ * A cache per trusted branch: the tag names, shared by the buildspec (`buildspec/branch.sh` computes a branch's tags
+ * at build time), the lifecycle rules that expire them (`lifecycle.ts`) and the repository's tag exclusions.
+ *
+ * The default branch (the project's `sourceVersion`) keeps `imageTag` and `cacheTag`. Any other trusted ref `R`
+ * pushes `<imageTag>-br-<slug>-<hash>` and writes its cache to `<cacheTag>-br-<slug>-<hash>`: `<slug>` is `R`
+ * without `refs/heads/` (else without `refs/`), each byte outside `[A-Za-z0-9_.-]` made `-`, cut to
+ * {@link branchSlugMax} characters; `<hash>` is the first {@link BRANCH_HASH_HEX} hex digits of SHA-256 of the full
+ * ref. The slug is for people; the hash keeps two refs apart (`release/1.x` and `release-1.x` share a slug). Every
+ * such tag is a valid Docker tag (`[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`) when the configured tag is one of at most
+ * {@link MAX_BASE_TAG_LENGTH} characters.
+ */
+
+/** What separates the configured tag from a branch's part: `<tag>-br-…`, apart from other derived tags' prefixes. */
+export const BRANCH_INFIX = "-br-";
+
+/** Hex digits of the ref's SHA-256 in a branch tag: 48 bits. */
+export const BRANCH_HASH_HEX = 12;
+
+/** The longest slug a branch tag carries (more says nothing more to a person; the hash tells refs apart). */
+export const BRANCH_SLUG_CAP = 40;
+
+/** Docker's longest tag. */
+export const DOCKER_TAG_MAX = 128;
+
+/** The longest configured tag a branch tag can extend and stay a Docker tag (with an empty slug). */
+export const MAX_BASE_TAG_LENGTH = DOCKER_TAG_MAX - BRANCH_INFIX.length - 1 - BRANCH_HASH_HEX;
+
+/** The slug length the buildspec cuts to, so that both branch tags fit Docker's 128 characters. */
+export function branchSlugMax(o: { readonly imageTag: string; readonly cacheTag: string }): number {
+    const longest = Math.max(o.imageTag.length, o.cacheTag.length);
+    return Math.max(0, Math.min(BRANCH_SLUG_CAP, MAX_BASE_TAG_LENGTH - longest));
+}
+
+/** The ECR tag pattern (`*` the only wildcard) of every branch tag derived from `tag`. */
+export function branchTagPattern(tag: string): string {
+    return `${tag}${BRANCH_INFIX}*`;
+}
+
+/** A trusted ref as the buildspec compares it: a bare name is a branch. */
+function fullRef(ref: string): string {
+    return ref.startsWith("refs/") ? ref : `refs/heads/${ref}`;
+}
+
+/** Whether some trusted ref is not the project's own version: its builds write branch tags. */
+export function hasBranchCaches(o: {
+    readonly trustedRefs: readonly string[];
+    readonly sourceVersion: string;
+}): boolean {
+    return o.trustedRefs.some((r) => fullRef(r) !== fullRef(o.sourceVersion));
+}
