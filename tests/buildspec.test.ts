@@ -299,7 +299,7 @@ describe("buildspec fragments (components/buildspec/*.sh)", () => {
                     const fromPrelude = f.inputs.filter((i) => i.from === FROM_PRELUDE).map((i) => i.name);
                     const p = prelude(f.name, values);
                     const m = marker(f.name);
-                    assert.equal(c, [...(m === undefined ? [] : [m]), ...(p === "" ? [] : [p]), f.body].join("\n"));
+                    assert.equal(c, [...(m === undefined ? [] : [m]), ...(p === "" ? [] : [p]), f.rendered].join("\n"));
                     // Parsed back: the statically known variables are exactly the prelude's, with exactly its values.
                     const known = parseShell(c).known;
                     assert.deepEqual(
@@ -333,6 +333,60 @@ describe("buildspec fragments (components/buildspec/*.sh)", () => {
 });
 
 describe("buildspec golden files (tests/golden/)", () => {
+    // What keeps the buildspecs small (components/buildspec/index.ts, Fragment.rendered): no indentation, and no
+    // declaration of an input the prelude sets. Both must change nothing that bash runs.
+    for (const name of FRAGMENTS) {
+        it(`${name}.sh as a command carries: the same code to bash as the file, less the prelude's declarations`, () => {
+            const f = fragment(name);
+            // The declarations as the command carries them: checked apart (below), so compared here as they are.
+            const declarations = f.rendered.split("\n").filter((l) => l.startsWith(': "${'));
+            const kept = f.body
+                .split("\n")
+                .filter((l) => !f.inputs.some((i) => l.trim().startsWith(`: "\${${i.name}`)))
+                .join("\n");
+            const rest = f.rendered
+                .split("\n")
+                .filter((l) => !l.startsWith(': "${'))
+                .join("\n");
+            const others = f.inputs.filter((i) => i.from !== FROM_PRELUDE);
+            assert.deepEqual(
+                declarations,
+                others.length === 0
+                    ? []
+                    : [
+                          `: ${others.map((i) => `"\${${i.name}${i.array ? "[@]" : ""}${i.nonEmpty ? ":" : ""}?${i.from.startsWith("CodeBuild") ? `set by ${i.from}` : ""}}"`).join(" ")}`,
+                      ],
+                "the inputs set by earlier commands or CodeBuild are still checked, in one line",
+            );
+            // bash prints a function's code normalized (its own indentation, no comments): equal code prints equal.
+            const r = runBashAlone(`f() {\n${kept}\n}\ng() {\n${rest}\n}\ndeclare -f f; echo ===; declare -f g`);
+            assert.equal(r.status, 0, r.stderr);
+            const [a, b] = r.stdout.split("===\n");
+            assert.equal(b.replace(/^g \(\)/, "f ()"), a.trimEnd() + "\n");
+            assert.ok(!/^\s/m.test(f.rendered), "no indented line");
+        });
+    }
+    it("every input a fragment requires non-empty (`:?`) and the prelude sets is non-empty in every variant (the prelude's declarations are left out of the commands)", () => {
+        for (const v of VARIANTS) {
+            const values = preludeValues(v.options);
+            for (const name of FRAGMENTS) {
+                for (const i of fragment(name).inputs.filter((x) => x.from === FROM_PRELUDE)) {
+                    const value = values[i.name];
+                    if (value === undefined) {
+                        continue; // a fragment this variant doesn't run, or a value set per job (batch.ts)
+                    }
+                    if (i.array) {
+                        assert.ok(Array.isArray(value), `${v.name}: ${name}.sh's ${i.name} is an array`);
+                    } else if (i.nonEmpty) {
+                        assert.ok(
+                            typeof value === "string" && value !== "",
+                            `${v.name}: ${name}.sh's ${i.name} is empty`,
+                        );
+                    }
+                }
+            }
+        }
+    });
     for (const v of VARIANTS) {
         it(`${v.name}: within CodeBuild's 25,600 characters for an inline buildspec (the retry functions are in it once)`, () => {
             // CodeBuild's UpdateProject refuses more: "Max buildspec length is 25600" (aws/aws-cdk#30326).
@@ -1179,7 +1233,8 @@ describe("buildspec (pure)", () => {
                     delete vars[missing];
                     const r = runExport(vars);
                     assert.notEqual(r.status, 0, missing);
-                    assert.match(r.stderr, new RegExp(`${missing}: set by (probe|report)\\.sh`));
+                    // The command carries the check without its "set by" text (index.ts, renderedCode): bash names the variable.
+                    assert.match(r.stderr, new RegExp(`${missing}: parameter null or not set`));
                     assert.deepEqual(r.calls, []);
                 }
             });

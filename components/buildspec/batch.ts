@@ -97,7 +97,7 @@ function platformFirstCommand(o: BuildspecOptions, shared: Record<string, Prelud
         `case $${JOB_VARIABLE} in`,
         ...branches,
         "esac",
-        fragment("platform").body,
+        fragment("platform").rendered,
     ].join("\n");
 }
 
@@ -112,7 +112,7 @@ function platformCommand(name: FragmentName, o: BuildspecOptions, shared: Record
         ...(m === undefined ? [] : [m]),
         `if [ "$${JOB_VARIABLE}" != ${MANIFEST_JOB} ]; then`,
         ...lines,
-        fragment(name).body,
+        fragment(name).rendered,
         "fi",
     ].join("\n");
 }
@@ -120,7 +120,7 @@ function platformCommand(name: FragmentName, o: BuildspecOptions, shared: Record
 /** The manifest job's command. */
 function manifestCommand(values: Record<string, PreludeValue>): string {
     const p = prelude("manifest", values);
-    return [`if [ "$${JOB_VARIABLE}" = ${MANIFEST_JOB} ]; then`, p, fragment("manifest").body, "fi"].join("\n");
+    return [`if [ "$${JOB_VARIABLE}" = ${MANIFEST_JOB} ]; then`, p, fragment("manifest").rendered, "fi"].join("\n");
 }
 
 /** The buildspec of two platforms built natively, with its build graph. */

@@ -165,12 +165,44 @@ export interface Fragment {
     readonly file: string;
     /** The file as written. */
     readonly source: string;
-    /** What a buildspec command carries after its prelude: the file without comment lines and blank lines. */
+    /** The code: the file without comment lines and blank lines (what the contract tests run). */
     readonly body: string;
+    /**
+     * What a buildspec command carries after its prelude ({@link renderedCode}): the body without indentation (bash
+     * doesn't need it; a test holds that it changes nothing bash runs), without the declarations of the inputs the
+     * prelude sets (the prelude right above assigns them; a test checks every such value is non-empty where the
+     * fragment requires it), and the other declarations in one short line.
+     * CodeBuild takes at most 25,600 characters of inline buildspec, so the commands carry no byte they don't need.
+     */
+    readonly rendered: string;
     readonly inputs: readonly FragmentInput[];
 }
 
 const DECLARATION = /^: "\$\{([A-Za-z_][A-Za-z0-9_]*)(\[@\])?(:?)\?set by ([^}"]+)\}"$/;
+
+/**
+ * A fragment's code as a command carries it ({@link Fragment.rendered}): lines without indentation; no declaration of
+ * an input the prelude sets; the other declarations (inputs set by an earlier command or by CodeBuild) in one `:` line
+ * at the place of the first, those set by an earlier command without their "set by" text (bash still names the
+ * variable: `TRUSTED: parameter null or not set`; the fragment's file says who sets it), CodeBuild's with theirs.
+ */
+export function renderedCode(code: readonly string[]): string {
+    const checks = code
+        .map((l) => DECLARATION.exec(l))
+        .filter((m): m is RegExpExecArray => m !== null && m[4] !== FROM_PRELUDE)
+        // CodeBuild's variables keep their text: it tells a user what to do (start-build-batch, platform.sh).
+        .map((m) => `"\${${m[1]}${m[2] ?? ""}${m[3]}?${m[4].startsWith("CodeBuild") ? `set by ${m[4]}` : ""}}"`);
+    const out: string[] = [];
+    for (const l of code) {
+        const m = DECLARATION.exec(l);
+        if (m === null) {
+            out.push(l.trimStart());
+        } else if (m[4] !== FROM_PRELUDE && checks.length > 0) {
+            out.push(`: ${checks.splice(0).join(" ")}`);
+        }
+    }
+    return out.join("\n");
+}
 
 function readFragment(name: FragmentName): Fragment {
     // Next to this module: components/buildspec/ under ts-node (`pulumi up`), tsx and mocha alike.
@@ -184,8 +216,9 @@ function readFragment(name: FragmentName): Fragment {
             inputs.push({ name: m[1], array: m[2] !== undefined, nonEmpty: m[3] === ":", from: m[4] });
         }
     }
-    const body = lines.filter((l) => l.trim() !== "" && !/^\s*#/.test(l)).join("\n");
-    return { name, file, source, body, inputs };
+    const code = lines.filter((l) => l.trim() !== "" && !/^\s*#/.test(l));
+    const body = code.join("\n");
+    return { name, file, source, body, rendered: renderedCode(code), inputs };
 }
 
 const fragments = new Map<FragmentName, Fragment>();
@@ -400,7 +433,7 @@ export function marker(name: FragmentName): string | undefined {
 export function command(name: FragmentName, values: Readonly<Record<string, PreludeValue>>): string {
     const m = marker(name);
     const p = prelude(name, values);
-    const body = fragment(name).body;
+    const body = fragment(name).rendered;
     return [...(m === undefined ? [] : [m]), ...(p === "" ? [] : [p]), body].join("\n");
 }
 
@@ -461,5 +494,6 @@ export function buildspec(o: BuildspecOptions): Buildspec {
 
 /** The buildspec as YAML, the form CodeBuild takes inline. */
 export function buildspecYaml(o: BuildspecOptions): string {
-    return YAML.stringify(buildspec(o), { lineWidth: 0 });
+    // Sequences not indented under their key: two characters less on every line of every command (CodeBuild's limit).
+    return YAML.stringify(buildspec(o), { lineWidth: 0, indentSeq: false });
 }

@@ -76,19 +76,21 @@ if [ "${SKIPPED:-0}" = 1 ]; then lc_export=none; fi
 lc_mb=null
 lc_log="${BUILD_LOG:-}"
 if [ -n "$lc_log" ] && [ -f "$lc_log" ]; then
+    # The awk program is written unindented: a command carries its lines without indentation (index.ts), and a test
+    # holds that to changing nothing bash runs, strings included.
     lc_mb=$(awk '
-        $2 == "pushing" && $3 == "layer" && $5 ~ /B$/ && $6 == "/" {
-            last[$4] = $7
-        }
-        END {
-            n = 0; total = 0
-            for (id in last) {
-                v = last[id]; unit = v; sub(/^[0-9.]+/, "", unit); num = v; sub(/[A-Za-z]+$/, "", num)
-                f = (unit == "GB") ? 1000 : (unit == "MB") ? 1 : (unit == "kB") ? 0.001 : (unit == "B") ? 0.000001 : 0
-                total += num * f; n++
-            }
-            if (n == 0) printf "null"; else printf "%.3f", total
-        }' "$lc_log")
+$2 == "pushing" && $3 == "layer" && $5 ~ /B$/ && $6 == "/" {
+last[$4] = $7
+}
+END {
+n = 0; total = 0
+for (id in last) {
+v = last[id]; unit = v; sub(/^[0-9.]+/, "", unit); num = v; sub(/[A-Za-z]+$/, "", num)
+f = (unit == "GB") ? 1000 : (unit == "MB") ? 1 : (unit == "kB") ? 0.001 : (unit == "B") ? 0.000001 : 0
+total += num * f; n++
+}
+if (n == 0) printf "null"; else printf "%.3f", total
+}' "$lc_log")
 fi
 lc_t_build="${LAYER_CACHE_T_build:-}"
 lc_t_export="${LAYER_CACHE_T_export:-}"

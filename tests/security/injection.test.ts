@@ -330,7 +330,7 @@ function assertPreludeThenFragment(o: BuildspecOptions, commands: string[]): voi
     const names = Object.values(phaseFragments(o)).flat();
     assert.equal(commands.length, names.length);
     commands.forEach((c, i) => {
-        const body = fragment(names[i]).body;
+        const body = fragment(names[i]).rendered;
         assert.ok(c === body || c.endsWith(`\n${body}`), `command ${i} ends with ${names[i]}.sh, unchanged`);
         // The command's marker, if it has one (its start time, for metrics.sh), comes first and carries no value.
         const m = marker(names[i]);
