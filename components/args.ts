@@ -9,6 +9,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { credentialArnProblem, prefixProblem, Upstream, UpstreamCache, UPSTREAMS } from "./pullThrough";
+import { DockerServerComputeType, dockerServerComputeTypeProblems } from "./dockerServer";
 
 /*
  * Enumerations are `as const` objects with a type of the same name: the type is the union of the values, so a
@@ -49,6 +50,8 @@ export const ComputeType = {
 } as const;
 export type ComputeType = (typeof ComputeType)[keyof typeof ComputeType];
 export const COMPUTE_TYPES: readonly ComputeType[] = Object.values(ComputeType);
+// ---- Docker server ----
+export { DockerServerComputeType, DOCKER_SERVER_COMPUTE_TYPES } from "./dockerServer";
 
 /** The retention periods CloudWatch Logs accepts, in days. */
 export const LOG_RETENTION_DAYS = [
@@ -399,6 +402,17 @@ export interface CachedDockerBuildArgs {
      * @default undefined (no slow-build alarm)
      */
     readonly durationAlarmMinutes?: number;
+
+    // ---- Docker server (components/dockerServer.ts): CodeBuild's remote Docker daemon, one per project. ----
+
+    /**
+     * Give the project CodeBuild's Docker server (`environment.dockerServer`) of this compute type: a Docker daemon
+     * that every build of the project uses (its DOCKER_HOST) and that keeps its layers between builds until it is
+     * recycled. Each build still reads and writes the ECR cache, which serves the builds after a recycle. Refused
+     * when pull requests trigger builds of the project: they would share the daemon with trusted builds.
+     * @default undefined (no Docker server: each build has a fresh daemon of its own)
+     */
+    readonly dockerServerComputeType?: DockerServerComputeType;
 }
 
 /**
@@ -419,7 +433,8 @@ type UnsetByDefaultArg =
     | "dockerHubCredentialArn"
     | "dockerHubUsername"
     | "alarmTopicArn"
-    | "durationAlarmMinutes";
+    | "durationAlarmMinutes"
+    | "dockerServerComputeType";
 
 /**
  * The arguments after defaults and validation: every argument but the pass-through ones, present
@@ -976,10 +991,14 @@ export function resolveArgs(name: string, stack: string, args: CachedDockerBuild
     }
 
     const monitoring = resolveMonitoring(p, args, buildTimeoutMinutes);
+    // ---- Docker server ----
+    p.list.push(...dockerServerComputeTypeProblems(args.dockerServerComputeType));
+    const dockerServerComputeType = args.dockerServerComputeType;
 
     p.throwIfAny();
     return {
         ...monitoring,
+        dockerServerComputeType,
         repositoryName,
         projectName,
         imageTag,

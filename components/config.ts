@@ -130,6 +130,8 @@ const READERS: { readonly [K in ConfigKey]-?: Reader<NonNullable<CachedDockerBui
     hitRatioBuilds: number,
     failedBuildsThreshold: number,
     durationAlarmMinutes: number,
+    // ---- Docker server ----
+    dockerServerComputeType: text(),
 };
 
 /** Every config key this program reads, in its own namespace. `githubToken` and `dockerHubAccessToken` are read as secrets. */

@@ -70,6 +70,7 @@ const EXPECTED_TYPES: Record<keyof CachedDockerBuildArgs, string> = {
     hitRatioBuilds: "number",
     failedBuildsThreshold: "number",
     durationAlarmMinutes: "number",
+    dockerServerComputeType: "enum DockerServerComputeType",
 };
 
 const TYPE_PREFIX = `#/types/${PACKAGE_NAME}:index:`;
@@ -201,6 +202,7 @@ describe("package schema (issue 13)", function () {
             TagMutability: argsModule.TAG_MUTABILITIES,
             ComputeType: argsModule.COMPUTE_TYPES,
             BuildNetwork: argsModule.BUILD_NETWORKS,
+            DockerServerComputeType: argsModule.DOCKER_SERVER_COMPUTE_TYPES,
         };
         for (const name of new Set(enumNames)) {
             const type = schema.types[`${PACKAGE_NAME}:index:${name}`];
