@@ -67,7 +67,7 @@ export function dockerServerSection(workloads: readonly Workload[], idleSeconds:
         key: "docker-server",
         title: "Docker server",
         count: () => workloads.length * DOCKER_SERVER_VARIANTS.length * DOCKER_SERVER_RUNS.length,
-        async run(ctx: BenchContext): Promise<SectionResult> {
+        run: async (ctx: BenchContext): Promise<SectionResult> => {
             const records: RunRecord[] = [];
             for (const w of workloads) {
                 for (const v of DOCKER_SERVER_VARIANTS) {

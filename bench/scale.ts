@@ -122,7 +122,7 @@ export const scaleSection: BenchSection = {
     key: "scale",
     title: "Scale series",
     count: (ctx) => ctx.strategies.length * SCALE_STEPS.length * 3,
-    async run(ctx: BenchContext): Promise<SectionResult> {
+    run: async (ctx: BenchContext): Promise<SectionResult> => {
         const records: RunRecord[] = [];
         for (const strategy of ctx.strategies) {
             for (const steps of SCALE_STEPS) {
@@ -143,7 +143,7 @@ export const scaleSection: BenchSection = {
                 );
             }
         }
-        return { key: this.key, title: this.title, records };
+        return { key: "scale", title: "Scale series", records };
     },
     markdown: scaleMarkdown,
     svg: (res) => vegaLiteSvg(scaleChartSpec(res)),

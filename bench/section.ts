@@ -32,10 +32,10 @@ export interface BenchSection {
     readonly key: string;
     readonly title: string;
     /** Builds this section will run, for the progress counter. */
-    count(ctx: Pick<BenchContext, "strategies">): number;
-    run(ctx: BenchContext): Promise<SectionResult>;
+    readonly count: (ctx: Pick<BenchContext, "strategies">) => number;
+    readonly run: (ctx: BenchContext) => Promise<SectionResult>;
     /** Markdown of the section's result (a heading, a table, a note). */
-    markdown(res: SectionResult): string;
+    readonly markdown: (res: SectionResult) => string;
     /** An SVG chart, written as results/bench-<key>.svg. */
-    svg?(res: SectionResult): Promise<string>;
+    readonly svg?: (res: SectionResult) => Promise<string>;
 }

@@ -89,13 +89,13 @@ export class LocalDockerServer {
             }
         }
         let released = false;
-        const stop = async () => {
+        const stop = () => {
             if (!released) {
                 released = true;
                 this.busy--;
                 this.lastUsedAt = this.now();
             }
-            return { stopMs: 0 };
+            return Promise.resolve({ stopMs: 0 });
         };
         return { variables, timings, builderImage, stop };
     };
