@@ -17,6 +17,8 @@ export const EXPORT_VARIANTS: Record<string, (yaml: string) => string> = {
     "as-is": (y) => y,
     // The export invocation without the cache import: only what this build's builder has.
     "no-import": (y) => y.replace(/"\$\{CACHE_FROM\[@\]\}" \\\n(\s*)--cache-to/, "\\\n$1--cache-to"),
+    // mode=min: only the final image's layers; not enough for multi-stage builds (the builder stage is lost).
+    "mode-min": (y) => y.replace(/mode=max,image-manifest=true/, "mode=min,image-manifest=true"),
     zstd: (y) => y.replace(/mode=max,image-manifest=true/, "mode=max,compression=zstd,image-manifest=true"),
     "compression-0": (y) =>
         y.replace(/mode=max,image-manifest=true/, "mode=max,compression-level=0,image-manifest=true"),
