@@ -408,8 +408,9 @@ export interface CachedDockerBuildArgs {
     /**
      * Give the project CodeBuild's Docker server (`environment.dockerServer`) of this compute type: a Docker daemon
      * that every build of the project uses (its DOCKER_HOST) and that keeps its layers between builds until it is
-     * recycled. Each build still reads and writes the ECR cache, which serves the builds after a recycle. Refused
-     * when pull requests trigger builds of the project: they would share the daemon with trusted builds.
+     * recycled. Each build still reads and writes the ECR cache, which serves the builds after a recycle. Not for a
+     * project that pull requests trigger: their builds would share the daemon with trusted builds
+     * (`dockerServerProblems` refuses the pair).
      * @default undefined (no Docker server: each build has a fresh daemon of its own)
      */
     readonly dockerServerComputeType?: DockerServerComputeType;
