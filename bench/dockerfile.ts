@@ -84,3 +84,40 @@ export function multiStage(o: SyntheticOptions): string {
 export function singleStageStepCount(steps: number): number {
     return steps + 1;
 }
+
+/** A benchmark workload: the shape of the synthetic Dockerfile, per step. */
+export interface Workload {
+    /** `heavy`: few steps of real work each (the original's ratio of work to image size); `light`: many cheap steps. */
+    readonly name: string;
+    readonly steps: number;
+    readonly mbPerStep: number;
+    readonly hashRounds: number;
+    /** One line for the tables. */
+    readonly description: string;
+}
+
+/**
+ * The benchmark's two workloads. `heavy` is today's: 24 steps of about 2 s of hashing over 4 MB each, where the
+ * Dockerfile's own work dominates. `light` has many cheap steps (2 MB, one hash pass, well under a second each),
+ * where the fixed costs of a build and of each step (cache lookups, layer round-trips, the export) dominate, as in
+ * real Dockerfiles of dozens of small `RUN`s (issue 12).
+ */
+export const WORKLOADS = {
+    heavy: { name: "heavy", steps: 24, mbPerStep: 4, hashRounds: 80, description: "24 steps × 4 MB, 80 hash passes" },
+    light: { name: "light", steps: 48, mbPerStep: 2, hashRounds: 1, description: "48 steps × 2 MB, 1 hash pass" },
+} as const satisfies Record<string, Workload>;
+export type WorkloadName = keyof typeof WORKLOADS;
+
+/** The scale series' step counts (same work per step as `light`, the change halfway). */
+export const SCALE_STEPS = [12, 24, 48, 96] as const;
+
+/** The light workload at `steps` steps: one point of the scale series. */
+export function scaleWorkload(steps: number): Workload {
+    const light = WORKLOADS.light;
+    return {
+        ...light,
+        name: `light-${steps}`,
+        steps,
+        description: `${steps} steps × ${light.mbPerStep} MB, ${light.hashRounds} hash pass`,
+    };
+}

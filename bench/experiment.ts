@@ -5,12 +5,13 @@
  * buildspec the component generates. Shared by `npm run local-build` and `npm run bench`.
  */
 import type { CacheStrategy } from "../components/args";
-import type { LocalHost } from "../local/host";
-import { registryModeFromEnv, runScenario, RegistryMode } from "../local/scenario";
+import type { LocalBuildResult, LocalHost } from "../local/host";
+import { registryModeFromEnv, runScenario, RegistryMode, ScenarioOptions } from "../local/scenario";
 import { singleStage } from "./dockerfile";
 
 export const RUNS = ["cold", "warm", "change"] as const;
-export type RunName = (typeof RUNS)[number];
+/** The three runs, and the Docker server's fourth: a warm build after its daemon was recycled (bench/docker-server.ts). */
+export type RunName = (typeof RUNS)[number] | "recycled";
 
 export interface ExperimentConfig {
     /** Work steps in the synthetic Dockerfile. */
@@ -48,6 +49,14 @@ export interface RunRecord {
     readonly rebuiltSteps: number;
     readonly pulledMB: number;
     readonly pushedMB: number;
+    /** The workload (bench/dockerfile.ts WORKLOADS, or a scale point such as `light-96`), when the bench names one. */
+    readonly workload?: string;
+    /** Work steps of the Dockerfile this record built. */
+    readonly steps?: number;
+    /** Seconds of the `registry` strategy's cache export command (export.sh), when it ran; 0 when it skipped. */
+    readonly exportSeconds?: number;
+    /** Seconds of Dockerfile work: the sum of the rebuilt steps' own times as BuildKit prints them (`DONE n s`). */
+    readonly dockerfileSeconds?: number;
 }
 
 export interface Progress {
@@ -82,22 +91,42 @@ export async function runExperiment(
     host: LocalHost,
     strategy: CacheStrategy,
     cfg: ExperimentConfig,
-    opts: { repo: string; registryMode?: RegistryMode; quiet?: boolean; progress?: Progress; nonce?: string },
+    opts: {
+        repo: string;
+        registryMode?: RegistryMode;
+        quiet?: boolean;
+        progress?: Progress;
+        nonce?: string;
+        workload?: string;
+        /** Passed to runScenario: the host of each build (default a fresh one) and a rewrite of the buildspec. */
+        startHost?: ScenarioOptions["startHost"];
+        rewriteBuildspec?: ScenarioOptions["rewriteBuildspec"];
+        /** A label for the variant other than the strategy's (e.g. `docker server, inline`). */
+        variant?: string;
+        /** The runs, in order (default RUNS); `recycled` builds the change again (a no-change build after `change`). */
+        runs?: readonly RunName[];
+        /** Called before each run (the Docker server's idle wait before `recycled`). */
+        before?: (run: RunName) => Promise<void>;
+    },
 ): Promise<RunRecord[]> {
     const base = { baseImage: host.base.ref, steps: cfg.steps, mbPerStep: cfg.mbPerStep, hashRounds: cfg.hashRounds };
+    const change = singleStage({
+        ...base,
+        changeAt: changeStep(cfg),
+        changeMarker: `change-${opts.nonce ?? Date.now().toString(36)}`,
+    });
+    // `recycled` rebuilds what the build before it built (the change), on a daemon that lost it: a no-change build.
     const dockerfiles: Record<RunName, string> = {
         cold: singleStage(base),
         warm: singleStage(base),
-        change: singleStage({
-            ...base,
-            changeAt: changeStep(cfg),
-            changeMarker: `change-${opts.nonce ?? Date.now().toString(36)}`,
-        }),
+        change,
+        recycled: change,
     };
     const mode = strategy === "registry" ? (opts.registryMode ?? registryModeFromEnv()) : undefined;
-    const variant = variantName(strategy, mode);
+    const variant = opts.variant ?? variantName(strategy, mode);
     const records: RunRecord[] = [];
-    for (const run of RUNS) {
+    for (const run of opts.runs ?? RUNS) {
+        await opts.before?.(run);
         opts.progress?.({ strategy, variant, run, phase: "start" });
         const r = await runScenario({
             host,
@@ -108,29 +137,17 @@ export async function runExperiment(
             label: `${variant} ${run}`,
             quiet: opts.quiet,
             printReport: !opts.quiet,
+            startHost: opts.startHost,
+            rewriteBuildspec: opts.rewriteBuildspec,
         });
-        const phaseSeconds: Record<string, number> = {};
-        for (const p of r.phases) if (p.status !== "ABSENT") phaseSeconds[p.name] = p.durationMs / 1000;
-        const record: RunRecord = {
+        const record = recordOf(r, {
             strategy,
             variant,
-            ...(mode ? { registryMode: mode } : {}),
+            registryMode: mode,
             run,
-            succeeded: r.succeeded,
-            buildSeconds: r.timings.buildMs / 1000,
-            phaseSeconds,
-            hostSeconds: (r.timings.daemonStartMs + r.timings.daemonStopMs) / 1000,
-            ...(r.timings.builderImageMs !== undefined ? { builderImageSeconds: r.timings.builderImageMs / 1000 } : {}),
-            ...(r.timings.builderCreateMs !== undefined
-                ? { builderCreateSeconds: r.timings.builderCreateMs / 1000 }
-                : {}),
-            // The first `docker buildx build` is the build; the registry strategy's second one only exports
-            // the cache from the builder's local cache, and its all-local hits are not cache hits from ECR.
-            cachedSteps: r.steps.builds[0]?.cached ?? 0,
-            rebuiltSteps: r.steps.builds[0]?.rebuilt ?? 0,
-            pulledMB: r.bytes.pulledMB,
-            pushedMB: r.bytes.pushedMB,
-        };
+            steps: cfg.steps,
+            workload: opts.workload,
+        });
         records.push(record);
         opts.progress?.({ strategy, variant, run, phase: "done", record });
         if (!r.succeeded) {
@@ -140,10 +157,72 @@ export async function runExperiment(
     return records;
 }
 
+/** Seconds of the build phase's command that runs export.sh (the last one of the `registry` strategy). */
+export function exportCommandSeconds(r: Pick<LocalBuildResult, "phases">): number | undefined {
+    const cmd = r.phases
+        .find((p) => p.name === "build")
+        ?.commands.find((c) => /--cache-to "type=registry|export_once/.test(c.command));
+    return cmd === undefined ? undefined : cmd.durationMs / 1000;
+}
+
+/** Sum of the rebuilt steps' own times in the first build (BuildKit's `DONE n s`); cache hits count 0. */
+export function dockerfileWorkSeconds(r: Pick<LocalBuildResult, "steps">): number {
+    const b = r.steps.builds[0];
+    if (!b) return 0;
+    return b.steps
+        .filter((s) => s.status === "DONE" && !s.fetchedFromCache && s.instruction !== "FROM")
+        .reduce((n, s) => n + (s.seconds ?? 0), 0);
+}
+
+/** One build's record. */
+export function recordOf(
+    r: Pick<LocalBuildResult, "phases" | "timings" | "steps" | "bytes" | "succeeded">,
+    o: {
+        strategy: CacheStrategy;
+        variant: string;
+        registryMode?: RegistryMode;
+        run: RunName;
+        steps?: number;
+        workload?: string;
+    },
+): RunRecord {
+    const phaseSeconds: Record<string, number> = {};
+    for (const p of r.phases) if (p.status !== "ABSENT") phaseSeconds[p.name] = p.durationMs / 1000;
+    const exportSeconds = exportCommandSeconds(r);
+    return {
+        strategy: o.strategy,
+        variant: o.variant,
+        ...(o.registryMode ? { registryMode: o.registryMode } : {}),
+        run: o.run,
+        succeeded: r.succeeded,
+        buildSeconds: r.timings.buildMs / 1000,
+        phaseSeconds,
+        hostSeconds: (r.timings.daemonStartMs + r.timings.daemonStopMs) / 1000,
+        ...(r.timings.builderImageMs !== undefined ? { builderImageSeconds: r.timings.builderImageMs / 1000 } : {}),
+        ...(r.timings.builderCreateMs !== undefined ? { builderCreateSeconds: r.timings.builderCreateMs / 1000 } : {}),
+        // The first `docker buildx build` is the build; the registry strategy's second one only exports
+        // the cache from the builder's local cache, and its all-local hits are not cache hits from ECR.
+        cachedSteps: r.steps.builds[0]?.cached ?? 0,
+        rebuiltSteps: r.steps.builds[0]?.rebuilt ?? 0,
+        pulledMB: r.bytes.pulledMB,
+        pushedMB: r.bytes.pushedMB,
+        ...(o.workload !== undefined ? { workload: o.workload } : {}),
+        ...(o.steps !== undefined ? { steps: o.steps } : {}),
+        ...(o.strategy === "registry" ? { exportSeconds: exportSeconds ?? 0 } : {}),
+        dockerfileSeconds: dockerfileWorkSeconds(r),
+    };
+}
+
+/** Share of a build that is not Dockerfile work (probe, login, builder start, manifest round-trips, export). */
+export function overheadShare(r: Pick<RunRecord, "buildSeconds" | "dockerfileSeconds">): number | undefined {
+    if (r.dockerfileSeconds === undefined || r.buildSeconds <= 0) return undefined;
+    return Math.min(1, Math.max(0, (r.buildSeconds - r.dockerfileSeconds) / r.buildSeconds));
+}
+
 /** Ratio of a run's build time to the cold build of the same variant in the same run. */
 export function ratioToCold(records: readonly RunRecord[], r: RunRecord): number {
-    const cold = records.find((x) => x.variant === r.variant && x.run === "cold");
-    if (!cold) throw new Error(`no cold run for ${r.variant}`);
+    const cold = records.find((x) => x.variant === r.variant && x.workload === r.workload && x.run === "cold");
+    if (!cold) throw new Error(`no cold run for ${r.variant}${r.workload ? ` (${r.workload})` : ""}`);
     return r.buildSeconds / cold.buildSeconds;
 }
 
@@ -155,8 +234,20 @@ export function builderStart(r: RunRecord): string {
 
 /** A plain-text table of the runs, for the terminal. */
 export function summaryTable(records: readonly RunRecord[]): string {
-    const head = ["variant", "run", "build s", "x cold", "cached", "rebuilt", "MB pulled", "MB pushed", "builder s"];
+    const head = [
+        "workload",
+        "variant",
+        "run",
+        "build s",
+        "x cold",
+        "cached",
+        "rebuilt",
+        "MB pulled",
+        "MB pushed",
+        "builder s",
+    ];
     const rows = records.map((r) => [
+        r.workload ?? "",
         r.variant,
         r.run,
         r.buildSeconds.toFixed(1),
@@ -169,6 +260,6 @@ export function summaryTable(records: readonly RunRecord[]): string {
     ]);
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
     const line = (cells: string[]) =>
-        cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+        cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
     return [line(head), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }

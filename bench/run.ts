@@ -1,15 +1,22 @@
 /**
- * `npm run bench`: the original write-up's experiment (cold, warm with no change, change halfway)
- * for every cache strategy in one run, on a synthetic Dockerfile large enough to matter. The `registry`
- * strategy runs on both builders: CodeBuild's `docker-container` builder (where a fresh host can get its
- * BuildKit image; the run says so in one line otherwise) and the daemon's own builder on the containerd
- * store; CBCACHE_LOCAL_REGISTRY_MODE limits it to one. The docker-container builder's start (image, create
- * and bootstrap) is reported per build.
- * Writes results/bench.json, results/bench.md and results/bench.svg. Numbers are ratios to the
- * cold build of the same strategy in the same run, because this machine is shared and noisy.
+ * `npm run bench`: the original write-up's experiment (cold, warm with no change, change halfway) for every cache
+ * strategy in one run, on two synthetic workloads: `heavy` (24 steps of real work, the original's ratio of work to
+ * image size) and `light` (48 cheap steps, where fixed costs dominate). The `registry` strategy runs on both
+ * builders: CodeBuild's `docker-container` builder (where a fresh host can get its BuildKit image; the run says so in
+ * one line otherwise) and the daemon's own builder on the containerd store; CBCACHE_LOCAL_REGISTRY_MODE limits it to
+ * one. The docker-container builder's start (image, create and bootstrap) is reported per build, and so are the
+ * export's own time, the share of each build that is not Dockerfile work and how far a no-change rebuild is from
+ * its floor (a few registry round-trips, measured: bench/limit.ts).
  *
- *   npm run bench
- *   npm run bench -- --steps 24 --mb 12 --rounds 80 --strategy inline,registry,pull
+ * Opt-in sections (bench/section.ts), after the main table:
+ * - `--scale`: the light workload at 12, 24, 48 and 96 steps per strategy (bench/scale.ts, chart bench-scale.svg);
+ * - `--docker-server`: CodeBuild's Docker server modelled, beside inline and registry (bench/docker-server.ts).
+ * Writes results/bench.json, bench.md, bench.svg (and bench-<section>.svg). Numbers are ratios to the cold build of
+ * the same strategy and workload in the same run, because this machine is shared and noisy.
+ *
+ *   npm run bench                                  # main table: both workloads, every strategy
+ *   npm run bench -- --scale --docker-server       # and the two sections
+ *   npm run bench -- --workload custom --steps 24 --mb 12 --rounds 80 --strategy inline,registry,pull
  */
 import * as fs from "fs";
 import * as os from "os";
@@ -18,6 +25,7 @@ import type { CacheStrategy } from "../components/args";
 import { startLocalHost } from "../local/host";
 import { chooseRegistryMode, RegistryMode, registryModeSetInEnv } from "../local/scenario";
 import {
+    booleanFlag,
     Command,
     invalidValue,
     mbFlag,
@@ -28,19 +36,17 @@ import {
     text,
     wholeNumber,
 } from "../local/flags";
-import {
-    changeStep,
-    ExperimentConfig,
-    runExperiment,
-    RunRecord,
-    summaryTable,
-    workShareAfterChange,
-    RUNS,
-} from "./experiment";
+import { changeStep, Progress, runExperiment, RunRecord, summaryTable, workShareAfterChange } from "./experiment";
 import { BenchResults, chartSvg, markdown, ORIGINAL, TARGETS, verdicts } from "./results";
+import { selectedWorkloads, workloadFlag } from "./options";
+import { measureRegistryLimit } from "./limit";
+import { scaleSection } from "./scale";
+import { dockerServerSection } from "./docker-server";
+import type { BenchContext, BenchSection, SectionResult } from "./section";
 
 const flags = {
     strategy: strategyFlag,
+    workload: workloadFlag,
     steps: stepsFlag({ min: 2, default: 24 }),
     mb: mbFlag({ min: 0, default: 12 }),
     // 80 hash passes over 12 MB take about 6 s here: about 0.5 s of work per MB of image, the original's
@@ -48,44 +54,62 @@ const flags = {
     rounds: roundsFlag({ min: 0, default: 80 }),
     "change-at": wholeNumber({
         min: 1,
-        help: "Step that changes in the third run, at most --steps.",
+        help: "Step that changes in the third run of the custom workload, at most --steps.",
         defaultText: "the middle step",
     }),
-    out: text({ default: "results", help: "Folder for bench.json, bench.md and bench.svg.", placeholder: "DIR" }),
+    scale: booleanFlag("Also run the scale series: the light workload at 12, 24, 48 and 96 steps per strategy."),
+    "docker-server": booleanFlag(
+        "Also run CodeBuild's Docker server, modelled: cold, warm, change and warm after a recycle, per workload.",
+    ),
+    "idle-seconds": wholeNumber({
+        min: 1,
+        default: 5,
+        help: "The modelled Docker server's idle time before it recycles.",
+    }),
+    out: text({ default: "results", help: "Folder for bench.json, bench.md and the SVG charts.", placeholder: "DIR" }),
 };
 
 const command: Command<typeof flags> = {
     name: "npm run bench --",
     summary:
-        "The original write-up's experiment (cold, warm with no change, change halfway) for each cache strategy,\n" +
-        "on a fresh local Docker host per build. Writes bench.json, bench.md and bench.svg.",
+        "The original write-up's experiment (cold, warm with no change, change halfway) for each cache strategy and\n" +
+        "workload, on a fresh local Docker host per build; optionally the scale series and the Docker server.\n" +
+        "Writes bench.json, bench.md and SVG charts.",
     flags,
-    examples: ["npm run bench", "npm run bench -- --steps 24 --mb 12 --rounds 80 --strategy inline,registry,pull"],
+    examples: [
+        "npm run bench",
+        "npm run bench -- --scale --docker-server",
+        "npm run bench -- --workload custom --steps 24 --mb 12 --rounds 80 --strategy inline,registry,pull",
+    ],
 };
 
 runCommand(command, async (values) => {
     const strategies = values.strategy;
-    const steps = values.steps;
-    const cfg: ExperimentConfig = {
-        steps,
-        mbPerStep: values.mb,
-        hashRounds: values.rounds,
-        changeAt: values["change-at"],
-    };
-    if (cfg.changeAt !== undefined && cfg.changeAt > steps)
-        throw invalidValue("change-at", String(cfg.changeAt), `1 to ${steps} (the value of --steps)`);
+    const custom = { steps: values.steps, mbPerStep: values.mb, hashRounds: values.rounds };
+    const workloads = selectedWorkloads(values.workload, custom);
+    if (values["change-at"] !== undefined && values["change-at"] > values.steps)
+        throw invalidValue("change-at", String(values["change-at"]), `1 to ${values.steps} (the value of --steps)`);
+
+    // The sections switched on, in order. Another measurement hooks in here with one line.
+    const sections: BenchSection[] = [
+        ...(values.scale ? [scaleSection] : []),
+        ...(values["docker-server"] ? [dockerServerSection(workloads, values["idle-seconds"])] : []),
+    ];
 
     const t0 = Date.now();
     const host = await startLocalHost();
     const records: RunRecord[] = [];
+    const sectionResults: SectionResult[] = [];
     let registryModes: RegistryMode[] = [];
+    let registryMode: RegistryMode = "docker-container";
+    let limit: BenchResults["limit"];
     try {
         if (strategies.includes("registry")) {
             // Both builders, unless the environment names one; docker-container only where its image can be had.
-            const mode = await chooseRegistryMode(host);
+            registryMode = await chooseRegistryMode(host);
             registryModes =
-                registryModeSetInEnv() || mode === "containerd-store"
-                    ? [mode]
+                registryModeSetInEnv() || registryMode === "containerd-store"
+                    ? [registryMode]
                     : ["docker-container", "containerd-store"];
         }
         const runs = strategies.flatMap((strategy): Array<{ strategy: CacheStrategy; registryMode?: RegistryMode }> =>
@@ -93,39 +117,66 @@ runCommand(command, async (values) => {
                 ? registryModes.map((registryMode) => ({ strategy, registryMode }))
                 : [{ strategy }],
         );
-        const total = runs.length * RUNS.length;
+        const ctxBase = { host, strategies, registryMode };
+        const total = workloads.length * runs.length * 3 + sections.reduce((n, s) => n + s.count(ctxBase), 0);
         let done = 0;
-        for (const { strategy, registryMode } of runs) {
-            records.push(
-                ...(await runExperiment(host, strategy, cfg, {
-                    repo: `bench/${strategy}${registryMode ? `-${registryMode}` : ""}-${Date.now().toString(36)}`,
-                    registryMode,
-                    quiet: true,
-                    progress: (e) => {
-                        const elapsed = ((Date.now() - t0) / 1000).toFixed(0);
-                        if (e.phase === "start") {
-                            process.stdout.write(
-                                `[bench ${done + 1}/${total}, ${elapsed} s] ${e.variant} ${e.run} on a fresh host ... `,
-                            );
-                        } else if (e.record) {
-                            done++;
-                            const r = e.record;
-                            const builder =
-                                r.builderImageSeconds !== undefined
-                                    ? `; builder: image ${r.builderImageSeconds.toFixed(1)} s, create ${(r.builderCreateSeconds ?? 0).toFixed(1)} s`
-                                    : "";
-                            console.log(
-                                `${r.buildSeconds.toFixed(1)} s (${r.cachedSteps} cached, ${r.rebuiltSteps} rebuilt, ${r.pulledMB.toFixed(0)} MB pulled, ${r.pushedMB.toFixed(0)} MB pushed${builder})`,
-                            );
-                        }
-                    },
-                })),
-            );
+        const progress: Progress = (e) => {
+            const elapsed = ((Date.now() - t0) / 1000).toFixed(0);
+            if (e.phase === "start") {
+                process.stdout.write(`[bench ${done + 1}/${total}, ${elapsed} s] ${e.variant} ${e.run} ... `);
+            } else if (e.record) {
+                done++;
+                const r = e.record;
+                const builder =
+                    r.builderImageSeconds !== undefined
+                        ? `; builder: image ${r.builderImageSeconds.toFixed(1)} s, create ${(r.builderCreateSeconds ?? 0).toFixed(1)} s`
+                        : "";
+                const exp = r.exportSeconds !== undefined ? `; export ${r.exportSeconds.toFixed(1)} s` : "";
+                console.log(
+                    `${r.workload ?? ""} ${r.buildSeconds.toFixed(1)} s (${r.cachedSteps} cached, ${r.rebuiltSteps} rebuilt, ${r.pulledMB.toFixed(0)} MB pulled, ${r.pushedMB.toFixed(0)} MB pushed${builder}${exp})`,
+                );
+            }
+        };
+        const stamp = Date.now().toString(36);
+        const ctx: BenchContext = { ...ctxBase, progress, repo: (label) => `bench/${label}-${stamp}` };
+
+        for (const w of workloads) {
+            for (const { strategy, registryMode } of runs) {
+                records.push(
+                    ...(await runExperiment(
+                        host,
+                        strategy,
+                        {
+                            steps: w.steps,
+                            mbPerStep: w.mbPerStep,
+                            hashRounds: w.hashRounds,
+                            changeAt: w.name === "custom" ? values["change-at"] : undefined,
+                        },
+                        {
+                            repo: ctx.repo(`${w.name}-${strategy}${registryMode ? `-${registryMode}` : ""}`),
+                            registryMode,
+                            quiet: true,
+                            workload: w.name,
+                            progress,
+                        },
+                    )),
+                );
+            }
         }
+        // The floor of a no-change rebuild: registry round-trips against an image that exists (the base image).
+        const baseRef = host.base.ref.slice(host.registry.address.length + 1);
+        const [baseRepo, baseTag] = [
+            baseRef.slice(0, baseRef.lastIndexOf(":")),
+            baseRef.slice(baseRef.lastIndexOf(":") + 1),
+        ];
+        limit = await measureRegistryLimit(host.registry, baseRepo, baseTag);
+        for (const s of sections) sectionResults.push(await s.run(ctx));
     } finally {
         await host.stop();
     }
 
+    const first = workloads[0];
+    const firstCfg = { steps: first.steps, mbPerStep: first.mbPerStep, hashRounds: first.hashRounds };
     const results: BenchResults = {
         date: new Date().toISOString(),
         machine: {
@@ -138,17 +189,26 @@ runCommand(command, async (values) => {
             },
             registryModes,
         },
-        config: { ...cfg, changeAt: changeStep(cfg), imageMB: cfg.steps * cfg.mbPerStep },
+        config: { ...firstCfg, changeAt: changeStep(firstCfg), imageMB: first.steps * first.mbPerStep },
+        workloads,
         records,
+        limit,
+        sections: sectionResults,
         original: ORIGINAL,
-        targets: { ...TARGETS, changeMaxRatio: workShareAfterChange(cfg) + TARGETS.changeSlack },
+        targets: { ...TARGETS, changeMaxRatio: workShareAfterChange(firstCfg) + TARGETS.changeSlack },
     };
     const out = path.resolve(values.out);
     fs.mkdirSync(out, { recursive: true });
+    const bySection = new Map(sections.map((s) => [s.key, s]));
+    const md = [markdown(results), ...sectionResults.map((r) => bySection.get(r.key)!.markdown(r))].join("\n");
     fs.writeFileSync(path.join(out, "bench.json"), JSON.stringify(results, null, 2) + "\n");
-    fs.writeFileSync(path.join(out, "bench.md"), markdown(results));
+    fs.writeFileSync(path.join(out, "bench.md"), md);
     fs.writeFileSync(path.join(out, "bench.svg"), await chartSvg(results));
-    console.log(`\n${summaryTable(records)}\n`);
+    for (const r of sectionResults) {
+        const svg = bySection.get(r.key)!.svg;
+        if (svg) fs.writeFileSync(path.join(out, `bench-${r.key}.svg`), await svg(r));
+    }
+    console.log(`\n${summaryTable([...records, ...sectionResults.flatMap((r) => r.records)])}\n`);
     const starts = records.filter((r) => r.builderImageSeconds !== undefined);
     if (starts.length) {
         const avg = (f: (r: RunRecord) => number) => starts.reduce((n, r) => n + f(r), 0) / starts.length;
@@ -158,10 +218,10 @@ runCommand(command, async (values) => {
     }
     for (const v of verdicts(results)) {
         console.log(
-            `${v.strategy}: warm ${(v.warmRatio * 100).toFixed(1)} % of cold (target ≤ ${TARGETS.warmMaxRatio * 100} %), change ${(v.changeRatio * 100).toFixed(1)} % (target ≤ ${(results.targets.changeMaxRatio * 100).toFixed(1)} %)`,
+            `${v.workload ?? ""} ${v.strategy}: warm ${(v.warmRatio * 100).toFixed(1)} % of cold, change ${(v.changeRatio * 100).toFixed(1)} %`,
         );
     }
     console.log(
-        `\nwrote ${path.join(out, "bench.json")}, bench.md, bench.svg in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+        `\nwrote ${path.join(out, "bench.json")}, bench.md and the charts in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
     );
 });

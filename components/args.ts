@@ -9,6 +9,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { credentialArnProblem, prefixProblem, Upstream, UpstreamCache, UPSTREAMS } from "./pullThrough";
+import { DockerServerComputeType, dockerServerComputeTypeProblems, dockerServerProblems } from "./dockerServer";
 import { resolveSkipUnchanged } from "./skip";
 import { isNative, Platform, PlatformMode, resolvePlatforms } from "./platforms";
 // The platform enumerations, beside the others (components/platforms.ts holds their logic).
@@ -72,6 +73,8 @@ export const ComputeType = {
 } as const;
 export type ComputeType = (typeof ComputeType)[keyof typeof ComputeType];
 export const COMPUTE_TYPES: readonly ComputeType[] = Object.values(ComputeType);
+// ---- Docker server ----
+export { DockerServerComputeType, DOCKER_SERVER_COMPUTE_TYPES } from "./dockerServer";
 
 /** The retention periods CloudWatch Logs accepts, in days. */
 export const LOG_RETENTION_DAYS = [
@@ -581,6 +584,18 @@ export interface CachedDockerBuildArgs {
      * @default 14
      */
     readonly branchCacheExpiryDays?: number;
+
+    // ---- Docker server (components/dockerServer.ts): CodeBuild's remote Docker daemon, one per project. ----
+
+    /**
+     * Give the project CodeBuild's Docker server (`environment.dockerServer`) of this compute type: a Docker daemon
+     * that every build of the project uses (its DOCKER_HOST) and that keeps its layers between builds until it is
+     * recycled. Each build still reads and writes the ECR cache, which serves the builds after a recycle. Not for a
+     * project that pull requests trigger: their builds would share the daemon with trusted builds
+     * (`dockerServerProblems` refuses the pair).
+     * @default undefined (no Docker server: each build has a fresh daemon of its own)
+     */
+    readonly dockerServerComputeType?: DockerServerComputeType;
 }
 
 /**
@@ -605,7 +620,8 @@ type UnsetByDefaultArg =
     | "connectionArn"
     | "scheduleExpression"
     | "scheduleTimezone"
-    | "target";
+    | "target"
+    | "dockerServerComputeType";
 
 /**
  * The arguments after defaults and validation: every argument but the pass-through ones, present
@@ -1180,10 +1196,17 @@ export function resolveArgs(name: string, stack: string, args: CachedDockerBuild
             `Allowed with two platforms built natively (platformMode native): only sourceVersion (${JSON.stringify(sourceVersion)}); a cache per branch is not yet built per platform. Trust one branch, or build one platform, or use platformMode emulated.`,
         );
     }
+    // ---- Docker server: one daemon shared by every build of the project, so never with pull-request builds ----
+    p.list.push(
+        ...dockerServerComputeTypeProblems(args.dockerServerComputeType),
+        ...dockerServerProblems(args.dockerServerComputeType, triggers.webhook.pullRequests),
+    );
+    const dockerServerComputeType = args.dockerServerComputeType;
 
     p.throwIfAny();
     return {
         ...monitoring,
+        dockerServerComputeType,
         skipUnchanged,
         ...contextAndTarget,
         ...platforms,

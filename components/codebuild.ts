@@ -4,6 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { projectDockerServer } from "./dockerServer";
 import { batchBuildCount, batchTimeoutMinutes, projectHost } from "./platforms";
 import type { ResolvedArgs } from "./args";
 import { PROVIDERS } from "./source";
@@ -70,6 +71,8 @@ export function createProject(
                 imagePullCredentialsType: "CODEBUILD",
                 // Docker needs privileged mode to run its daemon inside the build container.
                 privilegedMode: true,
+                // ---- Docker server ----
+                dockerServer: projectDockerServer(a.dockerServerComputeType),
             },
             cache: a.localCache ? { type: "LOCAL", modes: LOCAL_CACHE_MODES } : { type: "NO_CACHE" },
             logsConfig: { cloudwatchLogs: { status: "ENABLED", groupName: inputs.logGroupName } },

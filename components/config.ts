@@ -130,6 +130,8 @@ const READERS: { readonly [K in ConfigKey]-?: Reader<NonNullable<CachedDockerBui
     alarmEmails: stringList,
     hitRatioThreshold: number,
     hitRatioBuilds: number,
+    // ---- Docker server ----
+    dockerServerComputeType: text(),
     skipUnchanged: boolean,
     failedBuildsThreshold: number,
     durationAlarmMinutes: number,

@@ -88,6 +88,10 @@ export interface ScenarioOptions {
     label?: string;
     quiet?: boolean;
     printReport?: boolean;
+    /** How the build host is had (runLocalBuild's `startHost`): default a fresh daemon; docker-server.ts's survives. */
+    startHost?: LocalBuildOptions["startHost"];
+    /** Rewrites the generated buildspec's YAML before it runs (the bench's variants without the cache read). */
+    rewriteBuildspec?: (yaml: string) => string;
 }
 
 export interface ScenarioResult extends LocalBuildResult {
@@ -118,7 +122,8 @@ export function localArgs(strategy: CacheStrategy, mode: RegistryMode): CachedDo
 export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     const mode = o.registryMode ?? registryModeFromEnv();
     const repositoryUrl = `${o.host.registry.address}/${o.repo}`;
-    const buildspecYaml = await componentBuildspecYaml({ ...localArgs(o.strategy, mode), ...o.args }, repositoryUrl);
+    const generated = await componentBuildspecYaml({ ...localArgs(o.strategy, mode), ...o.args }, repositoryUrl);
+    const buildspecYaml = o.rewriteBuildspec ? o.rewriteBuildspec(generated) : generated;
     const buildspec = YAML.parse(buildspecYaml) as Buildspec;
     const r = await runSpecOnDockerfile(o.host, buildspec, o.dockerfile, {
         env: o.env,
@@ -128,6 +133,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
         printReport: o.printReport,
         passwordOverride: o.passwordOverride,
         provideBuilderImage: o.provideBuilderImage,
+        startHost: o.startHost,
     });
     return { ...r, buildspecYaml };
 }
@@ -140,7 +146,10 @@ export async function runSpecOnDockerfile(
     host: LocalHost,
     buildspec: Buildspec,
     dockerfile: string,
-    o: Pick<LocalBuildOptions, "env" | "containerdStore" | "label" | "quiet" | "printReport" | "passwordOverride"> & {
+    o: Pick<
+        LocalBuildOptions,
+        "env" | "containerdStore" | "label" | "quiet" | "printReport" | "passwordOverride" | "startHost"
+    > & {
         readonly provideBuilderImage?: boolean;
     },
 ): Promise<LocalBuildResult> {
@@ -160,6 +169,7 @@ export async function runSpecOnDockerfile(
             printReport: o.printReport,
             passwordOverride: o.passwordOverride,
             builderImage: o.provideBuilderImage === false ? undefined : builderImageOf(buildspec),
+            startHost: o.startHost,
         });
     } finally {
         fs.rmSync(src, { recursive: true, force: true });

@@ -70,6 +70,7 @@ const EXPECTED_TYPES: Record<keyof CachedDockerBuildArgs, string> = {
     hitRatioBuilds: "number",
     failedBuildsThreshold: "number",
     durationAlarmMinutes: "number",
+    dockerServerComputeType: "enum DockerServerComputeType",
     skipUnchanged: "boolean",
     contextDir: "string",
     target: "string",
@@ -224,6 +225,7 @@ describe("package schema (issue 13)", function () {
             SourceProvider: argsModule.SOURCE_PROVIDERS,
             Platform: argsModule.PLATFORMS,
             PlatformMode: argsModule.PLATFORM_MODES,
+            DockerServerComputeType: argsModule.DOCKER_SERVER_COMPUTE_TYPES,
             PullRequestCommentApproval: argsModule.PULL_REQUEST_COMMENT_APPROVALS,
             PullRequestApproverRole: argsModule.PULL_REQUEST_APPROVER_ROLES,
         };
