@@ -4,8 +4,8 @@
  * a fresh local build host against the same registry, with the buildspec the component generates. The warm build
  * should run no docker build at all: its ratio to cold, and the layer MB and blob GETs it pulled, are the numbers.
  *
- *   npx tsx bench/skip.ts                                   # the bench's default workload, both strategies
- *   npx tsx bench/skip.ts -- --steps 4 --mb 1 --rounds 1    # small
+ *   npm run bench:skip                                          # the bench's default workload, both strategies
+ *   npm run bench:skip -- --steps 4 --mb 1 --rounds 1           # small
  *
  * {@link runSkipExperiment} is what `npm run bench` can call per strategy to add these rows to its own table.
  * Writes `<out>/bench-skip.json` and `<out>/bench-skip.md`.
@@ -105,12 +105,12 @@ const flags = {
 };
 
 const command: Command<typeof flags> = {
-    name: "npx tsx bench/skip.ts --",
+    name: "npm run bench:skip --",
     summary:
         "Skip unchanged builds: a cold build, then a rebuild with no change, both with skipUnchanged on, for each\n" +
         "strategy that skips, on a fresh local Docker host per build. Writes bench-skip.json and bench-skip.md.",
     flags,
-    examples: ["npx tsx bench/skip.ts", "npx tsx bench/skip.ts -- --steps 4 --mb 1 --rounds 1 --strategy registry"],
+    examples: ["npm run bench:skip", "npm run bench:skip -- --steps 4 --mb 1 --rounds 1 --strategy registry"],
 };
 
 if (require.main === module) {
