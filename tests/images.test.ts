@@ -1,5 +1,6 @@
 /**
- * Several images per stack (`images`, issue 10): the checked-in stack `multi` under mocks (one component per image,
+ * Several images per stack (`images`, issue 10): the checked-in stacks `multi` and `multiarch` (two images, one of
+ * them on two architectures) under mocks (one component per image,
  * each with its own repository, lifecycle, role, log group, project and alarms; one shared alarm topic; the `images`
  * map output read back through a mocked StackReference), the pure checks of `components/images.ts`, and bad
  * `images` config reported in one ConfigError before anything is registered. Mocked: the Pulumi engine and AWS
@@ -378,5 +379,70 @@ describe("components/images.ts (pure)", () => {
     it("dedupe keeps the first of identical problems", () => {
         const p = { key: "k", value: 1, allowed: "x" };
         assert.deepEqual(dedupe([p, { ...p }, { ...p, value: 2 }]), [p, { ...p, value: 2 }]);
+    });
+});
+
+describe("two images, two architectures: stack multiarch under mocks (your own repository)", () => {
+    let outputs: StackOutputs;
+    before(async () => {
+        outputs = await runProgram("multiarch");
+    });
+
+    it("the API builds both platforms natively in a batch (build_amd64 on LINUX_CONTAINER, build_arm64 on ARM_CONTAINER, then the manifest); the worker builds amd64 alone", () => {
+        const api = findResource(T.project, "docker-cache-api-project").inputs;
+        const spec = YAML.parse(api.source.buildspec) as {
+            batch: { "build-graph": { identifier: string; env?: { type?: string }; "depend-on"?: string[] }[] };
+        };
+        const graph = spec.batch["build-graph"];
+        assert.deepEqual(
+            graph.map((j) => [j.identifier, j.env?.type, j["depend-on"]]),
+            [
+                ["build_amd64", "LINUX_CONTAINER", undefined],
+                ["build_arm64", "ARM_CONTAINER", undefined],
+                // The manifest job runs on the project's own (amd64) environment.
+                ["manifest", undefined, ["build_amd64", "build_arm64"]],
+            ],
+        );
+        assert.ok(api.buildBatchConfig, "the API's project runs batches");
+        assert.equal(api.source.auth.type, "CODECONNECTIONS");
+        const worker = findResource(T.project, "docker-cache-worker-project").inputs;
+        assert.equal(worker.buildBatchConfig, undefined);
+        assert.equal(YAML.parse(worker.source.buildspec).batch, undefined);
+    });
+
+    it("the API's repository shields both platforms' image and cache tags; the worker's only its own two", () => {
+        const shielded = (image: string) =>
+            (
+                JSON.parse(findResource(T.lifecycle, `docker-cache-${image}-lifecycle`).inputs.policy) as {
+                    rules: { selection: { tagPatternList?: string[]; countType: string; countNumber: number } }[];
+                }
+            ).rules
+                .filter((r) => r.selection.countType === "imageCountMoreThan" && r.selection.countNumber === 10000)
+                .map((r) => r.selection.tagPatternList?.[0]);
+        assert.deepEqual(shielded("api").sort(), [
+            "buildcache",
+            "buildcache-amd64",
+            "buildcache-arm64",
+            "latest",
+            "latest-amd64",
+            "latest-arm64",
+        ]);
+        assert.deepEqual(shielded("worker").sort(), ["buildcache", "latest"]);
+    });
+
+    it("exports the images map with both images", async () => {
+        const images = (await valueOf(outputs.images!)) as Record<string, ImageOutputs>;
+        assert.deepEqual(Object.keys(images).sort(), ["api", "worker"]);
+        assert.equal(images.api.imageUri, `${REGISTRY}/docker-cache-api-multiarch:latest`);
+    });
+
+    it("no policy violation (npm run synth)", async () => {
+        const out = fs.mkdtempSync(path.join(os.tmpdir(), "synth-multiarch-"));
+        try {
+            const r = await synth({ stack: "multiarch", out });
+            assert.deepEqual(r.violations, []);
+        } finally {
+            fs.rmSync(out, { recursive: true, force: true });
+        }
     });
 });

@@ -129,7 +129,7 @@ describe("npm run synth (scripts/synth.ts)", () => {
         assert.throws(() => parseArgs([]), /--stack is required/);
         assert.throws(
             () => parseArgs(["--stack", "nope"]),
-            /No stack "nope": no Pulumi.nope.yaml. Stacks here: dev, github, multi, prod/,
+            /No stack "nope": no Pulumi.nope.yaml. Stacks here: dev, github, multi, multiarch, prod/,
         );
         assert.throws(() => parseArgs(["--stack", "dev", "--diff"]), /Unknown argument "--diff"/);
         assert.throws(() => parseArgs(["--stack"]), /--stack needs a value/);
