@@ -442,7 +442,7 @@ describe("buildspec (pure)", () => {
                     post_build: ["post_build", "metrics"],
                 },
                 "registry docker-container": {
-                    pre_build: ["trust", "branch", "retry", "login", "builder", "probe"],
+                    pre_build: ["trust", "branch", "retry", "login", "probe", "builder"],
                     build: ["build", "report", "export"],
                     post_build: ["post_build", "metrics"],
                 },
@@ -1327,7 +1327,7 @@ describe("buildspec (pure)", () => {
         };
         const said = (stdout: string) => stdout.split("\n").filter((l) => l.startsWith("layer cache:"));
 
-        it("registry, trusted, cold: login, builder, probe, build, export, in that order, and post_build says what was written", () => {
+        it("registry, trusted, cold: login, probe, builder, build, export, in that order, and post_build says what was written", () => {
             const o = options({ cacheStrategy: "registry" });
             const r = run(o, TRUSTED_PUSH, "imagetools", `ERROR: ${REPO}:buildcache: not found`);
             assert.equal(r.failed, undefined, r.stderr);
@@ -1335,8 +1335,8 @@ describe("buildspec (pure)", () => {
             assert.deepEqual(summary(r.calls), [
                 "aws ecr get-login-password",
                 "docker login --username",
-                "docker buildx create",
                 "docker buildx imagetools",
+                "docker buildx create",
                 "docker buildx build",
                 "docker buildx build",
             ]);
@@ -1350,7 +1350,7 @@ describe("buildspec (pure)", () => {
 
         it("registry, trusted: a failed probe (not 'not found') ends pre_build: nothing is built, post_build doesn't run", () => {
             const r = run(options({ cacheStrategy: "registry" }), TRUSTED_PUSH, "imagetools", "denied: not authorized");
-            assert.deepEqual(r.failed, { phase: "pre_build", index: 5 });
+            assert.deepEqual(r.failed, { phase: "pre_build", index: 4 });
             assert.deepEqual(r.succeeded, []);
             assert.ok(!summary(r.calls).includes("docker buildx build"));
             assert.deepEqual(said(r.stdout), [

@@ -431,7 +431,7 @@ describe("two images, two architectures: stack multiarch under mocks (your own r
     });
 
     it("exports the images map with both images", async () => {
-        const images = (await valueOf(outputs.images!)) as Record<string, ImageOutputs>;
+        const images = await valueOf(outputs.images!);
         assert.deepEqual(Object.keys(images).sort(), ["api", "worker"]);
         assert.equal(images.api.imageUri, `${REGISTRY}/docker-cache-api-multiarch:latest`);
     });

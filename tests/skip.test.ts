@@ -294,8 +294,9 @@ describe("skip unchanged builds: the component side (components/skip.ts)", () =>
         ]);
     });
 
-    it("the key command runs last in pre_build, only when on", () => {
-        assert.deepEqual(phaseFragments(options()).pre_build.slice(-2), ["probe", "key"]);
+    it("the key command runs after the probe and before the builder (a skipped build starts none), only when on", () => {
+        assert.deepEqual(phaseFragments(options()).pre_build.slice(-3), ["probe", "key", "builder"]);
+        assert.deepEqual(phaseFragments(options({ cacheStrategy: "inline" })).pre_build.slice(-2), ["probe", "key"]);
         assert.ok(!phaseFragments(options({ skipUnchanged: false })).pre_build.includes("key"));
         assert.ok(!phaseFragments(options({ skipUnchanged: undefined })).pre_build.includes("key"));
     });

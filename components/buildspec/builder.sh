@@ -5,7 +5,8 @@
 # host network, `--driver-opt network=host`. BUILDKITD_CONFIG, when not empty, is a buildkitd.toml (the registry
 # mirrors of the pull-through caches): it is written to this build's own file and handed to the builder.
 # Starting the builder pulls its image: a transient registry error is retried (registry_retry, retry.sh), after removing what the
-# failed attempt may have left of the builder.
+# failed attempt may have left of the builder. It runs last in pre_build, after key.sh: a build that key.sh skipped
+# (SKIPPED=1) starts no builder.
 : "${BUILDER_NAME:?set by the buildspec prelude}"
 : "${DRIVER_OPTS[@]?set by the buildspec prelude}"
 : "${BUILDKITD_CONFIG?set by the buildspec prelude}"
@@ -28,4 +29,9 @@ create_builder() {
         return "$status"
     }
 }
-registry_retry "starting the builder $BUILDER_NAME (docker buildx create, ${DRIVER_OPTS[*]})" "$(mktemp)" create_builder
+# A build that key.sh skipped builds nothing: no builder to start.
+if [ "${SKIPPED:-0}" = 1 ]; then
+    echo "layer cache: skipped: the builder $BUILDER_NAME is not started"
+else
+    registry_retry "starting the builder $BUILDER_NAME (docker buildx create, ${DRIVER_OPTS[*]})" "$(mktemp)" create_builder
+fi

@@ -443,13 +443,14 @@ export function phaseFragments(
         Partial<Pick<BuildspecOptions, "platforms" | "platformMode" | "skipUnchanged">>,
 ): Record<keyof Buildspec["phases"], FragmentName[]> {
     const preBuild: FragmentName[] = ["trust", "branch", "retry", "login"];
-    if (o.cacheStrategy === "registry" && o.registryBuilder === "docker-container") {
-        preBuild.push("builder");
-    }
     preBuild.push(o.cacheStrategy === "pull" ? "pull" : "probe");
-    // Skip unchanged builds: the content key, last before the build (resolveArgs refuses it with `pull`).
+    // Skip unchanged builds: the content key, after the probe (resolveArgs refuses it with `pull`), and before the
+    // builder, which a skipped build doesn't start.
     if (o.skipUnchanged === true) {
         preBuild.push("key");
+    }
+    if (o.cacheStrategy === "registry" && o.registryBuilder === "docker-container") {
+        preBuild.push("builder");
     }
     const build: FragmentName[] = o.cacheStrategy === "registry" ? ["build", "report", "export"] : ["build", "report"];
     // Two platforms built natively: platform.sh says which job this is; the manifest job runs manifest.sh.

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# pre_build, last command, when skipUnchanged is on (inline and registry strategies): skips a build whose exact
+# pre_build, after the probe and before builder.sh, when skipUnchanged is on (inline and registry strategies): skips a build whose exact
 # inputs an earlier build already built. Before building, it computes a content key, the sha256 of:
 # - the build context, Dockerfile included: a deterministic tar of CONTEXT (sorted names, fixed mtime and owner),
 #   hashed; more than .dockerignore lets in (only `.git`, when .dockerignore names it, is left out), which can only

@@ -414,20 +414,20 @@ function expectedExportArgv(o: BuildspecOptions): string[] {
 
 /** Where each command sits in `commandsOf(o)`; `exportCache` is -1 where there is none (inline, pull). */
 function commandIndex(o: BuildspecOptions) {
-    // Skip unchanged builds: key.sh runs after the probe, last in pre_build.
+    // Skip unchanged builds: key.sh runs after the probe and before the builder, which runs last in pre_build.
     const key = o.skipUnchanged === true ? 1 : 0;
     const builder = o.cacheStrategy === "registry" && o.registryBuilder === "docker-container" ? 1 : 0;
     // A cache per branch: branch.sh runs right after trust.sh.
-    const pre = 4 + builder + 1 + key;
+    const pre = 4 + 1 + key + builder;
     const exportCache = o.cacheStrategy === "registry" ? pre + 2 : -1;
     return {
         trust: 0,
         branch: 1,
         retry: 2,
         login: 3,
-        create: builder === 1 ? 4 : -1,
-        probe: pre - 1 - key,
-        key: key === 1 ? pre - 1 : -1,
+        probe: 4,
+        key: key === 1 ? 5 : -1,
+        create: builder === 1 ? 5 + key : -1,
         build: pre,
         report: pre + 1,
         exportCache,
