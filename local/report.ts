@@ -8,8 +8,9 @@
 // Dockerfile steps are the vertices named `[k/M] INSTR ...` or `[stage k/M] INSTR ...`; the rest
 // (`[internal] load ...`, `[auth] ...`, `exporting to image`, `importing cache manifest ...`,
 // `exporting cache ...`, `resolve image config ...`) are internal and not counted.
-// `docker buildx create --bootstrap` prints `#1 [internal] booting buildkit` with no `#0 building with`
-// line before it: vertices seen outside a build and named like that are the builder's start, not a build.
+// `docker buildx create --bootstrap` prints `#1 [internal] booting buildkit`, and `docker buildx imagetools create`
+// `#1 [internal] pushing <ref>`, with no `#0 building with` line before them: vertices seen outside a build and named
+// like that are the builder's start or a registry-side tag, not a build.
 import { mb } from "./util";
 
 export type StepStatus = "CACHED" | "DONE" | "ERROR" | "CANCELED" | "RUNNING";
@@ -69,6 +70,8 @@ const STEP = /^\[(?:(\S+)\s+)?\s*(\d+)\/(\d+)\] (\S+)\s*(.*)$/; // BuildKit pads
 const FETCH_LINE = /^(?:sha256:[0-9a-f]{64} .*done|extracting sha256:[0-9a-f]{64})/;
 const PROCESS_OUTPUT = /^\d+\.\d+ /;
 const BOOT = "[internal] booting buildkit";
+/** The vertex `docker buildx imagetools create` prints while it writes a tag (a registry-side copy, not a build). */
+const IMAGETOOLS_PUSH = "[internal] pushing ";
 
 type Vertex = { name: string; status?: StepStatus; seconds?: number; fetched?: boolean; ran?: boolean };
 
@@ -133,7 +136,7 @@ export function parseBuildkitPlain(text: string): BuildKitReport {
         const id = Number(m[1]);
         const rest = m[2];
         const starts = id === 0 && rest.startsWith("building with");
-        if (!starts && !b && (rest === BOOT || boot.has(id))) {
+        if (!starts && !b && (rest === BOOT || rest.startsWith(IMAGETOOLS_PUSH) || boot.has(id))) {
             boot.add(id);
             continue;
         }

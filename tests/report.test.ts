@@ -167,4 +167,18 @@ describe("parseBuildkitPlain", () => {
         assert.deepStrictEqual(r.builds[0].internal, ["[internal] load build definition from Dockerfile"]);
         assert.equal(r.cached, 1);
     });
+
+    it("a registry-side tag (`buildx imagetools create`, no `#0 building with` line) is not a build", () => {
+        const ref = "127.0.0.1:5000/app";
+        const log = [
+            `#1 [internal] pushing ${ref}:latest`,
+            `#1 0.000 copying sha256:${"a".repeat(64)} from ${ref}:key-${"b".repeat(64)} to ${ref}:latest`,
+            `#1 0.014 pushing sha256:${"a".repeat(64)} to ${ref}:latest`,
+            "#1 DONE 0.0s",
+        ].join("\n");
+        assert.deepEqual(parseBuildkitPlain(log).builds, []);
+        // After a build has started, the same name is one of its vertices.
+        const within = parseBuildkitPlain(['#0 building with "x" instance using docker driver', log].join("\n"));
+        assert.equal(within.builds.length, 1);
+    });
 });

@@ -231,7 +231,7 @@ describe("skip unchanged builds (e2e, local build host)", function () {
         assert.deepEqual(forced.said, ["layer cache: building: LAYER_CACHE_FORCE_BUILD=1"]);
     });
 
-    it("two concurrent builds with the same key both succeed, and leave the tag and the key on one image", async function () {
+    it("two concurrent builds with the same key both succeed; the next build is skipped and puts the tag on the key's image", async function () {
         const h = await ready(this, "inline");
         const repo = "e2e/skip-concurrent";
         const files = { Dockerfile: dockerfile(h.base.ref), "file.txt": "one\n" };
@@ -243,6 +243,13 @@ describe("skip unchanged builds (e2e, local build host)", function () {
         assert.ok(b.succeeded, why(b));
         assert.equal(a.event.key, b.event.key);
         const key = a.event.key!.split(":").pop()!;
+        // Both built (neither found the key) and both pushed the tag and the key tag; their pushes may interleave, so
+        // the two tags can name the two builds' images (each a build of the same inputs) until the next build.
+        assert.ok(await api.manifest(repo, "latest"), "the tag exists");
+        assert.ok(await api.manifest(repo, key), "the key tag exists");
+        const next = await build("after the race", "inline", repo, files);
+        assert.ok(next.succeeded, why(next));
+        assert.equal(next.event.skipped, true, why(next));
         assert.equal((await api.manifest(repo, "latest"))!.digest, (await api.manifest(repo, key))!.digest);
     });
 });
