@@ -23,25 +23,12 @@ import {
 } from "../components/buildEvent";
 import { buildspec, BuildspecOptions, BUILD_LOG, marker, markedFragments } from "../components/buildspec";
 import { runPhases } from "./helpers/bash";
+import { buildspecOptions, TEST_REPOSITORY_URL } from "./helpers/buildspecOptions";
 
-const REPO = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app";
+const REPO = TEST_REPOSITORY_URL;
 
 function options(over: Partial<BuildspecOptions> = {}): BuildspecOptions {
-    return {
-        repositoryUrl: REPO,
-        region: "eu-west-1",
-        imageTag: "latest",
-        cacheTag: "buildcache",
-        cacheStrategy: "inline",
-        registryBuilder: "docker-container",
-        builderImage: "public.ecr.aws/vend/moby/buildkit:v0.32.2",
-        dockerfileDir: "app",
-        dockerfileName: "Dockerfile",
-        buildArgs: {},
-        trustedRefs: ["main"],
-        sourceVersion: "main",
-        ...over,
-    };
+    return buildspecOptions(over);
 }
 
 /** BuildKit plain progress of a 3-step build: `cached` of them CACHED, the rest run; a pushed layer of 2.5 MB. */

@@ -15,28 +15,13 @@ import { iamDocumentProblems, lifecycleProblems, policies, tagsInBuildspec } fro
 import { runPolicy } from "./helpers/policies";
 import { runPhases } from "./helpers/bash";
 import { ACCOUNT, findResource, findResources, installMocks, registrations, settle, valueOf } from "./helpers/mocks";
+import { buildspecOptions, TEST_REPOSITORY_URL } from "./helpers/buildspecOptions";
 
-const REPO = `${ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/app`;
+const REPO = TEST_REPOSITORY_URL;
 const BOTH = ["linux/amd64", "linux/arm64"] as ("linux/amd64" | "linux/arm64")[];
 
 function options(extra: Partial<BuildspecOptions> = {}): BuildspecOptions {
-    return {
-        repositoryUrl: REPO,
-        region: "eu-west-1",
-        imageTag: "latest",
-        cacheTag: "buildcache",
-        cacheStrategy: "registry",
-        registryBuilder: "docker-container",
-        builderImage: "public.ecr.aws/vend/moby/buildkit:v0.32.2",
-        dockerfileDir: "app",
-        dockerfileName: "Dockerfile",
-        buildArgs: {},
-        trustedRefs: ["main"],
-        sourceVersion: "main",
-        platforms: BOTH,
-        platformMode: "native",
-        ...extra,
-    };
+    return buildspecOptions({ cacheStrategy: "registry", platforms: BOTH, platformMode: "native", ...extra });
 }
 
 function problemsOf(args: Parameters<typeof resolveArgs>[2]): { key: string; value: unknown; allowed: string }[] {

@@ -17,8 +17,9 @@ import { buildspec, BuildspecOptions, phaseFragments } from "../components/build
 import { lifecyclePolicy } from "../components/lifecycle";
 import { FORCE_BUILD_VARIABLE, forceBuildHint, KEY_IMAGES_KEPT, KEY_TAG_PATTERN } from "../components/skip";
 import { BashRun, runBash } from "./helpers/bash";
+import { buildspecOptions, TEST_REPOSITORY_URL } from "./helpers/buildspecOptions";
 
-const REPO = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app";
+const REPO = TEST_REPOSITORY_URL;
 
 let dir: string;
 beforeEach(() => {
@@ -29,21 +30,13 @@ beforeEach(() => {
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 function options(over: Partial<BuildspecOptions> = {}): BuildspecOptions {
-    return {
-        repositoryUrl: REPO,
-        region: "eu-west-1",
-        imageTag: "latest",
-        cacheTag: "buildcache",
+    return buildspecOptions({
         cacheStrategy: "registry",
-        registryBuilder: "docker-container",
-        builderImage: "public.ecr.aws/vend/moby/buildkit:v0.32.2",
         dockerfileDir: dir,
-        dockerfileName: "Dockerfile",
-        buildArgs: {},
-        trustedRefs: ["main"],
+        sourceVersion: undefined,
         skipUnchanged: true,
         ...over,
-    };
+    });
 }
 
 /** The commands of fragments `names`, in the order of the buildspec of `o`. */
