@@ -5,7 +5,7 @@
  *
  * What is mocked: only `docker`. Its stub answers `buildx imagetools inspect --raw REF` with the manifest text given
  * for REF in the variable `M_<n>` (n = the ref's position in `REFS`), or fails with "not found"; `imagetools create`
- * succeeds. Everything else is real: tar, sha256sum, awk over a real Dockerfile in a temporary folder.
+ * succeeds when its source is such a ref and fails with "not found" otherwise. Everything else is real: tar, sha256sum, awk over a real Dockerfile in a temporary folder.
  */
 import { strict as assert } from "assert";
 import { randomUUID } from "crypto";
@@ -66,7 +66,8 @@ function runKey(o: BuildspecOptions, manifests: Record<string, string>, env: Rec
     const vars: Record<string, string> = {};
     refs.forEach((r, i) => (vars[`M_${i}`] = manifests[r]));
     const lookup = refs.map((r, i) => `${JSON.stringify(r)}) printf '%s' "$M_${i}" ;;`).join(" ");
-    const docker = `if [ "$2" = imagetools ] && [ "$3" = inspect ]; then case "$5" in ${lookup} *) echo "ERROR: $5: not found" >&2; return 1 ;; esac; fi`;
+    // `imagetools create … <source>` (the trusted build's retag, which is its lookup too) finds its source the same way.
+    const docker = `if [ "$2" = imagetools ] && [ "$3" = inspect ]; then case "$5" in ${lookup} *) echo "ERROR: $5: not found" >&2; return 1 ;; esac; fi; if [ "$2" = imagetools ] && [ "$3" = create ]; then case "\${@: -1}" in ${lookup} *) echo "ERROR: \${@: -1}: not found" >&2; return 1 ;; esac; fi`;
     const r = runBash(`${commands(o, ["branch", "retry", "key"])}\necho "KEY_REF=$KEY_REF"; echo "SKIPPED=$SKIPPED"`, {
         env: { CODEBUILD_BUILD_ID: `p:${randomUUID()}`, TRUSTED: "1", CACHE_BRANCH: "", ...vars, ...env },
         stubs: { docker },
@@ -79,6 +80,11 @@ const BASE = { "base:1": "manifest-of-base-1" };
 const said = (r: BashRun) => r.stdout.split("\n").filter((l) => l.startsWith("layer cache:"));
 const inspected = (r: BashRun) =>
     r.calls.filter((c) => c[2] === "imagetools" && c[3] === "inspect").map((c) => c[c.length - 1]);
+/** The retags: [tag, source] of each `imagetools create`. */
+const retagged = (r: BashRun) =>
+    r.calls
+        .filter((c) => c[2] === "imagetools" && c[3] === "create")
+        .map((c) => [c[c.indexOf("-t") + 1], c[c.length - 1]]);
 
 describe("skip unchanged builds: key.sh (executed in bash, docker stubbed)", () => {
     it("no image has the key yet: builds, with a key tag key-<64 hex> in the image's repository, the same on a rerun and after a touch", () => {
@@ -86,7 +92,9 @@ describe("skip unchanged builds: key.sh (executed in bash, docker stubbed)", () 
         assert.equal(r.status, 0, r.stderr);
         assert.match(r.keyRef, new RegExp(`^${REPO}:key-[0-9a-f]{64}$`));
         assert.equal(r.skipped, "0");
-        assert.deepEqual(inspected(r), ["base:1", r.keyRef], "the FROM image, then the key");
+        assert.deepEqual(inspected(r), ["base:1"], "the FROM image is resolved");
+        // A trusted build looks the key up by retagging it: one call, which fails with "not found" here.
+        assert.deepEqual(retagged(r), [[`${REPO}:latest`, r.keyRef]], "then one retag attempt is the lookup");
         assert.deepEqual(said(r), [`layer cache: building: no image has these inputs yet (${r.keyRef})`]);
         fs.utimesSync(path.join(dir, "app.txt"), new Date(2001, 1, 1), new Date(2001, 1, 1));
         assert.equal(runKey(options(), BASE).keyRef, r.keyRef, "mtimes are not part of the key");
@@ -133,7 +141,8 @@ describe("skip unchanged builds: key.sh (executed in bash, docker stubbed)", () 
         );
         const r = runKey(options(), { "golang:1.22": "g", "alpine:3.20": "a" });
         assert.equal(r.status, 0, r.stderr);
-        assert.deepEqual(inspected(r), ["golang:1.22", "alpine:3.20", r.keyRef]);
+        assert.deepEqual(inspected(r), ["golang:1.22", "alpine:3.20"]);
+        assert.deepEqual(retagged(r), [[`${REPO}:latest`, r.keyRef]]);
     });
 
     for (const [title, from] of [
@@ -200,7 +209,7 @@ describe("skip unchanged builds: key.sh (executed in bash, docker stubbed)", () 
         assert.match(r.stdout, /^SKIPPED=0$/m);
         assert.match(
             said(r).join("\n"),
-            new RegExp(`^layer cache: building: ${REPO}:latest could not be pointed at ${REPO}:key-[0-9a-f]{64}$`),
+            new RegExp(`^layer cache: building: ${REPO}:key-[0-9a-f]{64}: denied: not allowed$`),
             r.stdout,
         );
     });
@@ -220,13 +229,17 @@ describe("skip unchanged builds: key.sh (executed in bash, docker stubbed)", () 
 });
 
 describe("skip unchanged builds: what build.sh, export.sh and metrics.sh do with key.sh's outputs (executed)", () => {
-    function after(o: BuildspecOptions, env: Record<string, string>): BashRun {
+    function after(
+        o: BuildspecOptions,
+        env: Record<string, string>,
+        docker = "echo '#1 [1/1] RUN x'; echo '#1 DONE 0.1s'",
+    ): BashRun {
         const uuid = randomUUID();
         const r = runBash(
             `CODEBUILD_BUILD_SUCCEEDING=1\nLAYER_CACHE_T_trust=1000\n${commands(o, ["branch", "retry", "build", "report", "export", "metrics"])}`,
             {
                 env: { CODEBUILD_BUILD_ID: `p:${uuid}`, TRUSTED: "1", CACHE_BRANCH: "", CACHE_FOUND: "1", ...env },
-                stubs: { docker: "echo '#1 [1/1] RUN x'; echo '#1 DONE 0.1s'" },
+                stubs: { docker },
             },
         );
         fs.rmSync(`/tmp/layer-cache-build.${uuid}.log`, { force: true });
@@ -259,6 +272,92 @@ describe("skip unchanged builds: what build.sh, export.sh and metrics.sh do with
         });
     }
 
+    const CACHE_TO = `type=registry,ref=${REPO}:buildcache,mode=max,image-manifest=true,oci-mediatypes=true`;
+    const cacheTo = (r: BashRun) => {
+        const build = r.calls.filter((c) => c[2] === "build");
+        return build.map((c) => c.flatMap((w, i) => (c[i - 1] === "--cache-to" ? [w] : [])));
+    };
+
+    it("registry, trusted, the key missed: the build writes the cache beside the push (one invocation), export.sh runs no second one, the line says written", () => {
+        const r = after(options(), { SKIPPED: "0", KEY_REF: key });
+        assert.equal(r.status, 0, r.stderr);
+        assert.deepEqual(cacheTo(r), [[CACHE_TO]], "one docker build, carrying the cache export");
+        assert.ok(r.stdout.includes("layer cache: the build wrote the cache (a new key)"), r.stdout);
+        assert.equal(event(r).export, "written");
+        // Every step cached (an input that changes no step, e.g. an unused build arg): still written, by the build.
+        const hit = after(options(), { SKIPPED: "0", KEY_REF: key }, "echo '#1 [1/1] RUN x'; echo '#1 CACHED'");
+        assert.deepEqual(cacheTo(hit), [[CACHE_TO]]);
+        assert.equal(event(hit).cached, 1);
+        assert.equal(event(hit).export, "written");
+    });
+
+    it("registry: without a key, forced, or untrusted, the build carries no cache export and export.sh decides as before", () => {
+        // No key (skip off or no key computed): the build exports nothing; export.sh's second invocation (the step
+        // was rebuilt) writes the cache.
+        const none = after(options(), { SKIPPED: "0", KEY_REF: "" });
+        assert.deepEqual(cacheTo(none), [[], [CACHE_TO]], "the build, then export.sh's own invocation");
+        assert.equal(event(none).export, "written");
+        // Forced: the same inputs may be built again, so the build may change nothing: export.sh's rule again.
+        const forced = after(options(), { SKIPPED: "0", KEY_REF: key, [FORCE_BUILD_VARIABLE]: "1" });
+        assert.deepEqual(cacheTo(forced), [[], [CACHE_TO]]);
+        const untrusted = after(options(), { SKIPPED: "0", KEY_REF: key, TRUSTED: "0" });
+        assert.deepEqual(cacheTo(untrusted), [[]], "an untrusted build writes no cache at all");
+        // inline writes its cache into the image anyway: nothing more.
+        const inline = after(options({ cacheStrategy: "inline" }), { SKIPPED: "0", KEY_REF: key });
+        assert.deepEqual(cacheTo(inline), [["type=inline"]]);
+    });
+
+    it("registry, the key missed and the build failed: IMAGE_PUSHED says whether BuildKit's log shows the image's manifest pushed", () => {
+        const o = options();
+        const run = (log: string) => {
+            const uuid = randomUUID();
+            const r = runBash(
+                `${commands(o, ["branch", "retry", "build"])}
+echo "IMAGE_PUSHED=$IMAGE_PUSHED"`,
+                {
+                    env: { CODEBUILD_BUILD_ID: `p:${uuid}`, TRUSTED: "1", CACHE_BRANCH: "", KEY_REF: key, LOG: log },
+                    stubs: { docker: 'printf "%s\\n" "$LOG"; return 1' },
+                },
+            );
+            fs.rmSync(`/tmp/layer-cache-build.${uuid}.log`, { force: true });
+            return /^IMAGE_PUSHED=(.*)$/m.exec(r.stdout)?.[1];
+        };
+        const digest = `sha256:${"b".repeat(64)}`;
+        assert.equal(
+            run(
+                `#9 pushing manifest for ${REPO}:latest@${digest} done\n#10 exporting cache to registry\n#10 ERROR: denied`,
+            ),
+            "1",
+        );
+        assert.equal(
+            run(`#9 pushing manifest for ${REPO}:latest@${digest}\n#9 ERROR: denied`),
+            "0",
+            "started, not done",
+        );
+        assert.equal(run(`#9 pushing manifest for ${REPO}:other@${digest} done`), "0", "another tag");
+    });
+
+    it("a skipped build doesn't look the cache up: probe.sh makes no call and sets CACHE_FOUND=0", () => {
+        const o = options();
+        const r = runBash(
+            `${commands(o, ["branch", "retry", "probe"])}
+echo "CACHE_FOUND=$CACHE_FOUND"`,
+            {
+                env: { CODEBUILD_BUILD_ID: `p:${randomUUID()}`, TRUSTED: "1", CACHE_BRANCH: "", SKIPPED: "1" },
+                stubs: { docker: "echo called; return 0" },
+            },
+        );
+        assert.equal(r.status, 0, r.stderr);
+        assert.deepEqual(r.calls, []);
+        assert.match(r.stdout, /^CACHE_FOUND=0$/m);
+        // Not skipped: the probe looks the cache up (positive control).
+        const probed = runBash(`${commands(o, ["branch", "retry", "probe"])}`, {
+            env: { CODEBUILD_BUILD_ID: `p:${randomUUID()}`, TRUSTED: "1", CACHE_BRANCH: "", SKIPPED: "0" },
+            stubs: { docker: "echo Name: x; return 0" },
+        });
+        assert.equal(probed.calls.filter((c) => c[2] === "imagetools").length, 1);
+    });
+
     it("untrusted, or no key: the push names no key tag; no key gives key null", () => {
         const untrusted = after(options(), { SKIPPED: "0", KEY_REF: key, TRUSTED: "0" });
         assert.ok(!untrusted.calls.find((c) => c[2] === "build")!.includes("--tag"));
@@ -287,9 +386,13 @@ describe("skip unchanged builds: the component side (components/skip.ts)", () =>
         ]);
     });
 
-    it("the key command runs after the probe and before the builder (a skipped build starts none), only when on", () => {
-        assert.deepEqual(phaseFragments(options()).pre_build.slice(-3), ["probe", "key", "builder"]);
-        assert.deepEqual(phaseFragments(options({ cacheStrategy: "inline" })).pre_build.slice(-2), ["probe", "key"]);
+    it("the key command runs right after the login, before the probe and the builder (a skipped build runs neither), only when on", () => {
+        assert.deepEqual(phaseFragments(options()).pre_build.slice(-4), ["login", "key", "probe", "builder"]);
+        assert.deepEqual(phaseFragments(options({ cacheStrategy: "inline" })).pre_build.slice(-3), [
+            "login",
+            "key",
+            "probe",
+        ]);
         assert.ok(!phaseFragments(options({ skipUnchanged: false })).pre_build.includes("key"));
         assert.ok(!phaseFragments(options({ skipUnchanged: undefined })).pre_build.includes("key"));
     });

@@ -19,12 +19,14 @@
 # Sets: BUILD_LOG, the plain progress of the build's last attempt (one file per build: builds that share a /tmp,
 # as with the local stand-in, must not read each other's log); BUILD_ATTEMPTS, how many attempts it took;
 # IMAGE_PUSHED, 1 only if a trusted build, and so its push, succeeded (or, skipped, its tag was pointed at the key's
-# image).
+# image; or, failed with the cache export beside the push, the push had finished); CACHE_IN_BUILD, 1 when this
+# invocation writes the cache (export.sh and metrics.sh read it).
 : "${TRUSTED:?set by trust.sh}"
 : "${CODEBUILD_BUILD_ID:?set by CodeBuild}"
 : "${BUILD_FLAGS[@]?set by the buildspec prelude}"
 : "${CACHE_FROM[@]?set by the buildspec prelude}"
 : "${PUSH_FLAGS[@]?set by the buildspec prelude}"
+: "${CACHE_TO_OPTS?set by the buildspec prelude}"
 : "${CONTEXT:?set by the buildspec prelude}"
 : "${CACHE_REF:?set by the buildspec prelude}"
 : "${IMAGE_REF:?set by the buildspec prelude}"
@@ -44,13 +46,20 @@ if [ "$TRUSTED" = 1 ]; then
 fi
 # Skip unchanged builds (key.sh): a trusted build also tags its image with its content key. buildx's --tag replaces the
 # name of an --output (registry strategy), so there the image's own tag is named again.
-key_tags=()
+#
+# Registry strategy: a trusted build whose key missed (key.sh: no image has these inputs, so some steps are new)
+# writes the cache in this invocation, beside the push, rather than in export.sh's second one: BuildKit runs the two
+# exports side by side, and the second invocation's solve is saved (measured, 96 light steps: a change build 11.6 s
+# → 10.9 s, a cold one 14.8 → 14.0). Without a key (skip off, or none computed) or with LAYER_CACHE_FORCE_BUILD=1 the
+# build may change nothing, so export.sh decides after it.
+CACHE_IN_BUILD=0 more=()
 if [ "$TRUSTED" = 1 ] && [ -n "${KEY_REF:-}" ]; then
-    key_tags=(--tag "${KEY_REF:-}")
-    if [[ " ${PUSH_FLAGS[*]} " != *" --tag "* ]]; then key_tags+=(--tag "$IMAGE_REF"); fi
+    more=(--tag "${KEY_REF:-}")
+    if [[ " ${PUSH_FLAGS[*]} " != *" --tag "* ]]; then more+=(--tag "$IMAGE_REF"); fi
+    if [ -n "$CACHE_TO_OPTS" ] && [ "${LAYER_CACHE_FORCE_BUILD:-}" != 1 ]; then CACHE_IN_BUILD=1 more+=(--cache-to "type=registry,ref=$CACHE_REF,$CACHE_TO_OPTS"); fi
 fi
 build_once() {
-    docker buildx build "${BUILD_FLAGS[@]}" "${CACHE_FROM[@]}" "${WRITE_FLAGS[@]}" "${key_tags[@]}" "$CONTEXT"
+    docker buildx build "${BUILD_FLAGS[@]}" "${CACHE_FROM[@]}" "${WRITE_FLAGS[@]}" "${more[@]}" "$CONTEXT"
 }
 # A skipped build (key.sh) runs no build: an empty log, no attempt.
 if [ "${SKIPPED:-0}" = 1 ]; then
@@ -64,6 +73,9 @@ build_status=$?
 {
     BUILD_ATTEMPTS=$RETRY_TRIES
     if [ "$build_status" = 0 ]; then IMAGE_PUSHED="$TRUSTED"; else IMAGE_PUSHED=0; fi
+    # With the cache export beside it, the push may have finished before the build failed: BuildKit's log says.
+    # (IMAGE_REF holds no regex character but `.`, which matches itself too.)
+    if [ "$CACHE_IN_BUILD" = 1 ] && grep -q "manifest for $IMAGE_REF@.* done$" "$BUILD_LOG"; then IMAGE_PUSHED=1; fi
 }
 # The build's status is the command's.
 (exit "$build_status")

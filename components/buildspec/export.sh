@@ -18,7 +18,8 @@
 # that took more than one attempt it always exports: the count is then of the last attempt, whose hits include what
 # the failed attempts built on this host (build.sh).
 #
-# A skipped build (key.sh) exports nothing: the build that made the key's image wrote its cache.
+# A skipped build (key.sh) exports nothing: the build that made the key's image wrote its cache. A build whose key
+# missed wrote the cache itself (CACHE_IN_BUILD, build.sh).
 #
 # A transient registry error is retried (registry_retry, retry.sh). The cache tag moves only when the export's last
 # write, the cache manifest, succeeds, so an export that fails leaves the previous cache in place, complete and
@@ -30,6 +31,7 @@
 : "${N_CACHED:?set by report.sh}"
 : "${BUILD_ATTEMPTS:?set by build.sh}"
 : "${CACHE_REF:?set by the buildspec prelude}"
+: "${CACHE_TO_OPTS?set by the buildspec prelude}"
 : "${BUILD_FLAGS[@]?set by the buildspec prelude}"
 : "${CACHE_FROM[@]?set by the buildspec prelude}"
 : "${CONTEXT:?set by the buildspec prelude}"
@@ -44,12 +46,14 @@ if [ "$TRUSTED" != 1 ]; then
     echo "layer cache: untrusted ref: the cache is not exported"
 elif [ "${SKIPPED:-0}" = 1 ]; then
     echo "layer cache: the build was skipped: the cache is not exported"
+elif [ "${CACHE_IN_BUILD:-0}" = 1 ]; then
+    echo "layer cache: the build wrote the cache (a new key)"
 elif [ "$CACHE_FOUND" = 1 ] && [ "$N_STEPS" -gt 0 ] && [ "$N_CACHED" = "$N_STEPS" ] && [ "$BUILD_ATTEMPTS" = 1 ]; then
     echo "layer cache: every step came from $CACHE_REF, which is already complete: not exported again"
 else
     export_once() {
         docker buildx build "${BUILD_FLAGS[@]}" "${CACHE_FROM[@]}" \
-            --cache-to "type=registry,ref=$CACHE_REF,mode=max,image-manifest=true,oci-mediatypes=true" \
+            --cache-to "type=registry,ref=$CACHE_REF,$CACHE_TO_OPTS" \
             --output type=cacheonly "$CONTEXT"
     }
     registry_retry "the cache export to $CACHE_REF" "$BUILD_LOG.export" export_once

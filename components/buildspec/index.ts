@@ -304,7 +304,7 @@ export type PreludeValue = string | readonly string[];
  *   the builder's image store (`store=false`): cached layers then stay lazy (never downloaded) on a warm build.
  *   A docker-container builder has no image store, so this is what `--push` does there anyway; on a daemon with
  *   the containerd store it saves the whole image download (measured: 0 MB pulled instead of the image size).
- *   The cache itself is written by `export.sh`.
+ *   The cache itself is written by `export.sh`, or by the build when its key missed (`build.sh`).
  * - `pull`: the original recipe, a plain `--cache-from <image>` (the pulled image, which carries no cache metadata).
  *
  * These are the default branch's refs. `branch.sh` gives another trusted ref tags of its own (`SLUG_MAX`: how long
@@ -359,6 +359,9 @@ export function preludeValues(o: BuildspecOptions): Record<string, PreludeValue>
         CACHE_STRATEGY: o.cacheStrategy,
         IMAGE_REF: image,
         CACHE_REF: cache,
+        // The registry cache's export options (export.sh, and build.sh when the build writes the cache itself): every
+        // stage's steps (mode=max), as an OCI image manifest, which ECR needs for a cache manifest. Empty otherwise.
+        CACHE_TO_OPTS: o.cacheStrategy === "registry" ? "mode=max,image-manifest=true,oci-mediatypes=true" : "",
         SLUG_MAX: String(branchSlugMax(o)),
         BUILD_FLAGS: buildFlags,
         ...perStrategy,
@@ -443,12 +446,12 @@ export function phaseFragments(
         Partial<Pick<BuildspecOptions, "platforms" | "platformMode" | "skipUnchanged">>,
 ): Record<keyof Buildspec["phases"], FragmentName[]> {
     const preBuild: FragmentName[] = ["trust", "branch", "retry", "login"];
-    preBuild.push(o.cacheStrategy === "pull" ? "pull" : "probe");
-    // Skip unchanged builds: the content key, after the probe (resolveArgs refuses it with `pull`), and before the
-    // builder, which a skipped build doesn't start.
+    // Skip unchanged builds: the content key, right after the login (resolveArgs refuses it with `pull`): a skipped
+    // build then neither probes the cache nor starts the builder.
     if (o.skipUnchanged === true) {
         preBuild.push("key");
     }
+    preBuild.push(o.cacheStrategy === "pull" ? "pull" : "probe");
     if (o.cacheStrategy === "registry" && o.registryBuilder === "docker-container") {
         preBuild.push("builder");
     }

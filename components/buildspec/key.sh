@@ -1,6 +1,6 @@
 # shellcheck shell=bash
-# pre_build, after the probe and before builder.sh, when skipUnchanged is on (inline and registry strategies): skips a build whose exact
-# inputs an earlier build already built. Before building, it computes a content key, the sha256 of:
+# pre_build, after login and before the probe and builder.sh, when skipUnchanged is on (inline and registry strategies):
+# skips a build whose exact inputs an earlier build already built; a skipped build neither reads the cache nor starts a builder. Before building, it computes a content key, the sha256 of:
 # - the build context, Dockerfile included: a deterministic tar of CONTEXT (sorted names, fixed mtime and owner),
 #   hashed; more than .dockerignore lets in (only `.git`, when .dockerignore names it, is left out), which can only
 #   make it rebuild more often;
@@ -9,14 +9,16 @@
 # - the resolved manifest of every `FROM` image (`imagetools inspect --raw`, retried on a transient error), so a
 #   base tag that moved changes the key. A FROM naming an earlier stage, or `scratch`, is not resolved.
 # If `<repository>:key-<hex>` exists, the requested tag (this build's: its branch's, BRANCH_SH) is pointed at it registry-side (`imagetools create
-# --prefer-index=false`: the same manifest, no layer blob pulled or pushed) and the build is skipped; an untrusted
-# build just ends, pushing nothing. When in doubt it builds: a FROM with `$` (an ARG), a key it can't compute, a
+# --prefer-index=false`: the same manifest, no layer blob pulled or pushed) and the build is skipped. That one call is
+# the lookup too (it reads the key's manifest; "not found" means no image has the key yet), so a skip costs the base
+# images' lookups and one retag. An untrusted build only looks the key up (`imagetools inspect`) and ends, pushing nothing. When in doubt it builds: a FROM with `$` (an ARG), a key it can't compute, a
 # key tag that doesn't exist (never built, or expired by the lifecycle rules), a lookup or retag that fails.
 # LAYER_CACHE_FORCE_BUILD=1 (e.g. `start-build --environment-variables-override
 # name=LAYER_CACHE_FORCE_BUILD,value=1,type=PLAINTEXT`) skips the lookup and builds.
 #
-# Sets: SKIPPED (1: the build is skipped; build.sh, export.sh and metrics.sh read it) and KEY_REF (the key tag,
-# empty without a key; a trusted build tags its image with it too, build.sh).
+# Sets: SKIPPED (1: the build is skipped; probe.sh, build.sh, export.sh and metrics.sh read it) and KEY_REF (the key tag,
+# empty without a key; a trusted build tags its image with it too, and a `registry` one whose key missed writes its
+# cache in the same invocation, build.sh).
 : "${TRUSTED:?set by trust.sh}"
 : "${IMAGE_REF:?set by the buildspec prelude}"
 : "${CACHE_STRATEGY:?set by the buildspec prelude}"
@@ -57,16 +59,17 @@ for ref in $k_from; do
 done
 if [ -z "$k_why" ]; then
     KEY_REF="${IMAGE_REF%:*}:key-$(sha256sum <"$k_tmp" | cut -c1-64)"
-    k_tag() { docker buildx imagetools create --prefer-index=false -t "$IMAGE_REF" "$KEY_REF"; }
+    # A trusted build retags at once: the retag reads the key's manifest, so it is the lookup too. An untrusted one only looks.
+    k_look() { if [ "$TRUSTED" = 1 ]; then docker buildx imagetools create --prefer-index=false -t "$IMAGE_REF" "$KEY_REF"; else k_get "$KEY_REF"; fi; }
     if [ "${LAYER_CACHE_FORCE_BUILD:-}" = 1 ]; then
         k_why="LAYER_CACHE_FORCE_BUILD=1"
-    elif ! registry_retry -q "looking up $KEY_REF" "$k_tmp.f" k_get "$KEY_REF"; then
-        k_why="no image has these inputs yet ($KEY_REF)"
-    elif [ "$TRUSTED" = 1 ] && ! registry_retry "pointing $IMAGE_REF at $KEY_REF" "$k_tmp.f" k_tag; then
-        k_why="$IMAGE_REF could not be pointed at $KEY_REF"
-    else
+    elif registry_retry -q "looking up $KEY_REF" "$k_tmp.f" k_look; then
         SKIPPED=1
         k_why="$KEY_REF was built from these exact inputs"
+    elif grep -qiE 'not found|manifest unknown' "$k_tmp.f"; then
+        k_why="no image has these inputs yet ($KEY_REF)"
+    else
+        k_why="$KEY_REF: $RETRY_ERROR"
     fi
 fi
 rm -f "$k_tmp" "$k_tmp.f"

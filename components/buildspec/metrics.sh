@@ -12,7 +12,8 @@
 # CodeBuild's provisioning, install and source download are not in it (CodeBuild's own Duration metric has them).
 #
 # The export field: `written` when this build wrote the layer cache (inline: with its push; registry: the
-# export ran and wrote it), `skipped` when the registry export was skipped because every step came from the
+# export ran and wrote it, or the build wrote it beside its push, CACHE_IN_BUILD: then `seconds.export` is only
+# export.sh's check and the export's time is in `seconds.build`), `skipped` when the registry export was skipped because every step came from the
 # cache (export.sh's rule: a retried build always exports), `none` otherwise (untrusted, failed, or the pull strategy, which writes no cache).
 #
 # Skip unchanged builds (key.sh): `skipped` is true when the build was skipped (its export is then `none`), `key`
@@ -59,7 +60,7 @@ if [ "$lc_succeeded" = 1 ] && [ "$TRUSTED" = 1 ]; then
         inline) if [ "$lc_pushed" = 1 ]; then lc_export=written; fi ;;
         registry)
             if [ -n "${LAYER_CACHE_T_export:-}" ]; then
-                if [ "$CACHE_FOUND" = 1 ] && [ "${lc_steps:-0}" -gt 0 ] && [ "$lc_cached" = "$lc_steps" ] && [ "${BUILD_ATTEMPTS:-1}" = 1 ]; then
+                if [ "${CACHE_IN_BUILD:-0}" != 1 ] && [ "$CACHE_FOUND" = 1 ] && [ "${lc_steps:-0}" -gt 0 ] && [ "$lc_cached" = "$lc_steps" ] && [ "${BUILD_ATTEMPTS:-1}" = 1 ]; then
                     lc_export=skipped
                 else
                     lc_export=written

@@ -9,6 +9,8 @@
 # so a new branch starts from the default branch's cache. With none found, the build imports the first, which
 # BuildKit then reports as not found.
 #
+# A build key.sh skipped (SKIPPED=1) reads no cache: CACHE_FOUND=0, nothing is looked up.
+#
 # Sets: CACHE_FOUND (1 if the first was found: the build's own cache, the one a trusted build writes; what report.sh
 # warns about and export.sh's skip rests on), and CACHE_FROM, appended to BRANCH_SH: `--cache-from type=registry,ref=<ref>` per ref imported (the prelude's form).
 : "${CACHE_REFS[@]?set by branch.sh}"
@@ -22,6 +24,7 @@ probe_once() { docker buildx imagetools inspect "$1"; }
 # shellcheck disable=SC2034 # CACHE_FOUND is an output: report.sh, export.sh and metrics.sh read it.
 CACHE_FOUND=0 CACHE_FROM=() probe_ok=1
 for ref in "${CACHE_REFS[@]}"; do
+    [ "${SKIPPED:-0}" != 1 ] || break
     if registry_retry -q "reading the layer cache $ref" "$probe_output" probe_once "$ref"; then
         # shellcheck disable=SC2034
         if [ "$ref" = "${CACHE_REFS[0]}" ]; then CACHE_FOUND=1; fi

@@ -412,27 +412,24 @@ function expectedExportArgv(o: BuildspecOptions): string[] {
     ];
 }
 
-/** Where each command sits in `commandsOf(o)`; `exportCache` is -1 where there is none (inline, pull). */
+/** Where each command sits in `commandsOf(o)` (the fragments' order, phaseFragments); -1 where there is none (`exportCache` with inline or pull). */
 function commandIndex(o: BuildspecOptions) {
-    // Skip unchanged builds: key.sh runs after the probe and before the builder, which runs last in pre_build.
-    const key = o.skipUnchanged === true ? 1 : 0;
-    const builder = o.cacheStrategy === "registry" && o.registryBuilder === "docker-container" ? 1 : 0;
-    // A cache per branch: branch.sh runs right after trust.sh.
-    const pre = 4 + 1 + key + builder;
-    const exportCache = o.cacheStrategy === "registry" ? pre + 2 : -1;
+    const p = phaseFragments(o);
+    const order: string[] = [...p.pre_build, ...p.build, ...p.post_build];
+    const at = (name: string) => order.indexOf(name);
     return {
-        trust: 0,
-        branch: 1,
-        retry: 2,
-        login: 3,
-        probe: 4,
-        key: key === 1 ? 5 : -1,
-        create: builder === 1 ? 5 + key : -1,
-        build: pre,
-        report: pre + 1,
-        exportCache,
-        post: exportCache >= 0 ? exportCache + 1 : pre + 2,
-        metrics: (exportCache >= 0 ? exportCache + 1 : pre + 2) + 1,
+        trust: at("trust"),
+        branch: at("branch"),
+        retry: at("retry"),
+        login: at("login"),
+        probe: Math.max(at("probe"), at("pull")),
+        key: at("key"),
+        create: at("builder"),
+        build: at("build"),
+        report: at("report"),
+        exportCache: at("export"),
+        post: at("post_build"),
+        metrics: at("metrics"),
     };
 }
 
