@@ -351,8 +351,13 @@ export function ratioToCold(records: readonly RunRecord[], r: RunRecord): number
     return r.buildSeconds / cold.buildSeconds;
 }
 
-/** The builder's start of a record, e.g. "1.0 + 0.6": image (pull attempt + load) + create/bootstrap, in seconds; "" if none. */
+/**
+ * The builder's start of a record, e.g. "1.0 + 0.6": image (pull attempt + load) + create/bootstrap, in seconds; "" if
+ * none. A skipped build starts no builder (key.sh runs before builder.sh): "none (skipped)", although the stand-in's
+ * host loaded the image before the buildspec ran (builderImageSeconds, not part of the build's time).
+ */
 export function builderStart(r: RunRecord): string {
+    if (r.skipped && r.builderImageSeconds !== undefined) return "none (skipped)";
     if (r.builderImageSeconds === undefined && r.builderCreateSeconds === undefined) return "";
     return `${(r.builderImageSeconds ?? 0).toFixed(1)} + ${(r.builderCreateSeconds ?? 0).toFixed(1)}`;
 }

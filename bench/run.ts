@@ -230,11 +230,12 @@ runCommand(command, async (values) => {
         if (svg) fs.writeFileSync(path.join(out, `bench-${r.key}.svg`), await svg(r));
     }
     console.log(`\n${summaryTable([...records, ...sectionResults.flatMap((r) => r.records)])}\n`);
-    const starts = records.filter((r) => r.builderImageSeconds !== undefined);
+    // A skipped build starts no builder: not counted.
+    const starts = records.filter((r) => r.builderImageSeconds !== undefined && !r.skipped);
     if (starts.length) {
         const avg = (f: (r: RunRecord) => number) => starts.reduce((n, r) => n + f(r), 0) / starts.length;
         console.log(
-            `docker-container builder start, paid on every build: image ${avg((r) => r.builderImageSeconds ?? 0).toFixed(1)} s (pull attempt + load) + create/bootstrap ${avg((r) => r.builderCreateSeconds ?? 0).toFixed(1)} s, mean of ${starts.length} builds\n`,
+            `docker-container builder start, paid on every build that is not skipped: image ${avg((r) => r.builderImageSeconds ?? 0).toFixed(1)} s (pull attempt + load) + create/bootstrap ${avg((r) => r.builderCreateSeconds ?? 0).toFixed(1)} s, mean of ${starts.length} builds\n`,
         );
     }
     for (const v of verdicts(results)) {

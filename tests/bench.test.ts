@@ -11,6 +11,7 @@ import * as path from "path";
 import { SCALE_STEPS, scaleWorkload, WORKLOADS } from "../bench/dockerfile";
 import { scaleStepsFlag, selectedWorkloads, workloadFlag } from "../bench/options";
 import {
+    builderStart,
     dockerfileWorkSeconds,
     expectSkipped,
     exportCommandSeconds,
@@ -210,6 +211,9 @@ describe("the benchmark (bench/)", () => {
             assert.equal(r.workload, "light");
             assert.equal(r.skipped, false);
             assert.equal(r.dockerBuilds, 1);
+            const withBuilder = { ...r, builderImageSeconds: 1, builderCreateSeconds: 0.6 };
+            assert.equal(builderStart(withBuilder), "1.0 + 0.6");
+            assert.equal(builderStart({ ...withBuilder, skipped: true }), "none (skipped)");
             assert.equal(overheadShare(r), 0.65);
             assert.equal(overheadText(r), "65 %");
         });
