@@ -13,7 +13,8 @@
  * misses, so they build); `warm` with it off (the engine's no-change rebuild); `warm, skip on` with it on, after
  * `warm`, and it must be skipped (the bench fails if a build skips or builds against the plan). `pull` never skips:
  * cold, warm, change. Issue 12's targets, including warm with skip on against the cold build of the same run, are
- * lines under the table (bench/results.ts issue12Targets).
+ * lines under the table (bench/results.ts issue12Targets). `npm run bench:skip` (bench/skip.ts) runs only cold and
+ * `warm, skip on`, with the same code, for a quick look.
  *
  * Opt-in sections (bench/section.ts), after the main table:
  * - `--scale`: the light workload at 12, 24, 48 and 96 steps per strategy, two change builds each (bench/scale.ts,
