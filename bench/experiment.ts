@@ -3,15 +3,125 @@
  * a cold build, a rebuild with no change, and a rebuild after a change halfway down the Dockerfile,
  * each on a fresh local build host (empty Docker data root) against the same registry, with the
  * buildspec the component generates. Shared by `npm run local-build` and `npm run bench`.
+ *
+ * What each run builds and with which `skipUnchanged` is one table, {@link RUN_PLAN}: the strategies that skip
+ * (components/skip.ts SKIP_STRATEGIES) build `cold` and `change` with skip on, the component's default (both are key
+ * misses, so they build); `warm` has skip off (the engine's no-change rebuild); `warm, skip on` must be skipped.
+ * Every build's JSON line is checked against the plan: a build that should skip and didn't, or one that should
+ * build and skipped, fails the experiment ({@link skipMismatch}).
  */
 import type { CacheStrategy } from "../components/args";
+import { SKIP_STRATEGIES } from "../components/skip";
 import type { LocalBuildResult, LocalHost } from "../local/host";
 import { registryModeFromEnv, runScenario, RegistryMode, ScenarioOptions } from "../local/scenario";
 import { singleStage } from "./dockerfile";
 
+/** The default runs of {@link runExperiment} (`npm run local-build`). */
 export const RUNS = ["cold", "warm", "change"] as const;
-/** The three runs, and the Docker server's fourth: a warm build after its daemon was recycled (bench/docker-server.ts). */
-export type RunName = (typeof RUNS)[number] | "recycled";
+/**
+ * Every run the bench knows: the three above, `warm, skip on` (the main table), `change 2` (a second change, the
+ * scale series) and the Docker server's `recycled` (a warm build after its daemon was recycled).
+ */
+export type RunName = (typeof RUNS)[number] | "warm, skip on" | "change 2" | "recycled";
+
+/** One run of the experiment: what it builds, with which `skipUnchanged`, and whether it must be skipped. */
+export interface RunPlan {
+    /**
+     * The Dockerfile: `base` is the workload's; `change` has one step changed (halfway); `change 2` changes the same
+     * step again with another marker, a real change against `change`.
+     */
+    readonly dockerfile: "base" | "change" | "change 2";
+    /** `skipUnchanged` for the strategies that skip (SKIP_STRATEGIES); `pull` has it off in every run. */
+    readonly skip: boolean;
+    /** With skip on, the build's JSON line must say `"skipped":true` (else it must not). */
+    readonly skipped: boolean;
+    /** One line for the results' Markdown. */
+    readonly doc: string;
+}
+
+/**
+ * The per-run arguments, in one place. `skip: true` is the component's default for `inline` and `registry`
+ * (components/skip.ts resolveSkipUnchanged), so cold and change builds measure what a user gets by default; the
+ * no-change rebuilds are measured both ways. Run in this order, each run sees the previous one's registry state:
+ * cold, warm, warm skip on, change (and change 2).
+ */
+export const RUN_PLAN: Readonly<Record<RunName, RunPlan>> = {
+    cold: {
+        dockerfile: "base",
+        skip: true,
+        skipped: false,
+        doc: "an empty registry; skip on (the default): a key miss, so it builds, and pushes the key tag",
+    },
+    warm: {
+        dockerfile: "base",
+        skip: false,
+        skipped: false,
+        doc: "no change, skip off: the engine's no-change rebuild from the layer cache",
+    },
+    "warm, skip on": {
+        dockerfile: "base",
+        skip: true,
+        skipped: true,
+        doc: "no change, skip on (the default): the key exists, so nothing is built; the bench fails if it built",
+    },
+    change: {
+        dockerfile: "change",
+        skip: true,
+        skipped: false,
+        doc: "one step changed halfway, skip on (the default): a key miss, so it builds",
+    },
+    "change 2": {
+        dockerfile: "change 2",
+        skip: true,
+        skipped: false,
+        doc: "the same step changed again (another marker), skip on: a key miss, so it builds",
+    },
+    recycled: {
+        dockerfile: "change",
+        skip: false,
+        skipped: false,
+        doc: "no change after `change`, on a recycled daemon, skip off: what the layer cache gives back",
+    },
+};
+
+/** The component arguments of one run: `skipUnchanged` per {@link RUN_PLAN}, always off for `pull` (or when forced off). */
+export function runArgs(strategy: CacheStrategy, run: RunName, skipOff = false): { skipUnchanged: boolean } {
+    return { skipUnchanged: !skipOff && SKIP_STRATEGIES.includes(strategy) && RUN_PLAN[run].skip };
+}
+
+/** Whether the run must be skipped (else it must build). */
+export function expectSkipped(strategy: CacheStrategy, run: RunName, skipOff = false): boolean {
+    return runArgs(strategy, run, skipOff).skipUnchanged && RUN_PLAN[run].skipped;
+}
+
+/** The main table's runs: cold, warm, `warm, skip on` for the strategies that skip, change. */
+export function mainRuns(strategy: CacheStrategy): RunName[] {
+    return SKIP_STRATEGIES.includes(strategy)
+        ? ["cold", "warm", "warm, skip on", "change"]
+        : ["cold", "warm", "change"];
+}
+
+/** The scale series' runs: cold, warm and two change builds (their mean is the change time). */
+export const SCALE_RUNS: readonly RunName[] = ["cold", "warm", "change", "change 2"];
+
+/**
+ * Whether the build's JSON line (`{"layerCache":…}`) said `"skipped":true`; undefined when it printed none.
+ */
+export function skippedOf(lines: readonly { text: string; stream?: string }[]): boolean | undefined {
+    const line = lines.find((l) => l.stream !== "runner" && l.text.startsWith('{"layerCache":'));
+    if (line === undefined) return undefined;
+    return (JSON.parse(line.text) as { skipped?: unknown }).skipped === true;
+}
+
+/** Why a build's skip did not match the plan, or undefined when it did. */
+export function skipMismatch(label: string, expected: boolean, skipped: boolean | undefined): string | undefined {
+    if (expected && skipped !== true)
+        return skipped === undefined
+            ? `${label} should have been skipped, but the build printed no JSON line to say so`
+            : `${label} should have been skipped (no change, skip on), but it built ("skipped":false)`;
+    if (!expected && skipped === true) return `${label} should have built, but it was skipped ("skipped":true)`;
+    return undefined;
+}
 
 export interface ExperimentConfig {
     /** Work steps in the synthetic Dockerfile. */
@@ -49,6 +159,12 @@ export interface RunRecord {
     readonly rebuiltSteps: number;
     readonly pulledMB: number;
     readonly pushedMB: number;
+    /** Blob GETs from the registry (layer downloads, and config blobs). */
+    readonly blobGets?: number;
+    /** The build's JSON line said `"skipped":true`: nothing was built, the tag was pointed at the key's image. */
+    readonly skipped?: boolean;
+    /** `docker buildx build` invocations with Dockerfile steps (0 when skipped). */
+    readonly dockerBuilds?: number;
     /** The workload (bench/dockerfile.ts WORKLOADS, or a scale point such as `light-96`), when the bench names one. */
     readonly workload?: string;
     /** Work steps of the Dockerfile this record built. */
@@ -103,24 +219,22 @@ export async function runExperiment(
         rewriteBuildspec?: ScenarioOptions["rewriteBuildspec"];
         /** A label for the variant other than the strategy's (e.g. `docker server, inline`). */
         variant?: string;
-        /** The runs, in order (default RUNS); `recycled` builds the change again (a no-change build after `change`). */
+        /** The runs, in order (default RUNS); each builds and skips as {@link RUN_PLAN} says. */
         runs?: readonly RunName[];
+        /** skipUnchanged off in every run, whatever RUN_PLAN says (the Docker server on its own: a plain build). */
+        skipOff?: boolean;
         /** Called before each run (the Docker server's idle wait before `recycled`). */
         before?: (run: RunName) => Promise<void>;
     },
 ): Promise<RunRecord[]> {
     const base = { baseImage: host.base.ref, steps: cfg.steps, mbPerStep: cfg.mbPerStep, hashRounds: cfg.hashRounds };
-    const change = singleStage({
-        ...base,
-        changeAt: changeStep(cfg),
-        changeMarker: `change-${opts.nonce ?? Date.now().toString(36)}`,
-    });
-    // `recycled` rebuilds what the build before it built (the change), on a daemon that lost it: a no-change build.
-    const dockerfiles: Record<RunName, string> = {
-        cold: singleStage(base),
-        warm: singleStage(base),
-        change,
-        recycled: change,
+    const nonce = opts.nonce ?? Date.now().toString(36);
+    const changed = (marker: string) =>
+        singleStage({ ...base, changeAt: changeStep(cfg), changeMarker: `${marker}-${nonce}` });
+    const dockerfiles: Record<RunPlan["dockerfile"], string> = {
+        base: singleStage(base),
+        change: changed("change"),
+        "change 2": changed("change2"),
     };
     const mode = strategy === "registry" ? (opts.registryMode ?? registryModeFromEnv()) : undefined;
     const variant = opts.variant ?? variantName(strategy, mode);
@@ -132,8 +246,9 @@ export async function runExperiment(
             host,
             strategy,
             repo: opts.repo,
-            dockerfile: dockerfiles[run],
+            dockerfile: dockerfiles[RUN_PLAN[run].dockerfile],
             registryMode: mode,
+            args: runArgs(strategy, run, opts.skipOff),
             label: `${variant} ${run}`,
             quiet: opts.quiet,
             printReport: !opts.quiet,
@@ -153,6 +268,12 @@ export async function runExperiment(
         if (!r.succeeded) {
             throw new Error(`${variant} ${run} build failed:\n${r.output.split("\n").slice(-40).join("\n")}`);
         }
+        const wrong = skipMismatch(
+            `${variant} ${run}${opts.workload ? ` (${opts.workload})` : ""}`,
+            expectSkipped(strategy, run, opts.skipOff),
+            skippedOf(r.lines),
+        );
+        if (wrong) throw new Error(`${wrong}:\n${r.output.split("\n").slice(-40).join("\n")}`);
     }
     return records;
 }
@@ -176,7 +297,7 @@ export function dockerfileWorkSeconds(r: Pick<LocalBuildResult, "steps">): numbe
 
 /** One build's record. */
 export function recordOf(
-    r: Pick<LocalBuildResult, "phases" | "timings" | "steps" | "bytes" | "succeeded">,
+    r: Pick<LocalBuildResult, "phases" | "timings" | "steps" | "bytes" | "succeeded" | "lines">,
     o: {
         strategy: CacheStrategy;
         variant: string;
@@ -206,6 +327,10 @@ export function recordOf(
         rebuiltSteps: r.steps.builds[0]?.rebuilt ?? 0,
         pulledMB: r.bytes.pulledMB,
         pushedMB: r.bytes.pushedMB,
+        blobGets: r.bytes.blobGets,
+        skipped: skippedOf(r.lines) === true,
+        // Builds with Dockerfile steps: `imagetools create` on the daemon's builder can print a build header of its own.
+        dockerBuilds: r.steps.builds.filter((b) => b.steps.length > 0).length,
         ...(o.workload !== undefined ? { workload: o.workload } : {}),
         ...(o.steps !== undefined ? { steps: o.steps } : {}),
         ...(o.strategy === "registry" ? { exportSeconds: exportSeconds ?? 0 } : {}),
@@ -226,8 +351,13 @@ export function ratioToCold(records: readonly RunRecord[], r: RunRecord): number
     return r.buildSeconds / cold.buildSeconds;
 }
 
-/** The builder's start of a record, e.g. "1.0 + 0.6": image (pull attempt + load) + create/bootstrap, in seconds; "" if none. */
+/**
+ * The builder's start of a record, e.g. "1.0 + 0.6": image (pull attempt + load) + create/bootstrap, in seconds; "" if
+ * none. A skipped build starts no builder (key.sh runs before builder.sh): "none (skipped)", although the stand-in's
+ * host loaded the image before the buildspec ran (builderImageSeconds, not part of the build's time).
+ */
 export function builderStart(r: RunRecord): string {
+    if (r.skipped && r.builderImageSeconds !== undefined) return "none (skipped)";
     if (r.builderImageSeconds === undefined && r.builderCreateSeconds === undefined) return "";
     return `${(r.builderImageSeconds ?? 0).toFixed(1)} + ${(r.builderCreateSeconds ?? 0).toFixed(1)}`;
 }

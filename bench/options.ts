@@ -1,8 +1,9 @@
 /**
- * The bench's own flags that are pure to parse: which workloads to run. Shared by bench/run.ts and its tests.
+ * The bench's own flags that are pure to parse: which workloads to run, and the scale series' step counts. Shared
+ * by bench/run.ts and its tests.
  */
 import { Flag, invalidValue } from "../local/flags";
-import { WORKLOADS, Workload, WorkloadName } from "./dockerfile";
+import { SCALE_STEPS, WORKLOADS, Workload, WorkloadName } from "./dockerfile";
 
 export const WORKLOAD_NAMES = [...(Object.keys(WORKLOADS) as WorkloadName[]), "custom"] as const;
 
@@ -41,3 +42,28 @@ export function selectedWorkloads(
             : WORKLOADS[n as WorkloadName],
     );
 }
+
+/**
+ * `--scale-steps 12,24,48,96`: the scale series' step counts, ascending, each at least 2 and once. Issue 12's
+ * target is set at 96 steps; small counts (e.g. `4,8`) are for a smoke test.
+ */
+export const scaleStepsFlag: Flag<number[]> = {
+    type: "string",
+    placeholder: "LIST",
+    allowed: "whole numbers >= 2, comma-separated, ascending, each once",
+    help: "Step counts of the scale series (--scale); issue 12's target is at 96 steps, small counts are for a smoke test.",
+    defaultText: SCALE_STEPS.join(","),
+    parse: (raw, flag) => {
+        if (raw === undefined) return [...SCALE_STEPS];
+        const text = String(raw);
+        const parts = text.split(",").map((s) => s.trim());
+        for (const p of parts) {
+            if (!/^\d+$/.test(p) || Number(p) < 2)
+                throw invalidValue(flag, text, scaleStepsFlag.allowed, `${JSON.stringify(p)} is not one`);
+        }
+        const steps = parts.map(Number);
+        if (steps.some((n, i) => i > 0 && n <= steps[i - 1]))
+            throw invalidValue(flag, text, scaleStepsFlag.allowed, "not ascending, or a repeat");
+        return steps;
+    },
+};

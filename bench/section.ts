@@ -1,7 +1,8 @@
 /**
  * A part of `npm run bench`: a set of builds with its own records, table and (optionally) chart. bench/run.ts runs
  * the sections that are switched on, in order, on one local host, and writes each one's Markdown under the main
- * table. A new measurement (e.g. the skip row, the two-platform row) is a new section, added to SECTIONS in run.ts.
+ * table. A new measurement (e.g. the two-platform row) is a new section, added to `sections` in run.ts. (The skip
+ * row is not a section: `warm, skip on` is a run of the main table, bench/experiment.ts RUN_PLAN.)
  */
 import type { CacheStrategy } from "../components/args";
 import type { LocalHost } from "../local/host";

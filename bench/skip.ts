@@ -1,13 +1,17 @@
 /**
- * The bench's "warm with skip on" measurement (skip unchanged builds, components/buildspec/key.sh): per strategy
- * that skips (`inline`, `registry`), a cold build and a rebuild with no change, both with `skipUnchanged` on, each on
- * a fresh local build host against the same registry, with the buildspec the component generates. The warm build
- * should run no docker build at all: its ratio to cold, and the layer MB and blob GETs it pulled, are the numbers.
+ * `npm run bench:skip`: the skip measurement on its own, small and quick (skip unchanged builds,
+ * components/buildspec/key.sh): per strategy that skips (`inline`, `registry`), a cold build and a rebuild with no
+ * change, both with `skipUnchanged` on, each on a fresh local build host against the same registry, with the
+ * buildspec the component generates. The warm build must run no docker build at all (runExperiment fails otherwise):
+ * its ratio to cold, and the layer MB and blob GETs it pulled, are the numbers.
+ *
+ * `npm run bench` measures the same (`warm, skip on`, after `warm`) in its main table, in the same run as the cold
+ * build, on both workloads, with issue 12's target lines: that is the table of record. This command reuses its code
+ * (bench/experiment.ts runExperiment with the runs `cold` and `warm, skip on`, RUN_PLAN's arguments).
  *
  *   npm run bench:skip                                          # the bench's default workload, both strategies
  *   npm run bench:skip -- --steps 4 --mb 1 --rounds 1           # small
  *
- * {@link runSkipExperiment} is what `npm run bench` can call per strategy to add these rows to its own table.
  * Writes `<out>/bench-skip.json` and `<out>/bench-skip.md`.
  */
 import * as fs from "fs";
@@ -17,77 +21,33 @@ import { SKIP_STRATEGIES } from "../components/skip";
 import type { LocalHost } from "../local/host";
 import { startLocalHost } from "../local/host";
 import { Command, mbFlag, roundsFlag, runCommand, stepsFlag, strategyFlag, text } from "../local/flags";
-import { chooseRegistryMode, RegistryMode, runScenario } from "../local/scenario";
-import { singleStage } from "./dockerfile";
-import type { ExperimentConfig } from "./experiment";
-import { variantName } from "./experiment";
+import { chooseRegistryMode, RegistryMode } from "../local/scenario";
+import type { ExperimentConfig, RunName } from "./experiment";
+import { runExperiment, RunRecord } from "./experiment";
 
-export interface SkipRecord {
-    readonly strategy: CacheStrategy;
-    readonly variant: string;
-    readonly run: "cold" | "warm, skip on";
-    readonly succeeded: boolean;
-    /** The build's JSON line said `skipped: true`. */
-    readonly skipped: boolean;
-    readonly buildSeconds: number;
-    /** `docker buildx build` invocations the build ran (0 when skipped). */
-    readonly dockerBuilds: number;
-    /** Layer bytes pulled from the registry (blob GET bodies), in MB, and the number of blob GETs. */
-    readonly pulledMB: number;
-    readonly blobGets: number;
-    readonly pushedMB: number;
-}
+/** The runs of this command: a cold build, then the no-change rebuild that must be skipped. */
+export const SKIP_RUNS: readonly RunName[] = ["cold", "warm, skip on"];
 
-/** Cold, then warm with no change, both with skipUnchanged on, for one strategy. */
+/** Cold, then warm with no change, both with skipUnchanged on (RUN_PLAN), for one strategy. */
 export async function runSkipExperiment(
     host: LocalHost,
     strategy: CacheStrategy,
     cfg: Pick<ExperimentConfig, "steps" | "mbPerStep" | "hashRounds">,
     opts: { repo: string; registryMode?: RegistryMode; quiet?: boolean },
-): Promise<SkipRecord[]> {
-    const dockerfile = singleStage({ baseImage: host.base.ref, ...cfg });
-    const mode = strategy === "registry" ? opts.registryMode : undefined;
-    const variant = variantName(strategy, mode);
-    const records: SkipRecord[] = [];
-    for (const run of ["cold", "warm, skip on"] as const) {
-        const r = await runScenario({
-            host,
-            strategy,
-            repo: opts.repo,
-            dockerfile,
-            registryMode: mode,
-            args: { skipUnchanged: true },
-            label: `${variant} ${run}`,
-            quiet: opts.quiet ?? true,
-            printReport: false,
-        });
-        const line = r.lines.map((l) => l.text).find((t) => t.startsWith('{"layerCache":'));
-        const record: SkipRecord = {
-            strategy,
-            variant,
-            run,
-            succeeded: r.succeeded,
-            skipped: line !== undefined && (JSON.parse(line) as { skipped?: boolean }).skipped === true,
-            buildSeconds: r.timings.buildMs / 1000,
-            // Builds with Dockerfile steps: `imagetools create` on the daemon's builder can print a build header of its own.
-            dockerBuilds: r.steps.builds.filter((b) => b.steps.length > 0).length,
-            pulledMB: r.bytes.pulledMB,
-            blobGets: r.bytes.blobGets,
-            pushedMB: r.bytes.pushedMB,
-        };
-        records.push(record);
-        if (!r.succeeded) {
-            throw new Error(`${variant} ${run} failed:\n${r.output.split("\n").slice(-40).join("\n")}`);
-        }
-    }
-    return records;
+): Promise<RunRecord[]> {
+    return runExperiment(host, strategy, cfg, {
+        repo: opts.repo,
+        registryMode: opts.registryMode,
+        quiet: opts.quiet ?? true,
+        runs: SKIP_RUNS,
+    });
 }
 
 /** The table: per variant, cold and warm with skip on, the warm one as a share of cold. */
-export function skipMarkdown(records: readonly SkipRecord[]): string {
+export function skipMarkdown(records: readonly RunRecord[]): string {
     const rows = records.map((r) => {
         const cold = records.find((x) => x.variant === r.variant && x.run === "cold")!;
-        return `| ${r.variant} | ${r.run} | ${r.buildSeconds.toFixed(1)} | ${((100 * r.buildSeconds) / cold.buildSeconds).toFixed(1)} % | ${r.skipped ? "yes" : "no"} | ${r.dockerBuilds} | ${r.pulledMB.toFixed(2)} | ${r.blobGets} | ${r.pushedMB.toFixed(2)} |`;
+        return `| ${r.variant} | ${r.run} | ${r.buildSeconds.toFixed(1)} | ${((100 * r.buildSeconds) / cold.buildSeconds).toFixed(1)} % | ${r.skipped ? "yes" : "no"} | ${r.dockerBuilds ?? ""} | ${r.pulledMB.toFixed(2)} | ${r.blobGets ?? ""} | ${r.pushedMB.toFixed(2)} |`;
     });
     return [
         "| variant | run | build s | of cold | skipped | docker builds | layer MB pulled | blob GETs | MB pushed |",
@@ -117,7 +77,7 @@ if (require.main === module) {
     runCommand(command, async (values) => {
         const cfg = { steps: values.steps, mbPerStep: values.mb, hashRounds: values.rounds };
         const host = await startLocalHost();
-        const records: SkipRecord[] = [];
+        const records: RunRecord[] = [];
         try {
             const mode = values.strategy.includes("registry") ? await chooseRegistryMode(host) : undefined;
             for (const strategy of values.strategy.filter((s) => SKIP_STRATEGIES.includes(s))) {

@@ -109,7 +109,8 @@ export function localArgs(strategy: CacheStrategy, mode: RegistryMode): CachedDo
         dockerfileDir: SCENARIO_DOCKERFILE_DIR,
         sourceVersion: "main",
         // Skip unchanged builds is off here: the stand-in measures the layer cache, and a skipped warm build would
-        // measure nothing of it. tests/e2e/skip.test.ts and the bench's skip rows turn it on.
+        // measure nothing of it. tests/e2e/skip.test.ts turns it on; the bench sets it per run (bench/experiment.ts
+        // RUN_PLAN: on for cold and change builds, the component's default, and for `warm, skip on`).
         skipUnchanged: false,
     };
     if (strategy !== "registry") return args;

@@ -9,19 +9,40 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { SCALE_STEPS, scaleWorkload, WORKLOADS } from "../bench/dockerfile";
-import { selectedWorkloads, workloadFlag } from "../bench/options";
+import { scaleStepsFlag, selectedWorkloads, workloadFlag } from "../bench/options";
 import {
+    builderStart,
     dockerfileWorkSeconds,
+    expectSkipped,
     exportCommandSeconds,
+    mainRuns,
     overheadShare,
     ratioToCold,
     recordOf,
+    RUN_PLAN,
+    runArgs,
+    RunName,
     RunRecord,
+    SCALE_RUNS,
+    skippedOf,
+    skipMismatch,
 } from "../bench/experiment";
 import { limitOf, LIMIT_ROUND_TRIPS, median, timesLimit } from "../bench/limit";
-import { registryVsInlineChange, scaleMarkdown, scaleRows } from "../bench/scale";
-import { withoutCacheRead } from "../bench/docker-server";
-import { BenchResults, issue12Targets, limitText, markdown, ORIGINAL, overheadText, TARGETS } from "../bench/results";
+import { mean, registryVsInlineChange, scaleChartSpec, scaleMarkdown, scaleRows } from "../bench/scale";
+import { DOCKER_SERVER_RUNS, DOCKER_SERVER_VARIANTS, withoutCacheRead } from "../bench/docker-server";
+import {
+    BenchResults,
+    chartSpec,
+    issue12Targets,
+    limitText,
+    markdown,
+    ORIGINAL,
+    overheadText,
+    TARGETS,
+    verdicts,
+} from "../bench/results";
+import { Problems } from "../components/args";
+import { resolveSkipUnchanged, SKIP_STRATEGIES } from "../components/skip";
 import { LocalDockerServer, shouldRecycle } from "../local/docker-server";
 import { componentBuildspecYaml } from "../local/component-buildspec";
 import type { BuildHostOptions } from "../local/daemon";
@@ -70,6 +91,68 @@ describe("the benchmark (bench/)", () => {
         });
     });
 
+    describe("the runs' arguments (RUN_PLAN)", () => {
+        /** The component's own default for skipUnchanged (nothing given). */
+        const componentDefault = (s: "inline" | "registry" | "pull") => resolveSkipUnchanged(new Problems(), {}, s);
+
+        it("cold and change build with skip on, the component's default; warm has it off; pull never skips", () => {
+            for (const s of ["inline", "registry", "pull"] as const) {
+                const skips = SKIP_STRATEGIES.includes(s);
+                assert.equal(componentDefault(s), skips, `${s}: the component's default`);
+                for (const run of ["cold", "change", "change 2"] as const) {
+                    assert.equal(runArgs(s, run).skipUnchanged, componentDefault(s), `${s} ${run}: the default`);
+                    assert.equal(expectSkipped(s, run), false, `${s} ${run} is a key miss: it builds`);
+                }
+                assert.deepEqual(runArgs(s, "warm"), { skipUnchanged: false }, `${s} warm: the engine's rebuild`);
+                assert.deepEqual(runArgs(s, "recycled"), { skipUnchanged: false });
+                assert.equal(runArgs(s, "warm, skip on").skipUnchanged, skips);
+                assert.equal(expectSkipped(s, "warm, skip on"), skips, `${s}: warm with skip on must be skipped`);
+            }
+            // Forced off (the Docker server on its own): nothing skips, nothing is expected to.
+            for (const run of Object.keys(RUN_PLAN) as RunName[]) {
+                assert.deepEqual(runArgs("inline", run, true), { skipUnchanged: false });
+                assert.equal(expectSkipped("inline", run, true), false);
+            }
+        });
+
+        it("runs in the order cold, warm, warm skip on, change (pull without the skip run); scale has two changes", () => {
+            assert.deepEqual(mainRuns("inline"), ["cold", "warm", "warm, skip on", "change"]);
+            assert.deepEqual(mainRuns("registry"), ["cold", "warm", "warm, skip on", "change"]);
+            assert.deepEqual(mainRuns("pull"), ["cold", "warm", "change"]);
+            assert.deepEqual([...SCALE_RUNS], ["cold", "warm", "change", "change 2"]);
+            assert.equal(RUN_PLAN["warm, skip on"].dockerfile, "base", "no change");
+            assert.notEqual(RUN_PLAN.change.dockerfile, RUN_PLAN["change 2"].dockerfile, "each a real change");
+            assert.equal(RUN_PLAN.recycled.dockerfile, "change", "the build before it, again: no change");
+        });
+
+        it("the Docker server: its buildspecs follow the plan, `docker server alone` never skips", () => {
+            assert.deepEqual([...DOCKER_SERVER_RUNS], ["cold", "warm", "change", "recycled"]);
+            const alone = DOCKER_SERVER_VARIANTS.find((v) => v.name === "docker server alone")!;
+            assert.equal(alone.skipOff, true);
+            for (const v of DOCKER_SERVER_VARIANTS.filter((x) => x !== alone)) assert.equal(v.skipOff, undefined);
+            // No run of the section must be skipped: the recycled build measures the cache on an empty daemon.
+            for (const v of DOCKER_SERVER_VARIANTS)
+                for (const run of DOCKER_SERVER_RUNS) assert.equal(expectSkipped(v.strategy, run, v.skipOff), false);
+        });
+
+        it("a build's skip is read from its JSON line; a build against the plan is a loud failure", () => {
+            const line = (skipped: boolean, stream = "stdout") => ({
+                text: `{"layerCache":1,"project":"p","skipped":${skipped},"key":"k"}`,
+                stream,
+            });
+            assert.equal(skippedOf([{ text: "x" }, line(true)]), true);
+            assert.equal(skippedOf([line(false)]), false);
+            assert.equal(skippedOf([{ text: "no line" }]), undefined);
+            assert.equal(skippedOf([line(true, "runner")]), undefined, "the runner's own lines don't count");
+            assert.equal(skipMismatch("inline warm, skip on", true, true), undefined);
+            assert.equal(skipMismatch("inline cold", false, false), undefined);
+            assert.equal(skipMismatch("pull cold", false, undefined), undefined);
+            assert.match(skipMismatch("inline warm, skip on", true, false)!, /should have been skipped .* it built/);
+            assert.match(skipMismatch("inline warm, skip on", true, undefined)!, /printed no JSON line/);
+            assert.match(skipMismatch("registry change", false, true)!, /registry change should have built/);
+        });
+    });
+
     describe("records", () => {
         const phases = [
             {
@@ -110,6 +193,7 @@ describe("the benchmark (bench/)", () => {
                 {
                     phases,
                     steps,
+                    lines: [{ text: '{"layerCache":{"v":1},"skipped":false}', stream: "stdout" }] as never,
                     succeeded: true,
                     timings: { daemonStartMs: 1, daemonStopMs: 1, buildMs: 10000, totalMs: 0 },
                     bytes: { pulledMB: 1, pushedMB: 2 } as never,
@@ -125,6 +209,11 @@ describe("the benchmark (bench/)", () => {
             assert.equal(r.exportSeconds, 2.5);
             assert.equal(r.dockerfileSeconds, 3.5);
             assert.equal(r.workload, "light");
+            assert.equal(r.skipped, false);
+            assert.equal(r.dockerBuilds, 1);
+            const withBuilder = { ...r, builderImageSeconds: 1, builderCreateSeconds: 0.6 };
+            assert.equal(builderStart(withBuilder), "1.0 + 0.6");
+            assert.equal(builderStart({ ...withBuilder, skipped: true }), "none (skipped)");
             assert.equal(overheadShare(r), 0.65);
             assert.equal(overheadText(r), "65 %");
         });
@@ -139,6 +228,7 @@ describe("the benchmark (bench/)", () => {
             const base = {
                 phases: noExport as never,
                 steps,
+                lines: [],
                 succeeded: true,
                 timings: { daemonStartMs: 0, daemonStopMs: 0, buildMs: 1000, totalMs: 0 },
                 bytes: { pulledMB: 0, pushedMB: 0 } as never,
@@ -199,6 +289,53 @@ describe("the benchmark (bench/)", () => {
             ),
         );
 
+        it("the change time is the mean of the two change builds, both kept; the target uses the means", () => {
+            assert.equal(mean([10.2, 11.3]), 10.75);
+            assert.throws(() => mean([]));
+            const twice = [
+                ...records,
+                ...[12, 96].flatMap((steps) =>
+                    ["inline", "registry (docker-container)"].map((variant) =>
+                        rec({
+                            variant,
+                            run: "change 2",
+                            steps,
+                            buildSeconds: steps * (variant === "inline" ? 0.7 : 0.6),
+                            ...(variant.startsWith("registry") ? { exportSeconds: steps / 5 } : {}),
+                        }),
+                    ),
+                ),
+            ];
+            const rows = scaleRows(twice);
+            const inl = rows.find((r) => r.steps === 96 && r.variant === "inline")!;
+            assert.deepEqual(inl.changes, [48, 96 * 0.7]);
+            assert.ok(Math.abs(inl.change - 96 * 0.6) < 1e-9);
+            const reg = rows.find((r) => r.steps === 96 && r.variant.startsWith("registry"))!;
+            assert.ok(Math.abs(reg.changeExport! - (9.6 + 19.2) / 2) < 1e-9);
+            // registry 57.6 against inline 57.6 (means); the first change alone would say 120 %.
+            const t = registryVsInlineChange(rows)!;
+            assert.ok(Math.abs(t.ratio - 1) < 1e-9);
+            const md = scaleMarkdown({ key: "scale", title: "", records: twice });
+            assert.match(md, /\| change s \(mean\) \| change s \(1st, 2nd\) \|/);
+            assert.match(md, /\| inline \| 96 \| 96\.0 \| 9\.6 \| 57\.6 \| 48\.0, 67\.2 \|/);
+            assert.match(md, /100 % of it \(met\)/);
+            const spec = JSON.stringify(scaleChartSpec({ key: "scale", title: "", records: twice }));
+            assert.match(spec, /"series":"change \(mean of 2\)","seconds":57\.59/);
+            assert.match(spec, /"values":\[12,96\]/, "the axis shows the step counts that ran");
+        });
+
+        it("--scale-steps: default 12,24,48,96; small counts for a smoke test; bad lists are refused", () => {
+            assert.deepEqual(scaleStepsFlag.parse(undefined, "scale-steps"), [12, 24, 48, 96]);
+            assert.deepEqual(scaleStepsFlag.parse("4,8", "scale-steps"), [4, 8]);
+            assert.throws(
+                () => scaleStepsFlag.parse("4,x", "scale-steps"),
+                /Invalid value for '--scale-steps': "4,x" \("x" is not one\)/,
+            );
+            assert.throws(() => scaleStepsFlag.parse("1", "scale-steps"), /"1" is not one/);
+            assert.throws(() => scaleStepsFlag.parse("8,4", "scale-steps"), /not ascending, or a repeat/);
+            assert.throws(() => scaleStepsFlag.parse("4,4", "scale-steps"), /not ascending, or a repeat/);
+        });
+
         it("one row per strategy and step count, with the change build's export", () => {
             const rows = scaleRows(records);
             assert.equal(rows.length, 4);
@@ -214,7 +351,7 @@ describe("the benchmark (bench/)", () => {
             assert.ok(Math.abs(t.ratio - 1.2) < 1e-9);
             assert.match(
                 scaleMarkdown({ key: "scale", title: "", records }),
-                /Target: `registry` change at 96 steps within 10 % of `inline` change: 120 % of it \(not met\)/,
+                /Target: `registry` change at 96 steps within 10 % of `inline` change \(means of two change builds\): 120 % of it \(not met\)/,
             );
             assert.equal(registryVsInlineChange(scaleRows(records.filter((r) => r.variant === "inline"))), undefined);
         });
@@ -350,6 +487,68 @@ describe("the benchmark (bench/)", () => {
                 /light workload, `registry` on CodeBuild's path: 10\.0 % of cold \(target ≤ 15\.0 %\): met/,
             );
             assert.match(targets, /at 96 steps: not measured in this run \(`--scale`\)/);
+        });
+
+        it("warm with skip on: a target line per workload and strategy that skips, met only at ≤ 2 % and 0 MB pulled", () => {
+            const four = (variant: string, workload: string, cold: number, skipSeconds: number, skipMB: number) => [
+                rec({ variant, workload, run: "cold", buildSeconds: cold }),
+                rec({ variant, workload, run: "warm", buildSeconds: cold / 10 }),
+                rec({ variant, workload, run: "warm, skip on", buildSeconds: skipSeconds, pulledMB: skipMB }),
+                rec({ variant, workload, run: "change", buildSeconds: cold / 2 }),
+            ];
+            const records = [
+                ...four("inline", "heavy", 100, 1.5, 0), // 1.5 %, 0 MB: met
+                ...four("registry (docker-container)", "heavy", 100, 1.9, 0.2), // MB pulled: not met
+                ...four("inline", "light", 50, 1.5, 0), // 3 %: not met
+                ...four("registry (docker-container)", "light", 50, 1, 0), // 2 %: met (the bound is inclusive)
+                rec({ variant: "pull", workload: "light", run: "cold", buildSeconds: 60 }),
+                rec({ variant: "pull", workload: "light", run: "warm", buildSeconds: 30 }),
+                rec({ variant: "pull", workload: "light", run: "change", buildSeconds: 40 }),
+            ].map((r) => ({ ...r, strategy: r.variant.split(" ")[0] as RunRecord["strategy"] }));
+            // An old result's targets, without the skip fields: the defaults apply.
+            const { skipWarmMaxRatio: _r, skipWarmMaxPulledMB: _m, ...oldTargets } = TARGETS;
+            void _r;
+            void _m;
+            const res = {
+                date: "d",
+                machine: { cpus: 2, memoryGB: 1, docker: {}, registryModes: ["docker-container"] },
+                config: { steps: 24, mbPerStep: 4, hashRounds: 80, changeAt: 12, imageMB: 96 },
+                workloads: [WORKLOADS.heavy, WORKLOADS.light],
+                records,
+                original: ORIGINAL,
+                targets: { ...oldTargets, changeMaxRatio: 0.6 },
+            } as unknown as BenchResults;
+            assert.equal(TARGETS.skipWarmMaxRatio, 0.02);
+            assert.equal(TARGETS.skipWarmMaxPulledMB, 0);
+            const lines = issue12Targets(res).filter((l) => l.startsWith("- warm with skip on"));
+            assert.deepEqual(lines, [
+                "- warm with skip on, heavy workload, `inline`: 1.5 % of cold (target ≤ 2.0 %), layer MB pulled 0.0 (target 0): met.",
+                "- warm with skip on, heavy workload, `registry (docker-container)`: 1.9 % of cold (target ≤ 2.0 %), layer MB pulled 0.2 (target 0): not met.",
+                "- warm with skip on, light workload, `inline`: 3.0 % of cold (target ≤ 2.0 %), layer MB pulled 0.0 (target 0): not met.",
+                "- warm with skip on, light workload, `registry (docker-container)`: 2.0 % of cold (target ≤ 2.0 %), layer MB pulled 0.0 (target 0): met.",
+            ]);
+            const pull = verdicts(res).find((v) => v.strategy === "pull")!;
+            assert.equal(pull.skipWarmRatio, undefined, "pull has no skip run");
+            assert.equal(pull.warmRatio, 0.5);
+
+            const md = markdown(res);
+            assert.match(md, /- `warm, skip on`: no change, skip on \(the default\): the key exists/);
+            assert.doesNotMatch(md, /- `change 2`/, "only the runs that ran are explained");
+            assert.match(md, /\| heavy \| inline \| warm, skip on \| 1\.5 \| 0\.015 \|/);
+            assert.match(md, /\| light \| pull \| 0\.500 \|.*\| — \| — \|$/m);
+            assert.match(md, /\| heavy \| inline \| 0\.100 \|.*\| 0\.015 \| 0\.0 \|$/m);
+
+            const values = (chartSpec(res).data as { values: { group: string; run: string; ratio: number }[] }).values;
+            const bar = values.find((v) => v.group === "inline, light" || v.group === "inline (here), light");
+            assert.ok(bar, JSON.stringify(values.map((v) => v.group)));
+            assert.ok(
+                values.some((v) => v.run === "warm, skip on" && v.group.startsWith("inline") && v.ratio === 0.03),
+                "the chart has the skip run",
+            );
+
+            // Neither strategy that skips ran: said so.
+            const onlyPull = { ...res, records: records.filter((r) => r.variant === "pull") } as BenchResults;
+            assert.match(issue12Targets(onlyPull).join("\n"), /- warm with skip on: not measured in this run/);
         });
     });
 });
