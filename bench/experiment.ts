@@ -278,13 +278,24 @@ export async function runExperiment(
     return records;
 }
 
-/** Seconds of the build phase's command that runs export.sh (the last one of the `registry` strategy). */
-export function exportCommandSeconds(r: Pick<LocalBuildResult, "phases">): number | undefined {
-    const cmd = r.phases
-        .find((p) => p.name === "build")
-        ?.commands.find((c) => /--cache-to "type=registry|export_once/.test(c.command));
-    return cmd === undefined ? undefined : cmd.durationMs / 1000;
+/**
+ * The `registry` export's own seconds. Usually export.sh's command (the second `buildx build`, 0.0 when it skipped);
+ * when the build wrote the cache itself (a key that missed, build.sh's CACHE_IN_BUILD: export.sh then only says so),
+ * BuildKit's own time for its `exporting cache to registry` step in the build, which ran beside the image push.
+ */
+export function exportCommandSeconds(r: Pick<LocalBuildResult, "phases"> & { output?: string }): number | undefined {
+    const cmd = r.phases.find((p) => p.name === "build")?.commands.find((c) => /export_once/.test(c.command));
+    if (cmd === undefined) return undefined;
+    if (r.output?.includes(IN_BUILD_EXPORT_LINE)) {
+        const id = /^\[build\] #(\d+) exporting cache to registry$/m.exec(r.output)?.[1];
+        const done = id && new RegExp(`^\\[build\\] #${id} DONE (\\d+(?:\\.\\d+)?)s$`, "m").exec(r.output)?.[1];
+        if (done) return Number(done);
+    }
+    return cmd.durationMs / 1000;
 }
+
+/** What export.sh prints when the build wrote the cache itself. */
+export const IN_BUILD_EXPORT_LINE = "layer cache: the build wrote the cache (a new key)";
 
 /** Sum of the rebuilt steps' own times in the first build (BuildKit's `DONE n s`); cache hits count 0. */
 export function dockerfileWorkSeconds(r: Pick<LocalBuildResult, "steps">): number {
@@ -309,7 +320,10 @@ export function recordOf(
 ): RunRecord {
     const phaseSeconds: Record<string, number> = {};
     for (const p of r.phases) if (p.status !== "ABSENT") phaseSeconds[p.name] = p.durationMs / 1000;
-    const exportSeconds = exportCommandSeconds(r);
+    const exportSeconds = exportCommandSeconds({
+        phases: r.phases,
+        output: r.lines.map((l) => `[${l.phase}] ${l.text}`).join("\n"),
+    });
     return {
         strategy: o.strategy,
         variant: o.variant,
