@@ -5,6 +5,7 @@
 // counters (blob GETs, bytes pulled).
 //
 // Small on purpose: one 1 MB step. One LocalHost for the whole file; each test has its own repositories.
+import { IN_BUILD_EXPORT_LINE } from "../../bench/experiment";
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
@@ -156,6 +157,19 @@ describe("skip unchanged builds (e2e, local build host)", function () {
         );
         assert.match(warm.said.join("\n"), new RegExp(`^layer cache: skipped: ${cold.event.key} was built`));
         assert.equal((await api.manifest(repo, "latest"))!.digest, built, "the requested tag is on the key's image");
+
+        // The cold build's key missed, so it wrote the cache in its own invocation, beside the push (build.sh).
+        assert.equal(cold.steps.builds.length, 1, "one docker build: the cache export was part of it");
+        assert.equal(cold.event.export, "written");
+        assert.ok(cold.output.includes(IN_BUILD_EXPORT_LINE), why(cold));
+        // That cache is complete: a forced rebuild on a fresh host takes every step from it and, having changed
+        // nothing, runs no second export (export.sh's rule, since a forced build may change nothing).
+        const forced = await build("forced", "registry", repo, files, {}, { LAYER_CACHE_FORCE_BUILD: "1" });
+        assert.ok(forced.succeeded, why(forced));
+        assert.equal(forced.steps.rebuilt, 0, why(forced));
+        assert.equal(forced.steps.cached, cold.steps.cached + cold.steps.rebuilt, why(forced));
+        assert.equal(forced.steps.builds.length, 1, "no export invocation");
+        assert.equal(forced.event.export, "skipped");
     });
 
     it("inline: each input changed alone rebuilds (context file, Dockerfile, build arg, a moved base tag, the strategy); a tag moved away is put back by a skip", async function () {
