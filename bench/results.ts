@@ -31,7 +31,11 @@ export interface Targets {
     readonly registryChangeVsInline: number;
     /** Issue 12: warm with skip on at most this share of cold, for every strategy that skips, on both workloads. */
     readonly skipWarmMaxRatio: number;
-    /** Issue 12: and at most this many layer MB pulled. */
+    /**
+     * Issue 12: and no layer blob pulled: less than this many MB. The proxy counts every blob GET, and a skipped build
+     * makes one, the image's config (10–40 kB here, which `imagetools create` reads); every layer of the bench's
+     * workloads is 1 MB or more.
+     */
     readonly skipWarmMaxPulledMB: number;
 }
 
@@ -41,7 +45,7 @@ export const TARGETS: Targets = {
     lightWarmMaxRatio: 0.15,
     registryChangeVsInline: 1.1,
     skipWarmMaxRatio: 0.02,
-    skipWarmMaxPulledMB: 0,
+    skipWarmMaxPulledMB: 0.05,
 };
 
 export interface BenchResults {
@@ -108,7 +112,7 @@ export function verdicts(res: BenchResults): Verdict[] {
                       skipWarmPulledMB: skipWarm.pulledMB,
                       skipWarmMeetsTarget:
                           skipWarmRatio <= (res.targets.skipWarmMaxRatio ?? TARGETS.skipWarmMaxRatio) &&
-                          skipWarm.pulledMB <= (res.targets.skipWarmMaxPulledMB ?? TARGETS.skipWarmMaxPulledMB),
+                          skipWarm.pulledMB < (res.targets.skipWarmMaxPulledMB ?? TARGETS.skipWarmMaxPulledMB),
                   }
                 : {}),
         };
@@ -197,7 +201,7 @@ export function issue12Targets(res: BenchResults): string[] {
         .filter((v) => v.skipWarmRatio !== undefined)
         .map(
             (v) =>
-                `- warm with skip on, ${v.workload ? `${v.workload} workload, ` : ""}\`${v.strategy}\`: ${pct(v.skipWarmRatio!)} of cold (target ≤ ${pct(t.skipWarmMaxRatio)}), layer MB pulled ${v.skipWarmPulledMB!.toFixed(1)} (target ${t.skipWarmMaxPulledMB}): ${v.skipWarmMeetsTarget ? "met" : "not met"}.`,
+                `- warm with skip on, ${v.workload ? `${v.workload} workload, ` : ""}\`${v.strategy}\`: ${pct(v.skipWarmRatio!)} of cold (target ≤ ${pct(t.skipWarmMaxRatio)}), MB pulled ${v.skipWarmPulledMB!.toFixed(2)} (target: no layer, under ${t.skipWarmMaxPulledMB} MB; a config GET is allowed): ${v.skipWarmMeetsTarget ? "met" : "not met"}.`,
         );
     const scale = res.sections?.find((s) => s.key === "scale");
     const target = scale ? registryVsInlineChange(scaleRows(scale.records)) : undefined;
