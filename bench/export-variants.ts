@@ -3,8 +3,11 @@
  * docker-container builder): for each variant, a cold build then a change build halfway, in a repository of its
  * own; prints the change build's time, its export command's time, BuildKit's "preparing build cache for export"
  * and the number of layers in the cache manifest after the export. The measurement behind export.sh's choice.
+ * Every variant but `in-build` runs with skipUnchanged off, so export.sh's second invocation writes the cache;
+ * `in-build` runs with it on (the default): a change build is a key miss, so the build writes the cache beside its
+ * push (build.sh's CACHE_IN_BUILD), and its "export" is BuildKit's own time for that step.
  *
- *   npx tsx bench/export-variants.ts --steps 96 --variants as-is,no-import
+ *   npx tsx bench/export-variants.ts --steps 96 --variants as-is,in-build
  */
 import { singleStage } from "./dockerfile";
 import { exportCommandSeconds } from "./experiment";
@@ -18,11 +21,16 @@ export const EXPORT_VARIANTS: Record<string, (yaml: string) => string> = {
     // The export invocation without the cache import: only what this build's builder has.
     "no-import": (y) => y.replace(/"\$\{CACHE_FROM\[@\]\}" \\\n(\s*)--cache-to/, "\\\n$1--cache-to"),
     // mode=min: only the final image's layers; not enough for multi-stage builds (the builder stage is lost).
-    "mode-min": (y) => y.replace(/mode=max,image-manifest=true/, "mode=min,image-manifest=true"),
-    zstd: (y) => y.replace(/mode=max,image-manifest=true/, "mode=max,compression=zstd,image-manifest=true"),
+    "mode-min": (y) => y.replace(/mode=max,image-manifest=true/g, "mode=min,image-manifest=true"),
+    zstd: (y) => y.replace(/mode=max,image-manifest=true/g, "mode=max,compression=zstd,image-manifest=true"),
     "compression-0": (y) =>
-        y.replace(/mode=max,image-manifest=true/, "mode=max,compression-level=0,image-manifest=true"),
+        y.replace(/mode=max,image-manifest=true/g, "mode=max,compression-level=0,image-manifest=true"),
+    // Skip on: the export in the build invocation (no rewrite; see SKIP_ON).
+    "in-build": (y) => y,
 };
+
+/** The variants that run with skipUnchanged on. */
+const SKIP_ON = new Set(["in-build"]);
 
 const flags = {
     steps: stepsFlag({ min: 2, default: 96 }),
@@ -70,6 +78,7 @@ runCommand(command, async (values) => {
                     quiet: true,
                     printReport: false,
                     rewriteBuildspec: EXPORT_VARIANTS[name],
+                    args: { skipUnchanged: SKIP_ON.has(name) },
                 });
                 if (!r.succeeded)
                     throw new Error(`${name} ${run} failed:\n${r.output.split("\n").slice(-30).join("\n")}`);
