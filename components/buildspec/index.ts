@@ -2,7 +2,8 @@
  * The CodeBuild buildspec, as a pure function of resolved values.
  *
  * The bash lives in the `.sh` files next to this one, one per buildspec command, with no interpolation:
- * `trust.sh`, `retry.sh`, `login.sh`, `builder.sh`, `probe.sh` / `pull.sh`, `key.sh` (pre_build), `build.sh`, `report.sh`,
+ * `platform.sh` (two native platforms), `trust.sh`, `branch.sh`, `retry.sh`, `login.sh`, `key.sh` (skipUnchanged),
+ * `probe.sh` / `pull.sh`, `builder.sh` (pre_build, in this order: {@link phaseFragments}), `build.sh`, `report.sh`,
  * `export.sh` (build), `post_build.sh` and `metrics.sh` (post_build). Each declares its inputs at its top: `: "${NAME:?set by …}"`
  * (`${NAME[@]?…}` for an array, `${NAME?…}` for a value that may be empty), so a broken contract between
  * commands fails loudly. This module computes only data: for each command, a prelude of shell assignments of
