@@ -10,30 +10,16 @@
 // 4. a tag push writes only if the tag is listed in trustedRefs.
 import { strict as assert } from "assert";
 import type { CachedDockerBuildArgs } from "../../components/args";
-import { LocalBuildResult, LocalHost, startLocalHost } from "../../local/host";
-import { runScenario, ScenarioResult } from "../../local/scenario";
+import type { LocalBuildResult } from "../../local/host";
+import type { ScenarioResult } from "../../local/scenario";
 import { singleStage } from "../../bench/dockerfile";
 import { branchPush, BuildEvent, expectedBranchTag, pullRequest, tagPush } from "../helpers/events";
-import { RegistryApi } from "./registry-api";
-
-const canRunDocker = process.getuid?.() === 0 && !process.env.CBCACHE_LOCAL_SKIP_DOCKER;
-const SKIP_REASON = "needs root to run Docker daemons (and CBCACHE_LOCAL_SKIP_DOCKER unset)";
+import { componentBuild, printed, ready, REGISTRY, SharedHost, SMALL, why } from "./helpers";
 
 const REPO = "e2e/branches-registry";
 const ARGS: CachedDockerBuildArgs = { trustedRefs: ["main", "release/1.x", "refs/tags/v1.0"], sourceVersion: "main" };
-const SMALL = { steps: 3, mbPerStep: 1, hashRounds: 1 } as const;
 
-let host: LocalHost | undefined;
-let api: RegistryApi;
-
-function why(r: LocalBuildResult): string {
-    return `\n${r.report}\n--- last lines ---\n${r.output.split("\n").slice(-60).join("\n")}`;
-}
-
-/** The lines the buildspec printed (not the runner's), without the JSON line. */
-function printed(r: LocalBuildResult): string[] {
-    return r.lines.filter((l) => l.stream !== "runner").map((l) => l.text);
-}
+const shared = new SharedHost();
 
 /** BuildKit's status of each Dockerfile step after FROM, of the build (the first docker build). */
 function statuses(r: LocalBuildResult): string[] {
@@ -50,17 +36,12 @@ function assertAllCached(r: LocalBuildResult): void {
 }
 
 async function build(label: string, e: BuildEvent): Promise<ScenarioResult> {
-    const r = await runScenario({
-        host: host!,
-        strategy: "registry",
-        registryMode: "docker-container",
+    const host = shared.host!;
+    const r = await componentBuild(host, label, REGISTRY, {
         repo: REPO,
-        dockerfile: singleStage({ baseImage: host!.base.ref, ...SMALL }),
+        dockerfile: singleStage({ baseImage: host.base.ref, ...SMALL }),
         args: ARGS,
         env: { ...e.env },
-        label,
-        quiet: !process.env.E2E_VERBOSE,
-        printReport: false,
     });
     console.log(
         `      [${label}] ${r.succeeded ? "SUCCEEDED" : "FAILED"}: ${statuses(r).join(" ")}; pulled ${r.bytes.pulledMB.toFixed(2)} MB, pushed ${r.bytes.pushedBytes} B`,
@@ -73,25 +54,9 @@ describe("a cache per trusted branch, end to end (issue #9; registry strategy, f
     const release = expectedBranchTag("refs/heads/release/1.x");
     const v10 = expectedBranchTag("refs/tags/v1.0");
 
-    before(async function () {
-        if (!canRunDocker) return;
-        this.timeout(600_000);
-        host = await startLocalHost();
-        api = new RegistryApi(host.registry);
-    });
-    after(async () => {
-        await host?.stop();
-    });
+    shared.hooks();
     beforeEach(async function () {
-        if (!host) {
-            console.log(`      PENDING: ${SKIP_REASON}`);
-            this.skip();
-        }
-        const image = await host.buildkitImage();
-        if (!image.available) {
-            console.log(`      PENDING: no BuildKit image for the docker-container builder: ${image.how}`);
-            this.skip();
-        }
+        await ready(this, shared.host, REGISTRY);
     });
 
     it("1. a push to main (the default branch) writes the configured tags, nothing else", async () => {
@@ -103,34 +68,34 @@ describe("a cache per trusted branch, end to end (issue #9; registry strategy, f
             ),
             why(r),
         );
-        assert.deepEqual((await api.tags(REPO)).sort(), ["buildcache", "latest"]);
+        assert.deepEqual((await shared.api.tags(REPO)).sort(), ["buildcache", "latest"]);
     });
 
     it("2. a pull request from the repository's branch and one from a fork's main hit main's cache and push 0 bytes", async () => {
-        const before = await api.digests(REPO);
+        const before = await shared.api.digests(REPO);
         for (const e of [pullRequest(7, "feature/x", "main"), pullRequest(8, "main", "main", { fork: true })]) {
             const r = await build(e.what, e);
             assert.equal(r.succeeded, true, why(r));
             assertAllCached(r);
             assert.equal(r.bytes.pushedBytes, 0, why(r));
             assert.ok(
-                printed(r).some((l) => l.endsWith(`found ${host!.registry.address}/${REPO}:buildcache`)),
+                printed(r).some((l) => l.endsWith(`found ${shared.host!.registry.address}/${REPO}:buildcache`)),
                 why(r),
             );
         }
-        assert.deepEqual(await api.digests(REPO), before, "no tag moved");
+        assert.deepEqual(await shared.api.digests(REPO), before, "no tag moved");
     });
 
     it("3. a second trusted branch's first build hits main's cache, then writes its own; main's tags are unchanged", async () => {
-        const before = await api.digests(REPO);
+        const before = await shared.api.digests(REPO);
         const r = await build("push release/1.x", branchPush("release/1.x"));
         assert.equal(r.succeeded, true, why(r));
         assertAllCached(r);
         const lines = printed(r);
-        const ref = `${host!.registry.address}/${REPO}`;
+        const ref = `${shared.host!.registry.address}/${REPO}`;
         assert.ok(lines.includes(`layer cache: ${ref}:buildcache${release} is not there yet`), why(r));
         assert.ok(lines.includes(`layer cache: found ${ref}:buildcache`), why(r));
-        const after = await api.digests(REPO);
+        const after = await shared.api.digests(REPO);
         assert.deepEqual(
             Object.keys(after).sort(),
             ["buildcache", `buildcache${release}`, "latest", `latest${release}`].sort(),
@@ -143,19 +108,19 @@ describe("a cache per trusted branch, end to end (issue #9; registry strategy, f
         assert.equal(again.succeeded, true, why(again));
         assert.ok(printed(again).includes(`layer cache: found ${ref}:buildcache${release}`), why(again));
         assertAllCached(again);
-        assert.equal((await api.digests(REPO)).buildcache, before.buildcache);
+        assert.equal((await shared.api.digests(REPO)).buildcache, before.buildcache);
     });
 
     it("4. a tag push writes only if the tag is listed: v2.0 (not listed) pushes 0 bytes, v1.0 (listed) writes its own tags", async () => {
-        const before = await api.digests(REPO);
+        const before = await shared.api.digests(REPO);
         const unlisted = await build("push tag v2.0", tagPush("v2.0"));
         assert.equal(unlisted.succeeded, true, why(unlisted));
         assert.equal(unlisted.bytes.pushedBytes, 0, why(unlisted));
-        assert.deepEqual(await api.digests(REPO), before, "an unlisted tag moves nothing");
+        assert.deepEqual(await shared.api.digests(REPO), before, "an unlisted tag moves nothing");
 
         const listed = await build("push tag v1.0", tagPush("v1.0"));
         assert.equal(listed.succeeded, true, why(listed));
-        const after = await api.digests(REPO);
+        const after = await shared.api.digests(REPO);
         assert.ok(after[`buildcache${v10}`] !== undefined && after[`latest${v10}`] !== undefined, why(listed));
         assert.equal(after.buildcache, before.buildcache, "main's cache manifest is unchanged");
     });

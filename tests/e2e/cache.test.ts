@@ -21,15 +21,27 @@ import * as YAML from "yaml";
 import { multiStage, singleStage } from "../../bench/dockerfile";
 import { DEFAULTS } from "../../components/args";
 import { componentBuildspec } from "../../local/component-buildspec";
-import { LocalBuildResult, LocalHost, startLocalHost } from "../../local/host";
+import type { LocalBuildResult } from "../../local/host";
 import type { Buildspec } from "../../local/runner";
-import { localArgs, runScenario, ScenarioOptions, ScenarioResult, runSpecOnDockerfile } from "../../local/scenario";
+import { localArgs, ScenarioResult, runSpecOnDockerfile } from "../../local/scenario";
 import { flagValues, parseShell } from "../helpers/shell";
-import { canRunDocker, INLINE, printed, PULL, ready, REGISTRY, REGISTRY_CS, SMALL, Variant, why } from "./helpers";
-import { RegistryApi } from "./registry-api";
+import {
+    BuildOptions,
+    componentBuild,
+    INLINE,
+    printed,
+    PULL,
+    ready,
+    REGISTRY,
+    REGISTRY_CS,
+    SharedHost,
+    SMALL,
+    Variant,
+    why,
+} from "./helpers";
 
-let host: LocalHost | undefined;
-let api: RegistryApi;
+/** One LocalHost for the whole file. */
+const shared = new SharedHost();
 
 const repoName = (prefix: string, v: Variant) =>
     `e2e/${prefix}-${v.strategy}${v.mode === "containerd-store" ? "-cs" : ""}`;
@@ -54,32 +66,22 @@ function note(label: string, r: LocalBuildResult): void {
     );
 }
 
-type BuildOptions = Omit<ScenarioOptions, "host" | "label" | "quiet" | "printReport" | "strategy" | "registryMode">;
-
-/** The component's buildspec for `o.repo` on a fresh host (runScenario), quietly, noted in the log. */
+/** The component's buildspec for `o.repo` on a fresh host (componentBuild), quietly, noted in the log. */
 async function build(label: string, v: Variant, o: BuildOptions): Promise<ScenarioResult> {
-    const r = await runScenario({
-        ...o,
-        strategy: v.strategy,
-        registryMode: v.mode,
-        host: host!,
-        label,
-        quiet: !process.env.E2E_VERBOSE,
-        printReport: false,
-    });
+    const r = await componentBuild(shared.host!, label, v, o);
     note(label, r);
     return r;
 }
 
 /** The component's buildspec object for a variant and repository. */
 async function renderSpec(v: Variant, repo: string): Promise<Buildspec> {
-    const address = host!.registry.address;
+    const address = shared.host!.registry.address;
     return componentBuildspec(localArgs(v.strategy, v.mode ?? "docker-container"), `${address}/${repo}`);
 }
 
 /** Runs a given buildspec object of `v` on a fresh host with `dockerfile` as the scenario's source. */
 async function runSpec(label: string, v: Variant, spec: Buildspec, dockerfile: string): Promise<LocalBuildResult> {
-    const r = await runSpecOnDockerfile(host!, spec, dockerfile, {
+    const r = await runSpecOnDockerfile(shared.host!, spec, dockerfile, {
         containerdStore: v.mode === "containerd-store",
         label,
         quiet: !process.env.E2E_VERBOSE,
@@ -172,23 +174,14 @@ function r1(r: LocalBuildResult): [number, number] {
 describe("layer cache end to end (component buildspec, fresh Docker host per build, local registry)", function () {
     this.timeout(300_000);
 
-    // One LocalHost for the whole file.
-    before(async function () {
-        if (!canRunDocker) return; // every test then prints the reason and is pending (ready())
-        this.timeout(600_000); // the first run on a new machine installs packages
-        host = await startLocalHost();
-        api = new RegistryApi(host.registry);
-    });
-    after(async () => {
-        await host?.stop();
-    });
+    shared.hooks();
 
     describe("1. cold build, then a rebuild with no change on a fresh host", () => {
         // singleStage(3 steps): FROM + `RUN mkdir` + 3 work steps = 4 counted steps (indices 2..5).
         const TOTAL = 5;
         for (const v of [INLINE, REGISTRY, REGISTRY_CS, PULL]) {
             it(`${v.name}: ${v.strategy === "pull" ? "ZERO hits and a WARNING (the original recipe under BuildKit)" : "every step CACHED"}`, async function () {
-                const h = await ready(this, host, v);
+                const h = await ready(this, shared.host, v);
                 const repo = repoName("warm", v);
                 const dockerfile = singleStage({ baseImage: h.base.ref, ...SMALL });
 
@@ -203,7 +196,7 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
                         why(cold),
                     );
                 assert.ok(cold.bytes.pushedBytes > 3 * MB, `cold build pushed ${cold.bytes.pushedBytes} B`);
-                const pushed = await api.digests(repo);
+                const pushed = await shared.api.digests(repo);
                 assert.deepEqual(
                     Object.keys(pushed),
                     v.strategy === "registry" ? ["buildcache", "latest"] : ["latest"],
@@ -212,7 +205,7 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
 
                 const warm = await build(`${v.name} warm`, v, { repo, dockerfile });
                 assert.equal(warm.succeeded, true, why(warm));
-                const after = await api.digests(repo);
+                const after = await shared.api.digests(repo);
                 if (v.strategy !== "pull")
                     assert.ok(
                         printed(warm, "pre_build").some((l) => /^layer cache: found /.test(l)),
@@ -263,7 +256,7 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
                     // Project target: a fully cached build leaves its cached layers lazy and downloads none of them
                     // (only the cache's small config blob), instead of the whole image. On the containerd store that
                     // takes store=false; a docker-container builder has no image store to fill.
-                    const image = await api.manifest(repo, "latest");
+                    const image = await shared.api.manifest(repo, "latest");
                     const imageBytes = (image?.json.layers ?? []).reduce((n, l) => n + l.size, 0);
                     assert.ok(imageBytes > 3 * MB, `image layers: ${imageBytes} B`);
                     assert.ok(
@@ -283,12 +276,12 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
         const TOTAL = 7;
         for (const v of [INLINE, REGISTRY, REGISTRY_CS]) {
             it(`${v.name}: every step before the change CACHED (the one just before it downloaded, still a hit), the changed step and every later one rebuilt`, async function () {
-                const h = await ready(this, host, v);
+                const h = await ready(this, shared.host, v);
                 const repo = repoName("change", v);
                 const o = { baseImage: h.base.ref, steps: 5, mbPerStep: 1, hashRounds: 1 };
                 const cold = await build(`${v.name} cold`, v, { repo, dockerfile: singleStage(o) });
                 assert.equal(cold.succeeded, true, why(cold));
-                const before = await api.digests(repo);
+                const before = await shared.api.digests(repo);
 
                 const changedDockerfile = singleStage({ ...o, changeAt: 3, changeMarker: "middle-1" });
                 const changed = await build(`${v.name} change at step 3 of 5`, v, {
@@ -315,7 +308,7 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
                     changed.bytes.pushedBytes > 3 * MB && changed.bytes.pushedBytes < 5 * MB,
                     `pushed ${changed.bytes.pushedBytes} B`,
                 );
-                const after = await api.digests(repo);
+                const after = await shared.api.digests(repo);
                 assert.notEqual(after.latest, before.latest, "the changed image is pushed");
                 if (v.strategy !== "registry") return;
 
@@ -329,7 +322,7 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
                 assert.deepEqual(statuses(warm, TOTAL), times(6, "CACHED"), why(warm));
                 assert.deepEqual(reported(warm), [6, 6]);
                 assert.equal(exportOutcome(warm), "not exported again", why(warm));
-                const again = await api.digests(repo);
+                const again = await shared.api.digests(repo);
                 assert.equal(again.buildcache, after.buildcache, "the cache tag stays where the change build put it");
                 assert.equal(again.latest, after.latest, "an all-hit rebuild pushes the change build's very image");
             });
@@ -354,7 +347,7 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
         const builderSteps = 5;
         for (const v of [INLINE, REGISTRY]) {
             it(`${v.name}: builder stage ${v.strategy === "registry" ? "CACHED (mode=max)" : "rebuilt (min mode)"} when the final stage changes`, async function () {
-                const h = await ready(this, host, v);
+                const h = await ready(this, shared.host, v);
                 const repo = repoName("multistage", v);
                 const dockerfile = multiStage({ baseImage: h.base.ref, ...SMALL });
                 const finalChange = dockerfile.replace(
@@ -415,7 +408,7 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
             // A change AFTER the COPY: the COPY comes CACHED from the cache in the registry, so BuildKit never loads
             // the builder's results; the export must still carry them (it reads the cache too). Without --cache-from
             // on the export, the cache written here had 3 layers instead of 8 and every builder step was rebuilt next.
-            const h = await ready(this, host, REGISTRY);
+            const h = await ready(this, shared.host, REGISTRY);
             const repo = "e2e/multistage-export";
             const dockerfile = multiStage({ baseImage: h.base.ref, ...SMALL });
             const afterCopy = dockerfile.replace(/\nCMD /, "\nRUN echo after-copy > /after.txt\nCMD ");
@@ -428,7 +421,7 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
 
             const warmUp = await build("registry multi-stage warm-up", REGISTRY, { repo, dockerfile });
             assert.equal(warmUp.succeeded, true, why(warmUp));
-            const seeded = (await api.manifest(repo, "buildcache"))!;
+            const seeded = (await shared.api.manifest(repo, "buildcache"))!;
 
             const below = await build("registry multi-stage, change below the COPY", REGISTRY, {
                 repo,
@@ -439,7 +432,7 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
                 assert.ok(s === "CACHED" || s === NOT_RUN, `builder step ${s}${why(below)}`);
             assert.deepEqual(statuses(below, 3, "stage-1"), ["CACHED", "DONE"], why(below));
             assert.equal(exportOutcome(below), "exported", why(below));
-            const exported = (await api.manifest(repo, "buildcache"))!;
+            const exported = (await shared.api.manifest(repo, "buildcache"))!;
             assert.notEqual(exported.digest, seeded.digest);
             const layers = (m: typeof seeded) => (m.json.layers ?? []).map((l) => l.digest);
             // The export keeps every earlier layer and adds the one of the new step.
@@ -464,12 +457,12 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
         // singleStage(3 steps) with failAt 2: work step 2 (index 4) fails; step 3 never runs.
         for (const v of [INLINE, REGISTRY]) {
             it(`${v.name}: pushes nothing, leaves the cache as it was; the next good build still hits it`, async function () {
-                const h = await ready(this, host, v);
+                const h = await ready(this, shared.host, v);
                 const repo = repoName("fail", v);
                 const dockerfile = singleStage({ baseImage: h.base.ref, ...SMALL });
                 const good = await build(`${v.name} good`, v, { repo, dockerfile });
                 assert.equal(good.succeeded, true, why(good));
-                const before = await api.digests(repo);
+                const before = await shared.api.digests(repo);
 
                 // The component's buildspec plus one observing command at the end of post_build.
                 const spec = await renderSpec(v, repo);
@@ -493,7 +486,7 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
                     "observed: CODEBUILD_BUILD_SUCCEEDING=0",
                 ]);
                 assert.equal(failed.bytes.pushedBytes, 0, "a failed build uploads nothing (login and probe are GETs)");
-                assert.deepEqual(await api.digests(repo), before, "tags and digests unchanged");
+                assert.deepEqual(await shared.api.digests(repo), before, "tags and digests unchanged");
 
                 const again = await build(`${v.name} good again`, v, { repo, dockerfile });
                 assert.equal(again.succeeded, true, why(again));
@@ -506,12 +499,12 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
         it("post_build says the image was pushed but the cache was not updated; the cache tag stays; the next build recovers", async function () {
             // Realistic cause: the registry credentials expire or are revoked between the push and the export.
             // Here: `docker logout` between the build (which pushed) and the export command.
-            const h = await ready(this, host, REGISTRY);
+            const h = await ready(this, shared.host, REGISTRY);
             const repo = "e2e/export-fails";
             const o = { baseImage: h.base.ref, ...SMALL };
             const good = await build("registry good", REGISTRY, { repo, dockerfile: singleStage(o) });
             assert.equal(good.succeeded, true, why(good));
-            const before = await api.digests(repo);
+            const before = await shared.api.digests(repo);
 
             const spec = await renderSpec(REGISTRY, repo);
             const cmds = spec.phases!.build!.commands!;
@@ -535,7 +528,7 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
             assert.deepEqual(printed(failed, "post_build"), [
                 `layer cache: the build pushed ${h.registry.address}/${repo}:latest but then failed: the cache in ECR was not updated`,
             ]);
-            const after = await api.digests(repo);
+            const after = await shared.api.digests(repo);
             assert.notEqual(after.latest, before.latest, "the image was pushed");
             assert.equal(after.buildcache, before.buildcache, "the cache tag is unchanged");
 
@@ -547,13 +540,13 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
             assert.equal(again.succeeded, true, why(again));
             assert.deepEqual(statuses(again, 5), ["CACHED", "CACHED", "DONE", "DONE"], why(again));
             assert.equal(exportOutcome(again), "exported", why(again));
-            assert.notEqual((await api.digests(repo)).buildcache, before.buildcache);
+            assert.notEqual((await shared.api.digests(repo)).buildcache, before.buildcache);
         });
     });
 
     describe("5. a wrong registry password", () => {
         it("fails the build in pre_build with the buildspec's login ERROR; build and post_build SKIPPED; nothing pushed", async function () {
-            const h = await ready(this, host, REGISTRY);
+            const h = await ready(this, shared.host, REGISTRY);
             const repo = "e2e/wrong-password";
             const r = await build("registry, wrong password", REGISTRY, {
                 repo,
@@ -582,7 +575,7 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
             assert.equal(r.steps.builds.length, 0);
             assert.ok(r.bytes.unauthorized > 0, "the registry refused the credentials");
             assert.equal(r.bytes.pushedBytes, 0);
-            assert.deepEqual(await api.tags(repo), []);
+            assert.deepEqual(await shared.api.tags(repo), []);
         });
     });
 
@@ -610,12 +603,12 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
         ];
         for (const v of [INLINE, REGISTRY]) {
             it(`${v.name}: a fork PR and a manual override with a changed Dockerfile push nothing; main still gets every hit`, async function () {
-                const h = await ready(this, host, v);
+                const h = await ready(this, shared.host, v);
                 const repo = repoName("poison", v);
                 const dockerfile = singleStage({ baseImage: h.base.ref, ...SMALL });
                 const seed = await build(`${v.name} trusted seed`, v, { repo, dockerfile });
                 assert.equal(seed.succeeded, true, why(seed));
-                const before = await api.digests(repo);
+                const before = await shared.api.digests(repo);
 
                 for (const u of untrusted) {
                     const r = await build(`${v.name} ${u.label}`, v, {
@@ -657,7 +650,7 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
                         [],
                         why(r),
                     );
-                    assert.deepEqual(await api.digests(repo), before, "tags and digests unchanged");
+                    assert.deepEqual(await shared.api.digests(repo), before, "tags and digests unchanged");
                 }
 
                 const main = await build(`${v.name} trusted after`, v, { repo, dockerfile });
@@ -669,7 +662,7 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
                     why(main),
                 );
                 assert.equal(
-                    (await api.digests(repo)).buildcache,
+                    (await shared.api.digests(repo)).buildcache,
                     before.buildcache,
                     "the poisoning attempts left nothing for main to re-export",
                 );
@@ -684,18 +677,18 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
             // What ECR does on a missing ecr:BatchGetImage (403) or an outage (5xx), reproduced by
             // corrupting the cache manifest's bytes in the registry's storage: distribution then answers the
             // manifest with 500. BuildKit alone would treat that as a warning and build cold.
-            const h = await ready(this, host, REGISTRY);
+            const h = await ready(this, shared.host, REGISTRY);
             const repo = "e2e/unreadable-manifest";
             const dockerfile = singleStage({ baseImage: h.base.ref, ...SMALL });
             const seed = await build("registry seed", REGISTRY, { repo, dockerfile });
             assert.equal(seed.succeeded, true, why(seed));
-            const cache = await api.manifest(repo, "buildcache");
+            const cache = await shared.api.manifest(repo, "buildcache");
             assert.ok(cache);
-            const blob = api.blobPath(cache.digest);
+            const blob = shared.api.blobPath(cache.digest);
             fs.writeFileSync(blob, fs.readFileSync(blob, "utf8").slice(0, 100));
-            const status = (await api.request("GET", `/v2/${repo}/manifests/buildcache`)).status;
+            const status = (await shared.api.request("GET", `/v2/${repo}/manifests/buildcache`)).status;
             assert.equal(status, 500);
-            const latest = (await api.manifest(repo, "latest"))!.digest;
+            const latest = (await shared.api.manifest(repo, "latest"))!.digest;
 
             const r = await build("registry, unreadable cache manifest", REGISTRY, { repo, dockerfile });
             assert.equal(r.succeeded, false);
@@ -722,7 +715,7 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
             );
             assert.equal(r.steps.builds.length, 0, "no cold build in disguise");
             assert.equal(r.bytes.pushedBytes, 0);
-            assert.equal((await api.manifest(repo, "latest"))!.digest, latest);
+            assert.equal((await shared.api.manifest(repo, "latest"))!.digest, latest);
         });
 
         it("cache manifest readable but its blobs are not: the build goes on cold and says so (two WARNINGs)", async function () {
@@ -730,14 +723,14 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
             // ecr:GetDownloadUrlForLayer (blobs). The probe reads only the manifest, so it passes; BuildKit then
             // fails to fetch the cache config blob, prints `#N ERROR: …` on its import vertex and builds cold.
             // Reproduced by deleting the cache config blob from the repository.
-            const h = await ready(this, host, REGISTRY);
+            const h = await ready(this, shared.host, REGISTRY);
             const repo = "e2e/unreadable-blobs";
             const dockerfile = singleStage({ baseImage: h.base.ref, ...SMALL });
             const seed = await build("registry seed", REGISTRY, { repo, dockerfile });
             assert.equal(seed.succeeded, true, why(seed));
-            const cache = await api.manifest(repo, "buildcache");
+            const cache = await shared.api.manifest(repo, "buildcache");
             assert.equal(cache?.json.config?.mediaType, "application/vnd.buildkit.cacheconfig.v0");
-            assert.equal(await api.deleteBlob(repo, cache.json.config.digest), 202);
+            assert.equal(await shared.api.deleteBlob(repo, cache.json.config.digest), 202);
 
             const r = await build("registry, cache blobs unreadable", REGISTRY, { repo, dockerfile });
             assert.equal(r.succeeded, true, why(r));
@@ -767,7 +760,7 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
 
     describe("8. the docker-container builder: CodeBuild's buildspec unchanged, the builder's start timed", () => {
         it("the buildspec starts the component's builderImage; the host's image serves it; image and create+bootstrap are timed", async function () {
-            const h = await ready(this, host, REGISTRY);
+            const h = await ready(this, shared.host, REGISTRY);
             const repo = "e2e/docker-container";
             const r = await build("registry, builder start", REGISTRY, {
                 repo,
@@ -821,7 +814,7 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
         it("a host that can't get the builder image fails in pre_build at `buildx create`, loudly, pushing nothing", async function () {
             // As a CodeBuild build fails when its builder image can't be pulled (rate limit, outage): here an image
             // reference that exists nowhere, and a host that is given no image.
-            const h = await ready(this, host);
+            const h = await ready(this, shared.host);
             const repo = "e2e/docker-container-no-image";
             const missing = `${h.registry.address}/moby/buildkit:absent`;
             const r = await build("registry, no builder image", REGISTRY, {
@@ -851,7 +844,7 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
                 [],
             );
             assert.equal(r.bytes.pushedBytes, 0);
-            assert.deepEqual(await api.tags(repo), []);
+            assert.deepEqual(await shared.api.tags(repo), []);
         });
     });
 
@@ -860,7 +853,7 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
             // Two pushes to main built at once. runLocalBuild resets the registry's shared byte counters per
             // build, so bytes aren't asserted here. Both builds export a cache to :buildcache; the registry
             // moves the tag atomically, so the last writer wins.
-            const h = await ready(this, host, REGISTRY);
+            const h = await ready(this, shared.host, REGISTRY);
             const repo = "e2e/concurrent";
             const spec = await renderSpec(REGISTRY, repo);
             const a = singleStage({ baseImage: h.base.ref, ...SMALL, changeAt: 1, changeMarker: "build-a" });
@@ -879,11 +872,11 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
             }
 
             // The cache tag is a valid cache manifest whose blobs are all there.
-            const cache = await api.manifest(repo, "buildcache");
+            const cache = await shared.api.manifest(repo, "buildcache");
             assert.ok(cache, "a cache was written");
             assert.equal(cache.json.config?.mediaType, "application/vnd.buildkit.cacheconfig.v0");
             for (const d of [cache.json.config.digest, ...cache.json.layers!.map((l) => l.digest)]) {
-                assert.equal(await api.blobStatus(repo, d), 200, `cache blob ${d}`);
+                assert.equal(await shared.api.blobStatus(repo, d), 200, `cache blob ${d}`);
             }
 
             // Which build's image and which build's cache the tags point to, from the digests each build printed.
@@ -893,7 +886,7 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
             });
             const [wa, wb] = [written(ra), written(rb)];
             assert.ok(wa.image && wa.cache && wb.image && wb.cache, JSON.stringify({ wa, wb }));
-            const latest = (await api.manifest(repo, "latest"))!.digest;
+            const latest = (await shared.api.manifest(repo, "latest"))!.digest;
             const imageFrom = latest === wa.image ? "A" : latest === wb.image ? "B" : "neither";
             const cacheFrom = cache.digest === wa.cache ? "A" : cache.digest === wb.cache ? "B" : "neither";
             assert.notEqual(
@@ -914,7 +907,7 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
             for (const r of [againA, againB])
                 assert.equal(r.bytes.pushedBytes, 0, `an untrusted rebuild uploads nothing${why(r)}`);
             assert.equal(
-                (await api.manifest(repo, "buildcache"))!.digest,
+                (await shared.api.manifest(repo, "buildcache"))!.digest,
                 cache.digest,
                 "untrusted rebuilds leave the cache tag alone",
             );

@@ -4,25 +4,16 @@
 // registry) gives every step back by downloading the image. 3 steps of 1 MB.
 import { strict as assert } from "assert";
 import { singleStage } from "../../bench/dockerfile";
-import { LocalHost, startLocalHost } from "../../local/host";
 import { runScenario } from "../../local/scenario";
 import { LocalDockerServer } from "../../local/docker-server";
-
-const canRunDocker = process.getuid?.() === 0 && !process.env.CBCACHE_LOCAL_SKIP_DOCKER;
+import { ready, SharedHost } from "./helpers";
 
 describe("e2e: CodeBuild's Docker server, modelled (local/docker-server.ts)", function () {
     this.timeout(300_000);
-    let host: LocalHost | undefined;
-    before(async function () {
-        if (!canRunDocker) this.skip();
-        host = await startLocalHost();
-    });
-    after(async () => {
-        await host?.stop();
-    });
+    const shared = new SharedHost().hooks();
 
-    it("a second build reuses the daemon's layers (no layer pulled); after the idle time the daemon is new and the ECR cache serves it", async () => {
-        const h = host!;
+    it("a second build reuses the daemon's layers (no layer pulled); after the idle time the daemon is new and the ECR cache serves it", async function () {
+        const h = await ready(this, shared.host);
         const server = new LocalDockerServer({ idleMs: 1000 });
         const repo = `e2e-docker-server/inline-${Date.now().toString(36)}`;
         const dockerfile = singleStage({ baseImage: h.base.ref, steps: 3, mbPerStep: 1, hashRounds: 1 });

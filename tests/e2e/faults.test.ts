@@ -18,13 +18,23 @@ import * as path from "path";
 import { singleStage } from "../../bench/dockerfile";
 import { RETRY_DELAYS_SECONDS } from "../../components/buildspec";
 import type { FaultPlan } from "../../local/faults";
-import { LocalBuildResult, LocalHost, startLocalHost } from "../../local/host";
-import { runScenario, ScenarioOptions, ScenarioResult } from "../../local/scenario";
-import { canRunDocker, INLINE, printed, PULL, ready, REGISTRY, SMALL, Variant, why } from "./helpers";
-import { RegistryApi } from "./registry-api";
+import type { LocalBuildResult } from "../../local/host";
+import type { ScenarioResult } from "../../local/scenario";
+import {
+    BuildOptions,
+    componentBuild,
+    INLINE,
+    printed,
+    PULL,
+    ready,
+    REGISTRY,
+    SharedHost,
+    SMALL,
+    Variant,
+    why,
+} from "./helpers";
 
-let host: LocalHost | undefined;
-let api: RegistryApi;
+const shared = new SharedHost();
 
 /** Attempts of a registry operation: the first, then one per delay. */
 const ATTEMPTS = RETRY_DELAYS_SECONDS.length + 1;
@@ -35,7 +45,7 @@ const errors = (r: LocalBuildResult) => printed(r).filter((l) => /^ERROR: /.test
 
 /** One line per build in the test log: outcome, steps, faults injected, retries, time. */
 function note(label: string, r: LocalBuildResult): void {
-    const s = host!.registry.faults.stats();
+    const s = shared.host!.registry.faults.stats();
     const faults = Object.entries(s.injected)
         .filter(([, n]) => n > 0)
         .map(([k, n]) => `${n}× ${k}`)
@@ -43,37 +53,28 @@ function note(label: string, r: LocalBuildResult): void {
     const builds = r.steps.builds.map((b) => `${b.cached}/${b.cached + b.rebuilt}`).join(" + ");
     console.log(
         `      [${label}] ${r.succeeded ? "SUCCEEDED" : "FAILED"}: steps cached per docker build ${builds || "(none)"}; ` +
-            `${host!.registry.faults.current() ? `faults ${faults || "none"} of ${s.matched} requests matched; ` : ""}` +
+            `${shared.host!.registry.faults.current() ? `faults ${faults || "none"} of ${s.matched} requests matched; ` : ""}` +
             `${retries(r).length} retries; build ${(r.timings.buildMs / 1000).toFixed(1)} s`,
     );
 }
 
-type BuildOptions = Omit<ScenarioOptions, "host" | "label" | "quiet" | "printReport" | "strategy" | "registryMode">;
-
 /** A build of `v` with the component's buildspec, under `faults` (switched off again afterwards, even on error). */
 async function build(label: string, v: Variant, o: BuildOptions, faults?: FaultPlan): Promise<ScenarioResult> {
-    if (faults) host!.registry.faults.set(faults);
+    const host = shared.host!;
+    if (faults) host.registry.faults.set(faults);
     try {
-        const r = await runScenario({
-            ...o,
-            strategy: v.strategy,
-            registryMode: v.mode,
-            host: host!,
-            label,
-            quiet: !process.env.E2E_VERBOSE,
-            printReport: false,
-        });
+        const r = await componentBuild(host, label, v, o);
         note(label, r);
         return r;
     } finally {
-        host!.registry.faults.clear();
+        host.registry.faults.clear();
     }
 }
 
 /** Number of manifests the registry ever stored in a repository: a push adds one, nothing else does. */
 function manifestRevisions(repo: string): number {
     const dir = path.join(
-        host!.registry.storageDir,
+        shared.host!.registry.storageDir,
         "docker/registry/v2/repositories",
         repo,
         "_manifests/revisions/sha256",
@@ -97,25 +98,17 @@ const TRANSIENT: FaultPlan["kinds"] = ["429", "500", "503", "reset"];
 describe("registry faults end to end (#14): bounded retries, clear failures, a cache that stays usable", function () {
     this.timeout(600_000);
 
-    before(async function () {
-        if (!canRunDocker) return;
-        this.timeout(600_000);
-        host = await startLocalHost();
-        api = new RegistryApi(host.registry);
-    });
-    after(async () => {
-        await host?.stop();
-    });
+    shared.hooks();
 
     describe("per strategy and builder", () => {
         for (const v of [INLINE, PULL, REGISTRY]) {
             it(`${v.name}: survives 10 % transient faults; retries a throttled push on the builder's local cache; a full outage fails at the login with one ERROR line, tags unchanged; the next healthy build hits the cache as before`, async function () {
-                const h = await ready(this, host, v);
+                const h = await ready(this, shared.host, v);
                 const repo = `e2e-faults/${v.strategy}`;
                 const o = { baseImage: h.base.ref, ...SMALL };
                 const cold = await build(`${v.name} cold`, v, { repo, dockerfile: singleStage(o) });
                 assert.equal(cold.succeeded, true, why(cold));
-                const d0 = await api.digests(repo);
+                const d0 = await shared.api.digests(repo);
 
                 // 1. A change build with 10 % of its blob and manifest requests failing.
                 const change1 = singleStage({ ...o, changeAt: 2, changeMarker: "faults-10" });
@@ -140,7 +133,7 @@ describe("registry faults end to end (#14): bounded retries, clear failures, a c
                     why(flaky),
                 );
                 assert.ok(errors(flaky).length <= retries(flaky).length, why(flaky));
-                const d1 = await api.digests(repo);
+                const d1 = await shared.api.digests(repo);
                 assert.notEqual(d1.latest, d0.latest, "the change build pushed its image");
                 if (v.strategy === "registry") assert.notEqual(d1.buildcache, d0.buildcache, "and its cache");
 
@@ -187,7 +180,7 @@ describe("registry faults end to end (#14): bounded retries, clear failures, a c
                         why(throttled),
                     );
                 }
-                const d2 = await api.digests(repo);
+                const d2 = await shared.api.digests(repo);
                 assert.notEqual(d2.latest, d1.latest);
 
                 // 3. A full outage: every request answered 503, the login's too.
@@ -216,7 +209,7 @@ describe("registry faults end to end (#14): bounded retries, clear failures, a c
                     why(outage),
                 );
                 assert.equal(outage.steps.builds.length, 0, "nothing was built");
-                assert.deepEqual(await api.digests(repo), d2, "the tags are where they were");
+                assert.deepEqual(await shared.api.digests(repo), d2, "the tags are where they were");
 
                 // 4. Healthy again: the next build of the same Dockerfile uses the cache as if nothing had happened.
                 const healthy = await build(`${v.name} healthy again`, v, { repo, dockerfile: change2 });
@@ -228,7 +221,7 @@ describe("registry faults end to end (#14): bounded retries, clear failures, a c
                     assert.deepEqual([b.cached, b.rebuilt], [0, 4], why(healthy));
                 } else {
                     assert.deepEqual([b.cached, b.rebuilt], [4, 0], why(healthy));
-                    assert.equal((await api.digests(repo)).latest, d2.latest, "the same image, byte for byte");
+                    assert.equal((await shared.api.digests(repo)).latest, d2.latest, "the same image, byte for byte");
                 }
             });
         }
@@ -241,7 +234,7 @@ describe("registry faults end to end (#14): bounded retries, clear failures, a c
         // more (as four pull requests). The registry moves each tag atomically; with inline, the image carries its
         // cache, so the image tag is always a consistent image-and-cache pair from one build.
         it("inline: every trusted build succeeds or fails clearly; the final image and its cache are one trusted build's; untrusted builds push nothing; the next build hits every step", async function () {
-            const h = await ready(this, host, INLINE);
+            const h = await ready(this, shared.host, INLINE);
             const repo = "e2e-faults/load";
             const o = { baseImage: h.base.ref, ...SMALL };
             const seed = await build("load: seed", INLINE, { repo, dockerfile: singleStage(o) });
@@ -264,15 +257,10 @@ describe("registry faults end to end (#14): bounded retries, clear failures, a c
             try {
                 results = await Promise.all(
                     [...trusted, ...untrusted].map((b) =>
-                        runScenario({
-                            host: h,
-                            strategy: "inline",
+                        componentBuild(h, b.label, INLINE, {
                             repo,
                             dockerfile: singleStage({ ...o, changeAt: 2, changeMarker: b.marker }),
                             env: b.env,
-                            label: b.label,
-                            quiet: !process.env.E2E_VERBOSE,
-                            printReport: false,
                         }),
                     ),
                 );
@@ -311,10 +299,10 @@ describe("registry faults end to end (#14): bounded retries, clear failures, a c
             );
 
             // The image tag is one trusted build's image, and carries that build's inline cache.
-            const latest = await api.manifest(repo, "latest");
+            const latest = await shared.api.manifest(repo, "latest");
             assert.ok(latest?.json.config, "an image manifest");
             const config = (await (
-                await api.request("GET", `/v2/${repo}/blobs/${latest.json.config.digest}`)
+                await shared.api.request("GET", `/v2/${repo}/blobs/${latest.json.config.digest}`)
             ).json()) as {
                 config?: { Labels?: Record<string, string> };
                 history?: { created_by?: string }[];
@@ -334,17 +322,21 @@ describe("registry faults end to end (#14): bounded retries, clear failures, a c
             });
             assert.equal(next.succeeded, true, why(next));
             assert.deepEqual([next.steps.builds[0].cached, next.steps.builds[0].rebuilt], [4, 0], why(next));
-            assert.equal((await api.manifest(repo, "latest"))?.digest, latest.digest, "the same image, byte for byte");
+            assert.equal(
+                (await shared.api.manifest(repo, "latest"))?.digest,
+                latest.digest,
+                "the same image, byte for byte",
+            );
         });
     });
 
     it("inline: a push outage outlasts the retries: every attempt on the builder's local cache, one ERROR line naming the registry, the build and the last error; nothing moves", async function () {
-        const h = await ready(this, host, INLINE);
+        const h = await ready(this, shared.host, INLINE);
         const repo = "e2e-faults/push-outage";
         const o = { baseImage: h.base.ref, ...SMALL };
         const cold = await build("inline cold", INLINE, { repo, dockerfile: singleStage(o) });
         assert.equal(cold.succeeded, true, why(cold));
-        const before = await api.digests(repo);
+        const before = await shared.api.digests(repo);
         const revisions = manifestRevisions(repo);
 
         const r = await build(
@@ -383,17 +375,17 @@ describe("registry faults end to end (#14): bounded retries, clear failures, a c
         assert.deepEqual(printed(r, "post_build"), [
             "layer cache: the build failed: nothing was pushed and the cache in ECR is unchanged",
         ]);
-        assert.deepEqual(await api.digests(repo), before, "the tags are where they were");
+        assert.deepEqual(await shared.api.digests(repo), before, "the tags are where they were");
         assert.equal(manifestRevisions(repo), revisions, "no manifest was stored");
     });
 
     it("registry (docker-container): an outage of the separate cache export fails the build after the image push, leaves the previous cache in place, and the next build uses it", async function () {
-        const h = await ready(this, host, REGISTRY);
+        const h = await ready(this, shared.host, REGISTRY);
         const repo = "e2e-faults/export";
         const o = { baseImage: h.base.ref, ...SMALL };
         const cold = await build("registry cold", REGISTRY, { repo, dockerfile: singleStage(o) });
         assert.equal(cold.succeeded, true, why(cold));
-        const before = await api.digests(repo);
+        const before = await shared.api.digests(repo);
 
         const changed = singleStage({ ...o, changeAt: 2, changeMarker: "export-outage" });
         const cacheRef = `${h.registry.address}/${repo}:buildcache`;
@@ -423,7 +415,7 @@ describe("registry faults end to end (#14): bounded retries, clear failures, a c
         assert.deepEqual(printed(r, "post_build"), [
             `layer cache: the build pushed ${h.registry.address}/${repo}:latest but then failed: the cache in ECR was not updated`,
         ]);
-        const after = await api.digests(repo);
+        const after = await shared.api.digests(repo);
         assert.notEqual(after.latest, before.latest, "the image was pushed before the export");
         assert.equal(after.buildcache, before.buildcache, "the cache tag is where it was");
 
@@ -437,6 +429,6 @@ describe("registry faults end to end (#14): bounded retries, clear failures, a c
             [2, 2],
             `the steps before the change come from the previous cache${why(next)}`,
         );
-        assert.notEqual((await api.digests(repo)).buildcache, before.buildcache, "the new cache is written");
+        assert.notEqual((await shared.api.digests(repo)).buildcache, before.buildcache, "the new cache is written");
     });
 });

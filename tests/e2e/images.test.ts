@@ -7,12 +7,9 @@
 import { strict as assert } from "assert";
 import { resolveArgs } from "../../components/args";
 import { imagesFromConfig } from "../../components/images";
-import { LocalHost, startLocalHost } from "../../local/host";
 import { chooseRegistryMode, RegistryMode, runScenario, ScenarioResult } from "../../local/scenario";
 import { imageComponentName } from "../../severalImages";
-import { RegistryApi } from "./registry-api";
-
-const canRunDocker = process.getuid?.() === 0 && !process.env.CBCACHE_LOCAL_SKIP_DOCKER;
+import { ready, SharedHost } from "./helpers";
 
 /** A shared stage, then one stage per image; each image's RUN prints a marker so its log shows which stages ran. */
 function dockerfile(base: string): string {
@@ -31,23 +28,15 @@ function dockerfile(base: string): string {
 
 describe("two images in one stack build independently (local build host)", function () {
     this.timeout(900_000);
-    let host: LocalHost | undefined;
+    const shared = new SharedHost().hooks();
     let mode: RegistryMode;
 
-    before(async function () {
-        if (!canRunDocker) {
-            console.log("      PENDING: needs root to run Docker daemons (and CBCACHE_LOCAL_SKIP_DOCKER unset)");
-            this.skip();
-        }
-        host = await startLocalHost();
-        mode = await chooseRegistryMode(host, (l) => console.log(`      ${l}`));
-    });
-    after(async () => {
-        await host?.stop();
+    before(async () => {
+        if (shared.host) mode = await chooseRegistryMode(shared.host, (l) => console.log(`      ${l}`));
     });
 
-    it("each image pushes to its own repository; rebuilding one after a change leaves the other's image and cache tags as they were", async () => {
-        const h = host!;
+    it("each image pushes to its own repository; rebuilding one after a change leaves the other's image and cache tags as they were", async function () {
+        const h = await ready(this, shared.host);
         const images = (workerVersion: string) => {
             const { images: list, problems } = imagesFromConfig(
                 JSON.stringify({
@@ -75,7 +64,7 @@ describe("two images in one stack build independently (local build host)", funct
             assert.equal(r.succeeded, true, `${image}: ${r.output}`);
             return r;
         };
-        const registry = new RegistryApi(h.registry);
+        const registry = shared.api;
         const api = repoOf("api");
         const worker = repoOf("worker");
         assert.deepEqual([api, worker], ["docker-cache-api-e2e", "docker-cache-worker-e2e"]);

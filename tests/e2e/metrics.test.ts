@@ -8,30 +8,19 @@ import { strict as assert } from "assert";
 import Ajv from "ajv";
 import { singleStage } from "../../bench/dockerfile";
 import { BUILD_EVENT_SCHEMA, buildEvents, dataPoints, METRIC_FILTERS } from "../../components/buildEvent";
-import { LocalHost, startLocalHost } from "../../local/host";
 import { runScenario, ScenarioResult } from "../../local/scenario";
-import { canRunDocker, pending, SKIP_REASON } from "./helpers";
+import { ready, REGISTRY, SharedHost } from "./helpers";
 
 /** A build's log events: every line the buildspec's commands printed (the stand-in's own lines left out). */
 const logEvents = (r: ScenarioResult) => r.lines.filter((l) => l.stream !== "runner").map((l) => l.text);
 
 describe("metric filters on real build logs (local build host)", function () {
     this.timeout(600_000);
-    let host: LocalHost | undefined;
+    const shared = new SharedHost().hooks();
     const validate = new Ajv({ allErrors: true }).compile(BUILD_EVENT_SCHEMA);
 
-    before(async function () {
-        if (!canRunDocker) {
-            pending(this, SKIP_REASON);
-        }
-        host = await startLocalHost();
-    });
-    after(async () => {
-        await host?.stop();
-    });
-
-    it("cold, warm and a pull request: one valid event each; the filters publish exactly the stand-in's own counts", async () => {
-        const h = host!;
+    it("cold, warm and a pull request: one valid event each; the filters publish exactly the stand-in's own counts", async function () {
+        const h = await ready(this, shared.host);
         const dockerfile = singleStage({ baseImage: h.base.ref, steps: 3, mbPerStep: 1, hashRounds: 1 });
         const build = (label: string, env?: Record<string, string>) =>
             runScenario({
@@ -113,11 +102,7 @@ describe("metric filters on real build logs (local build host)", function () {
     });
 
     it("registry strategy on the docker-container builder: the export written cold, skipped on a full hit", async function () {
-        const h = host!;
-        const image = await h.buildkitImage();
-        if (!image.available) {
-            pending(this, `no BuildKit image for the docker-container builder: ${image.how}`);
-        }
+        const h = await ready(this, shared.host, REGISTRY);
         const dockerfile = singleStage({ baseImage: h.base.ref, steps: 3, mbPerStep: 1, hashRounds: 1 });
         const build = (label: string) =>
             runScenario({

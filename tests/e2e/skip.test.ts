@@ -13,26 +13,11 @@ import * as path from "path";
 import type { CacheStrategy, CachedDockerBuildArgs } from "../../components/args";
 import { builderImageOf } from "../../local/buildkit-image";
 import { componentBuildspec } from "../../local/component-buildspec";
-import { LocalBuildResult, LocalHost, runLocalBuild, startLocalHost } from "../../local/host";
+import { LocalBuildResult, runLocalBuild } from "../../local/host";
 import { localArgs, SCENARIO_DOCKERFILE_DIR } from "../../local/scenario";
-import { RegistryApi } from "./registry-api";
+import { ready, REGISTRY, SharedHost } from "./helpers";
 
-const canRunDocker = process.getuid?.() === 0 && !process.env.CBCACHE_LOCAL_SKIP_DOCKER;
-
-let host: LocalHost | undefined;
-let api: RegistryApi;
-
-async function ready(ctx: Mocha.Context, strategy: CacheStrategy): Promise<LocalHost> {
-    if (!host) {
-        console.log("      PENDING: needs root to run Docker daemons (and CBCACHE_LOCAL_SKIP_DOCKER unset)");
-        ctx.skip();
-    }
-    if (strategy === "registry" && !(await host.buildkitImage()).available) {
-        console.log("      PENDING: no BuildKit image for the docker-container builder");
-        ctx.skip();
-    }
-    return host;
-}
+const shared = new SharedHost();
 
 /** The source: the Dockerfile and any other files of the build context (the scenario's `app` folder). */
 type Files = Record<string, string>;
@@ -60,7 +45,7 @@ async function build(
     args: CachedDockerBuildArgs = {},
     env: Record<string, string> = {},
 ): Promise<Build> {
-    const h = host!;
+    const h = shared.host!;
     const spec = await componentBuildspec(
         { ...localArgs(strategy, "docker-container"), ...args, skipUnchanged: true },
         `${h.registry.address}/${repo}`,
@@ -97,7 +82,7 @@ async function build(
 }
 
 const why = (r: LocalBuildResult) => `\n${r.output.split("\n").slice(-60).join("\n")}`;
-const keyTags = async (repo: string) => (await api.tags(repo)).filter((t) => t.startsWith("key-"));
+const keyTags = async (repo: string) => (await shared.api.tags(repo)).filter((t) => t.startsWith("key-"));
 
 /** A rebuild: it ran a docker build, said why, and pushed a new key tag. */
 function assertBuilt(r: Build, keyBefore: string | null): void {
@@ -112,18 +97,10 @@ function assertBuilt(r: Build, keyBefore: string | null): void {
 describe("skip unchanged builds (e2e, local build host)", function () {
     this.timeout(900_000);
 
-    before(async function () {
-        if (!canRunDocker) return;
-        this.timeout(600_000);
-        host = await startLocalHost();
-        api = new RegistryApi(host.registry);
-    });
-    after(async () => {
-        await host?.stop();
-    });
+    shared.hooks();
 
     it("registry (CodeBuild's path): a no-change rebuild is skipped, pulls 0 layer blobs, and leaves the tag on the key's digest", async function () {
-        const h = await ready(this, "registry");
+        const h = await ready(this, shared.host, REGISTRY);
         const repo = "e2e/skip-registry";
         const files = { Dockerfile: dockerfile(h.base.ref), "file.txt": "one\n" };
         const cold = await build("cold", "registry", repo, files);
@@ -131,8 +108,8 @@ describe("skip unchanged builds (e2e, local build host)", function () {
         assert.equal(cold.event.skipped, false);
         const key = cold.event.key!.split(":").pop()!;
         assert.deepEqual(await keyTags(repo), [key], "the build pushed its key tag");
-        const built = (await api.manifest(repo, "latest"))!.digest;
-        assert.equal((await api.manifest(repo, key))!.digest, built, "the key tag names the pushed image");
+        const built = (await shared.api.manifest(repo, "latest"))!.digest;
+        assert.equal((await shared.api.manifest(repo, key))!.digest, built, "the key tag names the pushed image");
 
         const warm = await build("no change", "registry", repo, files);
         assert.ok(warm.succeeded, why(warm));
@@ -143,7 +120,7 @@ describe("skip unchanged builds (e2e, local build host)", function () {
         // No layer blob: the one blob GET allowed is a config (the image's, which `imagetools` reads to know the
         // platform, or the cache manifest's, which the probe's `imagetools inspect` prints): one GET of exactly its size.
         const configSize = async (tag: string) =>
-            ((await api.manifest(repo, tag))!.json as { config: { size: number } }).config.size;
+            ((await shared.api.manifest(repo, tag))!.json as { config: { size: number } }).config.size;
         const configs = [await configSize("latest"), await configSize("buildcache")];
         assert.ok(
             (warm.bytes.blobGets === 0 && warm.bytes.pulledBytes === 0) ||
@@ -156,7 +133,11 @@ describe("skip unchanged builds (e2e, local build host)", function () {
             `only manifests were written (${warm.bytes.pushedBytes} B)`,
         );
         assert.match(warm.said.join("\n"), new RegExp(`^layer cache: skipped: ${cold.event.key} was built`));
-        assert.equal((await api.manifest(repo, "latest"))!.digest, built, "the requested tag is on the key's image");
+        assert.equal(
+            (await shared.api.manifest(repo, "latest"))!.digest,
+            built,
+            "the requested tag is on the key's image",
+        );
 
         // The cold build's key missed, so it wrote the cache in its own invocation, beside the push (build.sh).
         assert.equal(cold.steps.builds.length, 1, "one docker build: the cache export was part of it");
@@ -173,7 +154,7 @@ describe("skip unchanged builds (e2e, local build host)", function () {
     });
 
     it("inline: each input changed alone rebuilds (context file, Dockerfile, build arg, a moved base tag, the strategy); a tag moved away is put back by a skip", async function () {
-        const h = await ready(this, "inline");
+        const h = await ready(this, shared.host);
         const repo = "e2e/skip-changes";
         // The base under a tag of this test's own, so that moving it touches no other test.
         const baseRepo = "e2e/skip-base";
@@ -202,8 +183,8 @@ describe("skip unchanged builds (e2e, local build host)", function () {
         assert.equal(again.event.skipped, true, why(again));
         assert.equal(again.event.key, fileBuild.event.key);
         assert.equal(
-            (await api.manifest(repo, "latest"))!.digest,
-            (await api.manifest(repo, fileBuild.event.key!.split(":").pop()!))!.digest,
+            (await shared.api.manifest(repo, "latest"))!.digest,
+            (await shared.api.manifest(repo, fileBuild.event.key!.split(":").pop()!))!.digest,
         );
 
         // The same image's manifest with one more field: another digest under the same base tag.
@@ -216,7 +197,7 @@ describe("skip unchanged builds (e2e, local build host)", function () {
     });
 
     it("an unresolvable FROM (an ARG) builds, pushing no key tag", async function () {
-        const h = await ready(this, "inline");
+        const h = await ready(this, shared.host);
         const repo = "e2e/skip-arg";
         const files = {
             Dockerfile: dockerfile("$BASE").replace(/^/, `ARG BASE=${h.base.ref}\n`),
@@ -234,7 +215,7 @@ describe("skip unchanged builds (e2e, local build host)", function () {
     });
 
     it("a forced rebuild (LAYER_CACHE_FORCE_BUILD=1 at start-build) builds though the key exists", async function () {
-        const h = await ready(this, "inline");
+        const h = await ready(this, shared.host);
         const repo = "e2e/skip-force";
         const files = { Dockerfile: dockerfile(h.base.ref), "file.txt": "one\n" };
         const cold = await build("cold", "inline", repo, files);
@@ -246,7 +227,7 @@ describe("skip unchanged builds (e2e, local build host)", function () {
     });
 
     it("two concurrent builds with the same key both succeed; the next build is skipped and puts the tag on the key's image", async function () {
-        const h = await ready(this, "inline");
+        const h = await ready(this, shared.host);
         const repo = "e2e/skip-concurrent";
         const files = { Dockerfile: dockerfile(h.base.ref), "file.txt": "one\n" };
         const [a, b] = await Promise.all([
@@ -259,26 +240,31 @@ describe("skip unchanged builds (e2e, local build host)", function () {
         const key = a.event.key!.split(":").pop()!;
         // Both built (neither found the key) and both pushed the tag and the key tag; their pushes may interleave, so
         // the two tags can name the two builds' images (each a build of the same inputs) until the next build.
-        assert.ok(await api.manifest(repo, "latest"), "the tag exists");
-        assert.ok(await api.manifest(repo, key), "the key tag exists");
+        assert.ok(await shared.api.manifest(repo, "latest"), "the tag exists");
+        assert.ok(await shared.api.manifest(repo, key), "the key tag exists");
         const next = await build("after the race", "inline", repo, files);
         assert.ok(next.succeeded, why(next));
         assert.equal(next.event.skipped, true, why(next));
-        assert.equal((await api.manifest(repo, "latest"))!.digest, (await api.manifest(repo, key))!.digest);
+        assert.equal(
+            (await shared.api.manifest(repo, "latest"))!.digest,
+            (await shared.api.manifest(repo, key))!.digest,
+        );
     });
 });
 
 // ---------- the registry, directly (the moved base tag)
 
 function authHeader(): string {
-    return "Basic " + Buffer.from(`${host!.registry.username}:${host!.registry.password}`).toString("base64");
+    return (
+        "Basic " + Buffer.from(`${shared.host!.registry.username}:${shared.host!.registry.password}`).toString("base64")
+    );
 }
 
 /** The raw manifest of `ref` (`<address>/<repo>:<tag>`), as stored. */
 async function fetchManifest(ref: string): Promise<{ body: string; type: string }> {
     const m = /^[^/]+\/(.+):([^:/]+)$/.exec(ref);
     assert.ok(m, ref);
-    const r = await fetch(`http://${host!.registry.upstream}/v2/${m[1]}/manifests/${m[2]}`, {
+    const r = await fetch(`http://${shared.host!.registry.upstream}/v2/${m[1]}/manifests/${m[2]}`, {
         headers: {
             authorization: authHeader(),
             accept: "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json",
@@ -291,15 +277,18 @@ async function fetchManifest(ref: string): Promise<{ body: string; type: string 
 /** Puts a manifest under `repo:tag`, mounting its blobs from the base image's repository first. */
 async function putManifest(repo: string, tag: string, body: string, type: string): Promise<void> {
     const json = JSON.parse(body) as { config: { digest: string }; layers: { digest: string }[] };
-    const from = /^[^/]+\/(.+):[^:/]+$/.exec(host!.base.ref)![1];
+    const from = /^[^/]+\/(.+):[^:/]+$/.exec(shared.host!.base.ref)![1];
     for (const d of [json.config.digest, ...json.layers.map((l) => l.digest)]) {
-        const r = await fetch(`http://${host!.registry.upstream}/v2/${repo}/blobs/uploads/?mount=${d}&from=${from}`, {
-            method: "POST",
-            headers: { authorization: authHeader() },
-        });
+        const r = await fetch(
+            `http://${shared.host!.registry.upstream}/v2/${repo}/blobs/uploads/?mount=${d}&from=${from}`,
+            {
+                method: "POST",
+                headers: { authorization: authHeader() },
+            },
+        );
         assert.equal(r.status, 201, `mount ${d}: HTTP ${r.status}`);
     }
-    const r = await fetch(`http://${host!.registry.upstream}/v2/${repo}/manifests/${tag}`, {
+    const r = await fetch(`http://${shared.host!.registry.upstream}/v2/${repo}/manifests/${tag}`, {
         method: "PUT",
         headers: { authorization: authHeader(), "content-type": type },
         body,
