@@ -17,7 +17,7 @@
  * `warm, skip on`, with the same code, for a quick look.
  *
  * Opt-in sections (bench/section.ts), after the main table:
- * - `--scale`: the light workload at 12, 24, 48 and 96 steps per strategy, two change builds each (bench/scale.ts,
+ * - `--scale`: the light workload at 12, 24, 48 and 96 steps per strategy, four change builds each (bench/scale.ts,
  *   chart bench-scale.svg); `--scale-steps 4,8` runs it small, for a smoke test;
  * - `--docker-server`: CodeBuild's Docker server modelled, beside inline and registry (bench/docker-server.ts).
  * Writes bench.json, bench.md, bench.svg (and bench-<section>.svg) to `--out` (default results/). Numbers are ratios to the cold build of

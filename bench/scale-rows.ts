@@ -1,8 +1,8 @@
 /**
  * The scale series' rows, pure (bench/scale.ts runs the builds; bench/results.ts reads the target from these rows).
  * A single change build is noisy on this machine (inline at 96 steps: 10.2 s, then 11.3 s in two consecutive change
- * builds), so each step count has two change builds (`change` and `change 2`, each a real change against the build
- * before it) and the change time is their mean; both are kept to be shown.
+ * builds), so each step count has four change builds (`change` … `change 4`, each a real change against the build
+ * before it) and the change time is their mean; each is kept to be shown.
  */
 import type { RunRecord } from "./experiment";
 
@@ -35,7 +35,9 @@ export function scaleRows(records: readonly RunRecord[]): ScaleRow[] {
         const get = (run: string) => records.find((r) => r.variant === variant && r.steps === steps && r.run === run);
         const cold = get("cold");
         const warm = get("warm");
-        const changes = [get("change"), get("change 2")].filter((r): r is RunRecord => r !== undefined);
+        const changes = (["change", "change 2", "change 3", "change 4"] as const)
+            .map(get)
+            .filter((r): r is RunRecord => r !== undefined);
         if (!cold || !warm || !get("change")) return [];
         const exports = changes.map((r) => r.exportSeconds).filter((x): x is number => x !== undefined);
         return [

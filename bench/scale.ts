@@ -1,10 +1,10 @@
 /**
  * The scale series (`npm run bench -- --scale`): the light workload at 12, 24, 48 and 96 steps (the same work per
  * step, the change halfway; `--scale-steps` picks other counts, e.g. small ones for a smoke test), for each strategy
- * on CodeBuild's path (`registry` on the `docker-container` builder). Runs per step count: cold, warm and two change
+ * on CodeBuild's path (`registry` on the `docker-container` builder). Runs per step count: cold, warm and four change
  * builds (bench/experiment.ts SCALE_RUNS, with RUN_PLAN's `skipUnchanged`: on for cold and the changes of the
- * strategies that skip, off for warm). The change time is the mean of the two change builds (bench/scale-rows.ts),
- * both shown. It shows how fixed costs per step and the `registry` export grow with the layer count. Chart:
+ * strategies that skip, off for warm). The change time is the mean of the four change builds (bench/scale-rows.ts),
+ * all shown. It shows how fixed costs per step and the `registry` export grow with the layer count. Chart:
  * bench-scale.svg.
  */
 import { runExperiment, RunRecord, SCALE_RUNS } from "./experiment";
@@ -24,9 +24,9 @@ export function scaleMarkdown(res: SectionResult): string {
     return [
         `## Scale: the light workload at ${stepCounts(rows).join(", ")} steps`,
         ``,
-        `Same work per step (${scaleWorkload(1).mbPerStep} MB, ${scaleWorkload(1).hashRounds} hash pass), the change halfway; \`registry\` on CodeBuild's path. Cold and the change builds with skip on for \`inline\` and \`registry\` (the default; key misses, so they build), warm with skip off. Change s is the mean of two change builds, each a real change against the build before it (both in the next column): one change build is noisy here. Export s is export.sh's command alone, part of the build s before it (the change's: the mean of the two). Chart: [bench-scale.svg](bench-scale.svg).`,
+        `Same work per step (${scaleWorkload(1).mbPerStep} MB, ${scaleWorkload(1).hashRounds} hash pass), the change halfway; \`registry\` on CodeBuild's path. Cold and the change builds with skip on for \`inline\` and \`registry\` (the default; key misses, so they build), warm with skip off. Change s is the mean of four change builds, each a real change against the build before it (all in the next column): one change build is noisy here. Export s is export.sh's command alone, part of the build s before it (the change's: the mean of the four). Chart: [bench-scale.svg](bench-scale.svg).`,
         ``,
-        `| strategy | steps | cold s | warm s | change s (mean) | change s (1st, 2nd) | warm × cold | change × cold | export s (cold) | export s (change) |`,
+        `| strategy | steps | cold s | warm s | change s (mean) | change s (each) | warm × cold | change × cold | export s (cold) | export s (change) |`,
         `|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|`,
         ...rows.map(
             (r) =>
@@ -34,7 +34,7 @@ export function scaleMarkdown(res: SectionResult): string {
         ),
         ``,
         target
-            ? `Target: \`registry\` change at ${target.steps} steps within 10 % of \`inline\` change (means of two change builds): ${(target.ratio * 100).toFixed(0)} % of it (${target.ratio <= TARGETS.registryChangeVsInline ? "met" : "not met"}).`
+            ? `Target: \`registry\` change at ${target.steps} steps within 10 % of \`inline\` change (means of four change builds): ${(target.ratio * 100).toFixed(0)} % of it (${target.ratio <= TARGETS.registryChangeVsInline ? "met" : "not met"}).`
             : `Target: \`registry\` change within 10 % of \`inline\` change at the largest step count: not measured (both strategies are needed).`,
         ``,
     ].join("\n");
@@ -45,8 +45,8 @@ function stepCounts(rows: readonly ScaleRow[]): number[] {
     return [...new Set(rows.map((r) => r.steps))].sort((a, b) => a - b);
 }
 
-/** The chart's series, in order: the change line is the mean of the two change builds, as is its export. */
-const SERIES = ["cold", "warm", "change (mean of 2)", "export (in change)"];
+/** The chart's series, in order: the change line is the mean of the four change builds, as is its export. */
+const SERIES = ["cold", "warm", "change (mean of 4)", "export (in change)"];
 
 /** The chart: seconds against steps, one panel per strategy, a line per run and one for the change build's export. */
 export function scaleChartSpec(res: SectionResult): Record<string, unknown> {
@@ -64,7 +64,7 @@ export function scaleChartSpec(res: SectionResult): Record<string, unknown> {
         title: {
             text: "Build seconds against Dockerfile steps (light workload, fresh host per build)",
             subtitle:
-                "change = the mean of two change builds; export = the registry strategy's cache export alone, within them",
+                "change = the mean of four change builds; export = the registry strategy's cache export alone, within them",
         },
         background: "white",
         data: { values },
