@@ -333,7 +333,7 @@ describe("the benchmark (bench/)", () => {
             assert.match(md, /\| inline \| 96 \| 96\.0 \| 9\.6 \| 57\.6 \| 48\.0, 67\.2 \|/);
             assert.match(md, /100 % of it \(met\)/);
             const spec = JSON.stringify(scaleChartSpec({ key: "scale", title: "", records: twice }));
-            assert.match(spec, /"series":"change \(mean of 2\)","seconds":57\.59/);
+            assert.match(spec, /"series":"change \(mean of 4\)","seconds":57\.59/);
             assert.match(spec, /"values":\[12,96\]/, "the axis shows the step counts that ran");
         });
 
