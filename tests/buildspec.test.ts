@@ -1422,6 +1422,8 @@ describe("buildspec (pure)", () => {
             assert.equal(shellWord("a b"), "'a b'");
             assert.equal(shellWord("it's"), "'it'\\''s'");
             assert.equal(shellWord(""), "''");
+            assert.equal(shellWord("=/Dockerfile"), "'=/Dockerfile'", "a leading = is quoted");
+            assert.equal(shellWord("a=b"), "a=b");
             assert.throws(() => shellWord("a\0b"), /NUL/);
             fc.assert(
                 fc.property(

@@ -251,11 +251,16 @@ export const BUILD_LOG: string = (() => {
     return m[1];
 })();
 
-const SAFE_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
+/**
+ * Words left unquoted. A leading `=` is quoted: bash reads `X=(=a)` fine, but zsh expands `=cmd` to a path and
+ * static shell parsers (mvdan-sh, which the injection tests use) refuse it as an array element.
+ */
+const SAFE_WORD = /^[A-Za-z0-9_@%+:,./-][A-Za-z0-9_@%+=:,./-]*$/;
 
 /**
  * Quotes a value as exactly one POSIX shell word that expands to the value itself.
- * Single quotes keep everything literal; a single quote inside is written as `'\''`.
+ * Single quotes keep everything literal; a single quote inside is written as `'\''`. A safe word (letters,
+ * digits and `_@%+=:,./-`, not starting with `=`) is left as it is.
  * NUL can't be passed in an argument at all, so it is refused.
  */
 export function shellWord(value: string): string {

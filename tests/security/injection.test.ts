@@ -33,6 +33,7 @@ import {
     marker,
     fullRef,
     phaseFragments,
+    shellWord,
 } from "../../components/buildspec";
 import { runPhases } from "../helpers/bash";
 import { parseShell } from "../helpers/shell";
@@ -261,13 +262,12 @@ function generate(o: BuildspecOptions): Generated {
     return { yamlText, commands };
 }
 
-/** Values that shellWord leaves unquoted; anything else is replaced by a harmless stand-in for the baseline. */
-const PLAIN = /^[A-Za-z0-9_@%+=:,./-]+$/;
-
 /** The same buildspec with every value that needs quoting replaced by a harmless word: the structural baseline. */
 function harmless(o: BuildspecOptions): BuildspecOptions {
-    const h = (v: string, stand: string) => (PLAIN.test(v) ? v : stand);
-    const url = PLAIN.test(o.repositoryUrl) ? o.repositoryUrl : "registry.example/repo";
+    // Values that shellWord leaves unquoted stay; anything else is replaced by a harmless stand-in.
+    const plain = (v: string) => shellWord(v) === v;
+    const h = (v: string, stand: string) => (plain(v) ? v : stand);
+    const url = plain(o.repositoryUrl) ? o.repositoryUrl : "registry.example/repo";
     return {
         ...o,
         repositoryUrl: url,
@@ -643,7 +643,10 @@ describe("security: user values reach the buildspec as one YAML scalar and one s
                         return assertRejected(r, "cacheTag");
                     }
                     assert.ok(!(r instanceof ConfigError), r instanceof ConfigError ? r.message : "");
-                    assert.ok(PLAIN.test(imageTag) && PLAIN.test(cacheTag), "a valid tag never needs quoting");
+                    assert.ok(
+                        shellWord(imageTag) === imageTag && shellWord(cacheTag) === cacheTag,
+                        "a valid tag never needs quoting",
+                    );
                     // Parsing every command is costly; the first runs parse all of them, the rest check YAML and text.
                     assertCarried(optionsOf(r), run++ < 20);
                 },
