@@ -60,15 +60,20 @@ interface KeyRun extends BashRun {
 
 /**
  * Runs retry.sh then key.sh. `manifests`: what `imagetools inspect --raw` prints per ref (a ref not listed is
- * "not found"); `env`: more variables (TRUSTED defaults to 1).
+ * "not found"); `env`: more variables (TRUSTED defaults to 1); `beforeEachCall`: shell the docker stub runs first.
  */
-function runKey(o: BuildspecOptions, manifests: Record<string, string>, env: Record<string, string> = {}): KeyRun {
+function runKey(
+    o: BuildspecOptions,
+    manifests: Record<string, string>,
+    env: Record<string, string> = {},
+    beforeEachCall = "",
+): KeyRun {
     const refs = Object.keys(manifests);
     const vars: Record<string, string> = {};
     refs.forEach((r, i) => (vars[`M_${i}`] = manifests[r]));
     const lookup = refs.map((r, i) => `${JSON.stringify(r)}) printf '%s' "$M_${i}" ;;`).join(" ");
     // `imagetools create … <source>` (the trusted build's retag, which is its lookup too) finds its source the same way.
-    const docker = `if [ "$2" = imagetools ] && [ "$3" = inspect ]; then case "$5" in ${lookup} *) echo "ERROR: $5: not found" >&2; return 1 ;; esac; fi; if [ "$2" = imagetools ] && [ "$3" = create ]; then case "\${@: -1}" in ${lookup} *) echo "ERROR: \${@: -1}: not found" >&2; return 1 ;; esac; fi`;
+    const docker = `${beforeEachCall}\nif [ "$2" = imagetools ] && [ "$3" = inspect ]; then case "$5" in ${lookup} *) echo "ERROR: $5: not found" >&2; return 1 ;; esac; fi; if [ "$2" = imagetools ] && [ "$3" = create ]; then case "\${@: -1}" in ${lookup} *) echo "ERROR: \${@: -1}: not found" >&2; return 1 ;; esac; fi`;
     const r = runBash(`${commands(o, ["branch", "retry", "key"])}\necho "KEY_REF=$KEY_REF"; echo "SKIPPED=$SKIPPED"`, {
         env: { CODEBUILD_BUILD_ID: `p:${randomUUID()}`, TRUSTED: "1", CACHE_BRANCH: "", ...vars, ...env },
         stubs: { docker },
@@ -125,6 +130,16 @@ describe("skip unchanged builds: key.sh (executed in bash, docker stubbed)", () 
             assert.notEqual(key, first, `${what}: the key must change`);
         }
         assert.equal(new Set(Object.values(keys)).size, Object.keys(keys).length, "each change gives its own key");
+    });
+
+    it("the key hashes the base's manifest only: a warning buildx prints on stderr doesn't change it", () => {
+        const first = runKey(options(), BASE).keyRef;
+        const warned = runKey(options(), BASE, {}, 'echo "WARNING: a passing remark" >&2');
+        assert.equal(warned.status, 0, warned.stderr);
+        assert.deepEqual(inspected(warned), ["base:1"]);
+        assert.equal(warned.keyRef, first);
+        // Control: the manifest itself is hashed.
+        assert.notEqual(runKey(options(), { "base:1": "manifest-of-base-1 " }).keyRef, first);
     });
 
     it("FROM parsing: flags skipped, earlier stages (any case) and scratch not resolved, each image resolved once per line", () => {

@@ -6,7 +6,8 @@
 #   make it rebuild more often;
 # - the rendered BUILD_FLAGS (Dockerfile path, build args, network, and any target or platform flag), the cache
 #   strategy and DRIVER_OPTS (the builder image);
-# - the resolved manifest of every `FROM` image (`imagetools inspect --raw`, retried on a transient error), so a
+# - the resolved manifest of every `FROM` image (`imagetools inspect --raw`, its stdout alone: a warning on stderr
+#   is not hashed; retried on a transient error), so a
 #   base tag that moved changes the key. A FROM naming an earlier stage, or `scratch`, is not resolved.
 # If `<repository>:key-<hex>` exists, the requested tag (this build's: its branch's, BRANCH_SH) is pointed at it registry-side (`imagetools create
 # --prefer-index=false`: the same manifest, no layer blob pulled or pushed) and the build is skipped. That one call is
@@ -46,13 +47,14 @@ if grep -qsxE '/?\.git/?' "$CONTEXT/.dockerignore"; then k_excl=(--exclude=./.gi
     printf '%s\0' key-v1 "$CACHE_STRATEGY" "${BUILD_FLAGS[@]}" "${DRIVER_OPTS[@]}"
     tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner "${k_excl[@]}" -cf - -C "$CONTEXT" . | sha256sum
 } >"$k_tmp" || k_why="cannot hash $CONTEXT"
-k_get() { docker buildx imagetools inspect --raw "$1" </dev/null; }
+# A manifest, raw (an index for a multi-platform image), in $k_tmp.m: only stdout is hashed, never a warning on stderr.
+k_get() { docker buildx imagetools inspect --raw "$1" </dev/null >"$k_tmp.m"; }
 # Image references hold no space or glob character, so the list is split on whitespace.
 for ref in $k_from; do
     [ -z "$k_why" ] || break
     case $ref in *'$'*) k_why="FROM $ref uses an ARG" && break ;; esac
     if registry_retry -q "resolving $ref" "$k_tmp.f" k_get "$ref"; then
-        echo "$ref $(sha256sum <"$k_tmp.f")" >>"$k_tmp"
+        echo "$ref $(sha256sum <"$k_tmp.m")" >>"$k_tmp"
     else
         k_why="FROM $ref unresolved: $RETRY_ERROR"
     fi
@@ -72,5 +74,5 @@ if [ -z "$k_why" ]; then
         k_why="$KEY_REF: $RETRY_ERROR"
     fi
 fi
-rm -f "$k_tmp" "$k_tmp.f"
+rm -f "$k_tmp" "$k_tmp.f" "$k_tmp.m"
 echo "layer cache: $([ "$SKIPPED" = 1 ] && echo skipped || echo building): $k_why"
