@@ -18,6 +18,7 @@ export { Platform, PlatformMode, PLATFORMS, PLATFORM_MODES } from "./platforms";
 import { resolveSchedule } from "./schedule";
 import { resolveSource, SourceAuthKind, SourceProvider } from "./source";
 import { hasBranchCaches, MAX_BASE_TAG_LENGTH } from "./branchCache";
+import { buildspecLengthProblem } from "./buildspec/limit";
 import {
     PullRequestApproverRole,
     PullRequestCommentApproval,
@@ -319,7 +320,9 @@ export interface CachedDockerBuildArgs {
     readonly dockerfileName?: string;
     /**
      * `--build-arg` values passed to the build: names are letters, digits and `_`, not starting with a digit;
-     * values may hold anything but NUL, DEL, C1 control characters, U+2028/U+2029 and a byte-order mark.
+     * values may hold anything but NUL, DEL, C1 control characters, U+2028/U+2029 and a byte-order mark. They are part of
+     * the inline buildspec, which must fit CodeBuild's 25,600 characters in every region (checked with the other
+     * settings, components/buildspec/limit.ts).
      * @default {}
      */
     readonly buildArgs?: Readonly<Record<string, string>>;
@@ -1204,7 +1207,7 @@ export function resolveArgs(name: string, stack: string, args: CachedDockerBuild
     const dockerServerComputeType = args.dockerServerComputeType;
 
     p.throwIfAny();
-    return {
+    const resolved: ResolvedArgs = {
         ...monitoring,
         dockerServerComputeType,
         skipUnchanged,
@@ -1242,6 +1245,12 @@ export function resolveArgs(name: string, stack: string, args: CachedDockerBuild
         ...schedule,
         ...branchCaches,
     };
+    // Last, on values known to be valid: the inline buildspec they render must fit CodeBuild's cap in every region.
+    const tooLong = buildspecLengthProblem(resolved, args);
+    if (tooLong !== undefined) {
+        throw new ConfigError([tooLong]);
+    }
+    return resolved;
 }
 
 // ---- Monitoring ----

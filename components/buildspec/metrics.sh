@@ -30,93 +30,61 @@
 
 # shellcheck disable=SC1090 # this build's refs (branch.sh)
 . "$BRANCH_SH"
-lc_json_str() {
+# A JSON string; a JSON boolean of a 1 (else false); a number, null when empty.
+lc_str() {
     local s=${1//\\/\\\\}
-    s=${s//\"/\\\"}
-    printf '"%s"' "$s"
+    printf '"%s"' "${s//\"/\\\"}"
 }
 lc_bool() { if [ "$1" = 1 ]; then printf true; else printf false; fi; }
+lc_num() { printf %s "${1:-null}"; }
 # Seconds between two millisecond markers, 3 decimals; null when either is unset.
-lc_seconds() {
-    if [ -n "$1" ] && [ -n "$2" ]; then awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b - a) / 1000 }'; else printf null; fi
-}
-lc_int_or_null() { if [ -n "$1" ]; then printf '%d' "$1"; else printf null; fi; }
+lc_sec() { if [ -n "$1" ] && [ -n "$2" ]; then awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b - a) / 1000 }'; else printf null; fi; }
 
-lc_succeeded=0
-if [ "${CODEBUILD_BUILD_SUCCEEDING:-0}" = 1 ]; then lc_succeeded=1; fi
-lc_steps="${N_STEPS:-}"
-lc_cached="${N_CACHED:-}"
-lc_rebuilt=""
-lc_ratio=null
+lc_ok=0
+if [ "${CODEBUILD_BUILD_SUCCEEDING:-0}" = 1 ]; then lc_ok=1; fi
+lc_steps=${N_STEPS:-}
+lc_cached=${N_CACHED:-}
+lc_rebuilt=
+lc_ratio=
 if [ -n "$lc_steps" ] && [ -n "$lc_cached" ]; then
     lc_rebuilt=$((lc_steps - lc_cached))
     if [ "$lc_steps" -gt 0 ]; then lc_ratio=$(awk -v c="$lc_cached" -v s="$lc_steps" 'BEGIN { printf "%.3f", c / s }'); fi
 fi
-lc_pushed=0
-if [ "${IMAGE_PUSHED:-0}" = 1 ]; then lc_pushed=1; fi
+lc_pushed=${IMAGE_PUSHED:-0}
 lc_export=none
-if [ "$lc_succeeded" = 1 ] && [ "$TRUSTED" = 1 ]; then
+if [ "$lc_ok" = 1 ] && [ "$TRUSTED" = 1 ] && [ "${SKIPPED:-0}" != 1 ]; then
     case "$CACHE_STRATEGY" in
         inline) if [ "$lc_pushed" = 1 ]; then lc_export=written; fi ;;
         registry)
             if [ -n "${LAYER_CACHE_T_export:-}" ]; then
-                if [ "${CACHE_IN_BUILD:-0}" != 1 ] && [ "$CACHE_FOUND" = 1 ] && [ "${lc_steps:-0}" -gt 0 ] && [ "$lc_cached" = "$lc_steps" ] && [ "${BUILD_ATTEMPTS:-1}" = 1 ]; then
-                    lc_export=skipped
-                else
-                    lc_export=written
-                fi
+                lc_export=written
+                if [ "${CACHE_IN_BUILD:-0}" != 1 ] && [ "$CACHE_FOUND" = 1 ] && [ "${lc_steps:-0}" -gt 0 ] && [ "$lc_cached" = "$lc_steps" ] && [ "${BUILD_ATTEMPTS:-1}" = 1 ]; then lc_export=skipped; fi
             fi
             ;;
     esac
 fi
 lc_key=null
-if [ -n "${KEY_REF:-}" ]; then lc_key=$(lc_json_str "${KEY_REF:-}"); fi
-if [ "${SKIPPED:-0}" = 1 ]; then lc_export=none; fi
+if [ -n "${KEY_REF:-}" ]; then lc_key=$(lc_str "${KEY_REF:-}"); fi
 # MB pushed: the sizes BuildKit prints on `pushing layer <id> <done> / <total>` lines, when it prints them (the
 # daemon's builder does; the docker-container builder prints only `pushing layers`): null when there are none.
-lc_mb=null
-lc_log="${BUILD_LOG:-}"
+# awk reads a size's number from its leading digits ("12.5MB" is 12.5).
+lc_mb=
+lc_log=${BUILD_LOG:-}
 if [ -n "$lc_log" ] && [ -f "$lc_log" ]; then
     # The awk program is written unindented: a command carries its lines without indentation (index.ts), and a test
     # holds that to changing nothing bash runs, strings included.
-    lc_mb=$(awk '
-$2 == "pushing" && $3 == "layer" && $5 ~ /B$/ && $6 == "/" {
-last[$4] = $7
-}
-END {
-n = 0; total = 0
-for (id in last) {
-v = last[id]; unit = v; sub(/^[0-9.]+/, "", unit); num = v; sub(/[A-Za-z]+$/, "", num)
-f = (unit == "GB") ? 1000 : (unit == "MB") ? 1 : (unit == "kB") ? 0.001 : (unit == "B") ? 0.000001 : 0
-total += num * f; n++
-}
-if (n == 0) printf "null"; else printf "%.3f", total
-}' "$lc_log")
+    lc_mb=$(awk '$2 == "pushing" && $3 == "layer" && $5 ~ /B$/ && $6 == "/" { last[$4] = $7 }
+END { for (id in last) { v = last[id]; u = v; sub(/^[0-9.]+/, "", u); t += v * (u == "GB" ? 1000 : u == "MB" ? 1 : u == "kB" ? 0.001 : u == "B" ? 0.000001 : 0); n++ }
+if (n) printf "%.3f", t }' "$lc_log")
 fi
-lc_t_build="${LAYER_CACHE_T_build:-}"
-lc_t_export="${LAYER_CACHE_T_export:-}"
-lc_t_post="${LAYER_CACHE_T_post_build:-$LAYER_CACHE_T_metrics}"
 # The build command ended when report.sh started; without report.sh (a failed build), when post_build did.
-lc_build_end="${LAYER_CACHE_T_report:-$lc_t_post}"
+lc_post=${LAYER_CACHE_T_post_build:-$LAYER_CACHE_T_metrics}
+lc_build=${LAYER_CACHE_T_build:-}
 printf '{"layerCache":1,"project":%s,"buildId":%s,"strategy":%s,"trusted":%s,"succeeded":%s,"cacheFound":%s,"steps":%s,"cached":%s,"rebuilt":%s,"hitRatio":%s,"pushed":%s,"export":"%s","mbPushed":%s,"seconds":{"preBuild":%s,"build":%s,"export":%s,"total":%s},"image":%s,"cacheRef":%s,"skipped":%s,"key":%s}\n' \
-    "$(lc_json_str "${CODEBUILD_BUILD_ID%%:*}")" \
-    "$(lc_json_str "$CODEBUILD_BUILD_ID")" \
-    "$(lc_json_str "$CACHE_STRATEGY")" \
-    "$(lc_bool "$TRUSTED")" \
-    "$(lc_bool "$lc_succeeded")" \
-    "$(lc_bool "$CACHE_FOUND")" \
-    "$(lc_int_or_null "$lc_steps")" \
-    "$(lc_int_or_null "$lc_cached")" \
-    "$(lc_int_or_null "$lc_rebuilt")" \
-    "$lc_ratio" \
-    "$(lc_bool "$lc_pushed")" \
-    "$lc_export" \
-    "$lc_mb" \
-    "$(lc_seconds "$LAYER_CACHE_T_trust" "$lc_t_build")" \
-    "$(lc_seconds "$lc_t_build" "$lc_build_end")" \
-    "$(lc_seconds "$lc_t_export" "$lc_t_post")" \
-    "$(lc_seconds "$LAYER_CACHE_T_trust" "$LAYER_CACHE_T_metrics")" \
-    "$(lc_json_str "$IMAGE_REF")" \
-    "$(lc_json_str "$CACHE_REF")" \
-    "$(lc_bool "${SKIPPED:-0}")" \
-    "$lc_key"
+    "$(lc_str "${CODEBUILD_BUILD_ID%%:*}")" "$(lc_str "$CODEBUILD_BUILD_ID")" "$(lc_str "$CACHE_STRATEGY")" \
+    "$(lc_bool "$TRUSTED")" "$(lc_bool "$lc_ok")" "$(lc_bool "$CACHE_FOUND")" \
+    "$(lc_num "$lc_steps")" "$(lc_num "$lc_cached")" "$(lc_num "$lc_rebuilt")" "$(lc_num "$lc_ratio")" \
+    "$(lc_bool "$lc_pushed")" "$lc_export" "$(lc_num "$lc_mb")" \
+    "$(lc_sec "$LAYER_CACHE_T_trust" "$lc_build")" "$(lc_sec "$lc_build" "${LAYER_CACHE_T_report:-$lc_post}")" \
+    "$(lc_sec "${LAYER_CACHE_T_export:-}" "$lc_post")" "$(lc_sec "$LAYER_CACHE_T_trust" "$LAYER_CACHE_T_metrics")" \
+    "$(lc_str "$IMAGE_REF")" "$(lc_str "$CACHE_REF")" "$(lc_bool "${SKIPPED:-0}")" "$lc_key"

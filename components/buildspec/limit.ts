@@ -1,0 +1,68 @@
+/**
+ * CodeBuild's cap on an inline buildspec, checked while the arguments are resolved: before anything is created, and
+ * with the longest repository URL the settings can get, so a project that passes fits in every region.
+ */
+import type { CachedDockerBuildArgs, ConfigProblem, ResolvedArgs } from "../args";
+import { buildspecOptions, buildspecYaml } from "./index";
+
+/** CodeBuild refuses a longer inline buildspec: UpdateProject's "Max buildspec length is 25600" (aws/aws-cdk#30326). */
+export const INLINE_BUILDSPEC_MAX = 25_600;
+
+/**
+ * The longest region names (14 characters: `ap-southeast-5`, `cn-northwest-1`) with the China partition's registry
+ * domain, the longest there is: the repository URL the length is checked with.
+ */
+export const LONGEST_REGION = "cn-northwest-1";
+export const LONGEST_REGISTRY = `123456789012.dkr.ecr.${LONGEST_REGION}.amazonaws.com.cn`;
+
+/** The buildspec's length for these arguments with the longest registry host ({@link LONGEST_REGISTRY}). */
+export function worstCaseBuildspecLength(a: ResolvedArgs): number {
+    return buildspecYaml(buildspecOptions(a, `${LONGEST_REGISTRY}/${a.repositoryName}`, LONGEST_REGION)).length;
+}
+
+/**
+ * A problem when the buildspec these arguments render would be over {@link INLINE_BUILDSPEC_MAX}: it names the
+ * setting the user can shorten first (build args, trusted refs, pull-through caches, skipUnchanged, platforms), the
+ * length, and what each way out saves.
+ */
+export function buildspecLengthProblem(a: ResolvedArgs, args: CachedDockerBuildArgs): ConfigProblem | undefined {
+    const length = worstCaseBuildspecLength(a);
+    if (length <= INLINE_BUILDSPEC_MAX) {
+        return undefined;
+    }
+    const over = length - INLINE_BUILDSPEC_MAX;
+    const ways: string[] = [];
+    if (Object.keys(a.buildArgs).length > 0) {
+        ways.push("fewer or shorter buildArgs");
+    }
+    if (a.trustedRefs.length > 1) {
+        ways.push("fewer trustedRefs");
+    }
+    if (a.upstreamCaches.length > 0) {
+        ways.push("fewer pullThroughUpstreams");
+    }
+    if (a.skipUnchanged) {
+        const without = worstCaseBuildspecLength({ ...a, skipUnchanged: false });
+        ways.push(`skipUnchanged false (${length - without} characters less)`);
+    }
+    if (a.platforms.length > 1) {
+        ways.push("one platform per project");
+    }
+    const key = (
+        [
+            ["buildArgs", Object.keys(a.buildArgs).length > 0],
+            ["trustedRefs", a.trustedRefs.length > 1],
+            ["pullThroughUpstreams", a.upstreamCaches.length > 0],
+            ["skipUnchanged", a.skipUnchanged],
+            ["platforms", true],
+        ] as const
+    ).find(([, on]) => on)![0];
+    return {
+        key,
+        value: args[key] ?? a[key as keyof ResolvedArgs],
+        allowed:
+            `Allowed: settings whose inline buildspec fits CodeBuild's ${INLINE_BUILDSPEC_MAX.toLocaleString("en-US")} characters. ` +
+            `These render ${length.toLocaleString("en-US")} in the longest region (${LONGEST_REGION}), ${over} too many. ` +
+            `Ways to fit: ${ways.length > 0 ? ways.join("; ") : "none among the settings (report it: the buildspec itself is too long)"}.`,
+    };
+}
