@@ -27,6 +27,8 @@ export interface ByteCounters {
     blobGets: number;
     /** Requests answered 401 (auth challenge or bad credentials). */
     unauthorized: number;
+    /** Requests per client: the User-Agent's first product name (`curl`, `docker`, `buildkit`, `containerd`, …). */
+    clients: Record<string, number>;
 }
 
 export interface LocalRegistry {
@@ -68,6 +70,7 @@ const zero = (): ByteCounters => ({
     requests: 0,
     blobGets: 0,
     unauthorized: 0,
+    clients: {},
 });
 
 export async function startLocalRegistry(opts: StartRegistryOptions = {}): Promise<LocalRegistry> {
@@ -90,6 +93,8 @@ export async function startLocalRegistry(opts: StartRegistryOptions = {}): Promi
     const faults = new FaultFront();
     const forward = (req: http.IncomingMessage, res: http.ServerResponse) => {
         c.requests++;
+        const client = /^[^/\s]+/.exec(req.headers["user-agent"] ?? "")?.[0] ?? "(none)";
+        c.clients[client] = (c.clients[client] ?? 0) + 1;
         const url = req.url ?? "/";
         const isBlobGet = req.method === "GET" && /^\/v2\/.+\/blobs\/sha256:[0-9a-f]+/.test(url);
         const isManifestGet = req.method === "GET" && /^\/v2\/.+\/manifests\//.test(url);
@@ -132,7 +137,7 @@ export async function startLocalRegistry(opts: StartRegistryOptions = {}): Promi
         username,
         password,
         storageDir,
-        counters: () => ({ ...c }),
+        counters: () => ({ ...c, clients: { ...c.clients } }),
         resetCounters: () => {
             c = zero();
         },

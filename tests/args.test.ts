@@ -88,7 +88,11 @@ describe("resolveArgs", () => {
                 "a",
                 `Invalid value for 'repositoryName': "a". ${REPO_RULE}`,
             );
-            assert.equal(resolveArgs("c", "s", { repositoryName: "a".repeat(256) }).repositoryName.length, 256);
+            // ECR's longest name; it is in the buildspec about a dozen times, so it fits without skipUnchanged only.
+            assert.equal(
+                resolveArgs("c", "s", { repositoryName: "a".repeat(256), skipUnchanged: false }).repositoryName.length,
+                256,
+            );
             assert.equal(
                 resolveArgs("c", "s", { repositoryName: "team/app.v2_x-y" }).repositoryName,
                 "team/app.v2_x-y",

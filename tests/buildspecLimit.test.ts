@@ -98,6 +98,21 @@ describe("the inline buildspec's length: CodeBuild's 25,600 characters, checked 
         assert.ok(euWest(fits + 1) <= INLINE_BUILDSPEC_MAX, "it would fit in eu-west-1: the check is for every region");
     });
 
+    it("ECR's longest repository name: refused on repositoryName, saying what a 64-character name saves", () => {
+        const e = refused({ repositoryName: "a".repeat(256) });
+        assert.equal(e.key, "repositoryName");
+        const saved = Number(
+            /a shorter repositoryName \((\d+) characters less at 64 characters\)/.exec(e.message)?.[1],
+        );
+        const a = resolveArgs("app", "dev", { repositoryName: "a".repeat(256), skipUnchanged: false });
+        assert.equal(
+            saved,
+            worstCaseBuildspecLength({ ...a, skipUnchanged: true }) -
+                worstCaseBuildspecLength({ ...a, skipUnchanged: true, repositoryName: "a".repeat(64) }),
+        );
+        assert.doesNotThrow(() => resolveArgs("app", "dev", { repositoryName: "a".repeat(64) }));
+    });
+
     it("many trusted refs: refused on trustedRefs, the key the user can shorten", () => {
         // Many trusted refs lengthen one platform's buildspec too; refused on trustedRefs.
         const refs = Array.from({ length: 120 }, (_, i) => `release/branch-number-${i}`);

@@ -8,6 +8,7 @@
  * succeeds when its source is such a ref and fails with "not found" otherwise. Everything else is real: tar, sha256sum, awk over a real Dockerfile in a temporary folder.
  */
 import { strict as assert } from "assert";
+import { ChildProcess, spawn } from "child_process";
 import { randomUUID } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
@@ -244,6 +245,261 @@ describe("skip unchanged builds: key.sh (executed in bash, docker stubbed)", () 
     });
 });
 
+// ---------- http.sh: key.sh's registry calls over the registry's HTTP API ----------
+
+const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
+const OCI_INDEX = "application/vnd.oci.image.index.v1+json";
+const DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json";
+
+interface FakeRequest {
+    readonly method: string;
+    readonly path: string;
+    readonly accept: string | null;
+    readonly contentType: string | null;
+    readonly authorization: string | null;
+    readonly body: string;
+}
+
+/** tests/helpers/fakeRegistry.py, started once for the block: a real HTTP server in its own process. */
+class FakeRegistry {
+    readonly state = fs.mkdtempSync(path.join(os.tmpdir(), "fake-registry-"));
+    host = "";
+    private proc?: ChildProcess;
+
+    async start(): Promise<void> {
+        const proc = spawn("python3", [path.join(__dirname, "helpers", "fakeRegistry.py"), this.state], {
+            stdio: ["ignore", "pipe", "inherit"],
+        });
+        this.proc = proc;
+        const port = await new Promise<string>((resolve, reject) => {
+            proc.once("error", reject);
+            proc.once("exit", (code) => reject(new Error(`fakeRegistry.py exited with ${code}`)));
+            proc.stdout.once("data", (b: Buffer) => resolve(b.toString().trim()));
+        });
+        this.host = `127.0.0.1:${port}`;
+    }
+
+    stop(): void {
+        this.proc?.kill();
+        fs.rmSync(this.state, { recursive: true, force: true });
+    }
+
+    /** Clears the requests and faults; sets the manifests ("<name>:<ref>" → type and body) and the credential. */
+    reset(manifests: Record<string, { type: string; body: string }>, credential: string): void {
+        fs.writeFileSync(path.join(this.state, "manifests.json"), JSON.stringify(manifests));
+        fs.writeFileSync(path.join(this.state, "credential"), `Basic ${credential}`);
+        fs.rmSync(path.join(this.state, "requests.jsonl"), { force: true });
+        fs.rmSync(path.join(this.state, "faults"), { force: true });
+    }
+
+    faults(statuses: number[]): void {
+        fs.writeFileSync(path.join(this.state, "faults"), statuses.join("\n"));
+    }
+
+    manifests(): Record<string, { type: string; body: string }> {
+        return JSON.parse(fs.readFileSync(path.join(this.state, "manifests.json"), "utf8"));
+    }
+
+    requests(): FakeRequest[] {
+        const f = path.join(this.state, "requests.jsonl");
+        return fs.existsSync(f)
+            ? fs
+                  .readFileSync(f, "utf8")
+                  .split("\n")
+                  .filter((l) => l !== "")
+                  .map((l) => JSON.parse(l) as FakeRequest)
+            : [];
+    }
+}
+
+describe("skip unchanged builds: http.sh (real bash, curl and jq against a fake registry in Python; docker stubbed)", () => {
+    const reg = new FakeRegistry();
+    const AUTH = Buffer.from("AWS:token-123").toString("base64");
+    let dockerConfig: string;
+    before(async () => {
+        await reg.start();
+    });
+    after(() => reg.stop());
+    beforeEach(() => {
+        dockerConfig = fs.mkdtempSync(path.join(os.tmpdir(), "docker-config-"));
+    });
+    afterEach(() => fs.rmSync(dockerConfig, { recursive: true, force: true }));
+
+    /** The project's repository on the fake registry. */
+    const repo = () => `${reg.host}/app`;
+    const httpOptions = (over: Partial<BuildspecOptions> = {}) => options({ repositoryUrl: repo(), ...over });
+    /** What `docker login` leaves in the docker config: the registry's entry with its auth, or a credential helper. */
+    const login = (how: "auth" | "helper") =>
+        fs.writeFileSync(
+            path.join(dockerConfig, "config.json"),
+            JSON.stringify(
+                how === "auth"
+                    ? { auths: { [reg.host]: { auth: AUTH } } }
+                    : { auths: { [reg.host]: {} }, credsStore: "ecr-login" },
+                null,
+                "\t",
+            ),
+        );
+    /** Runs branch, retry, http and key; `docker` answers `imagetools inspect` of `foreign` refs only. */
+    function runHttp(o: BuildspecOptions, env: Record<string, string> = {}, foreign: Record<string, string> = {}) {
+        const lookup = Object.entries(foreign)
+            .map(([r, m]) => `${JSON.stringify(r)}) printf '%s' ${JSON.stringify(m)} ;;`)
+            .join(" ");
+        const docker = `if [ "$2" = imagetools ] && [ "$3" = inspect ]; then case "$5" in ${lookup} *) echo "ERROR: $5: not found" >&2; return 1 ;; esac; fi; if [ "$3" = create ]; then echo "ERROR: not found" >&2; return 1; fi`;
+        const buildId = `p:${randomUUID()}`;
+        const r = runBash(
+            `${commands(o, ["branch", "retry", "http", "key"])}\necho "KEY_REF=$KEY_REF"; echo "SKIPPED=$SKIPPED"; echo "AUTH_LEFT=\${k_auth-unset}"`,
+            {
+                env: {
+                    CODEBUILD_BUILD_ID: buildId,
+                    TRUSTED: "1",
+                    CACHE_BRANCH: "",
+                    DOCKER_CONFIG: dockerConfig,
+                    ...env,
+                },
+                stubs: { docker },
+            },
+        );
+        const value = (name: string) => new RegExp(`^${name}=(.*)$`, "m").exec(r.stdout)?.[1] ?? "";
+        return { ...r, buildId, keyRef: value("KEY_REF"), skipped: value("SKIPPED"), authLeft: value("AUTH_LEFT") };
+    }
+    const baseRef = () => `${reg.host}/base/busybox:1`;
+    const baseManifest = {
+        type: OCI_INDEX,
+        body: '{"schemaVersion":2,"mediaType":"' + OCI_INDEX + '","manifests":[]}',
+    };
+    const dockerfileFrom = (ref: string) =>
+        fs.writeFileSync(path.join(dir, "Dockerfile"), `FROM ${ref}\nRUN echo hi\n`);
+    const lines = (reqs: FakeRequest[]) => reqs.map((q) => `${q.method} ${q.path}`);
+
+    it("the buildspec runs http.sh right before key.sh when skipping is on, except with two platforms built natively", () => {
+        assert.deepEqual(phaseFragments(options()).pre_build.slice(-5), ["login", "http", "key", "probe", "builder"]);
+        const native = { platforms: ["linux/amd64", "linux/arm64"] as const, platformMode: "native" as const };
+        const pre = phaseFragments(options({ ...native, platforms: [...native.platforms] })).pre_build;
+        assert.ok(pre.includes("key") && !pre.includes("http"), pre.join(" "));
+        assert.ok(!phaseFragments(options({ skipUnchanged: false })).pre_build.includes("http"));
+        const emulated = phaseFragments(
+            options({ platforms: ["linux/amd64", "linux/arm64"], platformMode: "emulated" }),
+        ).pre_build;
+        assert.ok(emulated.includes("http"));
+    });
+
+    it("trusted, the key exists: a skip in three HTTP calls (the FROM, the key, the retag: the same bytes and media type under the tag), no docker call, the credential not left behind", () => {
+        login("auth");
+        dockerfileFrom(baseRef());
+        reg.reset({ "base/busybox:1": baseManifest }, AUTH);
+        const first = runHttp(httpOptions());
+        assert.equal(first.status, 0, first.stderr);
+        assert.equal(first.skipped, "0");
+        const tag = first.keyRef.split(":").pop()!;
+        assert.match(tag, /^key-[0-9a-f]{64}$/);
+        assert.deepEqual(said(first), [`layer cache: building: no image has these inputs yet (${first.keyRef})`]);
+        assert.deepEqual(first.calls, [], "no docker call: the 404 on the key is 'not found'");
+
+        const image = {
+            type: DOCKER_MANIFEST,
+            body: '{"schemaVersion":2,"mediaType":"' + DOCKER_MANIFEST + '","x":"the image"}',
+        };
+        reg.reset({ "base/busybox:1": baseManifest, [`app:${tag}`]: image }, AUTH);
+        const r = runHttp(httpOptions());
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(r.skipped, "1");
+        assert.equal(r.keyRef, first.keyRef, "the same inputs give the same key");
+        assert.deepEqual(said(r), [`layer cache: skipped: ${r.keyRef} was built from these exact inputs`]);
+        assert.deepEqual(r.calls, [], "no docker call");
+        const reqs = reg.requests();
+        assert.deepEqual(lines(reqs), [
+            "GET /v2/base/busybox/manifests/1",
+            `GET /v2/app/manifests/${tag}`,
+            "PUT /v2/app/manifests/latest",
+        ]);
+        for (const q of reqs) {
+            assert.equal(q.authorization, `Basic ${AUTH}`, "docker login's stored credential");
+        }
+        for (const type of [
+            OCI_INDEX,
+            "application/vnd.docker.distribution.manifest.list.v2+json",
+            OCI_MANIFEST,
+            DOCKER_MANIFEST,
+        ]) {
+            assert.ok(reqs[0].accept?.includes(type), `the GET accepts ${type}: ${reqs[0].accept}`);
+        }
+        assert.equal(reqs[2].contentType, DOCKER_MANIFEST, "the PUT carries the manifest's own media type");
+        assert.equal(reqs[2].body, image.body, "and its exact bytes, so the tag gets the key's digest");
+        assert.deepEqual(reg.manifests()["app:latest"], image);
+        assert.equal(r.authLeft, "unset", "key.sh unsets the credential it read");
+        const written = fs.readFileSync(`/tmp/layer-cache-http.${r.buildId.split(":")[1]}.sh`, "utf8");
+        assert.ok(written.includes("k_look ()"), "HTTP_SH holds the functions");
+        assert.ok(!written.includes(AUTH) && !written.includes("token-123"), "and never the credential");
+    });
+
+    it("the key is the same whether the manifests come over HTTP or through buildx", () => {
+        login("auth");
+        dockerfileFrom(baseRef());
+        reg.reset({ "base/busybox:1": baseManifest }, AUTH);
+        const overHttp = runHttp(httpOptions()).keyRef;
+        const viaBuildx = runKey(httpOptions(), { [baseRef()]: baseManifest.body }).keyRef;
+        assert.equal(overHttp, viaBuildx);
+        assert.match(overHttp, /:key-[0-9a-f]{64}$/);
+    });
+
+    it("untrusted: the key is only looked up (one GET), nothing is written", () => {
+        login("auth");
+        dockerfileFrom(baseRef());
+        reg.reset({ "base/busybox:1": baseManifest }, AUTH);
+        const tag = runHttp(httpOptions()).keyRef.split(":").pop()!;
+        reg.reset({ "base/busybox:1": baseManifest, [`app:${tag}`]: baseManifest }, AUTH);
+        const r = runHttp(httpOptions(), { TRUSTED: "0" });
+        assert.equal(r.skipped, "1");
+        assert.deepEqual(lines(reg.requests()), ["GET /v2/base/busybox/manifests/1", `GET /v2/app/manifests/${tag}`]);
+    });
+
+    it("a FROM in another registry goes through buildx; the project's own refs still over HTTP", () => {
+        login("auth");
+        dockerfileFrom("public.ecr.aws/docker/library/alpine:3");
+        reg.reset({}, AUTH);
+        const r = runHttp(httpOptions(), {}, { "public.ecr.aws/docker/library/alpine:3": "alpine-index" });
+        assert.equal(r.status, 0, r.stderr);
+        assert.deepEqual(inspected(r), ["public.ecr.aws/docker/library/alpine:3"]);
+        assert.deepEqual(lines(reg.requests()), [`GET /v2/app/manifests/${r.keyRef.split(":").pop()}`]);
+        assert.equal(r.skipped, "0");
+    });
+
+    it("no stored credential (a credential helper): everything through buildx, no HTTP request", () => {
+        login("helper");
+        dockerfileFrom(baseRef());
+        reg.reset({ "base/busybox:1": baseManifest }, AUTH);
+        const r = runHttp(httpOptions(), {}, { [baseRef()]: baseManifest.body });
+        assert.deepEqual(inspected(r), [baseRef()]);
+        assert.deepEqual(
+            r.calls.filter((c) => c[3] === "create").map((c) => c.slice(-1)),
+            [[r.keyRef]],
+            "the retag is buildx's",
+        );
+        assert.deepEqual(reg.requests(), []);
+    });
+
+    it("a transient error (503) is retried; a refusal (401) is not, and the build goes on building", () => {
+        login("auth");
+        dockerfileFrom(baseRef());
+        reg.reset({ "base/busybox:1": baseManifest }, AUTH);
+        reg.faults([503]);
+        const r = runHttp(httpOptions());
+        assert.equal(r.status, 0, r.stderr);
+        assert.match(
+            r.stdout,
+            /resolving .*base\/busybox:1 failed on a transient registry error \(attempt 1 of 6\): HTTP 503/,
+        );
+        assert.match(r.keyRef, /:key-[0-9a-f]{64}$/, "then resolved");
+
+        reg.reset({ "base/busybox:1": baseManifest }, "another-credential");
+        const refused = runHttp(httpOptions());
+        assert.equal(refused.keyRef, "");
+        assert.match(said(refused).join("\n"), /^layer cache: building: FROM .*base\/busybox:1 unresolved: HTTP 401: /);
+        assert.equal(reg.requests().length, 1, "one attempt");
+    });
+});
+
 describe("skip unchanged builds: what build.sh, export.sh and metrics.sh do with key.sh's outputs (executed)", () => {
     function after(
         o: BuildspecOptions,
@@ -403,10 +659,11 @@ describe("skip unchanged builds: the component side (components/skip.ts)", () =>
         ]);
     });
 
-    it("the key command runs right after the login, before the probe and the builder (a skipped build runs neither), only when on", () => {
-        assert.deepEqual(phaseFragments(options()).pre_build.slice(-4), ["login", "key", "probe", "builder"]);
-        assert.deepEqual(phaseFragments(options({ cacheStrategy: "inline" })).pre_build.slice(-3), [
+    it("the key command runs right after the login (and http.sh), before the probe and the builder (a skipped build runs neither), only when on", () => {
+        assert.deepEqual(phaseFragments(options()).pre_build.slice(-5), ["login", "http", "key", "probe", "builder"]);
+        assert.deepEqual(phaseFragments(options({ cacheStrategy: "inline" })).pre_build.slice(-4), [
             "login",
+            "http",
             "key",
             "probe",
         ]);

@@ -2,7 +2,7 @@
  * The CodeBuild buildspec, as a pure function of resolved values.
  *
  * The bash lives in the `.sh` files next to this one, one per buildspec command, with no interpolation:
- * `platform.sh` (two native platforms), `trust.sh`, `branch.sh`, `retry.sh`, `login.sh`, `key.sh` (skipUnchanged),
+ * `platform.sh` (two native platforms), `trust.sh`, `branch.sh`, `retry.sh`, `login.sh`, `http.sh` and `key.sh` (skipUnchanged; `http.sh` not with two native platforms),
  * `probe.sh` / `pull.sh`, `builder.sh` (pre_build, in this order: {@link phaseFragments}), `build.sh`, `report.sh`,
  * `export.sh` (build), `post_build.sh` and `metrics.sh` (post_build). Each declares its inputs at its top: `: "${NAME:?set by …}"`
  * (`${NAME[@]?…}` for an array, `${NAME?…}` for a value that may be empty), so a broken contract between
@@ -119,6 +119,7 @@ export const FRAGMENTS = [
     "builder",
     "probe",
     "pull",
+    "http",
     "key",
     "build",
     "report",
@@ -454,8 +455,10 @@ export function phaseFragments(
     const preBuild: FragmentName[] = ["trust", "branch", "retry", "login"];
     // Skip unchanged builds: the content key, right after the login (resolveArgs refuses it with `pull`): a skipped
     // build then neither probes the cache nor starts the builder.
+    // http.sh makes key.sh's registry calls over HTTP; two platforms built natively go without it (no room in their
+    // buildspec for it, under CodeBuild's 25,600 characters).
     if (o.skipUnchanged === true) {
-        preBuild.push("key");
+        preBuild.push(...(isNative(o) ? [] : (["http"] as const)), "key");
     }
     preBuild.push(o.cacheStrategy === "pull" ? "pull" : "probe");
     if (o.cacheStrategy === "registry" && o.registryBuilder === "docker-container") {

@@ -14,6 +14,8 @@
 # the lookup too (it reads the key's manifest; "not found" means no image has the key yet), so a skip costs the base
 # images' lookups and one retag. An untrusted build only looks the key up (`imagetools inspect`) and ends, pushing nothing. When in doubt it builds: a FROM with `$` (an ARG), a key it can't compute, a
 # key tag that doesn't exist (never built, or expired by the lifecycle rules), a lookup or retag that fails.
+# These registry calls are key.sh's k_get and k_look, through buildx; when http.sh ran (one build per project), its
+# versions replace them: one curl on the registry's HTTP API for a ref in the project's own registry.
 # LAYER_CACHE_FORCE_BUILD=1 (e.g. `start-build --environment-variables-override
 # name=LAYER_CACHE_FORCE_BUILD,value=1,type=PLAINTEXT`) skips the lookup and builds.
 #
@@ -47,13 +49,20 @@ if grep -qsxE '/?\.git/?' "$CONTEXT/.dockerignore"; then k_excl=(--exclude=./.gi
     printf '%s\0' key-v1 "$CACHE_STRATEGY" "${BUILD_FLAGS[@]}" "${DRIVER_OPTS[@]}"
     tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner "${k_excl[@]}" -cf - -C "$CONTEXT" . | sha256sum
 } >"$k_tmp" || k_why="cannot hash $CONTEXT"
-# A manifest, raw (an index for a multi-platform image), in $k_tmp.m: only stdout is hashed, never a warning on stderr.
-k_get() { docker buildx imagetools inspect --raw "$1" </dev/null >"$k_tmp.m"; }
+# k_get REF FILE: REF's manifest, raw (an index for a multi-platform image), in FILE: only stdout is hashed, never a
+# warning on stderr.
+k_get() { docker buildx imagetools inspect --raw "$1" </dev/null >"$2"; }
+# k_look TRUSTED TAG KEY FILE: a trusted build retags at once (TAG to KEY's image): the retag reads the key's manifest, so
+# it is the lookup too. An untrusted one only looks.
+k_look() { if [ "$1" = 1 ]; then docker buildx imagetools create --prefer-index=false -t "$2" "$3"; else k_get "$3" "$4"; fi; }
+# http.sh's k_get and k_look, over the registry's HTTP API, replace these when it ran (one build per project).
+# shellcheck disable=SC1090
+[ -z "${HTTP_SH:-}" ] || . "${HTTP_SH:-}"
 # Image references hold no space or glob character, so the list is split on whitespace.
 for ref in $k_from; do
     [ -z "$k_why" ] || break
     case $ref in *'$'*) k_why="FROM $ref uses an ARG" && break ;; esac
-    if registry_retry -q "resolving $ref" "$k_tmp.f" k_get "$ref"; then
+    if registry_retry -q "resolving $ref" "$k_tmp.f" k_get "$ref" "$k_tmp.m"; then
         echo "$ref $(sha256sum <"$k_tmp.m")" >>"$k_tmp"
     else
         k_why="FROM $ref unresolved: $RETRY_ERROR"
@@ -61,18 +70,17 @@ for ref in $k_from; do
 done
 if [ -z "$k_why" ]; then
     KEY_REF="${IMAGE_REF%:*}:key-$(sha256sum <"$k_tmp" | cut -c1-64)"
-    # A trusted build retags at once: the retag reads the key's manifest, so it is the lookup too. An untrusted one only looks.
-    k_look() { if [ "$TRUSTED" = 1 ]; then docker buildx imagetools create --prefer-index=false -t "$IMAGE_REF" "$KEY_REF"; else k_get "$KEY_REF"; fi; }
     if [ "${LAYER_CACHE_FORCE_BUILD:-}" = 1 ]; then
         k_why="LAYER_CACHE_FORCE_BUILD=1"
-    elif registry_retry -q "looking up $KEY_REF" "$k_tmp.f" k_look; then
+    elif registry_retry -q "looking up $KEY_REF" "$k_tmp.f" k_look "$TRUSTED" "$IMAGE_REF" "$KEY_REF" "$k_tmp.m"; then
         SKIPPED=1
         k_why="$KEY_REF was built from these exact inputs"
-    elif grep -qiE 'not found|manifest unknown' "$k_tmp.f"; then
+    elif grep -qiE 'not found|manifest unknown|^HTTP 404' "$k_tmp.f"; then
         k_why="no image has these inputs yet ($KEY_REF)"
     else
         k_why="$KEY_REF: $RETRY_ERROR"
     fi
 fi
-rm -f "$k_tmp" "$k_tmp.f" "$k_tmp.m"
+rm -f "$k_tmp" "$k_tmp.f" "$k_tmp.m" "$k_tmp.m.put"
+unset k_auth
 echo "layer cache: $([ "$SKIPPED" = 1 ] && echo skipped || echo building): $k_why"

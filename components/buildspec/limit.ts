@@ -15,6 +15,9 @@ export const INLINE_BUILDSPEC_MAX = 25_600;
 export const LONGEST_REGION = "cn-northwest-1";
 export const LONGEST_REGISTRY = `123456789012.dkr.ecr.${LONGEST_REGION}.amazonaws.com.cn`;
 
+/** A repository name longer than this is named as a way to fit (it is in the buildspec about a dozen times). */
+const LONG_REPOSITORY_NAME = 64;
+
 /** The buildspec's length for these arguments with the longest registry host ({@link LONGEST_REGISTRY}). */
 export function worstCaseBuildspecLength(a: ResolvedArgs): number {
     return buildspecYaml(buildspecOptions(a, `${LONGEST_REGISTRY}/${a.repositoryName}`, LONGEST_REGION)).length;
@@ -22,7 +25,8 @@ export function worstCaseBuildspecLength(a: ResolvedArgs): number {
 
 /**
  * A problem when the buildspec these arguments render would be over {@link INLINE_BUILDSPEC_MAX}: it names the
- * setting the user can shorten first (build args, trusted refs, pull-through caches, skipUnchanged, platforms), the
+ * setting the user can shorten first (build args, trusted refs, pull-through caches, a repository name over 64
+ * characters, skipUnchanged, platforms), the
  * length, and what each way out saves.
  */
 export function buildspecLengthProblem(a: ResolvedArgs, args: CachedDockerBuildArgs): ConfigProblem | undefined {
@@ -41,6 +45,16 @@ export function buildspecLengthProblem(a: ResolvedArgs, args: CachedDockerBuildA
     if (a.upstreamCaches.length > 0) {
         ways.push("fewer pullThroughUpstreams");
     }
+    const longName = a.repositoryName.length > LONG_REPOSITORY_NAME;
+    if (longName) {
+        const shorter = worstCaseBuildspecLength({
+            ...a,
+            repositoryName: a.repositoryName.slice(0, LONG_REPOSITORY_NAME),
+        });
+        ways.push(
+            `a shorter repositoryName (${length - shorter} characters less at ${LONG_REPOSITORY_NAME} characters)`,
+        );
+    }
     if (a.skipUnchanged) {
         const without = worstCaseBuildspecLength({ ...a, skipUnchanged: false });
         ways.push(`skipUnchanged false (${length - without} characters less)`);
@@ -53,6 +67,7 @@ export function buildspecLengthProblem(a: ResolvedArgs, args: CachedDockerBuildA
             ["buildArgs", Object.keys(a.buildArgs).length > 0],
             ["trustedRefs", a.trustedRefs.length > 1],
             ["pullThroughUpstreams", a.upstreamCaches.length > 0],
+            ["repositoryName", longName],
             ["skipUnchanged", a.skipUnchanged],
             ["platforms", true],
         ] as const

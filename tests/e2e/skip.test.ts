@@ -132,6 +132,14 @@ describe("skip unchanged builds (e2e, local build host)", function () {
             true,
             `only manifests were written (${warm.bytes.pushedBytes} B)`,
         );
+        // http.sh: the skip's registry calls are three curl requests (the FROM, the key, the retag) beside the login's
+        // (docker's); no buildx (containerd's resolver) or BuildKit request.
+        assert.deepEqual(
+            Object.keys(warm.bytes.clients).sort(),
+            ["curl", "docker"],
+            `requests by client: ${JSON.stringify(warm.bytes.clients)}`,
+        );
+        assert.equal(warm.bytes.clients.curl, 3, JSON.stringify(warm.bytes.clients));
         assert.match(warm.said.join("\n"), new RegExp(`^layer cache: skipped: ${cold.event.key} was built`));
         assert.equal(
             (await shared.api.manifest(repo, "latest"))!.digest,
