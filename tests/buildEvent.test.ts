@@ -22,7 +22,7 @@ import {
     parseFilterPattern,
 } from "../components/buildEvent";
 import { buildspec, BuildspecOptions, BUILD_LOG, marker, markedFragments } from "../components/buildspec";
-import { runPhases } from "./helpers/bash";
+import { runBash, runPhases } from "./helpers/bash";
 import { buildspecOptions, TEST_REPOSITORY_URL } from "./helpers/buildspecOptions";
 
 const REPO = TEST_REPOSITORY_URL;
@@ -134,6 +134,33 @@ describe("the build's JSON line (metrics.sh)", () => {
         // Milliseconds apart, to 3 decimals: compared in whole milliseconds (no float rounding).
         const ms = (v: number | null) => Math.round(v! * 1000);
         assert.ok(ms(event.seconds.total) >= ms(event.seconds.preBuild) + ms(event.seconds.build));
+    });
+
+    it("seconds: exact to the millisecond from the command markers, 3 decimals", () => {
+        const o = options({ cacheStrategy: "registry" });
+        const spec = buildspec(o);
+        const metrics = spec.phases.post_build.commands.at(-1)!;
+        assert.ok(metrics.startsWith(`${marker("metrics")}\n`));
+        const r = runBash(metrics.slice(marker("metrics")!.length + 1), {
+            env: {
+                CODEBUILD_BUILD_ID: "my-project:b",
+                TRUSTED: "1",
+                CACHE_FOUND: "0",
+                BRANCH_SH: "/dev/null",
+                IMAGE_REF: "r:latest",
+                CACHE_REF: "r:buildcache",
+                CODEBUILD_BUILD_SUCCEEDING: "1",
+                LAYER_CACHE_T_trust: "1795970000001",
+                LAYER_CACHE_T_build: "1795970002501",
+                LAYER_CACHE_T_report: "1795970003751",
+                LAYER_CACHE_T_export: "1795970003800",
+                LAYER_CACHE_T_post_build: "1795970065034",
+                LAYER_CACHE_T_metrics: "1795970065433",
+            },
+        });
+        assert.equal(r.status, 0, r.stderr);
+        const line = r.stdout.split("\n").find((l) => l.startsWith('{"layerCache"'))!;
+        assert.ok(line.includes('"seconds":{"preBuild":2.500,"build":1.250,"export":61.234,"total":65.432}'), line);
     });
 
     it("registry: a full hit skips the export, a partial hit and a cold build write it (export.sh's rule)", () => {

@@ -530,6 +530,9 @@ describe("skip unchanged builds: what build.sh, export.sh and metrics.sh do with
         assert.equal(e.key, key);
         assert.equal(e.export, "none");
         assert.equal(e.pushed, true, "the requested tag points at the key's image");
+        // report.sh counts nothing on a skip (no step ran) and says nothing about steps.
+        assert.deepEqual([e.steps, e.cached, e.rebuilt, e.hitRatio], [0, 0, 0, null]);
+        assert.ok(!r.stdout.includes("steps cached"), r.stdout);
     });
 
     for (const strategy of ["registry", "inline"] as const) {

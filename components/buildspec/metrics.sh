@@ -38,7 +38,7 @@ lc_str() {
 lc_bool() { if [ "$1" = 1 ]; then printf true; else printf false; fi; }
 lc_num() { printf %s "${1:-null}"; }
 # Seconds between two millisecond markers, 3 decimals; null when either is unset.
-lc_sec() { if [ -n "$1" ] && [ -n "$2" ]; then awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b - a) / 1000 }'; else printf null; fi; }
+lc_sec() { if [ -n "$1" ] && [ -n "$2" ]; then printf %d.%03d $((($2 - $1) / 1000)) $((($2 - $1) % 1000)); else printf null; fi; }
 
 lc_ok=0
 if [ "${CODEBUILD_BUILD_SUCCEEDING:-0}" = 1 ]; then lc_ok=1; fi
@@ -70,7 +70,7 @@ if [ -n "${KEY_REF:-}" ]; then lc_key=$(lc_str "${KEY_REF:-}"); fi
 # awk reads a size's number from its leading digits ("12.5MB" is 12.5).
 lc_mb=
 lc_log=${BUILD_LOG:-}
-if [ -n "$lc_log" ] && [ -f "$lc_log" ]; then
+if [ -n "$lc_log" ] && [ -s "$lc_log" ]; then
     # The awk program is written unindented: a command carries its lines without indentation (index.ts), and a test
     # holds that to changing nothing bash runs, strings included.
     lc_mb=$(awk '$2 == "pushing" && $3 == "layer" && $5 ~ /B$/ && $6 == "/" { last[$4] = $7 }
