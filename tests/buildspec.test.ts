@@ -142,7 +142,7 @@ describe("buildspec fragments (components/buildspec/*.sh)", () => {
             ),
             ...(fragment(n).inputs.some((i) => i.name === "RETRY_SH") ? RETRY_OUTPUTS : []),
         ]);
-    const SPECIAL = /^([0-9]+|[?@#$!*-]|PIPESTATUS|SECONDS|RANDOM)$/;
+    const SPECIAL = /^([0-9]+|[?@#$!*-]|PIPESTATUS|SECONDS|RANDOM|BASH_REMATCH)$/;
 
     it("retry.sh's functions set RETRY_OUTCOME, RETRY_TRIES and RETRY_ERROR, which the fragments that source RETRY_SH may read", () => {
         const mine = assigned("retry");

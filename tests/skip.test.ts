@@ -479,6 +479,27 @@ describe("skip unchanged builds: http.sh (real bash, curl and jq against a fake 
         assert.deepEqual(reg.requests(), []);
     });
 
+    it("the credential is the registry's own entry's auth: found after another registry's; a look-alike host, an identity token or no config means buildx", () => {
+        dockerfileFrom(baseRef());
+        const config = (auths: Record<string, unknown>) =>
+            fs.writeFileSync(path.join(dockerConfig, "config.json"), JSON.stringify({ auths }, null, "\t"));
+        const viaHttp = () => {
+            reg.reset({ "base/busybox:1": baseManifest }, AUTH);
+            const r = runHttp(httpOptions(), {}, { [baseRef()]: baseManifest.body });
+            assert.equal(r.status, 0, r.stderr);
+            return reg.requests().length > 0 && inspected(r).length === 0;
+        };
+        config({ "public.ecr.aws": { auth: "T1RIRVI=" }, [reg.host]: { auth: AUTH } });
+        assert.equal(viaHttp(), true, "another registry's entry first");
+        assert.ok(reg.requests().every((q) => q.authorization === `Basic ${AUTH}`));
+        config({ [reg.host.replace(/\./g, "x")]: { auth: AUTH } });
+        assert.equal(viaHttp(), false, "a host that only matches with . as a wildcard");
+        config({ [reg.host]: { identitytoken: "t" } });
+        assert.equal(viaHttp(), false, "an identity token");
+        fs.rmSync(path.join(dockerConfig, "config.json"));
+        assert.equal(viaHttp(), false, "no docker config");
+    });
+
     it("a transient error (503) is retried; a refusal (401) is not, and the build goes on building", () => {
         login("auth");
         dockerfileFrom(baseRef());

@@ -13,7 +13,7 @@
 #                             type, as TAG (what `imagetools create --prefer-index=false` does with one source: no blob
 #                             moves); an untrusted build's lookup: k_get of KEY.
 # Each goes over HTTP only for a ref in the project's own registry (IMAGE_REF's, k_reg) and when `docker login` stored
-# a credential for it in the docker config (read with jq); otherwise (another registry, a credential helper, no jq) it
+# a credential for it in the docker config; otherwise (another registry, a credential helper) it
 # does what key.sh's own function does. The credential is read when first needed, into key.sh's shell, which unsets
 # it; it is never written to a file. As Docker does, it speaks plain HTTP to a registry on localhost or 127.0.0.1.
 # A response other than 2xx fails with `HTTP <status>: <body>`: registry_retry judges it like buildx's errors (429 and
@@ -24,10 +24,19 @@
 : "${CODEBUILD_BUILD_ID:?set by CodeBuild}"
 
 k_reg=${IMAGE_REF%%/*}
-# k_http REF: status 0 if REF is in the project's registry and a credential for it is stored (then in k_auth).
+# k_http REF: status 0 if REF is in the project's registry and a credential for it is stored (then in k_auth). The
+# credential is the `auth` member of the registry's entry in the docker config, which `docker login` writes as
+# {"auths": {"<registry>": {"auth": "<base64 of user:password>"}}}; it is read with bash's own regex matching (a
+# jq process costs 14 ms here, most of a skip's budget). An entry without it (a credential helper's, an identity
+# token) or a config that doesn't parse this way leaves k_auth empty, and buildx is used.
 k_http() {
     [[ $1 == "$k_reg"/* ]] || return 1
-    k_auth=${k_auth-$(jq -r --arg r "$k_reg" '.auths[$r].auth // empty' "${DOCKER_CONFIG:-${HOME:-}/.docker}/config.json" 2>/dev/null)}
+    if [ -z "${k_auth+set}" ]; then
+        local c re="\"${k_reg//./\\.}\"[[:space:]]*:[[:space:]]*\\{[^{}]*\"auth\"[[:space:]]*:[[:space:]]*\"([A-Za-z0-9+/=]+)\""
+        { read -rd '' c || :; } 2>/dev/null <"${DOCKER_CONFIG:-${HOME:-}/.docker}/config.json"
+        k_auth=
+        if [[ $c =~ $re ]]; then k_auth=${BASH_REMATCH[1]}; fi
+    fi
     [ -n "$k_auth" ]
 }
 # k_api REF FILE CURL-ARGS…: one request on REF's manifest; the response body in FILE, its media type in k_type.
