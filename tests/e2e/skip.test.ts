@@ -117,15 +117,11 @@ describe("skip unchanged builds (e2e, local build host)", function () {
         assert.equal(warm.event.key, cold.event.key);
         assert.equal(warm.event.export, "none");
         assert.equal(warm.steps.builds.length, 0, "no docker build ran");
-        // No layer blob: the one blob GET allowed is a config (the image's, which `imagetools` reads to know the
-        // platform, or the cache manifest's, which the probe's `imagetools inspect` prints): one GET of exactly its size.
-        const configSize = async (tag: string) =>
-            ((await shared.api.manifest(repo, tag))!.json as { config: { size: number } }).config.size;
-        const configs = [await configSize("latest"), await configSize("buildcache")];
-        assert.ok(
-            (warm.bytes.blobGets === 0 && warm.bytes.pulledBytes === 0) ||
-                (warm.bytes.blobGets === 1 && configs.includes(warm.bytes.pulledBytes)),
-            `${warm.bytes.blobGets} blob GETs, ${warm.bytes.pulledBytes} B pulled; the configs are ${configs.join(" and ")} B`,
+        // No blob at all: over HTTP (http.sh) the retag moves the manifest alone; nothing reads the image config.
+        assert.deepEqual(
+            [warm.bytes.blobGets, warm.bytes.pulledBytes],
+            [0, 0],
+            `${warm.bytes.blobGets} blob GETs, ${warm.bytes.pulledBytes} B pulled`,
         );
         assert.equal(
             warm.bytes.pushedBytes < 20_000,
