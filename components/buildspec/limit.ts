@@ -35,43 +35,33 @@ export function buildspecLengthProblem(a: ResolvedArgs, args: CachedDockerBuildA
         return undefined;
     }
     const over = length - INLINE_BUILDSPEC_MAX;
-    const ways: string[] = [];
-    if (Object.keys(a.buildArgs).length > 0) {
-        ways.push("fewer or shorter buildArgs");
-    }
-    if (a.trustedRefs.length > 1) {
-        ways.push("fewer trustedRefs");
-    }
-    if (a.upstreamCaches.length > 0) {
-        ways.push("fewer pullThroughUpstreams");
-    }
-    const longName = a.repositoryName.length > LONG_REPOSITORY_NAME;
-    if (longName) {
-        const shorter = worstCaseBuildspecLength({
-            ...a,
-            repositoryName: a.repositoryName.slice(0, LONG_REPOSITORY_NAME),
-        });
-        ways.push(
-            `a shorter repositoryName (${length - shorter} characters less at ${LONG_REPOSITORY_NAME} characters)`,
-        );
-    }
-    if (a.skipUnchanged) {
-        const without = worstCaseBuildspecLength({ ...a, skipUnchanged: false });
-        ways.push(`skipUnchanged false (${length - without} characters less)`);
-    }
-    if (a.platforms.length > 1) {
-        ways.push("one platform per project");
-    }
-    const key = (
-        [
-            ["buildArgs", Object.keys(a.buildArgs).length > 0],
-            ["trustedRefs", a.trustedRefs.length > 1],
-            ["pullThroughUpstreams", a.upstreamCaches.length > 0],
-            ["repositoryName", longName],
-            ["skipUnchanged", a.skipUnchanged],
-            ["platforms", true],
-        ] as const
-    ).find(([, on]) => on)![0];
+    const saving = (other: ResolvedArgs) => length - worstCaseBuildspecLength(other);
+    const shortName = a.repositoryName.slice(0, LONG_REPOSITORY_NAME);
+    // The settings that lengthen it, the user's own first: the first that applies is the key named.
+    const fixes: { key: keyof CachedDockerBuildArgs; applies: boolean; way: () => string }[] = [
+        { key: "buildArgs", applies: Object.keys(a.buildArgs).length > 0, way: () => "fewer or shorter buildArgs" },
+        { key: "trustedRefs", applies: a.trustedRefs.length > 1, way: () => "fewer trustedRefs" },
+        {
+            key: "pullThroughUpstreams",
+            applies: a.upstreamCaches.length > 0,
+            way: () => "fewer pullThroughUpstreams",
+        },
+        {
+            key: "repositoryName",
+            applies: a.repositoryName.length > LONG_REPOSITORY_NAME,
+            way: () =>
+                `a shorter repositoryName (${saving({ ...a, repositoryName: shortName })} characters less at ${LONG_REPOSITORY_NAME} characters)`,
+        },
+        {
+            key: "skipUnchanged",
+            applies: a.skipUnchanged,
+            way: () => `skipUnchanged false (${saving({ ...a, skipUnchanged: false })} characters less)`,
+        },
+        { key: "platforms", applies: a.platforms.length > 1, way: () => "one platform per project" },
+    ];
+    const applicable = fixes.filter((f) => f.applies);
+    const ways = applicable.map((f) => f.way());
+    const key = applicable[0]?.key ?? "platforms";
     return {
         key,
         value: args[key] ?? a[key as keyof ResolvedArgs],
