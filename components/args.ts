@@ -18,7 +18,6 @@ export { Platform, PlatformMode, PLATFORMS, PLATFORM_MODES } from "./platforms";
 import { resolveSchedule } from "./schedule";
 import { resolveSource, SourceAuthKind, SourceProvider } from "./source";
 import { hasBranchCaches, MAX_BASE_TAG_LENGTH } from "./branchCache";
-import { buildspecLengthProblem } from "./buildspec/limit";
 import {
     PullRequestApproverRole,
     PullRequestCommentApproval,
@@ -1245,11 +1244,6 @@ export function resolveArgs(name: string, stack: string, args: CachedDockerBuild
         ...schedule,
         ...branchCaches,
     };
-    // Last, on values known to be valid: the inline buildspec they render must fit CodeBuild's cap in every region.
-    const tooLong = buildspecLengthProblem(resolved, args);
-    if (tooLong !== undefined) {
-        throw new ConfigError([tooLong]);
-    }
     return resolved;
 }
 

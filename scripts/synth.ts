@@ -7,7 +7,8 @@
  *
  * - `resources/<name>.<Type>.json`: every resource (sorted, so the folder diffs cleanly), with its type, parent, options
  *   (`protect`, `retainOnDelete`, dependencies) and inputs; a secret input is written as `"[secret]"`;
- * - readable copies of what a reviewer reads in a change: `buildspec.yaml` (what CodeBuild runs), `iam/<name>.json`
+ * - readable copies of what a reviewer reads in a change: `buildspec.yaml` (what CodeBuild runs: the content of the S3
+ *   object the project's `source.buildspec` names), `iam/<name>.json`
  *   (each role's trust policy and each policy document), `lifecycle-policy.json` (and the pull-through templates'),
  *   `dashboard.json` (the dashboard body), `alarms.md` (the alarms as a table);
  * - `policy-violations.txt`: what the policy pack (policy/rules.ts) reports over these resources, also printed.
@@ -22,7 +23,7 @@ import * as fs from "fs";
 import * as path from "path";
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { policies } from "../policy/rules";
-import { isWireSecret, Registration, registrations, ROOT, runProgram } from "../tests/helpers/mocks";
+import { isWireSecret, projectBuildspec, Registration, registrations, ROOT, runProgram } from "../tests/helpers/mocks";
 import { runPolicy, Violation } from "../tests/helpers/policies";
 
 const USAGE = "usage: npm run synth -- --stack <name> [--out <dir>]   (a stack with a Pulumi.<name>.yaml)";
@@ -132,7 +133,8 @@ export async function synth(o: SynthOptions): Promise<SynthResult> {
     for (const r of regs) {
         switch (r.type) {
             case "aws:codebuild/project:Project":
-                write("buildspec.yaml", String((r.inputs.source as { buildspec: string }).buildspec));
+                // What CodeBuild runs: the S3 object that source.buildspec names (written next to the object's own JSON).
+                write("buildspec.yaml", projectBuildspec(r, regs));
                 break;
             case "aws:iam/role:Role":
                 write(`iam/${r.name}.trust.json`, prettyDoc(r.inputs.assumeRolePolicy));

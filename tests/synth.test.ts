@@ -33,9 +33,17 @@ describe("npm run synth (scripts/synth.ts)", () => {
         );
         assert.equal(project.type, "aws:codebuild/project:Project");
         assert.equal(project.inputs.name, "docker-cache-dev");
-        // The readable buildspec is the one the project carries, and the one the component renders for dev.
+        // The readable buildspec is the S3 object the project names, and the one the component renders for dev.
         const text = fs.readFileSync(path.join(out, "buildspec.yaml"), "utf8");
-        assert.equal(text, project.inputs.source.buildspec);
+        assert.match(
+            project.inputs.source.buildspec,
+            /^arn:aws:s3:::docker-cache-dev-buildspec-123456789012-eu-west-1\/buildspec\/[0-9a-f]{64}\.yml$/,
+        );
+        const object = JSON.parse(
+            fs.readFileSync(path.join(out, "resources", "docker-cache-buildspec.BucketObjectv2.json"), "utf8"),
+        );
+        assert.equal(project.inputs.source.buildspec, `arn:aws:s3:::${object.inputs.bucket}/${object.inputs.key}`);
+        assert.equal(text, object.inputs.content);
         const a = resolveArgs("docker-cache", "dev", { cacheStrategy: "inline", logRetentionDays: 7 });
         const repoUrl = `${ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/docker-cache-dev`;
         assert.deepEqual(YAML.parse(text), buildspec(buildspecOptions(a, repoUrl, "eu-west-1")));
