@@ -320,8 +320,7 @@ export interface CachedDockerBuildArgs {
     /**
      * `--build-arg` values passed to the build: names are letters, digits and `_`, not starting with a digit;
      * values may hold anything but NUL, DEL, C1 control characters, U+2028/U+2029 and a byte-order mark. They are part of
-     * the inline buildspec, which must fit CodeBuild's 25,600 characters in every region (checked with the other
-     * settings, components/buildspec/limit.ts).
+     * the buildspec (an S3 object, so no length limit applies to them).
      * @default {}
      */
     readonly buildArgs?: Readonly<Record<string, string>>;

@@ -30,6 +30,7 @@ import {
     buildspecOptions,
     buildspecYaml,
     fragment,
+    header,
     marker,
     fullRef,
     phaseFragments,
@@ -332,10 +333,13 @@ function assertPreludeThenFragment(o: BuildspecOptions, commands: string[]): voi
     commands.forEach((c, i) => {
         const body = fragment(names[i]).rendered;
         assert.ok(c === body || c.endsWith(`\n${body}`), `command ${i} ends with ${names[i]}.sh, unchanged`);
-        // The command's marker, if it has one (its start time, for metrics.sh), comes first and carries no value.
+        // The header (a comment naming the file), then the command's marker if it has one (its start time, for
+        // metrics.sh): neither carries a value.
+        const h = `${header(names[i])}\n`;
+        assert.ok(c.startsWith(h), `command ${i} starts with its header`);
         const m = marker(names[i]);
-        assert.ok(m === undefined || c.startsWith(`${m}\n`), `command ${i} starts with its marker`);
-        const preludeText = c.slice(m === undefined ? 0 : m.length + 1, c.length - body.length);
+        assert.ok(m === undefined || c.startsWith(`${h}${m}\n`), `command ${i}: its marker follows the header`);
+        const preludeText = c.slice(h.length + (m === undefined ? 0 : m.length + 1), c.length - body.length);
         const p = parseShell(preludeText);
         assert.ok(
             p.commands.every((s) => s.words.length === 0 && s.assigns.length === 1),
