@@ -166,7 +166,7 @@ export function lifecycleProblems(policy: unknown, protectedTags: readonly strin
 }
 
 /**
- * The tags a CodeBuild project's inline buildspec pushes to, or caches in, repository `repoName`: the
+ * The tags a CodeBuild project's buildspec (its text) pushes to, or caches in, repository `repoName`: the
  * buildspec's prelude values `IMAGE_REF=<registry>/<repo>:<tag>` and `CACHE_REF=…`, and the flags
  * `--tag <registry>/<repo>:<tag>`, `--output type=image,name=<registry>/<repo>:<tag>,…` and
  * `ref=<registry>/<repo>:<tag>` (also in hand-written buildspecs). Tags are plain words (Docker's grammar), and
@@ -391,11 +391,11 @@ const buildspecBucketLocked: StackValidationPolicy = {
                     bucket.urn,
                 );
             }
-            const rules = mine(aws.s3.BucketServerSideEncryptionConfiguration).flatMap((c) => list(c.props.rules));
-            const algorithms = rules.map(
-                (r: { applyServerSideEncryptionByDefault?: { sseAlgorithm?: string } }) =>
-                    r?.applyServerSideEncryptionByDefault?.sseAlgorithm,
+            type Rule = { applyServerSideEncryptionByDefault?: { sseAlgorithm?: string } } | undefined;
+            const rules = mine(aws.s3.BucketServerSideEncryptionConfiguration).flatMap((c) =>
+                list(c.props.rules as Rule | Rule[] | undefined),
             );
+            const algorithms = rules.map((r) => r?.applyServerSideEncryptionByDefault?.sseAlgorithm);
             if (!algorithms.some((a) => a === "AES256" || a === "aws:kms" || a === "aws:kms:dsse")) {
                 report(
                     `bucket '${name}' (a buildspec's) must set its default encryption (AES256 or aws:kms)`,

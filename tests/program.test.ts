@@ -309,7 +309,7 @@ for (const e of STACKS) {
             assert.equal(attachment.policyArn, `arn:aws:iam::${ACCOUNT}:policy/${name}-policy`);
         });
 
-        it("buildspec: an S3 object in a private, encrypted, TLS-only bucket of the stack, which the project names by ARN", async () => {
+        it("buildspec: an S3 object in a private, encrypted, TLS-only bucket of the stack, which the project names by ARN", () => {
             const bucket = findResource(T.bucket);
             assert.equal(bucket.inputs.bucket, bucketName);
             assert.equal(bucket.inputs.forceDestroy, true);
