@@ -138,11 +138,14 @@ export function buildPolicy(inputs: BuildPolicyInputs): aws.iam.PolicyDocument {
                 : [
                       {
                           // CodeBuild reads the project's buildspec from S3 as the service role (CDK's
-                          // BuildSpec.fromAsset grants the project read on its asset): this one key only.
+                          // BuildSpec.fromAsset grants the project read on its asset): this one key only, and only
+                          // in a bucket of this account (s3:ResourceAccount), so a bucket of the same name that
+                          // someone else created after ours was gone could never hand this build its commands.
                           Sid: "ReadThisProjectsBuildspecOnly",
                           Effect: "Allow" as const,
                           Action: ["s3:GetObject"],
                           Resource: [inputs.buildspecObjectArn],
+                          Condition: { StringEquals: { "s3:ResourceAccount": parts.accountId } },
                       },
                   ]),
         ],

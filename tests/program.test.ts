@@ -303,6 +303,9 @@ for (const e of STACKS) {
                 ],
             );
             assert.deepEqual(doc.Statement.at(-1)?.Action, ["s3:GetObject"]);
+            assert.deepEqual((doc.Statement.at(-1) as { Condition?: unknown }).Condition, {
+                StringEquals: { "s3:ResourceAccount": ACCOUNT },
+            });
             assert.deepEqual(doc.Statement[0].Action, ["ecr:GetAuthorizationToken"]);
             const attachment = findResource(T.attachment).inputs;
             assert.equal(attachment.role, `${name}-role`);
