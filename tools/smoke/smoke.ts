@@ -91,7 +91,7 @@ interface AwsError {
     message?: string;
     $retryable?: { throttling?: boolean };
 }
-const asAws = (e: unknown): AwsError => (e !== null && typeof e === "object" ? (e as AwsError) : {});
+const asAws = (e: unknown): AwsError => (e !== null && typeof e === "object" ? e : {});
 export const isThrottling = (e: unknown) =>
     THROTTLING.has(asAws(e).name ?? "") || asAws(e).$retryable?.throttling === true;
 export const isCredentialError = (e: unknown) => CREDENTIALS.has(asAws(e).name ?? "");

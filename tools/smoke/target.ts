@@ -18,12 +18,15 @@ export interface Target {
 /** Reads a stack's outputs as JSON (the Pulumi CLI in the real tool, a stub in tests). */
 export type ReadOutputs = (stack: string) => Promise<Record<string, unknown>>;
 
-/** `pulumi stack output --json --stack <stack>`, run in `cwd` (the Pulumi project). Errors are {@link FlagError}s. */
-export function pulumiOutputs(cwd: string): ReadOutputs {
+/**
+ * `pulumi stack output --json --stack <stack>`, run in `cwd` (the Pulumi project); `bin` is the CLI (a path in tests).
+ * A missing CLI or a failing command is a {@link FlagError}; secrets stay `[secret]` (no `--show-secrets`).
+ */
+export function pulumiOutputs(cwd: string, bin = "pulumi"): ReadOutputs {
     return (stack) =>
         new Promise((resolve, reject) => {
             execFile(
-                "pulumi",
+                bin,
                 ["stack", "output", "--json", "--stack", stack],
                 { cwd, maxBuffer: 16 * 1024 * 1024 },
                 (err, stdout, stderr) => {

@@ -117,6 +117,8 @@ export function duration(seconds: number): string {
 }
 
 const num = (v: number | null, digits = 1) => (v === null ? "n/a" : v.toFixed(digits));
+/** Seconds with their unit, or `n/a`. */
+const sec = (v: number | null) => (v === null ? "n/a" : `${v.toFixed(1)} s`);
 
 /**
  * The lines that report one build's JSON line: hits, time and MB pushed, and the previous run's numbers of the
@@ -131,13 +133,13 @@ export function eventLines(e: BuildEvent, label: string, previous?: BuildEvent):
     const s = e.seconds;
     const lines = [
         `${p}hits:   ${hits}; cache found in ECR: ${e.cacheFound ? "yes" : "no"}; export: ${e.export}${e.skipped ? "; skipped as unchanged" : ""}`,
-        `${p}time:   ${num(s.total)} s (pre_build ${num(s.preBuild)} s, build ${num(s.build)} s, export ${num(s.export)} s)`,
+        `${p}time:   ${sec(s.total)} (pre_build ${sec(s.preBuild)}, build ${sec(s.build)}, export ${sec(s.export)})`,
         `${p}pushed: ${e.mbPushed === null ? "n/a (BuildKit printed no layer sizes)" : `${num(e.mbPushed)} MB`}`,
     ];
     if (previous !== undefined) {
         const hitsBefore = previous.steps === null ? "n/a" : `${previous.cached ?? 0} of ${previous.steps}`;
         lines.push(
-            `${p}before: ${hitsBefore} steps from the cache, ${num(previous.seconds.total)} s, ${previous.mbPushed === null ? "n/a" : `${num(previous.mbPushed)} MB`} (build ${previous.buildId})`,
+            `${p}before: ${hitsBefore} steps from the cache, ${sec(previous.seconds.total)}, ${previous.mbPushed === null ? "n/a" : `${num(previous.mbPushed)} MB`} (build ${previous.buildId})`,
         );
     }
     return lines;
