@@ -585,6 +585,74 @@ describe("npm run smoke (tools/smoke, AWS clients mocked with aws-sdk-client-moc
         );
     });
 
+    it("a batch that fails before any job (DOWNLOAD_BATCHSPEC): names the batch's phase; exit 3", async () => {
+        const batchId = `${PROJECT}:batch-2`;
+        cb.on(BatchGetProjectsCommand).resolves({
+            projects: [{ name: PROJECT, buildBatchConfig: { serviceRole: "arn:aws:iam::123:role/b" } }],
+        });
+        cb.on(StartBuildBatchCommand).resolves({ buildBatch: { id: batchId } });
+        cb.on(BatchGetBuildBatchesCommand).resolves({
+            buildBatches: [
+                {
+                    id: batchId,
+                    complete: true,
+                    buildBatchStatus: "FAILED",
+                    phases: [
+                        { phaseType: "SUBMITTED", phaseStatus: "SUCCEEDED", endTime: at(0), durationInSeconds: 0 },
+                        {
+                            phaseType: "DOWNLOAD_BATCHSPEC",
+                            phaseStatus: "FAILED",
+                            endTime: at(2),
+                            durationInSeconds: 2,
+                            contexts: [{ statusCode: "YAML_FILE_ERROR", message: "batch: build-graph is invalid" }],
+                        },
+                        { phaseType: "FAILED" },
+                    ],
+                    buildGroups: [],
+                },
+            ],
+        });
+        const r = await run(["--stack", "dev"]);
+        assert.deepEqual(lines(r.out).slice(2), [
+            "  [batch] SUBMITTED          SUCCEEDED      0s",
+            "  [batch] DOWNLOAD_BATCHSPEC FAILED         2s  YAML_FILE_ERROR: batch: build-graph is invalid",
+            `smoke: batch ${batchId} FAILED in phase DOWNLOAD_BATCHSPEC (FAILED): YAML_FILE_ERROR: batch: build-graph is invalid`,
+            "smoke: the build failed after 0s; exit 3",
+        ]);
+        assert.equal(r.code, EXIT.buildFailed);
+        assert.equal(cb.commandCalls(BatchGetBuildsCommand).length, 0);
+    });
+
+    it("--timeout: stops following a build that doesn't end, says the build goes on; exit 1", async () => {
+        mockSingleBuild(SUCCEEDED);
+        cb.on(BatchGetBuildsCommand).resolves({
+            builds: [
+                build(BUILD_ID, {
+                    status: "IN_PROGRESS",
+                    complete: false,
+                    phases: phases(ALL_OK.slice(0, 2), ["PROVISIONING"]),
+                }),
+            ],
+        });
+        const r = await run(["--stack", "dev", "--timeout", "1", "--poll", "10"]);
+        // 10 s, then ×1.5 while nothing changes: 15, 22.5, then past the minute.
+        assert.deepEqual(r.sleeps, [10000, 15000, 22500, 30000]);
+        assert.equal(
+            lines(r.out).at(-1),
+            "smoke: gave up following after 1 min (--timeout); the build goes on in CodeBuild.",
+        );
+        assert.equal(r.code, EXIT.error);
+    });
+
+    it("no region anywhere: says how to give one; exit 2", async () => {
+        cb.on(BatchGetProjectsCommand).rejects(new Error("Region is missing"));
+        const r = await run(["--project", PROJECT]);
+        assert.deepEqual(lines(r.out), [
+            "smoke: no AWS region: pass --region, or set AWS_REGION or the profile's region.",
+        ]);
+        assert.equal(r.code, EXIT.usage);
+    });
+
     it("on a TTY: a status line rewritten in place, erased before every whole line; the lines are the same as elsewhere", async () => {
         mockSingleBuild(SUCCEEDED);
         mockStream(BUILD_ID.split(":")[1], metricsLine({ cacheFound: true, steps: 5, cached: 4 }));

@@ -114,8 +114,8 @@ export function buildIdOf(arnOrId: string): string {
     return /:build\/(.+)$/.exec(arnOrId)?.[1] ?? arnOrId;
 }
 
-/** The first phase that ended other than SUCCEEDED, with CodeBuild's message. */
-export function failedPhase(b: Build): string | undefined {
+/** The first phase (of a build or a batch) that ended other than SUCCEEDED, with CodeBuild's message. */
+export function failedPhase(b: { phases?: PhaseLike[] }): string | undefined {
     const p = (b.phases ?? []).find((x) => x.phaseStatus !== undefined && x.phaseStatus !== "SUCCEEDED");
     if (p === undefined) return undefined;
     const context = (p.contexts ?? []).map((c) => [c.statusCode, c.message].filter(Boolean).join(": ")).join("; ");
@@ -145,6 +145,10 @@ export async function runSmoke(o: SmokeOptions, d: SmokeDeps): Promise<ExitCode>
             );
             return EXIT.noCredentials;
         }
+        if (/^Region is missing/.test(err.message ?? "")) {
+            display.line("smoke: no AWS region: pass --region, or set AWS_REGION or the profile's region.");
+            return EXIT.usage;
+        }
         display.line(`smoke: ${err.name ?? "Error"}: ${err.message ?? String(e)}`);
         return EXIT.error;
     }
@@ -168,11 +172,17 @@ async function smoke(o: SmokeOptions, d: SmokeDeps, display: Display): Promise<E
 
     const previous = d.state.read(o.projectName);
     const started = d.now();
-    const builds = batch ? await followBatch(o, d, display, call) : await followBuild(o, d, display, call);
+    const { builds, batchFailure } = batch
+        ? await followBatch(o, d, display, call)
+        : { builds: await followBuild(o, d, display, call), batchFailure: undefined };
     display.clear();
 
-    // The result of each build, then the lines of those that print one.
+    // The result of the batch and of each build, then the lines of those that print one.
     const codes: ExitCode[] = [];
+    if (batchFailure !== undefined) {
+        display.line(`smoke: ${batchFailure}`);
+        codes.push(EXIT.buildFailed);
+    }
     for (const { label, build } of builds) {
         const p = label === "" ? "" : `[${label}] `;
         if (build.buildStatus !== "SUCCEEDED") {
@@ -246,7 +256,13 @@ async function followBuild(o: SmokeOptions, d: SmokeDeps, display: Display, call
     return [followed];
 }
 
-async function followBatch(o: SmokeOptions, d: SmokeDeps, display: Display, call: Call): Promise<Followed[]> {
+/** Follows a batch; its jobs' builds, and what went wrong with the batch itself (undefined when it succeeded). */
+async function followBatch(
+    o: SmokeOptions,
+    d: SmokeDeps,
+    display: Display,
+    call: Call,
+): Promise<{ builds: Followed[]; batchFailure?: string }> {
     const res = await call("StartBuildBatch", () =>
         d.codebuild.send(new StartBuildBatchCommand({ projectName: o.projectName })),
     );
@@ -296,10 +312,13 @@ async function followBatch(o: SmokeOptions, d: SmokeDeps, display: Display, call
         const done = batch.complete === true && running.length === 0;
         return { done, changed };
     });
-    if (batch.buildBatchStatus !== "SUCCEEDED") {
-        display.line(`smoke: batch ${id} ${batch.buildBatchStatus ?? "ended"}`);
-    }
-    return [...jobs.values()].sort((a, b) => a.label.localeCompare(b.label));
+    const builds = [...jobs.values()].sort((a, b) => a.label.localeCompare(b.label));
+    if (batch.buildBatchStatus === "SUCCEEDED") return { builds };
+    const phase = failedPhase(batch);
+    return {
+        builds,
+        batchFailure: `batch ${id} ${batch.buildBatchStatus ?? "ended"}${phase === undefined ? "" : ` in phase ${phase}`}`,
+    };
 }
 
 /** Prints a followed build's phases that ended since the last call; whether any did. */
@@ -353,7 +372,7 @@ async function poll(
         if (d.now() >= deadline) {
             throw new Stop(
                 EXIT.error,
-                `gave up following after ${o.timeoutMinutes} minutes (--timeout); the build goes on in CodeBuild.`,
+                `gave up following after ${o.timeoutMinutes} min (--timeout); the build goes on in CodeBuild.`,
             );
         }
         wait = changed ? o.pollSeconds : Math.min(wait * 1.5, MAX_POLL_SECONDS);
