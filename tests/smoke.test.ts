@@ -360,6 +360,39 @@ describe("npm run smoke (tools/smoke, AWS clients mocked with aws-sdk-client-moc
         assert.equal(r.code, EXIT.buildFailed);
     });
 
+    it("a build that failed before its logs began: one look for the stream, no waiting; exit 3, not 6", async () => {
+        const ASSUME = `CodeBuild is not authorized to perform: sts:AssumeRole on arn:aws:iam::123456789012:role/${PROJECT}-role`;
+        const failed = build(BUILD_ID, {
+            status: "FAILED",
+            complete: true,
+            phases: [
+                ...phases(ALL_OK.slice(0, 2)),
+                {
+                    phaseType: "PROVISIONING",
+                    phaseStatus: "FAILED",
+                    endTime: at(3),
+                    durationInSeconds: 2,
+                    contexts: [{ statusCode: "CLIENT_ERROR", message: ASSUME }],
+                },
+                { phaseType: "COMPLETED", startTime: at(3) },
+            ],
+        });
+        mockSingleBuild(failed);
+        cwl.on(GetLogEventsCommand).rejects(
+            new ResourceNotFoundException({ message: "The specified log stream does not exist.", $metadata: {} }),
+        );
+        const r = await run(["--stack", "dev"]);
+        const stream = BUILD_ID.split(":")[1];
+        assert.deepEqual(lines(r.out).slice(-3), [
+            `build ${BUILD_ID} FAILED in phase PROVISIONING (FAILED): CLIENT_ERROR: ${ASSUME}`,
+            `the log stream ${stream} of log group ${GROUP} does not exist (ResourceNotFoundException: The specified log stream does not exist.).`,
+            "smoke: the build failed after 5s; exit 3",
+        ]);
+        assert.equal(r.code, EXIT.buildFailed);
+        assert.equal(cwl.commandCalls(GetLogEventsCommand).length, 1);
+        assert.deepEqual(r.sleeps, [5000], "only the one poll interval");
+    });
+
     it("a cache miss: a cache was found but no step used it; exit 4", async () => {
         mockSingleBuild(SUCCEEDED);
         mockStream(BUILD_ID.split(":")[1], metricsLine({ cacheFound: true, steps: 5, cached: 0 }));

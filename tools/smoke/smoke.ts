@@ -196,7 +196,8 @@ async function smoke(o: SmokeOptions, d: SmokeDeps, display: Display): Promise<E
     for (const { label, build } of builds) {
         if (batch && !PLATFORM_JOBS.includes(label)) continue;
         const p = label === "" ? "" : `[${label}] `;
-        const read = await readLine(build, d, display, call);
+        // A failed build may have ended before its logs began: one look, no waiting for late logs.
+        const read = await readLine(build, build.buildStatus === "SUCCEEDED" ? LOG_ATTEMPTS : 1, d, display, call);
         if (typeof read === "string") {
             display.line(`${p}${read}`);
             // A failed build's missing line is not news: the failure is.
@@ -397,14 +398,20 @@ async function withThrottleRetry<T>(what: string, fn: () => Promise<T>, d: Smoke
 }
 
 /** The build's JSON line, or a sentence saying why there is none. */
-async function readLine(build: Build, d: SmokeDeps, display: Display, call: Call): Promise<BuildEvent | string> {
+async function readLine(
+    build: Build,
+    attempts: number,
+    d: SmokeDeps,
+    display: Display,
+    call: Call,
+): Promise<BuildEvent | string> {
     const group = build.logs?.groupName;
     const stream = build.logs?.streamName;
     if (build.logs?.cloudWatchLogs?.status === "DISABLED" || group === undefined || stream === undefined) {
         return `build ${build.id} has no CloudWatch Logs (the project's logsConfig is off), so its JSON line can't be read.`;
     }
     let last = "";
-    for (let attempt = 1; attempt <= LOG_ATTEMPTS; attempt++) {
+    for (let attempt = 1; attempt <= attempts; attempt++) {
         try {
             const text = await readStream(group, stream, d, call);
             const events = buildEvents(text);
@@ -414,12 +421,14 @@ async function readLine(build: Build, d: SmokeDeps, display: Display, call: Call
             if (asAws(e).name !== "ResourceNotFoundException") throw e;
             last = `the log stream ${stream} of log group ${group} does not exist (ResourceNotFoundException: ${asAws(e).message})`;
         }
-        if (attempt < LOG_ATTEMPTS) {
+        if (attempt < attempts) {
             display.line(`smoke: ${last}; logs can arrive late, retry ${attempt} in ${LOG_RETRY_SECONDS * attempt}s`);
             await d.sleep(LOG_RETRY_SECONDS * attempt * 1000);
         }
     }
-    return `${last}, after ${LOG_ATTEMPTS} attempts. The build's result is known, its cache numbers are not: check the log group's retention and the role's logs:PutLogEvents.`;
+    return attempts > 1
+        ? `${last}, after ${attempts} attempts. The build's result is known, its cache numbers are not: check the log group's retention and the role's logs:PutLogEvents.`
+        : `${last}.`;
 }
 
 /** A log stream's messages from the head, joined by newlines. */
