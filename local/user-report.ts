@@ -81,6 +81,7 @@ interface StepRow {
 export function stepRows(plan: readonly PlannedStep[], runs: Runs): StepRow[] {
     const seen = new Map<string, { stage?: string; index: number; total: number; text: string }>();
     for (const p of plan) seen.set(stepKey(p), p);
+    const fromKeys = new Set(plan.filter((p) => p.keyword === "FROM").map(stepKey));
     // BuildKit's own text (a FROM with its resolved digest, variables expanded) over the parse's.
     for (const run of runs) for (const r of run) for (const s of r.steps) seen.set(stepKey(s), s);
     const order = buildOrder(plan);
@@ -90,7 +91,10 @@ export function stepRows(plan: readonly PlannedStep[], runs: Runs): StepRow[] {
             const outcomes: string[] = [];
             for (const run of runs) {
                 const step = run[b].steps.find((x) => stepKey(x) === key);
-                const o = step ? stepOutcome(step) : "-";
+                // BuildKit runs two FROMs of one image as one vertex and prints it under the first stage's name only.
+                const shared =
+                    !step && fromKeys.has(key) && run[b].steps.some((x) => (x.stage ?? "") === (s.stage ?? ""));
+                const o = step ? stepOutcome(step) : shared ? "shared" : "-";
                 if (!outcomes.includes(o)) outcomes.push(o);
             }
             return outcomes.join("|");
@@ -112,6 +116,10 @@ export function stepMatrix(plan: readonly PlannedStep[], runs: Runs): string {
     ];
     if (rows.some((r) => r.cells.some((c) => c.split("|").includes("-"))))
         out.push("- : not in that build (its stage isn't needed for the target)");
+    if (rows.some((r) => r.cells.some((c) => c.split("|").includes("shared"))))
+        out.push(
+            "shared : a FROM of the same image as an earlier stage's; BuildKit pulls it once, under that stage's name",
+        );
     if (rows.some((r) => r.cells.some((c) => c.includes("|"))))
         out.push("a|b : the runs differed (in the order they first appeared)");
     return out.join("\n");
@@ -149,7 +157,9 @@ export function buildTable(runs: Runs): string {
             sec(time.median),
             range(time, (x) => x.toFixed(1)),
             `${Math.round(share.median * 100)}`,
-            `${range(share, (x) => String(Math.round(x * 100)))}${many && wideShare(share) ? " !" : ""}`,
+            r.name === "cold"
+                ? "-"
+                : `${range(share, (x) => String(Math.round(x * 100)))}${many && wideShare(share) ? " !" : ""}`,
             median(runs.map((run) => run[b].pulledMB)).toFixed(1),
             median(runs.map((run) => run[b].pushedMB)).toFixed(1),
             count("hit"),
