@@ -12,12 +12,12 @@ type Answer = { code: number; stdout?: string; stderr?: string };
 /** A scripted docker client: the first rule whose prefix starts the command answers; records every command. */
 function scripted(rules: Array<[string, Answer]>): DockerRunner & { calls: string[] } {
     const calls: string[] = [];
-    const docker = async (args: string[]) => {
+    const docker = (args: string[]) => {
         const cmd = args.join(" ");
         calls.push(cmd);
         const rule = rules.find(([prefix]) => cmd.startsWith(prefix));
-        if (!rule) throw new Error(`unexpected docker command: ${cmd}`);
-        return { stdout: "", stderr: "", ...rule[1] };
+        if (!rule) return Promise.reject(new Error(`unexpected docker command: ${cmd}`));
+        return Promise.resolve({ stdout: "", stderr: "", ...rule[1] });
     };
     return Object.assign(docker, { calls });
 }
@@ -115,7 +115,7 @@ describe("checks before the first build (scripted docker client)", () => {
             ...base,
             docker,
             builderImage: { ...required, required: false, flag: "" },
-            containerImage: async () => "127.0.0.1:5000/base/busybox:latest",
+            containerImage: () => Promise.resolve("127.0.0.1:5000/base/busybox:latest"),
         });
         assert.equal(r.builder.buildkit, undefined);
         assert.match(r.noBuildkitImage ?? "", /^Error response from daemon: .*no such host$/);
