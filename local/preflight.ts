@@ -199,7 +199,8 @@ export function builderLine(
     b: BuilderInfo | undefined,
     mode: "docker-container" | "containerd-store" | "daemon",
 ): string {
-    const tools = b ? `; Docker ${b.daemon}, buildx ${b.buildx.replace(/^github\.com\/docker\/buildx /, "")}` : "";
+    // `docker buildx version` prints `github.com/docker/buildx <version> <revision>`.
+    const tools = b ? `; Docker ${b.daemon}, buildx ${b.buildx.split(/\s+/)[1] ?? b.buildx}` : "";
     if (mode === "docker-container" && b?.buildkit) {
         return `CodeBuild's docker-container builder: BuildKit ${b.buildkit.version} from the image ${b.buildkit.ref}, ${b.buildkit.source}${tools}`;
     }

@@ -69,7 +69,7 @@ describe("checks before the first build (scripted docker client)", () => {
         });
         assert.equal(
             builderLine(r.builder, "docker-container"),
-            `CodeBuild's docker-container builder: BuildKit v0.32.2 from the image ${REF}, pulled; Docker 28.5.2, buildx 0.29.1 a41c1a4`,
+            `CodeBuild's docker-container builder: BuildKit v0.32.2 from the image ${REF}, pulled; Docker 28.5.2, buildx 0.29.1`,
         );
     });
     it("no buildx plugin: says where it looked and how to install it, and asks the daemon nothing", async () => {
