@@ -12,7 +12,9 @@
  *   npm run local-build -- --help
  *
  * With `--context DIR` it runs the same buildspec on the user's own Dockerfile instead (local/user-build.ts):
- * cold, warm, one change build per `--change` path, BuildKit's checks and the cache findings, and a verdict.
+ * cold, warm, one change build per `--change` path, `--runs N` times (default {@link DEFAULT_RUNS}), BuildKit's checks
+ * and the cache findings, and the report (local/user-report.ts): every step of every stage, the verdict, medians and
+ * ranges. Before the first build, local/preflight.ts checks the host (each failure one line, exit 1).
  * `--portable` runs those builds on an existing Docker daemon instead of fresh ones (local/portable.ts).
  *
  *   npm run local-build -- --context examples/dockerfiles/cache-friendly --change app/main.sh \
