@@ -107,6 +107,14 @@ function contextSources(i: Instruction): string[] {
     return list;
 }
 
+/** An instruction's flags as written (`--from=builder`, `--link`), which dockerfile-ast keeps apart from its arguments. */
+function flagsText(i: Instruction): string[] {
+    const flags =
+        (i as unknown as { getFlags?: () => Array<{ getName(): string; getValue(): string | null }> }).getFlags?.() ??
+        [];
+    return flags.map((f) => (f.getValue() === null ? `--${f.getName()}` : `--${f.getName()}=${f.getValue()}`));
+}
+
 const isBroad = (src: string) => /^(?:\.\/?|\*|\.\/\*|\/)$/.test(src.trim());
 
 /**
@@ -285,7 +293,7 @@ export function dockerfileSteps(parsed: Dockerfile): PlannedStep[] {
                 total: counted.length,
                 line: lineOf(x),
                 keyword: x.getKeyword(),
-                text: normalizeStepText(`${x.getKeyword()} ${argsText(x)}`),
+                text: normalizeStepText(`${x.getKeyword()} ${[...flagsText(x), argsText(x)].join(" ")}`),
             }),
         );
         if (stage.name) earlier.add(stage.name);

@@ -121,6 +121,13 @@ describe("the step table and the verdict on a multi-stage Dockerfile (recorded b
         // BuildKit's own text for a step it printed (the FROM with its digest), the Dockerfile's for the shared FROM.
         assert.match(rows[0].name, /^\[builder 1\/7\] FROM 127\.0\.0\.1:5000\/base\/busybox:latest@sha256:/);
         assert.equal(rows[7].name, "[stage-1 1/4] FROM ${BASE_IMAGE}");
+        // With a target that leaves the final stage out, its rows come from the parse, flags and all.
+        const parsedOnly = stepRows(PLAN, [multiRun().map((r) => ({ ...r, steps: [] }))]);
+        assert.equal(parsedOnly[8].name, "[stage-1 2/4] COPY --from=builder /app.tar /app.tar");
+        assert.deepEqual(
+            parsedOnly.map((r) => r.name),
+            rows.map((r, i) => (i === 0 ? "[builder 1/7] FROM ${BASE_IMAGE} AS builder" : r.name)),
+        );
     });
     it("two stages' steps at the same index stay apart: a change to src/ reruns [stage-1 3/4], not [builder 3/7]", () => {
         //                               cold       warm   notes.txt      src/main.c     config/app.conf
