@@ -40,7 +40,7 @@ function localBuild(args: string[], env: NodeJS.ProcessEnv = process.env) {
         cwd: ROOT,
         encoding: "utf8",
         env,
-        timeout: 400_000,
+        timeout: 900_000,
     });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -66,7 +66,8 @@ function checkAgainstReport(example: string, stdout: string): void {
 }
 
 describe("local-build --context on the example Dockerfiles", function () {
-    this.timeout(300_000);
+    // Three runs (the default --runs) of up to five builds each.
+    this.timeout(900_000);
     before(function () {
         if (!canRunDocker) {
             pending(this, SKIP_REASON);
