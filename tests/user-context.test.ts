@@ -159,6 +159,37 @@ describe("user context: input checked before any daemon starts", () => {
         assert.match(r.stderr, /^Invalid value for '--change': "..\/outside.txt" \(outside the context /);
         assert.equal(r.stdout, "");
     });
+
+    it("a check before the first build that fails is one line on stderr and exit status 1 (--portable, no docker client on PATH)", function () {
+        this.timeout(30_000);
+        // Real: the command, with a PATH that has no docker client; no Docker is asked anything.
+        const r = spawnSync(
+            process.execPath,
+            [require.resolve("tsx/cli"), "local/cli.ts", "--context", path.join(dir, "app"), "--portable"],
+            { cwd: path.resolve(__dirname, ".."), encoding: "utf8", env: { ...process.env, PATH: "/nonexistent" } },
+        );
+        assert.equal(r.status, 1, r.stderr);
+        assert.equal(
+            r.stderr,
+            "--portable: no docker client on PATH: install Docker's CLI (docs.docker.com/engine/install/), or use the default mode (as root, without --portable)\n",
+        );
+        assert.equal(r.stdout, "");
+    });
+    it("--runs takes a whole number of at least 1, and only with --context", function () {
+        this.timeout(30_000);
+        const cli = (args: string[]) =>
+            spawnSync(process.execPath, [require.resolve("tsx/cli"), "local/cli.ts", ...args], {
+                cwd: path.resolve(__dirname, ".."),
+                encoding: "utf8",
+                env: { ...process.env, PATH: "/nonexistent" },
+            });
+        const zero = cli(["--context", path.join(dir, "app"), "--runs", "0"]);
+        assert.equal(zero.status, 2, zero.stderr);
+        assert.match(zero.stderr, /^Invalid value for '--runs': "0"\. Allowed: a whole number >= 1\.\n/);
+        const alone = cli(["--runs", "2"]);
+        assert.equal(alone.status, 2, alone.stderr);
+        assert.match(alone.stderr, /^'--runs' needs '--context DIR'/);
+    });
 });
 
 describe("user build args", () => {
