@@ -78,8 +78,22 @@ const CONNECTION_ARN =
 /** CodeConnections connection names: 1 to 32 characters (CreateConnection's ConnectionName). */
 const CONNECTION_NAME = /^[A-Za-z0-9.@_-]{1,32}$/;
 
-/** What the role may do with the connection: fetch a token and read the connection, nothing else. */
-export const CONNECTION_ACTIONS = ["GetConnectionToken", "GetConnection"] as const;
+/**
+ * What the role may do with the connection: every action CodeBuild checks on it, each on the one connection ARN.
+ * - `GetConnectionToken` and `GetConnection`: CodeBuild user guide, "Connect CodeBuild to GitHub with a GitHub App"
+ *   (https://docs.aws.amazon.com/codebuild/latest/userguide/connections-github-app.html), the service role's policy.
+ * - `UseConnection`: that guide doesn't list it, but CodeBuild checks it on the service role when the project is
+ *   created and when its webhook is: CreateProject fails with "User is not authorized to access connection"
+ *   (OAuthProviderException) without it, and the fix grants all three (aws/aws-cdk#38504, fix PR aws/aws-cdk#38508);
+ *   CreateWebhook fails with "Access denied to connection" (InvalidInputException) with only the guide's two
+ *   (aws/aws-cdk#31726, whose fix PR aws/aws-cdk#37522 grants `UseConnection`; hashicorp/terraform-provider-aws#40656).
+ *   The Developer Tools console guide's example policies use it too ("Permissions and examples for AWS
+ *   CodeConnections", https://docs.aws.amazon.com/dtconsole/latest/userguide/security_iam_id-based-policy-examples-connections.html).
+ * CodeBuild checks them at create time, so the project must be created only once the policy is attached: the
+ * project's `serviceRole` is `iam.ts`'s `roleArn`, which resolves after the attachment (tests/program.test.ts).
+ * The action's prefix is the ARN's service (`codeconnections` or `codestar-connections`), see {@link sourceAuthStatements}.
+ */
+export const CONNECTION_ACTIONS = ["GetConnectionToken", "GetConnection", "UseConnection"] as const;
 /** What the role may do with the token's secret: read its value. */
 export const SECRET_ACTIONS = ["secretsmanager:GetSecretValue"] as const;
 
@@ -90,9 +104,11 @@ export interface SourceAuthArns {
 }
 
 /**
- * The role's statements for signing in to the source (pure): `GetConnectionToken` and `GetConnection` on the
- * connection (with the prefix of the ARN's service), or `secretsmanager:GetSecretValue` on the token's secret.
- * None for a public source.
+ * The role's statements for signing in to the source (pure): {@link CONNECTION_ACTIONS} on the connection, with the
+ * prefix of the ARN's own service ("When specifying a resource in the IAM policy, the service prefix needs to match
+ * that of the resource": Developer Tools console guide, "Connections rename - Summary of changes",
+ * https://docs.aws.amazon.com/dtconsole/latest/userguide/rename.html), or `secretsmanager:GetSecretValue` on the
+ * token's secret. None for a public source.
  */
 export function sourceAuthStatements(arns: SourceAuthArns): aws.iam.PolicyStatement[] {
     const statements: aws.iam.PolicyStatement[] = [];

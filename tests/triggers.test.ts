@@ -254,12 +254,16 @@ describe("sources, triggers and schedules: validation (exact problems)", () => {
 });
 
 describe("IAM documents of the sign-in and the schedule (pure)", () => {
-    it("a connection: GetConnectionToken and GetConnection on it only, with the prefix of its ARN's service", () => {
+    it("a connection: GetConnectionToken, GetConnection and UseConnection on it only, with the prefix of its ARN's service", () => {
         assert.deepEqual(sourceAuthStatements({ connectionArn: CONNECTION_ARN }), [
             {
                 Sid: "UseThisSourceConnectionOnly",
                 Effect: "Allow",
-                Action: ["codeconnections:GetConnectionToken", "codeconnections:GetConnection"],
+                Action: [
+                    "codeconnections:GetConnectionToken",
+                    "codeconnections:GetConnection",
+                    "codeconnections:UseConnection",
+                ],
                 Resource: [CONNECTION_ARN],
             },
         ]);
@@ -267,6 +271,7 @@ describe("IAM documents of the sign-in and the schedule (pure)", () => {
         assert.deepEqual(sourceAuthStatements({ connectionArn: legacy })[0].Action, [
             "codestar-connections:GetConnectionToken",
             "codestar-connections:GetConnection",
+            "codestar-connections:UseConnection",
         ]);
         assert.deepEqual(sourceAuthStatements({}), []);
     });
@@ -319,7 +324,22 @@ describe("program under mocks: stack github (my own GitHub repository, build on 
         const actions = policy.Statement.flatMap((s: { Action: string[] }) => s.Action).filter((a: string) =>
             /^(codeconnections|codestar-connections|secretsmanager):/.test(a),
         );
-        assert.deepEqual(actions, ["codeconnections:GetConnectionToken", "codeconnections:GetConnection"]);
+        assert.deepEqual(actions, [
+            "codeconnections:GetConnectionToken",
+            "codeconnections:GetConnection",
+            "codeconnections:UseConnection",
+        ]);
+    });
+
+    it("the project waits for the role's policy (CodeBuild checks the connection's actions at CreateProject), and the webhook for the project", () => {
+        // Mocked engine: the dependencies are the ones the SDK sends with each registration (tests/helpers/mocks.ts).
+        const attachment = findResource("aws:iam/rolePolicyAttachment:RolePolicyAttachment");
+        const project = findResource("aws:codebuild/project:Project");
+        assert.ok(project.dependencies.includes(attachment.urn), JSON.stringify(project.dependencies));
+        const webhook = findResource("aws:codebuild/webhook:Webhook");
+        assert.ok(webhook.dependencies.includes(project.urn), JSON.stringify(webhook.dependencies));
+        // The attached policy is the one that grants UseConnection on the connection.
+        assert.equal(attachment.inputs.policyArn, `arn:aws:iam::${ACCOUNT}:policy/${name}-policy`);
     });
 
     it("a webhook on pushes to main and on pull requests, only for changes under docker/, fork PRs held for approval", () => {
