@@ -25,8 +25,8 @@ import { PACKAGE_NAME } from "./packageName";
 import { builderSettings, upstreamCacheUrls } from "./pullThrough";
 import { createUpstreamCaches } from "./upstreamCache";
 import { createSchedule } from "./schedule";
-import { connectionConsoleUrl, createSourceAuth } from "./source";
-import { createWebhook } from "./triggers";
+import { connectionReadiness, createSourceAuth } from "./source";
+import { createWebhookWhenReady } from "./triggers";
 
 /**
  * The component's type token, `<package>:index:<class>`: the package is `ecr-layer-cache` ({@link PACKAGE_NAME}),
@@ -98,11 +98,15 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
     /** The CodeConnections connection the project signs in with (`connectionArn`, or the one created); undefined without. */
     public readonly connectionArn: pulumi.Output<string | undefined>;
     /**
-     * The created connection's status: `PENDING` until its one-time handshake is done in the console
-     * (`connectionHandshakeUrl`), then `AVAILABLE`; undefined unless `createConnection`.
+     * The connection's live status, read on every preview and update (created or given): `PENDING` until its
+     * one-time handshake is done in the console (`connectionHandshakeUrl`), then `AVAILABLE` (or `ERROR`); undefined
+     * without a connection. The webhook exists and the schedule is enabled only while it is `AVAILABLE`.
      */
     public readonly connectionStatus: pulumi.Output<string | undefined>;
-    /** Where the created connection's handshake is done (the console's Connections page); undefined unless `createConnection`. */
+    /**
+     * Where the connection's handshake is done (the console's Connections page), while the connection isn't
+     * `AVAILABLE`: a set value means there is a step left to do. Undefined once it is, or without a connection.
+     */
     public readonly connectionHandshakeUrl: pulumi.Output<string | undefined>;
     /** With `webhookManualCreation`: the URL the repository's hook must call; undefined otherwise. */
     public readonly webhookPayloadUrl: pulumi.Output<string | undefined>;
@@ -187,15 +191,28 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
               )
             : undefined;
 
+        // With a connection, the webhook and the schedule wait until it is AVAILABLE (a new one is PENDING until its
+        // console handshake): the first `pulumi up` succeeds and warns with the handshake URL, the next one after
+        // the handshake creates the webhook (`createWebhookWhenReady` in triggers.ts explains the trade-off).
+        const connection =
+            a.sourceAuth === "connection"
+                ? connectionReadiness(
+                      sourceAuth.connectionStatus,
+                      sourceAuth.connectionArn,
+                      repository.arn.apply((arn) => arnParts(arn).region),
+                      this,
+                  )
+                : undefined;
         const webhook = a.webhook.enabled
             ? // A batch project (two platforms built natively) is started by its webhook as a batch.
-              createWebhook(
+              createWebhookWhenReady(
                   name,
                   project.name,
                   a.webhook,
                   a.trustedRefs,
                   childOpts,
                   isNative(a) ? "BUILD_BATCH" : "BUILD",
+                  connection?.ready,
               )
             : undefined;
         const schedule =
@@ -208,6 +225,7 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
                           arnParts: repository.arn.apply(arnParts),
                           tags: args.tags,
                           batch: isNative(a),
+                          enabled: connection?.ready,
                       },
                       childOpts,
                   )
@@ -233,9 +251,7 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
         this.dashboardName = monitoring ? monitoring.dashboard.dashboardName : pulumi.output(undefined);
         this.connectionArn = sourceAuth.connectionArn;
         this.connectionStatus = sourceAuth.connectionStatus;
-        this.connectionHandshakeUrl = sourceAuth.connection
-            ? repository.arn.apply((arn) => connectionConsoleUrl(arnParts(arn).region))
-            : pulumi.output(undefined);
+        this.connectionHandshakeUrl = connection ? connection.handshakeUrl : pulumi.output(undefined);
         this.webhookPayloadUrl = webhook ? webhook.payloadUrl : pulumi.output(undefined);
         this.webhookSecret = webhook ? webhook.secret : pulumi.output(undefined);
         this.scheduleName = schedule ? schedule.schedule.name : pulumi.output(undefined);

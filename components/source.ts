@@ -154,6 +154,62 @@ export function connectionConsoleUrl(region: string): string {
     return `https://console.aws.amazon.com/codesuite/settings/connections?region=${region}`;
 }
 
+/**
+ * A connection's status: `PENDING` until its handshake, then `AVAILABLE`; `ERROR` "is retried automatically. It
+ * cannot be used until it is available" (Developer Tools console guide, "Workflow to create or update connections",
+ * https://docs.aws.amazon.com/dtconsole/latest/userguide/welcome-connections-workflow.html; CodeConnections API
+ * `Connection.ConnectionStatus`: PENDING | AVAILABLE | ERROR). Only an AVAILABLE connection can sign in, so only
+ * then can CodeBuild create the webhook or clone the source.
+ */
+export const CONNECTION_AVAILABLE = "AVAILABLE";
+
+/**
+ * What `pulumi up` says while the connection isn't AVAILABLE (pure): its status, what waits for it, where the
+ * handshake is done, and that the next `pulumi up` finishes the job.
+ */
+export function connectionNotReadyMessage(status: string, connectionArn: string, handshakeUrl: string): string {
+    const id = connectionArn.split("/").pop();
+    const what =
+        status === "PENDING"
+            ? `is PENDING: its one-time handshake with the provider isn't done. Complete it at ${handshakeUrl} (choose the connection ${id}, then "Update pending connection")`
+            : `is ${status}, so it can't be used until it is AVAILABLE (an ERROR connection is retried automatically; its page is at ${handshakeUrl}, connection ${id})`;
+    return (
+        `The source connection ${connectionArn} ${what}. ` +
+        "Until then this stack creates no webhook and keeps the schedule, if any, disabled; builds can't fetch the source. " +
+        "Run `pulumi up` again once the connection is AVAILABLE: it creates the webhook and enables the schedule."
+    );
+}
+
+/** Whether the connection can be used now, and where its handshake is done while it can't. */
+export interface ConnectionReadiness {
+    /** The connection is AVAILABLE: the webhook may be created and the schedule enabled. */
+    readonly ready: pulumi.Output<boolean>;
+    /** {@link connectionConsoleUrl} while the connection isn't AVAILABLE; undefined once it is. */
+    readonly handshakeUrl: pulumi.Output<string | undefined>;
+}
+
+/**
+ * Whether the connection is AVAILABLE, from its live status ({@link readConnectionStatus}); while it isn't, warns on
+ * `resource` ({@link connectionNotReadyMessage}: the status, the handshake URL, and that the next `pulumi up`
+ * creates the webhook). Unknown in the preview of the update that creates the connection.
+ */
+export function connectionReadiness(
+    status: pulumi.Output<string | undefined>,
+    connectionArn: pulumi.Output<string | undefined>,
+    region: pulumi.Output<string>,
+    resource: pulumi.Resource,
+): ConnectionReadiness {
+    const checked = pulumi.all([status, connectionArn, region]).apply(([s, arn, r]) => {
+        const ready = s === CONNECTION_AVAILABLE;
+        const url = connectionConsoleUrl(r);
+        if (!ready) {
+            void pulumi.log.warn(connectionNotReadyMessage(String(s), String(arn), url), resource);
+        }
+        return { ready, handshakeUrl: ready ? undefined : url };
+    });
+    return { ready: checked.apply((c) => c.ready), handshakeUrl: checked.apply((c) => c.handshakeUrl) };
+}
+
 /** How the project signs in to its source. */
 export const SourceAuthKind = {
     /** A public repository: no sign-in. */
@@ -269,8 +325,38 @@ export interface SourceAuthResources {
     readonly arns: pulumi.Output<SourceAuthArns>;
     /** The connection's ARN (given or created); undefined without a connection. */
     readonly connectionArn: pulumi.Output<string | undefined>;
-    /** The connection's status as CodeConnections reports it (`PENDING` until the handshake, then `AVAILABLE`); undefined when the ARN was given or there is none. */
+    /**
+     * The connection's live status, read on every preview and update (`PENDING` until the handshake, then
+     * `AVAILABLE`; see {@link readConnectionStatus}); undefined without a connection. Unknown in the preview of
+     * the update that creates the connection.
+     */
     readonly connectionStatus: pulumi.Output<string | undefined>;
+}
+
+/**
+ * The connection's status as CodeConnections reports it now, not as the stack's state last recorded it: the
+ * created connection's own `connectionStatus` is written once, at creation (PENDING), and an unchanged resource
+ * isn't read again by `pulumi up` (only by `pulumi refresh`), so it would stay PENDING after the handshake.
+ *
+ * A read of the connection (`Connection.get`, a `read` step) runs on every preview and update, previews included,
+ * whenever its ID is known ("Read is unique among steps in that it runs during previews as long as the ID ... is
+ * known", pulumi/pulumi#1654). It reads through the resource of the ARN's own service (`aws.codeconnections` or
+ * `aws.codestarconnections`), so the deploying identity needs `<service>:GetConnection` on it (and reading its
+ * tags). The read is named `<name>-connection-status` and is never created, changed or deleted by the stack.
+ */
+export function readConnectionStatus(
+    name: string,
+    connectionArn: pulumi.Input<string>,
+    service: "codeconnections" | "codestar-connections",
+    opts: pulumi.ResourceOptions,
+): pulumi.Output<string> {
+    // A read takes no protect flag; only the parent matters.
+    const readOpts: pulumi.CustomResourceOptions = { parent: opts.parent };
+    const read =
+        service === "codeconnections"
+            ? aws.codeconnections.Connection.get(`${name}-connection-status`, connectionArn, undefined, readOpts)
+            : aws.codestarconnections.Connection.get(`${name}-connection-status`, connectionArn, undefined, readOpts);
+    return read.connectionStatus;
 }
 
 /**
@@ -304,12 +390,19 @@ export function createSourceAuth(
               )
             : undefined;
         const arn = connection ? connection.arn : pulumi.output(a.connectionArn!);
+        // A created connection is aws.codeconnections'; a given ARN names its own service (CONNECTION_ARN).
+        const service = connection ? "codeconnections" : a.connectionArn!.split(":")[2];
         return {
             connection,
             auth: arn.apply((resource) => ({ type: "CODECONNECTIONS", resource })),
             arns: arn.apply((connectionArn) => ({ connectionArn })),
             connectionArn: arn,
-            connectionStatus: connection ? connection.connectionStatus : pulumi.output(undefined),
+            connectionStatus: readConnectionStatus(
+                name,
+                arn,
+                service === "codestar-connections" ? "codestar-connections" : "codeconnections",
+                opts,
+            ),
         };
     }
     if (a.sourceAuth === "token" && inputs.githubToken !== undefined) {
