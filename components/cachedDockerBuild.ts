@@ -12,7 +12,8 @@
  * (scheduled builds).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { CachedDockerBuildArgs, resolveArgs, ResolvedArgs } from "./args";
+import { CachedDockerBuildArgs, ConfigError, resolveArgs, ResolvedArgs } from "./args";
+import { hostFactProblems, hostsOf } from "./hostFacts";
 import { buildspecOptions, buildspecYaml, cacheRefs, registryOf } from "./buildspec";
 import { createLogGroup, createProject } from "./codebuild";
 import { createRepository } from "./ecr";
@@ -157,9 +158,17 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
         const builder = registry.apply((r) => builderSettings(r, a.builderImage, a.upstreamCaches));
         // The buildspec derives the builder image and the buildkitd.toml from the same caches (`builderSettings`);
         // it waits for the rules through `registry`.
-        const buildspec = pulumi
-            .all([repository.repositoryUrl, repository.arn, registry])
-            .apply(([url, arn]) => buildspecYaml(buildspecOptions(a, url, arnParts(arn).region)));
+        // It also waits for the region's host facts (hostFacts.ts): the region is known here, from the repository's ARN,
+        // whatever set it; an unsupported host in that region fails here, and the project, which needs the buildspec,
+        // is never created.
+        const buildspec = pulumi.all([repository.repositoryUrl, repository.arn, registry]).apply(([url, arn]) => {
+            const region = arnParts(arn).region;
+            const problems = hostFactProblems({ hosts: hostsOf(a), computeType: a.computeType }, region);
+            if (problems.length > 0) {
+                throw new ConfigError(problems);
+            }
+            return buildspecYaml(buildspecOptions(a, url, region));
+        });
         // Two platforms built natively: a batch build, with its own service role.
         const batch = isNative(a)
             ? createBatchRole(name, a.projectName, repository.arn, args.tags, childOpts)
