@@ -26,7 +26,8 @@ export const dashboardName = outputs.dashboardName;
 // With `images` (several images): image name → {repositoryUrl, repositoryArn, imageUri, cacheRef, projectName}; the
 // flat outputs above of one image are then undefined (not exported). Undefined without `images`.
 export const images = outputs.images;
-// The source's connection: its ARN, its status (PENDING until the console handshake at connectionHandshakeUrl);
+// The source's connection: its ARN, its live status (PENDING until the console handshake; connectionHandshakeUrl is
+// set while it isn't AVAILABLE, and the webhook waits for it);
 // the webhook's payload URL and secret (manual creation only); the schedule's name. Undefined when not in use.
 export const connectionArn = outputs.connectionArn;
 export const connectionStatus = outputs.connectionStatus;

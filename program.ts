@@ -12,7 +12,12 @@ import {
     argsFromConfig,
     CachedDockerBuild,
     CacheStrategy,
+    CachedDockerBuildArgs,
     ConfigError,
+    ConfigProblem,
+    hostFactProblems,
+    hostsOf,
+    resolveArgs,
     unknownConfigKeys,
 } from "./components";
 import { IMAGES_KEY } from "./components/config";
@@ -62,6 +67,20 @@ export type StackOutputs = { readonly [K in keyof SingleImageOutputs]: MaybeUnde
 };
 type MaybeUndefined<O> = O extends pulumi.Output<infer T> ? pulumi.Output<T | undefined> : O | undefined;
 
+/**
+ * The host facts of `args` in `region` (components/hostFacts.ts); none when the region isn't set in the stack's
+ * config. Called only on arguments that passed every other check.
+ */
+export function regionProblems(
+    name: string,
+    stack: string,
+    args: CachedDockerBuildArgs,
+    region: string | undefined,
+): ConfigProblem[] {
+    const a = resolveArgs(name, stack, args);
+    return hostFactProblems({ hosts: hostsOf(a), computeType: a.computeType }, region);
+}
+
 export function program(): StackOutputs {
     const cfg = new pulumi.Config();
     const { args, problems } = argsFromConfig(cfg);
@@ -75,6 +94,13 @@ export function program(): StackOutputs {
             ? argProblems(COMPONENT_NAME, pulumi.getStack(), args)
             : severalImagesProblems(COMPONENT_NAME, pulumi.getStack(), args, several.images)),
     ];
+    // Facts per host type and region (components/hostFacts.ts), where the stack sets aws:region: checked here, before
+    // anything is registered. Without aws:region (AWS_REGION or the profile), the component checks them once the
+    // region is known. With `images`, each component checks its own.
+    const region = new pulumi.Config("aws").get("region");
+    if (all.length === 0 && several.images === undefined) {
+        all.push(...regionProblems(COMPONENT_NAME, pulumi.getStack(), args, region));
+    }
     if (all.length > 0) {
         throw new ConfigError(all);
     }

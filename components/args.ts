@@ -484,7 +484,8 @@ export interface CachedDockerBuildArgs {
      * ARN of an existing AWS CodeConnections connection to the source's provider, the recommended sign-in for a
      * private repository: `arn:aws:codeconnections:<region>:<account>:connection/<id>` (or `codestar-connections`).
      * It is attached to this project only (source auth `CODECONNECTIONS`), and the role may only
-     * `GetConnectionToken` and `GetConnection` on it. Not with `createConnection` or `githubToken`.
+     * `GetConnectionToken`, `GetConnection` and `UseConnection` on it (what CodeBuild checks, see `source.ts`).
+     * Not with `createConnection` or `githubToken`.
      * @default undefined (no connection)
      */
     readonly connectionArn?: string;

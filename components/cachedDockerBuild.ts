@@ -12,7 +12,8 @@
  * (scheduled builds).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { CachedDockerBuildArgs, resolveArgs, ResolvedArgs } from "./args";
+import { CachedDockerBuildArgs, ConfigError, resolveArgs, ResolvedArgs } from "./args";
+import { hostFactProblems, hostsOf } from "./hostFacts";
 import { buildspecOptions, buildspecYaml, cacheRefs, registryOf } from "./buildspec";
 import { createLogGroup, createProject } from "./codebuild";
 import { createRepository } from "./ecr";
@@ -27,8 +28,8 @@ import { PACKAGE_NAME } from "./packageName";
 import { builderSettings, upstreamCacheUrls } from "./pullThrough";
 import { createUpstreamCaches } from "./upstreamCache";
 import { createSchedule } from "./schedule";
-import { connectionConsoleUrl, createSourceAuth } from "./source";
-import { createWebhook } from "./triggers";
+import { connectionReadiness, createSourceAuth } from "./source";
+import { createWebhookWhenReady } from "./triggers";
 
 /**
  * The component's type token, `<package>:index:<class>`: the package is `ecr-layer-cache` ({@link PACKAGE_NAME}),
@@ -100,11 +101,15 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
     /** The CodeConnections connection the project signs in with (`connectionArn`, or the one created); undefined without. */
     public readonly connectionArn: pulumi.Output<string | undefined>;
     /**
-     * The created connection's status: `PENDING` until its one-time handshake is done in the console
-     * (`connectionHandshakeUrl`), then `AVAILABLE`; undefined unless `createConnection`.
+     * The connection's live status, read on every preview and update (created or given): `PENDING` until its
+     * one-time handshake is done in the console (`connectionHandshakeUrl`), then `AVAILABLE` (or `ERROR`); undefined
+     * without a connection. The webhook exists and the schedule is enabled only while it is `AVAILABLE`.
      */
     public readonly connectionStatus: pulumi.Output<string | undefined>;
-    /** Where the created connection's handshake is done (the console's Connections page); undefined unless `createConnection`. */
+    /**
+     * Where the connection's handshake is done (the console's Connections page), while the connection isn't
+     * `AVAILABLE`: a set value means there is a step left to do. Undefined once it is, or without a connection.
+     */
     public readonly connectionHandshakeUrl: pulumi.Output<string | undefined>;
     /** With `webhookManualCreation`: the URL the repository's hook must call; undefined otherwise. */
     public readonly webhookPayloadUrl: pulumi.Output<string | undefined>;
@@ -145,9 +150,17 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
         const builder = registry.apply((r) => builderSettings(r, a.builderImage, a.upstreamCaches));
         // The buildspec derives the builder image and the buildkitd.toml from the same caches (`builderSettings`);
         // it waits for the rules through `registry`.
-        const buildspec = pulumi
-            .all([repository.repositoryUrl, repository.arn, registry])
-            .apply(([url, arn]) => buildspecYaml(buildspecOptions(a, url, arnParts(arn).region)));
+        // It also waits for the region's host facts (hostFacts.ts): the region is known here, from the repository's ARN,
+        // whatever set it; an unsupported host in that region fails here, and the project, which needs the buildspec,
+        // is never created.
+        const buildspec = pulumi.all([repository.repositoryUrl, repository.arn, registry]).apply(([url, arn]) => {
+            const region = arnParts(arn).region;
+            const problems = hostFactProblems({ hosts: hostsOf(a), computeType: a.computeType }, region);
+            if (problems.length > 0) {
+                throw new ConfigError(problems);
+            }
+            return buildspecYaml(buildspecOptions(a, url, region));
+        });
         // CodeBuild reads it from an S3 object of this component, in the repository's account and region.
         const buildspecObject = createBuildspecObject(
             name,
@@ -202,15 +215,28 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
               )
             : undefined;
 
+        // With a connection, the webhook and the schedule wait until it is AVAILABLE (a new one is PENDING until its
+        // console handshake): the first `pulumi up` succeeds and warns with the handshake URL, the next one after
+        // the handshake creates the webhook (`createWebhookWhenReady` in triggers.ts explains the trade-off).
+        const connection =
+            a.sourceAuth === "connection"
+                ? connectionReadiness(
+                      sourceAuth.connectionStatus,
+                      sourceAuth.connectionArn,
+                      repository.arn.apply((arn) => arnParts(arn).region),
+                      this,
+                  )
+                : undefined;
         const webhook = a.webhook.enabled
             ? // A batch project (two platforms built natively) is started by its webhook as a batch.
-              createWebhook(
+              createWebhookWhenReady(
                   name,
                   project.name,
                   a.webhook,
                   a.trustedRefs,
                   childOpts,
                   isNative(a) ? "BUILD_BATCH" : "BUILD",
+                  connection?.ready,
               )
             : undefined;
         const schedule =
@@ -223,6 +249,7 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
                           arnParts: repository.arn.apply(arnParts),
                           tags: args.tags,
                           batch: isNative(a),
+                          enabled: connection?.ready,
                       },
                       childOpts,
                   )
@@ -248,9 +275,7 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
         this.dashboardName = monitoring ? monitoring.dashboard.dashboardName : pulumi.output(undefined);
         this.connectionArn = sourceAuth.connectionArn;
         this.connectionStatus = sourceAuth.connectionStatus;
-        this.connectionHandshakeUrl = sourceAuth.connection
-            ? repository.arn.apply((arn) => connectionConsoleUrl(arnParts(arn).region))
-            : pulumi.output(undefined);
+        this.connectionHandshakeUrl = connection ? connection.handshakeUrl : pulumi.output(undefined);
         this.webhookPayloadUrl = webhook ? webhook.payloadUrl : pulumi.output(undefined);
         this.webhookSecret = webhook ? webhook.secret : pulumi.output(undefined);
         this.scheduleName = schedule ? schedule.schedule.name : pulumi.output(undefined);

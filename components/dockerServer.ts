@@ -14,6 +14,7 @@
  * separate project without it.
  */
 import type { ConfigProblem } from "./args";
+import { DOCKER_SERVER_DOC } from "./hostFacts";
 
 /** The Docker server's compute types (the AWS provider's list). */
 export const DockerServerComputeType = {
@@ -38,7 +39,9 @@ export function dockerServerComputeTypeProblems(value: unknown): ConfigProblem[]
         {
             key: "dockerServerComputeType",
             value,
-            allowed: `Allowed: unset (no Docker server) or one of ${DOCKER_SERVER_COMPUTE_TYPES.join(", ")}.`,
+            // The API model's enum also has BUILD_LAMBDA_*, ATTRIBUTE_BASED_COMPUTE and CUSTOM_INSTANCE_TYPE, but the
+            // DockerServer reference describes only these five (hostFacts.ts).
+            allowed: `Allowed: unset (no Docker server) or one of ${DOCKER_SERVER_COMPUTE_TYPES.join(", ")} (${DOCKER_SERVER_DOC}).`,
         },
     ];
 }

@@ -14,3 +14,4 @@ export {
 } from "./pullThrough";
 export { dockerHubSecretName } from "./upstreamCache";
 export { buildPolicy, trustPolicy } from "./policies";
+export { hostFactProblems, hostsOf } from "./hostFacts";

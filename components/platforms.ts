@@ -14,7 +14,8 @@
  * - CodeBuild's current arm64 image is `aws/codebuild/amazonlinux-aarch64-standard:3.0` (Amazon Linux 2023;
  *   aws-codebuild-docker-images `al/aarch64/standard/3.0`).
  * - `ARM_CONTAINER` takes `BUILD_GENERAL1_SMALL`, `_MEDIUM`, `_LARGE`, `_XLARGE` and `_2XLARGE` (CodeBuild user guide,
- *   "Build environment compute modes and types"; the China regions list only SMALL and LARGE).
+ *   "Build environment compute modes and types"; the China regions list only SMALL and LARGE, checked by region in
+ *   `hostFacts.ts`).
  * - A batch build needs its own service role, which CodeBuild uses to call `codebuild:StartBuild`, `StopBuild` and
  *   `RetryBuild` on the project; AWS advises a role apart from the build's, so a build can't start more builds or
  *   get around the batch's restrictions (CodeBuild user guide, "Run builds in batches", "Security role").
@@ -25,6 +26,7 @@
  */
 import type * as aws from "@pulumi/aws";
 import type { CacheStrategy, ComputeType, Problems, RegistryBuilder } from "./args";
+import { COMPUTE_TYPES_DOC } from "./hostFacts";
 
 /** A platform the image can be built for. */
 export const Platform = {
@@ -231,7 +233,7 @@ export function resolvePlatforms(
                 (ARM_COMPUTE_TYPES as readonly string[]).includes(o.computeType),
                 "computeType",
                 o.computeType,
-                `Allowed on an arm64 host (ARM_CONTAINER): ${ARM_COMPUTE_TYPES.join(", ")}.`,
+                `Allowed on an arm64 host (ARM_CONTAINER): ${ARM_COMPUTE_TYPES.join(", ")} (${COMPUTE_TYPES_DOC}).`,
             );
         }
     }

@@ -160,6 +160,11 @@ export function createSchedule(
         readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
         /** The project runs batch builds: the schedule starts a batch (StartBuildBatch). */
         readonly batch?: boolean;
+        /**
+         * Whether the schedule is on: false while the source's connection isn't AVAILABLE (a build couldn't fetch
+         * the source, and each failure would raise the build alarms); unset for always on (Scheduler's default).
+         */
+        readonly enabled?: pulumi.Output<boolean>;
     },
     opts: pulumi.ResourceOptions,
 ): ScheduleResources {
@@ -200,6 +205,7 @@ export function createSchedule(
             scheduleExpression: a.scheduleExpression,
             scheduleExpressionTimezone: a.scheduleTimezone,
             flexibleTimeWindow: { mode: "OFF" },
+            state: inputs.enabled?.apply((on) => (on ? "ENABLED" : "DISABLED")),
             target: {
                 arn: inputs.arnParts.apply((p) => startBuildTarget(p.partition, inputs.batch)),
                 roleArn,

@@ -78,8 +78,22 @@ const CONNECTION_ARN =
 /** CodeConnections connection names: 1 to 32 characters (CreateConnection's ConnectionName). */
 const CONNECTION_NAME = /^[A-Za-z0-9.@_-]{1,32}$/;
 
-/** What the role may do with the connection: fetch a token and read the connection, nothing else. */
-export const CONNECTION_ACTIONS = ["GetConnectionToken", "GetConnection"] as const;
+/**
+ * What the role may do with the connection: every action CodeBuild checks on it, each on the one connection ARN.
+ * - `GetConnectionToken` and `GetConnection`: CodeBuild user guide, "Connect CodeBuild to GitHub with a GitHub App"
+ *   (https://docs.aws.amazon.com/codebuild/latest/userguide/connections-github-app.html), the service role's policy.
+ * - `UseConnection`: that guide doesn't list it, but CodeBuild checks it on the service role when the project is
+ *   created and when its webhook is: CreateProject fails with "User is not authorized to access connection"
+ *   (OAuthProviderException) without it, and the fix grants all three (aws/aws-cdk#38504, fix PR aws/aws-cdk#38508);
+ *   CreateWebhook fails with "Access denied to connection" (InvalidInputException) with only the guide's two
+ *   (aws/aws-cdk#31726, whose fix PR aws/aws-cdk#37522 grants `UseConnection`; hashicorp/terraform-provider-aws#40656).
+ *   The Developer Tools console guide's example policies use it too ("Permissions and examples for AWS
+ *   CodeConnections", https://docs.aws.amazon.com/dtconsole/latest/userguide/security_iam_id-based-policy-examples-connections.html).
+ * CodeBuild checks them at create time, so the project must be created only once the policy is attached: the
+ * project's `serviceRole` is `iam.ts`'s `roleArn`, which resolves after the attachment (tests/program.test.ts).
+ * The action's prefix is the ARN's service (`codeconnections` or `codestar-connections`), see {@link sourceAuthStatements}.
+ */
+export const CONNECTION_ACTIONS = ["GetConnectionToken", "GetConnection", "UseConnection"] as const;
 /** What the role may do with the token's secret: read its value. */
 export const SECRET_ACTIONS = ["secretsmanager:GetSecretValue"] as const;
 
@@ -90,9 +104,11 @@ export interface SourceAuthArns {
 }
 
 /**
- * The role's statements for signing in to the source (pure): `GetConnectionToken` and `GetConnection` on the
- * connection (with the prefix of the ARN's service), or `secretsmanager:GetSecretValue` on the token's secret.
- * None for a public source.
+ * The role's statements for signing in to the source (pure): {@link CONNECTION_ACTIONS} on the connection, with the
+ * prefix of the ARN's own service ("When specifying a resource in the IAM policy, the service prefix needs to match
+ * that of the resource": Developer Tools console guide, "Connections rename - Summary of changes",
+ * https://docs.aws.amazon.com/dtconsole/latest/userguide/rename.html), or `secretsmanager:GetSecretValue` on the
+ * token's secret. None for a public source.
  */
 export function sourceAuthStatements(arns: SourceAuthArns): aws.iam.PolicyStatement[] {
     const statements: aws.iam.PolicyStatement[] = [];
@@ -136,6 +152,62 @@ export const GITHUB_TOKEN_SECRET_TAGS = {
 /** The console page where a PENDING connection's one-time handshake is done (Developer Tools console guide). */
 export function connectionConsoleUrl(region: string): string {
     return `https://console.aws.amazon.com/codesuite/settings/connections?region=${region}`;
+}
+
+/**
+ * A connection's status: `PENDING` until its handshake, then `AVAILABLE`; `ERROR` "is retried automatically. It
+ * cannot be used until it is available" (Developer Tools console guide, "Workflow to create or update connections",
+ * https://docs.aws.amazon.com/dtconsole/latest/userguide/welcome-connections-workflow.html; CodeConnections API
+ * `Connection.ConnectionStatus`: PENDING | AVAILABLE | ERROR). Only an AVAILABLE connection can sign in, so only
+ * then can CodeBuild create the webhook or clone the source.
+ */
+export const CONNECTION_AVAILABLE = "AVAILABLE";
+
+/**
+ * What `pulumi up` says while the connection isn't AVAILABLE (pure): its status, what waits for it, where the
+ * handshake is done, and that the next `pulumi up` finishes the job.
+ */
+export function connectionNotReadyMessage(status: string, connectionArn: string, handshakeUrl: string): string {
+    const id = connectionArn.split("/").pop();
+    const what =
+        status === "PENDING"
+            ? `is PENDING: its one-time handshake with the provider isn't done. Complete it at ${handshakeUrl} (choose the connection ${id}, then "Update pending connection")`
+            : `is ${status}, so it can't be used until it is AVAILABLE (an ERROR connection is retried automatically; its page is at ${handshakeUrl}, connection ${id})`;
+    return (
+        `The source connection ${connectionArn} ${what}. ` +
+        "Until then this stack creates no webhook and keeps the schedule, if any, disabled; builds can't fetch the source. " +
+        "Run `pulumi up` again once the connection is AVAILABLE: it creates the webhook and enables the schedule."
+    );
+}
+
+/** Whether the connection can be used now, and where its handshake is done while it can't. */
+export interface ConnectionReadiness {
+    /** The connection is AVAILABLE: the webhook may be created and the schedule enabled. */
+    readonly ready: pulumi.Output<boolean>;
+    /** {@link connectionConsoleUrl} while the connection isn't AVAILABLE; undefined once it is. */
+    readonly handshakeUrl: pulumi.Output<string | undefined>;
+}
+
+/**
+ * Whether the connection is AVAILABLE, from its live status ({@link readConnectionStatus}); while it isn't, warns on
+ * `resource` ({@link connectionNotReadyMessage}: the status, the handshake URL, and that the next `pulumi up`
+ * creates the webhook). Unknown in the preview of the update that creates the connection.
+ */
+export function connectionReadiness(
+    status: pulumi.Output<string | undefined>,
+    connectionArn: pulumi.Output<string | undefined>,
+    region: pulumi.Output<string>,
+    resource: pulumi.Resource,
+): ConnectionReadiness {
+    const checked = pulumi.all([status, connectionArn, region]).apply(([s, arn, r]) => {
+        const ready = s === CONNECTION_AVAILABLE;
+        const url = connectionConsoleUrl(r);
+        if (!ready) {
+            void pulumi.log.warn(connectionNotReadyMessage(String(s), String(arn), url), resource);
+        }
+        return { ready, handshakeUrl: ready ? undefined : url };
+    });
+    return { ready: checked.apply((c) => c.ready), handshakeUrl: checked.apply((c) => c.handshakeUrl) };
 }
 
 /** How the project signs in to its source. */
@@ -253,8 +325,38 @@ export interface SourceAuthResources {
     readonly arns: pulumi.Output<SourceAuthArns>;
     /** The connection's ARN (given or created); undefined without a connection. */
     readonly connectionArn: pulumi.Output<string | undefined>;
-    /** The connection's status as CodeConnections reports it (`PENDING` until the handshake, then `AVAILABLE`); undefined when the ARN was given or there is none. */
+    /**
+     * The connection's live status, read on every preview and update (`PENDING` until the handshake, then
+     * `AVAILABLE`; see {@link readConnectionStatus}); undefined without a connection. Unknown in the preview of
+     * the update that creates the connection.
+     */
     readonly connectionStatus: pulumi.Output<string | undefined>;
+}
+
+/**
+ * The connection's status as CodeConnections reports it now, not as the stack's state last recorded it: the
+ * created connection's own `connectionStatus` is written once, at creation (PENDING), and an unchanged resource
+ * isn't read again by `pulumi up` (only by `pulumi refresh`), so it would stay PENDING after the handshake.
+ *
+ * A read of the connection (`Connection.get`, a `read` step) runs on every preview and update, previews included,
+ * whenever its ID is known ("Read is unique among steps in that it runs during previews as long as the ID ... is
+ * known", pulumi/pulumi#1654). It reads through the resource of the ARN's own service (`aws.codeconnections` or
+ * `aws.codestarconnections`), so the deploying identity needs `<service>:GetConnection` on it (and reading its
+ * tags). The read is named `<name>-connection-status` and is never created, changed or deleted by the stack.
+ */
+export function readConnectionStatus(
+    name: string,
+    connectionArn: pulumi.Input<string>,
+    service: "codeconnections" | "codestar-connections",
+    opts: pulumi.ResourceOptions,
+): pulumi.Output<string> {
+    // A read takes no protect flag; only the parent matters.
+    const readOpts: pulumi.CustomResourceOptions = { parent: opts.parent };
+    const read =
+        service === "codeconnections"
+            ? aws.codeconnections.Connection.get(`${name}-connection-status`, connectionArn, undefined, readOpts)
+            : aws.codestarconnections.Connection.get(`${name}-connection-status`, connectionArn, undefined, readOpts);
+    return read.connectionStatus;
 }
 
 /**
@@ -288,12 +390,19 @@ export function createSourceAuth(
               )
             : undefined;
         const arn = connection ? connection.arn : pulumi.output(a.connectionArn!);
+        // A created connection is aws.codeconnections'; a given ARN names its own service (CONNECTION_ARN).
+        const service = connection ? "codeconnections" : a.connectionArn!.split(":")[2];
         return {
             connection,
             auth: arn.apply((resource) => ({ type: "CODECONNECTIONS", resource })),
             arns: arn.apply((connectionArn) => ({ connectionArn })),
             connectionArn: arn,
-            connectionStatus: connection ? connection.connectionStatus : pulumi.output(undefined),
+            connectionStatus: readConnectionStatus(
+                name,
+                arn,
+                service === "codestar-connections" ? "codestar-connections" : "codeconnections",
+                opts,
+            ),
         };
     }
     if (a.sourceAuth === "token" && inputs.githubToken !== undefined) {

@@ -328,6 +328,53 @@ export function resolveTriggers(
     };
 }
 
+/** What {@link createWebhookWhenReady} hands back: manual creation's payload URL and secret, once created. */
+export interface GatedWebhook {
+    /** Where the provider must send events; set only with manual creation, once the webhook exists. */
+    readonly payloadUrl: pulumi.Output<string | undefined>;
+    /** The secret that signs the events, a Pulumi secret; set only with manual creation, once the webhook exists. */
+    readonly secret: pulumi.Output<string | undefined>;
+}
+
+/**
+ * The webhook, created only when `ready` (the source's connection is AVAILABLE, `source.ts`'s
+ * `connectionReadiness`); with no gate (a token sign-in), always, as {@link createWebhook}.
+ *
+ * Why: CodeBuild creates the hook through the connection, so CreateWebhook fails while the connection is PENDING,
+ * and a first `pulumi up` with `createConnection` would end red. Now that first up creates everything else and ends
+ * with a warning naming the handshake URL; the next `pulumi up` after the handshake reads the connection AVAILABLE
+ * and creates the webhook.
+ *
+ * Trade-off: the webhook is registered inside an `apply` of the connection's live status, so it exists in the
+ * program only once that status is known. A preview shows it (as a create) whenever the status is known, which
+ * is every preview of a stack whose connection already exists, since the status read runs during previews. In the
+ * preview of the update that creates the connection, the status is unknown and the preview shows no webhook; that
+ * is what happens, since a new connection is always PENDING (CodeConnections API, `Connection`: "A connection
+ * created through AWS CloudFormation, the CLI, or the SDK is in PENDING status by default"). If a connection leaves
+ * AVAILABLE later (ERROR), the next `pulumi up` deletes the webhook and warns; it comes back with the connection.
+ */
+export function createWebhookWhenReady(
+    name: string,
+    projectName: pulumi.Input<string>,
+    w: ResolvedWebhook,
+    trustedRefs: readonly string[],
+    opts: pulumi.ResourceOptions,
+    buildType: "BUILD" | "BUILD_BATCH",
+    ready: pulumi.Output<boolean> | undefined,
+): GatedWebhook {
+    if (ready === undefined) {
+        const { payloadUrl, secret } = createWebhook(name, projectName, w, trustedRefs, opts, buildType);
+        return { payloadUrl, secret };
+    }
+    const made = ready.apply((r) =>
+        r ? createWebhook(name, projectName, w, trustedRefs, opts, buildType) : undefined,
+    );
+    return {
+        payloadUrl: made.apply((m): pulumi.Output<string | undefined> => (m ? m.payloadUrl : pulumi.output(undefined))),
+        secret: made.apply((m): pulumi.Output<string | undefined> => (m ? m.secret : pulumi.output(undefined))),
+    };
+}
+
 /** The webhook and what manual creation hands back. */
 export interface WebhookResources {
     readonly webhook: aws.codebuild.Webhook;

@@ -51,7 +51,7 @@ describe("the Docker server option (dockerServerComputeType)", () => {
                 (e: unknown) =>
                     e instanceof ConfigError &&
                     e.message ===
-                        `Invalid value for 'dockerServerComputeType': ${JSON.stringify(bad)}. Allowed: unset (no Docker server) or one of BUILD_GENERAL1_SMALL, BUILD_GENERAL1_MEDIUM, BUILD_GENERAL1_LARGE, BUILD_GENERAL1_XLARGE, BUILD_GENERAL1_2XLARGE.`,
+                        `Invalid value for 'dockerServerComputeType': ${JSON.stringify(bad)}. Allowed: unset (no Docker server) or one of BUILD_GENERAL1_SMALL, BUILD_GENERAL1_MEDIUM, BUILD_GENERAL1_LARGE, BUILD_GENERAL1_XLARGE, BUILD_GENERAL1_2XLARGE (https://docs.aws.amazon.com/codebuild/latest/APIReference/API_DockerServer.html).`,
             );
         }
         installMocks();

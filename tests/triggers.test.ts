@@ -7,9 +7,10 @@
  * requests"), every new resource and its wiring, and the role's least privilege with exact actions and resources.
  */
 import { strict as assert } from "node:assert";
+import * as pulumi from "@pulumi/pulumi";
 import { CachedDockerBuildArgs, ConfigError, resolveArgs } from "../components";
 import { scheduleExpressionProblem, schedulerPolicy, schedulerTrustPolicy } from "../components/schedule";
-import { sourceAuthStatements } from "../components/source";
+import { connectionNotReadyMessage, sourceAuthStatements } from "../components/source";
 import { ResolvedWebhook, webhookFilterGroups } from "../components/triggers";
 import { ACCOUNT, findResource, findResources, isSecret, registrations, runProgram, valueOf } from "./helpers/mocks";
 
@@ -254,12 +255,16 @@ describe("sources, triggers and schedules: validation (exact problems)", () => {
 });
 
 describe("IAM documents of the sign-in and the schedule (pure)", () => {
-    it("a connection: GetConnectionToken and GetConnection on it only, with the prefix of its ARN's service", () => {
+    it("a connection: GetConnectionToken, GetConnection and UseConnection on it only, with the prefix of its ARN's service", () => {
         assert.deepEqual(sourceAuthStatements({ connectionArn: CONNECTION_ARN }), [
             {
                 Sid: "UseThisSourceConnectionOnly",
                 Effect: "Allow",
-                Action: ["codeconnections:GetConnectionToken", "codeconnections:GetConnection"],
+                Action: [
+                    "codeconnections:GetConnectionToken",
+                    "codeconnections:GetConnection",
+                    "codeconnections:UseConnection",
+                ],
                 Resource: [CONNECTION_ARN],
             },
         ]);
@@ -267,6 +272,7 @@ describe("IAM documents of the sign-in and the schedule (pure)", () => {
         assert.deepEqual(sourceAuthStatements({ connectionArn: legacy })[0].Action, [
             "codestar-connections:GetConnectionToken",
             "codestar-connections:GetConnection",
+            "codestar-connections:UseConnection",
         ]);
         assert.deepEqual(sourceAuthStatements({}), []);
     });
@@ -319,7 +325,22 @@ describe("program under mocks: stack github (my own GitHub repository, build on 
         const actions = policy.Statement.flatMap((s: { Action: string[] }) => s.Action).filter((a: string) =>
             /^(codeconnections|codestar-connections|secretsmanager):/.test(a),
         );
-        assert.deepEqual(actions, ["codeconnections:GetConnectionToken", "codeconnections:GetConnection"]);
+        assert.deepEqual(actions, [
+            "codeconnections:GetConnectionToken",
+            "codeconnections:GetConnection",
+            "codeconnections:UseConnection",
+        ]);
+    });
+
+    it("the project waits for the role's policy (CodeBuild checks the connection's actions at CreateProject), and the webhook for the project", () => {
+        // Mocked engine: the dependencies are the ones the SDK sends with each registration (tests/helpers/mocks.ts).
+        const attachment = findResource("aws:iam/rolePolicyAttachment:RolePolicyAttachment");
+        const project = findResource("aws:codebuild/project:Project");
+        assert.ok(project.dependencies.includes(attachment.urn), JSON.stringify(project.dependencies));
+        const webhook = findResource("aws:codebuild/webhook:Webhook");
+        assert.ok(webhook.dependencies.includes(project.urn), JSON.stringify(webhook.dependencies));
+        // The attached policy is the one that grants UseConnection on the connection.
+        assert.equal(attachment.inputs.policyArn, `arn:aws:iam::${ACCOUNT}:policy/${name}-policy`);
     });
 
     it("a webhook on pushes to main and on pull requests, only for changes under docker/, fork PRs held for approval", () => {
@@ -372,13 +393,10 @@ describe("program under mocks: stack github (my own GitHub repository, build on 
         assert.deepEqual(JSON.parse(rolePolicy.inputs.policy), schedulerPolicy(projectArn));
     });
 
-    it("outputs the connection, its PENDING status and where to complete the handshake, and the schedule", async () => {
+    it("outputs the connection, its live status (AVAILABLE: the handshake is done, nothing left to do) and the schedule", async () => {
         assert.equal(await valueOf(outputs.connectionArn), CONNECTION_ARN);
-        assert.equal(await valueOf(outputs.connectionStatus), "PENDING");
-        assert.equal(
-            await valueOf(outputs.connectionHandshakeUrl),
-            "https://console.aws.amazon.com/codesuite/settings/connections?region=eu-west-1",
-        );
+        assert.equal(await valueOf(outputs.connectionStatus), "AVAILABLE");
+        assert.equal(await valueOf(outputs.connectionHandshakeUrl), undefined);
         assert.equal(await valueOf(outputs.scheduleName), name);
         assert.equal(await valueOf(outputs.webhookPayloadUrl), undefined, "CodeBuild creates the hook itself");
         assert.equal(findResources("aws:codebuild/sourceCredential:SourceCredential").length, 0);
@@ -410,6 +428,111 @@ describe("program under mocks: stack github (my own GitHub repository, build on 
         assert.equal(
             findResource("aws:scheduler/schedule:Schedule").inputs.target.arn,
             "arn:aws:scheduler:::aws-sdk:codebuild:startBuild",
+        );
+    });
+});
+
+/**
+ * Issue 20, item 3: a first `pulumi up` with a new connection succeeds. Under the mock runtime (tests/helpers/mocks.ts:
+ * AWS and the engine are mocked, the program is real), the read of the connection's live status answers what each
+ * test sets (`liveConnectionStatus`): PENDING is the first up of a new connection (or one whose handshake is still
+ * to do), AVAILABLE the next up after the handshake. `pulumi.log.warn` is replaced to record what the up says.
+ */
+describe("program under mocks: the webhook waits for the connection (first up PENDING, next up AVAILABLE)", () => {
+    const name = "docker-cache-github";
+    const URL = "https://console.aws.amazon.com/codesuite/settings/connections?region=eu-west-1";
+
+    async function up(
+        status: "PENDING" | "AVAILABLE" | "ERROR",
+        overrides: Record<string, unknown> = {},
+    ): Promise<{ warned: string[]; outputs: Awaited<ReturnType<typeof runProgram>> }> {
+        const warned: string[] = [];
+        const log = pulumi.log as { warn: (msg: string) => Promise<void> };
+        const original = log.warn;
+        log.warn = (msg: string) => {
+            warned.push(msg);
+            return Promise.resolve();
+        };
+        try {
+            const outputs = await runProgram("github", overrides, [], { liveConnectionStatus: status });
+            return { warned, outputs };
+        } finally {
+            log.warn = original;
+        }
+    }
+
+    it("the status is read live, through the connection's own service, on every run (a read, never created)", async () => {
+        await up("PENDING");
+        const read = findResource("aws:codeconnections/connection:Connection", "docker-cache-connection-status");
+        assert.equal(read.id, CONNECTION_ARN, "a read by the created connection's ARN");
+        assert.equal(read.custom, true);
+        const legacy = CONNECTION_ARN.replace("codeconnections", "codestar-connections");
+        await up("AVAILABLE", { createConnection: false, connectionArn: legacy });
+        assert.equal(findResources("aws:codeconnections/connection:Connection").length, 0);
+        assert.equal(
+            findResource("aws:codestarconnections/connection:Connection", "docker-cache-connection-status").id,
+            legacy,
+        );
+    });
+
+    it("PENDING (the first up): no webhook, the schedule disabled, everything else created, one warning with the handshake URL", async () => {
+        const { warned, outputs } = await up("PENDING");
+        assert.deepEqual(findResources("aws:codebuild/webhook:Webhook"), []);
+        assert.equal(findResource("aws:scheduler/schedule:Schedule").inputs.state, "DISABLED");
+        findResource("aws:codebuild/project:Project");
+        findResource("aws:codeconnections/connection:Connection", "docker-cache-connection");
+        assert.deepEqual(warned, [connectionNotReadyMessage("PENDING", CONNECTION_ARN, URL)]);
+        assert.ok(warned[0].includes(URL) && warned[0].includes("pulumi up"), warned[0]);
+        assert.equal(await valueOf(outputs.connectionStatus), "PENDING");
+        assert.equal(await valueOf(outputs.connectionHandshakeUrl), URL);
+        assert.equal(await valueOf(outputs.webhookPayloadUrl), undefined);
+    });
+
+    it("AVAILABLE (the next up, after the handshake): the webhook, the schedule enabled, no warning", async () => {
+        const { warned, outputs } = await up("AVAILABLE");
+        const webhook = findResource("aws:codebuild/webhook:Webhook", "docker-cache-webhook");
+        assert.equal(webhook.inputs.projectName, name);
+        assert.equal(webhook.parent, findResource("ecr-layer-cache:index:CachedDockerBuild").urn);
+        assert.equal(findResource("aws:scheduler/schedule:Schedule").inputs.state, "ENABLED");
+        assert.deepEqual(warned, []);
+        assert.equal(await valueOf(outputs.connectionHandshakeUrl), undefined);
+    });
+
+    it("ERROR: no webhook, the schedule disabled, a warning that names the status", async () => {
+        const { warned } = await up("ERROR");
+        assert.deepEqual(findResources("aws:codebuild/webhook:Webhook"), []);
+        assert.equal(findResource("aws:scheduler/schedule:Schedule").inputs.state, "DISABLED");
+        assert.deepEqual(warned, [connectionNotReadyMessage("ERROR", CONNECTION_ARN, URL)]);
+        assert.match(warned[0], /is ERROR, so it can't be used until it is AVAILABLE/);
+    });
+
+    it("manual creation while PENDING: no payload URL or secret yet; once AVAILABLE, both, the secret still a secret", async () => {
+        const pending = await up("PENDING", { webhookManualCreation: true });
+        assert.equal(await valueOf(pending.outputs.webhookPayloadUrl), undefined);
+        assert.equal(await valueOf(pending.outputs.webhookSecret), undefined);
+        const available = await up("AVAILABLE", { webhookManualCreation: true });
+        assert.equal(await valueOf(available.outputs.webhookSecret), "mocked-webhook-secret");
+        assert.equal(await isSecret(available.outputs.webhookSecret), true);
+    });
+
+    it("a token sign-in has no connection to wait for: no read, the webhook at once, the schedule's state left to its default", async () => {
+        const { warned } = await up("PENDING", {
+            createConnection: false,
+            githubToken: "ghp_triggersTestToken00000000000000000000",
+        });
+        assert.equal(findResources("aws:codeconnections/connection:Connection").length, 0);
+        findResource("aws:codebuild/webhook:Webhook");
+        assert.equal(findResource("aws:scheduler/schedule:Schedule").inputs.state, undefined);
+        assert.deepEqual(warned, []);
+    });
+
+    it("the message (pure): status, connection, handshake URL, what waits, and that the next pulumi up finishes", () => {
+        assert.equal(
+            connectionNotReadyMessage("PENDING", CONNECTION_ARN, URL),
+            `The source connection ${CONNECTION_ARN} is PENDING: its one-time handshake with the provider isn't done. ` +
+                `Complete it at ${URL} (choose the connection 0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b, then "Update pending connection"). ` +
+                "Until then this stack creates no webhook and keeps the schedule, if any, disabled; builds can't fetch the source. " +
+                "Run `pulumi up` again once the connection is AVAILABLE: it creates the webhook and enables the schedule.",
         );
     });
 });

@@ -7,7 +7,8 @@
  * - `installMocks()` installs mocks whose `newResource` records every registration and returns realistic
  *   state for each resource type this project creates (ARNs, URLs and names built from the mocked account
  *   and region), and whose `call` throws on every invoke: nothing here needs one (account and region come
- *   from the repository ARN), so an invoke is a bug, not something to answer with its own inputs.
+ *   from the repository ARN), so an invoke is a bug, not something to answer with its own inputs. The one
+ *   read the program makes, of its source connection's live status, answers `liveConnectionStatus`.
  * - Each registration holds two views of its inputs: `inputs`, resolved as `newResource` sees them (secrets
  *   unwrapped), and `wire`, the request's object as the SDK serialized it for the engine, where a secret is
  *   still wrapped (`isWireSecret`). The second is the only way to see that an input reaches the engine, and
@@ -143,7 +144,16 @@ export interface MockOptions {
     readonly registryHost?: string;
     /** Outputs of other stacks, by fully qualified stack name, for `pulumi.StackReference`. */
     readonly stackOutputs?: Readonly<Record<string, Record<string, unknown>>>;
+    /**
+     * What a read of a CodeConnections connection (`Connection.get`, `source.ts`'s `readConnectionStatus`) finds as
+     * its live status: `AVAILABLE` unless set (a stack whose handshake is done); `PENDING` models the first
+     * `pulumi up` of a new connection, or one whose handshake is still to do.
+     */
+    readonly liveConnectionStatus?: "PENDING" | "AVAILABLE" | "ERROR";
 }
+
+/** The resource types whose reads answer with {@link MockOptions.liveConnectionStatus}. */
+const CONNECTION_TYPES = ["aws:codeconnections/connection:Connection", "aws:codestarconnections/connection:Connection"];
 
 /** The state AWS would return for a resource of `type`: its inputs plus the computed names, ARNs and URLs. */
 function stateFor(
@@ -295,6 +305,13 @@ export function installMocks(opts: MockOptions = {}): Registration[] {
                 }
                 if (!args.custom) {
                     return { id: undefined, state: {} };
+                }
+                if (args.id && CONNECTION_TYPES.includes(args.type)) {
+                    // A read of an existing connection by its ARN (the ID): its live status.
+                    return {
+                        id: args.id,
+                        state: { arn: args.id, connectionStatus: opts.liveConnectionStatus ?? "AVAILABLE" },
+                    };
                 }
                 const state = stateFor(args.type, args.name, inputs, region, registryHost);
                 // A secret's ID is its ARN, a bucket's its name (as AWS's); other resources get a recognizable placeholder.
@@ -524,9 +541,11 @@ export async function runProgram(
     stack: string,
     overrides: Record<string, unknown> = {},
     secretKeys: readonly string[] = [],
+    mockOptions: Pick<MockOptions, "liveConnectionStatus"> = {},
 ): Promise<StackOutputs> {
     const sc = readStackConfig(stack, overrides, secretKeys);
     return runWithConfig(program, {
+        ...mockOptions,
         project: sc.project,
         stack,
         region: sc.config["aws:region"] ?? DEFAULT_REGION,

