@@ -41,6 +41,11 @@ export interface FaultPlan {
     readonly seed?: number;
     /** At most this many faults, then the front passes everything on; unset: no limit. */
     readonly limit?: number;
+    /**
+     * The first this many matching requests pass untouched (and draw nothing), e.g. to let the buildspec's own lookup
+     * of a manifest through and fail BuildKit's read of it. @default 0
+     */
+    readonly skip?: number;
 }
 
 export interface FaultStats {
@@ -117,6 +122,9 @@ export function validatePlan(plan: FaultPlan): void {
     if (plan.limit !== undefined && !(Number.isInteger(plan.limit) && plan.limit >= 0)) {
         bad("limit", plan.limit, "an integer, 0 or more");
     }
+    if (plan.skip !== undefined && !(Number.isInteger(plan.skip) && plan.skip >= 0)) {
+        bad("skip", plan.skip, "an integer, 0 or more");
+    }
     if (plan.path !== undefined && !(plan.path instanceof RegExp)) bad("path", plan.path, "a regular expression");
     if (plan.repo !== undefined && (typeof plan.repo !== "string" || plan.repo === "")) {
         bad("repo", plan.repo, "a repository name");
@@ -177,6 +185,7 @@ export class FaultFront {
         this.s.seen++;
         if (!matches(plan, method, url)) return undefined;
         this.s.matched++;
+        if (this.s.matched <= (plan.skip ?? 0)) return undefined;
         const total = FAULT_KINDS.reduce((n, k) => n + this.s.injected[k], 0);
         if (plan.limit !== undefined && total >= plan.limit) return undefined;
         // Two draws per matching request, always, so a request's fate doesn't depend on the earlier ones' kinds.

@@ -34,6 +34,7 @@ const EXPECTED_TYPES: Record<keyof CachedDockerBuildArgs, string> = {
     cacheTag: "string",
     cacheStrategy: "enum CacheStrategy",
     registryBuilder: "enum RegistryBuilder",
+    onCacheImportFailure: "enum CacheImportFailure",
     builderImage: "string",
     pullThroughCache: "enum PullThroughMode",
     pullThroughUpstreams: "array of enum PullThroughUpstream",

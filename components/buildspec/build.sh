@@ -32,6 +32,7 @@
 : "${IMAGE_REF:?set by the buildspec prelude}"
 : "${RETRY_SH:?set by retry.sh}"
 : "${BRANCH_SH:?set by branch.sh}"
+: "${CACHE_IMPORT_FAILURE:?set by the buildspec prelude}"
 
 # shellcheck disable=SC1090 # the functions of retry.sh, and the refs of branch.sh and probe.sh or pull.sh, written for this build
 . "$RETRY_SH"
@@ -58,8 +59,50 @@ if [ "$TRUSTED" = 1 ] && [ -n "${KEY_REF:-}" ]; then
     if [[ " ${PUSH_FLAGS[*]} " != *" --tag "* ]]; then more+=(--tag "$IMAGE_REF"); fi
     if [ -n "$CACHE_TO_OPTS" ] && [ "${LAYER_CACHE_FORCE_BUILD:-}" != 1 ]; then CACHE_IN_BUILD=1 more+=(--cache-to "type=registry,ref=$CACHE_REF,$CACHE_TO_OPTS"); fi
 fi
+# A cache import that fails on a transient error stops the build (issue 25). BuildKit imports each --cache-from in a
+# vertex of its own, `importing cache manifest from REF` (v0.32.2 solver/llbsolver/bridge.go:114); an error there is
+# only logged on that vertex (bridge.go:129-131) and the solve goes on without that cache (the lazy cache manager's
+# Query returns no keys on error, bridge.go:329-335): a cold build that succeeds. Nothing in that path retries much:
+# the manifest and cache config are read once (cache/remotecache/import.go:49, :117, readBlob :132, no
+# retryhandler), and containerd's resolver under it retries a 429 or 408 up to 5 attempts but a 500, 503 or 504 only
+# once, never the same status twice in a row (vendor/github.com/containerd/containerd/v2/core/remotes/docker/
+# resolver.go:733, retryRequest :821-852). So build_once follows the build's output and, when an import vertex
+# ends in a transient error (registry_transient), interrupts the build at once (steps wait for the import, so little
+# has run) and ends with one line naming the ref and the error: registry_retry then runs the build again after its
+# delay, and every step the interrupted attempt finished is in the builder's local cache. A permanent error (not
+# found on a first build, 401, 403) is left to BuildKit, as before. On the last attempt with
+# CACHE_IMPORT_FAILURE=build-cold the build is not stopped: it builds cold, with a WARNING line.
 build_once() {
-    docker buildx build "${BUILD_FLAGS[@]}" "${CACHE_FROM[@]}" "${WRITE_FLAGS[@]}" "${more[@]}" "$CONTEXT"
+    local out pid line n err status failed=""
+    local -A imports=()
+    out=$(mktemp)
+    docker buildx build "${BUILD_FLAGS[@]}" "${CACHE_FROM[@]}" "${WRITE_FLAGS[@]}" "${more[@]}" "$CONTEXT" >"$out" 2>&1 &
+    pid=$!
+    while IFS= read -r line; do
+        printf '%s\n' "$line"
+        if [[ $line =~ ^#([0-9]+)\ importing\ cache\ manifest\ from\ ([^[:space:]]+) ]]; then
+            imports[${BASH_REMATCH[1]}]=${BASH_REMATCH[2]}
+        elif [ -z "$failed" ] && [[ $line =~ ^#([0-9]+)\ ERROR:\ (.*)$ ]]; then
+            n=${BASH_REMATCH[1]} err=${BASH_REMATCH[2]}
+            if [ -n "${imports[$n]:-}" ] && registry_transient "$err"; then
+                failed="${imports[$n]}"
+                if [ "$RETRY_LAST" = 1 ] && [ "$CACHE_IMPORT_FAILURE" = build-cold ]; then
+                    echo "layer cache: WARNING: importing the layer cache $failed failed on a transient registry error on the last attempt; building without it (cold), as CACHE_IMPORT_FAILURE=build-cold asks: $err"
+                    failed=""
+                else
+                    kill -INT "$pid" 2>/dev/null
+                fi
+            fi
+        fi
+    done < <(tail -n +1 -s 0.2 -f --pid="$pid" "$out")
+    wait "$pid"
+    status=$?
+    rm -f "$out"
+    if [ -n "$failed" ]; then
+        echo "layer cache: stopped the build before it built without its cache: importing the layer cache $failed failed: $err"
+        return $((status == 0 ? 1 : status))
+    fi
+    return "$status"
 }
 # A skipped build (key.sh) runs no build: an empty log, no attempt.
 if [ "${SKIPPED:-0}" = 1 ]; then
