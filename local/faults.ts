@@ -1,6 +1,7 @@
 // A fault-injecting front for the local registry (issue 14): the registry's proxy (registry.ts) hands every
 // request to `FaultFront.handle` first, which either passes it on or answers it with a fault: an HTTP 429 with
-// an empty body (as ECR's throttling looks to a HEAD), a 500 or a 503 with a registry error body, a dropped
+// an empty body (as ECR's throttling looks to a HEAD) or with a registry error body (`429json`: TOOMANYREQUESTS, as
+// a throttled GET, PUT or POST gets it; a HEAD still gets no body), a 500 or a 503 with a registry error body, a dropped
 // connection (TCP reset), or a delay before passing it on. It is off until `set(plan)` switches it on, and
 // `clear()` switches it off again, so one scenario can have healthy builds and faulty builds against the same
 // registry.
@@ -11,7 +12,7 @@
 // run, so the faults can land on other requests, but their share and number stay those of the plan.
 import type * as http from "http";
 
-export const FAULT_KINDS = ["429", "500", "503", "reset", "delay"] as const;
+export const FAULT_KINDS = ["429", "429json", "500", "503", "reset", "delay"] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /**
@@ -134,7 +135,7 @@ export function validatePlan(plan: FaultPlan): void {
 const zeroStats = (): FaultStats => ({
     seen: 0,
     matched: 0,
-    injected: { "429": 0, "500": 0, "503": 0, reset: 0, delay: 0 },
+    injected: { "429": 0, "429json": 0, "500": 0, "503": 0, reset: 0, delay: 0 },
     log: [],
 });
 
@@ -143,7 +144,11 @@ const zeroStats = (): FaultStats => ({
  * prints as `unavailable: service unavailable`), a 500 as a proxy or load balancer does, in plain text (BuildKit
  * then prints the status: `500 Internal Server Error`).
  */
-const ERROR_BODIES: Record<"500" | "503", { type: string; body: string }> = {
+const ERROR_BODIES: Record<"429json" | "500" | "503", { type: string; body: string }> = {
+    "429json": {
+        type: "application/json",
+        body: JSON.stringify({ errors: [{ code: "TOOMANYREQUESTS", message: "Rate exceeded" }] }),
+    },
     "500": { type: "text/plain; charset=utf-8", body: "internal server error\n" },
     "503": {
         type: "application/json",
@@ -212,8 +217,11 @@ export class FaultFront {
         }
         // The request body (a layer upload) is read and dropped, so the connection stays usable.
         req.resume();
-        const { type, body } = kind === "429" ? { type: undefined, body: "" } : ERROR_BODIES[kind];
-        res.writeHead(Number(kind), {
+        const { type, body } =
+            kind === "429" || (kind === "429json" && req.method === "HEAD")
+                ? { type: undefined, body: "" }
+                : ERROR_BODIES[kind];
+        res.writeHead(kind === "429json" ? 429 : Number(kind), {
             "Content-Length": Buffer.byteLength(body),
             ...(type ? { "Content-Type": type } : {}),
             "Docker-Distribution-Api-Version": "registry/2.0",
