@@ -165,7 +165,7 @@ export async function measureCell(
             };
             trials.push(t);
             log(
-                `${strategy} on ${builder}, ${kind} seed ${seed}: ${t.survived ? "survived" : "FAILED"}, ${t.hits} hits (${t.baselineHits} without faults), ${t.faults} faults of ${t.requests} requests, ${t.retries} retries (${t.importRestarts} at the cache import), ${t.buildSeconds.toFixed(1)} s${t.error ? `: ${t.error}` : ""}`,
+                `${strategy} on ${builder}, ${kind} seed ${seed}: ${t.survived ? "survived" : "FAILED"}, ${t.hits} hits (${t.baselineHits} without faults), ${t.faults} faults of ${t.requests} requests, ${t.retries} retries (${t.importRestarts} at the cache import; ${t.retrySeconds.toFixed(1)} s), ${t.buildSeconds.toFixed(1)} s${t.error ? `: ${t.error}` : ""}`,
             );
         }
     }

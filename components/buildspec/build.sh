@@ -67,8 +67,8 @@ fi
 # retryhandler), and containerd's resolver under it retries a 429 or 408 up to 5 attempts but a 500, 503 or 504 only
 # once, never the same status twice in a row (vendor/github.com/containerd/containerd/v2/core/remotes/docker/
 # resolver.go:733, retryRequest :821-852). So build_once follows the build's output and, when an import vertex
-# ends in a transient error (registry_transient), interrupts the build at once (steps wait for the import, so little
-# has run) and ends with one line naming the ref and the error: registry_retry then runs the build again after its
+# ends in a transient error (registry_transient), stops the build at once with a SIGTERM (buildx cancels the solve,
+# `context canceled`; steps wait for the import, so none has run) and ends with one line naming the ref and the error: registry_retry then runs the build again after its
 # delay, and every step the interrupted attempt finished is in the builder's local cache. A permanent error (not
 # found on a first build, 401, 403) is left to BuildKit, as before. On the last attempt with
 # CACHE_IMPORT_FAILURE=build-cold the build is not stopped: it builds cold, with a WARNING line.
@@ -90,7 +90,7 @@ build_once() {
                     echo "layer cache: WARNING: importing the layer cache $failed failed on a transient registry error on the last attempt; building without it (cold), as CACHE_IMPORT_FAILURE=build-cold asks: $err"
                     failed=""
                 else
-                    kill -INT "$pid" 2>/dev/null
+                    kill -TERM "$pid" 2>/dev/null
                 fi
             fi
         fi
