@@ -68,41 +68,38 @@ fi
 # once, never the same status twice in a row (vendor/github.com/containerd/containerd/v2/core/remotes/docker/
 # resolver.go:733, retryRequest :821-852). So build_once follows the build's output and, when an import vertex
 # ends in a transient error (registry_transient), stops the build at once with a SIGTERM (buildx cancels the solve,
-# `context canceled`; steps wait for the import, so none has run) and ends with one line naming the ref and the error: registry_retry then runs the build again after its
-# delay, and every step the interrupted attempt finished is in the builder's local cache. A permanent error (not
-# found on a first build, 401, 403) is left to BuildKit, as before. On the last attempt with
+# `context canceled`; steps wait for the import, so none has run) and ends with one line naming the ref and the
+# error: registry_retry then runs the build again after its delay (the same attempts and waits as every registry
+# operation), and every step an interrupted attempt finished is in the builder's local cache. A permanent error (not
+# found on a first build, 401, 403) is left to BuildKit, as before. On the last attempt (RETRY_LAST, retry.sh) with
 # CACHE_IMPORT_FAILURE=build-cold the build is not stopped: it builds cold, with a WARNING line.
 build_once() {
-    local out pid line n err status failed=""
-    local -A imports=()
-    out=$(mktemp)
-    docker buildx build "${BUILD_FLAGS[@]}" "${CACHE_FROM[@]}" "${WRITE_FLAGS[@]}" "${more[@]}" "$CONTEXT" >"$out" 2>&1 &
-    pid=$!
-    while IFS= read -r line; do
-        printf '%s\n' "$line"
-        if [[ $line =~ ^#([0-9]+)\ importing\ cache\ manifest\ from\ ([^[:space:]]+) ]]; then
-            imports[${BASH_REMATCH[1]}]=${BASH_REMATCH[2]}
-        elif [ -z "$failed" ] && [[ $line =~ ^#([0-9]+)\ ERROR:\ (.*)$ ]]; then
-            n=${BASH_REMATCH[1]} err=${BASH_REMATCH[2]}
-            if [ -n "${imports[$n]:-}" ] && registry_transient "$err"; then
-                failed="${imports[$n]}"
-                if [ "$RETRY_LAST" = 1 ] && [ "$CACHE_IMPORT_FAILURE" = build-cold ]; then
-                    echo "layer cache: WARNING: importing the layer cache $failed failed on a transient registry error on the last attempt; building without it (cold), as CACHE_IMPORT_FAILURE=build-cold asks: $err"
-                    failed=""
+    local o p l n e s f=""
+    local -A im=()
+    o=$(mktemp)
+    docker buildx build "${BUILD_FLAGS[@]}" "${CACHE_FROM[@]}" "${WRITE_FLAGS[@]}" "${more[@]}" "$CONTEXT" >"$o" 2>&1 &
+    p=$!
+    while IFS= read -r l; do
+        printf '%s\n' "$l"
+        if [[ $l =~ ^#([0-9]+)\ importing\ cache\ manifest\ from\ ([^ ]+) ]]; then
+            im[${BASH_REMATCH[1]}]=${BASH_REMATCH[2]}
+        elif [[ -z $f && $l =~ ^#([0-9]+)\ ERROR:\ (.*) ]]; then
+            n=${im[${BASH_REMATCH[1]}]:-} e=${BASH_REMATCH[2]}
+            if [ -n "$n" ] && registry_transient "$e"; then
+                if [ "${RETRY_LAST:-0}$CACHE_IMPORT_FAILURE" = 1build-cold ]; then
+                    echo "layer cache: WARNING: building without the layer cache $n (last attempt, build-cold): $e"
                 else
-                    kill -TERM "$pid" 2>/dev/null
+                    f=$n
+                    kill -TERM "$p" 2>/dev/null
                 fi
             fi
         fi
-    done < <(tail -n +1 -s 0.2 -f --pid="$pid" "$out")
-    wait "$pid"
-    status=$?
-    rm -f "$out"
-    if [ -n "$failed" ]; then
-        echo "layer cache: stopped the build before it built without its cache: importing the layer cache $failed failed: $err"
-        return $((status == 0 ? 1 : status))
-    fi
-    return "$status"
+    done < <(tail -n +1 -s 0.2 -f --pid="$p" "$o")
+    wait "$p"
+    s=$?
+    rm -f "$o"
+    [ -z "$f" ] || { echo "layer cache: stopped the build before it built without its cache: importing the layer cache $f failed: $e" && return $((s ? s : 1)); }
+    return "$s"
 }
 # A skipped build (key.sh) runs no build: an empty log, no attempt.
 if [ "${SKIPPED:-0}" = 1 ]; then
