@@ -42,6 +42,8 @@ export interface Trial {
     builder: string;
     kind: FaultKind;
     seed: number;
+    /** Work steps of the Dockerfile (the change is halfway). */
+    steps: number;
     survived: boolean;
     /** Steps no attempt had to run ({@link cacheHits}), and the same for the baseline (the change build without faults). */
     hits: number;
@@ -115,17 +117,19 @@ export async function measureCell(
     cell: Cell,
     runs: number,
     log: (line: string) => void,
+    steps = 3,
 ): Promise<{ trials: Trial[]; healthyAfter: string }> {
     const { strategy, registryMode } = cell;
     const builder = builderName(cell);
     const repo = `reliability/${strategy}${registryMode ? `-${registryMode}` : ""}`;
-    const o = { baseImage: host.base.ref, steps: 3, mbPerStep: 1, hashRounds: 1 };
-    const STEPS = 4; // 3 work steps and the change marker's step (bench/dockerfile.ts)
+    const o = { baseImage: host.base.ref, steps, mbPerStep: 1, hashRounds: 1 };
+    const STEPS = steps + 1; // the work steps and the change marker's step (bench/dockerfile.ts)
+    const changeAt = Math.ceil(steps / 2);
     const one = (dockerfile: string, label: string) =>
         runScenario({ host, strategy, repo, dockerfile, registryMode, quiet: true, printReport: false, label });
     const cold = await one(singleStage(o), `${strategy} cold`);
     if (!cold.succeeded) throw new Error(`the healthy cold build of ${strategy} failed:\n${cold.output.slice(-3000)}`);
-    const base = await one(singleStage({ ...o, changeAt: 2, changeMarker: "baseline" }), `${strategy} baseline`);
+    const base = await one(singleStage({ ...o, changeAt, changeMarker: "baseline" }), `${strategy} baseline`);
     if (!base.succeeded)
         throw new Error(`the healthy change build of ${strategy} failed:\n${base.output.slice(-3000)}`);
     const baselineHits = cacheHits(base, STEPS);
@@ -136,7 +140,7 @@ export async function measureCell(
     for (const { kind } of KINDS) {
         for (let seed = 1; seed <= runs; seed++) {
             // A new change each time, so every trial is a change build against the cache the previous one left.
-            last = singleStage({ ...o, changeAt: 2, changeMarker: `${kind}-${seed}` });
+            last = singleStage({ ...o, changeAt, changeMarker: `${kind}-${seed}` });
             host.registry.faults.set({ rate: RATE, kinds: [kind], repo, seed });
             let r: LocalBuildResult;
             try {
@@ -151,6 +155,7 @@ export async function measureCell(
                 builder,
                 kind,
                 seed,
+                steps,
                 survived: r.succeeded,
                 hits: cacheHits(r, STEPS),
                 baselineHits,
@@ -171,10 +176,10 @@ export async function measureCell(
     }
     const healthy = await one(last, `${strategy} healthy`);
     const b = healthy.steps.builds[0];
-    const expected = strategy === "pull" ? [0, 4] : [4, 0];
+    const expected = strategy === "pull" ? [0, STEPS] : [STEPS, 0];
     const healthyAfter =
         healthy.succeeded && b && b.cached === expected[0] && b.rebuilt === expected[1]
-            ? `hits as before (${b.cached} of 4 steps cached)`
+            ? `hits as before (${b.cached} of ${STEPS} steps cached)`
             : `NOT as before: ${healthy.succeeded ? `${b?.cached} cached, ${b?.rebuilt} rebuilt` : "failed"}`;
     log(`${strategy} on ${builder}: healthy build afterwards: ${healthyAfter}`);
     return { trials, healthyAfter };
@@ -216,6 +221,7 @@ export function reliabilityTable(trials: readonly Trial[], healthy: Record<strin
 }
 
 function write(out: string, runs: string, trials: Trial[], healthy: Record<string, string>): string {
+    const steps = [...new Set(trials.map((t) => t.steps ?? 3))].join(" or ");
     const table = reliabilityTable(trials, healthy);
     fs.writeFileSync(path.join(DIR, `${out}.json`), JSON.stringify({ rate: RATE, trials, healthy }, null, 2) + "\n");
     fs.writeFileSync(
@@ -224,7 +230,7 @@ function write(out: string, runs: string, trials: Trial[], healthy: Record<strin
             "# Reliability under transient registry errors",
             "",
             `Measured with \`npx tsx local/reliability.ts\` (${runs}): per strategy, builder and fault, change builds (one seed per run) ` +
-                `of a 3-step Dockerfile on fresh local hosts, while the registry's front failed ${RATE * 100} % of the blob and ` +
+                `of a ${steps}-step Dockerfile (changed halfway) on fresh local hosts, while the registry's front failed ${RATE * 100} % of the blob and ` +
                 "manifest requests with that fault; then one healthy build.",
             "",
             "- **hits kept**: the run's hits (steps no attempt had to run) equal those of the same change build without faults.",
@@ -243,6 +249,7 @@ function write(out: string, runs: string, trials: Trial[], healthy: Record<strin
 const flags = {
     strategy: strategyFlag,
     runs: wholeNumber({ min: 1, default: 10, help: "Runs (seeds) per strategy, builder and fault." }),
+    steps: wholeNumber({ min: 2, default: 3, help: "Work steps of the synthetic Dockerfile; the change is halfway." }),
     out: text({ default: "reliability", help: "Name of the results: results/NAME.md and results/NAME.json." }),
     from: textList({
         help: "Measure nothing: merge these earlier results (results/NAME.json, comma-separated) into --out.",
@@ -290,13 +297,13 @@ if (require.main === module) {
         );
         try {
             for (const cell of cells) {
-                const m = await measureCell(host, cell, values.runs, console.log);
+                const m = await measureCell(host, cell, values.runs, console.log, values.steps);
                 trials.push(...m.trials);
                 healthy[`${cell.strategy}|${builderName(cell)}`] = m.healthyAfter;
             }
         } finally {
             await host.stop();
         }
-        console.log(`\n${write(values.out, `--runs ${values.runs}`, trials, healthy)}`);
+        console.log(`\n${write(values.out, `--runs ${values.runs} --steps ${values.steps}`, trials, healthy)}`);
     });
 }
