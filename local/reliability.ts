@@ -16,7 +16,7 @@
  *
  *   npx tsx local/reliability.ts                               # every strategy and builder, 10 runs per cell
  *   npx tsx local/reliability.ts --strategy inline --runs 5 --out reliability-inline
- *   npx tsx local/reliability.ts --from reliability-a,reliability-b   # the table of earlier runs' JSON, merged
+ *   npx tsx local/reliability.ts --from reliability-a --from reliability-b   # earlier runs' JSON, merged
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -252,8 +252,8 @@ const flags = {
     steps: wholeNumber({ min: 2, default: 3, help: "Work steps of the synthetic Dockerfile; the change is halfway." }),
     out: text({ default: "reliability", help: "Name of the results: results/NAME.md and results/NAME.json." }),
     from: textList({
-        help: "Measure nothing: merge these earlier results (results/NAME.json, comma-separated) into --out.",
-        placeholder: "NAMES",
+        help: "Measure nothing: merge earlier results (results/NAME.json; the flag repeated for more) into --out.",
+        placeholder: "NAME",
     }),
 };
 
@@ -267,7 +267,7 @@ const command: Command<typeof flags> = {
     examples: [
         "npx tsx local/reliability.ts",
         "npx tsx local/reliability.ts --strategy inline --runs 5 --out reliability-inline",
-        "npx tsx local/reliability.ts --from reliability-inline,reliability-registry",
+        "npx tsx local/reliability.ts --from reliability-inline --from reliability-registry",
     ],
 };
 
