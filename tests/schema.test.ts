@@ -217,6 +217,7 @@ describe("package schema (issue 13)", function () {
         const lists: Record<string, readonly unknown[]> = {
             CacheStrategy: argsModule.CACHE_STRATEGIES,
             RegistryBuilder: argsModule.REGISTRY_BUILDERS,
+            CacheImportFailure: argsModule.CACHE_IMPORT_FAILURES,
             PullThroughMode: argsModule.PULL_THROUGH_MODES,
             PullThroughUpstream: argsModule.PULL_THROUGH_UPSTREAMS,
             EncryptionType: argsModule.ENCRYPTION_TYPES,
