@@ -59,20 +59,21 @@ if [ "$TRUSTED" = 1 ] && [ -n "${KEY_REF:-}" ]; then
     if [[ " ${PUSH_FLAGS[*]} " != *" --tag "* ]]; then more+=(--tag "$IMAGE_REF"); fi
     if [ -n "$CACHE_TO_OPTS" ] && [ "${LAYER_CACHE_FORCE_BUILD:-}" != 1 ]; then CACHE_IN_BUILD=1 more+=(--cache-to "type=registry,ref=$CACHE_REF,$CACHE_TO_OPTS"); fi
 fi
-# A cache import that fails on a transient error stops the build (issue 25). BuildKit imports each --cache-from in a
-# vertex of its own, `importing cache manifest from REF` (v0.32.2 solver/llbsolver/bridge.go:114); an error there is
-# only logged on that vertex (bridge.go:129-131) and the solve goes on without that cache (the lazy cache manager's
-# Query returns no keys on error, bridge.go:329-335): a cold build that succeeds. Nothing in that path retries much:
-# the manifest and cache config are read once (cache/remotecache/import.go:49, :117, readBlob :132, no
-# retryhandler), and containerd's resolver under it retries a 429 or 408 up to 5 attempts but a 500, 503 or 504 only
-# once, never the same status twice in a row (vendor/github.com/containerd/containerd/v2/core/remotes/docker/
-# resolver.go:733, retryRequest :821-852). So build_once follows the build's output and, when an import vertex
-# ends in a transient error (registry_transient), stops the build at once with a SIGTERM (buildx cancels the solve,
-# `context canceled`; steps wait for the import, so none has run) and ends with one line naming the ref and the
-# error: registry_retry then runs the build again after its delay (the same attempts and waits as every registry
-# operation), and every step an interrupted attempt finished is in the builder's local cache. A permanent error (not
-# found on a first build, 401, 403) is left to BuildKit, as before. On the last attempt (RETRY_LAST, retry.sh) with
-# CACHE_IMPORT_FAILURE=build-cold the build is not stopped: it builds cold, with a WARNING line.
+# A cache import that fails on a transient error stops the build (issue 25). What BuildKit v0.32.2 does on its own:
+# - It imports each --cache-from in a vertex of its own, `importing cache manifest from REF`
+#   (solver/llbsolver/bridge.go:114). An error there is only logged on that vertex (bridge.go:129-131), and the solve
+#   goes on without that cache: the lazy cache manager's Query returns no keys after an error (bridge.go:329-335),
+#   and every step's cache lookup waits for the import there. So a failed import is a cold build that succeeds.
+# - The import reads the cache manifest and the cache config once each (cache/remotecache/import.go:49, :115;
+#   readBlob :132), with no retry of its own (pulls and pushes have one: util/resolver/retryhandler). containerd's
+#   resolver under it retries a 408 or 429 up to 5 attempts, a 500, 503 or 504 only once, and never the same status
+#   twice in a row (vendor/github.com/containerd/containerd/v2/core/remotes/docker/resolver.go:733, :821-852).
+# So build_once follows the build's output. When an import vertex ends in a transient error (registry_transient), it
+# stops the build at once with a SIGTERM (buildx cancels the solve: `context canceled`; no step has run) and ends
+# with one line naming the ref and the error; registry_retry then runs the build again after its delay, with the
+# same attempts and waits as every registry operation. A permanent error (not found on a first build, 401, 403) is
+# left to BuildKit, as before. On the last attempt (RETRY_LAST, retry.sh) with CACHE_IMPORT_FAILURE=build-cold the
+# build is not stopped: it builds cold, with a WARNING line.
 build_once() {
     local o p l n e s f=""
     local -A im=()
