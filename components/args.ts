@@ -62,6 +62,16 @@ export const RegistryBuilder = {
 export type RegistryBuilder = (typeof RegistryBuilder)[keyof typeof RegistryBuilder];
 export const REGISTRY_BUILDERS: readonly RegistryBuilder[] = Object.values(RegistryBuilder);
 
+/** What a build does when importing its layer cache keeps failing on a transient registry error (buildspec/build.sh). */
+export const CacheImportFailure = {
+    /** The build fails, with an ERROR line naming the cache ref and the last error. */
+    Fail: "fail",
+    /** The last attempt builds without the cache (cold), with a WARNING line. */
+    BuildCold: "build-cold",
+} as const;
+export type CacheImportFailure = (typeof CacheImportFailure)[keyof typeof CacheImportFailure];
+export const CACHE_IMPORT_FAILURES: readonly CacheImportFailure[] = Object.values(CacheImportFailure);
+
 /** CodeBuild compute types for Linux containers (named as CodeBuild names them). */
 export const ComputeType = {
     BUILD_GENERAL1_SMALL: "BUILD_GENERAL1_SMALL",
@@ -186,6 +196,16 @@ export interface CachedDockerBuildArgs {
      * @default "docker-container"
      */
     readonly registryBuilder?: RegistryBuilder;
+    /**
+     * What a build does when BuildKit's import of the layer cache fails on a transient registry error (throttling, a
+     * server error, a dropped connection) on every attempt. BuildKit itself would go on without the cache, a cold
+     * build that succeeds; instead the build is stopped as soon as the import fails and run again (the same retries
+     * as every registry operation, 6 attempts within about 23 s). When those run out: `fail` fails the build, with an
+     * ERROR line naming the cache ref and the last error; `build-cold` lets the last attempt build without the cache.
+     * A permanent error (not found, 401, 403) is never retried: BuildKit's own handling, as before.
+     * @default "fail"
+     */
+    readonly onCacheImportFailure?: CacheImportFailure;
     /**
      * BuildKit image of the `docker-container` builder: an image reference (`registry/path[:tag][@sha256:digest]`,
      * lowercase path, no spaces). The default is pinned to a BuildKit release on ECR Public (no Docker Hub rate
@@ -651,6 +671,7 @@ export const DEFAULTS = {
     cacheTag: "buildcache",
     cacheStrategy: "registry",
     registryBuilder: "docker-container",
+    onCacheImportFailure: "fail",
     builderImage: "public.ecr.aws/vend/moby/buildkit:v0.32.2",
     pullThroughCache: "off",
     pullThroughUpstreams: ["ecr-public"],
@@ -1047,6 +1068,8 @@ export function resolveArgs(name: string, stack: string, args: CachedDockerBuild
     oneOf(p, "cacheStrategy", cacheStrategy, CACHE_STRATEGIES);
     const registryBuilder = args.registryBuilder ?? DEFAULTS.registryBuilder;
     oneOf(p, "registryBuilder", registryBuilder, REGISTRY_BUILDERS);
+    const onCacheImportFailure = args.onCacheImportFailure ?? DEFAULTS.onCacheImportFailure;
+    oneOf(p, "onCacheImportFailure", onCacheImportFailure, CACHE_IMPORT_FAILURES);
     const builderImage = args.builderImage ?? DEFAULTS.builderImage;
     p.check(
         IMAGE_REFERENCE.test(builderImage),
@@ -1218,6 +1241,7 @@ export function resolveArgs(name: string, stack: string, args: CachedDockerBuild
         cacheTag,
         cacheStrategy,
         registryBuilder,
+        onCacheImportFailure,
         builderImage,
         ...pullThrough,
         untaggedExpiryDays,

@@ -98,6 +98,7 @@ const READERS: { readonly [K in ConfigKey]-?: Reader<NonNullable<CachedDockerBui
     cacheTag: text(),
     cacheStrategy: text(),
     registryBuilder: text(),
+    onCacheImportFailure: text(),
     builderImage: text(),
     pullThroughCache: text(),
     pullThroughUpstreams: stringList as Reader<Upstream[]>,

@@ -1,6 +1,7 @@
 // A fault-injecting front for the local registry (issue 14): the registry's proxy (registry.ts) hands every
 // request to `FaultFront.handle` first, which either passes it on or answers it with a fault: an HTTP 429 with
-// an empty body (as ECR's throttling looks to a HEAD), a 500 or a 503 with a registry error body, a dropped
+// an empty body (as ECR's throttling looks to a HEAD) or with a registry error body (`429json`: TOOMANYREQUESTS, as
+// a throttled GET, PUT or POST gets it; a HEAD still gets no body), a 500 or a 503 with a registry error body, a dropped
 // connection (TCP reset), or a delay before passing it on. It is off until `set(plan)` switches it on, and
 // `clear()` switches it off again, so one scenario can have healthy builds and faulty builds against the same
 // registry.
@@ -11,7 +12,7 @@
 // run, so the faults can land on other requests, but their share and number stay those of the plan.
 import type * as http from "http";
 
-export const FAULT_KINDS = ["429", "500", "503", "reset", "delay"] as const;
+export const FAULT_KINDS = ["429", "429json", "500", "503", "reset", "delay"] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /**
@@ -41,6 +42,11 @@ export interface FaultPlan {
     readonly seed?: number;
     /** At most this many faults, then the front passes everything on; unset: no limit. */
     readonly limit?: number;
+    /**
+     * The first this many matching requests pass untouched (and draw nothing), e.g. to let the buildspec's own lookup
+     * of a manifest through and fail BuildKit's read of it. @default 0
+     */
+    readonly skip?: number;
 }
 
 export interface FaultStats {
@@ -117,6 +123,9 @@ export function validatePlan(plan: FaultPlan): void {
     if (plan.limit !== undefined && !(Number.isInteger(plan.limit) && plan.limit >= 0)) {
         bad("limit", plan.limit, "an integer, 0 or more");
     }
+    if (plan.skip !== undefined && !(Number.isInteger(plan.skip) && plan.skip >= 0)) {
+        bad("skip", plan.skip, "an integer, 0 or more");
+    }
     if (plan.path !== undefined && !(plan.path instanceof RegExp)) bad("path", plan.path, "a regular expression");
     if (plan.repo !== undefined && (typeof plan.repo !== "string" || plan.repo === "")) {
         bad("repo", plan.repo, "a repository name");
@@ -126,7 +135,7 @@ export function validatePlan(plan: FaultPlan): void {
 const zeroStats = (): FaultStats => ({
     seen: 0,
     matched: 0,
-    injected: { "429": 0, "500": 0, "503": 0, reset: 0, delay: 0 },
+    injected: { "429": 0, "429json": 0, "500": 0, "503": 0, reset: 0, delay: 0 },
     log: [],
 });
 
@@ -135,7 +144,11 @@ const zeroStats = (): FaultStats => ({
  * prints as `unavailable: service unavailable`), a 500 as a proxy or load balancer does, in plain text (BuildKit
  * then prints the status: `500 Internal Server Error`).
  */
-const ERROR_BODIES: Record<"500" | "503", { type: string; body: string }> = {
+const ERROR_BODIES: Record<"429json" | "500" | "503", { type: string; body: string }> = {
+    "429json": {
+        type: "application/json",
+        body: JSON.stringify({ errors: [{ code: "TOOMANYREQUESTS", message: "Rate exceeded" }] }),
+    },
     "500": { type: "text/plain; charset=utf-8", body: "internal server error\n" },
     "503": {
         type: "application/json",
@@ -177,6 +190,7 @@ export class FaultFront {
         this.s.seen++;
         if (!matches(plan, method, url)) return undefined;
         this.s.matched++;
+        if (this.s.matched <= (plan.skip ?? 0)) return undefined;
         const total = FAULT_KINDS.reduce((n, k) => n + this.s.injected[k], 0);
         if (plan.limit !== undefined && total >= plan.limit) return undefined;
         // Two draws per matching request, always, so a request's fate doesn't depend on the earlier ones' kinds.
@@ -203,8 +217,11 @@ export class FaultFront {
         }
         // The request body (a layer upload) is read and dropped, so the connection stays usable.
         req.resume();
-        const { type, body } = kind === "429" ? { type: undefined, body: "" } : ERROR_BODIES[kind];
-        res.writeHead(Number(kind), {
+        const { type, body } =
+            kind === "429" || (kind === "429json" && req.method === "HEAD")
+                ? { type: undefined, body: "" }
+                : ERROR_BODIES[kind];
+        res.writeHead(kind === "429json" ? 429 : Number(kind), {
             "Content-Length": Buffer.byteLength(body),
             ...(type ? { "Content-Type": type } : {}),
             "Docker-Distribution-Api-Version": "registry/2.0",

@@ -185,6 +185,20 @@ describe("resolveArgs", () => {
             );
         });
 
+        it("onCacheImportFailure: fail by default, build-cold accepted, anything else refused naming the key, the value and what is allowed", () => {
+            assert.equal(resolveArgs("c", "s", {}).onCacheImportFailure, "fail");
+            assert.equal(
+                resolveArgs("c", "s", { onCacheImportFailure: "build-cold" }).onCacheImportFailure,
+                "build-cold",
+            );
+            refuses(
+                { onCacheImportFailure: "cold" as never },
+                "onCacheImportFailure",
+                "cold",
+                `Invalid value for 'onCacheImportFailure': "cold". Allowed: fail, build-cold.`,
+            );
+        });
+
         it("buildTimeoutMinutes: 4 and 2161 refused, 5 and 2160 accepted", () => {
             refuses(
                 { buildTimeoutMinutes: 4 },

@@ -1890,6 +1890,106 @@ describe("retries for transient registry errors (retry.sh, executed in bash)", (
                 assert.equal(once.calls.length, 1);
             });
 
+            describe("the cache import (issue 25): BuildKit would build cold after a failed import, so a transient failure stops the build", () => {
+                /**
+                 * Mocked: a docker stub shaped like BuildKit's plain progress. Each call prints the import vertex of $REF; its
+                 * first $FAILS calls then print that vertex's ERROR ($ERR) and, as BuildKit does, go on without the cache:
+                 * after $HANG seconds (a real sleep) they build the step cold (`#5 DONE 9.9s`) and succeed. The others
+                 * import fine and print $OUT.
+                 */
+                const IMPORT_DOCKER = [
+                    'n=$(cat "$STATE/n" 2>/dev/null || echo 0); echo $((n + 1)) >"$STATE/n"',
+                    'echo "#4 importing cache manifest from $REF"',
+                    'if [ "$n" -lt "${FAILS:-0}" ]; then echo "#4 ERROR: $ERR"; /bin/sleep "${HANG:-0}"; printf "#5 [2/2] RUN make\\n#5 DONE 9.9s\\n"; return 0; fi',
+                    'printf "#5 [2/2] RUN make\\n#5 CACHED\\n"',
+                ].join("\n");
+                const IMPORT_503 =
+                    "httpReadSeeker: failed open: unexpected status from GET request to http://r/v2/app/manifests/sha256:ab: 503 Service Unavailable";
+                const importBuild = (opts: BuildspecOptions, env: Record<string, string>) => {
+                    const id = buildId();
+                    logs.push(id.log);
+                    const r = runBash(
+                        `${withSleep("build", opts)}\necho "rc=$? BUILD_ATTEMPTS=$BUILD_ATTEMPTS"${SLEPT}`,
+                        { env: { TRUSTED: "1", CODEBUILD_BUILD_ID: id.id, ...env }, stubs: { docker: IMPORT_DOCKER } },
+                    );
+                    return { ...r, log: id.log };
+                };
+                const stopLine = (ref: string, err: string) =>
+                    `layer cache: stopped the build before it built without its cache: importing the layer cache ${ref} failed: ${err}`;
+
+                for (const strategy of STRATEGIES) {
+                    it(`${strategy}: an import answered 503 stops that attempt before it builds cold (no \`DONE\` step), one line names the ref and the error, and the next attempt gets the hits`, () => {
+                        const opts = options({ cacheStrategy: strategy });
+                        const ref = strategy === "registry" ? cacheRefs(opts).cache : cacheRefs(opts).image;
+                        const r = importBuild(opts, { REF: ref, FAILS: "1", ERR: IMPORT_503, HANG: "10" });
+                        assert.match(r.stdout, /^rc=0 BUILD_ATTEMPTS=2$/m, r.stdout + r.stderr);
+                        assert.equal(r.calls.length, 2);
+                        assert.deepEqual(r.calls[1], r.calls[0], "a retry is the same invocation");
+                        assert.ok(!r.stdout.includes("#5 DONE"), "no step was built cold");
+                        assert.ok(r.stdout.split("\n").includes(stopLine(ref, IMPORT_503)), r.stdout);
+                        assert.equal(retryLines(r.stdout).length, 1);
+                        assert.match(
+                            retryLines(r.stdout)[0],
+                            /\(attempt 1 of 6\): layer cache: stopped the build .*503 Service Unavailable; next try in 1 s$/,
+                        );
+                        assert.equal(
+                            fs.readFileSync(r.log, "utf8"),
+                            `#4 importing cache manifest from ${ref}\n#5 [2/2] RUN make\n#5 CACHED\n`,
+                        );
+                    });
+                }
+
+                for (const err of [
+                    `failed to configure registry cache importer: ${REPO}:buildcache: not found`,
+                    "failed to configure registry cache importer: unexpected status from HEAD request to http://r/v2/app/manifests/buildcache: 403 Forbidden",
+                ]) {
+                    it(`a permanent import error is left to BuildKit, as before: one attempt, no retry (${/not found|403 Forbidden/.exec(err)?.[0]})`, () => {
+                        const r = importBuild(o, { REF: cacheRefs(o).cache, FAILS: "1", ERR: err });
+                        assert.match(r.stdout, /^rc=0 BUILD_ATTEMPTS=1$/m);
+                        assert.equal(r.calls.length, 1);
+                        assert.deepEqual(retryLines(r.stdout), []);
+                        assert.ok(r.stdout.includes("#5 DONE"), "BuildKit built without the cache");
+                    });
+                }
+
+                it("fail (the default): when the retries run out at the import, the build fails with one ERROR line naming the cache ref and the last error", () => {
+                    const ref = cacheRefs(o).cache;
+                    const r = importBuild(o, { REF: ref, FAILS: "99", ERR: IMPORT_503, HANG: "10" });
+                    assert.match(r.stdout, /^rc=[1-9]\d* BUILD_ATTEMPTS=6$/m, "a failed build");
+                    assert.equal(r.calls.length, ATTEMPTS);
+                    assert.ok(!r.stdout.includes("#5 DONE"), "no attempt built cold");
+                    const errors = r.stderr.split("\n").filter((l) => l.startsWith("ERROR: "));
+                    assert.equal(errors.length, 1, r.stderr);
+                    assert.match(
+                        errors[0],
+                        new RegExp(
+                            `^ERROR: the build \\(reading the layer cache ${ref.replace(/\./g, "\\.")}, pushing \\S+\\) failed after 6 attempts in \\d+ s, .*Last error: layer cache: stopped the build before it built without its cache: importing the layer cache ${ref.replace(/\./g, "\\.")} failed: .*503 Service Unavailable$`,
+                        ),
+                    );
+                });
+
+                it("build-cold: the last attempt builds without the cache, with a WARNING line naming the ref and the error", () => {
+                    const opts = options({ cacheStrategy: "registry", onCacheImportFailure: "build-cold" });
+                    const ref = cacheRefs(opts).cache;
+                    const r = importBuild(opts, { REF: ref, FAILS: "99", ERR: IMPORT_503 });
+                    assert.match(r.stdout, /^rc=0 BUILD_ATTEMPTS=6$/m);
+                    assert.equal(r.calls.length, ATTEMPTS);
+                    assert.equal(
+                        r.stdout.split("\n").filter((l) => l === stopLine(ref, IMPORT_503)).length,
+                        ATTEMPTS - 1,
+                    );
+                    assert.ok(
+                        r.stdout
+                            .split("\n")
+                            .includes(
+                                `layer cache: WARNING: building without the layer cache ${ref} (last attempt, build-cold): ${IMPORT_503}`,
+                            ),
+                        r.stdout,
+                    );
+                    assert.ok(r.stdout.includes("#5 DONE"), "the last attempt built cold");
+                });
+            });
+
             it("export: a dropped connection is retried; an outage fails the command with one ERROR line naming the cache ref", () => {
                 const vars = { TRUSTED: "1", CACHE_FOUND: "0", N_STEPS: "2", N_CACHED: "0", BUILD_ATTEMPTS: "1" };
                 const id = buildId();

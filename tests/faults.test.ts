@@ -87,7 +87,7 @@ describe("fault front of the local registry (local/faults.ts)", () => {
         // `data` (the default) leaves /v2/ alone: a login still works.
         assert.equal((await send(f.port, "GET", "/v2/")).status, 200);
         assert.equal(f.upstreamHits(), 1);
-        assert.deepEqual(f.front.stats().injected, { "429": 0, "500": 0, "503": 2, reset: 0, delay: 0 });
+        assert.deepEqual(f.front.stats().injected, { "429": 0, "429json": 0, "500": 0, "503": 2, reset: 0, delay: 0 });
         f.front.clear();
         assert.equal((await send(f.port, "GET", MANIFEST)).status, 200);
         assert.equal(f.front.stats().injected["503"], 2, "the stats of the last plan stay readable");
@@ -100,6 +100,30 @@ describe("fault front of the local registry (local/faults.ts)", () => {
         f.front.set({ rate: 1, kinds: ["500"] });
         const e = await send(f.port, "GET", MANIFEST);
         assert.deepEqual([e.status, e.body], [500, "internal server error\n"]);
+    });
+
+    it("429json has ECR's TOOMANYREQUESTS body on a GET, none on a HEAD", async () => {
+        f.front.set({ rate: 1, kinds: ["429json"] });
+        const t = await send(f.port, "GET", MANIFEST);
+        assert.deepEqual(
+            [t.status, JSON.parse(t.body ?? "")],
+            [429, { errors: [{ code: "TOOMANYREQUESTS", message: "Rate exceeded" }] }],
+        );
+        const h = await send(f.port, "HEAD", MANIFEST);
+        assert.deepEqual([h.status, h.body], [429, ""]);
+        assert.equal(f.upstreamHits(), 0);
+    });
+
+    it("skip lets the first N matching requests through, then faults as planned", async () => {
+        f.front.set({ rate: 1, kinds: ["503"], skip: 2 });
+        const statuses = [];
+        for (let i = 0; i < 4; i++) statuses.push((await send(f.port, "GET", MANIFEST)).status);
+        assert.deepEqual(statuses, [200, 200, 503, 503]);
+        assert.equal(f.upstreamHits(), 2);
+        assert.throws(
+            () => f.front.set({ rate: 1, kinds: ["503"], skip: -1 }),
+            /'skip' is -1; allowed: an integer, 0 or more/,
+        );
     });
 
     it("reset drops the connection: the client gets ECONNRESET and no answer", async () => {
@@ -171,8 +195,8 @@ describe("fault front of the local registry (local/faults.ts)", () => {
     it("a bad plan is refused with an error naming the key, the value and what is allowed", () => {
         const bad: [Partial<FaultPlan>, RegExp][] = [
             [{ rate: 1.5 }, /'rate' is 1\.5; allowed: a number from 0 to 1\./],
-            [{ kinds: [] }, /'kinds' is \[\]; allowed: a non-empty list of 429, 500, 503, reset, delay\./],
-            [{ kinds: ["418" as never] }, /'kinds' is "418"; allowed: 429, 500, 503, reset, delay\./],
+            [{ kinds: [] }, /'kinds' is \[\]; allowed: a non-empty list of 429, 429json, 500, 503, reset, delay\./],
+            [{ kinds: ["418" as never] }, /'kinds' is "418"; allowed: 429, 429json, 500, 503, reset, delay\./],
             [{ match: "some" as never }, /'match' is "some"; allowed: data, all, writes, reads\./],
             [{ delayMs: -1 }, /'delayMs' is -1; allowed: an integer from 0 to 600000\./],
             [{ seed: 1.5 }, /'seed' is 1\.5; allowed: an integer\./],

@@ -34,6 +34,7 @@ const EXPECTED_TYPES: Record<keyof CachedDockerBuildArgs, string> = {
     cacheTag: "string",
     cacheStrategy: "enum CacheStrategy",
     registryBuilder: "enum RegistryBuilder",
+    onCacheImportFailure: "enum CacheImportFailure",
     builderImage: "string",
     pullThroughCache: "enum PullThroughMode",
     pullThroughUpstreams: "array of enum PullThroughUpstream",
@@ -216,6 +217,7 @@ describe("package schema (issue 13)", function () {
         const lists: Record<string, readonly unknown[]> = {
             CacheStrategy: argsModule.CACHE_STRATEGIES,
             RegistryBuilder: argsModule.REGISTRY_BUILDERS,
+            CacheImportFailure: argsModule.CACHE_IMPORT_FAILURES,
             PullThroughMode: argsModule.PULL_THROUGH_MODES,
             PullThroughUpstream: argsModule.PULL_THROUGH_UPSTREAMS,
             EncryptionType: argsModule.ENCRYPTION_TYPES,

@@ -32,6 +32,7 @@
 : "${IMAGE_REF:?set by the buildspec prelude}"
 : "${RETRY_SH:?set by retry.sh}"
 : "${BRANCH_SH:?set by branch.sh}"
+: "${CACHE_IMPORT_FAILURE:?set by the buildspec prelude}"
 
 # shellcheck disable=SC1090 # the functions of retry.sh, and the refs of branch.sh and probe.sh or pull.sh, written for this build
 . "$RETRY_SH"
@@ -58,8 +59,48 @@ if [ "$TRUSTED" = 1 ] && [ -n "${KEY_REF:-}" ]; then
     if [[ " ${PUSH_FLAGS[*]} " != *" --tag "* ]]; then more+=(--tag "$IMAGE_REF"); fi
     if [ -n "$CACHE_TO_OPTS" ] && [ "${LAYER_CACHE_FORCE_BUILD:-}" != 1 ]; then CACHE_IN_BUILD=1 more+=(--cache-to "type=registry,ref=$CACHE_REF,$CACHE_TO_OPTS"); fi
 fi
+# A cache import that fails on a transient error stops the build (issue 25). What BuildKit v0.32.2 does on its own:
+# - It imports each --cache-from in a vertex of its own, `importing cache manifest from REF`
+#   (solver/llbsolver/bridge.go:114). An error there is only logged on that vertex (bridge.go:129-131), and the solve
+#   goes on without that cache: the lazy cache manager's Query returns no keys after an error (bridge.go:329-335),
+#   and every step's cache lookup waits for the import there. So a failed import is a cold build that succeeds.
+# - The import reads the cache manifest and the cache config once each (cache/remotecache/import.go:49, :115;
+#   readBlob :132), with no retry of its own (pulls and pushes have one: util/resolver/retryhandler). containerd's
+#   resolver under it retries a 408 or 429 up to 5 attempts, a 500, 503 or 504 only once, and never the same status
+#   twice in a row (vendor/github.com/containerd/containerd/v2/core/remotes/docker/resolver.go:733, :821-852).
+# So build_once follows the build's output. When an import vertex ends in a transient error (registry_transient), it
+# stops the build at once with a SIGTERM (buildx cancels the solve: `context canceled`; no step has run) and ends
+# with one line naming the ref and the error; registry_retry then runs the build again after its delay, with the
+# same attempts and waits as every registry operation. A permanent error (not found on a first build, 401, 403) is
+# left to BuildKit, as before. On the last attempt (RETRY_LAST, retry.sh) with CACHE_IMPORT_FAILURE=build-cold the
+# build is not stopped: it builds cold, with a WARNING line.
 build_once() {
-    docker buildx build "${BUILD_FLAGS[@]}" "${CACHE_FROM[@]}" "${WRITE_FLAGS[@]}" "${more[@]}" "$CONTEXT"
+    local o p l n e s f=""
+    local -A im=()
+    o=$(mktemp)
+    docker buildx build "${BUILD_FLAGS[@]}" "${CACHE_FROM[@]}" "${WRITE_FLAGS[@]}" "${more[@]}" "$CONTEXT" >"$o" 2>&1 &
+    p=$!
+    while IFS= read -r l; do
+        printf '%s\n' "$l"
+        if [[ $l =~ ^#([0-9]+)\ importing\ cache\ manifest\ from\ ([^ ]+) ]]; then
+            im[${BASH_REMATCH[1]}]=${BASH_REMATCH[2]}
+        elif [[ -z $f && $l =~ ^#([0-9]+)\ ERROR:\ (.*) ]]; then
+            n=${im[${BASH_REMATCH[1]}]:-} e=${BASH_REMATCH[2]}
+            if [ -n "$n" ] && registry_transient "$e"; then
+                if [ "${RETRY_LAST:-0}$CACHE_IMPORT_FAILURE" = 1build-cold ]; then
+                    echo "layer cache: WARNING: building without the layer cache $n (last attempt, build-cold): $e"
+                else
+                    f=$n
+                    kill -TERM "$p" 2>/dev/null
+                fi
+            fi
+        fi
+    done < <(tail -n +1 -s 0.2 -f --pid="$p" "$o")
+    wait "$p"
+    s=$?
+    rm -f "$o"
+    [ -z "$f" ] || { echo "layer cache: stopped the build before it built without its cache: importing the layer cache $f failed: $e" && return $((s ? s : 1)); }
+    return "$s"
 }
 # A skipped build (key.sh) runs no build: an empty log, no attempt.
 if [ "${SKIPPED:-0}" = 1 ]; then

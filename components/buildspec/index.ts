@@ -44,6 +44,7 @@ const FROM_ARGS = [
     "cacheTag",
     "cacheStrategy",
     "registryBuilder",
+    "onCacheImportFailure",
     "builderImage",
     "dockerfileDir",
     "dockerfileName",
@@ -66,6 +67,7 @@ const FROM_ARGS = [
 type FromArgs = (typeof FROM_ARGS)[number];
 /** Options the buildspec also renders without (a component always passes them); no platforms: linux/amd64 alone. */
 type Optional =
+    | "onCacheImportFailure"
     | "sourceVersion"
     | "buildNetwork"
     | "upstreamCaches"
@@ -86,7 +88,8 @@ type Optional =
  * (the pull-through caches, none when unset) make the `docker-container` builder pull its own image and, through a
  * `buildkitd.toml` of registry mirrors, every base image from the private registry ({@link builderSettings}).
  * `contextDir` unset means the Dockerfile's folder is the context; `target` unset, the Dockerfile's last stage.
- * `skipUnchanged` unset is off: no `key.sh` command (a component always passes it).
+ * `skipUnchanged` unset is off: no `key.sh` command (a component always passes it). `onCacheImportFailure` unset is
+ * `fail`, its default (a component always passes it).
  */
 export type BuildspecOptions = Pick<ResolvedArgs, Exclude<FromArgs, Optional>> &
     Partial<Pick<ResolvedArgs, Optional>> & {
@@ -347,6 +350,8 @@ export function preludeValues(o: BuildspecOptions): Record<string, PreludeValue>
         // The Dockerfile comes with --file, so the context may be another folder (contextDir unset: the Dockerfile's).
         CONTEXT: o.contextDir ?? o.dockerfileDir,
         RETRY_DELAYS: RETRY_DELAYS_SECONDS.map(String),
+        // build.sh: what the last attempt does when the cache import failed on a transient error on every one.
+        CACHE_IMPORT_FAILURE: o.onCacheImportFailure ?? "fail",
         ...platformPreludeValues(o).values,
     };
 }

@@ -15,7 +15,8 @@
 #   When the retries run out it prints one ERROR line: the operation (whose text names the registry or the ref),
 #   the attempts, the time and the last error. The status is the last attempt's.
 #   Sets RETRY_OUTCOME (ok; failed: not transient, the caller says what it means; exhausted: already reported),
-#   RETRY_TRIES (attempts made) and RETRY_ERROR (the last attempt's last error line, empty on success).
+#   RETRY_TRIES (attempts made) and RETRY_ERROR (the last attempt's last error line, empty on success). While COMMAND
+#   runs, RETRY_LAST is 1 on the last attempt, else 0 (build.sh lets its last attempt build cold, if so configured).
 #
 # Bounds: RETRY_DELAYS (seconds) is both: at most 1 + its length attempts, and at most its sum of waiting.
 #
@@ -42,7 +43,7 @@ registry_transient() {
     [[ ! $e =~ $never && $e =~ $transient ]]
 }
 
-# shellcheck disable=SC2034 # RETRY_OUTCOME, RETRY_TRIES and RETRY_ERROR are outputs: the callers read them.
+# shellcheck disable=SC2034 # RETRY_OUTCOME, RETRY_TRIES, RETRY_ERROR and RETRY_LAST are outputs: the callers read them.
 registry_retry() {
     local quiet=0
     if [ "$1" = -q ]; then
@@ -53,6 +54,7 @@ registry_retry() {
     shift 2
     local attempts=$((${#RETRY_DELAYS[@]} + 1)) attempt=1 started=$SECONDS status delay wait
     while :; do
+        RETRY_LAST=$((attempt >= attempts))
         if [ "$quiet" = 1 ]; then
             "$@" >"$output" 2>&1
             status=$?

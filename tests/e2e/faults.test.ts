@@ -19,6 +19,7 @@ import { singleStage } from "../../bench/dockerfile";
 import { RETRY_DELAYS_SECONDS } from "../../components/buildspec";
 import type { FaultPlan } from "../../local/faults";
 import type { LocalBuildResult } from "../../local/host";
+import { cacheHits, retryCost } from "../../local/reliability";
 import type { ScenarioResult } from "../../local/scenario";
 import {
     BuildOptions,
@@ -28,6 +29,7 @@ import {
     PULL,
     ready,
     REGISTRY,
+    REGISTRY_CS,
     SharedHost,
     SMALL,
     Variant,
@@ -92,6 +94,16 @@ function attemptTimes(r: LocalBuildResult): { first: number; wait: number; retry
     return { first: retry.t - build[0].t, wait, retry: counted.t - retry.t - wait };
 }
 
+/** Non-FROM steps of a SMALL change build (3 work steps and the change marker's); cacheHits counts against it. */
+const STEPS = 4;
+
+/**
+ * BuildKit's read of the cache manifest by digest (the import), and only that: the buildspec's own lookup (probe.sh,
+ * `imagetools inspect`) reads it once first and passes (`skip: 1`); then each read is answered 503. Two faults is
+ * what BuildKit gives up after: containerd's resolver retries a 503 once, not after the same status twice.
+ */
+const IMPORT_READ = { kinds: ["503"], match: "reads", path: /\/manifests\/sha256:/, skip: 1 } as const;
+
 /** Every fault kind the issue names, for the 10 % runs. */
 const TRANSIENT: FaultPlan["kinds"] = ["429", "500", "503", "reset"];
 
@@ -108,6 +120,14 @@ describe("registry faults end to end (#14): bounded retries, clear failures, a c
                 const o = { baseImage: h.base.ref, ...SMALL };
                 const cold = await build(`${v.name} cold`, v, { repo, dockerfile: singleStage(o) });
                 assert.equal(cold.succeeded, true, why(cold));
+                // 0. The same change build without faults: the hits every change build below must keep.
+                const baseline = await build(`${v.name} change, no faults`, v, {
+                    repo,
+                    dockerfile: singleStage({ ...o, changeAt: 2, changeMarker: "baseline" }),
+                });
+                assert.equal(baseline.succeeded, true, why(baseline));
+                const hits = cacheHits(baseline, STEPS);
+                assert.equal(hits, v.strategy === "pull" ? 0 : 2, why(baseline));
                 const d0 = await shared.api.digests(repo);
 
                 // 1. A change build with 10 % of its blob and manifest requests failing.
@@ -133,6 +153,7 @@ describe("registry faults end to end (#14): bounded retries, clear failures, a c
                     why(flaky),
                 );
                 assert.ok(errors(flaky).length <= retries(flaky).length, why(flaky));
+                assert.equal(cacheHits(flaky, STEPS), hits, `the hits of the same build without faults${why(flaky)}`);
                 const d1 = await shared.api.digests(repo);
                 assert.notEqual(d1.latest, d0.latest, "the change build pushed its image");
                 if (v.strategy === "registry") assert.notEqual(d1.buildcache, d0.buildcache, "and its cache");
@@ -153,6 +174,11 @@ describe("registry faults end to end (#14): bounded retries, clear failures, a c
                     },
                 );
                 assert.equal(throttled.succeeded, true, why(throttled));
+                assert.equal(
+                    cacheHits(throttled, STEPS),
+                    hits,
+                    `the hits of the same build without faults${why(throttled)}`,
+                );
                 const lines = retries(throttled);
                 if (v.strategy !== "registry") {
                     // The daemon's builder fails the whole build on one 429 (empty body): without the retry this build
@@ -327,6 +353,79 @@ describe("registry faults end to end (#14): bounded retries, clear failures, a c
                 latest.digest,
                 "the same image, byte for byte",
             );
+        });
+    });
+
+    describe("the cache import (#25): BuildKit builds cold after a failed import; the build stops, runs again and keeps its hits", () => {
+        for (const v of [INLINE, REGISTRY, REGISTRY_CS]) {
+            it(`${v.name}: the import answered 503 twice (BuildKit's own retry included): the attempt stops before any step, the next one gets the hits of the same build without faults`, async function () {
+                const h = await ready(this, shared.host, v);
+                const repo = `e2e-import/${v.strategy}-${v.mode ?? "daemon"}`;
+                const o = { baseImage: h.base.ref, ...SMALL };
+                const cold = await build(`${v.name} cold`, v, { repo, dockerfile: singleStage(o) });
+                assert.equal(cold.succeeded, true, why(cold));
+                assert.deepEqual(retries(cold), [], "a first build's 'not found' import is not retried");
+                const baseline = await build(`${v.name} change, no faults`, v, {
+                    repo,
+                    dockerfile: singleStage({ ...o, changeAt: 2, changeMarker: "baseline" }),
+                });
+                const hits = cacheHits(baseline, STEPS);
+                assert.equal(hits, 2, why(baseline));
+
+                const r = await build(
+                    `${v.name} change, import answered 503 twice`,
+                    v,
+                    { repo, dockerfile: singleStage({ ...o, changeAt: 2, changeMarker: "import-503" }) },
+                    { ...IMPORT_READ, rate: 1, repo, limit: 2 },
+                );
+                assert.equal(h.registry.faults.stats().log.length, 2, "both faults were injected");
+                assert.equal(r.succeeded, true, why(r));
+                const ref = `${h.registry.address}/${repo}:${v.strategy === "registry" ? "buildcache" : "latest"}`;
+                const stop = printed(r, "build").filter((l) => l.startsWith("layer cache: stopped the build"));
+                assert.equal(stop.length, 1, why(r));
+                assert.match(
+                    stop[0],
+                    new RegExp(
+                        `^layer cache: stopped the build before it built without its cache: importing the layer cache ${ref.replace(/[.]/g, "\\.")} failed: .*503 Service Unavailable$`,
+                    ),
+                );
+                assert.equal(retries(r).length, 1, why(r));
+                // The stopped attempt ran no step; the next one took the same hits as the build without faults.
+                assert.deepEqual(r.steps.builds[0].rebuilt + r.steps.builds[0].cached, 0, why(r));
+                assert.equal(cacheHits(r, STEPS), hits, why(r));
+                console.log(`      [${v.name}] the import's retry cost ${retryCost(r).toFixed(1)} s`);
+            });
+        }
+
+        it("registry (docker-container): every import answered 503: the retries run out and the build fails with one ERROR line naming the cache ref and the last error; no step built, nothing moves", async function () {
+            const h = await ready(this, shared.host, REGISTRY);
+            const repo = "e2e-import/outage";
+            const o = { baseImage: h.base.ref, ...SMALL };
+            const cold = await build("registry cold", REGISTRY, { repo, dockerfile: singleStage(o) });
+            assert.equal(cold.succeeded, true, why(cold));
+            const before = await shared.api.digests(repo);
+            const r = await build(
+                "registry change, import outage",
+                REGISTRY,
+                { repo, dockerfile: singleStage({ ...o, changeAt: 2, changeMarker: "import-outage" }) },
+                { ...IMPORT_READ, rate: 1, repo },
+            );
+            assert.equal(r.succeeded, false);
+            const ref = `${h.registry.address}/${repo}`;
+            const errs = errors(r).filter((l) => l.startsWith("ERROR: the build"));
+            assert.equal(errs.length, 1, why(r));
+            assert.match(
+                errs[0],
+                new RegExp(
+                    `^ERROR: the build \\(reading the layer cache ${ref.replace(/[.]/g, "\\.")}:buildcache, pushing \\S+\\) failed after ${ATTEMPTS} attempts in \\d+ s, .*Last error: layer cache: stopped the build before it built without its cache: importing the layer cache ${ref.replace(/[.]/g, "\\.")}:buildcache failed: .*503 Service Unavailable$`,
+                ),
+            );
+            assert.equal(
+                r.steps.builds.reduce((n, b) => n + b.rebuilt, 0),
+                0,
+                `no step was built cold${why(r)}`,
+            );
+            assert.deepEqual(await shared.api.digests(repo), before, "the tags are where they were");
         });
     });
 
