@@ -99,6 +99,7 @@ const READERS: { readonly [K in ConfigKey]-?: Reader<NonNullable<CachedDockerBui
     cacheStrategy: text(),
     registryBuilder: text(),
     builderImage: text(),
+    builderImageMirrors: stringList,
     pullThroughCache: text(),
     pullThroughUpstreams: stringList as Reader<Upstream[]>,
     ecrPublicCachePrefix: text(),

@@ -35,6 +35,7 @@ const EXPECTED_TYPES: Record<keyof CachedDockerBuildArgs, string> = {
     cacheStrategy: "enum CacheStrategy",
     registryBuilder: "enum RegistryBuilder",
     builderImage: "string",
+    builderImageMirrors: "array of string",
     pullThroughCache: "enum PullThroughMode",
     pullThroughUpstreams: "array of enum PullThroughUpstream",
     ecrPublicCachePrefix: "string",
