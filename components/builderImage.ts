@@ -31,10 +31,9 @@ export function usesBuilderImage(a: { readonly cacheStrategy: string; readonly r
     return a.cacheStrategy === "registry" && a.registryBuilder === "docker-container";
 }
 
-/** The digest of `ref` (`sha256:…`), or undefined when it has none. */
+/** The digest of `ref` (`sha256:<64 hex>`, after its `@`), or undefined when it has none. */
 export function digestOf(ref: string): string | undefined {
-    const at = ref.indexOf("@");
-    return at < 0 ? undefined : ref.slice(at + 1);
+    return /@(sha256:[0-9a-f]{64})$/.exec(ref)?.[1];
 }
 
 /**

@@ -1,10 +1,14 @@
 /**
- * The builder image's pure part (`components/builderImage.ts`): the sources a build pulls it from, in order, its
- * local name, and the warning for a reference without a digest. No mocks.
+ * The builder image (`components/builderImage.ts`): the sources a build pulls it from, in order, its local name, and
+ * the warning for a reference without a digest, as pure functions (no mocks); then the component's wiring of them,
+ * under Pulumi's mock runtime (tests/helpers/mocks.ts: the engine and AWS are mocked; `pulumi.log.warn` is replaced
+ * to record what `pulumi up` would print).
  */
 import { strict as assert } from "assert";
 import fc from "fast-check";
-import { DEFAULTS, resolveArgs } from "../components/args";
+import * as pulumi from "@pulumi/pulumi";
+import { CachedDockerBuildArgs, DEFAULTS, resolveArgs } from "../components/args";
+import { CachedDockerBuild } from "../components/cachedDockerBuild";
 import {
     BUILDKIT_V0_32_2,
     builderImageSources,
@@ -13,6 +17,7 @@ import {
     localBuilderImage,
     unpinnedBuilderImageWarning,
 } from "../components/builderImage";
+import { installMocks, settle, valueOf } from "./helpers/mocks";
 
 const ECR = "123456789012.dkr.ecr.eu-west-1.amazonaws.com";
 const ECR_PUBLIC = { upstream: "ecr-public", prefix: "ecr-public" } as const;
@@ -193,5 +198,55 @@ describe("builder image (pure)", () => {
             );
             assert.deepEqual(resolveArgs("app", "dev", { builderImageMirrors: [] }).builderImageMirrors, []);
         });
+    });
+});
+
+describe("builder image under mocks: the component's warning and outputs", () => {
+    /** Creates the component with `args` under mocks; returns it and the warnings it logged, with the resource named. */
+    async function create(args: CachedDockerBuildArgs): Promise<{
+        build: CachedDockerBuild;
+        warned: { msg: string; resource: pulumi.Resource | undefined }[];
+    }> {
+        const warned: { msg: string; resource: pulumi.Resource | undefined }[] = [];
+        const log = pulumi.log as { warn: (msg: string, resource?: pulumi.Resource) => Promise<void> };
+        const original = log.warn;
+        log.warn = (msg, resource) => {
+            warned.push({ msg, resource });
+            return Promise.resolve();
+        };
+        try {
+            installMocks();
+            const build = new CachedDockerBuild("docker-cache", args);
+            await settle();
+            return { build, warned };
+        } finally {
+            log.warn = original;
+        }
+    }
+
+    it("an unpinned builderImage: one warning at `pulumi up`, on the component, naming the image and the risk", async () => {
+        const { build, warned } = await create({ builderImage: "moby/buildkit:v0.32.2" });
+        assert.deepEqual(
+            warned.map((w) => w.msg),
+            [unpinnedBuilderImageWarning("moby/buildkit:v0.32.2")],
+        );
+        assert.equal(warned[0].resource, build);
+        // A user's own image still works: it is the one source.
+        assert.deepEqual(await valueOf(build.builderImageSources), ["moby/buildkit:v0.32.2"]);
+    });
+
+    it("the default: no warning; the outputs list ECR Public's mirror, then Docker Hub, by the digest", async () => {
+        const { build, warned } = await create({});
+        assert.deepEqual(warned, []);
+        assert.deepEqual(await valueOf(build.builderImageSources), [
+            `public.ecr.aws/vend/moby/buildkit@${D}`,
+            `docker.io/moby/buildkit@${D}`,
+        ]);
+        assert.equal(await valueOf(build.builderImage), `public.ecr.aws/vend/moby/buildkit@${D}`);
+    });
+
+    it("no warning where no docker-container builder runs (inline strategy): the image is never pulled", async () => {
+        const { warned } = await create({ builderImage: "moby/buildkit:v0.32.2", cacheStrategy: "inline" });
+        assert.deepEqual(warned, []);
     });
 });
