@@ -9,6 +9,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { credentialArnProblem, prefixProblem, Upstream, UpstreamCache, UPSTREAMS } from "./pullThrough";
+import { BUILDKIT_V0_32_2, DOCKER_HUB_BUILDKIT, ECR_PUBLIC_BUILDKIT } from "./builderImage";
 import { DockerServerComputeType, dockerServerComputeTypeProblems, dockerServerProblems } from "./dockerServer";
 import { resolveSkipUnchanged } from "./skip";
 import { isNative, Platform, PlatformMode, resolvePlatforms } from "./platforms";
@@ -208,13 +209,23 @@ export interface CachedDockerBuildArgs {
     readonly onCacheImportFailure?: CacheImportFailure;
     /**
      * BuildKit image of the `docker-container` builder: an image reference (`registry/path[:tag][@sha256:digest]`,
-     * lowercase path, no spaces). The default is pinned to a BuildKit release on ECR Public (no Docker Hub rate
-     * limits), so the builder never changes under a stack without notice, as the floating `buildx-stable-1` tag
-     * would; move it by setting another tag or a digest. With `pullThroughCache` on, an image on ECR Public
-     * is pulled through the account's own ECR instead (see `pullThroughCache`).
-     * @default "public.ecr.aws/vend/moby/buildkit:v0.32.2"
+     * lowercase path, no spaces). The default is BuildKit v0.32.2 pinned by the digest of its multi-platform index,
+     * from ECR Public's mirror, so the builder never changes under a stack without notice (as the floating
+     * `buildx-stable-1` tag would) and every source's bytes are checked against the digest. A build pulls it from the
+     * first source that serves it: the pull-through cache (when `pullThroughCache` covers the registry), this
+     * reference, then `builderImageMirrors` by the same digest. A reference without a digest works as before, with a
+     * warning at `pulumi up`. The README's "The builder image" says how to move the digest.
+     * @default "public.ecr.aws/vend/moby/buildkit@sha256:28a898719c18a33f4e8000685287fa36fd0dd9560c6440227d3a732d79bb41d8"
      */
     readonly builderImage?: string;
+    /**
+     * Other repositories that serve `builderImage`'s digest, tried in order after it when it fails (missing, other
+     * bytes, or down after the retries): repository references without tag or digest. Used only when
+     * `builderImage` has a digest, which holds each of them to the same bytes. With `pullThroughCache` on, each
+     * mirror on a cached registry is tried through the cache first.
+     * @default ["docker.io/moby/buildkit"]
+     */
+    readonly builderImageMirrors?: string[];
     /**
      * Pull the builder image and the Dockerfile's base images through ECR pull-through cache rules, so that a
      * build reaches no public registry (no rate limits, no outage of Docker Hub or ECR Public in the build's
@@ -672,7 +683,8 @@ export const DEFAULTS = {
     cacheStrategy: "registry",
     registryBuilder: "docker-container",
     onCacheImportFailure: "fail",
-    builderImage: "public.ecr.aws/vend/moby/buildkit:v0.32.2",
+    builderImage: `${ECR_PUBLIC_BUILDKIT}@${BUILDKIT_V0_32_2}`,
+    builderImageMirrors: [DOCKER_HUB_BUILDKIT],
     pullThroughCache: "off",
     pullThroughUpstreams: ["ecr-public"],
     ecrPublicCachePrefix: "ecr-public",
@@ -786,6 +798,8 @@ const BUILD_ARG_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // Docker image references (used for builderImage): registry/path:tag or @digest, no whitespace or shell metacharacters.
 const IMAGE_REFERENCE =
     /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+// An image reference without tag or digest (used for builderImageMirrors).
+const IMAGE_REPOSITORY = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 // Git ref names (git check-ref-format, simplified to what matters here).
 // JS's \s already covers U+2028/U+2029/U+FEFF; C1 controls (incl. NEL, U+0085) are added for the buildspec's sake (below).
 const GIT_REF = /^(?!\/|.*\/\/|.*\/$|.*\.\.|.*@\{|.*\.lock$|.*\.$)[^\s~^:?*[\\\x00-\x1f\x7f-\x9f]{1,255}$/;
@@ -1075,8 +1089,17 @@ export function resolveArgs(name: string, stack: string, args: CachedDockerBuild
         IMAGE_REFERENCE.test(builderImage),
         "builderImage",
         builderImage,
-        "Allowed: an image reference such as public.ecr.aws/vend/moby/buildkit:v0.32.2.",
+        "Allowed: an image reference such as public.ecr.aws/vend/moby/buildkit@sha256:<digest> or moby/buildkit:v0.32.2.",
     );
+    const builderImageMirrors = args.builderImageMirrors ?? DEFAULTS.builderImageMirrors;
+    for (const mirror of builderImageMirrors) {
+        p.check(
+            IMAGE_REPOSITORY.test(mirror),
+            "builderImageMirrors",
+            mirror,
+            "Allowed: a repository reference without tag or digest, such as docker.io/moby/buildkit (the build adds builderImage's digest).",
+        );
+    }
 
     const pullThrough = resolvePullThrough(p, args, { cacheStrategy, registryBuilder, repositoryName });
 
@@ -1243,6 +1266,7 @@ export function resolveArgs(name: string, stack: string, args: CachedDockerBuild
         registryBuilder,
         onCacheImportFailure,
         builderImage,
+        builderImageMirrors,
         ...pullThrough,
         untaggedExpiryDays,
         maxTaggedImages,

@@ -4,8 +4,8 @@
  * The constructor only wires the pieces together; each concern lives in its own file:
  * `args.ts` (defaults and validation), `ecr.ts` + `lifecycle.ts` (repository and lifecycle rules),
  * `iam.ts` + `policies.ts` (role and least-privilege documents), `upstreamCache.ts` + `pullThrough.ts`
- * (ECR pull-through cache rules, their repository creation templates, the builder image and BuildKit
- * configuration that use them), `codebuild.ts` (project, log group, source credential), `buildspec/`
+ * (ECR pull-through cache rules, their repository creation templates, the BuildKit configuration that uses them),
+ * `builderImage.ts` (where the builder image comes from), `codebuild.ts` (project, log group, source credential), `buildspec/`
  * (the buildspec: `index.ts` and one bash file per command; `buildspecObject.ts` ships it to S3) and `monitoring.ts` + `buildEvent.ts` (metric
  * filters on the build's JSON line, alarms, their SNS topic, the dashboard), `source.ts` (the sign-in to the
  * source: a CodeConnections connection or the token's secret), `triggers.ts` (the webhook) and `schedule.ts`
@@ -25,7 +25,8 @@ import { createBatchRole } from "./batchRole";
 import { isNative } from "./platforms";
 import { arnParts } from "./policies";
 import { PACKAGE_NAME } from "./packageName";
-import { builderSettings, upstreamCacheUrls } from "./pullThrough";
+import { upstreamCacheUrls } from "./pullThrough";
+import { builderSettings, unpinnedBuilderImageWarning, usesBuilderImage } from "./builderImage";
 import { createUpstreamCaches } from "./upstreamCache";
 import { createSchedule } from "./schedule";
 import { connectionReadiness, createSourceAuth } from "./source";
@@ -79,10 +80,15 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
     /** The buildspec, as YAML: the text of the S3 object that the project's `source.buildspec` names by its ARN. */
     public readonly buildspec: pulumi.Output<string>;
     /**
-     * The image of the `docker-container` builder as the build pulls it: the `builderImage` argument, or its
-     * reference through the ECR Public pull-through cache when that cache is on.
+     * The image of the `docker-container` builder as the build first tries to pull it: through the pull-through
+     * cache when one covers its registry, else the `builderImage` argument (`builderImageSources` has the rest).
      */
     public readonly builderImage: pulumi.Output<string>;
+    /**
+     * Every reference the build may pull the builder image from, in order, the first that serves it winning: through
+     * the pull-through caches, `builderImage`, then `builderImageMirrors` by its digest.
+     */
+    public readonly builderImageSources: pulumi.Output<string[]>;
     /**
      * The `buildkitd.toml` that makes the builder pull each cached upstream (base images included) through its
      * cache in the account's ECR: one `[registry."<host>"] mirrors = ["<registry>/<prefix>"]` per upstream;
@@ -131,6 +137,11 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
         const a = resolveArgs(name, pulumi.getStack(), args);
         super(TYPE_TOKEN, name, {}, { ...opts, aliases: [...(opts.aliases ?? []), { type: LEGACY_TYPE_TOKEN }] });
         SETTINGS.set(this, a);
+        // The builder image is pulled only by the docker-container builder; a reference without a digest is a risk there.
+        const unpinned = usesBuilderImage(a) ? unpinnedBuilderImageWarning(a.builderImage) : undefined;
+        if (unpinned !== undefined) {
+            void pulumi.log.warn(unpinned, this);
+        }
         const childOpts: pulumi.ResourceOptions = { parent: this, protect: a.protect };
 
         const { repository } = createRepository(name, a, args.tags, childOpts);
@@ -147,7 +158,9 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
         const registry = pulumi
             .all([repository.repositoryUrl, ...caches.rules.map((r) => r.id)])
             .apply(([url]) => registryOf(url));
-        const builder = registry.apply((r) => builderSettings(r, a.builderImage, a.upstreamCaches));
+        const builder = registry.apply((r) =>
+            builderSettings(r, a.builderImage, a.builderImageMirrors, a.upstreamCaches),
+        );
         // The buildspec derives the builder image and the buildkitd.toml from the same caches (`builderSettings`);
         // it waits for the rules through `registry`.
         // It also waits for the region's host facts (hostFacts.ts): the region is known here, from the repository's ARN,
@@ -265,7 +278,8 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
         this.roleArn = role.roleArn;
         this.logGroupName = logGroup.name;
         this.buildspec = buildspec;
-        this.builderImage = builder.apply((b) => b.builderImage);
+        this.builderImage = builder.apply((b) => b.sources[0]);
+        this.builderImageSources = builder.apply((b) => b.sources);
         this.buildkitdConfig = builder.apply((b) => b.buildkitdConfig);
         // A plain map for the schema (string keys): Partial<Record<Upstream, …>> has no index signature.
         this.upstreamCacheUrls = registry.apply((r): Record<string, string> => ({
@@ -292,6 +306,7 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
             logGroupName: this.logGroupName,
             buildspec: this.buildspec,
             builderImage: this.builderImage,
+            builderImageSources: this.builderImageSources,
             buildkitdConfig: this.buildkitdConfig,
             upstreamCacheUrls: this.upstreamCacheUrls,
             alarmTopicArn: this.alarmTopicArn,

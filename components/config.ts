@@ -100,6 +100,7 @@ const READERS: { readonly [K in ConfigKey]-?: Reader<NonNullable<CachedDockerBui
     registryBuilder: text(),
     onCacheImportFailure: text(),
     builderImage: text(),
+    builderImageMirrors: stringList,
     pullThroughCache: text(),
     pullThroughUpstreams: stringList as Reader<Upstream[]>,
     ecrPublicCachePrefix: text(),

@@ -3,8 +3,8 @@ export { CachedDockerBuild, TYPE_TOKEN } from "./cachedDockerBuild";
 export { argsFromConfig, CONFIG_KEYS, type ConfigKey, unknownConfigKeys } from "./config";
 export { buildspec, buildspecYaml, cacheRefs, shellWord } from "./buildspec";
 export { lifecyclePolicy, upstreamCacheLifecyclePolicy } from "./lifecycle";
+export { builderImageSources, builderSettings, localBuilderImage } from "./builderImage";
 export {
-    builderSettings,
     buildkitdConfig,
     UPSTREAMS,
     type Upstream,

@@ -125,29 +125,6 @@ export function buildkitdConfig(registry: string, caches: readonly UpstreamCache
         .join("\n");
 }
 
-/** What the `docker-container` builder needs to pull through the caches. */
-export interface BuilderSettings {
-    /** The `--driver-opt image=` of `docker buildx create`: the builder image, through its upstream's cache if there is one. */
-    readonly builderImage: string;
-    /** The `buildkitd.toml` for `docker buildx create --buildkitd-config`; "" without caches (then no file is needed). */
-    readonly buildkitdConfig: string;
-}
-
-/**
- * The builder image reference and the BuildKit configuration of a build that pulls through `caches` of
- * `registry` (`<account>.dkr.ecr.<region>.amazonaws.com`): with no cache, the image unchanged and no configuration.
- */
-export function builderSettings(
-    registry: string,
-    builderImage: string,
-    caches: readonly UpstreamCache[],
-): BuilderSettings {
-    return {
-        builderImage: viaPullThroughCache(builderImage, registry, caches),
-        buildkitdConfig: buildkitdConfig(registry, caches),
-    };
-}
-
 /**
  * Where each cached upstream is reached in `registry`, e.g. `{"ecr-public": "<registry>/ecr-public"}`: an image
  * `public.ecr.aws/<path>:<tag>` is `<that>/<path>:<tag>`, a Docker Hub image `node:22` is `<that>/library/node:22`.

@@ -5,6 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import { shellWord } from "../components/buildspec";
 import { DEFAULTS } from "../components/args";
+import { localBuilderImage } from "../components/builderImage";
 import { BuilderImageResult, dockerRunner, findBuildkitArchive, provideBuilderImage } from "./buildkit-image";
 import { BuildHost, BuildHostOptions, startBuildHost } from "./daemon";
 import { DockerEnv, ensureDockerEnv } from "./engine";
@@ -200,8 +201,8 @@ export interface LocalHost {
     registry: LocalRegistry;
     base: BaseImage;
     /**
-     * Whether a fresh host can get the `docker-container` builder's image `ref` (default: the component's
-     * default `builderImage`): an archive (findBuildkitArchive) is enough; without one, a real pull is tried
+     * Whether a fresh host can get the `docker-container` builder's image `ref` (default: the local name the buildspec
+     * starts the component's default `builderImage` from): an archive (findBuildkitArchive) is enough; without one, a real pull is tried
      * once on a throwaway daemon. Memoized per reference.
      */
     buildkitImage(ref?: string): Promise<BuildkitAvailability>;
@@ -223,7 +224,7 @@ export async function startLocalHost(opts: { registry?: StartRegistryOptions } =
     try {
         const base = await ensureBaseImage(registry);
         const known = new Map<string, Promise<BuildkitAvailability>>();
-        const buildkitImage = (ref: string = DEFAULTS.builderImage) => {
+        const buildkitImage = (ref: string = localBuilderImage(DEFAULTS.builderImage)) => {
             let p = known.get(ref);
             if (!p) known.set(ref, (p = buildkitAvailability(dockerEnv, ref)));
             return p;

@@ -28,6 +28,7 @@ import * as os from "os";
 import * as path from "path";
 import { DEFAULTS } from "../components/args";
 import { BUILDER_NAME } from "../components/buildspec";
+import { localBuilderImage } from "../components/builderImage";
 import { ArchiveSource, DockerRunner, dockerRunner } from "./buildkit-image";
 import { BaseImage, ensureBaseImage } from "./base-image";
 import { makeDockerConfig } from "./daemon";
@@ -50,7 +51,7 @@ export interface PortableOptions {
     dockerHost?: string;
     /** Image of the throwaway registry, or `debian-binary`. @default "registry:2" */
     registryImage?: string;
-    /** The builder image the buildspec names. @default DEFAULTS.builderImage */
+    /** The builder image the buildspec starts (`--driver-opt image=`). @default the local name of DEFAULTS.builderImage */
     builderImage?: string;
     /** Loaded when the builder image can't be pulled (findBuildkitArchive()). */
     archive?: ArchiveSource;
@@ -232,7 +233,8 @@ export async function startPortableHost(o: PortableOptions = {}): Promise<Portab
             }
         });
         // CodeBuild's builder: its BuildKit image, and a container of it (also: the daemon can run containers).
-        const builderImage = o.builderImage ?? DEFAULTS.builderImage;
+        // The name the buildspec's builder starts from (builder.sh finds it on the host and pulls nothing).
+        const builderImage = o.builderImage ?? localBuilderImage(DEFAULTS.builderImage);
         const { builder } = await checkBuilder(
             {
                 docker,

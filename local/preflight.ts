@@ -14,6 +14,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { DEFAULTS } from "../components/args";
+import { localBuilderImage } from "../components/builderImage";
 import {
     ArchiveSource,
     BUILDKIT_ARCHIVE_ENV,
@@ -243,7 +244,8 @@ export async function preflightStandIn(
                 lookedIn: [env.buildxPlugin],
             });
             const wantImage = o.registry && o.modeSet !== "containerd-store";
-            const ref = DEFAULTS.builderImage;
+            // The name the buildspec's builder starts from (builder.sh finds it on the host and pulls nothing).
+            const ref = localBuilderImage(DEFAULTS.builderImage);
             const r = await checkBuilder(
                 {
                     docker,

@@ -53,6 +53,8 @@ export interface StartRegistryOptions {
     /** ECR's user name is always AWS. */
     username?: string;
     password?: string;
+    /** No authentication at all: anyone may pull and push, as from a public registry (ECR Public, Docker Hub). */
+    anonymous?: boolean;
     /** bcrypt cost of the htpasswd entry (each request pays it: keep 4 or 5 for tests). */
     bcryptCost?: number;
     /**
@@ -195,10 +197,7 @@ async function launchBinary(
             "http:",
             `  addr: ${upstream}`,
             `  secret: ${Math.random().toString(36).slice(2)}`,
-            "auth:",
-            "  htpasswd:",
-            "    realm: local-ecr",
-            `    path: ${htpasswdFile}`,
+            ...(o.anonymous ? [] : ["auth:", "  htpasswd:", "    realm: local-ecr", `    path: ${htpasswdFile}`]),
             "",
         ].join("\n"),
     );

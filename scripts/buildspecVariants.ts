@@ -4,6 +4,7 @@
  * rendered text. Fixed, realistic options: an ECR repository in eu-west-1 and the component's defaults.
  */
 import * as path from "path";
+import { DEFAULTS } from "../components/args";
 import type { BuildspecOptions } from "../components/buildspec";
 
 const BASE: BuildspecOptions = {
@@ -13,7 +14,8 @@ const BASE: BuildspecOptions = {
     cacheTag: "buildcache",
     cacheStrategy: "inline",
     registryBuilder: "docker-container",
-    builderImage: "public.ecr.aws/vend/moby/buildkit:v0.32.2",
+    builderImage: DEFAULTS.builderImage,
+    builderImageMirrors: DEFAULTS.builderImageMirrors,
     dockerfileDir: "al/x86_64/standard/5.0",
     dockerfileName: "Dockerfile",
     buildArgs: {},

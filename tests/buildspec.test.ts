@@ -35,7 +35,8 @@ import {
     RETRY_DELAYS_SECONDS,
     shellWord,
 } from "../components/buildspec";
-import { CacheStrategy, RegistryBuilder } from "../components/args";
+import { CacheStrategy, DEFAULTS, RegistryBuilder } from "../components/args";
+import { BUILDKIT_V0_32_2 } from "../components/builderImage";
 import { goldenFile, VARIANTS } from "../scripts/buildspecVariants";
 import { BashOptions, BashRun, BashStubs, PHASES, runBash, runBash as runBashAlone, runPhases } from "./helpers/bash";
 import { commandsStartingWith, flagValues, parseShell, printShell, SimpleCommand } from "./helpers/shell";
@@ -658,10 +659,16 @@ describe("buildspec (pure)", () => {
             assert.ok(buildCall(options({ buildNetwork: "none" })).call.words.includes("--network=none"));
         });
 
-        it("the only pushes are the trusted flags' --push / --output …push=true: no docker push / tag / load anywhere", () => {
+        it("the only pushes are the trusted flags' --push / --output …push=true: no docker push / load anywhere, no tag but the builder image's local name", () => {
             for (const strategy of STRATEGIES) {
                 const all = allCommands(options({ cacheStrategy: strategy }));
-                assert.ok(!all.some((c) => c.words[0] === "docker" && ["push", "tag"].includes(c.words[1])));
+                assert.ok(!all.some((c) => c.words[0] === "docker" && c.words[1] === "push"));
+                // The one `docker tag` names the pulled builder image on this host (builder.sh): no registry in it.
+                const tags = all.filter((c) => c.words[0] === "docker" && c.words[1] === "tag");
+                assert.deepEqual(
+                    tags.map((c) => c.words.slice(2)),
+                    strategy === "registry" ? [["${1}", "${BUILDER_IMAGE}"]] : [],
+                );
                 assert.ok(!all.some((c) => c.words.includes("--load")));
                 // Every word that pushes, anywhere in the buildspec (prelude arrays included), is one of the trusted write flags'.
                 const { writeFlags } = buildCall(options({ cacheStrategy: strategy }));
@@ -685,24 +692,102 @@ describe("buildspec (pure)", () => {
     });
 
     describe("builder", () => {
-        /** Runs the builder command in bash, docker stubbed; returns the create call and the config file it names. */
-        function runBuilder(o: BuildspecOptions): { create: string[]; config: string | undefined; stdout: string } {
+        /**
+         * Runs the builder command in bash, docker stubbed (every call succeeds, unless `docker` says otherwise);
+         * returns the create call, the calls before it, the config file it names and what the command printed.
+         */
+        function runBuilder(
+            o: BuildspecOptions,
+            docker?: string,
+        ): { create: string[]; before: string[][]; config: string | undefined; stdout: string } {
             const buildId = `ecr-layer-cache:${Math.random().toString(16).slice(2)}`;
             const r = runBash(
-                `${runnable(o, "builder")}\nfor f in /tmp/layer-cache-buildkitd."\${CODEBUILD_BUILD_ID##*:}".toml; do [ -f "$f" ] && cat "$f" && rm -f "$f"; done; true`,
-                { env: { CODEBUILD_BUILD_ID: buildId } },
+                `${runnable(o, "builder")}\necho "--- config"; for f in /tmp/layer-cache-buildkitd."\${CODEBUILD_BUILD_ID##*:}".toml; do [ -f "$f" ] && cat "$f" && rm -f "$f"; done; true`,
+                { env: { CODEBUILD_BUILD_ID: buildId }, stubs: { docker } },
             );
             assert.equal(r.status, 0, r.stderr);
-            assert.equal(r.calls.length, 1, "one docker call");
-            const config = r.calls[0].includes("--buildkitd-config")
-                ? r.stdout.slice(r.stdout.indexOf("\n") + 1)
-                : undefined;
-            return { create: r.calls[0], config, stdout: r.stdout };
+            const creates = r.calls.filter((c) => c[2] === "create");
+            assert.equal(creates.length, 1, "one docker buildx create");
+            assert.deepEqual(r.calls.at(-1), creates[0], "the create comes last");
+            const [stdout, config] = r.stdout.split("--- config\n");
+            return {
+                create: creates[0],
+                before: r.calls.slice(0, -1),
+                config: creates[0].includes("--buildkitd-config") ? config : undefined,
+                stdout,
+            };
         }
+        const LOCAL_PINNED = `localhost/layer-cache-builder:sha256-${BUILDKIT_V0_32_2.slice("sha256:".length)}`;
 
-        it("registry + docker-container: creates and uses a docker-container builder with the pinned BuildKit image", () => {
+        it("a pinned image: pulled from its first source by digest, named on localhost, and the builder started from that name", () => {
+            const o = options({
+                cacheStrategy: "registry",
+                builderImage: DEFAULTS.builderImage,
+                builderImageMirrors: DEFAULTS.builderImageMirrors,
+            });
+            // The stub's `docker image inspect` fails: the image is not on this host yet.
+            const { create, before, stdout } = runBuilder(o, 'if [ "$2" = inspect ]; then return 1; fi');
+            assert.deepEqual(before, [
+                ["docker", "image", "inspect", LOCAL_PINNED],
+                ["docker", "pull", "--quiet", DEFAULTS.builderImage],
+                ["docker", "tag", DEFAULTS.builderImage, LOCAL_PINNED],
+            ]);
+            assert.deepEqual(flagValues(create, "--driver-opt"), [`image=${LOCAL_PINNED}`]);
+            assert.equal(stdout, `layer cache: the builder image came from ${DEFAULTS.builderImage}\n`);
+        });
+
+        it("a pinned image already on this host under its local name (a Docker server's earlier build): no pull", () => {
+            const o = options({ cacheStrategy: "registry", builderImage: DEFAULTS.builderImage });
+            const { create, before, stdout } = runBuilder(o);
+            assert.deepEqual(before, [["docker", "image", "inspect", LOCAL_PINNED]]);
+            assert.deepEqual(flagValues(create, "--driver-opt"), [`image=${LOCAL_PINNED}`]);
+            assert.equal(stdout, "layer cache: the builder image is already on this host\n");
+        });
+
+        it("the sources in order: a missing reference and bytes that don't match the digest move on; the next serves it", () => {
+            const o = options({
+                cacheStrategy: "registry",
+                builderImage: DEFAULTS.builderImage,
+                builderImageMirrors: ["docker.io/moby/buildkit", "quay.io/mirror/buildkit"],
+            });
+            const [ecrPublic, hub, quay] = [
+                DEFAULTS.builderImage,
+                `docker.io/moby/buildkit@${BUILDKIT_V0_32_2}`,
+                `quay.io/mirror/buildkit@${BUILDKIT_V0_32_2}`,
+            ];
+            const { before, stdout } = runBuilder(
+                o,
+                [
+                    'if [ "$2" = inspect ]; then return 1; fi',
+                    `if [ "$3" = ${shellWord(ecrPublic)} ]; then echo "Error response from daemon: manifest for $3 not found: manifest unknown: manifest unknown" >&2; return 1; fi`,
+                    `if [ "$3" = ${shellWord(hub)} ]; then echo "manifest verification failed for digest ${BUILDKIT_V0_32_2}" >&2; return 1; fi`,
+                ].join("\n"),
+            );
+            assert.deepEqual(
+                before.map((c) => c.slice(0, 2).join(" ") + " " + c.at(-1)),
+                [
+                    `docker image ${LOCAL_PINNED}`,
+                    `docker pull ${ecrPublic}`,
+                    `docker pull ${hub}`,
+                    `docker pull ${quay}`,
+                    `docker tag ${LOCAL_PINNED}`,
+                ],
+                "each source pulled once (neither failure is transient), the third tagged",
+            );
+            assert.match(
+                stdout,
+                new RegExp(`layer cache: the builder image came from ${quay.replace(/\./g, "\\.")}\n$`),
+            );
+        });
+        it("registry + docker-container: an unpinned image is pulled as it is, then a docker-container builder starts from its local name", () => {
             const o = options({ cacheStrategy: "registry", registryBuilder: "docker-container" });
-            const { create, config, stdout } = runBuilder(o);
+            const { create, before, config, stdout } = runBuilder(o);
+            const local = "localhost/layer-cache-builder:unpinned";
+            // No `docker image inspect`: an unpinned image's local name says nothing of what it holds.
+            assert.deepEqual(before, [
+                ["docker", "pull", "--quiet", "public.ecr.aws/vend/moby/buildkit:buildx-stable-1"],
+                ["docker", "tag", "public.ecr.aws/vend/moby/buildkit:buildx-stable-1", local],
+            ]);
             assert.deepEqual(create, [
                 "docker",
                 "buildx",
@@ -712,30 +797,40 @@ describe("buildspec (pure)", () => {
                 "--driver",
                 "docker-container",
                 "--driver-opt",
-                "image=public.ecr.aws/vend/moby/buildkit:buildx-stable-1",
+                `image=${local}`,
                 "--use",
                 "--bootstrap",
             ]);
             assert.equal(config, undefined, "no buildkitd config without pull-through caches");
-            assert.equal(stdout, "");
+            assert.equal(
+                stdout,
+                "layer cache: the builder image came from public.ecr.aws/vend/moby/buildkit:buildx-stable-1\n",
+            );
             const hostNet = runBuilder({ ...o, buildNetwork: "host" });
-            assert.deepEqual(flagValues(hostNet.create, "--driver-opt"), [
-                "image=public.ecr.aws/vend/moby/buildkit:buildx-stable-1",
-                "network=host",
-            ]);
+            assert.deepEqual(flagValues(hostNet.create, "--driver-opt"), [`image=${local}`, "network=host"]);
         });
 
-        it("with pull-through caches: the builder image comes through the ECR Public cache, and a buildkitd.toml of this build mirrors each upstream", () => {
+        it("with pull-through caches: the builder image comes through the ECR Public cache first, and a buildkitd.toml of this build mirrors each upstream", () => {
             const o = options({
                 cacheStrategy: "registry",
                 registryBuilder: "docker-container",
-                builderImage: "public.ecr.aws/vend/moby/buildkit:v0.32.2",
+                builderImage: DEFAULTS.builderImage,
+                builderImageMirrors: DEFAULTS.builderImageMirrors,
                 upstreamCaches: [
                     { upstream: "ecr-public", prefix: "ecr-public" },
                     { upstream: "docker-hub", prefix: "hub" },
                 ],
             });
-            const { create, config, stdout } = runBuilder(o);
+            // Nothing on the host yet, and only `ref` serves it.
+            const only = (ref: string) =>
+                `if [ "$2" = inspect ]; then return 1; fi\nif [ "$1" = pull ] && [ "$3" != ${shellWord(ref)} ]; then echo "manifest unknown" >&2; return 1; fi`;
+            const hubCache = `${REGISTRY}/hub/moby/buildkit@${BUILDKIT_V0_32_2}`;
+            const { create, before, config, stdout } = runBuilder(o, only(hubCache));
+            assert.deepEqual(
+                before.filter((c) => c[1] === "pull").map((c) => c[3]),
+                [`${REGISTRY}/ecr-public/vend/moby/buildkit@${BUILDKIT_V0_32_2}`, hubCache],
+                "the caches' routes, in the sources' order: ECR Public's, then Docker Hub's",
+            );
             const file = create[create.indexOf("--buildkitd-config") + 1];
             assert.match(
                 file,
@@ -751,7 +846,7 @@ describe("buildspec (pure)", () => {
                 "--driver",
                 "docker-container",
                 "--driver-opt",
-                `image=${REGISTRY}/ecr-public/vend/moby/buildkit:v0.32.2`,
+                `image=${LOCAL_PINNED}`,
                 "--buildkitd-config",
                 file,
                 "--use",
@@ -766,9 +861,19 @@ describe("buildspec (pure)", () => {
                 stdout,
                 /^layer cache: the builder pulls through the pull-through caches \(registry mirrors in /,
             );
-            // Docker Hub alone: the builder image stays on ECR Public, base images from Docker Hub are mirrored.
-            const hubOnly = runBuilder({ ...o, upstreamCaches: [{ upstream: "docker-hub", prefix: "hub" }] });
-            assert.equal(hubOnly.create[8], "image=public.ecr.aws/vend/moby/buildkit:v0.32.2");
+            assert.match(
+                stdout,
+                new RegExp(`\nlayer cache: the builder image came from ${hubCache.replace(/\./g, "\\.")}\n$`),
+            );
+            // Docker Hub's cache alone: Docker Hub through it first, then ECR Public, then Docker Hub itself.
+            const hubOnly = runBuilder(
+                { ...o, upstreamCaches: [{ upstream: "docker-hub", prefix: "hub" }] },
+                only(`docker.io/moby/buildkit@${BUILDKIT_V0_32_2}`),
+            );
+            assert.deepEqual(
+                hubOnly.before.filter((c) => c[1] === "pull").map((c) => c[3]),
+                [hubCache, DEFAULTS.builderImage, `docker.io/moby/buildkit@${BUILDKIT_V0_32_2}`],
+            );
             assert.equal(hubOnly.config, `[registry."docker.io"]\n  mirrors = ["${REGISTRY}/hub"]\n`);
         });
 
@@ -1342,13 +1447,16 @@ describe("buildspec (pure)", () => {
                 "aws ecr get-login-password",
                 "docker login --username",
                 "docker buildx imagetools",
+                "docker pull --quiet",
+                "docker tag public.ecr.aws/vend/moby/buildkit:buildx-stable-1",
                 "docker buildx create",
                 "docker buildx build",
                 "docker buildx build",
             ]);
-            assert.ok(r.calls[5].includes("--cache-to"), "the second build call is the export");
+            assert.ok(r.calls[7].includes("--cache-to"), "the second build call is the export");
             assert.deepEqual(said(r.stdout).slice(1), [
                 `layer cache: ${REPO}:buildcache is not there yet (first build): this build is cold`,
+                "layer cache: the builder image came from public.ecr.aws/vend/moby/buildkit:buildx-stable-1",
                 "layer cache: 0 of 0 steps cached",
                 `layer cache: pushed ${REPO}:latest; the layer cache in ${REPO}:buildcache is up to date`,
             ]);
@@ -1802,7 +1910,7 @@ describe("retries for transient registry errors (retry.sh, executed in bash)", (
                 env: { CODEBUILD_BUILD_ID: "p:id" },
                 stubs: {
                     docker: [
-                        'if [ "$2" = rm ]; then return 0; fi',
+                        'if [ "$2" != create ]; then return 0; fi',
                         'n=$(cat "$STATE/n" 2>/dev/null || echo 0); echo $((n + 1)) >"$STATE/n"',
                         'if [ "$n" = 0 ]; then echo "ERROR: failed to pull public.ecr.aws/x: 503 Service Unavailable" >&2; return 1; fi',
                     ].join("\n"),
@@ -1811,12 +1919,65 @@ describe("retries for transient registry errors (retry.sh, executed in bash)", (
             assert.match(r.stdout, /^rc=0$/m);
             assert.deepEqual(
                 r.calls.map((c) => c.slice(0, 3).join(" ")),
-                ["docker buildx create", "docker buildx rm", "docker buildx create"],
+                [
+                    "docker pull --quiet",
+                    "docker tag public.ecr.aws/vend/moby/buildkit:buildx-stable-1",
+                    "docker buildx create",
+                    "docker buildx rm",
+                    "docker buildx create",
+                ],
             );
             assert.match(
                 retryLines(r.stdout)[0],
                 /^layer cache: starting the builder layer-cache \(docker buildx create, --driver-opt image=\S+\) failed/,
             );
+        });
+
+        describe("builder: the image's sources", () => {
+            const pinned = options({
+                cacheStrategy: "registry",
+                builderImage: DEFAULTS.builderImage,
+                builderImageMirrors: DEFAULTS.builderImageMirrors,
+            });
+            const [ecrPublic, hub] = [DEFAULTS.builderImage, `docker.io/moby/buildkit@${BUILDKIT_V0_32_2}`];
+            const DOWN =
+                'Error response from daemon: Get "https://public.ecr.aws/v2/": dial tcp 1.2.3.4:443: connect: connection refused';
+
+            it("a transient error is retried on the same source, which then serves it", () => {
+                const r = runBash(`${withSleep("builder", pinned)}\necho "rc=$?"${SLEPT}`, {
+                    env: { CODEBUILD_BUILD_ID: "p:id", FAILS: "1", ERR: DOWN },
+                    stubs: {
+                        docker: `if [ "$2" = inspect ]; then return 1; fi\nif [ "$1" != pull ]; then return 0; fi\n${FLAKY_DOCKER}`,
+                    },
+                });
+                assert.match(r.stdout, /^rc=0$/m);
+                assert.deepEqual(
+                    r.calls.filter((c) => c[1] === "pull").map((c) => c[3]),
+                    [ecrPublic, ecrPublic],
+                );
+                assert.equal(slept(r.stdout).length, 1);
+                assert.match(
+                    r.stdout,
+                    new RegExp(`^layer cache: the builder image came from ${ecrPublic.replace(/\./g, "\\.")}$`, "m"),
+                );
+                assert.equal(r.stderr, "");
+            });
+
+            it("every source down: each is retried, then one ERROR line names every source tried and why; no builder, the command fails", () => {
+                const r = runBash(`${withSleep("builder", pinned)}\necho "rc=$?"${SLEPT}`, {
+                    env: { CODEBUILD_BUILD_ID: "p:id", FAILS: "99", ERR: DOWN },
+                    stubs: { docker: `if [ "$2" = inspect ]; then return 1; fi\n${FLAKY_DOCKER}` },
+                });
+                assert.match(r.stdout, /^rc=1$/m);
+                const pulls = r.calls.filter((c) => c[1] === "pull").map((c) => c[3]);
+                assert.deepEqual(pulls, [...Array(ATTEMPTS).fill(ecrPublic), ...Array(ATTEMPTS).fill(hub)]);
+                assert.ok(!r.calls.some((c) => c[2] === "create"), "no builder is started");
+                const errors = r.stderr.split("\n").filter((l) => l.startsWith("ERROR"));
+                assert.deepEqual(errors, [
+                    `ERROR: no source served the builder image, so nothing is built: ` +
+                        `${ecrPublic} (${ATTEMPTS} attempts): ${DOWN}; ${hub} (${ATTEMPTS} attempts): ${DOWN}`,
+                ]);
+            });
         });
 
         describe("build, report and export", () => {

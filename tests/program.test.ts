@@ -9,6 +9,7 @@ import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { CONFIG_KEYS, ConfigError } from "../components";
+import { BUILDKIT_V0_32_2 } from "../components/builderImage";
 import { TYPE_TOKEN } from "../components/cachedDockerBuild";
 import type { StackOutputs } from "../program";
 import {
@@ -48,7 +49,12 @@ const T = {
     secretVersion: "aws:secretsmanager/secretVersion:SecretVersion",
 };
 const REGISTRY = `${ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com`;
-const BUILDKIT = "public.ecr.aws/vend/moby/buildkit:v0.32.2";
+/** The default builder image's sources, without pull-through caches: ECR Public's mirror, then Docker Hub. */
+const BUILDKIT = [
+    `public.ecr.aws/vend/moby/buildkit@${BUILDKIT_V0_32_2}`,
+    `docker.io/moby/buildkit@${BUILDKIT_V0_32_2}`,
+];
+const LOCAL_BUILDKIT = `localhost/layer-cache-builder:sha256-${BUILDKIT_V0_32_2.slice("sha256:".length)}`;
 
 /** The `--driver-opt image=<ref>` of the buildspec's `docker buildx create`, or undefined without one. */
 function builderImageIn(buildspec: string): string | undefined {
@@ -60,6 +66,17 @@ function builderImageIn(buildspec: string): string | undefined {
                 return opts.find((o) => o.startsWith("image="))?.slice("image=".length);
             }
         }
+    }
+    return undefined;
+}
+
+/** The builder image's sources (`BUILDER_SOURCES`, the builder command's prelude), or undefined without a builder. */
+function builderSourcesIn(buildspec: string): string[] | undefined {
+    const spec = YAML.parse(buildspec) as { phases: Record<string, { commands: string[] }> };
+    for (const command of spec.phases.pre_build.commands) {
+        // The references need no shell quoting, so the array's words are the references.
+        const m = /^BUILDER_SOURCES=\((.*)\)$/m.exec(command);
+        if (m) return m[1].split(" ");
     }
     return undefined;
 }
@@ -420,15 +437,19 @@ for (const e of STACKS) {
             );
         });
 
-        it(`builder image: the pinned BuildKit release, ${e.pullThroughPrefixes.length > 0 ? "through the stack's ECR Public cache" : "from ECR Public"}`, () => {
+        it(`builder image: BuildKit v0.32.2 by digest, ${e.pullThroughPrefixes.length > 0 ? "through the stack's ECR Public cache first, then" : "from"} ECR Public, then Docker Hub; started from its local name`, async () => {
             const spec = projectBuildspec(findResource(T.project));
             const expected =
                 e.strategy !== "registry"
                     ? undefined
-                    : e.pullThroughPrefixes.length > 0
-                      ? `${REGISTRY}/ecr-public/vend/moby/buildkit:v0.32.2`
-                      : BUILDKIT;
-            assert.equal(builderImageIn(spec), expected);
+                    : [
+                          ...e.pullThroughPrefixes.map(
+                              (p) => `${REGISTRY}/${p}/vend/moby/buildkit@${BUILDKIT_V0_32_2}`,
+                          ),
+                          ...BUILDKIT,
+                      ];
+            assert.deepEqual(builderSourcesIn(spec), expected);
+            assert.equal(builderImageIn(spec), e.strategy === "registry" ? LOCAL_BUILDKIT : undefined);
         });
 
         it("every stack output resolves to the expected value", async () => {

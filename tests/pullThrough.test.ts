@@ -4,7 +4,6 @@
  */
 import { strict as assert } from "assert";
 import {
-    builderSettings,
     buildkitdConfig,
     credentialArnProblem,
     credentialSecretName,
@@ -96,39 +95,6 @@ describe("pull-through cache (pure)", () => {
 
         it("is empty without caches", () => {
             assert.equal(buildkitdConfig(ECR, []), "");
-        });
-    });
-
-    describe("builderSettings: what the docker-container builder gets", () => {
-        const BUILDKIT = "public.ecr.aws/vend/moby/buildkit:v0.32.2";
-
-        it("without caches: the configured image, and no BuildKit configuration", () => {
-            assert.deepEqual(builderSettings(ECR, BUILDKIT, []), { builderImage: BUILDKIT, buildkitdConfig: "" });
-        });
-
-        it("with the ECR Public cache: the image through it, and the mirror of public.ecr.aws", () => {
-            assert.deepEqual(builderSettings(ECR, BUILDKIT, [CACHES[0]]), {
-                builderImage: `${ECR}/ecr-public/vend/moby/buildkit:v0.32.2`,
-                buildkitdConfig: `[registry."public.ecr.aws"]\n  mirrors = ["${ECR}/ecr-public"]\n`,
-            });
-        });
-
-        it("with the Docker Hub cache only: an ECR Public image stays as it is, Docker Hub pulls go to the mirror", () => {
-            const s = builderSettings(ECR, BUILDKIT, [CACHES[1]]);
-            assert.equal(s.builderImage, BUILDKIT);
-            assert.equal(s.buildkitdConfig, `[registry."docker.io"]\n  mirrors = ["${ECR}/docker-hub"]\n`);
-        });
-
-        it("keeps a pinned digest, and moves a builder image from Docker Hub through its cache", () => {
-            const digest = `@sha256:${"c".repeat(64)}`;
-            assert.equal(
-                builderSettings(ECR, `${BUILDKIT}${digest}`, CACHES).builderImage,
-                `${ECR}/ecr-public/vend/moby/buildkit:v0.32.2${digest}`,
-            );
-            assert.equal(
-                builderSettings(ECR, "moby/buildkit:v0.32.2", CACHES).builderImage,
-                `${ECR}/docker-hub/moby/buildkit:v0.32.2`,
-            );
         });
     });
 

@@ -36,6 +36,7 @@ const EXPECTED_TYPES: Record<keyof CachedDockerBuildArgs, string> = {
     registryBuilder: "enum RegistryBuilder",
     onCacheImportFailure: "enum CacheImportFailure",
     builderImage: "string",
+    builderImageMirrors: "array of string",
     pullThroughCache: "enum PullThroughMode",
     pullThroughUpstreams: "array of enum PullThroughUpstream",
     ecrPublicCachePrefix: "string",

@@ -33,7 +33,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import type { ResolvedArgs } from "../args";
-import { builderSettings } from "../pullThrough";
+import { builderSettings } from "../builderImage";
 import { branchSlugMax } from "../branchCache";
 import { buildGraph, isNative } from "../platforms";
 import { nativeBuildspec, platformPreludeValues } from "./batch";
@@ -46,6 +46,7 @@ const FROM_ARGS = [
     "registryBuilder",
     "onCacheImportFailure",
     "builderImage",
+    "builderImageMirrors",
     "dockerfileDir",
     "dockerfileName",
     "buildArgs",
@@ -68,6 +69,7 @@ type FromArgs = (typeof FROM_ARGS)[number];
 /** Options the buildspec also renders without (a component always passes them); no platforms: linux/amd64 alone. */
 type Optional =
     | "onCacheImportFailure"
+    | "builderImageMirrors"
     | "sourceVersion"
     | "buildNetwork"
     | "upstreamCaches"
@@ -87,7 +89,7 @@ type Optional =
  * trusted; unset, such a build is trusted. `buildNetwork` unset means docker's default network. `upstreamCaches`
  * (the pull-through caches, none when unset) make the `docker-container` builder pull its own image and, through a
  * `buildkitd.toml` of registry mirrors, every base image from the private registry ({@link builderSettings}).
- * `contextDir` unset means the Dockerfile's folder is the context; `target` unset, the Dockerfile's last stage.
+ * `builderImageMirrors` unset means none. `contextDir` unset means the Dockerfile's folder is the context; `target` unset, the Dockerfile's last stage.
  * `skipUnchanged` unset is off: no `key.sh` command (a component always passes it). `onCacheImportFailure` unset is
  * `fail`, its default (a component always passes it).
  */
@@ -295,7 +297,12 @@ export type PreludeValue = string | readonly string[];
  */
 export function preludeValues(o: BuildspecOptions): Record<string, PreludeValue> {
     const { image, cache } = cacheRefs(o);
-    const builder = builderSettings(registryOf(o.repositoryUrl), o.builderImage, o.upstreamCaches ?? []);
+    const builder = builderSettings(
+        registryOf(o.repositoryUrl),
+        o.builderImage,
+        o.builderImageMirrors ?? [],
+        o.upstreamCaches ?? [],
+    );
     const buildFlags = [
         "--progress=plain",
         "--provenance=false",
@@ -332,9 +339,12 @@ export function preludeValues(o: BuildspecOptions): Record<string, PreludeValue>
         REGION: o.region,
         REGISTRY: registryOf(o.repositoryUrl),
         BUILDER_NAME,
+        // builder.sh pulls the builder image from the first of its sources that serves it, and gives it the local name
+        // that DRIVER_OPTS starts with, which the builder then starts from (../builderImage.ts).
+        BUILDER_SOURCES: builder.sources,
         DRIVER_OPTS: [
             "--driver-opt",
-            `image=${builder.builderImage}`,
+            `image=${builder.localImage}`,
             ...(o.buildNetwork === "host" ? ["--driver-opt", "network=host"] : []),
         ],
         BUILDKITD_CONFIG: builder.buildkitdConfig,

@@ -20,6 +20,7 @@ import * as fs from "fs";
 import * as YAML from "yaml";
 import { multiStage, singleStage } from "../../bench/dockerfile";
 import { DEFAULTS } from "../../components/args";
+import { localBuilderImage } from "../../components/builderImage";
 import { componentBuildspec } from "../../local/component-buildspec";
 import type { LocalBuildResult } from "../../local/host";
 import type { Buildspec } from "../../local/runner";
@@ -777,10 +778,15 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
                 // which the parser leaves as one unresolved value.
                 creates.map((call) => call.values.filter(Boolean).join(" ")),
                 [
-                    `docker buildx create --name layer-cache --driver docker-container --driver-opt image=${DEFAULTS.builderImage} --driver-opt network=host --use --bootstrap`,
+                    `docker buildx create --name layer-cache --driver docker-container --driver-opt image=${localBuilderImage(DEFAULTS.builderImage)} --driver-opt network=host --use --bootstrap`,
                 ],
             );
-            assert.equal(r.builder?.image.ref, DEFAULTS.builderImage);
+            // The host holds the image under the local name the builder starts from, so builder.sh pulls nothing.
+            assert.equal(r.builder?.image.ref, localBuilderImage(DEFAULTS.builderImage));
+            assert.ok(
+                printed(r, "pre_build").includes("layer cache: the builder image is already on this host"),
+                why(r),
+            );
             assert.ok(
                 r.builder.image.source === "pull" || r.builder.image.source === "archive",
                 r.builder.image.detail,
@@ -789,7 +795,9 @@ describe("layer cache end to end (component buildspec, fresh Docker host per bui
                 // The pull in `buildx create` fails as it did on the host, and buildx takes the loaded image.
                 assert.ok(
                     printed(r, "pre_build").some(
-                        (l) => l === `#1 pulling failed, using local image ${DEFAULTS.builderImage} done`,
+                        (l) =>
+                            l ===
+                            `#1 pulling failed, using local image ${localBuilderImage(DEFAULTS.builderImage)} done`,
                     ),
                     why(r),
                 );

@@ -10,7 +10,8 @@
 //   upstream into `docker-hub/library/busybox`, a hit is served from there;
 // - the component's own buildspec (`pullThroughCache: "existing"`, both upstreams), rendered for that "ECR" and
 //   run on a fresh Docker host per build on the docker-container builder, with the builder image the buildspec
-//   names (`<ECR>/ecr-public/vend/moby/buildkit:v0.32.2`: the host loads the BuildKit archive under that name).
+//   starts (its local name `localhost/layer-cache-builder:sha256-…`: the host loads the BuildKit archive under that
+//   name, so builder.sh pulls nothing; tests/e2e/builder-image.test.ts covers the pull from its sources).
 //
 // The Dockerfile says `FROM busybox:<TAG>`, i.e. `docker.io/library/busybox:<TAG>`. The builder's only way to it
 // is the mirror that the buildspec's buildkitd.toml gives docker.io: Docker Hub itself is unreachable from here
@@ -24,6 +25,8 @@ import * as dns from "dns";
 import * as YAML from "yaml";
 import type { CachedDockerBuildArgs } from "../../components/args";
 import { ensureBaseImage, BaseImage } from "../../local/base-image";
+import { DEFAULTS } from "../../components/args";
+import { BUILDKIT_V0_32_2, localBuilderImage } from "../../components/builderImage";
 import { builderImageOf } from "../../local/buildkit-image";
 import { componentBuildspecYaml } from "../../local/component-buildspec";
 import { LocalBuildResult, LocalHost, startLocalHost } from "../../local/host";
@@ -139,7 +142,12 @@ describe("pull-through cache end to end: a Docker Hub base image comes through E
         const spec = await render(front!, "e2e/pull-through-a");
         const text = (spec.phases?.pre_build?.commands ?? []).join("\n");
         assert.ok(text.includes(`[registry."docker.io"]\n  mirrors = ["${front!.address}/docker-hub"]`), text);
-        assert.equal(builderImageOf(spec), `${front!.address}/ecr-public/vend/moby/buildkit:v0.32.2`);
+        // The builder image is pulled through the ECR Public cache first (its sources), and started from its local name.
+        assert.equal(builderImageOf(spec), localBuilderImage(DEFAULTS.builderImage));
+        assert.equal(
+            text.match(/^BUILDER_SOURCES=\((\S+) /m)?.[1],
+            `${front!.address}/ecr-public/vend/moby/buildkit@${BUILDKIT_V0_32_2}`,
+        );
     });
 
     it("control: with no cache rule behind the mirror, the build can't get busybox (Docker Hub is no way here)", async function () {
@@ -160,7 +168,7 @@ describe("pull-through cache end to end: a Docker Hub base image comes through E
             r.output.includes("layer cache: the builder pulls through the pull-through caches (registry mirrors in"),
             why(r),
         );
-        assert.equal(r.builder?.image.ref, `${front!.address}/ecr-public/vend/moby/buildkit:v0.32.2`);
+        assert.equal(r.builder?.image.ref, localBuilderImage(DEFAULTS.builderImage));
         assert.equal(resolvedBase(r), hubImage.digest, why(r));
 
         // The upstream got exactly one manifest GET and the image's two blobs (config, layer), counted both by

@@ -3,6 +3,7 @@
  * docker-container builder, pushing to `123456789012.dkr.ecr.eu-west-1.amazonaws.com/app`, with `main` as both the
  * project's source version and its one trusted ref. A test file passes what its subject changes.
  */
+import { DEFAULTS } from "../../components/args";
 import type { BuildspecOptions } from "../../components/buildspec";
 
 export const TEST_REPOSITORY_URL = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app";
@@ -15,7 +16,8 @@ export function buildspecOptions(over: Partial<BuildspecOptions> = {}): Buildspe
         cacheTag: "buildcache",
         cacheStrategy: "inline",
         registryBuilder: "docker-container",
-        builderImage: "public.ecr.aws/vend/moby/buildkit:v0.32.2",
+        builderImage: DEFAULTS.builderImage,
+        builderImageMirrors: DEFAULTS.builderImageMirrors,
         dockerfileDir: "app",
         dockerfileName: "Dockerfile",
         buildArgs: {},

@@ -37,6 +37,7 @@ import {
     phaseFragments,
     shellWord,
 } from "../../components/buildspec";
+import { builderImageSources, localBuilderImage } from "../../components/builderImage";
 import { runPhases } from "../helpers/bash";
 import { parseShell } from "../helpers/shell";
 
@@ -594,7 +595,20 @@ function assertCarried(o: BuildspecOptions, full = false): void {
     if (createFacts) {
         const create = commandStartingWith(createFacts.calls, ["docker", "buildx", "create"]);
         assert.deepEqual(after(create, "--name"), [BUILDER_NAME]);
-        assert.deepEqual(after(create, "--driver-opt")[0], `image=${o.builderImage}`);
+        // The builder starts from the local name of the image builder.sh pulled, from each of its sources in turn.
+        assert.deepEqual(after(create, "--driver-opt")[0], `image=${localBuilderImage(o.builderImage)}`);
+        assert.deepEqual(
+            createFacts.forItems.source,
+            [
+                builderImageSources(
+                    o.builderImage,
+                    o.builderImageMirrors ?? [],
+                    o.repositoryUrl.slice(0, o.repositoryUrl.indexOf("/")),
+                    o.upstreamCaches ?? [],
+                ),
+            ],
+            "each source of the builder image is one for-loop word",
+        );
     }
 }
 
@@ -892,7 +906,8 @@ describe("security: adversarial values executed in real bash give exactly the ex
                         "docker login --username",
                     ];
                     if (cacheStrategy === "registry") {
-                        expectedOthers.push("docker buildx create");
+                        // The default builder image is pinned: the host is asked for it first (the stub says it has it).
+                        expectedOthers.push("docker image inspect", "docker buildx create");
                     }
                     assert.deepEqual(others, expectedOthers.sort(), "no other command ran");
                     assert.deepEqual(
