@@ -462,7 +462,8 @@ export interface CachedDockerBuildArgs {
      * `LINUX_CONTAINER`, `build_arm64` on `ARM_CONTAINER`), each pushing `<imageTag>-<arch>` and keeping its own
      * cache `<cacheTag>-<arch>`, then a `manifest` job joins them under `imageTag` with
      * `docker buildx imagetools create` (no layer is pulled). `emulated`: one build of both platforms on one amd64
-     * host, the arm64 steps under QEMU (much slower: see the README's "Two architectures"); it needs the
+     * host, pushing `imageTag` and keeping a cache per platform, `<cacheTag>-<arch>` (one cache of both can lose a
+     * platform: moby/buildkit#2822), the arm64 steps under QEMU (much slower: see the README's "Two architectures"); it needs the
      * `registry` strategy with the `docker-container` builder. Only with two platforms.
      * @default "native"
      */

@@ -73,7 +73,7 @@ describe("platforms: arguments", () => {
         assert.match(ps[0].allowed, /at most 58 characters when two platforms are built natively/);
     });
 
-    it("protects each platform's own image and cache tags, natively only; inline and pull have no separate cache tag", () => {
+    it("protects each platform's own image and cache tags natively, each platform's cache emulated; inline and pull have no separate cache tag", () => {
         const a = resolveArgs("app", "dev", { platforms: BOTH });
         assert.deepEqual(protectedTags(a), [
             "latest",
@@ -85,9 +85,12 @@ describe("platforms: arguments", () => {
         ]);
         const inline = resolveArgs("app", "dev", { platforms: BOTH, cacheStrategy: "inline" });
         assert.deepEqual(platformTags(inline), ["latest-amd64", "latest-arm64"]);
+        // Emulated: one image (a manifest list under imageTag), a cache per platform (moby/buildkit#2822).
         assert.deepEqual(protectedTags(resolveArgs("app", "dev", { platforms: BOTH, platformMode: "emulated" })), [
             "latest",
             "buildcache",
+            "buildcache-amd64",
+            "buildcache-arm64",
         ]);
         assert.deepEqual(protectedTags(resolveArgs("app", "dev", {})), ["latest", "buildcache"]);
     });
