@@ -221,6 +221,15 @@ describe("two platforms on the local build host (arm64 under QEMU emulation)", f
         }
         const [cached, total] = cachedLine(warm.output);
         const hits = platformHits(warm.output);
+        for (const [name, r] of [
+            ["cold", cold],
+            ["warm", warm],
+        ] as const) {
+            const h = platformHits(r.output);
+            console.log(
+                `      ${name}: ${cachedLine(r.output).join(" of ")} steps cached (amd64 ${h.amd64?.join("/")}, arm64 ${h.arm64?.join("/")}); build ${(r.timings.buildMs / 1000).toFixed(1)} s`,
+            );
+        }
         assert.deepEqual(
             hits,
             { amd64: [3, 3], arm64: [3, 3] },
