@@ -17,7 +17,7 @@ export { Platform, PlatformMode, PLATFORMS, PLATFORM_MODES } from "./platforms";
 // ---- Sources, triggers and schedules (components/source.ts, triggers.ts, schedule.ts) ----
 import { resolveSchedule } from "./schedule";
 import { resolveSource, SourceAuthKind, SourceProvider } from "./source";
-import { hasBranchCaches, MAX_BASE_TAG_LENGTH } from "./branchCache";
+import { cacheTagSuffix, hasBranchCaches, MAX_BASE_TAG_LENGTH } from "./branchCache";
 import { buildspecLengthProblem } from "./buildspec/limit";
 import {
     PullRequestApproverRole,
@@ -1393,11 +1393,13 @@ function resolveBranchCaches(
     integerIn(p, "branchCacheExpiryDays", branchCacheExpiryDays, 1, 3650);
     if (hasBranchCaches(o)) {
         for (const key of ["imageTag", "cacheTag"] as const) {
+            // Emulated platforms: a cache per platform, so a branch's cache tags end in -<arch> too.
+            const suffix = key === "cacheTag" ? cacheTagSuffix(args) : 0;
             p.check(
-                o[key].length <= MAX_BASE_TAG_LENGTH,
+                o[key].length <= MAX_BASE_TAG_LENGTH - suffix,
                 key,
                 o[key],
-                `Allowed: at most ${MAX_BASE_TAG_LENGTH} characters when trustedRefs holds a ref other than sourceVersion, whose builds push <tag>-br-<branch>-<hash> (Docker tags end at 128).`,
+                `Allowed: at most ${MAX_BASE_TAG_LENGTH - suffix} characters when trustedRefs holds a ref other than sourceVersion, whose builds push <tag>-br-<branch>-<hash>${suffix > 0 ? " and cache to <cacheTag>-br-<branch>-<hash>-<arch>" : ""} (Docker tags end at 128).`,
             );
         }
     }

@@ -36,9 +36,13 @@ export const MAX_BASE_TAG_LENGTH = DOCKER_TAG_MAX - BRANCH_INFIX.length - 1 - BR
 export function branchSlugMax(
     o: { readonly imageTag: string; readonly cacheTag: string } & Partial<PlatformArgs>,
 ): number {
-    const suffix = Math.max(0, ...cachePlatforms(o).map((p) => platformTag("", p).length));
-    const longest = Math.max(o.imageTag.length, o.cacheTag.length + suffix);
+    const longest = Math.max(o.imageTag.length, o.cacheTag.length + cacheTagSuffix(o));
     return Math.max(0, Math.min(BRANCH_SLUG_CAP, MAX_BASE_TAG_LENGTH - longest));
+}
+
+/** How long the `-<arch>` after a branch's cache tag is (emulated platforms, {@link cachePlatforms}); 0 without. */
+export function cacheTagSuffix(o: Partial<PlatformArgs>): number {
+    return Math.max(0, ...cachePlatforms(o).map((p) => platformTag("", p).length));
 }
 
 /** The ECR tag pattern (`*` the only wildcard) of every branch tag derived from `tag`. */
