@@ -99,7 +99,8 @@ export function isEmulated(a: Partial<PlatformArgs>): boolean {
  * both; none otherwise (one platform, or a native batch, whose jobs each build one platform with its own cache tag).
  *
  * Why not one cache for both: one build of several platforms that exports one registry cache can export it without
- * one platform's records, at random (moby/buildkit#2822, open since 2022: single-node builds, every cache backend).
+ * one platform's records, at random (moby/buildkit#2822, open since 2022: single-node builds; gha, registry and local
+ * caches alike, by the sizes its reporter measured).
  * Seen here in about 1 rebuild of 8: every arm64 step hit and every amd64 step ran again. A cache exporter takes no
  * platform: BuildKit's `runCacheExporters` (solver/llbsolver/export.go, v0.32.2) walks every platform's result into
  * each exporter of the build, so one `docker buildx build --platform a,b` can't write a cache per platform, however

@@ -32,10 +32,12 @@ const dockerfile = (base: string) =>
 
 /**
  * Per platform of one build of several, [steps cached, steps] from BuildKit's plain progress in the build's output
- * (`[phase] ` before each line): a step is `#N [linux/<arch> k/M] <instruction>` (FROM left out), cached when
- * `#N CACHED` follows. For a build whose cache export was skipped: an export's own invocation numbers its steps anew.
+ * (`[phase] ` before each line), up to report.sh's count (the cache exports after it are invocations of their own,
+ * which number their steps anew): a step is `#N [linux/<arch> k/M] <instruction>` (FROM left out), cached when
+ * `#N CACHED` follows.
  */
-function platformHits(output: string): Record<string, [number, number]> {
+function platformHits(whole: string): Record<string, [number, number]> {
+    const output = whole.slice(0, whole.search(/layer cache: \d+ of \d+ steps cached/));
     const steps = new Map<string, string>();
     for (const m of output.matchAll(/^\[\w+\] #(\d+) \[linux\/(\w+) \d+\/\d+\] (?!FROM )/gm)) steps.set(m[1], m[2]);
     const cached = new Set([...output.matchAll(/^\[\w+\] #(\d+) CACHED$/gm)].map((m) => m[1]));
