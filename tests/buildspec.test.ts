@@ -600,7 +600,7 @@ describe("buildspec (pure)", () => {
             const at = call.words.indexOf("--cache-from");
             assert.deepEqual(exports[0].words, [
                 ...call.words.slice(0, at),
-                "${e_platform[@]}",
+                "${p}",
                 ...call.words.slice(at, at + 2),
                 "--cache-to",
                 "type=registry,ref=${e_ref},mode=max,image-manifest=true,oci-mediatypes=true",
@@ -1323,7 +1323,7 @@ describe("buildspec (pure)", () => {
                 assert.deepEqual(warm.calls, []);
                 assert.match(
                     warm.stdout,
-                    new RegExp(`every step came from ${REPO}:buildcache-<arch>, which is already complete`),
+                    new RegExp(`every step came from ${REPO}:buildcache, which is already complete`),
                 );
             });
 

@@ -55,16 +55,17 @@ elif [ "${SKIPPED:-0}" = 1 ]; then
 elif [ "${CACHE_IN_BUILD:-0}" = 1 ]; then
     echo "layer cache: the build wrote the cache (a new key)"
 elif [ "$CACHE_FOUND" = 1 ] && [ "$N_STEPS" -gt 0 ] && [ "$N_CACHED" = "$N_STEPS" ] && [ "$BUILD_ATTEMPTS" = 1 ]; then
-    echo "layer cache: every step came from $CACHE_REF${CACHE_PLATFORMS[0]:+-<arch>}, which is already complete: not exported again"
+    echo "layer cache: every step came from $CACHE_REF, which is already complete: not exported again"
 else
+    # The export of platform p's cache (none: CACHE_REF, with the build's flags alone).
     export_once() {
-        docker buildx build "${BUILD_FLAGS[@]}" "${e_platform[@]}" "${CACHE_FROM[@]}" \
+        docker buildx build "${BUILD_FLAGS[@]}" ${p:+--platform "$p"} "${CACHE_FROM[@]}" \
             --cache-to "type=registry,ref=$e_ref,$CACHE_TO_OPTS" \
             --output type=cacheonly "$CONTEXT"
     }
-    # One export per entry of CACHE_PLATFORMS (its one empty entry: CACHE_REF alone, with the build's flags).
+    # One export per entry of CACHE_PLATFORMS (its one empty entry: one cache).
     for p in "${CACHE_PLATFORMS[@]}"; do
-        e_ref=$CACHE_REF${p:+-${p#*/}} e_platform=(${p:+--platform "$p"})
+        e_ref=$CACHE_REF${p:+-${p#*/}}
         registry_retry "the cache export to $e_ref" "$BUILD_LOG.export" export_once
         export_status=$?
         cat "$BUILD_LOG.export" >>"$BUILD_LOG"
