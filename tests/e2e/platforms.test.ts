@@ -238,10 +238,7 @@ describe("two platforms on the local build host (arm64 under QEMU emulation)", f
             `every step of each platform from the cache (report.sh: ${cached} of ${total})`,
         );
         assert.equal(cached, total);
-        assert.match(
-            warm.output,
-            /every step came from \S+:buildcache, which is already complete: not exported/,
-        );
+        assert.match(warm.output, /every step came from \S+:buildcache, which is already complete: not exported/);
     });
 
     it("a failed platform job: the manifest job is not run, and run alone it fails naming the platform, writing nothing", async () => {
