@@ -18,7 +18,7 @@ export { Platform, PlatformMode, PLATFORMS, PLATFORM_MODES } from "./platforms";
 // ---- Sources, triggers and schedules (components/source.ts, triggers.ts, schedule.ts) ----
 import { resolveSchedule } from "./schedule";
 import { resolveSource, SourceAuthKind, SourceProvider } from "./source";
-import { hasBranchCaches, MAX_BASE_TAG_LENGTH } from "./branchCache";
+import { cacheTagSuffix, hasBranchCaches, MAX_BASE_TAG_LENGTH } from "./branchCache";
 import {
     PullRequestApproverRole,
     PullRequestCommentApproval,
@@ -491,7 +491,8 @@ export interface CachedDockerBuildArgs {
      * `LINUX_CONTAINER`, `build_arm64` on `ARM_CONTAINER`), each pushing `<imageTag>-<arch>` and keeping its own
      * cache `<cacheTag>-<arch>`, then a `manifest` job joins them under `imageTag` with
      * `docker buildx imagetools create` (no layer is pulled). `emulated`: one build of both platforms on one amd64
-     * host, the arm64 steps under QEMU (much slower: see the README's "Two architectures"); it needs the
+     * host, pushing `imageTag` and keeping a cache per platform, `<cacheTag>-<arch>` (one cache of both can lose a
+     * platform: moby/buildkit#2822), the arm64 steps under QEMU (much slower: see the README's "Two architectures"); it needs the
      * `registry` strategy with the `docker-container` builder. Only with two platforms.
      * @default "native"
      */
@@ -1434,11 +1435,13 @@ function resolveBranchCaches(
     integerIn(p, "branchCacheExpiryDays", branchCacheExpiryDays, 1, 3650);
     if (hasBranchCaches(o)) {
         for (const key of ["imageTag", "cacheTag"] as const) {
+            // Emulated platforms: a cache per platform, so a branch's cache tags end in -<arch> too.
+            const suffix = key === "cacheTag" ? cacheTagSuffix(args) : 0;
             p.check(
-                o[key].length <= MAX_BASE_TAG_LENGTH,
+                o[key].length <= MAX_BASE_TAG_LENGTH - suffix,
                 key,
                 o[key],
-                `Allowed: at most ${MAX_BASE_TAG_LENGTH} characters when trustedRefs holds a ref other than sourceVersion, whose builds push <tag>-br-<branch>-<hash> (Docker tags end at 128).`,
+                `Allowed: at most ${MAX_BASE_TAG_LENGTH - suffix} characters when trustedRefs holds a ref other than sourceVersion, whose builds push <tag>-br-<branch>-<hash>${suffix > 0 ? " and cache to <cacheTag>-br-<branch>-<hash>-<arch>" : ""} (Docker tags end at 128).`,
             );
         }
     }

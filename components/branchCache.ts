@@ -8,8 +8,9 @@
  * {@link branchSlugMax} characters; `<hash>` is the first {@link BRANCH_HASH_HEX} hex digits of SHA-256 of the full
  * ref. The slug is for people; the hash keeps two refs apart (`release/1.x` and `release-1.x` share a slug). Every
  * such tag is a valid Docker tag (`[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`) when the configured tag is one of at most
- * {@link MAX_BASE_TAG_LENGTH} characters.
+ * {@link MAX_BASE_TAG_LENGTH} characters (6 fewer for a cache tag that also carries `-<arch>`: emulated platforms).
  */
+import { cachePlatforms, platformTag, type PlatformArgs } from "./platforms";
 
 /** What separates the configured tag from a branch's part: `<tag>-br-…`, apart from other derived tags' prefixes. */
 export const BRANCH_INFIX = "-br-";
@@ -26,10 +27,22 @@ export const DOCKER_TAG_MAX = 128;
 /** The longest configured tag a branch tag can extend and stay a Docker tag (with an empty slug). */
 export const MAX_BASE_TAG_LENGTH = DOCKER_TAG_MAX - BRANCH_INFIX.length - 1 - BRANCH_HASH_HEX;
 
-/** The slug length the buildspec cuts to, so that both branch tags fit Docker's 128 characters. */
-export function branchSlugMax(o: { readonly imageTag: string; readonly cacheTag: string }): number {
-    const longest = Math.max(o.imageTag.length, o.cacheTag.length);
+/**
+ * The slug length the buildspec cuts to, so that both branch tags fit Docker's 128 characters. With a cache per platform
+ * (emulated, {@link cachePlatforms}) a branch's cache tags end in `-<arch>` after the branch's part
+ * (`<cacheTag>-br-<slug>-<hash>-arm64`, so that the expiry pattern `<cacheTag>-br-*` still selects them): the slug is
+ * that much shorter.
+ */
+export function branchSlugMax(
+    o: { readonly imageTag: string; readonly cacheTag: string } & Partial<PlatformArgs>,
+): number {
+    const longest = Math.max(o.imageTag.length, o.cacheTag.length + cacheTagSuffix(o));
     return Math.max(0, Math.min(BRANCH_SLUG_CAP, MAX_BASE_TAG_LENGTH - longest));
+}
+
+/** How long the `-<arch>` after a branch's cache tag is (emulated platforms, {@link cachePlatforms}); 0 without. */
+export function cacheTagSuffix(o: Partial<PlatformArgs>): number {
+    return Math.max(0, ...cachePlatforms(o).map((p) => platformTag("", p).length));
 }
 
 /** The ECR tag pattern (`*` the only wildcard) of every branch tag derived from `tag`. */

@@ -110,6 +110,7 @@ export interface BuildEvent {
         readonly total: number;
     };
     readonly image: string;
+    /** The build's cache ref; with a cache per platform (two platforms emulated), their base: each is `<cacheRef>-<arch>`. */
     readonly cacheRef: string;
     /** The build was skipped: an image of the same content key existed, and the requested tag was pointed at it. */
     readonly skipped: boolean;

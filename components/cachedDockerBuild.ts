@@ -66,7 +66,7 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
     public readonly imageUri: pulumi.Output<string>;
     /**
      * Where the layer cache lives: the cache tag for `registry`, the image itself for `inline` and `pull`. With two
-     * platforms built natively, each platform keeps its own: `<cacheRef>-<arch>` (`…:buildcache-arm64`).
+     * platforms, built natively or emulated, each platform keeps its own: `<cacheRef>-<arch>` (`…:buildcache-arm64`).
      */
     public readonly cacheRef: pulumi.Output<string>;
     /** Name of the CodeBuild project: `aws codebuild start-build --project-name <projectName>`. */

@@ -8,7 +8,8 @@
  *   platform's export evicts the other's cache; then `manifest`, which depends on both, joins the two images into a
  *   manifest list under `imageTag` with `docker buildx imagetools create` (registry-side: no layer is pulled).
  * - Two platforms, `emulated`: one build of both platforms on one amd64 host (`--platform linux/amd64,linux/arm64`),
- *   the arm64 steps under QEMU (BuildKit's image ships QEMU emulators), one cache for both.
+ *   the arm64 steps under QEMU (BuildKit's image ships QEMU emulators), pushing one manifest list under `imageTag`
+ *   and keeping a cache per platform, `<cacheTag>-<arch>` ({@link cachePlatforms}).
  *
  * Facts this relies on (looked up, 2026):
  * - CodeBuild's current arm64 image is `aws/codebuild/amazonlinux-aarch64-standard:3.0` (Amazon Linux 2023;
@@ -96,15 +97,35 @@ export function isEmulated(a: Partial<PlatformArgs>): boolean {
 }
 
 /**
- * The tags each platform job pushes and caches in, on top of `imageTag` and `cacheTag`: in `native` mode, per
- * platform, `<imageTag>-<arch>` and (for `registry`, whose cache is apart from the image) `<cacheTag>-<arch>`;
- * none otherwise. The lifecycle rules protect them, and an `IMMUTABLE` repository lets them move.
+ * The platforms that each keep a cache of their own, `<cacheTag>-<arch>`, in one build of several: in `emulated` mode,
+ * both; none otherwise (one platform, or a native batch, whose jobs each build one platform with its own cache tag).
+ *
+ * Why not one cache for both: one build of several platforms that exports one registry cache can export it without
+ * one platform's records, at random (moby/buildkit#2822, open since 2022: single-node builds; gha, registry and local
+ * caches alike, by the sizes its reporter measured).
+ * Seen here in about 1 rebuild of 8: every arm64 step hit and every amd64 step ran again. A cache exporter takes no
+ * platform: BuildKit's `runCacheExporters` (solver/llbsolver/export.go, v0.32.2) walks every platform's result into
+ * each exporter of the build, so one `docker buildx build --platform a,b` can't write a cache per platform, however
+ * many `--cache-to` it gets. So the emulated build pushes its image of both platforms in one invocation, as before,
+ * and export.sh writes each platform's cache in an invocation of its own (`--platform <p>`, on the same builder, where
+ * every step is in its local cache): the workaround users of #2822 report (a cache ref per platform; docker/buildx#1044
+ * describes this single-platform export after a multi-platform push).
+ */
+export function cachePlatforms(a: Partial<PlatformArgs>): Platform[] {
+    return isEmulated(a) ? [...(a.platforms ?? [])] : [];
+}
+
+/**
+ * The tags each platform pushes and caches in, on top of `imageTag` and `cacheTag`: in `native` mode, per platform,
+ * `<imageTag>-<arch>` and (for `registry`, whose cache is apart from the image) `<cacheTag>-<arch>`; in `emulated`
+ * mode, the per-platform caches `<cacheTag>-<arch>` ({@link cachePlatforms}; the image is one manifest list under
+ * `imageTag`); none otherwise. The lifecycle rules protect them, and an `IMMUTABLE` repository lets them move.
  */
 export function platformTags(
     a: PlatformArgs & { readonly imageTag: string; readonly cacheTag: string; readonly cacheStrategy: CacheStrategy },
 ): string[] {
     if (!isNative(a)) {
-        return [];
+        return cachePlatforms(a).map((p) => platformTag(a.cacheTag, p));
     }
     return a.platforms.flatMap((p) => [
         platformTag(a.imageTag, p),

@@ -402,6 +402,49 @@ describe("the webhook's filter groups and the trust rule agree (every event let 
     });
 });
 
+describe("two platforms emulated: a cache per platform and per branch (trust.sh, branch.sh, caches.sh in real bash)", () => {
+    it("a branch's build reads its own cache of each platform, then the default branch's; each tag fits Docker's 128 and a branch's matches its expiry pattern", () => {
+        const ref = "refs/heads/release/1.x";
+        for (const cacheTag of ["buildcache", "c".repeat(MAX_BASE_TAG_LENGTH - "-arm64".length)]) {
+            const a = resolveArgs("docker-cache", "dev", {
+                trustedRefs: ["main", "release/1.x"],
+                sourceVersion: "main",
+                platforms: ["linux/amd64", "linux/arm64"],
+                platformMode: "emulated",
+                cacheTag,
+                // Off: with it, a 105-character cache tag, written out in the buildspec again and again, takes it past
+                // CodeBuild's 25,600 characters (buildspec/limit.ts refuses it); the tags are what is tested here.
+                skipUnchanged: false,
+            });
+            const o = buildspecOptions(a, URL, "eu-west-1");
+            const pre = buildspec(o).phases.pre_build.commands;
+            const uuid = randomUUID();
+            const r = runBash([pre[0], pre[1], pre[2], `printf '%s\\0' "\${CACHE_REFS[@]}"`].join("\n"), {
+                env: { ...branchPush("release/1.x").env, CODEBUILD_BUILD_ID: `p:${uuid}` },
+            });
+            fs.rmSync(`/tmp/layer-cache-branch.${uuid}.sh`, { force: true });
+            assert.equal(r.status, 0, r.stderr);
+            assert.deepEqual(r.calls, []);
+            const refs = r.stdout
+                .slice(r.stdout.lastIndexOf("\n") + 1)
+                .split("\0")
+                .slice(0, -1);
+            const branch = `${cacheTag}${expectedBranchTag(ref, branchSlugMax(o))}`;
+            assert.deepEqual(refs, [
+                `${URL}:${branch}-amd64`,
+                `${URL}:${branch}-arm64`,
+                `${URL}:${cacheTag}-amd64`,
+                `${URL}:${cacheTag}-arm64`,
+            ]);
+            for (const tag of refs.map((x) => x.slice(URL.length + 1))) {
+                assert.match(tag, DOCKER_TAG, `${tag.length} characters`);
+            }
+            const pattern = new RegExp(`^${branchTagPattern(cacheTag).replace("*", ".*")}$`);
+            assert.ok(refs.slice(0, 2).every((x) => pattern.test(x.slice(URL.length + 1))));
+        }
+    });
+});
+
 describe("branchCacheExpiryDays and the tags' length (config, validated before anything is created)", () => {
     const problems = (args: Parameters<typeof resolveArgs>[2]) => {
         try {
@@ -434,6 +477,22 @@ describe("branchCacheExpiryDays and the tags' length (config, validated before a
             problems({ imageTag: "t".repeat(MAX_BASE_TAG_LENGTH), sourceVersion: "main", trustedRefs: ["main", "x"] }),
             [],
         );
+    });
+
+    it("two platforms emulated: a branch's cache tags also end in -<arch>, so the cache tag may be 6 characters fewer", () => {
+        const emulated = {
+            platforms: ["linux/amd64" as const, "linux/arm64" as const],
+            platformMode: "emulated" as const,
+            sourceVersion: "main",
+            trustedRefs: ["main", "release"],
+            skipUnchanged: false,
+        };
+        const max = MAX_BASE_TAG_LENGTH - "-arm64".length;
+        assert.deepEqual(problems({ ...emulated, cacheTag: "t".repeat(max) }), []);
+        assert.deepEqual(problems({ ...emulated, cacheTag: "t".repeat(max + 1) }), [
+            `Invalid value for 'cacheTag': "${"t".repeat(max + 1)}". Allowed: at most ${max} characters when trustedRefs holds a ref other than sourceVersion, whose builds push <tag>-br-<branch>-<hash> and cache to <cacheTag>-br-<branch>-<hash>-<arch> (Docker tags end at 128).`,
+        ]);
+        assert.deepEqual(problems({ ...emulated, imageTag: "t".repeat(MAX_BASE_TAG_LENGTH) }), [], "one image tag");
     });
 });
 

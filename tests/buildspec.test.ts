@@ -599,13 +599,16 @@ describe("buildspec (pure)", () => {
             assert.deepEqual(pushingWords(call.words), [], "the base argv neither names nor pushes the image");
             assert.deepEqual(writeFlags, ["--output", `type=image,name=${REPO}:latest,push=true,store=false`]);
             // The export: the build's base argv and cache import (everything up to the --cache-from value), then the cache export, cacheonly, the context.
+            // One invocation per cache: its ref and its --platform (none with one cache) are the loop's, known when run.
             const exports = parseShell(commandOf(o, "export")).commands.filter((c) => c.words[2] === "build");
             assert.equal(exports.length, 1);
-            assert.ok(exports[0].literal, "the export argv is all known words");
-            assert.deepEqual(exports[0].values, [
-                ...call.words.slice(0, call.words.indexOf("--cache-from") + 2),
+            const at = call.words.indexOf("--cache-from");
+            assert.deepEqual(exports[0].words, [
+                ...call.words.slice(0, at),
+                "${p}",
+                ...call.words.slice(at, at + 2),
                 "--cache-to",
-                `type=registry,ref=${REPO}:buildcache,mode=max,image-manifest=true,oci-mediatypes=true`,
+                "type=registry,ref=${e_ref},mode=max,image-manifest=true,oci-mediatypes=true",
                 "--output",
                 "type=cacheonly",
                 "al/x86_64/standard/5.0",
@@ -1006,6 +1009,50 @@ describe("buildspec (pure)", () => {
             }
         }
 
+        it("two platforms emulated: CACHE_FOUND only when the build's own cache of every platform is there; every cache found is imported", () => {
+            const e = options({
+                cacheStrategy: "registry",
+                platforms: ["linux/amd64", "linux/arm64"],
+                platformMode: "emulated",
+            });
+            // caches.sh's order: the build's own caches (here a branch's), one per platform, then the default branch's.
+            const own = [`${REPO}:buildcache-br-x-amd64`, `${REPO}:buildcache-br-x-arm64`];
+            const base = [`${REPO}:buildcache-amd64`, `${REPO}:buildcache-arm64`];
+            const script = [
+                `RETRY_SH=${shellWord(RETRY_FILE)}`,
+                "BRANCH_SH=/dev/null",
+                `CACHE_REFS=(${[...own, ...base].join(" ")})`,
+                commandOf(e, "probe"),
+                'echo "CACHE_FOUND=$CACHE_FOUND FROM=${CACHE_FROM[*]}"',
+            ].join("\n");
+            // The docker stub: `imagetools inspect REF` finds REF only if it is in FOUND.
+            const probe = (found: string[]) =>
+                runBash(script, {
+                    env: { FOUND: ` ${found.join(" ")} ` },
+                    stubs: {
+                        docker: 'case "$FOUND" in *" $4 "*) echo ok ;; *) echo "ERROR: $4: not found" >&2; return 1 ;; esac',
+                    },
+                });
+            for (const [found, expected] of [
+                [[...own, ...base], "1"],
+                [own, "1"],
+                [[own[0], ...base], "0"],
+                [[own[1], ...base], "0"],
+                [base, "0"],
+            ] as const) {
+                const r = probe([...found]);
+                assert.equal(r.status, 0, r.stderr);
+                const m = /^CACHE_FOUND=(\d) FROM=(.*)$/m.exec(r.stdout);
+                assert.ok(m, r.stdout);
+                assert.equal(m[1], expected, `found ${found.join(", ")}`);
+                assert.deepEqual(
+                    m[2].split(" ").filter((w) => w !== "--cache-from"),
+                    found.map((ref) => `type=registry,ref=${ref}`),
+                    "each cache found is imported, in order",
+                );
+            }
+        });
+
         it("pull: records whether the pull worked, a failed pull is tolerated", () => {
             const cmd = runnable(options({ cacheStrategy: "pull" }), "pull");
             const ok = runBash(`${cmd}\necho "F=$CACHE_FOUND"`);
@@ -1354,6 +1401,40 @@ describe("buildspec (pure)", () => {
                 const r = runExport({ TRUSTED: "1", CACHE_FOUND: "1", N_STEPS: "24", N_CACHED: "11" }, undefined, 7);
                 assert.equal(r.calls.length, 1);
                 assert.notEqual(r.status, 0);
+            });
+
+            it("two platforms emulated: one export per platform, each with its --platform alone and its own <cache>-<arch>; a failed one stops the next", () => {
+                const e = options({
+                    cacheStrategy: "registry",
+                    platforms: ["linux/amd64", "linux/arm64"],
+                    platformMode: "emulated",
+                });
+                const script = runnable(e, "export");
+                const r = runExport({ TRUSTED: "1", CACHE_FOUND: "0", N_STEPS: "6", N_CACHED: "0" }, script);
+                assert.equal(r.status, 0, r.stderr);
+                assert.equal(r.calls.length, 2);
+                for (const [i, arch] of ["amd64", "arm64"].entries()) {
+                    const argv = r.calls[i];
+                    assert.deepEqual(flagValues(argv, "--platform"), [`linux/${arch}`], "only this platform");
+                    assert.deepEqual(flagValues(argv, "--cache-to"), [
+                        `type=registry,ref=${REPO}:buildcache-${arch},mode=max,image-manifest=true,oci-mediatypes=true`,
+                    ]);
+                    assert.deepEqual(flagValues(argv, "--cache-from"), [
+                        `type=registry,ref=${REPO}:buildcache-amd64`,
+                        `type=registry,ref=${REPO}:buildcache-arm64`,
+                    ]);
+                    assert.deepEqual(argv.slice(-3), ["--output", "type=cacheonly", "al/x86_64/standard/5.0"]);
+                }
+                assert.equal((fs.readFileSync(log(), "utf8").match(/#99 exporting cache/g) ?? []).length, 2);
+                const failed = runExport({ TRUSTED: "1", CACHE_FOUND: "0", N_STEPS: "6", N_CACHED: "0" }, script, 7);
+                assert.notEqual(failed.status, 0);
+                assert.equal(failed.calls.length, 1, "the arm64 export is not tried after amd64's failed");
+                const warm = runExport({ TRUSTED: "1", CACHE_FOUND: "1", N_STEPS: "6", N_CACHED: "6" }, script);
+                assert.deepEqual(warm.calls, []);
+                assert.match(
+                    warm.stdout,
+                    new RegExp(`every step came from ${REPO}:buildcache, which is already complete`),
+                );
             });
 
             it("with the report: a fully cached log skips the export, a log with one rebuilt step exports, a cold build exports", () => {

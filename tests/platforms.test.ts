@@ -81,7 +81,7 @@ describe("platforms: arguments", () => {
         assert.match(ps[0].allowed, /at most 58 characters when two platforms are built natively/);
     });
 
-    it("protects each platform's own image and cache tags, natively only; inline and pull have no separate cache tag", () => {
+    it("protects each platform's own image and cache tags natively, each platform's cache emulated; inline and pull have no separate cache tag", () => {
         const a = resolveArgs("app", "dev", { platforms: BOTH });
         assert.deepEqual(protectedTags(a), [
             "latest",
@@ -93,9 +93,12 @@ describe("platforms: arguments", () => {
         ]);
         const inline = resolveArgs("app", "dev", { platforms: BOTH, cacheStrategy: "inline" });
         assert.deepEqual(platformTags(inline), ["latest-amd64", "latest-arm64"]);
+        // Emulated: one image (a manifest list under imageTag), a cache per platform (moby/buildkit#2822).
         assert.deepEqual(protectedTags(resolveArgs("app", "dev", { platforms: BOTH, platformMode: "emulated" })), [
             "latest",
             "buildcache",
+            "buildcache-amd64",
+            "buildcache-arm64",
         ]);
         assert.deepEqual(protectedTags(resolveArgs("app", "dev", {})), ["latest", "buildcache"]);
     });
@@ -331,6 +334,51 @@ describe("platforms: the resources (Pulumi mocks)", () => {
         const messages = unshielded.violations.map((v) => v.message).join("\n");
         assert.match(messages, /latest-arm64/);
         assert.match(messages, /buildcache-arm64/);
+    });
+
+    it("emulated: the lifecycle rules shield each platform's cache, a branch's per-platform caches expire by the branch pattern, IMMUTABLE lets them move, and the policy pack flags a missing shield", async () => {
+        new CachedDockerBuild("emu", {
+            platforms: BOTH,
+            platformMode: "emulated",
+            trustedRefs: ["main", "release/1.x"],
+            imageTagMutability: "IMMUTABLE",
+        });
+        await settle();
+        const lifecycle = JSON.parse(
+            findResource("aws:ecr/lifecyclePolicy:LifecyclePolicy", "emu-lifecycle").inputs.policy,
+        );
+        const patterns = lifecycle.rules.map(
+            (r: { selection: { tagPatternList?: string[]; countType: string } }) =>
+                `${r.selection.tagPatternList?.[0]} ${r.selection.countType}`,
+        );
+        assert.deepEqual(patterns.slice(0, 6), [
+            "latest imageCountMoreThan",
+            "buildcache imageCountMoreThan",
+            "buildcache-amd64 imageCountMoreThan",
+            "buildcache-arm64 imageCountMoreThan",
+            // caches.sh: a branch's cache per platform is <cacheTag>-br-<slug>-<hash>-<arch>, which this pattern selects.
+            "latest-br-* sinceImagePushed",
+            "buildcache-br-* sinceImagePushed",
+        ]);
+        const filters = findResource("aws:ecr/repository:Repository", "emu-repo").inputs
+            .imageTagMutabilityExclusionFilters;
+        assert.deepEqual(
+            filters.map((f: { filter: string }) => f.filter),
+            ["latest", "buildcache", "latest-*", "buildcache-*", "key-*"],
+        );
+        const regs = registrations.filter((r) => r.name.startsWith("emu-"));
+        const rule = policies.find((p) => p.name === "ecr-lifecycle-protects-cache")!;
+        assert.deepEqual((await runPolicy(rule, regs)).violations, []);
+        const unshielded = await runPolicy(rule, regs, (type, props) => {
+            if (type !== "aws:ecr/lifecyclePolicy:LifecyclePolicy") return props;
+            const doc = JSON.parse(props.policy as string);
+            doc.rules = doc.rules.filter(
+                (r: { selection: { tagPatternList?: string[] } }) =>
+                    r.selection.tagPatternList?.[0] !== "buildcache-arm64",
+            );
+            return { ...props, policy: JSON.stringify(doc) };
+        });
+        assert.match(unshielded.violations.map((v) => v.message).join("\n"), /buildcache-arm64/);
     });
 
     it("one arm64 platform: an ARM_CONTAINER project on the aarch64 image, no batch; IMMUTABLE with two platforms keeps within ECR's 5 filters", async () => {

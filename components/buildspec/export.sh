@@ -21,6 +21,11 @@
 # A skipped build (key.sh) exports nothing: the build that made the key's image wrote its cache. A build whose key
 # missed wrote the cache itself (CACHE_IN_BUILD, build.sh).
 #
+# With a cache per platform (two platforms emulated, CACHE_PLATFORMS) it writes each, <CACHE_REF>-<arch>, in an
+# invocation of its own with that platform's `--platform` (this command's BUILD_FLAGS are the build's without its
+# `--platform`): one export of both can miss one platform's records at random (moby/buildkit#2822;
+# components/platforms.ts, cachePlatforms). The builder's local cache, which the build just filled, serves every step.
+#
 # A transient registry error is retried (registry_retry, retry.sh). The cache tag moves only when the export's last
 # write, the cache manifest, succeeds, so an export that fails leaves the previous cache in place, complete and
 # usable; the build then fails, after the image was pushed, and post_build says the cache was not updated.
@@ -33,6 +38,7 @@
 : "${CACHE_REF:?set by the buildspec prelude}"
 : "${CACHE_TO_OPTS?set by the buildspec prelude}"
 : "${BUILD_FLAGS[@]?set by the buildspec prelude}"
+: "${CACHE_PLATFORMS[@]?set by the buildspec prelude}"
 : "${CACHE_FROM[@]?set by the buildspec prelude}"
 : "${CONTEXT:?set by the buildspec prelude}"
 : "${RETRY_SH:?set by retry.sh}"
@@ -51,13 +57,19 @@ elif [ "${CACHE_IN_BUILD:-0}" = 1 ]; then
 elif [ "$CACHE_FOUND" = 1 ] && [ "$N_STEPS" -gt 0 ] && [ "$N_CACHED" = "$N_STEPS" ] && [ "$BUILD_ATTEMPTS" = 1 ]; then
     echo "layer cache: every step came from $CACHE_REF, which is already complete: not exported again"
 else
+    # The export of platform p's cache (none: CACHE_REF, with the build's flags alone).
     export_once() {
-        docker buildx build "${BUILD_FLAGS[@]}" "${CACHE_FROM[@]}" \
-            --cache-to "type=registry,ref=$CACHE_REF,$CACHE_TO_OPTS" \
+        docker buildx build "${BUILD_FLAGS[@]}" ${p:+--platform "$p"} "${CACHE_FROM[@]}" \
+            --cache-to "type=registry,ref=$e_ref,$CACHE_TO_OPTS" \
             --output type=cacheonly "$CONTEXT"
     }
-    registry_retry "the cache export to $CACHE_REF" "$BUILD_LOG.export" export_once
-    export_status=$?
-    cat "$BUILD_LOG.export" >>"$BUILD_LOG"
+    # One export per entry of CACHE_PLATFORMS (its one empty entry: one cache).
+    for p in "${CACHE_PLATFORMS[@]}"; do
+        e_ref=$CACHE_REF${p:+-${p#*/}}
+        registry_retry "the cache export to $e_ref" "$BUILD_LOG.export" export_once
+        export_status=$?
+        cat "$BUILD_LOG.export" >>"$BUILD_LOG"
+        [ "$export_status" = 0 ] || break
+    done
     (exit "$export_status")
 fi

@@ -2,7 +2,7 @@
  * The CodeBuild buildspec, as a pure function of resolved values.
  *
  * The bash lives in the `.sh` files next to this one, one per buildspec command, with no interpolation:
- * `platform.sh` (two native platforms), `trust.sh`, `branch.sh`, `retry.sh`, `login.sh`, `http.sh` and `key.sh` (skipUnchanged),
+ * `platform.sh` (two native platforms), `trust.sh`, `branch.sh`, `caches.sh` (two emulated platforms), `retry.sh`, `login.sh`, `http.sh` and `key.sh` (skipUnchanged),
  * `probe.sh` / `pull.sh`, `builder.sh` (pre_build, in this order: {@link phaseFragments}), `build.sh`, `report.sh`,
  * `export.sh` (build), `post_build.sh` and `metrics.sh` (post_build). Each declares its inputs at its top: `: "${NAME:?set by …}"`
  * (`${NAME[@]?…}` for an array, `${NAME?…}` for a value that may be empty), so a broken contract between
@@ -35,7 +35,7 @@ import * as YAML from "yaml";
 import type { ResolvedArgs } from "../args";
 import { builderSettings } from "../builderImage";
 import { branchSlugMax } from "../branchCache";
-import { buildGraph, isNative } from "../platforms";
+import { buildGraph, cachePlatforms, isEmulated, isNative, platformTag } from "../platforms";
 import { nativeBuildspec, platformPreludeValues } from "./batch";
 
 /** The resolved arguments the buildspec reads. */
@@ -121,6 +121,7 @@ export interface Buildspec {
 export const FRAGMENTS = [
     "trust",
     "branch",
+    "caches",
     "retry",
     "login",
     "builder",
@@ -284,7 +285,8 @@ export type PreludeValue = string | readonly string[];
  * Every value a fragment may take from the prelude (a command's prelude holds only those its fragment declares).
  * The `--cache-from` / push flags differ per strategy:
  * - `inline`: reads `type=registry,ref=<image>`; a trusted build writes inline metadata, tags and pushes.
- * - `registry`: reads `type=registry,ref=<cache tag>`; a trusted build pushes the image without storing it in
+ * - `registry`: reads `type=registry,ref=<cache tag>` (emulated: `<cache tag>-<arch>` per platform,
+ *   {@link cachePlatforms}); a trusted build pushes the image without storing it in
  *   the builder's image store (`store=false`): cached layers then stay lazy (never downloaded) on a warm build.
  *   A docker-container builder has no image store, so this is what `--push` does there anyway; on a daemon with
  *   the containerd store it saves the whole image download (measured: 0 MB pulled instead of the image size).
@@ -327,7 +329,11 @@ export function preludeValues(o: BuildspecOptions): Record<string, PreludeValue>
             PUSH_FLAGS: ["--cache-to", "type=inline", "--tag", image, "--push"],
         },
         registry: {
-            CACHE_FROM: ["--cache-from", `type=registry,ref=${cache}`],
+            // Emulated: one cache per platform (cachePlatforms), each read.
+            CACHE_FROM: (cachePlatforms(o).length > 0
+                ? cachePlatforms(o).map((p) => platformTag(cache, p))
+                : [cache]
+            ).flatMap((ref) => ["--cache-from", `type=registry,ref=${ref}`]),
             PUSH_FLAGS: ["--output", `type=image,name=${image},push=true,store=false`],
         },
         pull: { CACHE_FROM: ["--cache-from", image], PUSH_FLAGS: ["--tag", image, "--push"] },
@@ -354,6 +360,9 @@ export function preludeValues(o: BuildspecOptions): Record<string, PreludeValue>
         // The registry cache's export options (export.sh, and build.sh when the build writes the cache itself): every
         // stage's steps (mode=max), as an OCI image manifest, which ECR needs for a cache manifest. Empty otherwise.
         CACHE_TO_OPTS: o.cacheStrategy === "registry" ? "mode=max,image-manifest=true,oci-mediatypes=true" : "",
+        // The platforms with a cache of their own, `<cache ref>-<arch>` (emulated: cachePlatforms; caches.sh, probe.sh,
+        // export.sh); one empty entry: one cache for the build.
+        CACHE_PLATFORMS: cachePlatforms(o).length > 0 ? cachePlatforms(o) : [""],
         SLUG_MAX: String(branchSlugMax(o)),
         BUILD_FLAGS: buildFlags,
         ...perStrategy,
@@ -364,6 +373,31 @@ export function preludeValues(o: BuildspecOptions): Record<string, PreludeValue>
         CACHE_IMPORT_FAILURE: o.onCacheImportFailure ?? "fail",
         ...platformPreludeValues(o).values,
     };
+}
+
+/**
+ * The prelude values of one command: {@link preludeValues}, but with a cache per platform (two platforms emulated,
+ * {@link cachePlatforms}) build.sh gets no CACHE_TO_OPTS (the build never writes the cache beside its push: one
+ * invocation can't write a cache per platform) and export.sh gets BUILD_FLAGS without the build's `--platform` (it
+ * exports each platform's cache in an invocation of its own, with that platform's).
+ */
+export function commandValues(
+    name: FragmentName,
+    values: Readonly<Record<string, PreludeValue>>,
+    o: Partial<Pick<BuildspecOptions, "platforms" | "platformMode">>,
+): Readonly<Record<string, PreludeValue>> {
+    if (cachePlatforms(o).length === 0) {
+        return values;
+    }
+    if (name === "build") {
+        return { ...values, CACHE_TO_OPTS: "" };
+    }
+    if (name === "export") {
+        const flags = values.BUILD_FLAGS as readonly string[];
+        const at = flags.indexOf("--platform");
+        return at < 0 ? values : { ...values, BUILD_FLAGS: [...flags.slice(0, at), ...flags.slice(at + 2)] };
+    }
+    return values;
 }
 
 /** The prelude of one fragment: `NAME=word` / `NAME=(word …)` for each input it declares as set by the prelude. */
@@ -447,7 +481,14 @@ export function phaseFragments(
     o: Pick<BuildspecOptions, "cacheStrategy" | "registryBuilder"> &
         Partial<Pick<BuildspecOptions, "platforms" | "platformMode" | "skipUnchanged">>,
 ): Record<keyof Buildspec["phases"], FragmentName[]> {
-    const preBuild: FragmentName[] = ["trust", "branch", "retry", "login"];
+    // Two platforms emulated: a cache per platform, its refs made by caches.sh from branch.sh's.
+    const preBuild: FragmentName[] = [
+        "trust",
+        "branch",
+        ...(isEmulated(o) ? (["caches"] as const) : []),
+        "retry",
+        "login",
+    ];
     // Skip unchanged builds: the content key, right after the login (resolveArgs refuses it with `pull`): a skipped
     // build then neither probes the cache nor starts the builder.
     // http.sh makes key.sh's registry calls over HTTP.
@@ -484,7 +525,7 @@ export function buildspec(o: BuildspecOptions): Buildspec {
     }
     const values = preludeValues(o);
     const phases = phaseFragments(o);
-    const commands = (names: FragmentName[]) => names.map((n) => command(n, values));
+    const commands = (names: FragmentName[]) => names.map((n) => command(n, commandValues(n, values, o)));
     return {
         version: 0.2,
         env: {

@@ -11,9 +11,11 @@
 #
 # A build key.sh skipped (SKIPPED=1) reads no cache: CACHE_FOUND=0, nothing is looked up.
 #
-# Sets: CACHE_FOUND (1 if the first was found: the build's own cache, the one a trusted build writes; what report.sh
-# warns about and export.sh's skip rests on), and CACHE_FROM, appended to BRANCH_SH: `--cache-from type=registry,ref=<ref>` per ref imported (the prelude's form).
+# Sets: CACHE_FOUND (1 if the first was found: the build's own cache, the one a trusted build writes; with a cache per
+# platform, the first of CACHE_PLATFORMS' count, all of them; what report.sh warns about and export.sh's skip rests
+# on), and CACHE_FROM, appended to BRANCH_SH: `--cache-from type=registry,ref=<ref>` per ref imported (the prelude's form).
 : "${CACHE_REFS[@]?set by branch.sh}"
+: "${CACHE_PLATFORMS[@]?set by the buildspec prelude}"
 : "${BRANCH_SH:?set by branch.sh}"
 : "${RETRY_SH:?set by retry.sh}"
 
@@ -22,12 +24,14 @@
 probe_output=$(mktemp)
 probe_once() { docker buildx imagetools inspect "$1"; }
 # shellcheck disable=SC2034 # CACHE_FOUND is an output: report.sh, export.sh and metrics.sh read it.
-CACHE_FOUND=0 CACHE_FROM=() probe_ok=1
-for ref in "${CACHE_REFS[@]}"; do
+CACHE_FOUND=0 CACHE_FROM=() probe_ok=1 own=0
+for i in "${!CACHE_REFS[@]}"; do
+    ref=${CACHE_REFS[i]}
     [ "${SKIPPED:-0}" != 1 ] || break
     if registry_retry -q "reading the layer cache $ref" "$probe_output" probe_once "$ref"; then
+        # own: how many of the build's own caches (the first, one per entry of CACHE_PLATFORMS) were found.
         # shellcheck disable=SC2034
-        if [ "$ref" = "${CACHE_REFS[0]}" ]; then CACHE_FOUND=1; fi
+        if [ $((own += i < ${#CACHE_PLATFORMS[@]})) = ${#CACHE_PLATFORMS[@]} ]; then CACHE_FOUND=1; fi
         CACHE_FROM+=(--cache-from "type=registry,ref=$ref")
         echo "layer cache: found $ref"
     else
