@@ -437,7 +437,7 @@ for (const e of STACKS) {
             );
         });
 
-        it(`builder image: BuildKit v0.32.2 by digest, ${e.pullThroughPrefixes.length > 0 ? "through the stack's ECR Public cache first, then" : "from"} ECR Public, then Docker Hub; started from its local name`, async () => {
+        it(`builder image: BuildKit v0.32.2 by digest, ${e.pullThroughPrefixes.length > 0 ? "through the stack's ECR Public cache first, then" : "from"} ECR Public, then Docker Hub; started from its local name`, () => {
             const spec = projectBuildspec(findResource(T.project));
             const expected =
                 e.strategy !== "registry"
