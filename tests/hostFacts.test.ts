@@ -102,9 +102,11 @@ describe("host facts where the region becomes known (under mocks)", () => {
             assert.match(e.problems[0].allowed, /in cn-northwest-1: BUILD_GENERAL1_SMALL, BUILD_GENERAL1_LARGE/);
             return true;
         });
-        // Every other input of the project has resolved by now; with its buildspec rejected it can't register.
-        await (build.roleArn as unknown as { promise(): Promise<string> }).promise();
+        // The repository has resolved by now (it told the region); with the buildspec rejected, neither the buildspec's
+        // S3 object, nor the role that reads that object, nor the project can register.
+        await (build.repositoryUrl as unknown as { promise(): Promise<string> }).promise();
         assert.equal(findResources("aws:ecr/repository:Repository").length, 1, "the repository told the region");
+        assert.equal(findResources("aws:s3/bucketObjectv2:BucketObjectv2").length, 0);
         assert.equal(findResources("aws:codebuild/project:Project").length, 0);
     });
 
