@@ -260,8 +260,8 @@ describe("several images: bad config, all reported at once before any resource",
                 assert.equal(
                     e.message,
                     [
-                        "3 invalid values:",
-                        `  - Invalid value for 'images.api.dockerfileDirr': "x". Unknown image setting. Allowed: ${IMAGE_KEYS.join(", ")}; every other key is set once for the stack, without images.`,
+                        "3 problems: 1 unknown key, 2 invalid values:",
+                        `  - Unknown key 'images.api.dockerfileDirr' (value "x"). Did you mean 'dockerfileDir'? An image's settings are ${IMAGE_KEYS.join(", ")}; every other key is set once for the stack, without images.`,
                         `  - Invalid value for 'images.Bad Name': "Bad Name". Allowed: image names of 1 to 32 lowercase letters and digits in '-'-separated words, such as api or db-migrations (each names its component, repository and project).`,
                         `  - Invalid value for 'images.b.repositoryName': "docker-cache-api-multi". Allowed: a repositoryName no other image has (images.api has it).`,
                     ].join("\n"),
@@ -269,6 +269,20 @@ describe("several images: bad config, all reported at once before any resource",
                 return true;
             },
         );
+    });
+
+    it("an entry's unknown setting: a stack-wide key says so; a key near no setting gets no suggestion", () => {
+        const settings = `An image's settings are ${IMAGE_KEYS.join(", ")}; every other key is set once for the stack, without images.`;
+        const { problems } = imagesFromConfig(JSON.stringify({ api: { sourceUrl: "https://x", zzz: 1 } }), {});
+        assert.deepEqual(problems, [
+            {
+                key: "images.api.sourceUrl",
+                value: "https://x",
+                allowed: `'sourceUrl' is not an image's setting but the stack's: set it once, without images. ${settings}`,
+                unknownKey: true,
+            },
+            { key: "images.api.zzz", value: 1, allowed: `No known key is near it. ${settings}`, unknownKey: true },
+        ]);
     });
 
     it("a bad flat default is reported once, under its flat key, however many images inherit it", async () => {

@@ -152,6 +152,22 @@ describe("sources, triggers and schedules: validation (exact problems)", () => {
         ]);
     });
 
+    it("refuses every trigger that is on, each under its own key, when they share one reason (issue 26)", () => {
+        const defaultSource =
+            "Allowed: off with the default source, AWS's public aws-codebuild-docker-images repository, which can't take your webhook. Set sourceUrl to your own repository and sign in with connectionArn, createConnection or githubToken.";
+        assert.deepEqual(problemsOf({ webhookPushes: true, webhookPullRequests: true, webhookTags: ["v.*"] }), [
+            { key: "webhookPushes", value: true, message: defaultSource },
+            { key: "webhookPullRequests", value: true, message: defaultSource },
+            { key: "webhookTags", value: ["v.*"], message: defaultSource },
+        ]);
+        const noSignIn =
+            "Allowed only with a sign-in to the source (connectionArn, createConnection or githubToken): CodeBuild needs it to create the webhook.";
+        assert.deepEqual(problemsOf({ ...OWN, webhookPushes: true, webhookTags: ["v.*"] }), [
+            { key: "webhookPushes", value: true, message: noSignIn },
+            { key: "webhookTags", value: ["v.*"], message: noSignIn },
+        ]);
+    });
+
     it("refuses a webhook without a sign-in, and approval settings without pull requests", () => {
         assert.deepEqual(problemsOf({ ...OWN, webhookPullRequests: true }), [
             {
