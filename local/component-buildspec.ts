@@ -1,11 +1,11 @@
 // The buildspec exactly as the component hands it to CodeBuild: the `source.buildspec` input of the
 // `aws.codebuild.Project` that `CachedDockerBuild` registers, taken from a run of the component under the
-// repository's one mock runtime (tests/helpers/mocks.ts), with the repository's URL and ARN those of the
+// repository's one mock runtime (scripts/mockRuntime.ts), with the repository's URL and ARN those of the
 // local registry. So the stand-in runs the same YAML string `pulumi up` would send, not a copy built another way.
 import * as YAML from "yaml";
 import type { CachedDockerBuildArgs } from "../components/args";
 import { CachedDockerBuild } from "../components/cachedDockerBuild";
-import { findResource, installMocks, settle } from "../tests/helpers/mocks";
+import { findResource, installMocks, settle } from "../scripts/mockRuntime";
 import type { Buildspec } from "./runner";
 
 let counter = 0;

@@ -1,7 +1,7 @@
 /**
  * `npm run synth -- --stack <name> [--out <dir>]`: an offline review of what a stack would deploy.
  *
- * It runs the program (`program.ts`) for the stack under the one mock runtime (tests/helpers/mocks.ts), with the
+ * It runs the program (`program.ts`) for the stack under the one mock runtime (scripts/mockRuntime.ts), with the
  * stack's config as the CLI would pass it (`Pulumi.yaml` defaults, then `Pulumi.<stack>.yaml`), with no Pulumi CLI,
  * no plugins and no credentials, and writes into `<dir>` (default `synth/<stack>`, emptied first):
  *
@@ -22,8 +22,8 @@ import * as fs from "fs";
 import * as path from "path";
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { policies } from "../policy/rules";
-import { isWireSecret, Registration, registrations, ROOT, runProgram } from "../tests/helpers/mocks";
-import { runPolicy, Violation } from "../tests/helpers/policies";
+import { isWireSecret, Registration, registrations, ROOT, runProgram } from "./mockRuntime";
+import { runPolicy, Violation } from "./policyRunner";
 
 const USAGE = "usage: npm run synth -- --stack <name> [--out <dir>]   (a stack with a Pulumi.<name>.yaml)";
 

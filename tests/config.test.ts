@@ -19,7 +19,7 @@ import {
     unknownConfigKeys,
 } from "../components";
 import { nearestKeys } from "../components/config";
-import { encodeConfigValue, installMocks, readProjectFile, readStackConfig, ROOT } from "./helpers/mocks";
+import { encodeConfigValue, installMocks, readProjectFile, readStackConfig, ROOT } from "../scripts/mockRuntime";
 
 const P = "ecr-layer-cache";
 

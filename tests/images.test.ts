@@ -4,7 +4,7 @@
  * each with its own repository, lifecycle, role, log group, project and alarms; one shared alarm topic; the `images`
  * map output read back through a mocked StackReference), the pure checks of `components/images.ts`, and bad
  * `images` config reported in one ConfigError before anything is registered. Mocked: the Pulumi engine and AWS
- * (tests/helpers/mocks.ts); real: the program, the components and the stack file as the CLI would pass it.
+ * (scripts/mockRuntime.ts); real: the program, the components and the stack file as the CLI would pass it.
  */
 import { strict as assert } from "assert";
 import * as fs from "fs";
@@ -27,7 +27,7 @@ import {
     runProgram,
     runWithConfig,
     valueOf,
-} from "./helpers/mocks";
+} from "../scripts/mockRuntime";
 
 const REGION = "eu-west-1";
 const REGISTRY = `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com`;

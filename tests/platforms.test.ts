@@ -12,9 +12,17 @@ import { protectedTags } from "../components/ecr";
 import { lifecyclePolicy } from "../components/lifecycle";
 import { BATCH_ACTIONS, platformTags } from "../components/platforms";
 import { iamDocumentProblems, lifecycleProblems, policies, tagsInBuildspec } from "../policy/rules";
-import { runPolicy } from "./helpers/policies";
+import { runPolicy } from "../scripts/policyRunner";
 import { runPhases } from "./helpers/bash";
-import { ACCOUNT, findResource, findResources, installMocks, registrations, settle, valueOf } from "./helpers/mocks";
+import {
+    ACCOUNT,
+    findResource,
+    findResources,
+    installMocks,
+    registrations,
+    settle,
+    valueOf,
+} from "../scripts/mockRuntime";
 import { buildspecOptions, TEST_REPOSITORY_URL } from "./helpers/buildspecOptions";
 
 const REPO = TEST_REPOSITORY_URL;

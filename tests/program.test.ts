@@ -21,7 +21,7 @@ import {
     runProgram,
     runWithConfig,
     valueOf,
-} from "./helpers/mocks";
+} from "../scripts/mockRuntime";
 import { DEFAULT_STRATEGY_NOTICE, program } from "../program";
 import { parseShell } from "./helpers/shell";
 import { METRIC_FILTERS } from "../components/buildEvent";

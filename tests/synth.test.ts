@@ -12,7 +12,7 @@ import * as YAML from "yaml";
 import { buildspec, buildspecOptions } from "../components/buildspec";
 import { resolveArgs } from "../components/args";
 import { parseArgs, synth } from "../scripts/synth";
-import { ACCOUNT } from "./helpers/mocks";
+import { ACCOUNT } from "../scripts/mockRuntime";
 
 describe("npm run synth (scripts/synth.ts)", () => {
     let out: string;

@@ -2,7 +2,7 @@
  * Issue 9 (the Pulumi side): sources and sign-in, webhook triggers, scheduled builds.
  *
  * Pure (no mocks): `webhookFilterGroups`, the validation of the new arguments (exact messages), the scheduler's
- * IAM documents. Under the mock runtime (`tests/helpers/mocks.ts`; AWS and the engine are mocked, the program is
+ * IAM documents. Under the mock runtime (`scripts/mockRuntime.ts`; AWS and the engine are mocked, the program is
  * real): the `github` stack (`Pulumi.github.yaml`, "my own GitHub repository, build on push, check pull
  * requests"), every new resource and its wiring, and the role's least privilege with exact actions and resources.
  */
@@ -11,7 +11,15 @@ import { CachedDockerBuildArgs, ConfigError, resolveArgs } from "../components";
 import { scheduleExpressionProblem, schedulerPolicy, schedulerTrustPolicy } from "../components/schedule";
 import { sourceAuthStatements } from "../components/source";
 import { ResolvedWebhook, webhookFilterGroups } from "../components/triggers";
-import { ACCOUNT, findResource, findResources, isSecret, registrations, runProgram, valueOf } from "./helpers/mocks";
+import {
+    ACCOUNT,
+    findResource,
+    findResources,
+    isSecret,
+    registrations,
+    runProgram,
+    valueOf,
+} from "../scripts/mockRuntime";
 
 const OWN = { sourceUrl: "https://github.com/my-org/my-app.git", sourceVersion: "main" } as const;
 const CONNECTION_ARN = `arn:aws:codeconnections:eu-west-1:${ACCOUNT}:connection/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b`;

@@ -21,7 +21,7 @@ import {
     runProgram,
     settle,
     valueOf,
-} from "../helpers/mocks";
+} from "../../scripts/mockRuntime";
 
 const TOKEN = "ghp_SecretToken1234567890abcdefABCDEF0000";
 
