@@ -57,6 +57,8 @@ export interface Registration {
     readonly protect: boolean | undefined;
     readonly retainOnDelete: boolean | undefined;
     readonly dependencies: readonly string[];
+    /** The state the mocks answered (ARNs, names, URLs built from the inputs); `{}` for a component or a read. */
+    readonly state: Props;
 }
 
 /** Every registration since the last `installMocks`, in order. */
@@ -281,6 +283,7 @@ export function installMocks(opts: MockOptions = {}): Registration[] {
                     protect: w.protect,
                     retainOnDelete: w.retainOnDelete,
                     dependencies: w.dependencies,
+                    state: {},
                 };
                 w.registration = registration;
                 registrations.push(registration);
@@ -298,6 +301,7 @@ export function installMocks(opts: MockOptions = {}): Registration[] {
                     return { id: undefined, state: {} };
                 }
                 const state = stateFor(args.type, args.name, inputs, region, registryHost);
+                (registration as { state: Props }).state = state;
                 // A secret's ID is its ARN; other resources get a recognizable placeholder.
                 const id = args.type === "aws:secretsmanager/secret:Secret" ? String(state.arn) : `${args.name}-id`;
                 return { id, state };

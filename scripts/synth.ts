@@ -24,6 +24,7 @@ import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/po
 import { policies } from "../policy/rules";
 import { isWireSecret, Registration, registrations, ROOT, runProgram } from "./mockRuntime";
 import { runPolicy, Violation } from "./policyRunner";
+import { summaryText } from "./synthSummary";
 
 const USAGE = "usage: npm run synth -- --stack <name> [--out <dir>]   (a stack with a Pulumi.<name>.yaml)";
 
@@ -96,6 +97,8 @@ export interface SynthResult {
     readonly files: string[];
     readonly violations: Violation[];
     readonly resources: number;
+    /** What the stack would deploy, in words (scripts/synthSummary.ts); also written as `summary.txt`. */
+    readonly summary: string;
 }
 
 /** Runs the program for the stack under mocks and writes the review folder. */
@@ -129,25 +132,31 @@ export async function synth(o: SynthOptions): Promise<SynthResult> {
         );
     });
 
+    // One buildspec, lifecycle policy and dashboard per image: a stack with several gets one file each, named by
+    // the resource (`buildspec.docker-cache-api-project.yaml`), where a stack with one keeps the plain name.
+    const several = (type: string) => regs.filter((r) => r.type === type).length > 1;
+    const perImage = (r: Registration, base: string, ext: string) =>
+        several(r.type) ? `${base}.${r.name}.${ext}` : `${base}.${ext}`;
     for (const r of regs) {
         switch (r.type) {
             case "aws:codebuild/project:Project":
-                write("buildspec.yaml", String((r.inputs.source as { buildspec: string }).buildspec));
+                write(perImage(r, "buildspec", "yaml"), String((r.inputs.source as { buildspec: string }).buildspec));
                 break;
             case "aws:iam/role:Role":
                 write(`iam/${r.name}.trust.json`, prettyDoc(r.inputs.assumeRolePolicy));
                 break;
             case "aws:iam/policy:Policy":
+            case "aws:iam/rolePolicy:RolePolicy":
                 write(`iam/${r.name}.json`, prettyDoc(r.inputs.policy));
                 break;
             case "aws:ecr/lifecyclePolicy:LifecyclePolicy":
-                write("lifecycle-policy.json", prettyDoc(r.inputs.policy));
+                write(perImage(r, "lifecycle-policy", "json"), prettyDoc(r.inputs.policy));
                 break;
             case "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate":
                 write(`lifecycle-policy.${r.name}.json`, prettyDoc(r.inputs.lifecyclePolicy));
                 break;
             case "aws:cloudwatch/dashboard:Dashboard":
-                write("dashboard.json", prettyDoc(r.inputs.dashboardBody));
+                write(perImage(r, "dashboard", "json"), prettyDoc(r.inputs.dashboardBody));
                 break;
         }
     }
@@ -182,6 +191,9 @@ export async function synth(o: SynthOptions): Promise<SynthResult> {
         );
     }
 
+    const summary = summaryText(o.stack, regs);
+    write("summary.txt", summary);
+
     const violations: Violation[] = [];
     for (const p of o.policies ?? policies) {
         violations.push(...(await runPolicy(p, regs)).violations);
@@ -209,7 +221,26 @@ export async function synth(o: SynthOptions): Promise<SynthResult> {
             "",
         ].join("\n"),
     );
-    return { files, violations, resources: regs.length };
+    return { files, violations, resources: regs.length, summary };
+}
+
+/**
+ * What `npm run synth` prints: the summary, where the files are (`dir` as the user should read it), and the policy
+ * pack's verdict.
+ */
+export function report(r: SynthResult, dir: string): string {
+    const readable = r.files.filter((f) => !f.startsWith("resources/")).sort();
+    const lines = [
+        r.summary,
+        `files in ${dir}/: ${readable.join(", ")}; resources/ (${r.resources} files, one per resource, with its inputs)`,
+    ];
+    if (r.violations.length === 0) {
+        lines.push("policy pack: no violations");
+    } else {
+        lines.push(`policy pack: ${r.violations.length} violation(s):`);
+        lines.push(...r.violations.map((v) => `  ${v.policy}: ${v.message}`));
+    }
+    return `${lines.join("\n")}\n`;
 }
 
 async function main(): Promise<number> {
@@ -225,21 +256,8 @@ async function main(): Promise<number> {
         return 0;
     }
     const r = await synth(o);
-    console.log(
-        `synth: stack ${o.stack}: ${r.resources} resources, ${r.files.length} files in ${path.relative(process.cwd(), o.out) || "."}`,
-    );
-    for (const f of r.files.filter((x) => !x.startsWith("resources/"))) {
-        console.log(`  ${f}`);
-    }
-    if (r.violations.length === 0) {
-        console.log("policy pack: no violations");
-        return 0;
-    }
-    console.log(`policy pack: ${r.violations.length} violation(s):`);
-    for (const v of r.violations) {
-        console.log(`  ${v.policy}: ${v.message}`);
-    }
-    return 1;
+    process.stdout.write(report(r, path.relative(process.cwd(), o.out) || "."));
+    return r.violations.length === 0 ? 0 : 1;
 }
 
 if (require.main === module) {
