@@ -3,12 +3,16 @@
  *
  * It runs the program (`program.ts`) for the stack under the one mock runtime (scripts/mockRuntime.ts), with the
  * stack's config as the CLI would pass it (`Pulumi.yaml` defaults, then `Pulumi.<stack>.yaml`), with no Pulumi CLI,
- * no plugins and no credentials, and writes into `<dir>` (default `synth/<stack>`, emptied first):
+ * no plugins and no credentials. It prints a summary computed from the registered resources (scripts/synthSummary.ts:
+ * resource types and counts, each project's triggers in words, each role's trust and permissions), where the files
+ * are, and the policy pack's verdict; and writes into `<dir>` (default `synth/<stack>`, emptied first):
  *
+ * - `summary.txt`: the summary;
  * - `resources/<name>.<Type>.json`: every resource (sorted, so the folder diffs cleanly), with its type, parent, options
  *   (`protect`, `retainOnDelete`, dependencies) and inputs; a secret input is written as `"[secret]"`;
- * - readable copies of what a reviewer reads in a change: `buildspec.yaml` (what CodeBuild runs), `iam/<name>.json`
- *   (each role's trust policy and each policy document), `lifecycle-policy.json` (and the pull-through templates'),
+ * - readable copies of what a reviewer reads in a change: `buildspec.yaml` (what CodeBuild runs; with several images,
+ *   `buildspec.<resource>.yaml` each, and so for the dashboard and lifecycle policy), `iam/<name>.json`
+ *   (each role's trust policy and each policy document, inline ones too), `lifecycle-policy.json` (and the pull-through templates'),
  *   `dashboard.json` (the dashboard body), `alarms.md` (the alarms as a table);
  * - `policy-violations.txt`: what the policy pack (policy/rules.ts) reports over these resources, also printed.
  *   The command exits 1 when there is any, so a pull request's check can fail on it.
