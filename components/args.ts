@@ -18,7 +18,6 @@ export { Platform, PlatformMode, PLATFORMS, PLATFORM_MODES } from "./platforms";
 import { resolveSchedule } from "./schedule";
 import { resolveSource, SourceAuthKind, SourceProvider } from "./source";
 import { hasBranchCaches, MAX_BASE_TAG_LENGTH } from "./branchCache";
-import { buildspecLengthProblem } from "./buildspec/limit";
 import {
     PullRequestApproverRole,
     PullRequestCommentApproval,
@@ -321,8 +320,7 @@ export interface CachedDockerBuildArgs {
     /**
      * `--build-arg` values passed to the build: names are letters, digits and `_`, not starting with a digit;
      * values may hold anything but NUL, DEL, C1 control characters, U+2028/U+2029 and a byte-order mark. They are part of
-     * the inline buildspec, which must fit CodeBuild's 25,600 characters in every region (checked with the other
-     * settings, components/buildspec/limit.ts).
+     * the buildspec (an S3 object, so no length limit applies to them).
      * @default {}
      */
     readonly buildArgs?: Readonly<Record<string, string>>;
@@ -1264,11 +1262,6 @@ export function resolveArgs(name: string, stack: string, args: CachedDockerBuild
         ...schedule,
         ...branchCaches,
     };
-    // Last, on values known to be valid: the inline buildspec they render must fit CodeBuild's cap in every region.
-    const tooLong = buildspecLengthProblem(resolved, args);
-    if (tooLong !== undefined) {
-        throw new ConfigError([tooLong]);
-    }
     return resolved;
 }
 

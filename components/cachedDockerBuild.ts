@@ -6,7 +6,7 @@
  * `iam.ts` + `policies.ts` (role and least-privilege documents), `upstreamCache.ts` + `pullThrough.ts`
  * (ECR pull-through cache rules, their repository creation templates, the builder image and BuildKit
  * configuration that use them), `codebuild.ts` (project, log group, source credential), `buildspec/`
- * (the inline buildspec: `index.ts` and one bash file per command) and `monitoring.ts` + `buildEvent.ts` (metric
+ * (the buildspec: `index.ts` and one bash file per command; `buildspecObject.ts` ships it to S3) and `monitoring.ts` + `buildEvent.ts` (metric
  * filters on the build's JSON line, alarms, their SNS topic, the dashboard), `source.ts` (the sign-in to the
  * source: a CodeConnections connection or the token's secret), `triggers.ts` (the webhook) and `schedule.ts`
  * (scheduled builds).
@@ -17,6 +17,8 @@ import { buildspecOptions, buildspecYaml, cacheRefs, registryOf } from "./builds
 import { createLogGroup, createProject } from "./codebuild";
 import { createRepository } from "./ecr";
 import { createRole } from "./iam";
+import { createBuildspecObject } from "./buildspecObject";
+import { checkedProjectBuildspec } from "./buildspec/limit";
 import { createMonitoring } from "./monitoring";
 import { createBatchRole } from "./batchRole";
 import { isNative } from "./platforms";
@@ -45,7 +47,7 @@ const SETTINGS = new WeakMap<CachedDockerBuild, ResolvedArgs>();
 
 /**
  * A CodeBuild project that builds a Docker image with its layer cache kept in ECR: the ECR repository and its
- * lifecycle rules, the project's IAM role, its log group, the project with its inline buildspec and, when asked
+ * lifecycle rules, the project's IAM role, its log group, the project with its buildspec (an S3 object) and, when asked
  * for, ECR pull-through caches for the builder image and the base images.
  */
 export class CachedDockerBuild extends pulumi.ComponentResource {
@@ -73,7 +75,7 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
     public readonly roleArn: pulumi.Output<string>;
     /** Name of the build log group: `/aws/codebuild/<projectName>`. */
     public readonly logGroupName: pulumi.Output<string>;
-    /** The inline buildspec, as YAML. */
+    /** The buildspec, as YAML: the text of the S3 object that the project's `source.buildspec` names by its ARN. */
     public readonly buildspec: pulumi.Output<string>;
     /**
      * The image of the `docker-container` builder as the build pulls it: the `builderImage` argument, or its
@@ -129,16 +131,6 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
         const { repository } = createRepository(name, a, args.tags, childOpts);
         const logGroup = createLogGroup(name, a, args.tags, childOpts);
         const sourceAuth = createSourceAuth(name, a, { githubToken: args.githubToken, tags: args.tags }, childOpts);
-        const role = createRole(
-            name,
-            a.projectName,
-            repository.arn,
-            logGroup.arn,
-            a.upstreamCaches.map((c) => c.prefix),
-            args.tags,
-            childOpts,
-            sourceAuth.arns,
-        );
         const caches = createUpstreamCaches(
             name,
             a,
@@ -156,6 +148,26 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
         const buildspec = pulumi
             .all([repository.repositoryUrl, repository.arn, registry])
             .apply(([url, arn]) => buildspecYaml(buildspecOptions(a, url, arnParts(arn).region)));
+        // CodeBuild reads it from an S3 object of this component, in the repository's account and region.
+        const buildspecObject = createBuildspecObject(
+            name,
+            a.projectName,
+            buildspec,
+            repository.arn.apply(arnParts),
+            args.tags,
+            childOpts,
+        );
+        const role = createRole(
+            name,
+            a.projectName,
+            repository.arn,
+            logGroup.arn,
+            a.upstreamCaches.map((c) => c.prefix),
+            args.tags,
+            childOpts,
+            sourceAuth.arns,
+            buildspecObject.arn,
+        );
         // Two platforms built natively: a batch build, with its own service role.
         const batch = isNative(a)
             ? createBatchRole(name, a.projectName, repository.arn, args.tags, childOpts)
@@ -164,7 +176,10 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
             name,
             a,
             {
-                buildspec,
+                // The object's ARN once the role's policy lets the role read it (an update of the policy included).
+                buildspec: pulumi
+                    .all([buildspecObject.arn, role.policy.policy])
+                    .apply(([arn]) => checkedProjectBuildspec(arn)),
                 serviceRoleArn: role.roleArn,
                 logGroupName: logGroup.name,
                 sourceAuth: sourceAuth.auth,

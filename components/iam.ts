@@ -19,7 +19,8 @@ export interface RoleResources {
  * The role and its policy. `pullThroughPrefixes` are the repository prefixes of the pull-through caches the build
  * pulls through (none when they are off): the role may pull, import and create repositories under them, and
  * nowhere else. `sourceAuth` is the connection or token secret the build signs in to its source with (none for a
- * public source): the role may use that one only.
+ * public source): the role may use that one only. `buildspecObjectArn` is the buildspec's S3 object
+ * (`buildspecObject.ts`): the role may read that one object.
  */
 export function createRole(
     name: string,
@@ -30,6 +31,7 @@ export function createRole(
     tags: pulumi.Input<Record<string, pulumi.Input<string>>> | undefined,
     opts: pulumi.ResourceOptions,
     sourceAuth: pulumi.Input<SourceAuthArns> = {},
+    buildspecObjectArn?: pulumi.Input<string>,
 ): RoleResources {
     const through =
         pullThroughPrefixes.length > 0 ? `, pull through the caches under ${pullThroughPrefixes.join(", ")}` : "";
@@ -53,16 +55,19 @@ export function createRole(
             // Not changed by the pull-through caches: a new description would replace the policy (ForceNew),
             // and its fixed name would collide with the old one during the replacement.
             description: `Least privilege for ${projectName}: ECR login, pull and push on one repository, logs in one log group`,
-            policy: pulumi.all([repositoryArn, logGroupArn, sourceAuth]).apply(([repoArn, groupArn, auth]) =>
-                JSON.stringify(
-                    buildPolicy({
-                        repositoryArn: repoArn,
-                        logGroupArn: groupArn,
-                        pullThroughPrefixes,
-                        sourceAuth: auth,
-                    }),
+            policy: pulumi
+                .all([repositoryArn, logGroupArn, sourceAuth, buildspecObjectArn])
+                .apply(([repoArn, groupArn, auth, buildspecArn]) =>
+                    JSON.stringify(
+                        buildPolicy({
+                            repositoryArn: repoArn,
+                            logGroupArn: groupArn,
+                            pullThroughPrefixes,
+                            sourceAuth: auth,
+                            buildspecObjectArn: buildspecArn,
+                        }),
+                    ),
                 ),
-            ),
             tags,
         },
         opts,

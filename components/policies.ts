@@ -81,6 +81,8 @@ export interface BuildPolicyInputs {
     readonly pullThroughPrefixes?: readonly string[];
     /** The connection or token secret that signs in to the source (`source.ts`); none for a public source. */
     readonly sourceAuth?: SourceAuthArns;
+    /** The ARN of the buildspec's S3 object (`buildspecObject.ts`), which CodeBuild reads as the role; none: no statement. */
+    readonly buildspecObjectArn?: string;
 }
 
 /** The ARNs of the repositories that a pull-through cache rule creates under `prefix`. */
@@ -91,7 +93,8 @@ export function cachedRepositoriesArn(p: ArnParts, prefix: string): string {
 /**
  * The role's permissions: ECR login on `*`, pull and push on the repository, logs on the project's log group,
  * and, with pull-through caches, pulling through them (only the repositories under their prefixes); with a
- * private source, reading its connection or token secret only (`sourceAuthStatements` in `source.ts`).
+ * private source, reading its connection or token secret only (`sourceAuthStatements` in `source.ts`); reading the
+ * buildspec's one S3 object.
  */
 export function buildPolicy(inputs: BuildPolicyInputs): aws.iam.PolicyDocument {
     // The provider's LogGroup.arn has no trailing ":*"; log streams are "<group arn>:log-stream:<name>".
@@ -130,6 +133,21 @@ export function buildPolicy(inputs: BuildPolicyInputs): aws.iam.PolicyDocument {
                       },
                   ]),
             ...sourceAuthStatements(inputs.sourceAuth ?? {}),
+            ...(inputs.buildspecObjectArn === undefined
+                ? []
+                : [
+                      {
+                          // CodeBuild reads the project's buildspec from S3 as the service role (CDK's
+                          // BuildSpec.fromAsset grants the project read on its asset): this one key only, and only
+                          // in a bucket of this account (s3:ResourceAccount), so a bucket of the same name that
+                          // someone else created after ours was gone could never hand this build its commands.
+                          Sid: "ReadThisProjectsBuildspecOnly",
+                          Effect: "Allow" as const,
+                          Action: ["s3:GetObject"],
+                          Resource: [inputs.buildspecObjectArn],
+                          Condition: { StringEquals: { "s3:ResourceAccount": parts.accountId } },
+                      },
+                  ]),
         ],
     };
 }

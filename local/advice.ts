@@ -107,6 +107,14 @@ function contextSources(i: Instruction): string[] {
     return list;
 }
 
+/** An instruction's flags as written (`--from=builder`, `--link`), which dockerfile-ast keeps apart from its arguments. */
+function flagsText(i: Instruction): string[] {
+    const flags =
+        (i as unknown as { getFlags?: () => Array<{ getName(): string; getValue(): string | null }> }).getFlags?.() ??
+        [];
+    return flags.map((f) => (f.getValue() === null ? `--${f.getName()}` : `--${f.getName()}=${f.getValue()}`));
+}
+
 const isBroad = (src: string) => /^(?:\.\/?|\*|\.\/\*|\/)$/.test(src.trim());
 
 /**
@@ -228,33 +236,88 @@ export function normalizeStepText(s: string): string {
 }
 
 /**
- * The steps of a build that are the Dockerfile's lines `lines`, matched on their text (BuildKit prints the
- * instruction as written, continuation lines joined). A line whose text appears twice matches its first
- * unmatched step, in order.
+ * A Dockerfile step as BuildKit numbers it in its progress, `[<stage> k/M] INSTR …` (moby/buildkit,
+ * frontend/dockerfile/dockerfile2llb/convert.go, `prefixCommand` and the count `cmdTotal`):
+ * - the stage label is the stage's name (`AS name`, lower-cased), else `stage-<i>` with i its 0-based position;
+ *   a Dockerfile of one stage has no label;
+ * - each stage numbers its own steps from 1: its FROM (unless `scratch` or an earlier stage), then every RUN, COPY,
+ *   ADD and WORKDIR, in order; M is that count.
+ * So a step is known by its stage and index, never by its index alone: two stages both have a step 2.
+ */
+export interface PlannedStep {
+    /** 0-based position of the stage in the Dockerfile. */
+    stageIndex: number;
+    /** BuildKit's label of the stage; "" in a one-stage Dockerfile. */
+    stage: string;
+    index: number;
+    total: number;
+    /** 1-based line of the instruction. */
+    line: number;
+    keyword: string;
+    /** The instruction as BuildKit prints it, whitespace normalized. */
+    text: string;
+}
+
+/** The names of the Dockerfile's stages (`FROM … AS name`), lower-cased, in order. */
+export function stageNames(parsed: Dockerfile): string[] {
+    return stagesOf(parsed)
+        .stages.map((s) => s.name)
+        .filter((n): n is string => n !== undefined);
+}
+
+/** The key of a step, by stage and index: `builder 3`, `stage-1 3`, ` 3` (one stage). */
+export const stepKey = (s: { stage?: string; index: number }) => `${s.stage ?? ""} ${s.index}`;
+
+/** Every step of every stage, in Dockerfile order, numbered as BuildKit numbers them (see {@link PlannedStep}). */
+export function dockerfileSteps(parsed: Dockerfile): PlannedStep[] {
+    const { stages } = stagesOf(parsed);
+    const out: PlannedStep[] = [];
+    const earlier = new Set<string>();
+    stages.forEach((stage, i) => {
+        const label = stages.length === 1 ? "" : (stage.name ?? `stage-${i}`);
+        const base = (
+            stage.from
+                .getArguments()
+                .map((a) => a.getValue())
+                .find((a) => !a.startsWith("--")) ?? ""
+        ).toLowerCase();
+        const counted = [
+            ...(base !== "scratch" && !earlier.has(base) ? [stage.from] : []),
+            ...stage.body.filter((x) => ["RUN", "COPY", "ADD", "WORKDIR"].includes(x.getKeyword())),
+        ];
+        counted.forEach((x, k) =>
+            out.push({
+                stageIndex: i,
+                stage: label,
+                index: k + 1,
+                total: counted.length,
+                line: lineOf(x),
+                keyword: x.getKeyword(),
+                text: normalizeStepText(`${x.getKeyword()} ${[...flagsText(x), argsText(x)].join(" ")}`),
+            }),
+        );
+        if (stage.name) earlier.add(stage.name);
+    });
+    return out;
+}
+
+/**
+ * The steps of a build that are the Dockerfile's lines `lines`, matched by stage and index (see
+ * {@link dockerfileSteps}), in the order of `lines`; lines that are no step of this build are left out.
  */
 export function stepsOfLines(
     parsed: Dockerfile,
     steps: readonly DockerfileStep[],
     lines: readonly number[],
 ): DockerfileStep[] {
-    const byLine = new Map<number, string>();
-    for (const i of parsed.getInstructions()) {
-        byLine.set(lineOf(i), normalizeStepText(`${i.getKeyword()} ${argsText(i)}`));
-    }
-    const ordered = [...steps].sort((a, b) => a.index - b.index);
-    const used = new Set<number>();
-    // Match every step-producing line in order, so that repeated texts pair up in order too.
-    const allLines = [...byLine.keys()].sort((a, b) => a - b);
-    const matched = new Map<number, DockerfileStep>();
-    for (const line of allLines) {
-        const text = byLine.get(line)!;
-        const s = ordered.find((x) => !used.has(x.id) && normalizeStepText(x.text) === text);
-        if (s) {
-            used.add(s.id);
-            matched.set(line, s);
-        }
-    }
-    return lines.map((l) => matched.get(l)).filter((s): s is DockerfileStep => s !== undefined);
+    const keyOfLine = new Map(dockerfileSteps(parsed).map((p) => [p.line, stepKey(p)]));
+    const byKey = new Map(steps.map((s) => [stepKey(s), s]));
+    return lines
+        .map((l) => {
+            const k = keyOfLine.get(l);
+            return k === undefined ? undefined : byKey.get(k);
+        })
+        .filter((s): s is DockerfileStep => s !== undefined);
 }
 
 /** A finding's measured cost: the cold build's seconds of the steps it puts at risk. */

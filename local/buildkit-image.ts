@@ -84,6 +84,8 @@ export interface BuilderImageResult {
     archive?: string;
     /** One line: what happened (e.g. why the pull failed). */
     detail: string;
+    /** Why the pull failed (its error's first line), unless it worked. */
+    pullError?: string;
 }
 
 /** Runs the docker client with the host's variables; resolves with its exit status and output. */
@@ -116,6 +118,7 @@ export async function provideBuilderImage(
             source: "none",
             pullMs,
             loadMs: 0,
+            pullError: why,
             detail:
                 `the pull of ${ref} failed (${why}), and there is no archive to load ` +
                 `(${BUILDKIT_ARCHIVE_ENV} unset or "none", ${sharedArchivePath()} absent or not used)`,
@@ -139,6 +142,7 @@ export async function provideBuilderImage(
         pullMs,
         loadMs: Date.now() - l0,
         archive: archive.path,
+        pullError: why,
         detail:
             `the pull of ${ref} failed (${why}); loaded ${archive.path} (${archive.from})` +
             (loaded.includes(ref) ? "" : `, tagged ${loaded[0]} as ${ref}`),

@@ -12,7 +12,9 @@
  *   npm run local-build -- --help
  *
  * With `--context DIR` it runs the same buildspec on the user's own Dockerfile instead (local/user-build.ts):
- * cold, warm, one change build per `--change` path, BuildKit's checks and the cache findings, and a verdict.
+ * cold, warm, one change build per `--change` path, `--runs N` times (default {@link DEFAULT_RUNS}), BuildKit's checks
+ * and the cache findings, and the report (local/user-report.ts): every step of every stage, the verdict, medians and
+ * ranges. Before the first build, local/preflight.ts checks the host (each failure one line, exit 1).
  * `--portable` runs those builds on an existing Docker daemon instead of fresh ones (local/portable.ts).
  *
  *   npm run local-build -- --context examples/dockerfiles/cache-friendly --change app/main.sh \
@@ -36,19 +38,30 @@ import {
     stepsFlag,
     textList,
     verboseFlag,
+    wholeNumber,
 } from "./flags";
 import { startLocalHost } from "./host";
 import { DEBIAN_REGISTRY_IMAGE, startPortableHost } from "./portable";
 import { chooseRegistryMode, RegistryMode } from "./scenario";
 import { checkUserContext } from "./user-context";
+import { builderLine, BuilderInfo, preflightStandIn } from "./preflight";
+import { registryModeSetInEnv } from "./scenario";
 import {
     BASE_PLACEHOLDERS,
     resolveBuildArgs,
     runBuildkitChecks,
     runUserBuilds,
     UserBuildHost,
-    userReport,
+    UserBuildRecord,
 } from "./user-build";
+import { SPREAD_POINTS, userReport } from "./user-report";
+
+/**
+ * `--runs`' default. One run shows no spread, and on a shared machine one build's share of cold moved between 66 and
+ * 85 % over four runs (issue 26). Three is the fewest runs whose median sets one outlier aside and whose range shows
+ * the spread; each run repeats every build, cold included, so more runs cost their time in full.
+ */
+export const DEFAULT_RUNS = 3;
 
 const flags = {
     strategy: optionalStrategyFlag("all; with --context: registry (CodeBuild's docker-container builder)"),
@@ -77,6 +90,16 @@ const flags = {
     portable: booleanFlag(
         "With --context: run on the existing Docker daemon (DOCKER_HOST or the current context), without root: a fresh docker-container builder per build and a throwaway registry container, all removed afterwards. registry strategy only.",
     ),
+    runs: wholeNumber({
+        min: 1,
+        help: `With --context: run the whole series (cold, warm, each change) this many times, each from a cold cache; the report gives each build's median time and share of cold with their range, flags a share spread over more than ${SPREAD_POINTS} points, and says whether the cache hits agreed.`,
+        defaultText: `${DEFAULT_RUNS} (the fewest whose median sets an outlier aside)`,
+    }),
+    target: optionalText({
+        placeholder: "STAGE",
+        help: "With --context: the stage to build (the component's target); its steps and those of the stages it uses are built, the others show -.",
+        defaultText: "the last stage",
+    }),
     "registry-image": optionalText({
         placeholder: "REF",
         help: `With --portable: the throwaway registry's image, or ${DEBIAN_REGISTRY_IMAGE} (made from Debian's docker-registry binary).`,
@@ -97,6 +120,7 @@ const command: Command<typeof flags> = {
         "npm run local-build -- --steps 12 --mb 4 --verbose",
         "npm run local-build -- --context ./app --change package.json --change src/index.js",
         "npm run local-build -- --context ./app --file docker/app.Dockerfile --portable",
+        "npm run local-build -- --context ./app --target builder --change src/main.c --runs 5",
     ],
 };
 
@@ -107,6 +131,8 @@ runCommand(command, async (values) => {
         change: values.change.length > 0,
         "build-arg": Object.keys(values["build-arg"]).length > 0,
         portable: values.portable,
+        runs: values.runs !== undefined,
+        target: values.target !== undefined,
         "registry-image": values["registry-image"] !== undefined,
     };
     const given = Object.entries(contextOnly).find(([, v]) => v);
@@ -152,10 +178,11 @@ runCommand(command, async (values) => {
     );
 });
 
-/** `--context DIR`: the user's Dockerfile. Every input is checked before any daemon starts. */
+/** `--context DIR`: the user's Dockerfile. Every input is checked before any daemon starts, the host before any build. */
 async function userBuild(values: FlagValues<typeof flags>, context: string): Promise<void> {
-    const ctx = checkUserContext({ context, file: values.file, changes: values.change });
+    const ctx = checkUserContext({ context, file: values.file, changes: values.change, target: values.target });
     const strategies: CacheStrategy[] = values.strategy ?? ["registry"];
+    const runs = values.runs ?? DEFAULT_RUNS;
     if (values.portable && strategies.some((s) => s !== "registry")) {
         throw new FlagError(
             `Invalid value for '--strategy': ${JSON.stringify(strategies.join(","))} (with --portable). Allowed: registry: ` +
@@ -165,10 +192,14 @@ async function userBuild(values: FlagValues<typeof flags>, context: string): Pro
     if (!values.portable && values["registry-image"] !== undefined) {
         throw new FlagError("'--registry-image' needs '--portable'.");
     }
+    const modeSet = registryModeSetInEnv();
     let host: UserBuildHost & { stop(): Promise<unknown> };
     let mode: RegistryMode = "docker-container";
+    let builder: BuilderInfo;
     if (values.portable) {
-        host = await startPortableHost({ registryImage: values["registry-image"], archive: findBuildkitArchive() });
+        const p = await startPortableHost({ registryImage: values["registry-image"], archive: findBuildkitArchive() });
+        host = p;
+        builder = p.builder;
     } else {
         const local = await startLocalHost();
         host = {
@@ -179,32 +210,49 @@ async function userBuild(values: FlagValues<typeof flags>, context: string): Pro
             describe: "a fresh Docker host per build",
             stop: () => local.stop(),
         };
-        if (strategies.includes("registry")) mode = await chooseRegistryMode(local);
+        try {
+            const checked = await preflightStandIn(local, { registry: strategies.includes("registry"), modeSet });
+            mode = checked.mode;
+            builder = checked.builder;
+        } catch (e) {
+            await local.stop();
+            throw e;
+        }
     }
     try {
         const buildArgs = await resolveBuildArgs(values["build-arg"], () => host.baseImage());
         const findings = cacheFindings(ctx.parsed, buildArgs);
         const checks = await runBuildkitChecks({ ctx, host, buildArgs });
         for (const strategy of strategies) {
-            const records = await runUserBuilds({
-                ctx,
-                host,
-                strategy,
-                registryMode: mode,
-                buildArgs,
-                quiet: !values.verbose,
-                progress: (e) => {
-                    if (e.phase === "start") process.stdout.write(`${strategy}: ${e.label} build ... `);
-                    else if (e.record) console.log(`${e.record.buildSeconds.toFixed(1)} s`);
-                },
-            });
+            const all: UserBuildRecord[][] = [];
+            for (let run = 1; run <= runs; run++) {
+                const of = runs > 1 ? `run ${run}/${runs}: ` : "";
+                all.push(
+                    await runUserBuilds({
+                        ctx,
+                        host,
+                        strategy,
+                        registryMode: mode,
+                        buildArgs,
+                        target: ctx.target,
+                        run,
+                        quiet: !values.verbose,
+                        progress: (e) => {
+                            if (e.phase === "start") process.stdout.write(`${strategy}: ${of}${e.label} build ... `);
+                            else if (e.record) console.log(`${e.record.buildSeconds.toFixed(1)} s`);
+                        },
+                    }),
+                );
+            }
             const where = strategy === "registry" ? `${mode} builder` : "the daemon's builder";
+            const target = ctx.target ? `, target ${ctx.target}` : "";
             console.log(
                 "\n" +
                     userReport({
-                        title: `${values.file ?? "Dockerfile"} in ${context}, strategy ${strategy} (${where}), on ${host.describe}`,
+                        title: `${values.file ?? "Dockerfile"} in ${context}${target}, strategy ${strategy} (${where}), on ${host.describe}`,
+                        builder: builderLine(builder, strategy === "registry" ? mode : "daemon"),
                         parsed: ctx.parsed,
-                        records,
+                        runs: all,
                         checks: checks.checks,
                         checksError: checks.buildError,
                         findings,

@@ -1,11 +1,12 @@
-// The buildspec exactly as the component hands it to CodeBuild: the `source.buildspec` input of the
-// `aws.codebuild.Project` that `CachedDockerBuild` registers, taken from a run of the component under the
-// repository's one mock runtime (scripts/mockRuntime.ts), with the repository's URL and ARN those of the
-// local registry. So the stand-in runs the same YAML string `pulumi up` would send, not a copy built another way.
+// The buildspec exactly as CodeBuild gets it from the component: the `aws.codebuild.Project` that
+// `CachedDockerBuild` registers names an S3 object in `source.buildspec` (components/buildspecObject.ts), and this
+// is that object's content as registered, taken from a run of the component under the repository's one mock runtime
+// (scripts/mockRuntime.ts, `projectBuildspec`), with the repository's URL and ARN those of the local registry. So the
+// stand-in runs the same YAML string `pulumi up` would upload and CodeBuild would read, not a copy built another way.
 import * as YAML from "yaml";
 import type { CachedDockerBuildArgs } from "../components/args";
 import { CachedDockerBuild } from "../components/cachedDockerBuild";
-import { findResource, installMocks, settle } from "../scripts/mockRuntime";
+import { findResource, installMocks, projectBuildspec, settle } from "../scripts/mockRuntime";
 import type { Buildspec } from "./runner";
 
 let counter = 0;
@@ -21,13 +22,7 @@ async function render(args: CachedDockerBuildArgs, repositoryUrl: string, region
     const name = `local-${++counter}`;
     new CachedDockerBuild(name, { repositoryName: repositoryUrl.slice(slash + 1), ...args });
     await settle();
-    const spec = (
-        findResource("aws:codebuild/project:Project", `${name}-project`).inputs.source as { buildspec?: unknown }
-    )?.buildspec;
-    if (typeof spec !== "string") {
-        throw new Error("the CodeBuild project was registered without an inline buildspec");
-    }
-    return spec;
+    return projectBuildspec(findResource("aws:codebuild/project:Project", `${name}-project`));
 }
 
 /**

@@ -35,6 +35,8 @@ export interface StartDaemonOptions {
     env?: DockerEnv;
     /** Keep the daemon log after stop() (copied to this path). */
     keepLogAt?: string;
+    /** More dockerd flags (a test's broken default runtime, say). */
+    extraArgs?: readonly string[];
 }
 
 /**
@@ -69,6 +71,7 @@ export async function startDaemon(opts: StartDaemonOptions): Promise<Daemon> {
         "--ip-masq=false",
         "--userland-proxy=false",
         ...(env.initPath ? ["--init-path", env.initPath] : []),
+        ...(opts.extraArgs ?? []),
     ];
 
     const removeDir = async () => {

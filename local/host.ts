@@ -212,6 +212,8 @@ export interface BuildkitAvailability {
     available: boolean;
     /** One line: where the image comes from, or why there is none. */
     how: string;
+    /** Why the pull failed, when there is no image. */
+    pullError?: string;
 }
 
 /** Start once per test run / session; stop at the end. */
@@ -241,7 +243,7 @@ async function buildkitAvailability(env: DockerEnv, ref: string): Promise<Buildk
         const h = await startBuildHost({ env, containerdStore: false, workDir: work });
         try {
             const r = await provideBuilderImage(dockerRunner(env.client, h.variables), ref, undefined);
-            return { available: r.source === "pull", how: r.detail };
+            return { available: r.source === "pull", how: r.detail, pullError: r.pullError };
         } finally {
             await h.stop();
         }

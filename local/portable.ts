@@ -28,10 +28,11 @@ import * as os from "os";
 import * as path from "path";
 import { DEFAULTS } from "../components/args";
 import { BUILDER_NAME } from "../components/buildspec";
-import { ArchiveSource, DockerRunner, dockerRunner, provideBuilderImage } from "./buildkit-image";
+import { ArchiveSource, DockerRunner, dockerRunner } from "./buildkit-image";
 import { BaseImage, ensureBaseImage } from "./base-image";
 import { makeDockerConfig } from "./daemon";
 import type { DockerEnv } from "./engine";
+import { BuilderInfo, checkBuilder, checkTools, missingBuildx, PreflightError } from "./preflight";
 import { canConnect, startLocalRegistry } from "./registry";
 import type { UserBuildHost } from "./user-build";
 import { run, runOk, sleep, which } from "./util";
@@ -58,6 +59,8 @@ export interface PortableOptions {
 
 export interface PortableHost extends UserBuildHost {
     dockerHost: string;
+    /** What the checks before the first build found: buildx, the daemon, the BuildKit image's source and version. */
+    builder: BuilderInfo;
     /** Removes the registry container, the images this run added, and its temp folder; returns what it removed. */
     stop(): Promise<string[]>;
 }
@@ -100,7 +103,10 @@ export async function importDebianRegistryImage(
     tag: string = DEBIAN_REGISTRY_TAG,
 ): Promise<string> {
     const bin = which("docker-registry", "/usr/bin:/usr/sbin:/usr/local/bin");
-    if (!bin) throw new Error("--registry-image debian-binary needs Debian's docker-registry package (not installed)");
+    if (!bin)
+        throw new PreflightError(
+            "--registry-image debian-binary needs Debian's docker-registry package: apt-get install docker-registry, or name an image the daemon can pull",
+        );
     const work = fs.mkdtempSync(path.join(os.tmpdir(), "cbregimg-"));
     try {
         const root = path.join(work, "rootfs");
@@ -156,18 +162,27 @@ async function daemonAddress(client: string): Promise<string> {
     const r = await run(client, ["context", "inspect", "--format", "{{.Endpoints.docker.Host}}"]);
     const host = r.stdout.trim();
     if (r.code !== 0 || !host)
-        throw new Error(`cannot tell which daemon to use (docker context inspect: ${r.stderr.trim()})`);
+        throw new PreflightError(
+            `--portable: cannot tell which Docker daemon to use (docker context inspect: ${r.stderr.trim() || "no endpoint"}): set DOCKER_HOST, or select a docker context`,
+        );
     return host;
 }
 
-/** Starts the portable host: checks the daemon, gets the images, starts the registry container. */
+/**
+ * Starts the portable host: checks, before anything is built, the buildx plugin, the daemon, the BuildKit image (the
+ * pull, else the archive), that the daemon runs a container of it, and the registry image (preflight.ts; each failure
+ * one line); then starts the registry container.
+ */
 export async function startPortableHost(o: PortableOptions = {}): Promise<PortableHost> {
     const log = o.log ?? ((l: string) => console.log(l));
     const client = o.client ?? which("docker");
-    if (!client) throw new Error("--portable needs a docker client on PATH");
+    if (!client)
+        throw new PreflightError(
+            "--portable: no docker client on PATH: install Docker's CLI (docs.docker.com/engine/install/), or use the default mode (as root, without --portable)",
+        );
     const buildxPlugin =
         o.buildxPlugin ?? PLUGIN_DIRS.map((d) => path.join(d, "docker-buildx")).find((p) => fs.existsSync(p));
-    if (!buildxPlugin) throw new Error(`--portable needs the docker-buildx plugin in one of ${PLUGIN_DIRS.join(", ")}`);
+    if (!buildxPlugin) throw missingBuildx(PLUGIN_DIRS);
     const dockerHost = o.dockerHost ?? (await daemonAddress(client));
     const dockerEnv: DockerEnv = {
         source: "system",
@@ -191,21 +206,21 @@ export async function startPortableHost(o: PortableOptions = {}): Promise<Portab
             DOCKER_HOST: dockerHost,
             DOCKER_CONFIG: makeDockerConfig(dockerEnv, path.join(work, "config")),
         });
-        const version = await docker(["version", "--format", "{{.Server.Version}}"]);
-        if (version.code !== 0) throw new Error(`no Docker daemon answers at ${dockerHost}: ${version.stderr.trim()}`);
+        const where = `the daemon at ${dockerHost}`;
+        const tools = await checkTools({ docker, where, buildxPlugin, lookedIn: PLUGIN_DIRS });
         const names = builderNames();
         for (const [kind, name] of [
             ["container", names.container],
             ["volume", names.volume],
         ] as const) {
             if (await exists(docker, kind, name)) {
-                throw new Error(
+                throw new PreflightError(
                     `the daemon at ${dockerHost} already has a ${kind} named ${name} (a builder named ${BUILDER_NAME} of yours, or another run's); ` +
                         `the portable mode uses that name for its throwaway builder and never touches yours: remove it, or run elsewhere`,
                 );
             }
         }
-        log(`portable mode: Docker ${version.stdout.trim()} at ${dockerHost}`);
+        log(`portable mode: Docker ${tools.daemon} at ${dockerHost}`);
 
         // Images: remember what was there; remove at the end what this run added.
         const before = await imageRefs(docker);
@@ -216,21 +231,29 @@ export async function startPortableHost(o: PortableOptions = {}): Promise<Portab
                 if (r.code === 0) removed.push(`image ${ref}`);
             }
         });
+        // CodeBuild's builder: its BuildKit image, and a container of it (also: the daemon can run containers).
+        const builderImage = o.builderImage ?? DEFAULTS.builderImage;
+        const { builder } = await checkBuilder(
+            {
+                docker,
+                where,
+                builderImage: { ref: builderImage, archive: o.archive, required: true, flag: "--portable: " },
+            },
+            tools,
+        );
+        log(
+            `portable mode: ${builder.buildkit?.ref} ${builder.buildkit?.source}, BuildKit ${builder.buildkit?.version}`,
+        );
         let registryImage = o.registryImage ?? "registry:2";
         if (registryImage === DEBIAN_REGISTRY_IMAGE) registryImage = await importDebianRegistryImage(docker);
         else if (!(await exists(docker, "image", registryImage))) {
             const pull = await docker(["pull", "--quiet", registryImage]);
             if (pull.code !== 0) {
-                throw new Error(
+                throw new PreflightError(
                     `Invalid value for '--registry-image': ${JSON.stringify(registryImage)} (the daemon can't pull it: ${pull.stderr.trim().split("\n")[0]}). ` +
                         `Allowed: an image of the distribution registry the daemon has or can pull, or ${DEBIAN_REGISTRY_IMAGE}.`,
                 );
             }
-        }
-        const builderImage = o.builderImage ?? DEFAULTS.builderImage;
-        if (!(await exists(docker, "image", builderImage))) {
-            const got = await provideBuilderImage(docker, builderImage, o.archive);
-            log(`portable mode: builder image: ${got.detail}`);
         }
 
         // The throwaway registry.
@@ -275,6 +298,7 @@ export async function startPortableHost(o: PortableOptions = {}): Promise<Portab
         const host: PortableHost = {
             dockerHost,
             dockerEnv,
+            builder,
             registry,
             describe: `a fresh docker-container builder per build on the daemon at ${dockerHost} (portable mode)`,
             provideBuilderImage: false,

@@ -18,7 +18,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type { CachedDockerBuildArgs, CacheStrategy } from "../components/args";
+import { DEFAULTS } from "../components/args";
 import { componentBuildspecYaml } from "./component-buildspec";
+import { fallbackLine } from "./preflight";
 import { builderImageOf } from "./buildkit-image";
 import { LocalBuildOptions, LocalBuildResult, LocalHost, runLocalBuild } from "./host";
 import * as YAML from "yaml";
@@ -58,10 +60,7 @@ export async function chooseRegistryMode(
     if (set) return set;
     const image = await host.buildkitImage();
     if (image.available) return "docker-container";
-    log(
-        `registry strategy: no BuildKit image for CodeBuild's docker-container builder (${image.how}); ` +
-            `using the containerd-store mode instead (set CBCACHE_LOCAL_REGISTRY_MODE to choose)`,
-    );
+    log(fallbackLine(DEFAULTS.builderImage, image.pullError ?? image.how));
     return "containerd-store";
 }
 

@@ -1,8 +1,9 @@
 // `npm run local-build -- --context DIR [--file PATH] [--change PATH …]`: the component's real buildspec on the
 // user's own Dockerfile. On a copy of the context (user-context.ts): a cold build, a warm one with no change, and
 // one change build per `--change` path, each on a fresh build host; then BuildKit's own checks and the cache
-// findings (advice.ts), and a verdict: which step a change to each path invalidates, and what share of the cold
-// build it costs.
+// findings (advice.ts); user-report.ts makes the report of them: the step table, which step a change to each path
+// invalidates, and what share of the cold build it costs. `--runs N` runs the whole series N times.
+// A build that fails stops the run with a short summary (failureSummary) and its whole log in a file.
 //
 // Changes are cumulative, as commits are: the change build of the second path starts from the cache the first
 // one wrote, with the first file still changed, so each build measures one change against a warm cache.
@@ -13,13 +14,13 @@ import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import type { CacheStrategy } from "../components/args";
-import { BuildkitCheck, type Dockerfile, Finding, findingCost, parseBuildkitChecks, stepsOfLines } from "./advice";
+import { BuildkitCheck, parseBuildkitChecks } from "./advice";
 import type { BaseImage } from "./base-image";
 import { builderImageOf, dockerRunner } from "./buildkit-image";
 import { componentBuildspecYaml } from "./component-buildspec";
 import { startBuildHost } from "./daemon";
 import type { DockerEnv } from "./engine";
-import { LocalBuildOptions, LocalRegistry, runLocalBuild } from "./host";
+import { LocalBuildOptions, LocalBuildResult, LocalRegistry, runLocalBuild } from "./host";
 import type { DockerfileStep } from "./report";
 import type { Buildspec } from "./runner";
 import { localArgs, RegistryMode } from "./scenario";
@@ -96,6 +97,12 @@ export interface UserRunOptions {
     registryMode: RegistryMode;
     /** Build args after resolveBuildArgs. */
     buildArgs: Readonly<Record<string, string>>;
+    /** The stage to build (`--target`, the component's `target`); default the last. */
+    target?: string;
+    /** Which run this is (1-based, `--runs`): each run has a repository of its own, so that its cold build is cold. */
+    run?: number;
+    /** Where a failed build's whole log is written (default: a new folder under the temp folder). */
+    logDir?: string;
     quiet?: boolean;
     progress?: (event: { phase: "start" | "done"; label: string; record?: UserBuildRecord }) => void;
 }
@@ -106,19 +113,81 @@ export function userArgs(
     strategy: CacheStrategy,
     mode: RegistryMode,
     buildArgs: Readonly<Record<string, string>>,
+    target?: string,
 ) {
-    return { ...localArgs(strategy, mode), dockerfileDir: CONTEXT_DIR, dockerfileName: ctx.dockerfileName, buildArgs };
+    return {
+        ...localArgs(strategy, mode),
+        dockerfileDir: CONTEXT_DIR,
+        dockerfileName: ctx.dockerfileName,
+        buildArgs,
+        ...(target !== undefined ? { target } : {}),
+    };
 }
 
 /** Label of a build, e.g. `change src/app.sh`. */
 export const buildLabel = (r: Pick<UserBuildRecord, "name" | "changed">) =>
     r.changed ? `${r.name} ${r.changed}` : r.name;
 
-/** Runs cold, warm, and one change build per changed path; throws (with the output's end) if one fails. */
+/** A build that failed: the message is a short summary (see {@link failureSummary}); `logFile` holds the whole log. */
+export class BuildFailure extends Error {
+    constructor(
+        message: string,
+        readonly logFile: string,
+    ) {
+        super(message);
+        this.name = "BuildFailure";
+    }
+}
+
+/** Lines that say what went wrong, in a failing command's output. */
+const ERROR_LINE = /error|fail|denied|not found|no such|cannot|can't|unable|refused|invalid|unauthorized|exit code/i;
+
+/**
+ * What a failed build's user needs first, instead of the buildspec's bash: the phase that failed, the command (its
+ * first line), its exit status, its last error lines (at most 5: lines that say error, failed, denied…, else its
+ * last lines), and the file with the whole log.
+ */
+export function failureSummary(label: string, r: Pick<LocalBuildResult, "phases" | "lines">, logFile: string): string {
+    const phase = r.phases.find((p) => p.status === "FAILED");
+    const command = phase?.commands.find((c) => c.exitCode !== 0);
+    const out: string[] = [];
+    if (!phase) out.push(`the ${label} build failed (no phase failed: the runner itself stopped)`);
+    else {
+        const first = (command?.command ?? "").trim().split("\n")[0] ?? "";
+        const shown = first.length > 100 ? `${first.slice(0, 100)}…` : first;
+        out.push(
+            command
+                ? `the ${label} build failed in ${phase.name}, at the command \`${shown}\` (exit status ${command.exitCode})`
+                : `the ${label} build failed in ${phase.name}: ${phase.reason ?? "no command failed"}`,
+        );
+    }
+    // The failing command's own output: its phase's lines between "Running command" and "Command did not exit".
+    const own: string[] = [];
+    let inCommand = false;
+    for (const l of r.lines) {
+        if (l.phase !== phase?.name) continue;
+        if (l.stream === "runner" && l.text.startsWith("Running command ")) {
+            own.length = 0;
+            inCommand = true;
+        } else if (l.stream === "runner" && l.text.startsWith("Command did not exit successfully")) break;
+        else if (inCommand && l.text.trim()) own.push(l.text.trimEnd());
+    }
+    const errors = own.filter((l) => ERROR_LINE.test(l));
+    const last = (errors.length ? errors : own).slice(-5);
+    if (last.length)
+        out.push("its last error lines:", ...last.map((l) => `  ${l.length > 200 ? `${l.slice(0, 200)}…` : l}`));
+    out.push(`the whole log: ${logFile}`);
+    return out.join("\n");
+}
+
+/** Runs cold, warm, and one change build per changed path; throws a {@link BuildFailure} if one fails. */
 export async function runUserBuilds(o: UserRunOptions): Promise<UserBuildRecord[]> {
     const copy = copyContext(o.ctx);
-    const repositoryUrl = `${o.host.registry.address}/local-build/${o.strategy}`;
-    const yaml = await componentBuildspecYaml(userArgs(o.ctx, o.strategy, o.registryMode, o.buildArgs), repositoryUrl);
+    const repositoryUrl = `${o.host.registry.address}/local-build/${o.strategy}${(o.run ?? 1) > 1 ? `-run${o.run}` : ""}`;
+    const yaml = await componentBuildspecYaml(
+        userArgs(o.ctx, o.strategy, o.registryMode, o.buildArgs, o.target),
+        repositoryUrl,
+    );
     const buildspec = YAML.parse(yaml) as Buildspec;
     const plan: Array<{ name: UserBuildName; changed?: string }> = [
         { name: "cold" },
@@ -155,7 +224,17 @@ export async function runUserBuilds(o: UserRunOptions): Promise<UserBuildRecord[
             records.push(record);
             o.progress?.({ phase: "done", label, record });
             if (!r.succeeded) {
-                throw new Error(`the ${label} build failed:\n${r.output.split("\n").slice(-40).join("\n")}`);
+                const dir = o.logDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "local-build-logs-"));
+                const file = path.join(
+                    dir,
+                    `${o.strategy}-run${o.run ?? 1}-${label.replace(/[^A-Za-z0-9._-]+/g, "_")}.log`,
+                );
+                const phases = r.phases.map((p) => `${p.name} ${p.status}${p.reason ? `: ${p.reason}` : ""}`);
+                fs.writeFileSync(
+                    file,
+                    `# ${o.strategy} ${label} build, run ${o.run ?? 1}\n# ${phases.join("\n# ")}\n${r.output}`,
+                );
+                throw new BuildFailure(failureSummary(label, r, file), file);
             }
         }
     } finally {
@@ -210,133 +289,4 @@ export async function runBuildkitChecks(
         copy.remove();
         fs.rmSync(work, { recursive: true, force: true });
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The report: pure functions of the records.
-
-const pct = (x: number) => `${Math.round(x * 100)} %`;
-const sec = (x: number) => `${x.toFixed(1)} s`;
-
-/** The step rows of all builds: one row per step (by index), one column per build. */
-export function stepMatrix(records: readonly UserBuildRecord[]): string {
-    const rows = new Map<number, { name: string; cells: string[] }>();
-    records.forEach((r, col) => {
-        for (const s of r.steps) {
-            const key = s.index;
-            const row = rows.get(key) ?? {
-                name: `[${s.stage ? `${s.stage} ` : ""}${s.index}/${s.total}] ${s.text}`,
-                cells: records.map(() => "-"),
-            };
-            row.cells[col] = stepOutcome(s);
-            rows.set(key, row);
-        }
-    });
-    const head = ["step", ...records.map(buildLabel)];
-    const body = [...rows.entries()].sort((a, b) => a[0] - b[0]).map(([, r]) => [r.name.slice(0, 60), ...r.cells]);
-    return table(head, body, 1);
-}
-
-/** Per build: time, ratio to cold, MB, and how many steps were hits, downloaded or rebuilt (FROM excluded). */
-export function buildTable(records: readonly UserBuildRecord[]): string {
-    const cold = records.find((r) => r.name === "cold");
-    const head = ["build", "time", "x cold", "MB pulled", "MB pushed", "hit", "downloaded", "rebuilt"];
-    const body = records.map((r) => {
-        const n = (o: StepOutcome) =>
-            String(r.steps.filter((s) => s.instruction !== "FROM" && stepOutcome(s) === o).length);
-        return [
-            buildLabel(r),
-            sec(r.buildSeconds),
-            cold ? (r.buildSeconds / cold.buildSeconds).toFixed(2) : "",
-            r.pulledMB.toFixed(1),
-            r.pushedMB.toFixed(1),
-            n("hit"),
-            n("downloaded"),
-            n("rebuilt"),
-        ];
-    });
-    return table(head, body, 1);
-}
-
-function table(head: string[], body: string[][], leftColumns: number): string {
-    const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
-    const line = (cells: string[]) =>
-        cells
-            .map((c, i) => (i < leftColumns ? c.padEnd(widths[i]) : c.padStart(widths[i])))
-            .join("  ")
-            .trimEnd();
-    return [line(head), line(widths.map((w) => "-".repeat(w))), ...body.map(line)].join("\n");
-}
-
-/** One verdict line per warm and change build: what it rebuilt, from which step, and its share of cold. */
-export function verdictLines(records: readonly UserBuildRecord[]): string[] {
-    const cold = records.find((r) => r.name === "cold");
-    if (!cold) return [];
-    const share = (r: UserBuildRecord) =>
-        `${pct(r.buildSeconds / cold.buildSeconds)} of the cold build (${sec(r.buildSeconds)} of ${sec(cold.buildSeconds)})`;
-    const lines: string[] = [];
-    for (const r of records) {
-        if (r.name === "cold") continue;
-        const work = r.steps.filter((s) => s.instruction !== "FROM");
-        const rebuilt = work.filter((s) => stepOutcome(s) === "rebuilt").sort((a, b) => a.index - b.index);
-        const who = r.name === "warm" ? "no change" : `a change to ${r.changed}`;
-        if (rebuilt.length === 0) {
-            lines.push(
-                `${who}: invalidates no step (${work.length} of ${work.length} from the cache)${r.name === "change" ? ": the file is not in the build (.dockerignore, or never copied)" : ""}; costs ${share(r)}`,
-            );
-        } else {
-            const first = rebuilt[0];
-            lines.push(
-                `${who}: invalidates [${first.stage ? `${first.stage} ` : ""}${first.index}/${first.total}] ${first.text.slice(0, 50)}; ${rebuilt.length} of ${work.length} steps rebuilt; costs ${share(r)}`,
-            );
-        }
-    }
-    return lines;
-}
-
-/** A finding with its measured cost from the builds, as printed. */
-export function findingLines(parsed: Dockerfile, f: Finding, records: readonly UserBuildRecord[]): string[] {
-    const cold = records.find((r) => r.name === "cold");
-    const lines = [`line ${f.line}  ${f.rule}: ${f.message}`];
-    if (cold) {
-        const cost = findingCost(parsed, f, cold.steps);
-        const stepTime = cold.steps.reduce((t, s) => t + (s.seconds ?? 0), 0);
-        if (cost) {
-            let m = `measured: the ${cost.steps} step${cost.steps === 1 ? "" : "s"} it puts at risk took ${sec(cost.seconds)} of the cold build's ${sec(stepTime)} of step time`;
-            const reran = records
-                .filter((r) => r.name === "change")
-                .map((r) => ({
-                    path: r.changed,
-                    n: stepsOfLines(parsed, r.steps, f.atRisk).filter((s) => stepOutcome(s) === "rebuilt").length,
-                }))
-                .filter((x) => x.n > 0)
-                .map(
-                    (x) =>
-                        `the change to ${x.path} reran ${x.n === cost.steps ? (x.n === 1 ? "it" : "all of them") : `${x.n} of them`}`,
-                );
-            if (reran.length) m += `; ${reran.join(", ")}`;
-            lines.push(`          ${m}`);
-        }
-    }
-    lines.push(`          fix: ${f.fix}`);
-    return lines;
-}
-
-/** The whole report after the builds. */
-export function userReport(o: {
-    title: string;
-    parsed: Dockerfile;
-    records: readonly UserBuildRecord[];
-    checks: readonly BuildkitCheck[];
-    checksError?: string;
-    findings: readonly Finding[];
-}): string {
-    const out: string[] = [o.title, "", buildTable(o.records), "", stepMatrix(o.records), "", "Verdict"];
-    for (const l of verdictLines(o.records)) out.push(`  ${l}`);
-    out.push("", `BuildKit's checks (docker buildx build --check): ${o.checks.length || "none"}`);
-    for (const c of o.checks) out.push(`  ${c.line !== undefined ? `line ${c.line}  ` : ""}${c.rule}: ${c.detail}`);
-    if (o.checksError) out.push(`  (the checks stopped early: ${o.checksError})`);
-    out.push(`Cache findings (dockerfile-ast; BuildKit's checks don't cover these): ${o.findings.length || "none"}`);
-    for (const f of o.findings) for (const l of findingLines(o.parsed, f, o.records)) out.push(`  ${l}`);
-    return out.join("\n");
 }

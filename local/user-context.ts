@@ -7,7 +7,8 @@
 //   with `dockerfile-ast` (a maintained parser, the one behind the VS Code Docker extension), then the rules on
 //   which BuildKit's parse itself fails: every instruction is one Dockerfile knows, there is a FROM, only ARG
 //   comes before the first FROM, and FROM names an image;
-// - every `--change` path (relative to the context, or absolute) is a file inside the context.
+// - every `--change` path (relative to the context, or absolute) is a file inside the context;
+// - `--target` names a stage of the Dockerfile.
 //
 // The copy: `<tmp>/src/<CONTEXT_DIR>` holds the context, and the component's `dockerfileDir` names that folder.
 // The component wants the Dockerfile inside it (`dockerfileName` is a file name), so a Dockerfile kept elsewhere
@@ -16,7 +17,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { type Dockerfile, parseDockerfile } from "./advice";
+import { type Dockerfile, parseDockerfile, stageNames } from "./advice";
 import { invalidValue } from "./flags";
 
 /** The folder of the copy that is the component's `dockerfileDir` (and so the build context). */
@@ -51,6 +52,8 @@ export interface UserContextInput {
     file?: string;
     /** `--change`: files to change, one change build each; relative to the context, or absolute. */
     changes: readonly string[];
+    /** `--target`: the stage to build; a stage name of the Dockerfile (any case). */
+    target?: string;
     /** Folder relative paths start from (the current folder). */
     cwd?: string;
 }
@@ -73,6 +76,8 @@ export interface UserContext {
     /** true when the Dockerfile had to be copied into the context (it was elsewhere). */
     dockerfileAdded: boolean;
     changes: UserChange[];
+    /** The stage to build, lower-cased as BuildKit stores stage names; undefined: the last stage. */
+    target?: string;
 }
 
 const isDir = (p: string) => fs.existsSync(p) && fs.statSync(p).isDirectory();
@@ -143,6 +148,19 @@ export function checkUserContext(input: UserContextInput): UserContext {
             `it doesn't parse: ${parseErrors.join("; ")}`,
         );
     }
+    let target: string | undefined;
+    if (input.target !== undefined) {
+        const names = stageNames(parsed);
+        target = input.target.toLowerCase();
+        if (!names.includes(target)) {
+            throw invalidValue(
+                "target",
+                input.target,
+                names.length ? `a stage name of ${fileShown}: ${names.join(", ")}` : "a stage name (`FROM … AS name`)",
+                names.length ? "no stage of that name" : `${fileShown} names no stage`,
+            );
+        }
+    }
     const inTop = path.dirname(dockerfile) === contextDir;
     const name = path.basename(dockerfile);
     const dockerfileName = inTop || !fs.existsSync(path.join(contextDir, name)) ? name : "Dockerfile.local-build";
@@ -172,6 +190,7 @@ export function checkUserContext(input: UserContextInput): UserContext {
         dockerfileName,
         dockerfileAdded: !inTop,
         changes,
+        ...(target !== undefined ? { target } : {}),
     };
 }
 

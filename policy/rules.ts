@@ -166,7 +166,7 @@ export function lifecycleProblems(policy: unknown, protectedTags: readonly strin
 }
 
 /**
- * The tags a CodeBuild project's inline buildspec pushes to, or caches in, repository `repoName`: the
+ * The tags a CodeBuild project's buildspec (its text) pushes to, or caches in, repository `repoName`: the
  * buildspec's prelude values `IMAGE_REF=<registry>/<repo>:<tag>` and `CACHE_REF=…`, and the flags
  * `--tag <registry>/<repo>:<tag>`, `--output type=image,name=<registry>/<repo>:<tag>,…` and
  * `ref=<registry>/<repo>:<tag>` (also in hand-written buildspecs). Tags are plain words (Docker's grammar), and
@@ -179,6 +179,47 @@ export function tagsInBuildspec(buildspec: string, repoName: string): string[] {
         "g",
     );
     return [...new Set([...buildspec.matchAll(re)].map((m) => m[1]))];
+}
+
+/** `arn:<partition>:s3:::<bucket>/<key>`: a `source.buildspec` that CodeBuild reads from S3 (build-spec-ref.html). */
+const S3_OBJECT_ARN = /^arn:[a-z-]+:s3:::([^/]+)\/(.+)$/;
+
+/** The bucket and key a project's `source.buildspec` names, when it names an S3 object. Exported for tests. */
+export function buildspecObjectOf(buildspec: unknown): { bucket: string; key: string } | undefined {
+    const m = typeof buildspec === "string" ? S3_OBJECT_ARN.exec(buildspec) : null;
+    return m === null ? undefined : { bucket: m[1], key: m[2] };
+}
+
+/** Whether a resource of the stack belongs to `bucket`: its `bucket` input names it, or depends on the bucket. */
+function ofBucket(r: PolicyResource, bucket: PolicyResource | undefined, name: string): boolean {
+    return (
+        r.props.bucket === name ||
+        (bucket !== undefined && (r.propertyDependencies?.bucket ?? []).some((d) => d.urn === bucket.urn))
+    );
+}
+
+/**
+ * The text of a project's buildspec: `source.buildspec` when inline, else the content of the stack's S3 object it
+ * names (`aws.s3.BucketObjectv2`, matched by bucket and key); undefined when it is neither (a file in the source, or
+ * an object the stack doesn't hold).
+ */
+export function buildspecText(project: PolicyResource, resources: readonly PolicyResource[]): string | undefined {
+    const spec = (project.props.source as { buildspec?: unknown } | undefined)?.buildspec;
+    if (typeof spec !== "string") {
+        return undefined;
+    }
+    if (/^\s*version:/m.test(spec)) {
+        return spec;
+    }
+    const where = buildspecObjectOf(spec);
+    if (where === undefined) {
+        return undefined;
+    }
+    const bucket = resources.find((r) => r.isType(aws.s3.Bucket) && r.props.bucket === where.bucket);
+    const object = resources.find(
+        (r) => r.isType(aws.s3.BucketObjectv2) && r.props.key === where.key && ofBucket(r, bucket, where.bucket),
+    );
+    return typeof object?.props.content === "string" ? object.props.content : undefined;
 }
 
 // ---------- policies ----------
@@ -231,10 +272,7 @@ const ecrLifecycle: StackValidationPolicy = {
                 );
                 continue;
             }
-            const tags = projects.flatMap((p) => {
-                const source = p.props.source as { buildspec?: string } | undefined;
-                return tagsInBuildspec(source?.buildspec ?? "", repoName);
-            });
+            const tags = projects.flatMap((p) => tagsInBuildspec(buildspecText(p, args.resources) ?? "", repoName));
             for (const p of lifecycleProblems(mine[0].props.policy, tags)) {
                 report(`repository '${repoName}': ${p}`, mine[0].urn);
             }
@@ -280,21 +318,98 @@ const logRetention: ResourceValidationPolicy = {
     }),
 };
 
-const privilegedOnlyForDocker: ResourceValidationPolicy = {
+const privilegedOnlyForDocker: StackValidationPolicy = {
     name: "codebuild-privileged-only-for-docker",
-    description: "CodeBuild projects run privileged only when their inline buildspec runs docker.",
+    description:
+        "CodeBuild projects run privileged only when their buildspec (inline, or an S3 object of the stack) runs docker.",
     enforcementLevel: "mandatory",
-    validateResource: validateResourceOfType(aws.codebuild.Project, (project, _args, report) => {
-        if (project.environment?.privilegedMode !== true) {
-            return;
+    validateStack: (args, report: ReportViolation) => {
+        for (const p of args.resources.filter((r) => r.isType(aws.codebuild.Project))) {
+            const environment = p.props.environment as { privilegedMode?: boolean } | undefined;
+            if (environment?.privilegedMode !== true) {
+                continue;
+            }
+            const buildspec = buildspecText(p, args.resources);
+            if (buildspec === undefined) {
+                report(
+                    "privilegedMode is on but the buildspec is neither inline nor an S3 object of this stack, so it can't be checked to run docker.",
+                    p.urn,
+                );
+            } else if (!/(^|[\s;|&(`'"])docker\s/m.test(buildspec)) {
+                report("privilegedMode is on but the buildspec never runs docker; turn privileged mode off.", p.urn);
+            }
         }
-        const buildspec = project.source?.buildspec ?? "";
-        if (!/^\s*version:/m.test(buildspec)) {
-            report("privilegedMode is on but the buildspec is not inline, so it can't be checked to run docker.");
-        } else if (!/(^|[\s;|&(`'"])docker\s/m.test(buildspec)) {
-            report("privilegedMode is on but the buildspec never runs docker; turn privileged mode off.");
+    },
+};
+
+/** Whether a bucket policy (JSON) denies every request made without TLS (`aws:SecureTransport` false). */
+export function deniesPlainHttp(policy: unknown): boolean {
+    let doc: { Statement?: Statement | Statement[] };
+    try {
+        doc = (typeof policy === "string" ? JSON.parse(policy) : policy) as typeof doc;
+    } catch {
+        return false;
+    }
+    return list(doc?.Statement).some((st) => {
+        const condition = st.Condition as Record<string, Record<string, unknown>> | undefined;
+        const value = condition?.Bool?.["aws:SecureTransport"];
+        return (
+            st.Effect === "Deny" &&
+            (st.Principal === "*" || (st.Principal as { AWS?: unknown } | undefined)?.AWS === "*") &&
+            list(st.Action).includes("s3:*") &&
+            (value === "false" || value === false)
+        );
+    });
+}
+
+const buildspecBucketLocked: StackValidationPolicy = {
+    name: "codebuild-buildspec-bucket-locked",
+    description:
+        "A CodeBuild project whose buildspec is an S3 object reads it from a bucket of this stack that blocks public access (all four settings), encrypts by default, and refuses requests without TLS.",
+    enforcementLevel: "mandatory",
+    validateStack: (args, report: ReportViolation) => {
+        for (const p of args.resources.filter((r) => r.isType(aws.codebuild.Project))) {
+            const where = buildspecObjectOf((p.props.source as { buildspec?: unknown } | undefined)?.buildspec);
+            if (where === undefined) {
+                continue;
+            }
+            const name = where.bucket;
+            const bucket = args.resources.find((r) => r.isType(aws.s3.Bucket) && r.props.bucket === name);
+            if (bucket === undefined) {
+                report(`the buildspec's bucket '${name}' is not a bucket of this stack`, p.urn);
+                continue;
+            }
+            const mine = (type: Parameters<PolicyResource["isType"]>[0]) =>
+                args.resources.filter((r) => r.isType(type) && ofBucket(r, bucket, name));
+            const block = mine(aws.s3.BucketPublicAccessBlock)[0]?.props ?? {};
+            const off = ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"].filter(
+                (k) => block[k] !== true,
+            );
+            if (off.length > 0) {
+                report(
+                    `bucket '${name}' (a buildspec's) must block public access: ${off.join(", ")} not true`,
+                    bucket.urn,
+                );
+            }
+            type Rule = { applyServerSideEncryptionByDefault?: { sseAlgorithm?: string } } | undefined;
+            const rules = mine(aws.s3.BucketServerSideEncryptionConfiguration).flatMap((c) =>
+                list(c.props.rules as Rule | Rule[] | undefined),
+            );
+            const algorithms = rules.map((r) => r?.applyServerSideEncryptionByDefault?.sseAlgorithm);
+            if (!algorithms.some((a) => a === "AES256" || a === "aws:kms" || a === "aws:kms:dsse")) {
+                report(
+                    `bucket '${name}' (a buildspec's) must set its default encryption (AES256 or aws:kms)`,
+                    bucket.urn,
+                );
+            }
+            if (!mine(aws.s3.BucketPolicy).some((bp) => deniesPlainHttp(bp.props.policy))) {
+                report(
+                    `bucket '${name}' (a buildspec's) must have a policy that denies s3:* to everyone when aws:SecureTransport is false`,
+                    bucket.urn,
+                );
+            }
         }
-    }),
+    },
 };
 
 /** Why a creation template's lifecycle policy doesn't bound the repositories it applies to, or undefined. */
@@ -443,6 +558,7 @@ export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
     iamLeastPrivilege,
     logRetention,
     privilegedOnlyForDocker,
+    buildspecBucketLocked,
     pullThroughLifecycle,
     webhookPullRequestApproval,
     schedulerRoleScoped,

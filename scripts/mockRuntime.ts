@@ -186,6 +186,12 @@ function stateFor(
             };
         case "aws:iam/policy:Policy":
             return { ...inputs, name: n, arn: `arn:aws:iam::${ACCOUNT}:policy/${n}`, policyId: `ANPA${name.length}` };
+        case "aws:s3/bucket:Bucket": {
+            const bucket = typeof inputs.bucket === "string" ? inputs.bucket : name;
+            return { ...inputs, bucket, arn: `arn:aws:s3:::${bucket}`, region };
+        }
+        case "aws:s3/bucketObjectv2:BucketObjectv2":
+            return { ...inputs, arn: `arn:aws:s3:::${String(inputs.bucket)}/${String(inputs.key)}` };
         case "aws:codebuild/project:Project":
             return { ...inputs, name: n, arn: `arn:aws:codebuild:${region}:${ACCOUNT}:project/${n}` };
         case "aws:codebuild/sourceCredential:SourceCredential":
@@ -302,8 +308,13 @@ export function installMocks(opts: MockOptions = {}): Registration[] {
                 }
                 const state = stateFor(args.type, args.name, inputs, region, registryHost);
                 (registration as { state: Props }).state = state;
-                // A secret's ID is its ARN; other resources get a recognizable placeholder.
-                const id = args.type === "aws:secretsmanager/secret:Secret" ? String(state.arn) : `${args.name}-id`;
+                // A secret's ID is its ARN, a bucket's its name (as AWS's); other resources get a recognizable placeholder.
+                const id =
+                    args.type === "aws:secretsmanager/secret:Secret"
+                        ? String(state.arn)
+                        : args.type === "aws:s3/bucket:Bucket"
+                          ? String(state.bucket)
+                          : `${args.name}-id`;
                 return { id, state };
             },
             call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
@@ -318,6 +329,34 @@ export function installMocks(opts: MockOptions = {}): Registration[] {
         opts.organization ?? "organization",
     );
     return registrations;
+}
+
+/** `arn:<partition>:s3:::<bucket>/<key>`: what a project's `source.buildspec` holds when CodeBuild reads it from S3. */
+const S3_OBJECT_ARN = /^arn:[a-z-]+:s3:::([^/]+)\/(.+)$/;
+
+/**
+ * The buildspec a registered CodeBuild project runs, as CodeBuild would get it: its `source.buildspec` if inline,
+ * else the content of the registered S3 object (`aws:s3/bucketObjectv2`) that the ARN there names (bucket and key).
+ * Throws when the project names an object that no registration holds.
+ */
+export function projectBuildspec(project: Registration, regs: readonly Registration[] = registrations): string {
+    const spec = (project.inputs.source as { buildspec?: unknown } | undefined)?.buildspec;
+    if (typeof spec !== "string") {
+        throw new Error(`${project.name}: source.buildspec is not a string (${JSON.stringify(spec)})`);
+    }
+    const m = S3_OBJECT_ARN.exec(spec);
+    if (m === null) {
+        return spec;
+    }
+    const found = regs.filter(
+        (r) => r.type === "aws:s3/bucketObjectv2:BucketObjectv2" && r.inputs.bucket === m[1] && r.inputs.key === m[2],
+    );
+    if (found.length !== 1 || typeof found[0].inputs.content !== "string") {
+        throw new Error(
+            `${project.name}: source.buildspec names ${spec}, which ${found.length} registered objects hold`,
+        );
+    }
+    return found[0].inputs.content;
 }
 
 /** Waits until every outstanding registration has reached the mocks. */

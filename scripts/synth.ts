@@ -10,9 +10,10 @@
  * - `summary.txt`: the summary;
  * - `resources/<name>.<Type>.json`: every resource (sorted, so the folder diffs cleanly), with its type, parent, options
  *   (`protect`, `retainOnDelete`, dependencies) and inputs; a secret input is written as `"[secret]"`;
- * - readable copies of what a reviewer reads in a change: `buildspec.yaml` (what CodeBuild runs; with several images,
- *   `buildspec.<resource>.yaml` each, and so for the dashboard and lifecycle policy), `iam/<name>.json`
- *   (each role's trust policy and each policy document, inline ones too), `lifecycle-policy.json` (and the pull-through templates'),
+ * - readable copies of what a reviewer reads in a change: `buildspec.yaml` (what CodeBuild runs: the content of the S3
+ *   object the project's `source.buildspec` names; with several images, `buildspec.<resource>.yaml` each, and so for
+ *   the dashboard and lifecycle policy), `iam/<name>.json` (each role's trust policy and each policy document, inline
+ *   ones too), `lifecycle-policy.json` (and the pull-through templates'),
  *   `dashboard.json` (the dashboard body), `alarms.md` (the alarms as a table);
  * - `policy-violations.txt`: what the policy pack (policy/rules.ts) reports over these resources, also printed.
  *   The command exits 1 when there is any, so a pull request's check can fail on it.
@@ -26,7 +27,7 @@ import * as fs from "fs";
 import * as path from "path";
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { policies } from "../policy/rules";
-import { isWireSecret, Registration, registrations, ROOT, runProgram } from "./mockRuntime";
+import { isWireSecret, projectBuildspec, Registration, registrations, ROOT, runProgram } from "./mockRuntime";
 import { runPolicy, Violation } from "./policyRunner";
 import { summaryText } from "./synthSummary";
 
@@ -144,7 +145,8 @@ export async function synth(o: SynthOptions): Promise<SynthResult> {
     for (const r of regs) {
         switch (r.type) {
             case "aws:codebuild/project:Project":
-                write(perImage(r, "buildspec", "yaml"), String((r.inputs.source as { buildspec: string }).buildspec));
+                // What CodeBuild runs: the S3 object that source.buildspec names (written next to the object's own JSON).
+                write(perImage(r, "buildspec", "yaml"), projectBuildspec(r, regs));
                 break;
             case "aws:iam/role:Role":
                 write(`iam/${r.name}.trust.json`, prettyDoc(r.inputs.assumeRolePolicy));

@@ -10,7 +10,7 @@
  * - per IAM role, who may assume it (the trust policy's principals and conditions), what uses it, and what it may do:
  *   each statement of its inline and attached policies as actions on resources.
  */
-import type { Props, Registration } from "./mockRuntime";
+import { projectBuildspec, type Props, type Registration } from "./mockRuntime";
 
 const T = {
     project: "aws:codebuild/project:Project",
@@ -47,7 +47,7 @@ interface ProjectInputs {
     readonly name?: string;
     readonly serviceRole?: string;
     readonly buildBatchConfig?: { readonly serviceRole?: string };
-    readonly source?: { readonly location?: string; readonly buildspec?: string };
+    readonly source?: { readonly location?: string };
     readonly sourceVersion?: string;
 }
 interface ScheduleInputs {
@@ -182,7 +182,8 @@ export function triggers(regs: readonly Registration[]): { project: string; line
                 const zone = s.scheduleExpressionTimezone ?? "UTC";
                 lines.push(`schedule: builds at ${String(s.scheduleExpression)} (${zone})${batch}`);
             }
-            const trusted = /^\s*TRUSTED_REFS=\((.*)\)$/m.exec(p.source?.buildspec ?? "");
+            // The buildspec the project runs (inline, or the S3 object it names).
+            const trusted = /^\s*TRUSTED_REFS=\((.*)\)$/m.exec(projectBuildspec(r, regs));
             const version = p.sourceVersion === undefined ? "" : ` ${p.sourceVersion} of`;
             lines.push(
                 `by hand: aws codebuild start-build --project-name ${name} builds${version} ${String(p.source?.location)}`,

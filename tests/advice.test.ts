@@ -169,10 +169,28 @@ describe("steps of Dockerfile lines", () => {
         step(3, "COPY . .", 0.2),
         step(4, "RUN echo a && echo b", 2),
     ];
-    it("matches a line to BuildKit's step by its text (continuations joined), repeats in order", () => {
+    it("matches a line to BuildKit's step by its stage and index, repeated texts included", () => {
         assert.deepEqual(
             stepsOfLines(parsed, steps, [2, 4, 5]).map((s) => s.index),
             [2, 3, 4],
+        );
+    });
+    it("in a multi-stage Dockerfile, a line of one stage never matches the same index or text in another", () => {
+        const multi = parseDockerfile("FROM b AS builder\nRUN make\nRUN make\nFROM b\nRUN make\n");
+        const built: DockerfileStep[] = [
+            { ...step(1, "FROM b", 0.1), stage: "builder", total: 3 },
+            { ...step(2, "RUN make", 1), stage: "builder", total: 3 },
+            { ...step(3, "RUN make", 2), stage: "builder", total: 3 },
+            { ...step(2, "RUN make", 3), id: 40, stage: "stage-1", total: 2 },
+        ];
+        assert.deepEqual(
+            stepsOfLines(multi, built, [5, 3]).map((s) => `${s.stage} ${s.index} ${s.seconds}`),
+            ["stage-1 2 3", "builder 3 2"],
+        );
+        // Line 2's step is not in this build (say, a target before it): left out.
+        assert.deepEqual(
+            stepsOfLines(multi, built.slice(2), [2, 3]).map((s) => s.index),
+            [3],
         );
     });
     it("gives a finding the cold build's seconds of the steps it puts at risk, or nothing when none matched", () => {

@@ -21,7 +21,7 @@ import {
     METRIC_FILTERS,
     parseFilterPattern,
 } from "../components/buildEvent";
-import { buildspec, BuildspecOptions, BUILD_LOG, marker, markedFragments } from "../components/buildspec";
+import { buildspec, BuildspecOptions, BUILD_LOG, header, marker, markedFragments } from "../components/buildspec";
 import { runBash, runPhases } from "./helpers/bash";
 import { buildspecOptions, TEST_REPOSITORY_URL } from "./helpers/buildspecOptions";
 
@@ -140,8 +140,10 @@ describe("the build's JSON line (metrics.sh)", () => {
         const o = options({ cacheStrategy: "registry" });
         const spec = buildspec(o);
         const metrics = spec.phases.post_build.commands.at(-1)!;
-        assert.ok(metrics.startsWith(`${marker("metrics")}\n`));
-        const r = runBash(metrics.slice(marker("metrics")!.length + 1), {
+        // Its header (a comment), then its marker, then the rest.
+        const start = `${header("metrics")}\n${marker("metrics")}\n`;
+        assert.ok(metrics.startsWith(start));
+        const r = runBash(metrics.slice(start.length), {
             env: {
                 CODEBUILD_BUILD_ID: "my-project:b",
                 TRUSTED: "1",
@@ -280,7 +282,7 @@ describe("command markers (buildspec/index.ts)", () => {
         assert.equal(marker("login"), undefined);
         assert.equal(marker("build"), "LAYER_CACHE_T_build=$(date +%s%3N)");
         const spec = buildspec(options({ cacheStrategy: "registry" }));
-        assert.ok(spec.phases.build.commands[0].startsWith("LAYER_CACHE_T_build=$(date +%s%3N)\n"));
+        assert.ok(spec.phases.build.commands[0].startsWith(`${header("build")}\nLAYER_CACHE_T_build=$(date +%s%3N)\n`));
         assert.ok(!spec.phases.pre_build.commands[1].includes("LAYER_CACHE_T_"), "login has no marker");
     });
 });

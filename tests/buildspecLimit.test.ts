@@ -1,16 +1,17 @@
 /**
- * CodeBuild's cap on an inline buildspec (components/buildspec/limit.ts), checked by resolveArgs before anything is
- * created, with the longest repository URL the settings can get. Pure: no mocks, no Docker.
+ * The buildspec's size (docs/decisions/buildspec-delivery.md). The buildspec is an S3 object (components/buildspecObject.ts)
+ * and the project's `source.buildspec` holds its ARN, the one value still under CodeBuild's 25,600-character cap
+ * (components/buildspec/limit.ts). Pure functions first; the component's wiring under the mock runtime
+ * (scripts/mockRuntime.ts: no AWS, no Docker).
  */
 import { strict as assert } from "assert";
-import { CachedDockerBuildArgs, ConfigError, resolveArgs } from "../components/args";
+import * as YAML from "yaml";
+import { CachedDockerBuildArgs, resolveArgs } from "../components/args";
 import { buildspecOptions, buildspecYaml } from "../components/buildspec";
-import {
-    INLINE_BUILDSPEC_MAX,
-    LONGEST_REGION,
-    LONGEST_REGISTRY,
-    worstCaseBuildspecLength,
-} from "../components/buildspec/limit";
+import { checkedProjectBuildspec, INLINE_BUILDSPEC_MAX } from "../components/buildspec/limit";
+import { BUCKET_NAME_MAX, buildspecBucketName, buildspecKey, objectArn } from "../components/buildspecObject";
+import { CachedDockerBuild } from "../components/cachedDockerBuild";
+import { findResource, installMocks, projectBuildspec, settle } from "../scripts/mockRuntime";
 
 const TWO: CachedDockerBuildArgs = {
     cacheStrategy: "registry",
@@ -18,106 +19,84 @@ const TWO: CachedDockerBuildArgs = {
     computeType: "BUILD_GENERAL1_SMALL",
 };
 
-function refused(args: CachedDockerBuildArgs): ConfigError {
-    try {
-        resolveArgs("app", "dev", args);
-    } catch (e) {
-        assert.ok(e instanceof ConfigError, String(e));
-        return e;
-    }
-    assert.fail("expected a ConfigError");
-}
+/** S3's bucket naming rules (bucketnamingrules.html): 3–63 of a-z 0-9 . -, starting and ending with a letter or digit. */
+const S3_BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
-/** Build args of about `n` characters in the buildspec, in one value. */
-const padding = (n: number) => ({ PAD: "x".repeat(n) });
-
-describe("the inline buildspec's length: CodeBuild's 25,600 characters, checked before anything is created", () => {
-    it("the longest registry host is the one checked: 12-digit account, a 14-character region, the China domain", () => {
-        assert.equal(LONGEST_REGISTRY.length, 52);
-        assert.equal(LONGEST_REGION.length, 14);
-        const a = resolveArgs("app", "dev", TWO);
-        for (const region of ["eu-west-1", "ap-southeast-5", "us-gov-west-1"]) {
-            const url = `123456789012.dkr.ecr.${region}.amazonaws.com/${a.repositoryName}`;
-            assert.ok(buildspecYaml(buildspecOptions(a, url, region)).length <= worstCaseBuildspecLength(a), region);
-        }
-    });
-
-    it("every default fits, two native platforms with skipUnchanged included, with room for build args", () => {
-        for (const args of [
-            {},
-            { cacheStrategy: "registry" as const },
-            TWO,
-            { ...TWO, platformMode: "emulated" as const },
-        ]) {
-            const a = resolveArgs("app", "dev", args);
-            const length = worstCaseBuildspecLength(a);
-            assert.ok(length <= INLINE_BUILDSPEC_MAX - 400, `${JSON.stringify(args)}: ${length} characters`);
-        }
-    });
-
-    it("too long: a ConfigError naming buildArgs, the length, how much too long and what each way out saves", () => {
-        const a = resolveArgs("app", "dev", TWO);
-        const room = INLINE_BUILDSPEC_MAX - worstCaseBuildspecLength(a);
-        const e = refused({ ...TWO, buildArgs: padding(room + 50) });
-        assert.equal(e.problems.length, 1);
-        assert.equal(e.key, "buildArgs");
-        assert.deepEqual(e.value, padding(room + 50));
-        const m = /These render ([\d,]+) in the longest region \(cn-northwest-1\), (\d+) too many/.exec(e.message);
-        assert.ok(m, e.message);
-        const length = Number(m[1].replace(/,/g, ""));
-        assert.equal(length - INLINE_BUILDSPEC_MAX, Number(m[2]));
-        const saved = Number(/skipUnchanged false \((\d+) characters less\)/.exec(e.message)?.[1]);
-        const without = worstCaseBuildspecLength(
-            resolveArgs("app", "dev", { ...TWO, buildArgs: padding(room + 50), skipUnchanged: false }),
+describe("the buildspec's size: an S3 object, its ARN the one value under CodeBuild's 25,600 characters", () => {
+    it("the project's source.buildspec: up to 25,600 characters taken as they are, one more refused with both numbers", () => {
+        const fits = "a".repeat(INLINE_BUILDSPEC_MAX);
+        assert.equal(checkedProjectBuildspec(fits), fits);
+        assert.throws(
+            () => checkedProjectBuildspec(`${fits}a`),
+            /source\.buildspec is 25,601 characters; CodeBuild takes at most 25,600/,
         );
-        assert.equal(saved, length - without, "the saving it names is the real one");
-        assert.match(e.message, /fewer or shorter buildArgs/);
-        assert.match(e.message, /one platform per project/);
-        assert.ok(e.message.includes("'buildArgs'"), "the message names the key");
     });
 
-    it("refused when it would fit in eu-west-1 but not in the longest region; one character less is accepted", () => {
-        const a = resolveArgs("app", "dev", TWO);
-        // The lengths of the same settings with padded build args, computed without the check.
-        const worst = (n: number) => worstCaseBuildspecLength({ ...a, buildArgs: padding(n) });
-        const euWest = (n: number) =>
-            buildspecYaml(
-                buildspecOptions(
-                    { ...a, buildArgs: padding(n) },
-                    `123456789012.dkr.ecr.eu-west-1.amazonaws.com/${a.repositoryName}`,
-                    "eu-west-1",
-                ),
-            ).length;
-        let fits = 0;
-        while (worst(fits + 1) <= INLINE_BUILDSPEC_MAX) {
-            fits++;
-        }
-        assert.ok(fits > 0);
-        assert.doesNotThrow(() => resolveArgs("app", "dev", { ...TWO, buildArgs: padding(fits) }));
-        assert.equal(refused({ ...TWO, buildArgs: padding(fits + 1) }).key, "buildArgs");
-        assert.ok(euWest(fits + 1) <= INLINE_BUILDSPEC_MAX, "it would fit in eu-west-1: the check is for every region");
+    it("the longest ARN the component can name is under half the cap (over 50 % headroom)", () => {
+        // The longest project name resolveArgs takes (59), the longest region and the China partition.
+        const bucket = buildspecBucketName("p".repeat(59), "123456789012", "ap-southeast-5");
+        const arn = objectArn(`arn:aws-cn:s3:::${bucket}`, buildspecKey("x"));
+        assert.ok(bucket.length <= BUCKET_NAME_MAX, bucket);
+        assert.ok(arn.length < INLINE_BUILDSPEC_MAX / 2, `${arn.length} characters`);
     });
 
-    it("ECR's longest repository name: refused on repositoryName, saying what a 64-character name saves", () => {
-        const e = refused({ repositoryName: "a".repeat(256) });
-        assert.equal(e.key, "repositoryName");
-        const saved = Number(
-            /a shorter repositoryName \((\d+) characters less at 64 characters\)/.exec(e.message)?.[1],
-        );
-        const a = resolveArgs("app", "dev", { repositoryName: "a".repeat(256), skipUnchanged: false });
+    it("bucket names: valid for S3, readable when they can be, and distinct for project names that differ", () => {
         assert.equal(
-            saved,
-            worstCaseBuildspecLength({ ...a, skipUnchanged: true }) -
-                worstCaseBuildspecLength({ ...a, skipUnchanged: true, repositoryName: "a".repeat(64) }),
+            buildspecBucketName("docker-cache-dev", "123456789012", "eu-west-1"),
+            "docker-cache-dev-buildspec-123456789012-eu-west-1",
         );
-        assert.doesNotThrow(() => resolveArgs("app", "dev", { repositoryName: "a".repeat(64) }));
+        const names = ["App", "app", "my_app", "my-app", "x".repeat(59), `${"x".repeat(58)}y`, "a-", "A_B"].map((n) =>
+            buildspecBucketName(n, "123456789012", "cn-northwest-1"),
+        );
+        for (const n of names) {
+            assert.match(n, S3_BUCKET_NAME);
+            assert.ok(!n.includes(".."), n);
+        }
+        assert.equal(new Set(names).size, names.length, names.join("\n"));
     });
 
-    it("many trusted refs: refused on trustedRefs, the key the user can shorten", () => {
-        // Many trusted refs lengthen one platform's buildspec too; refused on trustedRefs.
-        const refs = Array.from({ length: 120 }, (_, i) => `release/branch-number-${i}`);
-        const e = refused({ cacheStrategy: "registry", trustedRefs: refs, sourceVersion: "main" });
-        assert.equal(e.key, "trustedRefs");
-        assert.match(e.message, /fewer trustedRefs/);
+    it("the key is content-addressed: the same YAML gives the same key, one character more another", () => {
+        assert.match(buildspecKey("version: 0.2\n"), /^buildspec\/[0-9a-f]{64}\.yml$/);
+        assert.equal(buildspecKey("version: 0.2\n"), buildspecKey("version: 0.2\n"));
+        assert.notEqual(buildspecKey("version: 0.2\n"), buildspecKey("version: 0.2\n\n"));
+    });
+
+    describe("under the mock runtime: settings the inline cap used to refuse", function () {
+        this.timeout(20000);
+        const refusedBefore: [string, CachedDockerBuildArgs][] = [
+            [
+                "two native platforms, skipUnchanged, 20 kB of build args",
+                { ...TWO, buildArgs: { PAD: "x".repeat(20_000) } },
+            ],
+            ["a 256-character repository name", { repositoryName: "a".repeat(256) }],
+            [
+                "120 trusted refs",
+                {
+                    cacheStrategy: "registry",
+                    trustedRefs: Array.from({ length: 120 }, (_, i) => `release/branch-number-${i}`),
+                    sourceVersion: "main",
+                },
+            ],
+        ];
+        for (const [what, args] of refusedBefore) {
+            it(`${what}: accepted; CodeBuild gets the whole buildspec from S3, the project only its ARN`, async () => {
+                installMocks({ stack: "dev" });
+                const c = new CachedDockerBuild("big", args);
+                await settle();
+                const project = findResource("aws:codebuild/project:Project");
+                const arn = String(project.inputs.source.buildspec);
+                assert.match(arn, /^arn:aws:s3:::[a-z0-9.-]+\/buildspec\/[0-9a-f]{64}\.yml$/);
+                assert.ok(arn.length < INLINE_BUILDSPEC_MAX / 2);
+                const text = projectBuildspec(project);
+                assert.ok(text.length > INLINE_BUILDSPEC_MAX, `${text.length} characters: over the inline cap`);
+                const a = resolveArgs("big", "dev", args);
+                const repoUrl = `123456789012.dkr.ecr.eu-west-1.amazonaws.com/${a.repositoryName}`;
+                assert.equal(text, buildspecYaml(buildspecOptions(a, repoUrl, "eu-west-1")));
+                assert.ok(YAML.parse(text).phases.build.commands.length > 0);
+                // The component's `buildspec` output is that same text.
+                const out = await new Promise<string>((resolve) => c.buildspec.apply(resolve));
+                assert.equal(out, text);
+            });
+        }
     });
 });

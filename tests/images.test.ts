@@ -27,6 +27,7 @@ import {
     runProgram,
     runWithConfig,
     valueOf,
+    projectBuildspec,
 } from "../scripts/mockRuntime";
 
 const REGION = "eu-west-1";
@@ -45,7 +46,7 @@ const T = {
 
 /** The `BUILD_FLAGS` / `CONTEXT` lines of a project's build command. */
 function buildCommand(project: string): string {
-    const spec = YAML.parse(findResource(T.project, `docker-cache-${project}-project`).inputs.source.buildspec) as {
+    const spec = YAML.parse(projectBuildspec(findResource(T.project, `docker-cache-${project}-project`))) as {
         phases: Record<string, { commands: string[] }>;
     };
     return spec.phases.build.commands[0];
@@ -188,7 +189,7 @@ describe("several images: shared resources", () => {
         for (const image of ["al2023", "ubuntu"]) {
             // Each image's builder pulls through the shared rule's prefix.
             const pre = (
-                YAML.parse(findResource(T.project, `docker-cache-${image}-project`).inputs.source.buildspec) as {
+                YAML.parse(projectBuildspec(findResource(T.project, `docker-cache-${image}-project`))) as {
                     phases: Record<string, { commands: string[] }>;
                 }
             ).phases.pre_build.commands.join("\n");
@@ -404,7 +405,7 @@ describe("two images, two architectures: stack multiarch under mocks (your own r
 
     it("the API builds both platforms natively in a batch (build_amd64 on LINUX_CONTAINER, build_arm64 on ARM_CONTAINER, then the manifest); the worker builds amd64 alone", () => {
         const api = findResource(T.project, "docker-cache-api-project").inputs;
-        const spec = YAML.parse(api.source.buildspec) as {
+        const spec = YAML.parse(projectBuildspec(findResource(T.project, "docker-cache-api-project"))) as {
             batch: { "build-graph": { identifier: string; env?: { type?: string }; "depend-on"?: string[] }[] };
         };
         const graph = spec.batch["build-graph"];
@@ -421,7 +422,10 @@ describe("two images, two architectures: stack multiarch under mocks (your own r
         assert.equal(api.source.auth.type, "CODECONNECTIONS");
         const worker = findResource(T.project, "docker-cache-worker-project").inputs;
         assert.equal(worker.buildBatchConfig, undefined);
-        assert.equal(YAML.parse(worker.source.buildspec).batch, undefined);
+        assert.equal(
+            YAML.parse(projectBuildspec(findResource(T.project, "docker-cache-worker-project"))).batch,
+            undefined,
+        );
     });
 
     it("the API's repository shields both platforms' image and cache tags; the worker's only its own two", () => {

@@ -5,6 +5,7 @@
  * and bad config reported in one error before anything is registered.
  */
 import { strict as assert } from "assert";
+import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { ConfigError } from "../components";
@@ -21,6 +22,7 @@ import {
     runProgram,
     runWithConfig,
     valueOf,
+    projectBuildspec,
 } from "../scripts/mockRuntime";
 import { DEFAULT_STRATEGY_NOTICE, program } from "../program";
 import { parseShell } from "./helpers/shell";
@@ -35,6 +37,11 @@ const T = {
     policy: "aws:iam/policy:Policy",
     attachment: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
     project: "aws:codebuild/project:Project",
+    bucket: "aws:s3/bucket:Bucket",
+    publicAccess: "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+    encryption: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    bucketPolicy: "aws:s3/bucketPolicy:BucketPolicy",
+    object: "aws:s3/bucketObjectv2:BucketObjectv2",
     rule: "aws:ecr/pullThroughCacheRule:PullThroughCacheRule",
     template: "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate",
     secret: "aws:secretsmanager/secret:Secret",
@@ -122,6 +129,7 @@ for (const e of STACKS) {
         const groupName = `/aws/codebuild/${name}`;
         const groupArn = `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${groupName}`;
         const projectArn = `arn:aws:codebuild:${REGION}:${ACCOUNT}:project/${name}`;
+        const bucketName = `${name}-buildspec-${ACCOUNT}-${REGION}`;
         let program: StackOutputs;
         let all: Registration[];
 
@@ -130,7 +138,7 @@ for (const e of STACKS) {
             all = [...registrations];
         });
 
-        it(`registers the component and exactly its ${7 + MONITORING_CHILDREN.length + 2 * e.pullThroughPrefixes.length} children, named after it and parented to it`, () => {
+        it(`registers the component and exactly its ${12 + MONITORING_CHILDREN.length + 2 * e.pullThroughPrefixes.length} children, named after it and parented to it`, () => {
             const component = findResource(TYPE_TOKEN, "docker-cache");
             assert.equal(component.custom, false);
             assert.equal(
@@ -149,6 +157,11 @@ for (const e of STACKS) {
                     `${T.attachment} docker-cache-policy-attachment`,
                     `${T.policy} docker-cache-policy`,
                     `${T.role} docker-cache-role`,
+                    `${T.bucket} docker-cache-buildspec-bucket`,
+                    `${T.publicAccess} docker-cache-buildspec-public-access`,
+                    `${T.encryption} docker-cache-buildspec-encryption`,
+                    `${T.bucketPolicy} docker-cache-buildspec-tls-only`,
+                    `${T.object} docker-cache-buildspec`,
                     ...MONITORING_CHILDREN,
                     ...(e.pullThroughPrefixes.length > 0
                         ? [`${T.rule} docker-cache-ecr-public-cache`, `${T.template} docker-cache-ecr-public-template`]
@@ -167,10 +180,12 @@ for (const e of STACKS) {
             );
         });
 
-        it(`protect is ${e.protect} on every child; retainOnDelete ${e.protect} on the repository and log group only`, () => {
-            for (const child of all.filter((r) => r.custom)) {
+        it(`protect is ${e.protect} on every child but the buildspec object; retainOnDelete ${e.protect} on the repository and log group only`, () => {
+            for (const child of all.filter((r) => r.custom && r.type !== T.object)) {
                 assert.equal(child.protect, e.protect, `${child.name} protect`);
             }
+            // A changed buildspec replaces its object (a new content-addressed key), which protect would refuse.
+            assert.equal(findResource(T.object).protect, false);
             assert.equal(findResource(T.repo).retainOnDelete, e.protect);
             assert.equal(findResource(T.logs).retainOnDelete, e.protect);
             for (const t of [T.lifecycle, T.role, T.policy, T.attachment, T.project]) {
@@ -284,12 +299,59 @@ for (const e of STACKS) {
                     ...(e.pullThroughPrefixes.length > 0
                         ? [e.pullThroughPrefixes.map((p) => `arn:aws:ecr:${REGION}:${ACCOUNT}:repository/${p}/*`)]
                         : []),
+                    [`arn:aws:s3:::${bucketName}/${String(findResource(T.object).inputs.key)}`],
                 ],
             );
+            assert.deepEqual(doc.Statement.at(-1)?.Action, ["s3:GetObject"]);
+            assert.deepEqual((doc.Statement.at(-1) as { Condition?: unknown }).Condition, {
+                StringEquals: { "s3:ResourceAccount": ACCOUNT },
+            });
             assert.deepEqual(doc.Statement[0].Action, ["ecr:GetAuthorizationToken"]);
             const attachment = findResource(T.attachment).inputs;
             assert.equal(attachment.role, `${name}-role`);
             assert.equal(attachment.policyArn, `arn:aws:iam::${ACCOUNT}:policy/${name}-policy`);
+        });
+
+        it("buildspec: an S3 object in a private, encrypted, TLS-only bucket of the stack, which the project names by ARN", () => {
+            const bucket = findResource(T.bucket);
+            assert.equal(bucket.inputs.bucket, bucketName);
+            assert.equal(bucket.inputs.forceDestroy, true);
+            assert.deepEqual(
+                { ...findResource(T.publicAccess).inputs },
+                {
+                    bucket: bucketName,
+                    blockPublicAcls: true,
+                    blockPublicPolicy: true,
+                    ignorePublicAcls: true,
+                    restrictPublicBuckets: true,
+                },
+            );
+            assert.deepEqual(findResource(T.encryption).inputs.rules, [
+                { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } },
+            ]);
+            const tls = JSON.parse(String(findResource(T.bucketPolicy).inputs.policy));
+            assert.deepEqual(tls.Statement, [
+                {
+                    Sid: "RefuseRequestsWithoutTls",
+                    Effect: "Deny",
+                    Principal: "*",
+                    Action: "s3:*",
+                    Resource: [`arn:aws:s3:::${bucketName}`, `arn:aws:s3:::${bucketName}/*`],
+                    Condition: { Bool: { "aws:SecureTransport": "false" } },
+                },
+            ]);
+            const object = findResource(T.object);
+            const content = String(object.inputs.content);
+            assert.equal(object.inputs.bucket, bucketName);
+            assert.equal(object.inputs.key, `buildspec/${createHash("sha256").update(content).digest("hex")}.yml`);
+            // Written only once the bucket is locked down.
+            for (const lock of [T.publicAccess, T.encryption, T.bucketPolicy]) {
+                assert.ok(object.dependencies.includes(findResource(lock).urn), `${lock} before the object`);
+            }
+            assert.equal(
+                findResource(T.project).inputs.source.buildspec,
+                `arn:aws:s3:::${bucketName}/${String(object.inputs.key)}`,
+            );
         });
 
         it("log group: named for the project, retention per stack", () => {
@@ -326,8 +388,9 @@ for (const e of STACKS) {
         });
 
         it("project buildspec: valid YAML whose commands use the mocked repository URL and region", () => {
-            const p = findResource(T.project).inputs;
-            const spec = YAML.parse(p.source.buildspec) as { phases: Record<string, { commands: string[] }> };
+            const spec = YAML.parse(projectBuildspec(findResource(T.project))) as {
+                phases: Record<string, { commands: string[] }>;
+            };
             const pre = spec.phases.pre_build.commands.map((c) => parseShell(c));
             const login = pre.flatMap((x) => x.pipes).find((p) => p.left.words[0] === "aws")!;
             assert.deepEqual(login.left.words, ["aws", "ecr", "get-login-password", "--region", REGION]);
@@ -358,7 +421,7 @@ for (const e of STACKS) {
         });
 
         it(`builder image: the pinned BuildKit release, ${e.pullThroughPrefixes.length > 0 ? "through the stack's ECR Public cache" : "from ECR Public"}`, () => {
-            const spec = String(findResource(T.project).inputs.source.buildspec);
+            const spec = projectBuildspec(findResource(T.project));
             const expected =
                 e.strategy !== "registry"
                     ? undefined
@@ -487,7 +550,9 @@ describe("program under mocks: bad stack config", () => {
             sourceVersion: "main",
         });
         const p = findResource(T.project).inputs;
-        const spec = YAML.parse(p.source.buildspec) as { phases: Record<string, { commands: string[] }> };
+        const spec = YAML.parse(projectBuildspec(findResource(T.project))) as {
+            phases: Record<string, { commands: string[] }>;
+        };
         assert.ok(!spec.phases.pre_build.commands.some((c) => c.includes("buildx create")));
         assert.match(spec.phases.pre_build.commands[0], /^TRUSTED_REFS=\(refs\/heads\/main refs\/heads\/release\)$/m);
         assert.equal(p.sourceVersion, "main");
@@ -587,10 +652,10 @@ describe("program under mocks: pull-through caches", () => {
         assert.ok(!("credentialArn" in rule.inputs), "ECR Public takes no credential");
         assert.ok(rule.dependencies.includes(template.urn), "the rule is created after its template");
         assert.equal(rule.protect, true, "protected like every child of a protected stack");
-        assert.ok(
-            findResource(T.project).dependencies.includes(rule.urn),
-            "the project (its buildspec) waits for the rule it pulls through",
-        );
+        // The buildspec object waits for the rule it pulls through, and the project for the object.
+        const object = findResource(T.object);
+        assert.ok(object.dependencies.includes(rule.urn), "the buildspec waits for the rule it pulls through");
+        assert.ok(findResource(T.project).dependencies.includes(object.urn), "the project waits for its buildspec");
         assert.deepEqual(findResources(T.secret), [], "no Docker Hub credential in a checked-in stack");
         // The statement's shape is pinned in policies.test.ts; here: the stack's prefix reaches it.
         assert.deepEqual(statementOf("PullThroughTheUpstreamCachesOnly")?.Resource, [cacheArn("ecr-public")]);
@@ -653,7 +718,7 @@ describe("program under mocks: pull-through caches", () => {
             [{ ecrRepositoryPrefix: "docker-hub", upstreamRegistryUrl: "registry-1.docker.io", credentialArn: arn }],
         );
         // Without the ECR Public cache, the builder image comes from ECR Public itself.
-        assert.equal(builderImageIn(String(findResource(T.project).inputs.source.buildspec)), BUILDKIT);
+        assert.equal(builderImageIn(projectBuildspec(findResource(T.project))), BUILDKIT);
     });
 
     it("existing: no rule, template or secret; the role and the build still use the caches", async () => {
@@ -670,7 +735,7 @@ describe("program under mocks: pull-through caches", () => {
             cacheArn("docker-hub"),
         ]);
         assert.equal(
-            builderImageIn(String(findResource(T.project).inputs.source.buildspec)),
+            builderImageIn(projectBuildspec(findResource(T.project))),
             `${REGISTRY}/mirror/public/vend/moby/buildkit:v0.32.2`,
         );
         assert.deepEqual(await valueOf(outputs.upstreamCacheUrls), {

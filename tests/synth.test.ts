@@ -33,9 +33,17 @@ describe("npm run synth (scripts/synth.ts)", () => {
         );
         assert.equal(project.type, "aws:codebuild/project:Project");
         assert.equal(project.inputs.name, "docker-cache-dev");
-        // The readable buildspec is the one the project carries, and the one the component renders for dev.
+        // The readable buildspec is the S3 object the project names, and the one the component renders for dev.
         const text = fs.readFileSync(path.join(out, "buildspec.yaml"), "utf8");
-        assert.equal(text, project.inputs.source.buildspec);
+        assert.match(
+            project.inputs.source.buildspec,
+            /^arn:aws:s3:::docker-cache-dev-buildspec-123456789012-eu-west-1\/buildspec\/[0-9a-f]{64}\.yml$/,
+        );
+        const object = JSON.parse(
+            fs.readFileSync(path.join(out, "resources", "docker-cache-buildspec.BucketObjectv2.json"), "utf8"),
+        );
+        assert.equal(project.inputs.source.buildspec, `arn:aws:s3:::${object.inputs.bucket}/${object.inputs.key}`);
+        assert.equal(text, object.inputs.content);
         const a = resolveArgs("docker-cache", "dev", { cacheStrategy: "inline", logRetentionDays: 7 });
         const repoUrl = `${ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/docker-cache-dev`;
         assert.deepEqual(YAML.parse(text), buildspec(buildspecOptions(a, repoUrl, "eu-west-1")));
@@ -130,6 +138,13 @@ describe("npm run synth (scripts/synth.ts)", () => {
             "ecr: BatchCheckLayerAvailability, GetDownloadUrlForLayer, BatchGetImage, InitiateLayerUpload, UploadLayerPart, CompleteLayerUpload, PutImage";
         const logs = (p: string) =>
             `logs: CreateLogStream, PutLogEvents on log-group:/aws/codebuild/${p}, log-group:/aws/codebuild/${p}:log-stream:*`;
+        /** The build role's read of its buildspec object: bucket and key as the synthesized object holds them. */
+        const readBuildspec = () => {
+            const o = JSON.parse(
+                fs.readFileSync(path.join(out, "resources", "docker-cache-buildspec.BucketObjectv2.json"), "utf8"),
+            );
+            return `s3: GetObject on ${o.inputs.bucket}/${o.inputs.key} when s3:ResourceAccount is ${ACCOUNT}`;
+        };
         const assumedByCodeBuild = (p: string) =>
             `  assumed by codebuild.amazonaws.com when aws:SourceAccount is ${ACCOUNT} and aws:SourceArn is like project/${p}`;
 
@@ -138,7 +153,7 @@ describe("npm run synth (scripts/synth.ts)", () => {
             assert.equal(
                 r.summary,
                 [
-                    "stack dev would deploy 19 resources:",
+                    "stack dev would deploy 24 resources:",
                     "  7  aws.cloudwatch.LogMetricFilter",
                     "  2  aws.cloudwatch.MetricAlarm",
                     "  1  aws.cloudwatch.Dashboard",
@@ -149,6 +164,11 @@ describe("npm run synth (scripts/synth.ts)", () => {
                     "  1  aws.iam.Policy",
                     "  1  aws.iam.Role",
                     "  1  aws.iam.RolePolicyAttachment",
+                    "  1  aws.s3.Bucket",
+                    "  1  aws.s3.BucketObjectv2",
+                    "  1  aws.s3.BucketPolicy",
+                    "  1  aws.s3.BucketPublicAccessBlock",
+                    "  1  aws.s3.BucketServerSideEncryptionConfiguration",
                     "  1  aws.sns.Topic",
                     "  1  ecr-layer-cache:index:CachedDockerBuild (component: nothing in AWS)",
                     "",
@@ -162,6 +182,7 @@ describe("npm run synth (scripts/synth.ts)", () => {
                     "    ecr: GetAuthorizationToken on *",
                     `    ${ecrActions} on repository/docker-cache-dev`,
                     `    ${logs("docker-cache-dev")}`,
+                    `    ${readBuildspec()}`,
                     "",
                 ].join("\n"),
             );
@@ -171,7 +192,7 @@ describe("npm run synth (scripts/synth.ts)", () => {
                 report(r, "synth/dev"),
                 [
                     r.summary,
-                    "files in synth/dev/: README.md, alarms.md, buildspec.yaml, dashboard.json, iam/docker-cache-policy.json, iam/docker-cache-role.trust.json, lifecycle-policy.json, policy-violations.txt, summary.txt; resources/ (19 files, one per resource, with its inputs)",
+                    "files in synth/dev/: README.md, alarms.md, buildspec.yaml, dashboard.json, iam/docker-cache-policy.json, iam/docker-cache-role.trust.json, lifecycle-policy.json, policy-violations.txt, summary.txt; resources/ (24 files, one per resource, with its inputs)",
                     "policy pack: no violations",
                     "",
                 ].join("\n"),
@@ -184,7 +205,7 @@ describe("npm run synth (scripts/synth.ts)", () => {
             assert.equal(
                 r.summary,
                 [
-                    "stack github would deploy 25 resources:",
+                    "stack github would deploy 30 resources:",
                     "  7  aws.cloudwatch.LogMetricFilter",
                     "  2  aws.cloudwatch.MetricAlarm",
                     "  2  aws.iam.Role",
@@ -198,6 +219,11 @@ describe("npm run synth (scripts/synth.ts)", () => {
                     "  1  aws.iam.Policy",
                     "  1  aws.iam.RolePolicy",
                     "  1  aws.iam.RolePolicyAttachment",
+                    "  1  aws.s3.Bucket",
+                    "  1  aws.s3.BucketObjectv2",
+                    "  1  aws.s3.BucketPolicy",
+                    "  1  aws.s3.BucketPublicAccessBlock",
+                    "  1  aws.s3.BucketServerSideEncryptionConfiguration",
                     "  1  aws.scheduler.Schedule",
                     "  1  aws.scheduler.ScheduleGroup",
                     "  1  aws.sns.Topic",
@@ -223,6 +249,7 @@ describe("npm run synth (scripts/synth.ts)", () => {
                     `    ${ecrActions} on repository/docker-cache-github`,
                     `    ${logs("docker-cache-github")}`,
                     `    codeconnections: GetConnectionToken, GetConnection on ${connection}`,
+                    `    ${readBuildspec()}`,
                     "",
                 ].join("\n"),
             );
@@ -236,7 +263,7 @@ describe("npm run synth (scripts/synth.ts)", () => {
         it("stack prod: what is protected and retained, and the pull-through permission", async () => {
             const r = await synth({ stack: "prod", out });
             const lines = r.summary.split("\n");
-            assert.ok(lines.includes("protected (pulumi destroy refuses until unprotected): 20 of 21"), r.summary);
+            assert.ok(lines.includes("protected (pulumi destroy refuses until unprotected): 24 of 26"), r.summary);
             assert.ok(
                 lines.includes(
                     "kept in AWS when deleted from the stack (retainOnDelete): docker-cache-logs, docker-cache-repo",
@@ -284,7 +311,7 @@ describe("npm run synth (scripts/synth.ts)", () => {
             assert.equal(
                 r.summary.split("\n\n")[0],
                 [
-                    "stack github would deploy 10 resources:",
+                    "stack github would deploy 15 resources:",
                     "  1  aws.cloudwatch.LogGroup",
                     "  1  aws.codebuild.Project",
                     "  1  aws.codebuild.Webhook",
@@ -294,6 +321,11 @@ describe("npm run synth (scripts/synth.ts)", () => {
                     "  1  aws.iam.Policy",
                     "  1  aws.iam.Role",
                     "  1  aws.iam.RolePolicyAttachment",
+                    "  1  aws.s3.Bucket",
+                    "  1  aws.s3.BucketObjectv2",
+                    "  1  aws.s3.BucketPolicy",
+                    "  1  aws.s3.BucketPublicAccessBlock",
+                    "  1  aws.s3.BucketServerSideEncryptionConfiguration",
                     "  1  ecr-layer-cache:index:CachedDockerBuild (component: nothing in AWS)",
                 ].join("\n"),
             );

@@ -1,15 +1,14 @@
 // `npm run local-build -- --context DIR`: the checks of its input before any daemon starts (local/user-context.ts),
-// the copy the builds run on, and the report made from build records (local/user-build.ts). Real files in a temp
-// folder; the build records are made up here (the real builds: tests/e2e/user-context.test.ts). No Docker.
+// the copy the builds run on, and the build args (local/user-build.ts). Real files in a temp folder; the report is
+// tested in tests/user-report.test.ts, the real builds in tests/e2e/user-context.test.ts. No Docker.
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { FlagError } from "../local/flags";
-import type { DockerfileStep } from "../local/report";
 import { checkUserContext, copyContext, CONTEXT_DIR, UserContextInput } from "../local/user-context";
-import { buildTable, resolveBuildArgs, stepOutcome, UserBuildRecord, verdictLines } from "../local/user-build";
+import { resolveBuildArgs } from "../local/user-build";
 
 let dir: string;
 const write = (p: string, text: string) => {
@@ -97,6 +96,20 @@ describe("user context: input checked before any daemon starts", () => {
             ["Dockerfile", false, [{ path: "src/a.sh" }, { path: "Dockerfile" }]],
         );
     });
+    it("--target names a stage of the Dockerfile (any case, kept lower-cased as BuildKit does), else it stops", () => {
+        write("app/Dockerfile", "FROM busybox AS Builder\nRUN true\nFROM busybox\nCOPY --from=builder / /\n");
+        assert.equal(check({ target: "BUILDER" }).target, "builder");
+        assert.equal(check({}).target, undefined);
+        rejects(
+            { target: "test" },
+            `Invalid value for '--target': "test" (no stage of that name). Allowed: a stage name of app/Dockerfile: builder.`,
+        );
+        write("app/Dockerfile", "FROM busybox\nRUN true\n");
+        rejects(
+            { target: "app" },
+            "Invalid value for '--target': \"app\" (app/Dockerfile names no stage). Allowed: a stage name (`FROM … AS name`).",
+        );
+    });
     it("a Dockerfile elsewhere is copied into the copy's context, under a free name", () => {
         write("docker/Dockerfile", "FROM busybox\n");
         const ctx = check({ file: "docker/Dockerfile" });
@@ -146,99 +159,40 @@ describe("user context: input checked before any daemon starts", () => {
         assert.match(r.stderr, /^Invalid value for '--change': "..\/outside.txt" \(outside the context /);
         assert.equal(r.stdout, "");
     });
+
+    it("a check before the first build that fails is one line on stderr and exit status 1 (--portable, no docker client on PATH)", function () {
+        this.timeout(30_000);
+        // Real: the command, with a PATH that has no docker client; no Docker is asked anything.
+        const r = spawnSync(
+            process.execPath,
+            [require.resolve("tsx/cli"), "local/cli.ts", "--context", path.join(dir, "app"), "--portable"],
+            { cwd: path.resolve(__dirname, ".."), encoding: "utf8", env: { ...process.env, PATH: "/nonexistent" } },
+        );
+        assert.equal(r.status, 1, r.stderr);
+        assert.equal(
+            r.stderr,
+            "--portable: no docker client on PATH: install Docker's CLI (docs.docker.com/engine/install/), or use the default mode (as root, without --portable)\n",
+        );
+        assert.equal(r.stdout, "");
+    });
+    it("--runs takes a whole number of at least 1, and only with --context", function () {
+        this.timeout(30_000);
+        const cli = (args: string[]) =>
+            spawnSync(process.execPath, [require.resolve("tsx/cli"), "local/cli.ts", ...args], {
+                cwd: path.resolve(__dirname, ".."),
+                encoding: "utf8",
+                env: { ...process.env, PATH: "/nonexistent" },
+            });
+        const zero = cli(["--context", path.join(dir, "app"), "--runs", "0"]);
+        assert.equal(zero.status, 2, zero.stderr);
+        assert.match(zero.stderr, /^Invalid value for '--runs': "0"\. Allowed: a whole number >= 1\.\n/);
+        const alone = cli(["--runs", "2"]);
+        assert.equal(alone.status, 2, alone.stderr);
+        assert.match(alone.stderr, /^'--runs' needs '--context DIR'/);
+    });
 });
 
-const step = (index: number, text: string, status: DockerfileStep["status"], extra: Partial<DockerfileStep> = {}) =>
-    ({
-        id: index,
-        index,
-        total: 4,
-        instruction: text.split(" ")[0],
-        text,
-        status,
-        seconds: 1,
-        ...extra,
-    }) as DockerfileStep;
-const rec = (
-    name: UserBuildRecord["name"],
-    buildSeconds: number,
-    steps: DockerfileStep[],
-    changed?: string,
-): UserBuildRecord => ({
-    name,
-    ...(changed ? { changed } : {}),
-    strategy: "registry",
-    succeeded: true,
-    buildSeconds,
-    pulledMB: 1,
-    pushedMB: 2,
-    steps,
-});
-
-describe("user build report", () => {
-    const records = [
-        rec("cold", 10, [
-            step(1, "FROM b", "DONE"),
-            step(2, "COPY a b", "DONE"),
-            step(3, "RUN npm ci", "DONE"),
-            step(4, "COPY . .", "DONE"),
-        ]),
-        rec("warm", 2, [
-            step(1, "FROM b", "DONE"),
-            step(2, "COPY a b", "CACHED"),
-            step(3, "RUN npm ci", "CACHED"),
-            step(4, "COPY . .", "CACHED"),
-        ]),
-        rec(
-            "change",
-            3,
-            [
-                step(1, "FROM b", "DONE"),
-                step(2, "COPY a b", "CACHED"),
-                step(3, "RUN npm ci", "CACHED", { downloaded: true }),
-                step(4, "COPY . .", "DONE"),
-            ],
-            "src/x.js",
-        ),
-        rec(
-            "change",
-            8,
-            [
-                step(1, "FROM b", "DONE"),
-                step(2, "COPY a b", "DONE"),
-                step(3, "RUN npm ci", "DONE"),
-                step(4, "COPY . .", "DONE"),
-            ],
-            "package.json",
-        ),
-        rec(
-            "change",
-            2.5,
-            [
-                step(1, "FROM b", "DONE"),
-                step(2, "COPY a b", "CACHED"),
-                step(3, "RUN npm ci", "CACHED"),
-                step(4, "COPY . .", "CACHED"),
-            ],
-            "README.md",
-        ),
-    ];
-    it("tells each step's outcome: hit, downloaded, rebuilt; FROM pulled", () => {
-        assert.deepEqual(records[2].steps.map(stepOutcome), ["pulled", "hit", "downloaded", "rebuilt"]);
-    });
-    it("the verdict names the first invalidated step and the share of the cold build", () => {
-        assert.deepEqual(verdictLines(records), [
-            "no change: invalidates no step (3 of 3 from the cache); costs 20 % of the cold build (2.0 s of 10.0 s)",
-            "a change to src/x.js: invalidates [4/4] COPY . .; 1 of 3 steps rebuilt; costs 30 % of the cold build (3.0 s of 10.0 s)",
-            "a change to package.json: invalidates [2/4] COPY a b; 3 of 3 steps rebuilt; costs 80 % of the cold build (8.0 s of 10.0 s)",
-            "a change to README.md: invalidates no step (3 of 3 from the cache): the file is not in the build (.dockerignore, or never copied); costs 25 % of the cold build (2.5 s of 10.0 s)",
-        ]);
-    });
-    it("the build table counts hits, downloads and rebuilds without FROM", () => {
-        const lines = buildTable(records).split("\n");
-        assert.equal(lines[0], "build                  time  x cold  MB pulled  MB pushed  hit  downloaded  rebuilt");
-        assert.equal(lines[4], "change src/x.js       3.0 s    0.30        1.0        2.0    1           1        1");
-    });
+describe("user build args", () => {
     it("{local-base} and {local-base-digest} in build args stand for the local base image, asked for only if used", async () => {
         let asked = 0;
         const base = () => {

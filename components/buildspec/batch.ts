@@ -14,7 +14,7 @@
  * So a job's commands see exactly the values a single-platform buildspec of its platform and tags would give them.
  */
 import type { BuildspecOptions, Buildspec, FragmentName, PreludeValue } from "./index";
-import { command, marker, phaseFragments, prelude, preludeValues, fragment, shellWord } from "./index";
+import { command, header, marker, phaseFragments, prelude, preludeValues, fragment, shellWord } from "./index";
 import { buildGraph, isEmulated, jobOf, MANIFEST_JOB, Platform, platformTag, PLATFORM_DEFAULTS } from "../platforms";
 
 /** The fragments every job runs unchanged; `manifest` runs in the manifest job only, the rest in platform jobs only. */
@@ -93,6 +93,7 @@ function platformFirstCommand(o: BuildspecOptions, shared: Record<string, Prelud
                 .join("\n")}\n;;`,
     );
     return [
+        header("platform"),
         prelude("platform", shared),
         `case $${JOB_VARIABLE} in`,
         ...branches,
@@ -109,6 +110,7 @@ function platformCommand(name: FragmentName, o: BuildspecOptions, shared: Record
         .filter((l) => l !== "" && !differing.has(l.split("=")[0]));
     const m = marker(name);
     return [
+        header(name),
         ...(m === undefined ? [] : [m]),
         `if [ "$${JOB_VARIABLE}" != ${MANIFEST_JOB} ]; then`,
         ...lines,
@@ -120,7 +122,13 @@ function platformCommand(name: FragmentName, o: BuildspecOptions, shared: Record
 /** The manifest job's command. */
 function manifestCommand(values: Record<string, PreludeValue>): string {
     const p = prelude("manifest", values);
-    return [`if [ "$${JOB_VARIABLE}" = ${MANIFEST_JOB} ]; then`, p, fragment("manifest").rendered, "fi"].join("\n");
+    return [
+        header("manifest"),
+        `if [ "$${JOB_VARIABLE}" = ${MANIFEST_JOB} ]; then`,
+        p,
+        fragment("manifest").rendered,
+        "fi",
+    ].join("\n");
 }
 
 /** The buildspec of two platforms built natively, with its build graph. */

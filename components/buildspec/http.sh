@@ -1,7 +1,6 @@
 # shellcheck shell=bash
-# pre_build, right before key.sh, when skipUnchanged is on with one build per project (one platform, or two emulated;
-# not two platforms built natively, whose buildspec has no room for it under CodeBuild's 25,600 characters: there
-# key.sh keeps buildx alone). It makes key.sh's registry calls cheap: a skipped build makes two or three (the `FROM`
+# pre_build, right before key.sh, when skipUnchanged is on (with two platforms built natively, in each platform job).
+# It makes key.sh's registry calls cheap: a skipped build makes two or three (the `FROM`
 # images, the key's manifest, the retag), and each costs about 100 ms through the docker CLI and buildx against about
 # 13 ms for one curl on the registry's HTTP API (measured in a skip's trace).
 #

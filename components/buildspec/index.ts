@@ -2,15 +2,18 @@
  * The CodeBuild buildspec, as a pure function of resolved values.
  *
  * The bash lives in the `.sh` files next to this one, one per buildspec command, with no interpolation:
- * `platform.sh` (two native platforms), `trust.sh`, `branch.sh`, `retry.sh`, `login.sh`, `http.sh` and `key.sh` (skipUnchanged; `http.sh` not with two native platforms),
+ * `platform.sh` (two native platforms), `trust.sh`, `branch.sh`, `retry.sh`, `login.sh`, `http.sh` and `key.sh` (skipUnchanged),
  * `probe.sh` / `pull.sh`, `builder.sh` (pre_build, in this order: {@link phaseFragments}), `build.sh`, `report.sh`,
  * `export.sh` (build), `post_build.sh` and `metrics.sh` (post_build). Each declares its inputs at its top: `: "${NAME:?set by …}"`
  * (`${NAME[@]?…}` for an array, `${NAME?…}` for a value that may be empty), so a broken contract between
  * commands fails loudly. This module computes only data: for each command, a prelude of shell assignments of
  * exactly the values its fragment declares as "set by the buildspec prelude", each value quoted by
- * {@link shellWord}, so it is exactly one shell word. A command is that prelude followed by the fragment
- * (comments and blank lines dropped), after the command's marker if it has one ({@link marker}). The buildspec is built as an object and serialized with a YAML
- * library, so each command is exactly one YAML scalar. Nothing is string-templated into shell or YAML.
+ * {@link shellWord}, so it is exactly one shell word. A command is a header line naming the fragment's file, the
+ * command's marker if it has one ({@link marker}), that prelude, then the fragment's file exactly as written (indented,
+ * commented, its declarations kept): any line a build log shows can be found in the repository's file. The buildspec
+ * is built as an object and serialized with a YAML library, so each command is exactly one YAML scalar. Nothing is
+ * string-templated into shell or YAML. CodeBuild reads it from an S3 object the component owns, not inline, so its
+ * size is not bound by the inline limit (docs/decisions/buildspec-delivery.md, `../buildspecObject.ts`).
  *
  * CodeBuild semantics this relies on (buildspec reference, "Build phase transitions"):
  * - version 0.2 runs all commands of a build in one shell instance, so variables set in pre_build are
@@ -23,9 +26,8 @@
  *
  * Transient registry errors (throttling, 5xx, a dropped connection, a timeout) are retried in every command that
  * talks to a registry: `retry.sh` defines the retry functions once and writes them to a file of this build
- * (`RETRY_SH`), which each such command declares as an input and sources. The functions are in the buildspec once
- * (CodeBuild refuses an inline buildspec over 25,600 characters), and no command relies on a function surviving from
- * an earlier one. Bounds: {@link RETRY_DELAYS_SECONDS}.
+ * (`RETRY_SH`), which each such command declares as an input and sources. The functions are in the buildspec once,
+ * and no command relies on a function surviving from an earlier one. Bounds: {@link RETRY_DELAYS_SECONDS}.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -169,42 +171,12 @@ export interface Fragment {
     readonly source: string;
     /** The code: the file without comment lines and blank lines (what the contract tests run). */
     readonly body: string;
-    /**
-     * What a buildspec command carries after its prelude ({@link renderedCode}): the body without indentation (bash
-     * doesn't need it; a test holds that it changes nothing bash runs), without the declarations of the inputs the
-     * prelude sets (the prelude right above assigns them; a test checks every such value is non-empty where the
-     * fragment requires it), and the other declarations in one short line.
-     * CodeBuild takes at most 25,600 characters of inline buildspec, so the commands carry no byte they don't need.
-     */
+    /** What a buildspec command carries after its prelude: the file as written, without its final newline. */
     readonly rendered: string;
     readonly inputs: readonly FragmentInput[];
 }
 
 const DECLARATION = /^: "\$\{([A-Za-z_][A-Za-z0-9_]*)(\[@\])?(:?)\?set by ([^}"]+)\}"$/;
-
-/**
- * A fragment's code as a command carries it ({@link Fragment.rendered}): lines without indentation; no declaration of
- * an input the prelude sets; the other declarations (inputs set by an earlier command or by CodeBuild) in one `:` line
- * at the place of the first, those set by an earlier command without their "set by" text (bash still names the
- * variable: `TRUSTED: parameter null or not set`; the fragment's file says who sets it), CodeBuild's with theirs.
- */
-export function renderedCode(code: readonly string[]): string {
-    const checks = code
-        .map((l) => DECLARATION.exec(l))
-        .filter((m): m is RegExpExecArray => m !== null && m[4] !== FROM_PRELUDE)
-        // CodeBuild's variables keep their text: it tells a user what to do (start-build-batch, platform.sh).
-        .map((m) => `"\${${m[1]}${m[2] ?? ""}${m[3]}?${m[4].startsWith("CodeBuild") ? `set by ${m[4]}` : ""}}"`);
-    const out: string[] = [];
-    for (const l of code) {
-        const m = DECLARATION.exec(l);
-        if (m === null) {
-            out.push(l.trimStart());
-        } else if (m[4] !== FROM_PRELUDE && checks.length > 0) {
-            out.push(`: ${checks.splice(0).join(" ")}`);
-        }
-    }
-    return out.join("\n");
-}
 
 function readFragment(name: FragmentName): Fragment {
     // Next to this module: components/buildspec/ under ts-node (`pulumi up`), tsx and mocha alike.
@@ -220,7 +192,7 @@ function readFragment(name: FragmentName): Fragment {
     }
     const code = lines.filter((l) => l.trim() !== "" && !/^\s*#/.test(l));
     const body = code.join("\n");
-    return { name, file, source, body, rendered: renderedCode(code), inputs };
+    return { name, file, source, body, rendered: source.replace(/\n$/, ""), inputs };
 }
 
 const fragments = new Map<FragmentName, Fragment>();
@@ -439,12 +411,20 @@ export function marker(name: FragmentName): string | undefined {
     return markedFragments().has(name) ? `${markerVariable(name)}=$(date +%s%3N)` : undefined;
 }
 
-/** One buildspec command: the command's marker (if any), the fragment's prelude, then the fragment. */
+/**
+ * A command's first line: a comment naming the fragment's file, which follows the values of this stack (the marker and
+ * the prelude). CodeBuild's log shows each command as it runs, so a reader of a build log knows which file to open.
+ */
+export function header(name: FragmentName): string {
+    return `# ---- components/buildspec/${name}.sh, after the values of this stack ----`;
+}
+
+/** One buildspec command: its header, the command's marker (if any), the fragment's prelude, then the fragment. */
 export function command(name: FragmentName, values: Readonly<Record<string, PreludeValue>>): string {
     const m = marker(name);
     const p = prelude(name, values);
     const body = fragment(name).rendered;
-    return [...(m === undefined ? [] : [m]), ...(p === "" ? [] : [p]), body].join("\n");
+    return [header(name), ...(m === undefined ? [] : [m]), ...(p === "" ? [] : [p]), body].join("\n");
 }
 
 /** Which fragment each command of each phase runs, in order. */
@@ -455,10 +435,9 @@ export function phaseFragments(
     const preBuild: FragmentName[] = ["trust", "branch", "retry", "login"];
     // Skip unchanged builds: the content key, right after the login (resolveArgs refuses it with `pull`): a skipped
     // build then neither probes the cache nor starts the builder.
-    // http.sh makes key.sh's registry calls over HTTP; two platforms built natively go without it (no room in their
-    // buildspec for it, under CodeBuild's 25,600 characters).
+    // http.sh makes key.sh's registry calls over HTTP.
     if (o.skipUnchanged === true) {
-        preBuild.push(...(isNative(o) ? [] : (["http"] as const)), "key");
+        preBuild.push("http", "key");
     }
     preBuild.push(o.cacheStrategy === "pull" ? "pull" : "probe");
     if (o.cacheStrategy === "registry" && o.registryBuilder === "docker-container") {
@@ -505,8 +484,7 @@ export function buildspec(o: BuildspecOptions): Buildspec {
     };
 }
 
-/** The buildspec as YAML, the form CodeBuild takes inline. */
+/** The buildspec as YAML, the text of the S3 object CodeBuild reads (`../buildspecObject.ts`). */
 export function buildspecYaml(o: BuildspecOptions): string {
-    // Sequences not indented under their key: two characters less on every line of every command (CodeBuild's limit).
-    return YAML.stringify(buildspec(o), { lineWidth: 0, indentSeq: false });
+    return YAML.stringify(buildspec(o), { lineWidth: 0 });
 }

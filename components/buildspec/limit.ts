@@ -1,73 +1,28 @@
 /**
- * CodeBuild's cap on an inline buildspec, checked while the arguments are resolved: before anything is created, and
- * with the longest repository URL the settings can get, so a project that passes fits in every region.
+ * The one buildspec limit that remains: CodeBuild's cap on the project's `source.buildspec` field.
+ *
+ * The buildspec itself is an S3 object (`../buildspecObject.ts`), and that field holds only its ARN
+ * (`arn:<partition>:s3:::<bucket>/<key>`, about 120 characters), so the cap no longer bounds the shell. No size limit
+ * is documented for a buildspec read from S3 (build-spec-ref.html, "Buildspec file name and storage location"; the
+ * CodeBuild quotas page names none). See docs/decisions/buildspec-delivery.md.
  */
-import type { CachedDockerBuildArgs, ConfigProblem, ResolvedArgs } from "../args";
-import { buildspecOptions, buildspecYaml } from "./index";
 
-/** CodeBuild refuses a longer inline buildspec: UpdateProject's "Max buildspec length is 25600" (aws/aws-cdk#30326). */
+/**
+ * CodeBuild refuses a longer `source.buildspec` value: UpdateProject's "Max buildspec length is 25600"
+ * (aws/aws-cdk#30326; aws/aws-cdk#14974 moved CDK pipelines' buildspec to an asset for this reason).
+ */
 export const INLINE_BUILDSPEC_MAX = 25_600;
 
 /**
- * The longest region names (14 characters: `ap-southeast-5`, `cn-northwest-1`) with the China partition's registry
- * domain, the longest there is: the repository URL the length is checked with.
+ * The project's `source.buildspec` value, checked against {@link INLINE_BUILDSPEC_MAX}: returned as it is when it
+ * fits, else an error naming its length and the cap (a bug of this package, not a setting: the value is an ARN).
  */
-export const LONGEST_REGION = "cn-northwest-1";
-export const LONGEST_REGISTRY = `123456789012.dkr.ecr.${LONGEST_REGION}.amazonaws.com.cn`;
-
-/** A repository name longer than this is named as a way to fit (it is in the buildspec about a dozen times). */
-const LONG_REPOSITORY_NAME = 64;
-
-/** The buildspec's length for these arguments with the longest registry host ({@link LONGEST_REGISTRY}). */
-export function worstCaseBuildspecLength(a: ResolvedArgs): number {
-    return buildspecYaml(buildspecOptions(a, `${LONGEST_REGISTRY}/${a.repositoryName}`, LONGEST_REGION)).length;
-}
-
-/**
- * A problem when the buildspec these arguments render would be over {@link INLINE_BUILDSPEC_MAX}: it names the
- * setting the user can shorten first (build args, trusted refs, pull-through caches, a repository name over 64
- * characters, skipUnchanged, platforms), the
- * length, and what each way out saves.
- */
-export function buildspecLengthProblem(a: ResolvedArgs, args: CachedDockerBuildArgs): ConfigProblem | undefined {
-    const length = worstCaseBuildspecLength(a);
-    if (length <= INLINE_BUILDSPEC_MAX) {
-        return undefined;
+export function checkedProjectBuildspec(value: string): string {
+    if (value.length > INLINE_BUILDSPEC_MAX) {
+        throw new Error(
+            `The CodeBuild project's source.buildspec is ${value.length.toLocaleString("en-US")} characters; CodeBuild takes at most ` +
+                `${INLINE_BUILDSPEC_MAX.toLocaleString("en-US")} (report it: it should be the buildspec object's ARN, ${JSON.stringify(value.slice(0, 60))}…)`,
+        );
     }
-    const over = length - INLINE_BUILDSPEC_MAX;
-    const saving = (other: ResolvedArgs) => length - worstCaseBuildspecLength(other);
-    const shortName = a.repositoryName.slice(0, LONG_REPOSITORY_NAME);
-    // The settings that lengthen it, the user's own first: the first that applies is the key named.
-    const fixes: { key: keyof CachedDockerBuildArgs; applies: boolean; way: () => string }[] = [
-        { key: "buildArgs", applies: Object.keys(a.buildArgs).length > 0, way: () => "fewer or shorter buildArgs" },
-        { key: "trustedRefs", applies: a.trustedRefs.length > 1, way: () => "fewer trustedRefs" },
-        {
-            key: "pullThroughUpstreams",
-            applies: a.upstreamCaches.length > 0,
-            way: () => "fewer pullThroughUpstreams",
-        },
-        {
-            key: "repositoryName",
-            applies: a.repositoryName.length > LONG_REPOSITORY_NAME,
-            way: () =>
-                `a shorter repositoryName (${saving({ ...a, repositoryName: shortName })} characters less at ${LONG_REPOSITORY_NAME} characters)`,
-        },
-        {
-            key: "skipUnchanged",
-            applies: a.skipUnchanged,
-            way: () => `skipUnchanged false (${saving({ ...a, skipUnchanged: false })} characters less)`,
-        },
-        { key: "platforms", applies: a.platforms.length > 1, way: () => "one platform per project" },
-    ];
-    const applicable = fixes.filter((f) => f.applies);
-    const ways = applicable.map((f) => f.way());
-    const key = applicable[0]?.key ?? "platforms";
-    return {
-        key,
-        value: args[key] ?? a[key as keyof ResolvedArgs],
-        allowed:
-            `Allowed: settings whose inline buildspec fits CodeBuild's ${INLINE_BUILDSPEC_MAX.toLocaleString("en-US")} characters. ` +
-            `These render ${length.toLocaleString("en-US")} in the longest region (${LONGEST_REGION}), ${over} too many. ` +
-            `Ways to fit: ${ways.length > 0 ? ways.join("; ") : "none among the settings (report it: the buildspec itself is too long)"}.`,
-    };
+    return value;
 }

@@ -9,6 +9,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { findBuildkitArchive } from "../../local/buildkit-image";
 import { makeDockerConfig, startDaemon, Daemon } from "../../local/daemon";
 import { DockerEnv, ensureDockerEnv } from "../../local/engine";
 import { run, runOk } from "../../local/util";
@@ -39,7 +40,7 @@ function localBuild(args: string[], env: NodeJS.ProcessEnv = process.env) {
         cwd: ROOT,
         encoding: "utf8",
         env,
-        timeout: 400_000,
+        timeout: 900_000,
     });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -65,7 +66,8 @@ function checkAgainstReport(example: string, stdout: string): void {
 }
 
 describe("local-build --context on the example Dockerfiles", function () {
-    this.timeout(300_000);
+    // Three runs (the default --runs) of up to five builds each.
+    this.timeout(900_000);
     before(function () {
         if (!canRunDocker) {
             pending(this, SKIP_REASON);
@@ -122,6 +124,122 @@ describe("local-build --context on the example Dockerfiles", function () {
         );
         assert.match(out, /^Cache findings \(dockerfile-ast; BuildKit's checks don't cover these\): none$/m);
         checkAgainstReport("cache-friendly", out);
+    });
+});
+
+const MULTI_STAGE = "tests/e2e/fixtures/multi-stage";
+const STEP_ROW = /^\[(builder|stage-1) \d\/\d\] .*$/gm;
+
+describe("local-build --context on a multi-stage Dockerfile, and a build that fails", function () {
+    this.timeout(400_000);
+    before(function () {
+        if (!canRunDocker) pending(this, SKIP_REASON);
+        if (!findBuildkitArchive())
+            pending(
+                this,
+                "no BuildKit image archive (CBCACHE_BUILDKIT_IMAGE_ARCHIVE, or the shared folder's) for CodeBuild's builder",
+            );
+    });
+
+    it("each stage's steps apart, in Dockerfile order; the verdict in build order; --runs 2 gives medians and ranges", () => {
+        const r = localBuild([
+            "--context",
+            MULTI_STAGE,
+            "--change",
+            "notes.txt",
+            "--change",
+            "src/main.c",
+            "--change",
+            "config/app.conf",
+            "--build-arg",
+            "BASE_IMAGE={local-base}",
+            "--runs",
+            "2",
+        ]);
+        assert.equal(r.status, 0, r.stderr + r.stdout);
+        const out = r.stdout;
+        assert.match(
+            out,
+            /^builder: CodeBuild's docker-container builder: BuildKit v\d+\.\d+\.\d+ from the image public\.ecr\.aws\/vend\/moby\/buildkit:v[\d.]+, loaded from \S+ \(/m,
+        );
+        // All 11 steps of both stages, in Dockerfile order (builder 1-7, then stage-1 1-4).
+        const rows = [...out.matchAll(STEP_ROW)].map((m) => m[0]);
+        assert.deepEqual(
+            rows.map((l) => /^\[(\S+) (\d)\//.exec(l)!.slice(1).join(" ")),
+            [1, 2, 3, 4, 5, 6, 7].map((i) => `builder ${i}`).concat([1, 2, 3, 4].map((i) => `stage-1 ${i}`)),
+        );
+        // Same index, different stages: the src/ change reruns [stage-1 3/4], never [builder 3/7].
+        const cells = (step: string) =>
+            rows
+                .find((l) => l.startsWith(step))!
+                .split(/\s{2,}/)
+                .slice(1);
+        assert.deepEqual(cells("[builder 3/7]"), ["rebuilt", "hit", "hit", "hit", "hit"]);
+        assert.equal(cells("[stage-1 3/4]")[3], "rebuilt");
+        assert.match(
+            out,
+            /^ {2}a change to notes\.txt: invalidates \[builder 7\/7\] COPY notes\.txt \/notes\.txt; 1 of 9 steps rebuilt; costs \d+ % of the cold build \(median of 2 runs, range \d+–\d+ %;/m,
+        );
+        assert.match(
+            out,
+            /^ {2}a change to src\/main\.c: invalidates \[builder 5\/7\] COPY src\/ src\/; 6 of 9 steps rebuilt;/m,
+        );
+        assert.match(
+            out,
+            /^ {2}a change to config\/app\.conf: invalidates \[stage-1 4\/4\] COPY config\/app\.conf \/etc\/app\.conf; 1 of 9 steps rebuilt;/m,
+        );
+        assert.match(out, /^2 runs, each from a cold cache: times and shares are medians, with their range$/m);
+        assert.match(out, /^cache hits agree: every step hit or rebuilt alike in all 2 runs$/m);
+        assert.match(out, /^registry: run 2\/2: change config\/app\.conf build \.\.\. \d+\.\d s$/m);
+    });
+
+    it("--target builder: only the builder stage is built, the final stage's steps show -", () => {
+        const r = localBuild([
+            "--context",
+            MULTI_STAGE,
+            "--target",
+            "builder",
+            "--change",
+            "notes.txt",
+            "--build-arg",
+            "BASE_IMAGE={local-base}",
+            "--runs",
+            "1",
+        ]);
+        assert.equal(r.status, 0, r.stderr + r.stdout);
+        assert.match(r.stdout, /^Dockerfile in tests\/e2e\/fixtures\/multi-stage, target builder, strategy registry/m);
+        assert.match(r.stdout, /^\[stage-1 2\/4\] COPY --from=builder \/app\.tar \/app\.tar +- +- +-$/m);
+        assert.match(
+            r.stdout,
+            /^ {2}a change to notes\.txt: invalidates \[builder 7\/7\] COPY notes\.txt \/notes\.txt; 1 of 6 steps rebuilt;/m,
+        );
+        assert.match(r.stdout, /^1 run: no spread to show/m);
+    });
+
+    it("a build that fails: a short summary (phase, command, error lines) and the whole log in the file it names", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cbfail-"));
+        try {
+            fs.writeFileSync(
+                path.join(dir, "Dockerfile"),
+                "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nRUN echo about to fail && exit 3\n",
+            );
+            const r = localBuild(["--context", dir, "--build-arg", "BASE_IMAGE={local-base}", "--runs", "1"]);
+            assert.equal(r.status, 1, r.stderr + r.stdout);
+            const err = r.stderr.trim().split("\n");
+            assert.match(err[0], /^the cold build failed in build, at the command `.+` \(exit status \d+\)$/);
+            assert.match(r.stderr, /did not complete successfully: exit code: 3/);
+            const log = /^the whole log: (\S+)$/m.exec(r.stderr)?.[1];
+            assert.ok(log && fs.existsSync(log), r.stderr);
+            assert.ok(err.length <= 8, `not short:\n${r.stderr}`);
+            // The whole log has what the summary left out: the buildspec's commands and BuildKit's progress.
+            const whole = fs.readFileSync(log, "utf8");
+            assert.match(whole, /^# build FAILED/m);
+            assert.match(whole, /RUN echo about to fail && exit 3/);
+            assert.ok(whole.split("\n").length > 50 * err.length);
+            fs.rmSync(path.dirname(log), { recursive: true, force: true });
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 });
 
@@ -187,6 +305,8 @@ describe("local-build --context --portable on an existing daemon", function () {
                 "BASE_IMAGE={local-base}",
                 "--build-arg",
                 "BASE_DIGEST={local-base-digest}",
+                "--runs",
+                "1",
             ],
             userEnv,
         );
@@ -196,7 +316,11 @@ describe("local-build --context --portable on an existing daemon", function () {
             /on a fresh docker-container builder per build on the daemon at unix:\/\/.* \(portable mode\)/,
         );
         // Cold means cold: every step rebuilt on the first builder; the warm one hit them all from the registry.
-        assert.match(r.stdout, /^cold +\d+\.\d s +1\.00 +[\d.]+ +[\d.]+ +0 +0 +6$/m);
+        assert.match(r.stdout, /^cold +\d+\.\d s +- +100 +- +[\d.]+ +[\d.]+ +0 +0 +6$/m);
+        assert.match(
+            r.stdout,
+            /^builder: CodeBuild's docker-container builder: BuildKit v[\d.]+ from the image \S+, (loaded from|pulled|already)/m,
+        );
         assert.match(r.stdout, /^ {2}no change: invalidates no step \(6 of 6 from the cache\)/m);
         assert.match(
             r.stdout,
@@ -208,6 +332,47 @@ describe("local-build --context --portable on an existing daemon", function () {
         );
         assert.deepEqual(await state(), before);
         assert.deepEqual(before, { images: ["user/keep:1"], volumes: ["user-volume"], containers: ["user-container"] });
+    });
+
+    it("without a BuildKit image, stops before any build in one line, with how to get one, touching nothing", async () => {
+        const before = await state();
+        const r = localBuild(["--context", MULTI_STAGE, "--portable", "--registry-image", "debian-binary"], {
+            ...userEnv,
+            CBCACHE_BUILDKIT_IMAGE_ARCHIVE: "none",
+        });
+        assert.equal(r.status, 1, r.stderr + r.stdout);
+        assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+        assert.match(
+            r.stderr,
+            /^--portable: no BuildKit image for CodeBuild's docker-container builder: the daemon at unix:\S+ can't pull \S+ \(.+\) and CBCACHE_BUILDKIT_IMAGE_ARCHIVE names no archive: on a machine that can pull it, run `docker pull .*`, copy the file here and set CBCACHE_BUILDKIT_IMAGE_ARCHIVE=/,
+        );
+        assert.doesNotMatch(r.stdout, /build \.\.\./);
+        assert.deepEqual(await state(), before);
+    });
+
+    it("on a daemon that can't run a container (a broken runtime), stops before any build in one line", async function () {
+        if (!findBuildkitArchive()) pending(this, "no BuildKit image archive to load into the broken daemon");
+        // A daemon whose default runtime is /bin/false: every container create fails (OCI runtime create failed).
+        const broken = await startDaemon({
+            containerdStore: false,
+            env,
+            extraArgs: ["--add-runtime", "broken=/bin/false", "--default-runtime", "broken"],
+        });
+        try {
+            const r = localBuild(["--context", MULTI_STAGE, "--portable", "--registry-image", "debian-binary"], {
+                ...userEnv,
+                DOCKER_HOST: broken.host,
+            });
+            assert.equal(r.status, 1, r.stderr + r.stdout);
+            assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+            assert.match(
+                r.stderr,
+                /^the daemon at unix:\S+ can't run a container \(docker run --rm --network none --entrypoint buildkitd \S+ --version: .*\): every build runs its steps in containers, so fix the daemon's container runtime first/,
+            );
+            assert.doesNotMatch(r.stdout, /build \.\.\./);
+        } finally {
+            await broken.stop();
+        }
     });
 
     it("refuses, touching nothing, when the daemon already has a builder of the name the buildspec uses", async () => {

@@ -21,6 +21,10 @@ const SCOPES: StackScope[] = [
         account: "123456789012",
         repositoryName: "docker-cache-dev",
         logGroupName: "/aws/codebuild/docker-cache-dev",
+        buildspecObject: {
+            bucket: "docker-cache-dev-buildspec-123456789012-eu-west-1",
+            key: `buildspec/${"a".repeat(64)}.yml`,
+        },
     },
     {
         partition: "aws-cn",
@@ -28,6 +32,7 @@ const SCOPES: StackScope[] = [
         account: "210987654321",
         repositoryName: "team/app.images",
         logGroupName: "/aws/codebuild/team_app-1",
+        buildspecObject: { bucket: "team-app-1-b2c3d4e-buildspec-210987654321-cn-north-1", key: "buildspec/0.yml" },
     },
     {
         partition: "aws",
@@ -45,11 +50,15 @@ function repoArn(s: StackScope): string {
 function groupArn(s: StackScope): string {
     return `arn:${s.partition}:logs:${s.region}:${s.account}:log-group:${s.logGroupName}`;
 }
+function buildspecArn(s: StackScope): string | undefined {
+    return s.buildspecObject && `arn:${s.partition}:s3:::${s.buildspecObject.bucket}/${s.buildspecObject.key}`;
+}
 function policyFor(s: StackScope, groupArnSuffix = ""): PolicyDoc {
     return buildPolicy({
         repositoryArn: repoArn(s),
         logGroupArn: groupArn(s) + groupArnSuffix,
         pullThroughPrefixes: s.pullThroughPrefixes,
+        buildspecObjectArn: buildspecArn(s),
     }) as unknown as PolicyDoc;
 }
 const clone = (d: PolicyDoc): PolicyDoc => JSON.parse(JSON.stringify(d));
@@ -83,7 +92,32 @@ describe("security: least privilege of the build role, against the IAM dataset (
         const REPO = "PullAndPushThisRepositoryOnly";
         const LOGS = "WriteThisProjectsLogsOnly";
         const LOGIN = "EcrLoginHasNoResourceLevelPermissions";
+        const BUILDSPEC = "ReadThisProjectsBuildspecOnly";
+        const bucket = `arn:aws:s3:::${scope.buildspecObject!.bucket}`;
         const widenings: [string, (d: PolicyDoc) => void, RegExp][] = [
+            [
+                "read every object of the buildspec's bucket",
+                (d) => void (statement(d, BUILDSPEC).Resource = [`${bucket}/*`]),
+                /s3:GetObject on .*\/\* matches none/,
+            ],
+            [
+                "read another key of the bucket",
+                (d) => void (statement(d, BUILDSPEC).Resource = [`${bucket}/buildspec/other.yml`]),
+                /matches none/,
+            ],
+            [
+                "read the same key in another bucket",
+                (d) =>
+                    void (statement(d, BUILDSPEC).Resource = [
+                        `arn:aws:s3:::someone-elses-bucket/${scope.buildspecObject!.key}`,
+                    ]),
+                /matches none/,
+            ],
+            [
+                "add s3:PutObject on the buildspec (a build could rewrite what later builds run)",
+                (d) => void asPush(statement(d, BUILDSPEC), "s3:PutObject"),
+                /s3:PutObject is not on the reviewed allow-list/,
+            ],
             [
                 "add ecr:* to the repository statement",
                 (d) => void asPush(statement(d, REPO), "ecr:*"),
@@ -338,6 +372,7 @@ describe("security: source sign-in, schedule and batch roles, against the IAM da
             secrets.map((s) => s.inputs.name),
             secretName === undefined ? [] : [secretName],
         );
+        const object = findResource("aws:s3/bucketObjectv2:BucketObjectv2", `${prefix}-buildspec`);
         const rolePolicy = (suffix: string): PolicyDoc | undefined => {
             const found = findResources("aws:iam/rolePolicy:RolePolicy", `${prefix}-${suffix}-policy`);
             return found.length === 0 ? undefined : (JSON.parse(found[0].inputs.policy) as PolicyDoc);
@@ -352,6 +387,10 @@ describe("security: source sign-in, schedule and batch roles, against the IAM da
                 projectName,
                 secretName,
                 connectionId,
+                buildspecObject: {
+                    bucket: String(object.inputs.bucket),
+                    key: String(object.inputs.key),
+                },
             },
             build: JSON.parse(findResource("aws:iam/policy:Policy", `${prefix}-policy`).inputs.policy) as PolicyDoc,
             scheduler: rolePolicy("schedule"),

@@ -23,7 +23,8 @@
  * retry this project's builds). The build role's list has no CodeBuild action: a build may not start builds.
  * Placeholders bound besides the above: `${ProjectName}` (this project), `${SecretId}` (this stack's githubToken
  * secret: its name plus the '-' and six random characters Secrets Manager appends in the ARN, since the role is
- * given the secret's own ARN), `${ConnectionId}` (the connection the source signs in with, given or created).
+ * given the secret's own ARN), `${ConnectionId}` (the connection the source signs in with, given or created),
+ * `${BucketName}` and `${ObjectName}` (the buildspec's S3 object, its exact key: the role reads that one object).
  * Both `codeconnections` and `codestar-connections` are prefixes of their own in the dataset, each with its own
  * ARN format, so an action matches only a connection ARN of its own prefix's service.
  */
@@ -48,6 +49,8 @@ export interface StackScope {
     readonly secretName?: string;
     /** The ID (last part of the ARN) of the connection the source signs in with; none without a connection. */
     readonly connectionId?: string;
+    /** The buildspec's S3 object (components/buildspecObject.ts): `${BucketName}` and `${ObjectName}`; none binds nothing. */
+    readonly buildspecObject?: { readonly bucket: string; readonly key: string };
 }
 
 /** Which of a stack's roles a document belongs to: it decides the allow-list. */
@@ -83,6 +86,8 @@ export const REVIEWED_ACTIONS = new Set([
     // Connections made before mid-2024 have `codestar-connections` ARNs, which take that prefix's actions.
     "codestar-connections:GetConnectionToken",
     "codestar-connections:GetConnection",
+    // CodeBuild reads the project's buildspec from S3 as the build role: that one object only (see arnRegex).
+    "s3:GetObject",
 ]);
 
 /** The EventBridge Scheduler role's upper bound: start a build, or a batch for a batch project. */
@@ -139,6 +144,9 @@ function arnRegex(format: string, s: StackScope, action?: string): RegExp {
         // The secret's ARN: its name, '-', and the six random characters Secrets Manager appends (no wildcard).
         SecretId: s.secretName === undefined ? "(?!)" : `${escape(s.secretName)}-[A-Za-z0-9]{6}`,
         ConnectionId: s.connectionId === undefined ? "(?!)" : escape(s.connectionId),
+        // The buildspec's one object: its bucket and its exact key (no wildcard).
+        BucketName: s.buildspecObject === undefined ? "(?!)" : escape(s.buildspecObject.bucket),
+        ObjectName: s.buildspecObject === undefined ? "(?!)" : escape(s.buildspecObject.key),
     };
     const parts = format.split(/(\$\{[A-Za-z]+\})/);
     const src = parts

@@ -51,6 +51,10 @@ const TEMPLATE = "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate"
 const WEBHOOK = "aws:codebuild/webhook:Webhook";
 const ROLE = "aws:iam/role:Role";
 const ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy";
+const OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2";
+const PUBLIC_ACCESS = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock";
+const ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration";
+const BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy";
 /** Rules that check a resource only some variants have, each with that resource's type. */
 const ONLY_WITH: Record<string, string> = {
     "ecr-pull-through-cache-bounded": TEMPLATE,
@@ -316,7 +320,47 @@ const MUTATIONS: Record<string, [string, Mutate, RegExp][]> = {
             ),
             /never runs docker/,
         ],
-        ["privileged, buildspec from the repository", when(PROJECT, (p) => delete p.source.buildspec), /not inline/],
+        [
+            "privileged, buildspec from the repository",
+            when(PROJECT, (p) => delete p.source.buildspec),
+            /neither inline nor an S3 object of this stack/,
+        ],
+        [
+            "privileged, buildspec an S3 object the stack doesn't hold",
+            when(PROJECT, (p) => (p.source.buildspec = "arn:aws:s3:::someone-elses-bucket/buildspec.yml")),
+            /neither inline nor an S3 object of this stack/,
+        ],
+        [
+            "privileged, the buildspec object's content without docker",
+            when(OBJECT, (p) => (p.content = "version: 0.2\nphases:\n  build:\n    commands:\n      - make test\n")),
+            /never runs docker/,
+        ],
+    ],
+    "codebuild-buildspec-bucket-locked": [
+        [
+            "buildspec in a bucket outside the stack",
+            when(PROJECT, (p) => (p.source.buildspec = "arn:aws:s3:::someone-elses-bucket/buildspec.yml")),
+            /bucket 'someone-elses-bucket' is not a bucket of this stack/,
+        ],
+        [
+            "public access block with restrictPublicBuckets off",
+            when(PUBLIC_ACCESS, (p) => (p.restrictPublicBuckets = false)),
+            /must block public access: restrictPublicBuckets not true/,
+        ],
+        [
+            "no public access block",
+            when(PUBLIC_ACCESS, (p) => (p.bucket = "another-bucket")),
+            /must block public access: blockPublicAcls, blockPublicPolicy, ignorePublicAcls, restrictPublicBuckets/,
+        ],
+        ["no default encryption", when(ENCRYPTION, (p) => (p.rules = [])), /must set its default encryption/],
+        [
+            "bucket policy without the TLS deny",
+            when(
+                BUCKET_POLICY,
+                mutateJson("policy", (d) => (d.Statement[0].Condition.Bool["aws:SecureTransport"] = "true")),
+            ),
+            /denies s3:\* to everyone when aws:SecureTransport is false/,
+        ],
     ],
 };
 
@@ -379,7 +423,7 @@ describe("security: policy pack rules (#4)", function () {
         }
     });
 
-    it("the pack has the nine rules, all mandatory", () => {
+    it("the pack has the ten rules, all mandatory", () => {
         assert.deepEqual(policies.map((p) => p.name).sort(), Object.keys(MUTATIONS).sort());
         assert.ok(policies.every((p) => p.enforcementLevel === "mandatory"));
     });
