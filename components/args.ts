@@ -713,7 +713,10 @@ export const DEFAULTS = {
 export interface ConfigProblem {
     readonly key: string;
     readonly value: unknown;
+    /** What is allowed; for an unknown key, the nearest known key and where the keys are listed. */
     readonly allowed: string;
+    /** Set when the key itself is unknown (a typo, say): its line then reads `Unknown key …`, not `Invalid value …`. */
+    readonly unknownKey?: true;
 }
 
 /** The value a problem of a secret argument carries instead of the secret. */
@@ -730,17 +733,33 @@ function shown(value: unknown): string {
     return JSON.stringify(value) ?? String(value);
 }
 
-/** `Invalid value for '<key>': <value>. <what is allowed>` */
+/** `Invalid value for '<key>': <value>. <what is allowed>`, or `Unknown key '<key>' (value <value>). <suggestion>` */
 function describeProblem(p: ConfigProblem): string {
+    if (p.unknownKey) {
+        return `Unknown key '${p.key}' (value ${shown(p.value)}). ${p.allowed}`;
+    }
     return `Invalid value for '${p.key}': ${shown(p.value)}. ${p.allowed}`;
 }
 
-/** One problem: its line. Several: `<n> invalid values:` and one indented `- <line>` per problem. */
+const counted = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
+/**
+ * One problem: its line. Several: a count (`<n> invalid values:`, `<n> unknown keys:`, or with both kinds
+ * `<n> problems: <u> unknown key(s), <v> invalid value(s):`) and one indented `- <line>` per problem.
+ */
 function messageOf(problems: readonly ConfigProblem[]): string {
     if (problems.length === 1) {
         return describeProblem(problems[0]);
     }
-    return [`${problems.length} invalid values:`, ...problems.map((p) => `  - ${describeProblem(p)}`)].join("\n");
+    const unknown = problems.filter((p) => p.unknownKey).length;
+    const invalid = problems.length - unknown;
+    const head =
+        unknown === 0
+            ? `${problems.length} invalid values:`
+            : invalid === 0
+              ? `${problems.length} unknown keys:`
+              : `${problems.length} problems: ${counted(unknown, "unknown key", "unknown keys")}, ${counted(invalid, "invalid value", "invalid values")}:`;
+    return [head, ...problems.map((p) => `  - ${describeProblem(p)}`)].join("\n");
 }
 
 /**

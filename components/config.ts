@@ -7,6 +7,7 @@
  * problems are returned, so that the program can report them together with the component's own.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { distance } from "fastest-levenshtein";
 import { CachedDockerBuildArgs, ConfigProblem, Problems } from "./args";
 import type { Upstream } from "./pullThrough";
 import type { Platform } from "./platforms";
@@ -174,23 +175,49 @@ export const IMAGES_KEY = "images";
  */
 export const CONFIG_KEYS: readonly (ConfigKey | typeof IMAGES_KEY)[] = [...ARG_KEYS, IMAGES_KEY];
 
+/** Where a person finds every config key; named in each unknown key's problem instead of the whole list. */
+export const WHERE_KEYS_ARE_LISTED =
+    "The keys are listed in README.md (section Configuration) and declared in Pulumi.yaml.";
+
+/**
+ * The known keys nearest to `key` by edit distance (Levenshtein, letter case ignored), all of them when several are
+ * equally near; none when the nearest is further than a third of the key's length (at least 2 edits), where a
+ * suggestion would be a guess rather than a typo's fix.
+ */
+export function nearestKeys(key: string, known: readonly string[]): string[] {
+    const limit = Math.max(2, Math.floor(key.length / 3));
+    const scored = known.map((k) => ({ k, d: distance(key.toLowerCase(), k.toLowerCase()) }));
+    const best = Math.min(...scored.map((s) => s.d));
+    return best > limit ? [] : scored.filter((s) => s.d === best).map((s) => s.k);
+}
+
+/** What an unknown key's problem says: the nearest known keys, if any is near, and where every key is listed. */
+export function unknownKeyAdvice(key: string, known: readonly string[], whereListed: string): string {
+    const near = nearestKeys(key, known);
+    const guess =
+        near.length === 0 ? "No known key is near it." : `Did you mean ${near.map((k) => `'${k}'`).join(" or ")}?`;
+    return `${guess} ${whereListed}`;
+}
+
 /**
  * The keys of this project's namespace that the program doesn't read: a misspelt key would otherwise be
- * ignored without a word, and its default used instead.
+ * ignored without a word, and its default used instead. Each problem suggests the nearest known key.
  */
 export function unknownConfigKeys(project: string, allConfig: Record<string, string>): ConfigProblem[] {
-    const p = new Problems();
     const known = new Set<string>(CONFIG_KEYS);
+    const problems: ConfigProblem[] = [];
     for (const [fullKey, value] of Object.entries(allConfig)) {
         const [namespace, key] = fullKey.split(":", 2);
-        p.check(
-            namespace !== project || key === undefined || known.has(key),
-            fullKey,
-            value,
-            `Unknown config key. Allowed keys: ${CONFIG_KEYS.join(", ")}.`,
-        );
+        if (namespace === project && key !== undefined && !known.has(key)) {
+            problems.push({
+                key: fullKey,
+                value,
+                allowed: unknownKeyAdvice(key, CONFIG_KEYS, WHERE_KEYS_ARE_LISTED),
+                unknownKey: true,
+            });
+        }
     }
-    return p.list;
+    return problems;
 }
 
 /** The component's arguments from config, and the values that don't parse (left unset in `args`). */

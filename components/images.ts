@@ -15,7 +15,7 @@
  *   names its IAM role, and IAM role names ignore case).
  */
 import { CachedDockerBuildArgs, ConfigProblem, Problems } from "./args";
-import type { ConfigKey } from "./config";
+import { CONFIG_KEYS, type ConfigKey, unknownKeyAdvice } from "./config";
 
 /** The settings an entry of `images` may hold; the flat config keys of the same names are their defaults. */
 export const IMAGE_KEYS = [
@@ -121,14 +121,8 @@ export function imagesFromConfig(
         }
         for (const [key, value] of Object.entries(settings as Record<string, unknown>)) {
             const full = imageKey(name, key);
-            if (
-                !p.check(
-                    (IMAGE_KEYS as readonly string[]).includes(key),
-                    full,
-                    value,
-                    `Unknown image setting. Allowed: ${IMAGE_KEYS.join(", ")}; every other key is set once for the stack, without images.`,
-                )
-            ) {
+            if (!(IMAGE_KEYS as readonly string[]).includes(key)) {
+                p.list.push({ key: full, value, allowed: unknownSettingAdvice(key), unknownKey: true });
                 continue;
             }
             const parsed = settingValue(p, full, key as ImageKey, value);
@@ -140,6 +134,14 @@ export function imagesFromConfig(
         images.push({ name, own, args });
     }
     return { images, problems: p.list };
+}
+
+/** What an entry's unknown setting says: a stack-wide key is set once, without images; else the nearest setting. */
+function unknownSettingAdvice(key: string): string {
+    const settings = `An image's settings are ${IMAGE_KEYS.join(", ")}; every other key is set once for the stack, without images.`;
+    return (CONFIG_KEYS as readonly string[]).includes(key)
+        ? `'${key}' is not an image's setting but the stack's: set it once, without images. ${settings}`
+        : unknownKeyAdvice(key, IMAGE_KEYS, settings);
 }
 
 /** An entry's value: text (`""` means the flat default), a number, a list (`platforms`), or build args as a map or `NAME=value` list. */

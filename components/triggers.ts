@@ -238,22 +238,28 @@ export function resolveTriggers(
     }
     const tagsOn = Array.isArray(webhookTags) && webhookTags.length > 0;
     const enabled = webhookPushes || webhookPullRequests || tagsOn;
-    const onKey = webhookPushes ? "webhookPushes" : webhookPullRequests ? "webhookPullRequests" : "webhookTags";
-    const onValue = onKey === "webhookTags" ? webhookTags : true;
-    if (enabled && other.defaultSource) {
-        p.check(
-            false,
-            onKey,
-            onValue,
-            "Allowed: off with the default source, AWS's public aws-codebuild-docker-images repository, which can't take your webhook. Set sourceUrl to your own repository and sign in with connectionArn, createConnection or githubToken.",
-        );
-    } else if (enabled) {
-        p.check(
-            other.sourceAuth !== "none",
-            onKey,
-            onValue,
-            "Allowed only with a sign-in to the source (connectionArn, createConnection or githubToken): CodeBuild needs it to create the webhook.",
-        );
+    // Each trigger that is on is its own problem: a person turning them off must see every key to change.
+    const triggers: [key: string, isOn: boolean, value: unknown][] = [
+        ["webhookPushes", webhookPushes, webhookPushes],
+        ["webhookPullRequests", webhookPullRequests, webhookPullRequests],
+        ["webhookTags", tagsOn, webhookTags],
+    ];
+    for (const [key, , value] of triggers.filter(([, isOn]) => isOn)) {
+        if (other.defaultSource) {
+            p.check(
+                false,
+                key,
+                value,
+                "Allowed: off with the default source, AWS's public aws-codebuild-docker-images repository, which can't take your webhook. Set sourceUrl to your own repository and sign in with connectionArn, createConnection or githubToken.",
+            );
+        } else {
+            p.check(
+                other.sourceAuth !== "none",
+                key,
+                value,
+                "Allowed only with a sign-in to the source (connectionArn, createConnection or githubToken): CodeBuild needs it to create the webhook.",
+            );
+        }
     }
     const onlyWithWebhook = "Allowed only with a webhook trigger (webhookPushes, webhookPullRequests or webhookTags).";
     if (Array.isArray(webhookFilePaths) && webhookFilePaths.length > 0) {

@@ -1,12 +1,12 @@
 // The buildspec exactly as CodeBuild gets it from the component: the `aws.codebuild.Project` that
 // `CachedDockerBuild` registers names an S3 object in `source.buildspec` (components/buildspecObject.ts), and this
 // is that object's content as registered, taken from a run of the component under the repository's one mock runtime
-// (tests/helpers/mocks.ts, `projectBuildspec`), with the repository's URL and ARN those of the local registry. So the
+// (scripts/mockRuntime.ts, `projectBuildspec`), with the repository's URL and ARN those of the local registry. So the
 // stand-in runs the same YAML string `pulumi up` would upload and CodeBuild would read, not a copy built another way.
 import * as YAML from "yaml";
 import type { CachedDockerBuildArgs } from "../components/args";
 import { CachedDockerBuild } from "../components/cachedDockerBuild";
-import { findResource, installMocks, projectBuildspec, settle } from "../tests/helpers/mocks";
+import { findResource, installMocks, projectBuildspec, settle } from "../scripts/mockRuntime";
 import type { Buildspec } from "./runner";
 
 let counter = 0;

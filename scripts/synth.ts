@@ -1,15 +1,19 @@
 /**
  * `npm run synth -- --stack <name> [--out <dir>]`: an offline review of what a stack would deploy.
  *
- * It runs the program (`program.ts`) for the stack under the one mock runtime (tests/helpers/mocks.ts), with the
+ * It runs the program (`program.ts`) for the stack under the one mock runtime (scripts/mockRuntime.ts), with the
  * stack's config as the CLI would pass it (`Pulumi.yaml` defaults, then `Pulumi.<stack>.yaml`), with no Pulumi CLI,
- * no plugins and no credentials, and writes into `<dir>` (default `synth/<stack>`, emptied first):
+ * no plugins and no credentials. It prints a summary computed from the registered resources (scripts/synthSummary.ts:
+ * resource types and counts, each project's triggers in words, each role's trust and permissions), where the files
+ * are, and the policy pack's verdict; and writes into `<dir>` (default `synth/<stack>`, emptied first):
  *
+ * - `summary.txt`: the summary;
  * - `resources/<name>.<Type>.json`: every resource (sorted, so the folder diffs cleanly), with its type, parent, options
  *   (`protect`, `retainOnDelete`, dependencies) and inputs; a secret input is written as `"[secret]"`;
  * - readable copies of what a reviewer reads in a change: `buildspec.yaml` (what CodeBuild runs: the content of the S3
- *   object the project's `source.buildspec` names), `iam/<name>.json`
- *   (each role's trust policy and each policy document), `lifecycle-policy.json` (and the pull-through templates'),
+ *   object the project's `source.buildspec` names; with several images, `buildspec.<resource>.yaml` each, and so for
+ *   the dashboard and lifecycle policy), `iam/<name>.json` (each role's trust policy and each policy document, inline
+ *   ones too), `lifecycle-policy.json` (and the pull-through templates'),
  *   `dashboard.json` (the dashboard body), `alarms.md` (the alarms as a table);
  * - `policy-violations.txt`: what the policy pack (policy/rules.ts) reports over these resources, also printed.
  *   The command exits 1 when there is any, so a pull request's check can fail on it.
@@ -23,8 +27,9 @@ import * as fs from "fs";
 import * as path from "path";
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { policies } from "../policy/rules";
-import { isWireSecret, projectBuildspec, Registration, registrations, ROOT, runProgram } from "../tests/helpers/mocks";
-import { runPolicy, Violation } from "../tests/helpers/policies";
+import { isWireSecret, projectBuildspec, Registration, registrations, ROOT, runProgram } from "./mockRuntime";
+import { runPolicy, Violation } from "./policyRunner";
+import { summaryText } from "./synthSummary";
 
 const USAGE = "usage: npm run synth -- --stack <name> [--out <dir>]   (a stack with a Pulumi.<name>.yaml)";
 
@@ -97,6 +102,8 @@ export interface SynthResult {
     readonly files: string[];
     readonly violations: Violation[];
     readonly resources: number;
+    /** What the stack would deploy, in words (scripts/synthSummary.ts); also written as `summary.txt`. */
+    readonly summary: string;
 }
 
 /** Runs the program for the stack under mocks and writes the review folder. */
@@ -130,26 +137,32 @@ export async function synth(o: SynthOptions): Promise<SynthResult> {
         );
     });
 
+    // One buildspec, lifecycle policy and dashboard per image: a stack with several gets one file each, named by
+    // the resource (`buildspec.docker-cache-api-project.yaml`), where a stack with one keeps the plain name.
+    const several = (type: string) => regs.filter((r) => r.type === type).length > 1;
+    const perImage = (r: Registration, base: string, ext: string) =>
+        several(r.type) ? `${base}.${r.name}.${ext}` : `${base}.${ext}`;
     for (const r of regs) {
         switch (r.type) {
             case "aws:codebuild/project:Project":
                 // What CodeBuild runs: the S3 object that source.buildspec names (written next to the object's own JSON).
-                write("buildspec.yaml", projectBuildspec(r, regs));
+                write(perImage(r, "buildspec", "yaml"), projectBuildspec(r, regs));
                 break;
             case "aws:iam/role:Role":
                 write(`iam/${r.name}.trust.json`, prettyDoc(r.inputs.assumeRolePolicy));
                 break;
             case "aws:iam/policy:Policy":
+            case "aws:iam/rolePolicy:RolePolicy":
                 write(`iam/${r.name}.json`, prettyDoc(r.inputs.policy));
                 break;
             case "aws:ecr/lifecyclePolicy:LifecyclePolicy":
-                write("lifecycle-policy.json", prettyDoc(r.inputs.policy));
+                write(perImage(r, "lifecycle-policy", "json"), prettyDoc(r.inputs.policy));
                 break;
             case "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate":
                 write(`lifecycle-policy.${r.name}.json`, prettyDoc(r.inputs.lifecyclePolicy));
                 break;
             case "aws:cloudwatch/dashboard:Dashboard":
-                write("dashboard.json", prettyDoc(r.inputs.dashboardBody));
+                write(perImage(r, "dashboard", "json"), prettyDoc(r.inputs.dashboardBody));
                 break;
         }
     }
@@ -184,6 +197,9 @@ export async function synth(o: SynthOptions): Promise<SynthResult> {
         );
     }
 
+    const summary = summaryText(o.stack, regs);
+    write("summary.txt", summary);
+
     const violations: Violation[] = [];
     for (const p of o.policies ?? policies) {
         violations.push(...(await runPolicy(p, regs)).violations);
@@ -211,7 +227,26 @@ export async function synth(o: SynthOptions): Promise<SynthResult> {
             "",
         ].join("\n"),
     );
-    return { files, violations, resources: regs.length };
+    return { files, violations, resources: regs.length, summary };
+}
+
+/**
+ * What `npm run synth` prints: the summary, where the files are (`dir` as the user should read it), and the policy
+ * pack's verdict.
+ */
+export function report(r: SynthResult, dir: string): string {
+    const readable = r.files.filter((f) => !f.startsWith("resources/")).sort();
+    const lines = [
+        r.summary,
+        `files in ${dir}/: ${readable.join(", ")}; resources/ (${r.resources} files, one per resource, with its inputs)`,
+    ];
+    if (r.violations.length === 0) {
+        lines.push("policy pack: no violations");
+    } else {
+        lines.push(`policy pack: ${r.violations.length} violation(s):`);
+        lines.push(...r.violations.map((v) => `  ${v.policy}: ${v.message}`));
+    }
+    return `${lines.join("\n")}\n`;
 }
 
 async function main(): Promise<number> {
@@ -227,21 +262,8 @@ async function main(): Promise<number> {
         return 0;
     }
     const r = await synth(o);
-    console.log(
-        `synth: stack ${o.stack}: ${r.resources} resources, ${r.files.length} files in ${path.relative(process.cwd(), o.out) || "."}`,
-    );
-    for (const f of r.files.filter((x) => !x.startsWith("resources/"))) {
-        console.log(`  ${f}`);
-    }
-    if (r.violations.length === 0) {
-        console.log("policy pack: no violations");
-        return 0;
-    }
-    console.log(`policy pack: ${r.violations.length} violation(s):`);
-    for (const v of r.violations) {
-        console.log(`  ${v.policy}: ${v.message}`);
-    }
-    return 1;
+    process.stdout.write(report(r, path.relative(process.cwd(), o.out) || "."));
+    return r.violations.length === 0 ? 0 : 1;
 }
 
 if (require.main === module) {

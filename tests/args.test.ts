@@ -7,7 +7,7 @@ import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { CachedDockerBuildArgs, ConfigError, DEFAULTS, resolveArgs, SECRET_VALUE } from "../components/args";
 import { CachedDockerBuild } from "../components/cachedDockerBuild";
-import { installMocks, registrations, settle } from "./helpers/mocks";
+import { installMocks, registrations, settle } from "../scripts/mockRuntime";
 
 /** Asserts that `resolveArgs` refuses `args` with exactly one problem: this key, value and message. */
 function refuses(args: CachedDockerBuildArgs, key: string, value: unknown, message: string): void {

@@ -17,7 +17,7 @@ import { buildspec, buildspecOptions, BuildspecOptions, command, preludeValues }
 import type { LifecyclePolicyDocument } from "../components/lifecycle";
 import { startBuildInput } from "../components/schedule";
 import { webhookFilterGroups, WebhookFilterGroup } from "../components/triggers";
-import { findResource, runProgram } from "./helpers/mocks";
+import { findResource, runProgram } from "../scripts/mockRuntime";
 import { runBash } from "./helpers/bash";
 import {
     BuildEvent,

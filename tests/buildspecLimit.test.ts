@@ -2,7 +2,7 @@
  * The buildspec's size (docs/decisions/buildspec-delivery.md). The buildspec is an S3 object (components/buildspecObject.ts)
  * and the project's `source.buildspec` holds its ARN, the one value still under CodeBuild's 25,600-character cap
  * (components/buildspec/limit.ts). Pure functions first; the component's wiring under the mock runtime
- * (tests/helpers/mocks.ts: no AWS, no Docker).
+ * (scripts/mockRuntime.ts: no AWS, no Docker).
  */
 import { strict as assert } from "assert";
 import * as YAML from "yaml";
@@ -11,7 +11,7 @@ import { buildspecOptions, buildspecYaml } from "../components/buildspec";
 import { checkedProjectBuildspec, INLINE_BUILDSPEC_MAX } from "../components/buildspec/limit";
 import { BUCKET_NAME_MAX, buildspecBucketName, buildspecKey, objectArn } from "../components/buildspecObject";
 import { CachedDockerBuild } from "../components/cachedDockerBuild";
-import { findResource, installMocks, projectBuildspec, settle } from "./helpers/mocks";
+import { findResource, installMocks, projectBuildspec, settle } from "../scripts/mockRuntime";
 
 const TWO: CachedDockerBuildArgs = {
     cacheStrategy: "registry",

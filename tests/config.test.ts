@@ -1,21 +1,25 @@
 /**
  * Config mapping (`config.ts`) and the stack-config loader of the mock runtime: unknown keys are reported with
- * the list of allowed keys, values that don't parse are reported and left unset, `buildArgs` entries are
+ * the nearest known key (issue 26), values that don't parse are reported and left unset, `buildArgs` entries are
  * parsed, an empty string means "use the default", values arrive encoded the way the CLI passes them, and
  * the defaults declared in `Pulumi.yaml` are the component's.
  */
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
+import * as fs from "fs";
+import * as path from "path";
 import {
     argsFromConfig,
     CachedDockerBuildArgs,
     CONFIG_KEYS,
+    ConfigError,
     ConfigProblem,
     DEFAULTS,
     resolveArgs,
     unknownConfigKeys,
 } from "../components";
-import { encodeConfigValue, installMocks, readProjectFile, readStackConfig } from "./helpers/mocks";
+import { nearestKeys } from "../components/config";
+import { encodeConfigValue, installMocks, readProjectFile, readStackConfig, ROOT } from "../scripts/mockRuntime";
 
 const P = "ecr-layer-cache";
 
@@ -51,21 +55,88 @@ describe("config mapping", () => {
     after(() => pulumi.runtime.setAllConfig({}, []));
 
     describe("unknownConfigKeys", () => {
-        it("reports each unknown key of this project, with its value and every allowed key", () => {
+        const WHERE = "The keys are listed in README.md (section Configuration) and declared in Pulumi.yaml.";
+
+        it("a typo: 'unknown key', its value, and the nearest known key, not the whole list", () => {
+            assert.deepEqual(unknownConfigKeys(P, { [`${P}:webhookPushs`]: "true", "aws:region": "eu-west-1" }), [
+                {
+                    key: `${P}:webhookPushs`,
+                    value: "true",
+                    allowed: `Did you mean 'webhookPushes'? ${WHERE}`,
+                    unknownKey: true,
+                },
+            ]);
+        });
+
+        it("two typos: each its own problem and suggestion; letter case counts for nothing", () => {
             const problems = unknownConfigKeys(P, {
                 [`${P}:cacheStratgy`]: "registry",
                 [`${P}:cacheStrategy`]: "inline",
                 [`${P}:localcache`]: "false",
                 "aws:region": "eu-west-1",
             });
-            const allowed = `Unknown config key. Allowed keys: ${CONFIG_KEYS.join(", ")}.`;
             assert.deepEqual(problems, [
-                { key: `${P}:cacheStratgy`, value: "registry", allowed },
-                { key: `${P}:localcache`, value: "false", allowed },
+                {
+                    key: `${P}:cacheStratgy`,
+                    value: "registry",
+                    allowed: `Did you mean 'cacheStrategy'? ${WHERE}`,
+                    unknownKey: true,
+                },
+                {
+                    key: `${P}:localcache`,
+                    value: "false",
+                    allowed: `Did you mean 'localCache'? ${WHERE}`,
+                    unknownKey: true,
+                },
             ]);
-            for (const k of ["repositoryName", "cacheStrategy", "trustedRefs", "githubToken", "logRetentionDays"]) {
-                assert.ok(allowed.includes(k), k);
-            }
+            assert.equal(
+                new ConfigError(problems).message,
+                [
+                    "2 unknown keys:",
+                    `  - Unknown key '${P}:cacheStratgy' (value "registry"). Did you mean 'cacheStrategy'? ${WHERE}`,
+                    `  - Unknown key '${P}:localcache' (value "false"). Did you mean 'localCache'? ${WHERE}`,
+                ].join("\n"),
+            );
+        });
+
+        it("an unknown key near no known key: no suggestion, only where the keys are listed", () => {
+            const problems = unknownConfigKeys(P, { [`${P}:region`]: "eu-west-1" });
+            assert.deepEqual(problems, [
+                {
+                    key: `${P}:region`,
+                    value: "eu-west-1",
+                    allowed: `No known key is near it. ${WHERE}`,
+                    unknownKey: true,
+                },
+            ]);
+            assert.equal(
+                new ConfigError(problems).message,
+                `Unknown key '${P}:region' (value "eu-west-1"). No known key is near it. ${WHERE}`,
+            );
+        });
+
+        it("nearestKeys: the nearest within a third of the key's length (at least 2 edits), every one of a tie", () => {
+            assert.deepEqual(nearestKeys("webhookPushs", CONFIG_KEYS), ["webhookPushes"]);
+            assert.deepEqual(nearestKeys("image", CONFIG_KEYS), ["images"]);
+            assert.deepEqual(nearestKeys("WEBHOOKTAGS", CONFIG_KEYS), ["webhookTags"]);
+            // 2 edits from a 3-letter key is still a suggestion; 3 is not.
+            assert.deepEqual(nearestKeys("ab", ["abcd", "xyz"]), ["abcd"]);
+            assert.deepEqual(nearestKeys("ab", ["abcde"]), []);
+            // 12 letters allow 4 edits, not 5.
+            assert.deepEqual(nearestKeys("abcdefghijkl", ["abcdefghWXYZ"]), ["abcdefghWXYZ"]);
+            assert.deepEqual(nearestKeys("abcdefghijkl", ["abcdefgVWXYZ"]), []);
+            assert.deepEqual(nearestKeys("cat", ["cap", "car", "cattle"]), ["cap", "car"]);
+            assert.deepEqual(nearestKeys("region", CONFIG_KEYS), []);
+        });
+
+        it("the README's Configuration section names every key, as the unknown key's message says", () => {
+            const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+            const section = readme.split("\n## Configuration\n")[1]?.split("\n## ")[0] ?? "";
+            assert.deepEqual(
+                CONFIG_KEYS.filter((k) => !section.includes(`\`${k}\``)),
+                [],
+                "keys missing from the README's Configuration section",
+            );
         });
 
         it("accepts every known key and ignores other namespaces", () => {

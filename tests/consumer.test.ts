@@ -6,7 +6,7 @@
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { ConsumerOutputs, program, pullPolicyDocument } from "../examples/consumer/consumer";
-import { ACCOUNT, findResource, registrations, runWithConfig, valueOf } from "./helpers/mocks";
+import { ACCOUNT, findResource, registrations, runWithConfig, valueOf } from "../scripts/mockRuntime";
 
 const PROJECT = "ecr-layer-cache-consumer";
 const REPO = "docker-cache-prod";

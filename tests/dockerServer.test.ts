@@ -2,14 +2,14 @@
  * Issue 12: CodeBuild's Docker server as a component option (`dockerServerComputeType`): validated, off by default,
  * wired to the project's `environment.dockerServer`, and refused together with pull-request triggers (the pure
  * rule `dockerServerProblems`; the coordinator wires it to the webhook's pull-request switch).
- * Real: resolveArgs, the component's resources. Mocked: the Pulumi engine and AWS (tests/helpers/mocks.ts).
+ * Real: resolveArgs, the component's resources. Mocked: the Pulumi engine and AWS (scripts/mockRuntime.ts).
  */
 import { strict as assert } from "assert";
 import { ConfigError, DOCKER_SERVER_COMPUTE_TYPES, resolveArgs } from "../components/args";
 import { CachedDockerBuild } from "../components/cachedDockerBuild";
 import { dockerServerProblems, projectDockerServer } from "../components/dockerServer";
 import { CONFIG_KEYS } from "../components/config";
-import { findResource, installMocks, registrations, settle } from "./helpers/mocks";
+import { findResource, installMocks, registrations, settle } from "../scripts/mockRuntime";
 
 describe("the Docker server option (dockerServerComputeType)", () => {
     it("is off by default: resolved unset, and the project has no dockerServer", async () => {

@@ -4,8 +4,9 @@
  * each with its own repository, lifecycle, role, log group, project and alarms; one shared alarm topic; the `images`
  * map output read back through a mocked StackReference), the pure checks of `components/images.ts`, and bad
  * `images` config reported in one ConfigError before anything is registered. Mocked: the Pulumi engine and AWS
- * (tests/helpers/mocks.ts); real: the program, the components and the stack file as the CLI would pass it.
+ * (scripts/mockRuntime.ts); real: the program, the components and the stack file as the CLI would pass it.
  */
+import { BUILDKIT_V0_32_2 } from "../components/builderImage";
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
@@ -28,7 +29,7 @@ import {
     runWithConfig,
     valueOf,
     projectBuildspec,
-} from "./helpers/mocks";
+} from "../scripts/mockRuntime";
 
 const REGION = "eu-west-1";
 const REGISTRY = `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com`;
@@ -193,7 +194,7 @@ describe("several images: shared resources", () => {
                     phases: Record<string, { commands: string[] }>;
                 }
             ).phases.pre_build.commands.join("\n");
-            assert.ok(pre.includes(`image=${REGISTRY}/ecr-public/vend/moby/buildkit:v0.32.2`), image);
+            assert.ok(pre.includes(`${REGISTRY}/ecr-public/vend/moby/buildkit@${BUILDKIT_V0_32_2}`), image);
         }
     });
 
@@ -261,8 +262,8 @@ describe("several images: bad config, all reported at once before any resource",
                 assert.equal(
                     e.message,
                     [
-                        "3 invalid values:",
-                        `  - Invalid value for 'images.api.dockerfileDirr': "x". Unknown image setting. Allowed: ${IMAGE_KEYS.join(", ")}; every other key is set once for the stack, without images.`,
+                        "3 problems: 1 unknown key, 2 invalid values:",
+                        `  - Unknown key 'images.api.dockerfileDirr' (value "x"). Did you mean 'dockerfileDir'? An image's settings are ${IMAGE_KEYS.join(", ")}; every other key is set once for the stack, without images.`,
                         `  - Invalid value for 'images.Bad Name': "Bad Name". Allowed: image names of 1 to 32 lowercase letters and digits in '-'-separated words, such as api or db-migrations (each names its component, repository and project).`,
                         `  - Invalid value for 'images.b.repositoryName': "docker-cache-api-multi". Allowed: a repositoryName no other image has (images.api has it).`,
                     ].join("\n"),
@@ -270,6 +271,20 @@ describe("several images: bad config, all reported at once before any resource",
                 return true;
             },
         );
+    });
+
+    it("an entry's unknown setting: a stack-wide key says so; a key near no setting gets no suggestion", () => {
+        const settings = `An image's settings are ${IMAGE_KEYS.join(", ")}; every other key is set once for the stack, without images.`;
+        const { problems } = imagesFromConfig(JSON.stringify({ api: { sourceUrl: "https://x", zzz: 1 } }), {});
+        assert.deepEqual(problems, [
+            {
+                key: "images.api.sourceUrl",
+                value: "https://x",
+                allowed: `'sourceUrl' is not an image's setting but the stack's: set it once, without images. ${settings}`,
+                unknownKey: true,
+            },
+            { key: "images.api.zzz", value: 1, allowed: `No known key is near it. ${settings}`, unknownKey: true },
+        ]);
     });
 
     it("a bad flat default is reported once, under its flat key, however many images inherit it", async () => {

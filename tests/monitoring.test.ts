@@ -1,5 +1,5 @@
 /**
- * Issue #11: the monitoring's wiring under the one mock runtime (tests/helpers/mocks.ts; what is mocked: the Pulumi
+ * Issue #11: the monitoring's wiring under the one mock runtime (scripts/mockRuntime.ts; what is mocked: the Pulumi
  * engine, with AWS state built from the inputs). A name, namespace or dimension that doesn't match fails silently in
  * AWS (an alarm on a metric nobody publishes stays INSUFFICIENT_DATA forever), so every reference is followed here:
  * filter → log group, alarm → filter or CodeBuild metric, widget → filter or CodeBuild metric, alarm → topic.
@@ -15,7 +15,7 @@ import {
     WIDGET_TITLES,
 } from "../components/buildEvent";
 import { ConfigError } from "../components";
-import { ACCOUNT, findResource, findResources, Registration, runProgram, valueOf } from "./helpers/mocks";
+import { ACCOUNT, findResource, findResources, Registration, runProgram, valueOf } from "../scripts/mockRuntime";
 
 const T = {
     filter: "aws:cloudwatch/logMetricFilter:LogMetricFilter",

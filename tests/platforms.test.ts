@@ -12,7 +12,7 @@ import { protectedTags } from "../components/ecr";
 import { lifecyclePolicy } from "../components/lifecycle";
 import { BATCH_ACTIONS, platformTags } from "../components/platforms";
 import { iamDocumentProblems, lifecycleProblems, policies, tagsInBuildspec } from "../policy/rules";
-import { runPolicy } from "./helpers/policies";
+import { runPolicy } from "../scripts/policyRunner";
 import { runPhases } from "./helpers/bash";
 import {
     ACCOUNT,
@@ -22,7 +22,7 @@ import {
     projectBuildspec,
     registrations,
     settle,
-} from "./helpers/mocks";
+} from "../scripts/mockRuntime";
 import { buildspecOptions, TEST_REPOSITORY_URL } from "./helpers/buildspecOptions";
 
 const REPO = TEST_REPOSITORY_URL;

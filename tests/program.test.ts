@@ -8,7 +8,7 @@ import { strict as assert } from "assert";
 import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
-import { CONFIG_KEYS, ConfigError } from "../components";
+import { ConfigError } from "../components";
 import { BUILDKIT_V0_32_2 } from "../components/builderImage";
 import { TYPE_TOKEN } from "../components/cachedDockerBuild";
 import type { StackOutputs } from "../program";
@@ -24,7 +24,7 @@ import {
     runWithConfig,
     valueOf,
     projectBuildspec,
-} from "./helpers/mocks";
+} from "../scripts/mockRuntime";
 import { DEFAULT_STRATEGY_NOTICE, program } from "../program";
 import { parseShell } from "./helpers/shell";
 import { METRIC_FILTERS } from "../components/buildEvent";
@@ -504,12 +504,39 @@ describe("program under mocks: bad stack config", () => {
                 assert.equal(
                     e.message,
                     [
-                        "5 invalid values:",
-                        `  - Invalid value for 'ecr-layer-cache:cacheStratgy': "registry". Unknown config key. Allowed keys: ${CONFIG_KEYS.join(", ")}.`,
+                        "5 problems: 1 unknown key, 4 invalid values:",
+                        `  - Unknown key 'ecr-layer-cache:cacheStratgy' (value "registry"). Did you mean 'cacheStrategy'? The keys are listed in README.md (section Configuration) and declared in Pulumi.yaml.`,
                         `  - Invalid value for 'buildArgs': "NOEQUALS". Allowed: entries of the form NAME=value.`,
                         `  - Invalid value for 'projectName': "${"p".repeat(60)}". Allowed: 2 to 59 characters (so '<name>-role' fits IAM's 64), letters, digits, '-' and '_', starting with a letter or digit.`,
                         "  - Invalid value for 'localCache': true. Allowed: false or unset when computeType is BUILD_GENERAL1_2XLARGE, which has no local Docker layer cache.",
                         "  - Invalid value for 'logRetentionDays': 10. Allowed: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653.",
+                    ].join("\n"),
+                );
+                return true;
+            },
+        );
+        assert.deepEqual(registrations, []);
+    });
+
+    it("issue 26's stack: a typo and two triggers refused on the default source, all three in one go", async () => {
+        await assert.rejects(
+            () =>
+                runProgram("dev", {
+                    "ecr-layer-cache:webhookPushs": true,
+                    webhookPullRequests: true,
+                    webhookTags: ["v.*"],
+                }),
+            (e: unknown) => {
+                assert.ok(e instanceof ConfigError);
+                const reason =
+                    "Allowed: off with the default source, AWS's public aws-codebuild-docker-images repository, which can't take your webhook. Set sourceUrl to your own repository and sign in with connectionArn, createConnection or githubToken.";
+                assert.equal(
+                    e.message,
+                    [
+                        "3 problems: 1 unknown key, 2 invalid values:",
+                        `  - Unknown key 'ecr-layer-cache:webhookPushs' (value "true"). Did you mean 'webhookPushes'? The keys are listed in README.md (section Configuration) and declared in Pulumi.yaml.`,
+                        `  - Invalid value for 'webhookPullRequests': true. ${reason}`,
+                        `  - Invalid value for 'webhookTags': ["v.*"]. ${reason}`,
                     ].join("\n"),
                 );
                 return true;
@@ -711,8 +738,12 @@ describe("program under mocks: pull-through caches", () => {
             findResources(T.rule).map((r) => r.inputs),
             [{ ecrRepositoryPrefix: "docker-hub", upstreamRegistryUrl: "registry-1.docker.io", credentialArn: arn }],
         );
-        // Without the ECR Public cache, the builder image comes from ECR Public itself.
-        assert.equal(builderImageIn(projectBuildspec(findResource(T.project))), BUILDKIT);
+        // Without the ECR Public cache, the builder image comes from ECR Public itself, then Docker Hub (through the
+        // Docker Hub cache first, which this stack has).
+        assert.deepEqual(builderSourcesIn(projectBuildspec(findResource(T.project))), [
+            `${REGISTRY}/docker-hub/moby/buildkit@${BUILDKIT_V0_32_2}`,
+            ...BUILDKIT,
+        ]);
     });
 
     it("existing: no rule, template or secret; the role and the build still use the caches", async () => {
@@ -728,10 +759,11 @@ describe("program under mocks: pull-through caches", () => {
             cacheArn("mirror/public"),
             cacheArn("docker-hub"),
         ]);
-        assert.equal(
-            builderImageIn(projectBuildspec(findResource(T.project))),
-            `${REGISTRY}/mirror/public/vend/moby/buildkit:v0.32.2`,
-        );
+        assert.deepEqual(builderSourcesIn(projectBuildspec(findResource(T.project))), [
+            `${REGISTRY}/mirror/public/vend/moby/buildkit@${BUILDKIT_V0_32_2}`,
+            `${REGISTRY}/docker-hub/moby/buildkit@${BUILDKIT_V0_32_2}`,
+            ...BUILDKIT,
+        ]);
         assert.deepEqual(await valueOf(outputs.upstreamCacheUrls), {
             "ecr-public": `${REGISTRY}/mirror/public`,
             "docker-hub": `${REGISTRY}/docker-hub`,

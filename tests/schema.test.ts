@@ -4,7 +4,7 @@
  *
  * Real: the SDK's schema inference (`@pulumi/pulumi/provider/experimental`, the code the plugin runs), the
  * TypeScript compiler's own reading of the JSDoc, and the provider's `construct`. Mocked: the Pulumi engine and
- * AWS, in the construct test (`tests/helpers/mocks.ts`), as in every unit test.
+ * AWS, in the construct test (`scripts/mockRuntime.ts`), as in every unit test.
  */
 import { strict as assert } from "node:assert";
 import { ChildProcess, spawn } from "node:child_process";
@@ -20,7 +20,7 @@ import { TYPE_TOKEN } from "../components/cachedDockerBuild";
 import { PACKAGE_NAME } from "../components/packageName";
 import { CachedDockerBuildProvider, PackageSchema, SchemaProperty } from "../components/provider";
 import { formatSchema, ROOT, SCHEMA_FILE } from "../scripts/schemaSnapshot";
-import { findResource, installMocks, isWireSecret, registrations, settle, valueOf } from "./helpers/mocks";
+import { findResource, installMocks, isWireSecret, registrations, settle, valueOf } from "../scripts/mockRuntime";
 
 /**
  * Each argument's type in the schema, in the notation of {@link notation}: a primitive, `enum <Name>`, `array of

@@ -2,7 +2,7 @@
  * Issue 9 (the Pulumi side): sources and sign-in, webhook triggers, scheduled builds.
  *
  * Pure (no mocks): `webhookFilterGroups`, the validation of the new arguments (exact messages), the scheduler's
- * IAM documents. Under the mock runtime (`tests/helpers/mocks.ts`; AWS and the engine are mocked, the program is
+ * IAM documents. Under the mock runtime (`scripts/mockRuntime.ts`; AWS and the engine are mocked, the program is
  * real): the `github` stack (`Pulumi.github.yaml`, "my own GitHub repository, build on push, check pull
  * requests"), every new resource and its wiring, and the role's least privilege with exact actions and resources.
  */
@@ -12,7 +12,15 @@ import { CachedDockerBuildArgs, ConfigError, resolveArgs } from "../components";
 import { scheduleExpressionProblem, schedulerPolicy, schedulerTrustPolicy } from "../components/schedule";
 import { connectionNotReadyMessage, sourceAuthStatements } from "../components/source";
 import { ResolvedWebhook, webhookFilterGroups } from "../components/triggers";
-import { ACCOUNT, findResource, findResources, isSecret, registrations, runProgram, valueOf } from "./helpers/mocks";
+import {
+    ACCOUNT,
+    findResource,
+    findResources,
+    isSecret,
+    registrations,
+    runProgram,
+    valueOf,
+} from "../scripts/mockRuntime";
 
 const OWN = { sourceUrl: "https://github.com/my-org/my-app.git", sourceVersion: "main" } as const;
 const CONNECTION_ARN = `arn:aws:codeconnections:eu-west-1:${ACCOUNT}:connection/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b`;
@@ -150,6 +158,22 @@ describe("sources, triggers and schedules: validation (exact problems)", () => {
                 message:
                     "Allowed: off with the default source, AWS's public aws-codebuild-docker-images repository, which can't take your webhook. Set sourceUrl to your own repository and sign in with connectionArn, createConnection or githubToken.",
             },
+        ]);
+    });
+
+    it("refuses every trigger that is on, each under its own key, when they share one reason (issue 26)", () => {
+        const defaultSource =
+            "Allowed: off with the default source, AWS's public aws-codebuild-docker-images repository, which can't take your webhook. Set sourceUrl to your own repository and sign in with connectionArn, createConnection or githubToken.";
+        assert.deepEqual(problemsOf({ webhookPushes: true, webhookPullRequests: true, webhookTags: ["v.*"] }), [
+            { key: "webhookPushes", value: true, message: defaultSource },
+            { key: "webhookPullRequests", value: true, message: defaultSource },
+            { key: "webhookTags", value: ["v.*"], message: defaultSource },
+        ]);
+        const noSignIn =
+            "Allowed only with a sign-in to the source (connectionArn, createConnection or githubToken): CodeBuild needs it to create the webhook.";
+        assert.deepEqual(problemsOf({ ...OWN, webhookPushes: true, webhookTags: ["v.*"] }), [
+            { key: "webhookPushes", value: true, message: noSignIn },
+            { key: "webhookTags", value: ["v.*"], message: noSignIn },
         ]);
     });
 

@@ -11,7 +11,7 @@ import { strict as assert } from "node:assert";
 import { buildPolicy } from "../../components/policies";
 import { batchPolicy } from "../../components/platforms";
 import { schedulerPolicy } from "../../components/schedule";
-import { ACCOUNT, DEFAULT_REGION, findResource, findResources, runProgram } from "../helpers/mocks";
+import { ACCOUNT, DEFAULT_REGION, findResource, findResources, runProgram } from "../../scripts/mockRuntime";
 import { checkIam, findIamProblems, IamRole, PolicyDoc, StackScope, Statement } from "./iamCheck";
 
 const SCOPES: StackScope[] = [
@@ -343,7 +343,7 @@ describe("security: least privilege of the build role, against the IAM dataset (
  * own connection), the EventBridge Scheduler role (starts this project) and the batch service role (starts, stops
  * and retries this project's builds). Same rules, each role against its own allow-list (`IamRole` in iamCheck.ts).
  *
- * First the whole program under the mock runtime (tests/helpers/mocks.ts: AWS and the engine are mocked, the
+ * First the whole program under the mock runtime (scripts/mockRuntime.ts: AWS and the engine are mocked, the
  * program and the policy functions are real; the mocked secret's ARN carries Secrets Manager's '-' plus six
  * characters, the created connection has the mocks' fixed ID), with the scope taken from the stack's other
  * resources (project, repository, log group) and the documented secret name, not from the policies. Then one

@@ -9,8 +9,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { CachedDockerBuildArgs, CachedDockerBuild } from "../../components";
 import { lifecycleProblems, policies } from "../../policy/rules";
-import { installMocks, Registration, registrations, settle } from "../helpers/mocks";
-import { runPolicy } from "../helpers/policies";
+import { installMocks, Registration, registrations, settle } from "../../scripts/mockRuntime";
+import { runPolicy } from "../../scripts/policyRunner";
 
 type Props = Record<string, any>;
 type Mutate = (type: string, props: Props) => Props;

@@ -22,7 +22,7 @@ import {
     settle,
     valueOf,
     projectBuildspec,
-} from "../helpers/mocks";
+} from "../../scripts/mockRuntime";
 
 const TOKEN = "ghp_SecretToken1234567890abcdefABCDEF0000";
 
