@@ -349,8 +349,14 @@ const words = (doc: unknown) => statements(doc).map(statementWords);
 // ---- The text ----
 
 /** The summary as printed and written to `summary.txt`: resources, triggers per project, roles. */
-export function summaryText(stack: string, regs: readonly Registration[]): string {
+export function summaryText(stack: string, all: readonly Registration[]): string {
+    // A read (`.get`: the source connection's live status) deploys nothing: it is listed apart, not counted.
+    const regs = all.filter((r) => r.id === undefined);
+    const reads = all.filter((r) => r.id !== undefined && r.custom);
     const lines = [`stack ${stack} would deploy ${regs.length} resources:`, ...resourceCounts(regs)];
+    if (reads.length > 0) {
+        lines.push(`read on every run, not deployed: ${reads.map((r) => `${typeName(r.type)} ${r.name}`).join(", ")}`);
+    }
     const protectedCount = regs.filter((r) => r.protect === true).length;
     const retained = regs.filter((r) => r.retainOnDelete === true).map((r) => r.name);
     if (protectedCount > 0) {

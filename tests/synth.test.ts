@@ -228,6 +228,7 @@ describe("npm run synth (scripts/synth.ts)", () => {
                     "  1  aws.scheduler.ScheduleGroup",
                     "  1  aws.sns.Topic",
                     "  1  ecr-layer-cache:index:CachedDockerBuild (component: nothing in AWS)",
+                    "read on every run, not deployed: aws.codeconnections.Connection docker-cache-connection-status",
                     "",
                     "project docker-cache-github:",
                     "  webhook: builds pushes to refs/heads/main changing files under docker/",
@@ -248,7 +249,7 @@ describe("npm run synth (scripts/synth.ts)", () => {
                     "    ecr: GetAuthorizationToken on *",
                     `    ${ecrActions} on repository/docker-cache-github`,
                     `    ${logs("docker-cache-github")}`,
-                    `    codeconnections: GetConnectionToken, GetConnection on ${connection}`,
+                    `    codeconnections: GetConnectionToken, GetConnection, UseConnection on ${connection}`,
                     `    ${readBuildspec()}`,
                     "",
                 ].join("\n"),
@@ -327,6 +328,7 @@ describe("npm run synth (scripts/synth.ts)", () => {
                     "  1  aws.s3.BucketPublicAccessBlock",
                     "  1  aws.s3.BucketServerSideEncryptionConfiguration",
                     "  1  ecr-layer-cache:index:CachedDockerBuild (component: nothing in AWS)",
+                    "read on every run, not deployed: aws.codeconnections.Connection docker-cache-connection-status",
                 ].join("\n"),
             );
             assert.ok(!r.summary.includes("role docker-cache-github-cron"), r.summary);
