@@ -12,7 +12,7 @@ import { credentialArnProblem, prefixProblem, Upstream, UpstreamCache, UPSTREAMS
 import { BUILDKIT_V0_32_2, DOCKER_HUB_BUILDKIT, ECR_PUBLIC_BUILDKIT } from "./builderImage";
 import { DockerServerComputeType, dockerServerComputeTypeProblems, dockerServerProblems } from "./dockerServer";
 import { resolveSkipUnchanged } from "./skip";
-import { isNative, Platform, PlatformMode, resolvePlatforms } from "./platforms";
+import { isNative, Platform, PlatformMode, platformTag, platformTags, resolvePlatforms } from "./platforms";
 // The platform enumerations, beside the others (components/platforms.ts holds their logic).
 export { Platform, PlatformMode, PLATFORMS, PLATFORM_MODES } from "./platforms";
 // ---- Sources, triggers and schedules (components/source.ts, triggers.ts, schedule.ts) ----
@@ -171,13 +171,15 @@ export interface CachedDockerBuildArgs {
     readonly projectName?: string;
     /**
      * Tag of the image that trusted builds push, which the `inline` and `pull` strategies also read their cache
-     * from: a Docker tag, 1 to 128 letters, digits, `_`, `.` and `-`, not starting with `.` or `-`.
+     * from: a Docker tag, 1 to 128 letters, digits, `_`, `.` and `-`, not starting with `.` or `-` (at most 122 with
+     * two platforms built natively, which also push `<imageTag>-<arch>`).
      * @default "latest"
      */
     readonly imageTag?: string;
     /**
      * Tag of the cache manifest that the `registry` strategy reads and writes, never expired by the lifecycle
-     * rules: a Docker tag like `imageTag`, and different from it.
+     * rules: a Docker tag like `imageTag`, and different from it (at most 122 characters with two platforms, whose
+     * builds also cache to `<cacheTag>-<arch>`).
      * @default "buildcache"
      */
     readonly cacheTag?: string;
@@ -1252,6 +1254,26 @@ export function resolveArgs(name: string, stack: string, args: CachedDockerBuild
     const branchCaches = resolveBranchCaches(p, args, { imageTag, cacheTag, trustedRefs, sourceVersion });
     const contextAndTarget = resolveContextAndTarget(p, args, dockerfileDir);
     const platforms = resolvePlatforms(p, args, { cacheStrategy, registryBuilder, projectName, computeType });
+    // Two platforms push per-platform tags (`<tag>-<arch>`: the image's and the cache's when native, the cache's when
+    // emulated): each must still be a Docker tag (128 characters at most).
+    if (imageTagOk && cacheTagOk) {
+        for (const [key, tag] of [
+            ["imageTag", imageTag],
+            ["cacheTag", cacheTag],
+        ] as const) {
+            const pushed = platformTags({ ...platforms, imageTag, cacheTag, cacheStrategy });
+            const longest = platforms.platforms
+                .map((x) => platformTag(tag, x))
+                .filter((t) => pushed.includes(t))
+                .reduce((m, t) => Math.max(m, t.length - tag.length), 0);
+            p.check(
+                tag.length + longest <= 128,
+                key,
+                tag,
+                `Allowed: at most ${128 - longest} characters with these platforms, whose builds push ${tag.length > 20 ? `<${key}>` : tag}-<arch> (Docker tags end at 128).`,
+            );
+        }
+    }
     // ---- Skip unchanged builds ----
     const skipUnchanged = resolveSkipUnchanged(p, args, cacheStrategy);
     // A cache per branch and two platforms built natively don't compose yet: the manifest job joins the platform tags

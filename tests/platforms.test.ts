@@ -81,6 +81,37 @@ describe("platforms: arguments", () => {
         assert.match(ps[0].allowed, /at most 58 characters when two platforms are built natively/);
     });
 
+    it("per-platform tags stay Docker tags: imageTag and cacheTag leave room for '-<arch>' where a platform pushes one", () => {
+        const t = (n: number, c = "x") => c.repeat(n);
+        // Native: each platform pushes <imageTag>-<arch> and, with registry, <cacheTag>-<arch>.
+        assert.deepEqual(problemsOf({ platforms: BOTH, imageTag: t(122), cacheTag: t(122, "c") }), []);
+        const native = problemsOf({ platforms: BOTH, imageTag: t(123), cacheTag: t(123, "c") });
+        assert.deepEqual(
+            native.map((x) => [x.key, x.value, x.allowed]),
+            [
+                [
+                    "imageTag",
+                    t(123),
+                    "Allowed: at most 122 characters with these platforms, whose builds push <imageTag>-<arch> (Docker tags end at 128).",
+                ],
+                [
+                    "cacheTag",
+                    t(123, "c"),
+                    "Allowed: at most 122 characters with these platforms, whose builds push <cacheTag>-<arch> (Docker tags end at 128).",
+                ],
+            ],
+        );
+        // inline has no cache tag of its own; emulated pushes one image (a manifest list) and a cache per platform.
+        assert.deepEqual(problemsOf({ platforms: BOTH, cacheStrategy: "inline", cacheTag: t(128, "c") }), []);
+        assert.deepEqual(problemsOf({ platforms: BOTH, platformMode: "emulated", imageTag: t(128) }), []);
+        assert.deepEqual(
+            problemsOf({ platforms: BOTH, platformMode: "emulated", cacheTag: t(123, "c") }).map((x) => x.key),
+            ["cacheTag"],
+        );
+        // One platform pushes no per-platform tag.
+        assert.deepEqual(problemsOf({ imageTag: t(128), cacheTag: t(128, "c") }), []);
+    });
+
     it("protects each platform's own image and cache tags natively, each platform's cache emulated; inline and pull have no separate cache tag", () => {
         const a = resolveArgs("app", "dev", { platforms: BOTH });
         assert.deepEqual(protectedTags(a), [

@@ -2,7 +2,7 @@
 # pre_build, before any registry operation: the retries for transient registry errors, in one place. It defines the
 # functions below and writes them, with RETRY_DELAYS, to this build's own file RETRY_SH; every later command that
 # talks to a registry (login, builder, probe or pull, build, export) sources that file (`. "$RETRY_SH"`). So the
-# functions are in the buildspec once (CodeBuild caps an inline buildspec at 25,600 characters), and no command
+# functions are defined once, in this file, and no command
 # relies on a function surviving from an earlier command (CodeBuild carries variables between commands, but not
 # necessarily functions).
 #
