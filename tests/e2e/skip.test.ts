@@ -158,7 +158,8 @@ describe("skip unchanged builds (e2e, local build host)", function () {
     });
 
     it("inline: each input changed alone rebuilds (context file, Dockerfile, build arg, a moved base tag, the strategy); a tag moved away is put back by a skip", async function () {
-        const h = await ready(this, shared.host);
+        // The strategy change builds with registry on the docker-container builder: it needs the BuildKit image too.
+        const h = await ready(this, shared.host, REGISTRY);
         const repo = "e2e/skip-changes";
         // The base under a tag of this test's own, so that moving it touches no other test.
         const baseRepo = "e2e/skip-base";

@@ -266,6 +266,12 @@ describe("local-build --context --portable on an existing daemon", function () {
             );
             this.skip();
         }
+        if (!findBuildkitArchive()) {
+            pending(
+                this,
+                "no BuildKit image archive (CBCACHE_BUILDKIT_IMAGE_ARCHIVE, or the shared folder's) for CodeBuild's builder",
+            );
+        }
         env = await ensureDockerEnv();
         daemon = await startDaemon({ containerdStore: false, env });
         work = fs.mkdtempSync(path.join(os.tmpdir(), "cbportable-test-"));
