@@ -69,7 +69,8 @@ fi
 #   resolver under it retries a 408 or 429 up to 5 attempts, a 500, 503 or 504 only once, and never the same status
 #   twice in a row (vendor/github.com/containerd/containerd/v2/core/remotes/docker/resolver.go:733, :821-852).
 # So build_once follows the build's output. When an import vertex ends in a transient error (registry_transient), it
-# stops the build at once with a SIGTERM (buildx cancels the solve: `context canceled`; no step has run) and ends
+# stops the build at once with a SIGTERM (buildx cancels the solve: `context canceled`; usually before any step runs,
+# though BuildKit may start one before the stop lands: it is then in the builder's local cache) and ends
 # with one line naming the ref and the error; registry_retry then runs the build again after its delay, with the
 # same attempts and waits as every registry operation. A permanent error (not found on a first build, 401, 403) is
 # left to BuildKit, as before. On the last attempt (RETRY_LAST, retry.sh) with CACHE_IMPORT_FAILURE=build-cold the
