@@ -160,7 +160,7 @@ describe("local-build --context on a multi-stage Dockerfile, and a build that fa
         const out = r.stdout;
         assert.match(
             out,
-            /^builder: CodeBuild's docker-container builder: BuildKit v\d+\.\d+\.\d+ from the image public\.ecr\.aws\/vend\/moby\/buildkit:v[\d.]+, loaded from \S+ \(/m,
+            /^builder: CodeBuild's docker-container builder: BuildKit v\d+\.\d+\.\d+ from the image localhost\/layer-cache-builder:sha256-[0-9a-f]{64}, loaded from \S+ \(/m,
         );
         // All 11 steps of both stages, in Dockerfile order (builder 1-7, then stage-1 1-4).
         const rows = [...out.matchAll(STEP_ROW)].map((m) => m[0]);
