@@ -302,6 +302,25 @@ describe("platforms: the buildspec", () => {
     });
 });
 
+/**
+ * The policy pack's lifecycle rule on the registrations named `prefix…`: asserts it passes as deployed, then returns
+ * its violation messages once the lifecycle rules whose first tag pattern `drop` selects are removed.
+ */
+async function lifecycleRuleMessages(prefix: string, drop: (firstTag: string | undefined) => boolean): Promise<string> {
+    const regs = registrations.filter((r) => r.name.startsWith(prefix));
+    const rule = policies.find((p) => p.name === "ecr-lifecycle-protects-cache")!;
+    assert.deepEqual((await runPolicy(rule, regs)).violations, []);
+    const unshielded = await runPolicy(rule, regs, (type, props) => {
+        if (type !== "aws:ecr/lifecyclePolicy:LifecyclePolicy") return props;
+        const doc = JSON.parse(props.policy as string);
+        doc.rules = doc.rules.filter(
+            (r: { selection: { tagPatternList?: string[] } }) => !drop(r.selection.tagPatternList?.[0]),
+        );
+        return { ...props, policy: JSON.stringify(doc) };
+    });
+    return unshielded.violations.map((v) => v.message).join("\n");
+}
+
 describe("platforms: the resources (Pulumi mocks)", () => {
     before(() => installMocks({ stack: "dev" }));
 
@@ -350,19 +369,7 @@ describe("platforms: the resources (Pulumi mocks)", () => {
     });
 
     it("the policy pack's lifecycle rule passes on the batch stack, and flags it when the arm64 tags lose their shields", async () => {
-        const regs = registrations.filter((r) => r.name.startsWith("two-"));
-        const rule = policies.find((p) => p.name === "ecr-lifecycle-protects-cache")!;
-        assert.deepEqual((await runPolicy(rule, regs)).violations, []);
-        const unshielded = await runPolicy(rule, regs, (type, props) => {
-            if (type !== "aws:ecr/lifecyclePolicy:LifecyclePolicy") return props;
-            const doc = JSON.parse(props.policy as string);
-            doc.rules = doc.rules.filter(
-                (r: { selection: { tagPatternList?: string[] } }) =>
-                    !r.selection.tagPatternList?.[0]?.endsWith("-arm64"),
-            );
-            return { ...props, policy: JSON.stringify(doc) };
-        });
-        const messages = unshielded.violations.map((v) => v.message).join("\n");
+        const messages = await lifecycleRuleMessages("two-", (tag) => tag?.endsWith("-arm64") === true);
         assert.match(messages, /latest-arm64/);
         assert.match(messages, /buildcache-arm64/);
     });
@@ -397,19 +404,7 @@ describe("platforms: the resources (Pulumi mocks)", () => {
             filters.map((f: { filter: string }) => f.filter),
             ["latest", "buildcache", "latest-*", "buildcache-*", "key-*"],
         );
-        const regs = registrations.filter((r) => r.name.startsWith("emu-"));
-        const rule = policies.find((p) => p.name === "ecr-lifecycle-protects-cache")!;
-        assert.deepEqual((await runPolicy(rule, regs)).violations, []);
-        const unshielded = await runPolicy(rule, regs, (type, props) => {
-            if (type !== "aws:ecr/lifecyclePolicy:LifecyclePolicy") return props;
-            const doc = JSON.parse(props.policy as string);
-            doc.rules = doc.rules.filter(
-                (r: { selection: { tagPatternList?: string[] } }) =>
-                    r.selection.tagPatternList?.[0] !== "buildcache-arm64",
-            );
-            return { ...props, policy: JSON.stringify(doc) };
-        });
-        assert.match(unshielded.violations.map((v) => v.message).join("\n"), /buildcache-arm64/);
+        assert.match(await lifecycleRuleMessages("emu-", (tag) => tag === "buildcache-arm64"), /buildcache-arm64/);
     });
 
     it("one arm64 platform: an ARM_CONTAINER project on the aarch64 image, no batch; IMMUTABLE with two platforms keeps within ECR's 5 filters", async () => {

@@ -22,7 +22,7 @@ import { LocalHost, startLocalHost } from "../../local/host";
 import { LocalRegistry, startLocalRegistry } from "../../local/registry";
 import { runScenario, ScenarioResult } from "../../local/scenario";
 import { freePort } from "../../local/util";
-import { canRunDocker, printed, SKIP_REASON, SMALL, why } from "./helpers";
+import { canRunDocker, pending, printed, SKIP_REASON, SMALL, why } from "./helpers";
 import { singleStage } from "../../bench/dockerfile";
 
 const REPO = "moby/buildkit";
@@ -39,16 +39,16 @@ describe("builder image end to end: pulled by digest from the first source that 
     let liarAddress = "";
     /** The BuildKit archive's digest, as pushed to `hub`. */
     let digest = "";
-    let pending: string | undefined;
+    let whyPending: string | undefined;
 
     before(async function () {
         if (!canRunDocker) {
-            pending = SKIP_REASON;
+            whyPending = SKIP_REASON;
             return;
         }
         const archive = findBuildkitArchive();
         if (!archive) {
-            pending =
+            whyPending =
                 "no BuildKit image archive (CBCACHE_BUILDKIT_IMAGE_ARCHIVE or ../shared/buildkit/buildkit-image.tar.gz)";
             return;
         }
@@ -110,10 +110,7 @@ describe("builder image end to end: pulled by digest from the first source that 
     });
 
     function ready(ctx: Mocha.Context): void {
-        if (pending) {
-            console.log(`      PENDING: ${pending}`);
-            ctx.skip();
-        }
+        if (whyPending) pending(ctx, whyPending);
     }
 
     /** One build on a fresh host given no builder image, with the builder image at `first` and the mirror `next`. */
