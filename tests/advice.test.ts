@@ -1,4 +1,4 @@
-// The cache findings on a Dockerfile (local/advice.ts), each on a Dockerfile that has the problem and on one that
+// The cache findings on a Dockerfile (localBuild/advice.ts), each on a Dockerfile that has the problem and on one that
 // doesn't; the matching of Dockerfile lines to BuildKit's steps; the parse of BuildKit's check output. Pure: the
 // real dockerfile-ast parser, no Docker, nothing mocked.
 import { strict as assert } from "assert";
@@ -9,8 +9,8 @@ import {
     parseBuildkitChecks,
     parseDockerfile,
     stepsOfLines,
-} from "../local/advice";
-import type { DockerfileStep } from "../local/report";
+} from "../localBuild/advice";
+import type { DockerfileStep } from "../standIn/report";
 
 const find = (text: string, args: Record<string, string> = {}) => cacheFindings(parseDockerfile(text), args);
 const rules = (text: string, args: Record<string, string> = {}) => find(text, args).map((f) => f.rule);

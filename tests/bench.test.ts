@@ -8,7 +8,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { SCALE_STEPS, scaleWorkload, WORKLOADS } from "../bench/dockerfile";
+import { SCALE_STEPS, scaleWorkload, WORKLOADS } from "../localBuild/dockerfile";
 import { scaleStepsFlag, selectedWorkloads, workloadFlag } from "../bench/options";
 import {
     builderStart,
@@ -27,10 +27,10 @@ import {
     SCALE_RUNS,
     skippedOf,
     skipMismatch,
-} from "../bench/experiment";
+} from "../localBuild/experiment";
 import { limitOf, LIMIT_ROUND_TRIPS, median, timesLimit } from "../bench/limit";
 import { mean, registryVsInlineChange, scaleChartSpec, scaleMarkdown, scaleRows } from "../bench/scale";
-import { DOCKER_SERVER_RUNS, DOCKER_SERVER_VARIANTS, withoutCacheRead } from "../bench/docker-server";
+import { DOCKER_SERVER_RUNS, DOCKER_SERVER_VARIANTS, withoutCacheRead } from "../bench/dockerServer";
 import {
     BenchResults,
     chartSpec,
@@ -44,10 +44,10 @@ import {
 } from "../bench/results";
 import { Problems } from "../components/args";
 import { resolveSkipUnchanged, SKIP_STRATEGIES } from "../components/skip";
-import { LocalDockerServer, shouldRecycle } from "../local/docker-server";
-import { componentBuildspecYaml } from "../local/component-buildspec";
-import type { BuildHostOptions } from "../local/daemon";
-import type { DockerEnv } from "../local/engine";
+import { LocalDockerServer, shouldRecycle } from "../standIn/dockerServer";
+import { componentBuildspecYaml } from "../standIn/componentBuildspec";
+import type { BuildHostOptions } from "../standIn/daemon";
+import type { DockerEnv } from "../standIn/engine";
 
 function rec(o: Partial<RunRecord> & Pick<RunRecord, "variant" | "run" | "buildSeconds">): RunRecord {
     return {

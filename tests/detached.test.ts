@@ -1,11 +1,11 @@
-// The helper that runs the stand-in's background processes (local/detached.ts), on real small processes
+// The helper that runs the stand-in's background processes (standIn/detached.ts), on real small processes
 // (sleep, sh). Nothing is mocked. "Reaped" is checked with /proc/<pid>: a zombie still has its entry.
 import { strict as assert } from "assert";
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { pidAlive, startDetached, stopPid } from "../local/detached";
+import { pidAlive, startDetached, stopPid } from "../standIn/detached";
 
 const SH_ENV = { PATH: "/usr/bin:/bin" };
 

@@ -1,12 +1,12 @@
 /**
- * The fault-injecting front of the local registry (local/faults.ts), Docker-free: a real HTTP server stands in
+ * The fault-injecting front of the local registry (standIn/faults.ts), Docker-free: a real HTTP server stands in
  * for the registry behind a real front on 127.0.0.1, and a real HTTP client sends the requests. Nothing is
  * mocked.
  */
 import { strict as assert } from "assert";
 import * as http from "http";
 import * as net from "net";
-import { FaultFront, FaultPlan, matches, mulberry32, validatePlan } from "../local/faults";
+import { FaultFront, FaultPlan, matches, mulberry32, validatePlan } from "../standIn/faults";
 
 /** An upstream that answers 200 "ok" (and counts), with the front before it, like registry.ts wires it. */
 async function frontOnUpstream(): Promise<{
@@ -62,7 +62,7 @@ function send(port: number, method: string, path: string, body?: string): Promis
 const BLOB = "/v2/app/blobs/sha256:" + "a".repeat(64);
 const MANIFEST = "/v2/app/manifests/latest";
 
-describe("fault front of the local registry (local/faults.ts)", () => {
+describe("fault front of the local registry (standIn/faults.ts)", () => {
     let f: Awaited<ReturnType<typeof frontOnUpstream>>;
     beforeEach(async () => {
         f = await frontOnUpstream();

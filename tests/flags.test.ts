@@ -1,4 +1,4 @@
-// The command-line flag parser shared by `npm run local-build` and `npm run bench` (local/flags.ts).
+// The command-line flag parser shared by `npm run local-build` and `npm run bench` (localBuild/flags.ts).
 // Pure: parseFlags and usage are called with argv arrays; nothing is run.
 import { strict as assert } from "assert";
 import {
@@ -16,7 +16,7 @@ import {
     usage,
     verboseFlag,
     wholeNumber,
-} from "../local/flags";
+} from "../localBuild/flags";
 
 const flags = {
     strategy: strategyFlag,

@@ -1,10 +1,10 @@
-// The checks local-build runs before its first build (local/preflight.ts). MOCKED: the docker client is a scripted
+// The checks local-build runs before its first build (localBuild/preflight.ts). MOCKED: the docker client is a scripted
 // function that answers each command as a daemon in the named state would (the answers' texts are the real ones
 // Docker prints); no Docker runs. Each failure must be one line that says what to do. The same checks on real
 // daemons: tests/e2e/user-context.test.ts (a missing BuildKit image, a daemon that can't run a container).
 import { strict as assert } from "assert";
-import type { DockerRunner } from "../local/buildkit-image";
-import { builderLine, fallbackLine, PreflightError, runPreflight } from "../local/preflight";
+import type { DockerRunner } from "../standIn/buildkitImage";
+import { builderLine, fallbackLine, PreflightError, runPreflight } from "../localBuild/preflight";
 
 const REF = "public.ecr.aws/vend/moby/buildkit:v0.32.2";
 type Answer = { code: number; stdout?: string; stderr?: string };

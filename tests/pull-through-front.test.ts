@@ -1,10 +1,10 @@
 /**
- * The pure part of the local pull-through cache front (`local/pull-through.ts`): which requests it treats as
+ * The pure part of the local pull-through cache front (`standIn/pullThrough.ts`): which requests it treats as
  * pulls through a cache rule, and what a manifest refers to. No Docker, no network; the front itself runs in
  * tests/e2e/pull-through.test.ts.
  */
 import { strict as assert } from "assert";
-import { parseCacheRequest, referencedContent } from "../local/pull-through";
+import { parseCacheRequest, referencedContent } from "../standIn/pullThrough";
 
 const D = `sha256:${"a".repeat(64)}`;
 const PREFIXES = ["docker-hub", "ecr-public"];

@@ -1,7 +1,7 @@
-// BuildKit plain-progress parsing (local/report.ts), on output shaped like BuildKit's: the local
+// BuildKit plain-progress parsing (standIn/report.ts), on output shaped like BuildKit's: the local
 // stand-in's "N cached / M rebuilt" numbers, and so the e2e tests and the benchmark, rest on it.
 import * as assert from "assert";
-import { parseBuildkitPlain } from "../local/report";
+import { parseBuildkitPlain } from "../standIn/report";
 
 describe("parseBuildkitPlain", () => {
     it("reads padded step indexes ([ 2/10]) and stage names, and counts by vertex number", () => {

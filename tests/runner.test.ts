@@ -1,10 +1,10 @@
-// The local runner's CodeBuild phase semantics (local/runner.ts) and its persistent shell (local/shell.ts),
+// The local runner's CodeBuild phase semantics (standIn/runner.ts) and its persistent shell (standIn/shell.ts),
 // on real bash and /bin/sh processes. No Docker: the commands are plain shell.
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { Buildspec, failureStopsBuild, PHASE_NAMES, PhaseName, runBuildspec } from "../local/runner";
+import { Buildspec, failureStopsBuild, PHASE_NAMES, PhaseName, runBuildspec } from "../standIn/runner";
 
 function tmpDir(prefix: string): string {
     return fs.mkdtempSync(path.join(os.tmpdir(), prefix));

@@ -17,7 +17,7 @@ import { argProblems, resolveArgs } from "../components/args";
 import { buildspec, BuildspecOptions, phaseFragments } from "../components/buildspec";
 import { lifecyclePolicy } from "../components/lifecycle";
 import { FORCE_BUILD_VARIABLE, forceBuildHint, KEY_IMAGES_KEPT, KEY_TAG_PATTERN } from "../components/skip";
-import { IN_BUILD_EXPORT_LINE } from "../bench/experiment";
+import { IN_BUILD_EXPORT_LINE } from "../localBuild/experiment";
 import { BashRun, runBash } from "./helpers/bash";
 import { buildspecOptions, TEST_REPOSITORY_URL } from "./helpers/buildspecOptions";
 
@@ -579,7 +579,7 @@ describe("skip unchanged builds: what build.sh, export.sh and metrics.sh do with
         const r = after(options(), { SKIPPED: "0", KEY_REF: key });
         assert.equal(r.status, 0, r.stderr);
         assert.deepEqual(cacheTo(r), [[CACHE_TO]], "one docker build, carrying the cache export");
-        // The bench reads this line to find the export's time inside the build (bench/experiment.ts).
+        // The bench reads this line to find the export's time inside the build (localBuild/experiment.ts).
         assert.ok(r.stdout.includes(IN_BUILD_EXPORT_LINE), r.stdout);
         assert.equal(event(r).export, "written");
         // Every step cached (an input that changes no step, e.g. an unused build arg): still written, by the build.

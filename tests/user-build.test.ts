@@ -1,9 +1,9 @@
-// A failed build's summary (local/user-build.ts failureSummary): the phase, the command's first line, its exit status,
+// A failed build's summary (localBuild/userBuild.ts failureSummary): the phase, the command's first line, its exit status,
 // its last error lines and the log file, instead of the buildspec's bash. The build result is made up here in the
-// shape local/runner.ts returns (a real failing build: tests/e2e/user-context.test.ts). No Docker.
+// shape standIn/runner.ts returns (a real failing build: tests/e2e/user-context.test.ts). No Docker.
 import { strict as assert } from "assert";
-import type { OutputLine, PhaseResult } from "../local/runner";
-import { failureSummary } from "../local/user-build";
+import type { OutputLine, PhaseResult } from "../standIn/runner";
+import { failureSummary } from "../localBuild/userBuild";
 
 const BASH = [
     'if [ "${CODEBUILD_BUILD_SUCCEEDING:-1}" = 1 ]; then',

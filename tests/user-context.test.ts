@@ -1,14 +1,14 @@
-// `npm run local-build -- --context DIR`: the checks of its input before any daemon starts (local/user-context.ts),
-// the copy the builds run on, and the build args (local/user-build.ts). Real files in a temp folder; the report is
+// `npm run local-build -- --context DIR`: the checks of its input before any daemon starts (localBuild/userContext.ts),
+// the copy the builds run on, and the build args (localBuild/userBuild.ts). Real files in a temp folder; the report is
 // tested in tests/user-report.test.ts, the real builds in tests/e2e/user-context.test.ts. No Docker.
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { FlagError } from "../local/flags";
-import { checkUserContext, copyContext, CONTEXT_DIR, UserContextInput } from "../local/user-context";
-import { resolveBuildArgs } from "../local/user-build";
+import { FlagError } from "../localBuild/flags";
+import { checkUserContext, copyContext, CONTEXT_DIR, UserContextInput } from "../localBuild/userContext";
+import { resolveBuildArgs } from "../localBuild/userBuild";
 
 let dir: string;
 const write = (p: string, text: string) => {
@@ -147,7 +147,7 @@ describe("user context: input checked before any daemon starts", () => {
             process.execPath,
             [
                 require.resolve("tsx/cli"),
-                "local/cli.ts",
+                "localBuild/cli.ts",
                 "--context",
                 path.join(dir, "app"),
                 "--change",
@@ -165,7 +165,7 @@ describe("user context: input checked before any daemon starts", () => {
         // Real: the command, with a PATH that has no docker client; no Docker is asked anything.
         const r = spawnSync(
             process.execPath,
-            [require.resolve("tsx/cli"), "local/cli.ts", "--context", path.join(dir, "app"), "--portable"],
+            [require.resolve("tsx/cli"), "localBuild/cli.ts", "--context", path.join(dir, "app"), "--portable"],
             { cwd: path.resolve(__dirname, ".."), encoding: "utf8", env: { ...process.env, PATH: "/nonexistent" } },
         );
         assert.equal(r.status, 1, r.stderr);
@@ -178,7 +178,7 @@ describe("user context: input checked before any daemon starts", () => {
     it("--runs takes a whole number of at least 1, and only with --context", function () {
         this.timeout(30_000);
         const cli = (args: string[]) =>
-            spawnSync(process.execPath, [require.resolve("tsx/cli"), "local/cli.ts", ...args], {
+            spawnSync(process.execPath, [require.resolve("tsx/cli"), "localBuild/cli.ts", ...args], {
                 cwd: path.resolve(__dirname, ".."),
                 encoding: "utf8",
                 env: { ...process.env, PATH: "/nonexistent" },

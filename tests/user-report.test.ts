@@ -1,15 +1,15 @@
-// The report of `npm run local-build -- --context DIR` (local/user-report.ts) and the step numbering it rests on
-// (local/advice.ts dockerfileSteps). No Docker, nothing mocked: the multi-stage builds are BuildKit's real
+// The report of `npm run local-build -- --context DIR` (localBuild/userReport.ts) and the step numbering it rests on
+// (localBuild/advice.ts dockerfileSteps). No Docker, nothing mocked: the multi-stage builds are BuildKit's real
 // `--progress=plain` output, recorded from `npm run local-build -- --context tests/e2e/fixtures/multi-stage --change
 // notes.txt --change src/main.c --change config/app.conf` (docker-container builder, BuildKit v0.32.2; registry port
-// masked) in tests/fixtures/multi-stage-*.plain.txt, read by the real parser (local/report.ts). The single-stage
+// masked) in tests/fixtures/multi-stage-*.plain.txt, read by the real parser (standIn/report.ts). The single-stage
 // records and the run-to-run numbers below are made up, to pin the arithmetic.
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { dockerfileSteps, parseDockerfile } from "../local/advice";
-import { DockerfileStep, parseBuildkitPlain } from "../local/report";
-import type { UserBuildName, UserBuildRecord } from "../local/user-build";
+import { dockerfileSteps, parseDockerfile } from "../localBuild/advice";
+import { DockerfileStep, parseBuildkitPlain } from "../standIn/report";
+import type { UserBuildName, UserBuildRecord } from "../localBuild/userBuild";
 import {
     buildTable,
     hitDisagreements,
@@ -19,7 +19,7 @@ import {
     stepRows,
     userReport,
     verdictLines,
-} from "../local/user-report";
+} from "../localBuild/userReport";
 
 const FIXTURES = path.join(__dirname, "fixtures");
 const MULTI = parseDockerfile(fs.readFileSync(path.join(__dirname, "e2e/fixtures/multi-stage/Dockerfile"), "utf8"));

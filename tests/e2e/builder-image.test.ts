@@ -16,14 +16,14 @@ import * as http from "http";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { dockerRunner, findBuildkitArchive } from "../../local/buildkit-image";
-import { startBuildHost } from "../../local/daemon";
-import { LocalHost, startLocalHost } from "../../local/host";
-import { LocalRegistry, startLocalRegistry } from "../../local/registry";
-import { runScenario, ScenarioResult } from "../../local/scenario";
-import { freePort } from "../../local/util";
+import { dockerRunner, findBuildkitArchive } from "../../standIn/buildkitImage";
+import { startBuildHost } from "../../standIn/daemon";
+import { LocalHost, startLocalHost } from "../../standIn/host";
+import { LocalRegistry, startLocalRegistry } from "../../standIn/registry";
+import { runScenario, ScenarioResult } from "../../standIn/scenario";
+import { freePort } from "../../standIn/util";
 import { canRunDocker, pending, printed, SKIP_REASON, SMALL, why } from "./helpers";
-import { singleStage } from "../../bench/dockerfile";
+import { singleStage } from "../../localBuild/dockerfile";
 
 const REPO = "moby/buildkit";
 

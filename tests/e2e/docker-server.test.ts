@@ -1,14 +1,14 @@
-// End-to-end test of the Docker server model (local/docker-server.ts), real Docker: the component's inline
+// End-to-end test of the Docker server model (standIn/dockerServer.ts), real Docker: the component's inline
 // buildspec runs twice on the project's one daemon (the second build finds every step on it: all cached, no layer
 // downloaded), then, after the idle time, on a recycled, empty daemon, where the ECR cache (here the local
 // registry) gives every step back by downloading the image. 3 steps of 1 MB.
 import { strict as assert } from "assert";
-import { singleStage } from "../../bench/dockerfile";
-import { runScenario } from "../../local/scenario";
-import { LocalDockerServer } from "../../local/docker-server";
+import { singleStage } from "../../localBuild/dockerfile";
+import { runScenario } from "../../standIn/scenario";
+import { LocalDockerServer } from "../../standIn/dockerServer";
 import { ready, SharedHost } from "./helpers";
 
-describe("e2e: CodeBuild's Docker server, modelled (local/docker-server.ts)", function () {
+describe("e2e: CodeBuild's Docker server, modelled (standIn/dockerServer.ts)", function () {
     this.timeout(300_000);
     const shared = new SharedHost().hooks();
 

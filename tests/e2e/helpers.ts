@@ -4,8 +4,8 @@
 // shown when an assertion fails; the one LocalHost a suite shares (SharedHost) and the quiet component build the
 // suites run on it (componentBuild).
 import type { CacheStrategy } from "../../components/args";
-import { LocalBuildResult, LocalHost, startLocalHost } from "../../local/host";
-import { RegistryMode, runScenario, ScenarioOptions, ScenarioResult } from "../../local/scenario";
+import { LocalBuildResult, LocalHost, startLocalHost } from "../../standIn/host";
+import { RegistryMode, runScenario, ScenarioOptions, ScenarioResult } from "../../standIn/scenario";
 import { RegistryApi } from "./registry-api";
 
 /** Docker daemons need root; `CBCACHE_LOCAL_SKIP_DOCKER` turns the e2e suites off on purpose. */

@@ -1,11 +1,11 @@
-// Smoke test of the local CodeBuild stand-in (local/) with Docker: real builds on fresh Docker daemons
+// Smoke test of the local CodeBuild stand-in (standIn/) with Docker: real builds on fresh Docker daemons
 // against the local registry. The runner's phase semantics need no Docker: tests/runner.test.ts.
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { LocalHost, runLocalBuild, startLocalHost } from "../../local/host";
-import { ensureBaseImage, makeLayer } from "../../local/base-image";
+import { LocalHost, runLocalBuild, startLocalHost } from "../../standIn/host";
+import { ensureBaseImage, makeLayer } from "../../standIn/baseImage";
 import { canRunDocker, pending, SKIP_REASON } from "./helpers";
 
 function tmpDir(prefix: string): string {

@@ -5,7 +5,7 @@
 // The pieces, all on 127.0.0.1:
 // - "Docker Hub": a second local registry (`startLocalRegistry`) holding `library/busybox:<TAG>`, the same
 //   reproducible busybox image the other tests use, under a tag that Docker Hub doesn't have;
-// - "ECR": the shared local registry behind `startPullThroughFront` (local/pull-through.ts), which plays ECR's
+// - "ECR": the shared local registry behind `startPullThroughFront` (standIn/pullThrough.ts), which plays ECR's
 //   pull-through cache rule `docker-hub` → "Docker Hub": a miss under `docker-hub/` imports the image from the
 //   upstream into `docker-hub/library/busybox`, a hit is served from there;
 // - the component's own buildspec (`pullThroughCache: "existing"`, both upstreams), rendered for that "ECR" and
@@ -24,16 +24,16 @@ import { strict as assert } from "assert";
 import * as dns from "dns";
 import * as YAML from "yaml";
 import type { CachedDockerBuildArgs } from "../../components/args";
-import { ensureBaseImage, BaseImage } from "../../local/base-image";
+import { ensureBaseImage, BaseImage } from "../../standIn/baseImage";
 import { DEFAULTS } from "../../components/args";
 import { BUILDKIT_V0_32_2, localBuilderImage } from "../../components/builderImage";
-import { builderImageOf } from "../../local/buildkit-image";
-import { componentBuildspecYaml } from "../../local/component-buildspec";
-import { LocalBuildResult, LocalHost, startLocalHost } from "../../local/host";
-import { PullThroughFront, startPullThroughFront } from "../../local/pull-through";
-import { LocalRegistry, startLocalRegistry } from "../../local/registry";
-import type { Buildspec } from "../../local/runner";
-import { localArgs, runScenario, ScenarioResult } from "../../local/scenario";
+import { builderImageOf } from "../../standIn/buildkitImage";
+import { componentBuildspecYaml } from "../../standIn/componentBuildspec";
+import { LocalBuildResult, LocalHost, startLocalHost } from "../../standIn/host";
+import { PullThroughFront, startPullThroughFront } from "../../standIn/pullThrough";
+import { LocalRegistry, startLocalRegistry } from "../../standIn/registry";
+import type { Buildspec } from "../../standIn/runner";
+import { localArgs, runScenario, ScenarioResult } from "../../standIn/scenario";
 import { RegistryApi } from "./registry-api";
 import { canRunDocker, SKIP_REASON } from "./helpers";
 

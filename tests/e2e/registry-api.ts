@@ -1,7 +1,7 @@
 // A small client for the local registry's HTTP API (Docker Registry HTTP API V2), for the end-to-end
 // tests to check what a build did or didn't push. It talks to the registry itself (`upstream`), not to
 // the byte-counting proxy the builds use, so these checks never show up in a build's byte counts.
-import type { LocalRegistry } from "../../local/host";
+import type { LocalRegistry } from "../../standIn/host";
 
 /** Every manifest type a build here can push: OCI and Docker, single image and index. */
 export const MANIFEST_ACCEPT = [

@@ -9,10 +9,10 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { findBuildkitArchive } from "../../local/buildkit-image";
-import { makeDockerConfig, startDaemon, Daemon } from "../../local/daemon";
-import { DockerEnv, ensureDockerEnv } from "../../local/engine";
-import { run, runOk } from "../../local/util";
+import { findBuildkitArchive } from "../../standIn/buildkitImage";
+import { makeDockerConfig, startDaemon, Daemon } from "../../standIn/daemon";
+import { DockerEnv, ensureDockerEnv } from "../../standIn/engine";
+import { run, runOk } from "../../standIn/util";
 import { canRunDocker, pending, SKIP_REASON } from "./helpers";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -36,7 +36,7 @@ export const EXAMPLE_ARGS: Record<string, string[]> = {
 };
 
 function localBuild(args: string[], env: NodeJS.ProcessEnv = process.env) {
-    const r = spawnSync(process.execPath, [require.resolve("tsx/cli"), "local/cli.ts", ...args], {
+    const r = spawnSync(process.execPath, [require.resolve("tsx/cli"), "localBuild/cli.ts", ...args], {
         cwd: ROOT,
         encoding: "utf8",
         env,

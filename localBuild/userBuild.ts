@@ -1,7 +1,7 @@
 // `npm run local-build -- --context DIR [--file PATH] [--change PATH …]`: the component's real buildspec on the
-// user's own Dockerfile. On a copy of the context (user-context.ts): a cold build, a warm one with no change, and
+// user's own Dockerfile. On a copy of the context (userContext.ts): a cold build, a warm one with no change, and
 // one change build per `--change` path, each on a fresh build host; then BuildKit's own checks and the cache
-// findings (advice.ts); user-report.ts makes the report of them: the step table, which step a change to each path
+// findings (advice.ts); userReport.ts makes the report of them: the step table, which step a change to each path
 // invalidates, and what share of the cold build it costs. `--runs N` runs the whole series N times.
 // A build that fails stops the run with a short summary (failureSummary) and its whole log in a file.
 //
@@ -15,17 +15,17 @@ import * as path from "path";
 import * as YAML from "yaml";
 import type { CacheStrategy } from "../components/args";
 import { BuildkitCheck, parseBuildkitChecks } from "./advice";
-import type { BaseImage } from "./base-image";
-import { builderImageOf, dockerRunner } from "./buildkit-image";
-import { componentBuildspecYaml } from "./component-buildspec";
-import { startBuildHost } from "./daemon";
-import type { DockerEnv } from "./engine";
-import { LocalBuildOptions, LocalBuildResult, LocalRegistry, runLocalBuild } from "./host";
-import type { DockerfileStep } from "./report";
-import type { Buildspec } from "./runner";
-import { localArgs, RegistryMode } from "./scenario";
-import { CONTEXT_DIR, copyContext, UserContext } from "./user-context";
-import { run } from "./util";
+import type { BaseImage } from "../standIn/baseImage";
+import { builderImageOf, dockerRunner } from "../standIn/buildkitImage";
+import { componentBuildspecYaml } from "../standIn/componentBuildspec";
+import { startBuildHost } from "../standIn/daemon";
+import type { DockerEnv } from "../standIn/engine";
+import { LocalBuildOptions, LocalBuildResult, LocalRegistry, runLocalBuild } from "../standIn/host";
+import type { DockerfileStep } from "../standIn/report";
+import type { Buildspec } from "../standIn/runner";
+import { localArgs, RegistryMode } from "../standIn/scenario";
+import { CONTEXT_DIR, copyContext, UserContext } from "./userContext";
+import { run } from "../standIn/util";
 
 /** Where the user's builds run: this machine's stand-in, or an existing daemon (portable.ts). */
 export interface UserBuildHost {

@@ -7,7 +7,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { BaseImage, ensureBaseImage, registryApi } from "./base-image";
+import { BaseImage, ensureBaseImage, registryApi } from "./baseImage";
 import type { LocalRegistry } from "./registry";
 
 const BINFMT = "/proc/sys/fs/binfmt_misc";
@@ -97,7 +97,7 @@ export function arm64Busybox(cacheDir = path.join(os.tmpdir(), "cbcache-arm64"))
 }
 
 /**
- * A busybox base image for both platforms: the amd64 one of local/base-image.ts, an arm64 one made the same way
+ * A busybox base image for both platforms: the amd64 one of standIn/baseImage.ts, an arm64 one made the same way
  * from the arm64 busybox-static, and an OCI index of the two under `<repo>:<tag>`, so that one `FROM` line serves
  * both platform jobs. Needs {@link ensureArm64Emulation} (the arm64 busybox lists its applets under QEMU).
  */

@@ -4,26 +4,26 @@
  * local registry that requires a login and stands in for ECR: a cold build, a rebuild with no change,
  * and a rebuild after a change halfway down a small synthetic Dockerfile, for each cache strategy.
  * `registry` runs on CodeBuild's `docker-container` builder where a fresh host can get its BuildKit image
- * (local/buildkit-image.ts), else, said in one line, on the containerd-store mode (local/scenario.ts).
+ * (standIn/buildkitImage.ts), else, said in one line, on the containerd-store mode (standIn/scenario.ts).
  *
  *   npm run local-build                          # all three strategies, small Dockerfile
  *   npm run local-build -- --strategy registry   # one strategy
  *   npm run local-build -- --steps 12 --mb 4 --verbose
  *   npm run local-build -- --help
  *
- * With `--context DIR` it runs the same buildspec on the user's own Dockerfile instead (local/user-build.ts):
+ * With `--context DIR` it runs the same buildspec on the user's own Dockerfile instead (localBuild/userBuild.ts):
  * cold, warm, one change build per `--change` path, `--runs N` times (default {@link DEFAULT_RUNS}), BuildKit's checks
- * and the cache findings, and the report (local/user-report.ts): every step of every stage, the verdict, medians and
- * ranges. Before the first build, local/preflight.ts checks the host (each failure one line, exit 1).
- * `--portable` runs those builds on an existing Docker daemon instead of fresh ones (local/portable.ts).
+ * and the cache findings, and the report (localBuild/userReport.ts): every step of every stage, the verdict, medians and
+ * ranges. Before the first build, localBuild/preflight.ts checks the host (each failure one line, exit 1).
+ * `--portable` runs those builds on an existing Docker daemon instead of fresh ones (localBuild/portable.ts).
  *
  *   npm run local-build -- --context examples/dockerfiles/cache-friendly --change app/main.sh \
  *       --build-arg BASE_IMAGE={local-base} --build-arg BASE_DIGEST={local-base-digest}
  */
-import { runExperiment, RunRecord, summaryTable } from "../bench/experiment";
+import { runExperiment, RunRecord, summaryTable } from "./experiment";
 import type { CacheStrategy } from "../components/args";
 import { cacheFindings } from "./advice";
-import { findBuildkitArchive } from "./buildkit-image";
+import { findBuildkitArchive } from "../standIn/buildkitImage";
 import {
     booleanFlag,
     buildArgFlag,
@@ -40,12 +40,12 @@ import {
     verboseFlag,
     wholeNumber,
 } from "./flags";
-import { startLocalHost } from "./host";
+import { startLocalHost } from "../standIn/host";
 import { DEBIAN_REGISTRY_IMAGE, startPortableHost } from "./portable";
-import { chooseRegistryMode, RegistryMode } from "./scenario";
-import { checkUserContext } from "./user-context";
+import { chooseRegistryMode, RegistryMode } from "../standIn/scenario";
+import { checkUserContext } from "./userContext";
 import { builderLine, BuilderInfo, preflightStandIn } from "./preflight";
-import { registryModeSetInEnv } from "./scenario";
+import { registryModeSetInEnv } from "../standIn/scenario";
 import {
     BASE_PLACEHOLDERS,
     resolveBuildArgs,
@@ -53,8 +53,8 @@ import {
     runUserBuilds,
     UserBuildHost,
     UserBuildRecord,
-} from "./user-build";
-import { SPREAD_POINTS, userReport } from "./user-report";
+} from "./userBuild";
+import { SPREAD_POINTS, userReport } from "./userReport";
 
 /**
  * `--runs`' default. One run shows no spread, and on a shared machine one build's share of cold moved between 66 and

@@ -8,7 +8,7 @@
 // --driver-opt image=<builderImage>` (the component's `builderImage`, public.ecr.aws/vend/moby/buildkit:<version>) in
 // every build's pre_build: BuildKit runs in a container of that image (docs.docker.com/build/builders/drivers/
 // docker-container/). A machine gets it by a pull, or, where it can't pull, from a `docker save` archive
-// (buildkit-image.ts). Without it, the numbers can only come from the daemon's own builder, which CodeBuild doesn't
+// (buildkitImage.ts). Without it, the numbers can only come from the daemon's own builder, which CodeBuild doesn't
 // use for that strategy: {@link fallbackLine}.
 import * as fs from "fs";
 import * as os from "os";
@@ -22,11 +22,11 @@ import {
     dockerRunner,
     findBuildkitArchive,
     provideBuilderImage,
-} from "./buildkit-image";
-import { startBuildHost } from "./daemon";
-import type { LocalHost } from "./host";
-import type { RegistryMode } from "./scenario";
-import { run } from "./util";
+} from "../standIn/buildkitImage";
+import { startBuildHost } from "../standIn/daemon";
+import type { LocalHost } from "../standIn/host";
+import type { RegistryMode } from "../standIn/scenario";
+import { run } from "../standIn/util";
 
 /** A check that failed before any build: its message is one line, with what to do. */
 export class PreflightError extends Error {

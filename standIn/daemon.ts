@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as http from "http";
 import * as os from "os";
 import * as path from "path";
-import { ArchiveSource, BuilderImageResult, dockerRunner, provideBuilderImage } from "./buildkit-image";
+import { ArchiveSource, BuilderImageResult, dockerRunner, provideBuilderImage } from "./buildkitImage";
 import { DockerEnv, ensureDockerEnv } from "./engine";
 import { DetachedProcess, startDetached, stopPid } from "./detached";
 import { mkdirp, run } from "./util";
@@ -196,7 +196,7 @@ export interface BuildHostOptions {
     workDir: string;
     /**
      * The `docker-container` builder's image, which the buildspec's `buildx create` starts: the host gets it
-     * before the buildspec runs (the real pull, else `archive` loaded and tagged `ref`; see buildkit-image.ts).
+     * before the buildspec runs (the real pull, else `archive` loaded and tagged `ref`; see buildkitImage.ts).
      */
     builderImage?: { ref: string; archive?: ArchiveSource };
 }

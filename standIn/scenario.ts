@@ -5,7 +5,7 @@
 // - `docker-container` (default): CodeBuild's path. The buildspec is the one CodeBuild gets, nothing
 //   rewritten: its pre_build creates a `docker-container` buildx builder from the component's `builderImage`.
 //   Each fresh host gets that image first (the real pull, else a `docker save` archive, loaded and tagged
-//   with that reference: buildkit-image.ts). The one component argument the stand-in adds is
+//   with that reference: buildkitImage.ts). The one component argument the stand-in adds is
 //   `buildNetwork: "host"`: this machine's daemons have no bridge network, so the builder's container needs
 //   the host network to reach the registry on 127.0.0.1 (`--driver-opt network=host`, `--network=host`).
 // - `containerd-store`: the documented alternative where no BuildKit image can be had: the daemon's own
@@ -19,9 +19,9 @@ import * as os from "os";
 import * as path from "path";
 import type { CachedDockerBuildArgs, CacheStrategy } from "../components/args";
 import { DEFAULTS } from "../components/args";
-import { componentBuildspecYaml } from "./component-buildspec";
-import { fallbackLine } from "./preflight";
-import { builderImageOf } from "./buildkit-image";
+import { componentBuildspecYaml } from "./componentBuildspec";
+import { fallbackLine } from "../localBuild/preflight";
+import { builderImageOf } from "./buildkitImage";
 import { LocalBuildOptions, LocalBuildResult, LocalHost, runLocalBuild } from "./host";
 import * as YAML from "yaml";
 import type { Buildspec } from "./runner";
@@ -87,7 +87,7 @@ export interface ScenarioOptions {
     label?: string;
     quiet?: boolean;
     printReport?: boolean;
-    /** How the build host is had (runLocalBuild's `startHost`): default a fresh daemon; docker-server.ts's survives. */
+    /** How the build host is had (runLocalBuild's `startHost`): default a fresh daemon; dockerServer.ts's survives. */
     startHost?: LocalBuildOptions["startHost"];
     /** Rewrites the generated buildspec's YAML before it runs (the bench's variants without the cache read). */
     rewriteBuildspec?: (yaml: string) => string;
@@ -108,7 +108,7 @@ export function localArgs(strategy: CacheStrategy, mode: RegistryMode): CachedDo
         dockerfileDir: SCENARIO_DOCKERFILE_DIR,
         sourceVersion: "main",
         // Skip unchanged builds is off here: the stand-in measures the layer cache, and a skipped warm build would
-        // measure nothing of it. tests/e2e/skip.test.ts turns it on; the bench sets it per run (bench/experiment.ts
+        // measure nothing of it. tests/e2e/skip.test.ts turns it on; the bench sets it per run (localBuild/experiment.ts
         // RUN_PLAN: on for cold and change builds, the component's default, and for `warm, skip on`).
         skipUnchanged: false,
     };

@@ -12,8 +12,8 @@
  */
 import type { CacheStrategy } from "../components/args";
 import { SKIP_STRATEGIES } from "../components/skip";
-import type { LocalBuildResult, LocalHost } from "../local/host";
-import { registryModeFromEnv, runScenario, RegistryMode, ScenarioOptions } from "../local/scenario";
+import type { LocalBuildResult, LocalHost } from "../standIn/host";
+import { registryModeFromEnv, runScenario, RegistryMode, ScenarioOptions } from "../standIn/scenario";
 import { singleStage } from "./dockerfile";
 
 /** The default runs of {@link runExperiment} (`npm run local-build`). */
@@ -181,7 +181,7 @@ export interface RunRecord {
     readonly skipped?: boolean;
     /** `docker buildx build` invocations with Dockerfile steps (0 when skipped). */
     readonly dockerBuilds?: number;
-    /** The workload (bench/dockerfile.ts WORKLOADS, or a scale point such as `light-96`), when the bench names one. */
+    /** The workload (localBuild/dockerfile.ts WORKLOADS, or a scale point such as `light-96`), when the bench names one. */
     readonly workload?: string;
     /** Work steps of the Dockerfile this record built. */
     readonly steps?: number;

@@ -36,7 +36,7 @@ export interface BaseImageOptions {
     repo?: string;
     tag?: string;
     /** The image's architecture (default: this machine's) and the static busybox binary for it (default /bin/busybox):
-     *  local/emulation.ts makes the arm64 one from Debian's arm64 busybox-static, which runs here under QEMU. */
+     *  standIn/emulation.ts makes the arm64 one from Debian's arm64 busybox-static, which runs here under QEMU. */
     arch?: "amd64" | "arm64";
     busybox?: string;
 }

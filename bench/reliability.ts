@@ -1,5 +1,5 @@
 /**
- * `npx tsx local/reliability.ts`: the reliability table of issues 14 and 25, measured on the project as built. For
+ * `npx tsx bench/reliability.ts`: the reliability table of issues 14 and 25, measured on the project as built. For
  * each cache strategy and builder (`registry` on CodeBuild's docker-container builder and on the daemon's builder
  * with the containerd store) and each transient fault (503, 429 with an empty body and with ECR's JSON body, 500, a
  * dropped connection), it runs change builds of a small synthetic Dockerfile on fresh local hosts while the
@@ -14,18 +14,18 @@
  * after a first one failed); its cost is {@link retryCost}. The next healthy build afterwards
  * checks that the cache is hit as before.
  *
- *   npx tsx local/reliability.ts                               # every strategy and builder, 10 runs per cell
- *   npx tsx local/reliability.ts --strategy inline --runs 5 --out reliability-inline
- *   npx tsx local/reliability.ts --from reliability-a --from reliability-b   # earlier runs' JSON, merged
+ *   npx tsx bench/reliability.ts                               # every strategy and builder, 10 runs per cell
+ *   npx tsx bench/reliability.ts --strategy inline --runs 5 --out reliability-inline
+ *   npx tsx bench/reliability.ts --from reliability-a --from reliability-b   # earlier runs' JSON, merged
  */
 import * as fs from "fs";
 import * as path from "path";
-import { singleStage } from "../bench/dockerfile";
+import { singleStage } from "../localBuild/dockerfile";
 import type { CacheStrategy } from "../components/args";
-import type { FaultKind } from "./faults";
-import { Command, runCommand, strategyFlag, text, textList, wholeNumber } from "./flags";
-import { LocalBuildResult, LocalHost, startLocalHost } from "./host";
-import { RegistryMode, registryModeSetInEnv, REGISTRY_MODES, runScenario } from "./scenario";
+import type { FaultKind } from "../standIn/faults";
+import { Command, runCommand, strategyFlag, text, textList, wholeNumber } from "../localBuild/flags";
+import { LocalBuildResult, LocalHost, startLocalHost } from "../standIn/host";
+import { RegistryMode, registryModeSetInEnv, REGISTRY_MODES, runScenario } from "../standIn/scenario";
 
 export const KINDS: { kind: FaultKind; title: string }[] = [
     { kind: "503", title: "503" },
@@ -123,7 +123,7 @@ export async function measureCell(
     const builder = builderName(cell);
     const repo = `reliability/${strategy}${registryMode ? `-${registryMode}` : ""}`;
     const o = { baseImage: host.base.ref, steps, mbPerStep: 1, hashRounds: 1 };
-    const STEPS = steps + 1; // the work steps and the change marker's step (bench/dockerfile.ts)
+    const STEPS = steps + 1; // the work steps and the change marker's step (localBuild/dockerfile.ts)
     const changeAt = Math.ceil(steps / 2);
     const one = (dockerfile: string, label: string) =>
         runScenario({ host, strategy, repo, dockerfile, registryMode, quiet: true, printReport: false, label });
@@ -229,7 +229,7 @@ function write(out: string, runs: string, trials: Trial[], healthy: Record<strin
         [
             "# Reliability under transient registry errors",
             "",
-            `Measured with \`npx tsx local/reliability.ts\` (${runs}): per strategy, builder and fault, change builds (one seed per run) ` +
+            `Measured with \`npx tsx bench/reliability.ts\` (${runs}): per strategy, builder and fault, change builds (one seed per run) ` +
                 `of a ${steps}-step Dockerfile (changed halfway) on fresh local hosts, while the registry's front failed ${RATE * 100} % of the blob and ` +
                 "manifest requests with that fault; then one healthy build.",
             "",
@@ -258,16 +258,16 @@ const flags = {
 };
 
 const command: Command<typeof flags> = {
-    name: "npx tsx local/reliability.ts",
+    name: "npx tsx bench/reliability.ts",
     summary:
         "Measures the reliability table of issues 14 and 25: change builds on fresh local hosts while the registry\n" +
         "fails 10 % of its blob and manifest requests with one transient fault, per strategy, builder and fault: whether\n" +
         "each succeeded and kept its cache hits; writes results/reliability.md and results/reliability.json.",
     flags,
     examples: [
-        "npx tsx local/reliability.ts",
-        "npx tsx local/reliability.ts --strategy inline --runs 5 --out reliability-inline",
-        "npx tsx local/reliability.ts --from reliability-inline --from reliability-registry",
+        "npx tsx bench/reliability.ts",
+        "npx tsx bench/reliability.ts --strategy inline --runs 5 --out reliability-inline",
+        "npx tsx bench/reliability.ts --from reliability-inline --from reliability-registry",
     ],
 };
 

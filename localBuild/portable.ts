@@ -16,7 +16,7 @@
 //   registry.ts. It has no login (ECR's is emulated by the local stand-in only); `docker login` still runs.
 //   It is removed with its anonymous volume (`docker rm -f -v`) at the end.
 // - Images: the builder's BuildKit image (pulled by buildx, or, where that fails, loaded from the archive of
-//   buildkit-image.ts) and the registry image are removed at the end if they were not there before (the image
+//   buildkitImage.ts) and the registry image are removed at the end if they were not there before (the image
 //   list is compared before and after the setup); images that were there are left alone.
 //
 // Network: the builder's container and the registry container run with `--network host`, and the counting proxy
@@ -29,14 +29,14 @@ import * as path from "path";
 import { DEFAULTS } from "../components/args";
 import { BUILDER_NAME } from "../components/buildspec";
 import { localBuilderImage } from "../components/builderImage";
-import { ArchiveSource, DockerRunner, dockerRunner } from "./buildkit-image";
-import { BaseImage, ensureBaseImage } from "./base-image";
-import { makeDockerConfig } from "./daemon";
-import type { DockerEnv } from "./engine";
+import { ArchiveSource, DockerRunner, dockerRunner } from "../standIn/buildkitImage";
+import { BaseImage, ensureBaseImage } from "../standIn/baseImage";
+import { makeDockerConfig } from "../standIn/daemon";
+import type { DockerEnv } from "../standIn/engine";
 import { BuilderInfo, checkBuilder, checkTools, missingBuildx, PreflightError } from "./preflight";
-import { canConnect, startLocalRegistry } from "./registry";
-import type { UserBuildHost } from "./user-build";
-import { run, runOk, sleep, which } from "./util";
+import { canConnect, startLocalRegistry } from "../standIn/registry";
+import type { UserBuildHost } from "./userBuild";
+import { run, runOk, sleep, which } from "../standIn/util";
 
 /** `--registry-image debian-binary`: make the registry image here from Debian's `docker-registry` binary. */
 export const DEBIAN_REGISTRY_IMAGE = "debian-binary";

@@ -18,7 +18,7 @@ import { run } from "./util";
 /** Environment variable naming a `docker save` archive of a BuildKit image. */
 export const BUILDKIT_ARCHIVE_ENV = "CBCACHE_BUILDKIT_IMAGE_ARCHIVE";
 
-/** The repository's root folder (this file is `<root>/local/buildkit-image.ts`). */
+/** The repository's root folder (this file is `<root>/standIn/buildkitImage.ts`). */
 export const REPO_ROOT = path.resolve(__dirname, "..");
 
 /** `<repo>/../shared/buildkit/buildkit-image.tar.gz`: where the machine's shared folder keeps the archive. */

@@ -1,20 +1,20 @@
 /**
  * CodeBuild's Docker server as a rival (`npm run bench -- --docker-server`): the builds of one project share a
- * daemon that survives between them (local/docker-server.ts), and restarts empty after an idle time. For each
+ * daemon that survives between them (standIn/dockerServer.ts), and restarts empty after an idle time. For each
  * workload: cold, warm, change, then a warm build after the daemon was recycled (the bench waits out the idle
  * time), for
  * - `docker server alone`: the inline strategy's buildspec with its cache read removed (`CACHE_FROM=(--pull=false)`), what a
  *   project gets by switching the Docker server on and building with a plain `docker build --push`;
  * - `docker server + inline` and `docker server + registry`: the component's buildspecs on the Docker server.
  * The recycled build is where the ECR cache earns its keep: without it, the build after a recycle is a cold one.
- * skipUnchanged per run as bench/experiment.ts RUN_PLAN says (the component's buildspecs: on for cold and change, the
+ * skipUnchanged per run as localBuild/experiment.ts RUN_PLAN says (the component's buildspecs: on for cold and change, the
  * default, off for warm and recycled, which measure the cache); `docker server alone` has it off in every run, as a
  * plain `docker build --push` has no key.
  */
 import type { CacheStrategy } from "../components/args";
-import { LocalDockerServer } from "../local/docker-server";
-import { RunName, runExperiment, RunRecord, ratioToCold } from "./experiment";
-import type { Workload } from "./dockerfile";
+import { LocalDockerServer } from "../standIn/dockerServer";
+import { RunName, runExperiment, RunRecord, ratioToCold } from "../localBuild/experiment";
+import type { Workload } from "../localBuild/dockerfile";
 import type { BenchContext, BenchSection, SectionResult } from "./section";
 
 export const DOCKER_SERVER_RUNS: readonly RunName[] = ["cold", "warm", "change", "recycled"];
@@ -55,7 +55,7 @@ export function dockerServerMarkdown(res: SectionResult): string {
     return [
         `## CodeBuild's Docker server, modelled: one daemon per project, recycled after ${idle} s idle`,
         ``,
-        `Each variant is its own project with its own daemon (local/docker-server.ts). \`recycled\` is a warm build (nothing changed) after the daemon sat idle past its idle time and restarted empty. \`docker server alone\` is a plain \`docker build --push\` (the inline buildspec with its cache read removed); the other two are the component's buildspecs run on the Docker server.`,
+        `Each variant is its own project with its own daemon (standIn/dockerServer.ts). \`recycled\` is a warm build (nothing changed) after the daemon sat idle past its idle time and restarted empty. \`docker server alone\` is a plain \`docker build --push\` (the inline buildspec with its cache read removed); the other two are the component's buildspecs run on the Docker server.`,
         ``,
         `| workload | variant | run | build s | × cold | cached | rebuilt | MB pulled | MB pushed |`,
         `|---|---|---|---:|---:|---:|---:|---:|---:|`,

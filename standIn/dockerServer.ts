@@ -11,7 +11,7 @@
 // daemon as DOCKER_HOST; the build's `stop()` only marks the daemon idle. Every build of the project shares that
 // daemon, so whatever one build leaves on it (layers, builders, `RUN --mount=type=cache` contents) the next sees.
 import * as path from "path";
-import { dockerRunner, provideBuilderImage, BuilderImageResult } from "./buildkit-image";
+import { dockerRunner, provideBuilderImage, BuilderImageResult } from "./buildkitImage";
 import { BuildHost, BuildHostOptions, Daemon, makeDockerConfig, startDaemon } from "./daemon";
 
 /** Whether a daemon last used at `lastUsedAt` (ms) must be recycled at `now`, after `idleMs` of idleness. */

@@ -1,4 +1,4 @@
-// Command-line flags of `npm run local-build` (local/cli.ts) and `npm run bench` (bench/run.ts): the
+// Command-line flags of `npm run local-build` (localBuild/cli.ts) and `npm run bench` (bench/run.ts): the
 // flags they share are defined once here, every value is checked, and a bad one is reported with the
 // flag, the value and what is allowed, followed by the usage text.
 import { parseArgs } from "util";
@@ -161,7 +161,7 @@ export function optionalStrategyFlag(defaultText: string): Flag<CacheStrategy[] 
     };
 }
 
-/** `--steps N`: work steps in the synthetic Dockerfile (bench/dockerfile.ts). */
+/** `--steps N`: work steps in the synthetic Dockerfile (localBuild/dockerfile.ts). */
 export const stepsFlag = (o: { min: number; default: number }) =>
     wholeNumber({ ...o, help: "Work steps in the synthetic Dockerfile." });
 

@@ -4,7 +4,7 @@
  * builds), so each step count has four change builds (`change` … `change 4`, each a real change against the build
  * before it) and the change time is their mean; each is kept to be shown.
  */
-import type { RunRecord } from "./experiment";
+import type { RunRecord } from "../localBuild/experiment";
 
 /** One row per strategy and step count: cold, warm, change (mean of the change builds) and the export, in seconds. */
 export interface ScaleRow {

@@ -7,13 +7,13 @@
  * `in-build` runs with it on (the default): a change build is a key miss, so the build writes the cache beside its
  * push (build.sh's CACHE_IN_BUILD), and its "export" is BuildKit's own time for that step.
  *
- *   npx tsx bench/export-variants.ts --steps 96 --variants as-is,in-build
+ *   npx tsx bench/exportVariants.ts --steps 96 --variants as-is,in-build
  */
-import { singleStage } from "./dockerfile";
-import { exportCommandSeconds } from "./experiment";
-import { startLocalHost } from "../local/host";
-import { runScenario } from "../local/scenario";
-import { Command, invalidValue, runCommand, stepsFlag, text } from "../local/flags";
+import { singleStage } from "../localBuild/dockerfile";
+import { exportCommandSeconds } from "../localBuild/experiment";
+import { startLocalHost } from "../standIn/host";
+import { runScenario } from "../standIn/scenario";
+import { Command, invalidValue, runCommand, stepsFlag, text } from "../localBuild/flags";
 
 /** Rewrites of the export command in the buildspec YAML. */
 export const EXPORT_VARIANTS: Record<string, (yaml: string) => string> = {
@@ -37,10 +37,10 @@ const flags = {
     variants: text({ default: "as-is,no-import", help: "Variants, comma-separated.", placeholder: "LIST" }),
 };
 const command: Command<typeof flags> = {
-    name: "npx tsx bench/export-variants.ts",
+    name: "npx tsx bench/exportVariants.ts",
     summary: "The registry export on a change build, per variant of export.sh's command.",
     flags,
-    examples: ["npx tsx bench/export-variants.ts --steps 96 --variants as-is,no-import"],
+    examples: ["npx tsx bench/exportVariants.ts --steps 96 --variants as-is,no-import"],
 };
 
 function preparing(output: string): number | undefined {

@@ -4,9 +4,9 @@
 // task only once the tasks it depends on completed; this stand-in takes a failed dependency to mean "not started",
 // and says so). What differs from CodeBuild: jobs run one after another, not side by side, and every job runs on
 // this amd64 machine; the job `env` overrides (type, image, compute type) are recorded, not applied, so an arm64
-// job's steps run under QEMU here (local/emulation.ts), natively on CodeBuild.
+// job's steps run under QEMU here (standIn/emulation.ts), natively on CodeBuild.
 import type { Buildspec } from "./runner";
-import { builderImageOf } from "./buildkit-image";
+import { builderImageOf } from "./buildkitImage";
 import { LocalBuildOptions, LocalBuildResult, runLocalBuild } from "./host";
 
 export interface BatchTask {

@@ -6,11 +6,11 @@ import * as path from "path";
 import { shellWord } from "../components/buildspec";
 import { DEFAULTS } from "../components/args";
 import { localBuilderImage } from "../components/builderImage";
-import { BuilderImageResult, dockerRunner, findBuildkitArchive, provideBuilderImage } from "./buildkit-image";
+import { BuilderImageResult, dockerRunner, findBuildkitArchive, provideBuilderImage } from "./buildkitImage";
 import { BuildHost, BuildHostOptions, startBuildHost } from "./daemon";
 import { DockerEnv, ensureDockerEnv } from "./engine";
 import { ByteCounters, LocalRegistry, StartRegistryOptions, startLocalRegistry } from "./registry";
-import { BaseImage, ensureBaseImage } from "./base-image";
+import { BaseImage, ensureBaseImage } from "./baseImage";
 import { BuildKitReport, formatReport, parseBuildkitPlain } from "./report";
 import { Buildspec, OutputLine, PhaseResult, runBuildspec } from "./runner";
 

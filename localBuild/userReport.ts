@@ -1,4 +1,4 @@
-// The report of `npm run local-build -- --context DIR` (user-build.ts runs the builds): pure functions of the
+// The report of `npm run local-build -- --context DIR` (userBuild.ts runs the builds): pure functions of the
 // builds' records, tested without Docker (tests/user-report.test.ts).
 //
 // - Steps are known by stage and index (`[builder 3/7]`, `[stage-1 3/5]`), as BuildKit numbers them, and listed in
@@ -11,8 +11,8 @@
 //   which steps hit the cache must be the same in every run, and the report says whether it was.
 import { type Dockerfile, dockerfileSteps, Finding, findingCost, PlannedStep, stepKey, stepsOfLines } from "./advice";
 import type { BuildkitCheck } from "./advice";
-import type { DockerfileStep } from "./report";
-import { buildLabel, StepOutcome, stepOutcome, UserBuildRecord } from "./user-build";
+import type { DockerfileStep } from "../standIn/report";
+import { buildLabel, StepOutcome, stepOutcome, UserBuildRecord } from "./userBuild";
 
 /** Every run's records, `runs[r][b]`: run r, build b (cold, warm, then one per change), the same builds in each run. */
 export type Runs = readonly (readonly UserBuildRecord[])[];

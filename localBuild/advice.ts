@@ -1,11 +1,11 @@
 // Cache advice on a user's Dockerfile (`npm run local-build -- --context DIR`), from kept tools:
 //
 // 1. BuildKit's own build checks (`docker buildx build --call=check,format=json`, the JSON form of `--check`):
-//    run on a build host by user-build.ts, parsed here (`parseBuildkitChecks`) and shown as they are.
+//    run on a build host by userBuild.ts, parsed here (`parseBuildkitChecks`) and shown as they are.
 // 2. Four cache-specific findings that none of BuildKit's check rules covers (its rules are about casing,
 //    syntax, undefined variables, secrets in ARG/ENV, JSON form of CMD…, see docs.docker.com/go/dockerfile/rule/),
 //    found on the parse of `dockerfile-ast` (`cacheFindings`), each naming the steps it puts at risk, so that
-//    user-build.ts can give it its measured cost from the cold build (`findingCost`):
+//    userBuild.ts can give it its measured cost from the cold build (`findingCost`):
 //    - `broad-copy`: a COPY/ADD of the whole context (`.`, `*`) before a dependency install in the same stage:
 //      a change to any file reruns the install;
 //    - `apt-get-update-split`: `apt-get update` in a RUN of its own, with the install in a later RUN: the update's
@@ -16,11 +16,11 @@
 //      cache-bust), declared in a stage before RUN steps: every RUN after an ARG gets it as an environment
 //      variable, so each new value reruns all of them.
 import { DockerfileParser, type Dockerfile, type Instruction } from "dockerfile-ast";
-import type { DockerfileStep } from "./report";
+import type { DockerfileStep } from "../standIn/report";
 
 export type { Dockerfile };
 
-/** The one Dockerfile parser of local/: dockerfile-ast's. It never throws; see dockerfileParseErrors (user-context.ts). */
+/** The one Dockerfile parser of localBuild/: dockerfile-ast's. It never throws; see dockerfileParseErrors (userContext.ts). */
 export function parseDockerfile(text: string): Dockerfile {
     return DockerfileParser.parse(text);
 }

@@ -1,7 +1,7 @@
 // A CodeBuild phase runner: runs a buildspec OBJECT (version 0.2) on this machine with CodeBuild's
 // phase semantics: phase order, the stop at a command's first failure, `finally`, the transitions after a
 // failed phase and `on-failure`, CODEBUILD_BUILD_SUCCEEDING, and the environment's precedence. See
-// local/README.md for what is emulated and the known differences. The commands themselves run in one
+// standIn/README.md for what is emulated and the known differences. The commands themselves run in one
 // persistent shell (shell.ts).
 import { randomUUID } from "crypto";
 import { PersistentShell, Stream } from "./shell";

@@ -6,15 +6,15 @@
  * so the skip condition is false). Reports the build times, the export command's time and BuildKit's own
  * "preparing build cache for export" vertex, for the cold and the forced warm export.
  *
- *   npx tsx bench/export-cost.ts                       # 24 and 48 steps of 2 MB, both builders
- *   npx tsx bench/export-cost.ts --steps 24,48 --mb 2 --modes docker-container
+ *   npx tsx bench/exportCost.ts                       # 24 and 48 steps of 2 MB, both builders
+ *   npx tsx bench/exportCost.ts --steps 24,48 --mb 2 --modes docker-container
  */
-import { singleStage } from "./dockerfile";
-import { componentBuildspec } from "../local/component-buildspec";
-import { LocalBuildResult, LocalHost, startLocalHost } from "../local/host";
-import { localArgs, REGISTRY_MODES, RegistryMode, runSpecOnDockerfile } from "../local/scenario";
-import { Command, invalidValue, mbFlag, runCommand, text } from "../local/flags";
-import type { Buildspec } from "../local/runner";
+import { singleStage } from "../localBuild/dockerfile";
+import { componentBuildspec } from "../standIn/componentBuildspec";
+import { LocalBuildResult, LocalHost, startLocalHost } from "../standIn/host";
+import { localArgs, REGISTRY_MODES, RegistryMode, runSpecOnDockerfile } from "../standIn/scenario";
+import { Command, invalidValue, mbFlag, runCommand, text } from "../localBuild/flags";
+import type { Buildspec } from "../standIn/runner";
 
 const flags = {
     steps: text({ default: "24,48", help: "Step counts to measure, comma-separated.", placeholder: "N,N" }),
@@ -27,12 +27,12 @@ const flags = {
 };
 
 const command: Command<typeof flags> = {
-    name: "npx tsx bench/export-cost.ts",
+    name: "npx tsx bench/exportCost.ts",
     summary: "What the registry strategy's cache export costs when nothing changed, per builder and step count.",
     flags,
     examples: [
-        "npx tsx bench/export-cost.ts",
-        "npx tsx bench/export-cost.ts --steps 24,48 --mb 2 --modes docker-container",
+        "npx tsx bench/exportCost.ts",
+        "npx tsx bench/exportCost.ts --steps 24,48 --mb 2 --modes docker-container",
     ],
 };
 
