@@ -1,5 +1,5 @@
 // The report of `npm run local-build -- --context DIR` (userBuild.ts runs the builds): pure functions of the
-// builds' records, tested without Docker (tests/user-report.test.ts).
+// builds' records, tested without Docker (tests/localBuild/userReport.test.ts).
 //
 // - Steps are known by stage and index (`[builder 3/7]`, `[stage-1 3/5]`), as BuildKit numbers them, and listed in
 //   Dockerfile order, every step of every stage (advice.ts `dockerfileSteps`); a stage the build doesn't need (a

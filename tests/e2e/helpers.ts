@@ -6,7 +6,7 @@
 import type { CacheStrategy } from "../../components/args";
 import { LocalBuildResult, LocalHost, startLocalHost } from "../../standIn/host";
 import { RegistryMode, runScenario, ScenarioOptions, ScenarioResult } from "../../standIn/scenario";
-import { RegistryApi } from "./registry-api";
+import { RegistryApi } from "./registryApi";
 
 /** Docker daemons need root; `CBCACHE_LOCAL_SKIP_DOCKER` turns the e2e suites off on purpose. */
 export const canRunDocker = process.getuid?.() === 0 && !process.env.CBCACHE_LOCAL_SKIP_DOCKER;

@@ -16,7 +16,7 @@ import { ensureArm64Emulation, ensureTwoPlatformBaseImage } from "../../standIn/
 import { LocalBuildResult, LocalHost, runLocalBuild, startLocalHost } from "../../standIn/host";
 import type { Buildspec } from "../../standIn/runner";
 import { localArgs } from "../../standIn/scenario";
-import { RegistryApi } from "./registry-api";
+import { RegistryApi } from "./registryApi";
 
 const canRunDocker = process.getuid?.() === 0 && !process.env.CBCACHE_LOCAL_SKIP_DOCKER;
 

@@ -811,7 +811,7 @@ describe("security: adversarial values executed in real bash give exactly the ex
                 fc.boolean(),
                 (dockerfileDir, dockerfileName, buildArgs, trustedRefs, cacheStrategy, buildTrusted) => {
                     // The trusted ref built is the project's own (the default branch): its tags are the configured ones
-                    // (other trusted refs get tags of their own: tests/branchCache.test.ts).
+                    // (other trusted refs get tags of their own: tests/components/branchCache.test.ts).
                     const r = resolve({
                         dockerfileDir,
                         dockerfileName,
