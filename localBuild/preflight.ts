@@ -9,7 +9,7 @@
 // every build's pre_build: BuildKit runs in a container of that image (docs.docker.com/build/builders/drivers/
 // docker-container/). A machine gets it by a pull, or, where it can't pull, from a `docker save` archive
 // (buildkitImage.ts). Without it, the numbers can only come from the daemon's own builder, which CodeBuild doesn't
-// use for that strategy: {@link fallbackLine}.
+// use for that strategy: fallbackLine (buildkitImage.ts).
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -17,9 +17,11 @@ import { DEFAULTS } from "../components/args";
 import { localBuilderImage } from "../components/builderImage";
 import {
     ArchiveSource,
+    archiveHowTo,
     BUILDKIT_ARCHIVE_ENV,
     DockerRunner,
     dockerRunner,
+    fallbackLine,
     findBuildkitArchive,
     provideBuilderImage,
 } from "../standIn/buildkitImage";
@@ -42,20 +44,6 @@ const firstLine = (s: string) =>
         .split("\n")
         .map((l) => l.trim())
         .find((l) => l) ?? "no output";
-
-/** How to get an archive of the BuildKit image onto a machine that can't pull it, in one sentence. */
-export const archiveHowTo = (ref: string) =>
-    `on a machine that can pull it, run \`docker pull ${ref} && docker save ${ref} | gzip > buildkit.tar.gz\`, copy the file here and set ${BUILDKIT_ARCHIVE_ENV}=/path/to/buildkit.tar.gz`;
-
-/**
- * The line said when the BuildKit image can't be had and the stand-in measures on the daemon's own builder instead
- * (the containerd-store mode): that these are not CodeBuild's numbers, and how to get CodeBuild's builder.
- */
-export const fallbackLine = (ref: string, why: string) =>
-    `registry strategy: CodeBuild's builder runs in the BuildKit image ${ref}, which this machine can't pull (${why}) ` +
-    `and has no archive of; measuring on the daemon's own builder (containerd store) instead, which CodeBuild doesn't use: ` +
-    `its numbers differ (a warm build cost 12.8 % of cold there against 3.1 % on CodeBuild's builder, in issue 8's measurement). ` +
-    `For CodeBuild's builder, ${archiveHowTo(ref)} (or set CBCACHE_LOCAL_REGISTRY_MODE=containerd-store to choose this builder).`;
 
 /** What ran the builds, for the report's `builder:` line. */
 export interface BuilderInfo {

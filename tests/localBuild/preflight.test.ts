@@ -4,7 +4,8 @@
 // daemons: tests/e2e/userContext.test.ts (a missing BuildKit image, a daemon that can't run a container).
 import { strict as assert } from "assert";
 import type { DockerRunner } from "../../standIn/buildkitImage";
-import { builderLine, fallbackLine, PreflightError, runPreflight } from "../../localBuild/preflight";
+import { fallbackLine } from "../../standIn/buildkitImage";
+import { builderLine, PreflightError, runPreflight } from "../../localBuild/preflight";
 
 const REF = "public.ecr.aws/vend/moby/buildkit:v0.32.2";
 type Answer = { code: number; stdout?: string; stderr?: string };
