@@ -1,7 +1,7 @@
 /**
  * The builder image (`components/builderImage.ts`): the sources a build pulls it from, in order, its local name, and
  * the warning for a reference without a digest, as pure functions (no mocks); then the component's wiring of them,
- * under Pulumi's mock runtime (tests/helpers/mocks.ts: the engine and AWS are mocked; `pulumi.log.warn` is replaced
+ * under Pulumi's mock runtime (scripts/mockRuntime.ts: the engine and AWS are mocked; `pulumi.log.warn` is replaced
  * to record what `pulumi up` would print).
  */
 import { strict as assert } from "assert";
@@ -17,7 +17,7 @@ import {
     localBuilderImage,
     unpinnedBuilderImageWarning,
 } from "../../components/builderImage";
-import { installMocks, settle, valueOf } from "../helpers/mocks";
+import { installMocks, settle, valueOf } from "../../scripts/mockRuntime";
 
 const ECR = "123456789012.dkr.ecr.eu-west-1.amazonaws.com";
 const ECR_PUBLIC = { upstream: "ecr-public", prefix: "ecr-public" } as const;

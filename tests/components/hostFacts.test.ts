@@ -1,6 +1,6 @@
 /**
  * Issue 20, item 4: facts per host type and region (components/hostFacts.ts). Pure: `hostsOf` and
- * `hostFactProblems` (exact problems). Under the mock runtime (tests/helpers/mocks.ts: AWS and the engine mocked, the
+ * `hostFactProblems` (exact problems). Under the mock runtime (scripts/mockRuntime.ts: AWS and the engine mocked, the
  * program and the component real): the program refuses an unsupported combination at config time when the stack
  * sets `aws:region`, before anything is registered; the component refuses it once the region is known from the
  * repository's ARN (a region from the environment), and the project is never registered.
@@ -9,7 +9,7 @@ import { strict as assert } from "node:assert";
 import { ConfigError } from "../../components/args";
 import { CachedDockerBuild } from "../../components/cachedDockerBuild";
 import { ARM_COMPUTE_TYPES_BY_REGION, COMPUTE_TYPES_DOC, hostFactProblems, hostsOf } from "../../components/hostFacts";
-import { findResources, installMocks, registrations, runProgram, settle } from "../helpers/mocks";
+import { findResources, installMocks, registrations, runProgram, settle } from "../../scripts/mockRuntime";
 
 const CHINA_ARM =
     'Allowed on an arm64 host (ARM_CONTAINER) in cn-north-1: BUILD_GENERAL1_SMALL, BUILD_GENERAL1_LARGE (CodeBuild user guide, "Build environment compute modes and types", https://docs.aws.amazon.com/codebuild/latest/userguide/build-env-ref-compute-types.html).';

@@ -357,7 +357,7 @@ describe("program under mocks: stack github (my own GitHub repository, build on 
     });
 
     it("the project waits for the role's policy (CodeBuild checks the connection's actions at CreateProject), and the webhook for the project", () => {
-        // Mocked engine: the dependencies are the ones the SDK sends with each registration (tests/helpers/mocks.ts).
+        // Mocked engine: the dependencies are the ones the SDK sends with each registration (scripts/mockRuntime.ts).
         const attachment = findResource("aws:iam/rolePolicyAttachment:RolePolicyAttachment");
         const project = findResource("aws:codebuild/project:Project");
         assert.ok(project.dependencies.includes(attachment.urn), JSON.stringify(project.dependencies));
@@ -457,7 +457,7 @@ describe("program under mocks: stack github (my own GitHub repository, build on 
 });
 
 /**
- * Issue 20, item 3: a first `pulumi up` with a new connection succeeds. Under the mock runtime (tests/helpers/mocks.ts:
+ * Issue 20, item 3: a first `pulumi up` with a new connection succeeds. Under the mock runtime (scripts/mockRuntime.ts:
  * AWS and the engine are mocked, the program is real), the read of the connection's live status answers what each
  * test sets (`liveConnectionStatus`): PENDING is the first up of a new connection (or one whose handshake is still
  * to do), AVAILABLE the next up after the handshake. `pulumi.log.warn` is replaced to record what the up says.
