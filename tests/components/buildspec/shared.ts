@@ -20,26 +20,28 @@ import {
 } from "../../../components/buildspec";
 import { CacheStrategy, RegistryBuilder } from "../../../components/args";
 import { PHASES, runBash } from "../../helpers/bash";
+import { buildspecOptions } from "../../helpers/buildspecOptions";
 import { parseShell, SimpleCommand } from "../../helpers/shell";
 
 export const REGISTRY = "123456789012.dkr.ecr.ap-southeast-2.amazonaws.com";
 export const REPO = `${REGISTRY}/team/app`;
 
+/**
+ * The options these tests start from: tests/helpers/buildspecOptions.ts's (from `DEFAULTS`), with the values their
+ * assertions name: a repository in ap-southeast-2, the builder image by tag (no mirrors), a Dockerfile in a nested
+ * folder, `master` as the one trusted ref and no source version.
+ */
 export function options(over: Partial<BuildspecOptions> = {}): BuildspecOptions {
-    return {
+    return buildspecOptions({
         repositoryUrl: REPO,
         region: "ap-southeast-2",
-        imageTag: "latest",
-        cacheTag: "buildcache",
-        cacheStrategy: "inline",
-        registryBuilder: "docker-container",
         builderImage: "public.ecr.aws/vend/moby/buildkit:buildx-stable-1",
+        builderImageMirrors: undefined,
         dockerfileDir: "al/x86_64/standard/5.0",
-        dockerfileName: "Dockerfile",
-        buildArgs: {},
         trustedRefs: ["master"],
+        sourceVersion: undefined,
         ...over,
-    };
+    });
 }
 
 export const STRATEGIES: CacheStrategy[] = ["inline", "registry", "pull"];
