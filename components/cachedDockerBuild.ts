@@ -14,7 +14,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CachedDockerBuildArgs, ConfigError, resolveArgs, ResolvedArgs } from "./args";
 import { hostFactProblems, hostsOf } from "./hostFacts";
-import { buildspecOptions, buildspecYaml, cacheRefs, registryOf } from "./buildspec";
+import { buildspecOptions, cacheRefs, registryOf } from "./buildspec";
+import { buildspecYaml } from "./buildspec/render";
 import { createLogGroup, createProject } from "./codebuild";
 import { createRepository } from "./ecr";
 import { createRole } from "./iam";

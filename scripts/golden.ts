@@ -4,7 +4,7 @@
  * the diff (`git diff tests/golden`) before committing it.
  */
 import * as fs from "fs";
-import { buildspecYaml } from "../components/buildspec";
+import { buildspecYaml } from "../components/buildspec/render";
 import { GOLDEN_DIR, goldenFile, VARIANTS } from "./buildspecVariants";
 
 fs.mkdirSync(GOLDEN_DIR, { recursive: true });

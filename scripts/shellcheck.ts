@@ -16,7 +16,8 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { buildspec, FRAGMENTS, fragment, phaseFragments } from "../components/buildspec";
+import { FRAGMENTS, fragment, phaseFragments } from "../components/buildspec";
+import { buildspec } from "../components/buildspec/render";
 import { VARIANTS } from "./buildspecVariants";
 
 function has(program: string): boolean {

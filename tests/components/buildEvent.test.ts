@@ -21,7 +21,8 @@ import {
     METRIC_FILTERS,
     parseFilterPattern,
 } from "../../components/buildEvent";
-import { buildspec, BuildspecOptions, BUILD_LOG, header, marker, markedFragments } from "../../components/buildspec";
+import { BuildspecOptions, BUILD_LOG, header, marker, markedFragments } from "../../components/buildspec";
+import { buildspec } from "../../components/buildspec/render";
 import { runBash, runPhases } from "../helpers/bash";
 import { buildspecOptions, TEST_REPOSITORY_URL } from "../helpers/buildspecOptions";
 

@@ -6,7 +6,8 @@
 import { strict as assert } from "assert";
 import * as YAML from "yaml";
 import { ConfigError, resolveArgs } from "../../components/args";
-import { buildspec, buildspecYaml, BuildspecOptions, fragment, phaseFragments } from "../../components/buildspec";
+import { BuildspecOptions, fragment, phaseFragments } from "../../components/buildspec";
+import { buildspec, buildspecYaml } from "../../components/buildspec/render";
 import { CachedDockerBuild } from "../../components/cachedDockerBuild";
 import { protectedTags } from "../../components/ecr";
 import { lifecyclePolicy } from "../../components/lifecycle";

@@ -25,10 +25,8 @@ import * as YAML from "yaml";
 import { CachedDockerBuildArgs, ConfigError, resolveArgs, ResolvedArgs } from "../../components/args";
 import {
     BUILDER_NAME,
-    buildspec,
     BuildspecOptions,
     buildspecOptions,
-    buildspecYaml,
     fragment,
     FragmentName,
     header,
@@ -37,6 +35,7 @@ import {
     phaseFragments,
     shellWord,
 } from "../../components/buildspec";
+import { buildspec, buildspecYaml } from "../../components/buildspec/render";
 import { builderImageSources, localBuilderImage } from "../../components/builderImage";
 import { runPhases } from "../helpers/bash";
 import { parseShell } from "../helpers/shell";

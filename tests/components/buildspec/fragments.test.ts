@@ -7,7 +7,6 @@ import * as fs from "fs";
 import * as path from "path";
 import {
     BUILD_LOG,
-    buildspec,
     FRAGMENTS,
     fragment,
     header,
@@ -22,6 +21,7 @@ import {
     preludeValues,
     shellWord,
 } from "../../../components/buildspec";
+import { buildspec } from "../../../components/buildspec/render";
 import { BashStubs, PHASES, runBash } from "../../helpers/bash";
 import { parseShell, printShell } from "../../helpers/shell";
 import { options, SETUPS, commandOf, RETRY_OUTPUTS } from "./shared";

@@ -4,15 +4,8 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import {
-    buildspec,
-    buildspecYaml,
-    FRAGMENTS,
-    fragment,
-    header,
-    FROM_PRELUDE,
-    preludeValues,
-} from "../../../components/buildspec";
+import { FRAGMENTS, fragment, header, FROM_PRELUDE, preludeValues } from "../../../components/buildspec";
+import { buildspec, buildspecYaml } from "../../../components/buildspec/render";
 import { goldenFile, VARIANTS } from "../../../scripts/buildspecVariants";
 
 describe("buildspec golden files (tests/golden/)", () => {

@@ -7,7 +7,8 @@
 import { strict as assert } from "assert";
 import * as YAML from "yaml";
 import { CachedDockerBuildArgs, resolveArgs } from "../../../components/args";
-import { buildspecOptions, buildspecYaml } from "../../../components/buildspec";
+import { buildspecOptions } from "../../../components/buildspec";
+import { buildspecYaml } from "../../../components/buildspec/render";
 import { checkedProjectBuildspec, INLINE_BUILDSPEC_MAX } from "../../../components/buildspec/limit";
 import { BUCKET_NAME_MAX, buildspecBucketName, buildspecKey, objectArn } from "../../../components/buildspecObject";
 import { CachedDockerBuild } from "../../../components/cachedDockerBuild";

@@ -4,7 +4,8 @@
  */
 import { strict as assert } from "assert";
 import * as fs from "fs";
-import { buildspec, BuildspecOptions } from "../../../components/buildspec";
+import { BuildspecOptions } from "../../../components/buildspec";
+import { buildspec } from "../../../components/buildspec/render";
 import { runPhases } from "../../helpers/bash";
 import { REPO, options, STRATEGIES, buildId } from "./shared";
 

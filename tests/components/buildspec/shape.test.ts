@@ -4,7 +4,8 @@
 import { strict as assert } from "assert";
 import fc from "fast-check";
 import * as YAML from "yaml";
-import { buildspec, buildspecYaml, phaseFragments, registryOf, shellWord } from "../../../components/buildspec";
+import { phaseFragments, registryOf, shellWord } from "../../../components/buildspec";
+import { buildspec, buildspecYaml } from "../../../components/buildspec/render";
 import { PHASES, runBash } from "../../helpers/bash";
 import { commandsStartingWith, parseShell } from "../../helpers/shell";
 import { REGISTRY, REPO, options, STRATEGIES, SETUPS, commandOf, runnable, phaseCommands, allCommands } from "./shared";

@@ -9,15 +9,14 @@ import * as fs from "fs";
 import * as YAML from "yaml";
 import {
     BUILD_LOG,
-    buildspec,
     BuildspecOptions,
-    buildspecYaml,
     cacheRefs,
     FragmentName,
     phaseFragments,
     RETRY_DELAYS_SECONDS,
     shellWord,
 } from "../../../components/buildspec";
+import { buildspec, buildspecYaml } from "../../../components/buildspec/render";
 import { CacheStrategy, RegistryBuilder } from "../../../components/args";
 import { PHASES, runBash } from "../../helpers/bash";
 import { buildspecOptions } from "../../helpers/buildspecOptions";
