@@ -12,7 +12,9 @@
  * (scheduled builds).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { CachedDockerBuildArgs, ConfigError, resolveArgs, ResolvedArgs } from "./args";
+import { CachedDockerBuildArgs, ResolvedArgs } from "./args";
+import { ConfigError } from "./problems";
+import { resolveArgs } from "./resolveArgs";
 import { hostFactProblems, hostsOf } from "./hostFacts";
 import { buildspecOptions, buildspecYaml, cacheRefs, registryOf } from "./buildspec";
 import { createLogGroup, createProject } from "./codebuild";

@@ -34,7 +34,8 @@
  *   not documented (the sample page, {@link DOCKER_SERVER_SAMPLE_DOC}, names none); NOT checked. Whether a project
  *   on `ARM_CONTAINER` can have a Docker server: not documented; NOT checked.
  */
-import type { ComputeType, ConfigProblem } from "./args";
+import type { ComputeType } from "./args";
+import type { ConfigProblem } from "./problems";
 
 /** CodeBuild user guide, "Build environment compute modes and types" (the on-demand tables per region). */
 export const COMPUTE_TYPES_DOC =

@@ -17,7 +17,8 @@ import { ComponentProvider } from "@pulumi/pulumi/provider/experimental";
 import * as fs from "fs";
 import * as path from "path";
 import ts from "typescript";
-import { DEFAULTS, SECRET_ARGS } from "./args";
+import { SECRET_ARGS } from "./args";
+import { DEFAULTS } from "./resolveArgs";
 import { CachedDockerBuild, TYPE_TOKEN } from "./cachedDockerBuild";
 import { PACKAGE_NAME } from "./packageName";
 
