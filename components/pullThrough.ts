@@ -1,7 +1,8 @@
 /**
  * ECR pull-through cache: the pure part. Which upstream registries can be cached, how an image reference is
  * rewritten to come through the account's own ECR, the BuildKit configuration that makes base images come
- * that way, and the IAM statement a build needs to pull through the cache.
+ * that way, the IAM statement a build needs to pull through the cache, and the pull-through arguments' defaults
+ * and checks ({@link resolvePullThrough}, called by `resolveArgs`).
  *
  * How ECR does it (ECR user guide, "Sync an upstream registry with an Amazon ECR private registry"):
  * - a pull-through cache rule maps a repository prefix of the private registry to an upstream registry;
