@@ -18,7 +18,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type { CachedDockerBuildArgs, CacheStrategy } from "../components/args";
-import { DEFAULTS } from "../components/args";
+import { DEFAULTS } from "../components/resolveArgs";
 import { componentBuildspecYaml } from "./componentBuildspec";
 import { builderImageOf, fallbackLine } from "./buildkitImage";
 import { LocalBuildOptions, LocalBuildResult, LocalHost, runLocalBuild } from "./host";

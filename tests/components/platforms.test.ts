@@ -5,7 +5,8 @@
  */
 import { strict as assert } from "assert";
 import * as YAML from "yaml";
-import { ConfigError, resolveArgs } from "../../components/args";
+import { ConfigError } from "../../components/problems";
+import { resolveArgs } from "../../components/resolveArgs";
 import { BuildspecOptions, fragment, phaseFragments } from "../../components/buildspec";
 import { buildspec, buildspecYaml } from "../../components/buildspec/render";
 import { CachedDockerBuild } from "../../components/cachedDockerBuild";

@@ -13,7 +13,7 @@ import { randomUUID } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { argProblems, resolveArgs } from "../../components/args";
+import { argProblems, resolveArgs } from "../../components/resolveArgs";
 import { BuildspecOptions, phaseFragments } from "../../components/buildspec";
 import { buildspec } from "../../components/buildspec/render";
 import { lifecyclePolicy } from "../../components/lifecycle";

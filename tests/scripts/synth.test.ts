@@ -11,7 +11,7 @@ import type { ResourceValidationPolicy } from "@pulumi/policy";
 import * as YAML from "yaml";
 import { buildspecOptions } from "../../components/buildspec";
 import { buildspec } from "../../components/buildspec/render";
-import { resolveArgs } from "../../components/args";
+import { resolveArgs } from "../../components/resolveArgs";
 import { parseArgs, report, synth } from "../../scripts/synth";
 import { ACCOUNT } from "../../scripts/mockRuntime";
 

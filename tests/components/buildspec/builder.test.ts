@@ -3,7 +3,7 @@
  */
 import { strict as assert } from "assert";
 import { BUILDER_NAME, BuildspecOptions, shellWord } from "../../../components/buildspec";
-import { DEFAULTS } from "../../../components/args";
+import { DEFAULTS } from "../../../components/resolveArgs";
 import { BUILDKIT_V0_32_2 } from "../../../components/builderImage";
 import { runBash } from "../../helpers/bash";
 import { flagValues } from "../../helpers/shell";

@@ -13,7 +13,7 @@ import {
     RETRY_DELAYS_SECONDS,
     shellWord,
 } from "../../../components/buildspec";
-import { DEFAULTS } from "../../../components/args";
+import { DEFAULTS } from "../../../components/resolveArgs";
 import { BUILDKIT_V0_32_2 } from "../../../components/builderImage";
 import { BashOptions, BashRun, runBash as runBashAlone } from "../../helpers/bash";
 import { REGISTRY, REPO, options, STRATEGIES, RETRY_FILE, runnable, buildId, ATTEMPTS } from "./shared";
