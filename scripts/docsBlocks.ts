@@ -54,7 +54,7 @@ function readJson<T>(root: string, file: string): T {
     return JSON.parse(fs.readFileSync(path.join(root, file), "utf8")) as T;
 }
 
-const s1 = (x: number) => `${x.toFixed(1)} s`;
+const s1 = (x: number) => `${x.toFixed(x < 1 ? 2 : 1)} s`;
 const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
 
 /** One record of a run, or a clear error naming what is missing from the results file. */
@@ -218,12 +218,27 @@ function reliability(root: string, file: string): string {
     return `${reliabilityTable(r.trials, r.healthy)}\n\n(${file}; ${r.trials.length} runs.)`;
 }
 
-/** A repository file as a fenced code block, so the docs show exactly the example a test runs. */
-function example(root: string, file: string): string {
-    const text = fs.readFileSync(path.join(root, file), "utf8").trimEnd();
+/**
+ * A repository file as a fenced code block, so the docs show exactly the example a test runs: `example:<path>` the
+ * whole file, `example:<path>:<first>-<last>` those lines of it (1-based, inclusive).
+ */
+function example(root: string, spec: string): string {
+    const m = /^(.*?)(?::(\d+)-(\d+))?$/.exec(spec) as RegExpExecArray;
+    const file = m[1];
+    const all = fs.readFileSync(path.join(root, file), "utf8").trimEnd().split("\n");
+    const [first, last] = m[2] === undefined ? [1, all.length] : [Number(m[2]), Number(m[3])];
+    if (first < 1 || last > all.length || first > last) {
+        throw new Error(`example:${spec}: ${file} has ${all.length} lines, not ${first} to ${last}`);
+    }
     const lang = { ".ts": "ts", ".py": "python", ".yaml": "yaml", ".yml": "yaml" }[path.extname(file)] ?? "";
     const comment = lang === "ts" ? "//" : "#";
-    return ["```" + lang, `${comment} ${file}`, text, "```"].join("\n");
+    const where = m[2] === undefined ? file : `${file}, lines ${first}-${last}`;
+    return ["```" + lang, `${comment} ${where}`, ...all.slice(first - 1, last), "```"].join("\n");
+}
+
+/** The repository file an `example:` block shows, or undefined for another block. */
+export function exampleFile(name: string): string | undefined {
+    return name.startsWith("example:") ? name.slice("example:".length).replace(/:\d+-\d+$/, "") : undefined;
 }
 
 /** Every block a page may name, and what it renders. */
@@ -281,4 +296,29 @@ export function docPages(root = ROOT): string[] {
                 e.isDirectory() ? walk(path.join(dir, e.name)) : e.name.endsWith(".md") ? [path.join(dir, e.name)] : [],
             );
     return ["README.md", ...walk("docs")].sort();
+}
+
+/**
+ * What looks like a measured number: a decimal with a unit of time, size or share (`1.3 s`, `0.4 ms`, `96.5 MB`), or
+ * any number with `%` or `×`. Outside generated blocks, README.md and the concern pages of docs/ may hold none: a
+ * measurement comes from results/ through a block. Counts, limits and defaults (`6 attempts`, `8 s`, `5–2160`) are
+ * whole numbers without `%` and pass. Decision records (docs/decisions/) keep the numbers of the experiment behind
+ * each decision, as history, and are not held to this.
+ */
+const MEASURED = /(?<![\w.])\d+(?:\.\d+)?\s?(?:%|×)|(?<![\w.])\d+\.\d+\s?(?:s|ms|MB|GB|min)\b/g;
+
+/** The measured-looking numbers of `text` outside its generated blocks, each with its line. */
+export function measuredNumbersOutsideBlocks(text: string): { line: number; text: string }[] {
+    const out: { line: number; text: string }[] = [];
+    withoutBlocks(text)
+        .split("\n")
+        .forEach((l, i) => {
+        for (const m of l.matchAll(MEASURED)) out.push({ line: i + 1, text: m[0] });
+    });
+    return out;
+}
+
+/** The pages held to {@link measuredNumbersOutsideBlocks}: README.md and docs/ but its decision records. */
+export function numberCheckedPages(root = ROOT): string[] {
+    return docPages(root).filter((f) => !f.startsWith(path.join("docs", "decisions")));
 }

@@ -14,7 +14,7 @@ const md = new MarkdownIt({ html: true });
 
 export interface Link {
     readonly href: string;
-    /** 1-based line of the paragraph or cell that holds it. */
+    /** 1-based line of the link. */
     readonly line: number;
 }
 
@@ -22,13 +22,16 @@ export interface Link {
 export function linksOf(text: string): Link[] {
     const out: Link[] = [];
     const visit = (tokens: readonly Token[], line: number) => {
+        let here = line;
         for (const t of tokens) {
-            const here = t.map ? t.map[0] + 1 : line;
+            if (t.map) here = t.map[0] + 1;
             if (t.type === "link_open" || t.type === "image") {
                 const href = t.attrGet(t.type === "image" ? "src" : "href");
                 if (href !== null) out.push({ href, line: here });
             }
             if (t.children) visit(t.children, here);
+            // Inside a paragraph or cell, each line break moves to the next line.
+            if (t.type === "softbreak" || t.type === "hardbreak") here++;
         }
     };
     visit(md.parse(text, {}), 1);
