@@ -259,7 +259,9 @@ export function renderBlock(name: string, root = ROOT): string {
     if (name.startsWith("example:")) return example(root, name.slice("example:".length));
     const f = BLOCKS[name];
     if (f === undefined) {
-        throw new Error(`unknown generated block '${name}': known are ${Object.keys(BLOCKS).join(", ")}, example:<path>`);
+        throw new Error(
+            `unknown generated block '${name}': known are ${Object.keys(BLOCKS).join(", ")}, example:<path>`,
+        );
     }
     return f(root);
 }
@@ -313,8 +315,8 @@ export function measuredNumbersOutsideBlocks(text: string): { line: number; text
     withoutBlocks(text)
         .split("\n")
         .forEach((l, i) => {
-        for (const m of l.matchAll(MEASURED)) out.push({ line: i + 1, text: m[0] });
-    });
+            for (const m of l.matchAll(MEASURED)) out.push({ line: i + 1, text: m[0] });
+        });
     return out;
 }
 

@@ -6,9 +6,9 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import GithubSlugger from "github-slugger";
+import type GithubSlugger from "github-slugger" with { "resolution-mode": "import" };
 import MarkdownIt from "markdown-it";
-import type Token from "markdown-it/lib/token.mjs";
+import type Token from "markdown-it/lib/token.mjs" with { "resolution-mode": "import" };
 
 const md = new MarkdownIt({ html: true });
 
@@ -38,9 +38,15 @@ export function linksOf(text: string): Link[] {
     return out;
 }
 
+/** github-slugger is an ES module only, so it is loaded with `import()` (as bench/ loads vega). */
+async function newSlugger(): Promise<GithubSlugger> {
+    const { default: Slugger } = await import("github-slugger");
+    return new Slugger();
+}
+
 /** The anchors a page offers: one per heading (GitHub's slugs), and each explicit `id` or `name`. */
-export function anchorsOf(text: string): Set<string> {
-    const slugger = new GithubSlugger();
+export async function anchorsOf(text: string): Promise<Set<string>> {
+    const slugger = await newSlugger();
     const anchors = new Set<string>();
     const tokens = md.parse(text, {});
     tokens.forEach((t, i) => {
@@ -64,24 +70,31 @@ const external = (href: string) => /^[a-z][a-z0-9+.-]*:/i.test(href);
  * The broken relative links of `file` (relative to `root`): a path that doesn't exist, or an anchor that the
  * target markdown page doesn't have. Each problem names the file, the line and the link.
  */
-export function brokenLinks(root: string, file: string): string[] {
+export async function brokenLinks(root: string, file: string): Promise<string[]> {
     const text = fs.readFileSync(path.join(root, file), "utf8");
     const problems: string[] = [];
     const anchorCache = new Map<string, Set<string>>();
-    const anchors = (target: string) => {
-        if (!anchorCache.has(target)) anchorCache.set(target, anchorsOf(fs.readFileSync(target, "utf8")));
+    const anchors = async (target: string) => {
+        if (!anchorCache.has(target)) anchorCache.set(target, await anchorsOf(fs.readFileSync(target, "utf8")));
         return anchorCache.get(target) as Set<string>;
     };
     for (const { href, line } of linksOf(text)) {
         if (external(href)) continue;
         const [rawPath, anchor] = href.split("#", 2) as [string, string | undefined];
-        const target = rawPath === "" ? path.join(root, file) : path.resolve(path.dirname(path.join(root, file)), decodeURI(rawPath));
+        const target =
+            rawPath === ""
+                ? path.join(root, file)
+                : path.resolve(path.dirname(path.join(root, file)), decodeURI(rawPath));
         const where = `${file}:${line}: ${href}`;
         if (!fs.existsSync(target)) {
             problems.push(`${where}: no such file or folder`);
             continue;
         }
-        if (anchor !== undefined && target.endsWith(".md") && !anchors(target).has(decodeURIComponent(anchor))) {
+        if (
+            anchor !== undefined &&
+            target.endsWith(".md") &&
+            !(await anchors(target)).has(decodeURIComponent(anchor))
+        ) {
             problems.push(`${where}: ${path.relative(root, target)} has no heading or anchor '${anchor}'`);
         }
     }

@@ -171,7 +171,12 @@ export function configurationPage(schema = readSchema(), project = readProject()
         ];
         sections.push(`## \`${key}\``, "", ...facts, "", body, "");
     }
-    return [...lines, "", ...sections].join("\n").replace(/\n{3,}/g, "\n\n").trimEnd() + "\n";
+    return (
+        [...lines, "", ...sections]
+            .join("\n")
+            .replace(/\n{3,}/g, "\n\n")
+            .trimEnd() + "\n"
+    );
 }
 
 /** A stack output `index.ts` exports: its name, the program's field it exports, and the comment above it. */
@@ -219,7 +224,8 @@ export function outputsPage(schema = readSchema(), indexTs?: string): string {
     for (const o of stack) {
         const p = resource.properties[o.field];
         const text = p?.description !== undefined ? splitDescription(p.description).body : o.comment;
-        if (text === "") throw new Error(`stack output ${o.name}: no component output ${o.field} and no comment above it`);
+        if (text === "")
+            throw new Error(`stack output ${o.name}: no component output ${o.field} and no comment above it`);
         lines.push(`| \`${o.name}\` | ${cell(text)} |`);
     }
     lines.push(

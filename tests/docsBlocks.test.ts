@@ -118,7 +118,8 @@ describe("generated blocks in README.md and docs/", () => {
         });
 
         it("fillBlocks replaces only what is between a block's markers; an example block quotes its lines", () => {
-            const page = "before\n<!-- generated:example:ex.py:2-3 -->\nold\n<!-- /generated:example:ex.py:2-3 -->\nafter\n";
+            const page =
+                "before\n<!-- generated:example:ex.py:2-3 -->\nold\n<!-- /generated:example:ex.py:2-3 -->\nafter\n";
             assert.equal(
                 fillBlocks(page, root),
                 "before\n<!-- generated:example:ex.py:2-3 -->\n```python\n# ex.py, lines 2-3\nb = 2\nc = 3\n```\n<!-- /generated:example:ex.py:2-3 -->\nafter\n",
@@ -127,7 +128,10 @@ describe("generated blocks in README.md and docs/", () => {
         });
 
         it("an unknown block, or one that never closes, is an error", () => {
-            assert.throws(() => fillBlocks("<!-- generated:nope -->\n<!-- /generated:nope -->\n", root), /unknown generated block 'nope'/);
+            assert.throws(
+                () => fillBlocks("<!-- generated:nope -->\n<!-- /generated:nope -->\n", root),
+                /unknown generated block 'nope'/,
+            );
             assert.throws(() => blockNames("<!-- generated:headline -->\n", "p.md"), /p\.md: a generated block opens/);
         });
 
@@ -159,6 +163,10 @@ function listTests(dir = path.join(ROOT, "tests")): string[] {
     return fs
         .readdirSync(dir, { withFileTypes: true })
         .flatMap((e) =>
-            e.isDirectory() ? listTests(path.join(dir, e.name)) : e.name.endsWith(".ts") ? [path.join(dir, e.name)] : [],
+            e.isDirectory()
+                ? listTests(path.join(dir, e.name))
+                : e.name.endsWith(".ts")
+                  ? [path.join(dir, e.name)]
+                  : [],
         );
 }

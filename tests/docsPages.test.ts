@@ -22,13 +22,15 @@ import { anchorsOf } from "../scripts/docsLinks";
 describe("generated reference pages (docs/configuration.md, docs/outputs.md)", () => {
     for (const { file, text } of generatedPages()) {
         it(`${file} is up to date (else: ${REGENERATE})`, () => {
-            const committed = fs.existsSync(path.join(ROOT, file)) ? fs.readFileSync(path.join(ROOT, file), "utf8") : "";
+            const committed = fs.existsSync(path.join(ROOT, file))
+                ? fs.readFileSync(path.join(ROOT, file), "utf8")
+                : "";
             assert.ok(committed === text, `${file} is stale: run \`${REGENERATE}\` and commit the result`);
         });
     }
 
-    it("configuration: a section for every key the program reads, and nothing else", () => {
-        const anchors = anchorsOf(configurationPage());
+    it("configuration: a section for every key the program reads, and nothing else", async () => {
+        const anchors = await anchorsOf(configurationPage());
         const sections = [...anchors].filter((a) => a !== "configuration");
         assert.deepEqual(sections.sort(), CONFIG_KEYS.map((k) => k.toLowerCase()).sort());
     });
@@ -44,7 +46,7 @@ describe("generated reference pages (docs/configuration.md, docs/outputs.md)", (
                     ...schema.resources[token],
                     inputProperties: {
                         ...schema.resources[token].inputProperties,
-                        cacheTag: { ...input, description: "A new sentence.\n\nDefault: \"other\"." },
+                        cacheTag: { ...input, description: 'A new sentence.\n\nDefault: "other".' },
                     },
                 },
             },
@@ -57,7 +59,10 @@ describe("generated reference pages (docs/configuration.md, docs/outputs.md)", (
     it("configuration: the default a stack gets from Pulumi.yaml is shown beside the JSDoc's", () => {
         const project = readProject();
         const changed = { ...project, config: { ...project.config, imageTag: { type: "string", default: "stable" } } };
-        assert.match(configurationPage(readSchema(), changed), /\| \[`imageTag`\]\(#imagetag\) \| string \| `stable` \|/);
+        assert.match(
+            configurationPage(readSchema(), changed),
+            /\| \[`imageTag`\]\(#imagetag\) \| string \| `stable` \|/,
+        );
     });
 
     it("configuration: a config key that is no component input (and not images) stops the generator, naming it", () => {
@@ -86,7 +91,10 @@ describe("generated reference pages (docs/configuration.md, docs/outputs.md)", (
     it("outputs: a stack output that is no component output takes the comment above its export, and needs one", () => {
         const page = outputsPage(readSchema(), "// The answer.\nexport const answer = outputs.answer;\n");
         assert.match(page, /\| `answer` \| The answer\. \|/);
-        assert.throws(() => outputsPage(readSchema(), "export const answer = outputs.answer;\n"), /stack output answer/);
+        assert.throws(
+            () => outputsPage(readSchema(), "export const answer = outputs.answer;\n"),
+            /stack output answer/,
+        );
     });
 
     it("the unknown-key error names the generated page, which exists", () => {
