@@ -43,11 +43,18 @@ describe("generated blocks in README.md and docs/", () => {
         );
     });
 
-    it("every example a page shows is a file that a test names (so the docs show what the tests run)", () => {
+    it("every example a page shows is a file that a test names or, for a stack file, runs (so the docs show what the tests run)", () => {
         const tests = listTests().map((f) => fs.readFileSync(f, "utf8"));
         const shown = docPages().flatMap((f) => blockNames(read(f)).map(exampleFile));
         for (const file of shown.filter((f): f is string => f !== undefined)) {
-            const named = tests.some((t) => t.includes(file) || t.includes(path.dirname(file)));
+            const stack = /^Pulumi\.([\w-]+)\.yaml$/.exec(file)?.[1];
+            const dir = path.dirname(file);
+            const named = tests.some(
+                (t) =>
+                    t.includes(file) ||
+                    (dir !== "." && t.includes(dir)) ||
+                    (stack !== undefined && t.includes(`runProgram("${stack}"`)),
+            );
             assert.ok(named, `${file} is shown in the docs but no test under tests/ names it or its folder`);
         }
     });
