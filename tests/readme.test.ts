@@ -21,6 +21,13 @@ const PACKAGE = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf
 /** The line (1-based) of the first line matching `re`, or Infinity. */
 const lineOf = (re: RegExp) => LINES.findIndex((l) => re.test(l)) + 1 || Infinity;
 
+/** The stack the README has a newcomer create. */
+function newStack(): string {
+    const m = /^pulumi stack init (\S+)/m.exec(README);
+    assert.ok(m, "README.md creates a stack with pulumi stack init");
+    return m[1];
+}
+
 /** The README's `pulumi config set KEY VALUE` lines, as typed values (the CLI's YAML reading of a plain value). */
 function deployConfig(): Record<string, unknown> {
     const config: Record<string, unknown> = {};
@@ -49,13 +56,17 @@ describe("README.md, the front page", () => {
             const sc = readStackConfig(undefined, deployConfig());
             return runWithConfig(program, {
                 project: sc.project,
-                stack: "dev",
+                stack: newStack(),
                 region: String(deployConfig()["aws:region"]),
                 config: sc.config,
                 secretKeys: sc.secretKeys,
                 liveConnectionStatus: status,
             });
         };
+
+        it("starts from a new stack: no Pulumi.<stack>.yaml of this repository adds config to the README's", () => {
+            assert.equal(fs.existsSync(path.join(ROOT, `Pulumi.${newStack()}.yaml`)), false);
+        });
 
         it("is accepted by the program, and builds the repository it names", async () => {
             const config = deployConfig();
