@@ -256,7 +256,7 @@ export interface CachedDockerBuildArgs {
      * `registry` (a separate `mode=max` cache manifest, covers multi-stage builds), or `pull`
      * (the original recipe: `docker pull` then `--cache-from`; kept to be measured against, it gets no hits under BuildKit).
      * The default was `inline` before 0.2.0; `registry` on CodeBuild's `docker-container` builder measured ahead
-     * (warm time, nothing pulled on a warm build, builder stages cached; see the README's "Choosing the default").
+     * (warm time, nothing pulled on a warm build, builder stages cached; see docs/decisions/registryDefault.md).
      * @default "registry"
      */
     readonly cacheStrategy?: CacheStrategy;
@@ -284,7 +284,7 @@ export interface CachedDockerBuildArgs {
      * `buildx-stable-1` tag would) and every source's bytes are checked against the digest. A build pulls it from the
      * first source that serves it: the pull-through cache (when `pullThroughCache` covers the registry), this
      * reference, then `builderImageMirrors` by the same digest. A reference without a digest works as before, with a
-     * warning at `pulumi up`. The README's "The builder image" says how to move the digest.
+     * warning at `pulumi up`. docs/publicRegistries.md ("The builder image") says how to move the digest.
      * @default "public.ecr.aws/vend/moby/buildkit@sha256:28a898719c18a33f4e8000685287fa36fd0dd9560c6440227d3a732d79bb41d8"
      */
     readonly builderImage?: string;
@@ -463,8 +463,9 @@ export interface CachedDockerBuildArgs {
      */
     readonly logRetentionDays?: number;
     /**
-     * GitHub personal access token for a private source, best given as a Pulumi secret; it becomes a CodeBuild
-     * source credential and never appears in plain text in state, the buildspec or the logs.
+     * GitHub personal access token for a private source (a fallback: a connection is recommended), best given as a
+     * Pulumi secret; it goes into a Secrets Manager secret of the stack, `codebuild/<projectName>/github-token`,
+     * attached to this project only, and never appears in plain text in state, the buildspec or the logs.
      * @default undefined (public source, no credential)
      */
     readonly githubToken?: pulumi.Input<string>;
@@ -562,7 +563,7 @@ export interface CachedDockerBuildArgs {
      * cache `<cacheTag>-<arch>`, then a `manifest` job joins them under `imageTag` with
      * `docker buildx imagetools create` (no layer is pulled). `emulated`: one build of both platforms on one amd64
      * host, pushing `imageTag` and keeping a cache per platform, `<cacheTag>-<arch>` (one cache of both can lose a
-     * platform: moby/buildkit#2822), the arm64 steps under QEMU (much slower: see the README's "Two architectures"); it needs the
+     * platform: moby/buildkit#2822), the arm64 steps under QEMU (much slower: see docs/platforms.md); it needs the
      * `registry` strategy with the `docker-container` builder. Only with two platforms.
      * @default "native"
      */

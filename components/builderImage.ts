@@ -18,7 +18,7 @@ import { buildkitdConfig, parseImageRef, viaPullThroughCache } from "./pullThrou
 
 /**
  * The digest of BuildKit v0.32.2's multi-platform index (`docker buildx imagetools inspect moby/buildkit:v0.32.2`;
- * public projects pin `moby/buildkit:v0.32.2@sha256:28a8…` alike). The README says how to move it.
+ * public projects pin `moby/buildkit:v0.32.2@sha256:28a8…` alike). docs/publicRegistries.md says how to move it.
  */
 export const BUILDKIT_V0_32_2 = "sha256:28a898719c18a33f4e8000685287fa36fd0dd9560c6440227d3a732d79bb41d8";
 
@@ -132,7 +132,7 @@ export function unpinnedBuilderImageWarning(image: string): string | undefined {
         `builderImage ${JSON.stringify(image)} has no digest: every build runs whatever that tag points to at the ` +
         `time (the tag can move, or be deleted, and the bytes are not checked), and builderImageMirrors are not ` +
         `tried. Pin it: ${image.includes("@") ? image : `${image}@sha256:<digest>`}, the digest from ` +
-        "`docker buildx imagetools inspect <image>` (README: the builder image)."
+        "`docker buildx imagetools inspect <image>` (docs/publicRegistries.md: the builder image)."
     );
 }
 

@@ -1,7 +1,7 @@
 /**
  * The ECR repository that holds the image and its layer cache, and its lifecycle policy.
  *
- * Plain `aws.ecr.*` rather than `awsx.ecr.Repository`; the README ("Why plain aws.ecr") says why:
+ * Plain `aws.ecr.*` rather than `awsx.ecr.Repository`; docs/decisions/plainAwsEcr.md says why:
  * awsx's rules can't select a tag exactly (no `tagPatternList`), and as a remote component its
  * lifecycle policy can't be seen, let alone tested, before it reaches AWS.
  */

@@ -13,7 +13,7 @@
  * commented, its declarations kept): any line a build log shows can be found in the repository's file. The buildspec
  * is built as an object and serialized with a YAML library, so each command is exactly one YAML scalar. Nothing is
  * string-templated into shell or YAML. CodeBuild reads it from an S3 object the component owns, not inline, so its
- * size is not bound by the inline limit (docs/decisions/buildspec-delivery.md, `../buildspecObject.ts`).
+ * size is not bound by the inline limit (docs/decisions/buildspecDelivery.md, `../buildspecObject.ts`).
  *
  * CodeBuild semantics this relies on (buildspec reference, "Build phase transitions"):
  * - version 0.2 runs all commands of a build in one shell instance, so variables set in pre_build are

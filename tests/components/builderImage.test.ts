@@ -166,7 +166,7 @@ describe("builder image (pure)", () => {
                 'builderImage "moby/buildkit:v0.32.2" has no digest: every build runs whatever that tag points to at the ' +
                     "time (the tag can move, or be deleted, and the bytes are not checked), and builderImageMirrors are not " +
                     "tried. Pin it: moby/buildkit:v0.32.2@sha256:<digest>, the digest from " +
-                    "`docker buildx imagetools inspect <image>` (README: the builder image).",
+                    "`docker buildx imagetools inspect <image>` (docs/publicRegistries.md: the builder image).",
             );
         });
     });

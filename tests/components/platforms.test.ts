@@ -283,7 +283,7 @@ describe("platforms: the buildspec", () => {
     });
 
     it("with every option that lengthens it and skipUnchanged: a batch whose platform jobs run http.sh, then key.sh", () => {
-        // Before the buildspec moved to S3 (docs/decisions/buildspec-delivery.md), http.sh was left out here for room.
+        // Before the buildspec moved to S3 (docs/decisions/buildspecDelivery.md), http.sh was left out here for room.
         const o = options({
             buildArgs: { VERSION: "1.2.3" },
             trustedRefs: ["main", "release/1.x"],

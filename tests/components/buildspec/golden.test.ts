@@ -9,7 +9,7 @@ import { buildspec, buildspecYaml } from "../../../components/buildspec/render";
 import { goldenFile, VARIANTS } from "../../../scripts/buildspecVariants";
 
 describe("buildspec golden files (tests/golden/)", () => {
-    // The fragments reach CodeBuild as written (docs/decisions/buildspec-delivery.md): each command ends with its
+    // The fragments reach CodeBuild as written (docs/decisions/buildspecDelivery.md): each command ends with its
     // file, byte for byte but the final newline, after a header that names the file.
     for (const name of FRAGMENTS) {
         it(`${name}.sh as a command carries: the file as written, indented and commented, under a header naming it`, () => {

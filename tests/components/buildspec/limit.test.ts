@@ -1,5 +1,5 @@
 /**
- * The buildspec's size (docs/decisions/buildspec-delivery.md). The buildspec is an S3 object (components/buildspecObject.ts)
+ * The buildspec's size (docs/decisions/buildspecDelivery.md). The buildspec is an S3 object (components/buildspecObject.ts)
  * and the project's `source.buildspec` holds its ARN, the one value still under CodeBuild's 25,600-character cap
  * (components/buildspec/limit.ts). Pure functions first; the component's wiring under the mock runtime
  * (scripts/mockRuntime.ts: no AWS, no Docker).
