@@ -36,6 +36,8 @@ export interface ImageOutputs {
     readonly cacheRef: string;
     /** The image's CodeBuild project: `aws codebuild start-build --project-name <projectName>`. */
     readonly projectName: string;
+    /** With `webhookPullRequests`: the image's read-only project that pull requests build in, `<projectName>-pr`. */
+    readonly pullRequestProjectName?: string;
 }
 
 /** The component of one image: `<component name>-<image name>` (its default names add the stack). */
@@ -144,10 +146,27 @@ export function severalImages(
             .all(
                 builds.map(([name, b]) =>
                     pulumi
-                        .all([b.repositoryUrl, b.repositoryArn, b.imageUri, b.cacheRef, b.projectName])
+                        .all([
+                            b.repositoryUrl,
+                            b.repositoryArn,
+                            b.imageUri,
+                            b.cacheRef,
+                            b.projectName,
+                            b.pullRequestProjectName,
+                        ])
                         .apply(
-                            ([repositoryUrl, repositoryArn, imageUri, cacheRef, projectName]) =>
-                                [name, { repositoryUrl, repositoryArn, imageUri, cacheRef, projectName }] as const,
+                            ([repositoryUrl, repositoryArn, imageUri, cacheRef, projectName, pullRequestProjectName]) =>
+                                [
+                                    name,
+                                    {
+                                        repositoryUrl,
+                                        repositoryArn,
+                                        imageUri,
+                                        cacheRef,
+                                        projectName,
+                                        ...(pullRequestProjectName === undefined ? {} : { pullRequestProjectName }),
+                                    },
+                                ] as const,
                         ),
                 ),
             )

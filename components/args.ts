@@ -17,6 +17,7 @@ import { isNative, Platform, PlatformMode, platformTag, platformTags, resolvePla
 export { Platform, PlatformMode, PLATFORMS, PLATFORM_MODES } from "./platforms";
 // ---- Sources, triggers and schedules (components/source.ts, triggers.ts, schedule.ts) ----
 import { resolveSchedule } from "./schedule";
+import { pullRequestProjectProblems } from "./pullRequestProject";
 import { resolveSource, SourceAuthKind, SourceProvider } from "./source";
 import { cacheTagSuffix, hasBranchCaches, MAX_BASE_TAG_LENGTH } from "./branchCache";
 import {
@@ -1250,6 +1251,7 @@ export function resolveArgs(name: string, stack: string, args: CachedDockerBuild
 
     const monitoring = resolveMonitoring(p, args, buildTimeoutMinutes);
     const triggers = resolveTriggers(p, args, { ...source, defaultSource: sourceUrl === DEFAULTS.sourceUrl });
+    pullRequestProjectProblems(p, { projectName, webhookPullRequests: triggers.webhookPullRequests });
     const schedule = resolveSchedule(p, args);
     const branchCaches = resolveBranchCaches(p, args, { imageTag, cacheTag, trustedRefs, sourceVersion });
     const contextAndTarget = resolveContextAndTarget(p, args, dockerfileDir);
