@@ -22,6 +22,7 @@ import {
     ResolvedArgs,
 } from "./components";
 import { clashes, dedupe, ImageArgs, imageProblem } from "./components/images";
+import { pullRequestProjectClashes } from "./components/pullRequestProject";
 import { createUpstreamCaches } from "./components/upstreamCache";
 
 /** What the `images` output holds per image; read it with `stackRef.getOutput("images")`. */
@@ -56,7 +57,7 @@ export function severalImagesProblems(
     images: readonly ImageArgs[],
 ): ConfigProblem[] {
     const problems: ConfigProblem[] = [];
-    const names: { image: string; repositoryName: string; projectName: string }[] = [];
+    const names: { image: string; repositoryName: string; projectName: string; pullRequests: boolean }[] = [];
     for (const image of images) {
         const name = imageComponentName(componentName, image.name);
         // resolveArgs's defaults, `<name>-<stack>` (lowercased for ECR), so that an image with another problem
@@ -65,6 +66,7 @@ export function severalImagesProblems(
             image: image.name,
             repositoryName: image.args.repositoryName ?? `${name}-${stack}`.toLowerCase(),
             projectName: image.args.projectName ?? `${name}-${stack}`,
+            pullRequests: image.args.webhookPullRequests === true,
         });
         try {
             resolveArgs(name, stack, image.args);
@@ -84,7 +86,12 @@ export function severalImagesProblems(
                 "Allowed: false with images (each image's project would create its own connection, each with its own console handshake). Create one connection (once, in the console or in another stack) and set connectionArn: every image signs in with it.",
         });
     }
-    return dedupe([...argProblems(componentName, stack, flat), ...problems, ...clashes(names)]);
+    return dedupe([
+        ...argProblems(componentName, stack, flat),
+        ...problems,
+        ...clashes(names),
+        ...pullRequestProjectClashes(names),
+    ]);
 }
 
 /** The stack outputs of a stack with `images`. */

@@ -73,6 +73,28 @@ export function pullRequestProjectProblems(
     }
 }
 
+/**
+ * With `images` (severalImages.ts): an image whose pull-request project, `<projectName>-pr`, would be another image's
+ * main project (the same name, or one differing in case alone, which names the same IAM role). Each clash is a
+ * problem under the other image's `images.<name>.projectName`.
+ */
+export function pullRequestProjectClashes(
+    names: readonly { readonly image: string; readonly projectName: string; readonly pullRequests: boolean }[],
+): { key: string; value: unknown; allowed: string }[] {
+    const out: { key: string; value: unknown; allowed: string }[] = [];
+    for (const owner of names.filter((n) => n.pullRequests)) {
+        const pr = pullRequestProjectName(owner.projectName).toLowerCase();
+        for (const other of names.filter((n) => n.projectName.toLowerCase() === pr)) {
+            out.push({
+                key: `images.${other.image}.projectName`,
+                value: other.projectName,
+                allowed: `Allowed: a projectName no other image's project has (images.${owner.image} builds its pull requests in ${pullRequestProjectName(owner.projectName)}).`,
+            });
+        }
+    }
+    return out;
+}
+
 /** The inputs of {@link pullRequestPolicy}: resolved ARNs. */
 export interface PullRequestPolicyInputs {
     readonly repositoryArn: string;

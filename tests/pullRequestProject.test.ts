@@ -29,7 +29,9 @@ import {
     pullRequestProjectName,
     splitWebhook,
 } from "../components/pullRequestProject";
+import type { ImageArgs } from "../components/images";
 import { webhookFilterGroups } from "../components/triggers";
+import { severalImagesProblems } from "../severalImages";
 import { ACCOUNT, findResource, findResources, projectBuildspec, runProgram, valueOf } from "../scripts/mockRuntime";
 import { runPhases } from "./helpers/bash";
 import { buildspecOptions } from "./helpers/buildspecOptions";
@@ -477,6 +479,37 @@ describe("program under mocks: a stack with pull-request builds has two projects
         assert.deepEqual(
             spec.batch["build-graph"].map((t: { identifier: string }) => t.identifier),
             ["build_amd64", "build_arm64"],
+        );
+    });
+});
+
+describe("with images: an image's -pr project may not be another image's project", () => {
+    const own = { sourceUrl: "https://github.com/acme/app.git", githubToken: "ghp_x" };
+    const image = (name: string, args: Record<string, unknown>): ImageArgs => ({
+        name,
+        own: new Set(Object.keys(args)),
+        args: { ...own, ...args },
+    });
+
+    it("refuses it under the other image's projectName, naming both; no clash without pull requests", () => {
+        const problems = severalImagesProblems("docker-cache", "dev", own, [
+            image("api", { projectName: "api", webhookPullRequests: true }),
+            image("web", { projectName: "API-pr" }),
+        ]);
+        assert.deepEqual(problems, [
+            {
+                key: "images.web.projectName",
+                value: "API-pr",
+                allowed:
+                    "Allowed: a projectName no other image's project has (images.api builds its pull requests in api-pr).",
+            },
+        ]);
+        assert.deepEqual(
+            severalImagesProblems("docker-cache", "dev", own, [
+                image("api", { projectName: "api" }),
+                image("web", { projectName: "api-pr" }),
+            ]),
+            [],
         );
     });
 });
