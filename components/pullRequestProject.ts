@@ -28,7 +28,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import type { Problems, ResolvedArgs } from "./args";
+import type { ResolvedArgs } from "./args";
+import type { Problems } from "./problems";
 import { createBatchRole } from "./batchRole";
 import { buildspecKey, objectArn } from "./buildspecObject";
 import { checkedProjectBuildspec } from "./buildspec/limit";

@@ -15,9 +15,9 @@
 import { strict as assert } from "assert";
 import * as YAML from "yaml";
 import type { CachedDockerBuildArgs } from "../../components/args";
-import type { LocalBuildResult } from "../../local/host";
-import type { Buildspec } from "../../local/runner";
-import { singleStage } from "../../bench/dockerfile";
+import type { LocalBuildResult } from "../../standIn/host";
+import type { Buildspec } from "../../standIn/runner";
+import { singleStage } from "../../localBuild/dockerfile";
 import { branchPush, pullRequest } from "../helpers/events";
 import { componentBuild, printed, ready, REGISTRY, SharedHost, SMALL, why } from "./helpers";
 
