@@ -56,6 +56,9 @@ export type SingleImageOutputs = Pick<
     | "webhookPayloadUrl"
     | "webhookSecret"
     | "scheduleName"
+    | "pullRequestProjectName"
+    | "pullRequestWebhookPayloadUrl"
+    | "pullRequestWebhookSecret"
 > & { readonly cacheStrategy: CacheStrategy };
 
 /**
@@ -135,6 +138,9 @@ export function program(): StackOutputs {
         webhookPayloadUrl: build.webhookPayloadUrl,
         webhookSecret: build.webhookSecret,
         scheduleName: build.scheduleName,
+        pullRequestProjectName: build.pullRequestProjectName,
+        pullRequestWebhookPayloadUrl: build.pullRequestWebhookPayloadUrl,
+        pullRequestWebhookSecret: build.pullRequestWebhookSecret,
     };
 }
 
@@ -159,6 +165,9 @@ function withoutFlatOutputs(o: SeveralImagesOutputs): StackOutputs {
         webhookPayloadUrl: none,
         webhookSecret: none,
         scheduleName: none,
+        pullRequestProjectName: none,
+        pullRequestWebhookPayloadUrl: none,
+        pullRequestWebhookSecret: none,
         upstreamCacheUrls: o.upstreamCacheUrls,
         alarmTopicArn: o.alarmTopicArn,
         images: o.images,

@@ -22,6 +22,7 @@ import {
     ResolvedArgs,
 } from "./components";
 import { clashes, dedupe, ImageArgs, imageProblem } from "./components/images";
+import { pullRequestProjectClashes } from "./components/pullRequestProject";
 import { createUpstreamCaches } from "./components/upstreamCache";
 
 /** What the `images` output holds per image; read it with `stackRef.getOutput("images")`. */
@@ -36,6 +37,8 @@ export interface ImageOutputs {
     readonly cacheRef: string;
     /** The image's CodeBuild project: `aws codebuild start-build --project-name <projectName>`. */
     readonly projectName: string;
+    /** With `webhookPullRequests`: the image's read-only project that pull requests build in, `<projectName>-pr`. */
+    readonly pullRequestProjectName?: string;
 }
 
 /** The component of one image: `<component name>-<image name>` (its default names add the stack). */
@@ -54,7 +57,7 @@ export function severalImagesProblems(
     images: readonly ImageArgs[],
 ): ConfigProblem[] {
     const problems: ConfigProblem[] = [];
-    const names: { image: string; repositoryName: string; projectName: string }[] = [];
+    const names: { image: string; repositoryName: string; projectName: string; pullRequests: boolean }[] = [];
     for (const image of images) {
         const name = imageComponentName(componentName, image.name);
         // resolveArgs's defaults, `<name>-<stack>` (lowercased for ECR), so that an image with another problem
@@ -63,6 +66,7 @@ export function severalImagesProblems(
             image: image.name,
             repositoryName: image.args.repositoryName ?? `${name}-${stack}`.toLowerCase(),
             projectName: image.args.projectName ?? `${name}-${stack}`,
+            pullRequests: image.args.webhookPullRequests === true,
         });
         try {
             resolveArgs(name, stack, image.args);
@@ -82,7 +86,12 @@ export function severalImagesProblems(
                 "Allowed: false with images (each image's project would create its own connection, each with its own console handshake). Create one connection (once, in the console or in another stack) and set connectionArn: every image signs in with it.",
         });
     }
-    return dedupe([...argProblems(componentName, stack, flat), ...problems, ...clashes(names)]);
+    return dedupe([
+        ...argProblems(componentName, stack, flat),
+        ...problems,
+        ...clashes(names),
+        ...pullRequestProjectClashes(names),
+    ]);
 }
 
 /** The stack outputs of a stack with `images`. */
@@ -144,10 +153,27 @@ export function severalImages(
             .all(
                 builds.map(([name, b]) =>
                     pulumi
-                        .all([b.repositoryUrl, b.repositoryArn, b.imageUri, b.cacheRef, b.projectName])
+                        .all([
+                            b.repositoryUrl,
+                            b.repositoryArn,
+                            b.imageUri,
+                            b.cacheRef,
+                            b.projectName,
+                            b.pullRequestProjectName,
+                        ])
                         .apply(
-                            ([repositoryUrl, repositoryArn, imageUri, cacheRef, projectName]) =>
-                                [name, { repositoryUrl, repositoryArn, imageUri, cacheRef, projectName }] as const,
+                            ([repositoryUrl, repositoryArn, imageUri, cacheRef, projectName, pullRequestProjectName]) =>
+                                [
+                                    name,
+                                    {
+                                        repositoryUrl,
+                                        repositoryArn,
+                                        imageUri,
+                                        cacheRef,
+                                        projectName,
+                                        ...(pullRequestProjectName === undefined ? {} : { pullRequestProjectName }),
+                                    },
+                                ] as const,
                         ),
                 ),
             )

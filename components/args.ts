@@ -233,7 +233,8 @@ export interface CachedDockerBuildArgs {
     readonly repositoryName?: string;
     /**
      * Name of the CodeBuild project, which also names its log group and IAM role: 2 to 59 characters (so that
-     * `<name>-role` fits IAM's 64), letters, digits, `-` and `_`, starting with a letter or digit.
+     * `<name>-role` fits IAM's 64; at most 56 with `webhookPullRequests`, whose project `<name>-pr` has the role
+     * `<name>-pr-role`), letters, digits, `-` and `_`, starting with a letter or digit.
      * @default "<component name>-<stack>"
      */
     readonly projectName?: string;
@@ -613,7 +614,9 @@ export interface CachedDockerBuildArgs {
      */
     readonly webhookPushes?: boolean;
     /**
-     * Build every pull request when it is created, updated or reopened. Such a build reads the cache and never
+     * Build every pull request when it is created, updated or reopened, in a second, read-only project
+     * `<projectName>-pr` with a webhook of its own: its role can pull from ECR and can't write to it, and its buildspec
+     * has no command that writes (docs/decisions/readOnlyPullRequests.md). Such a build reads the cache and never
      * writes it. Fork pull requests wait for an approver's comment unless `pullRequestCommentApproval` says
      * otherwise. Needs what `webhookPushes` needs.
      * @default false
@@ -634,14 +637,16 @@ export interface CachedDockerBuildArgs {
     /**
      * Don't let CodeBuild create the hook in the repository (e.g. a token that may not create hooks); the
      * component then outputs the payload URL and the secret (a Pulumi secret) to create it by hand. Only with a
-     * webhook trigger.
+     * webhook trigger. With `webhookPullRequests`, the pull-request project has a hook of its own
+     * (`pullRequestWebhookPayloadUrl`, `pullRequestWebhookSecret`).
      * @default false
      */
     readonly webhookManualCreation?: boolean;
     /**
      * Which pull requests wait for an approver's `/codebuild_run(<commit>)` comment before they build:
      * `FORK_PULL_REQUESTS`, `ALL_PULL_REQUESTS` or `DISABLED` (a fork's code then runs at once in the privileged
-     * build, with the role). Only with `webhookPullRequests: true`.
+     * build, with the pull-request project's read-only role). Set on the pull-request project's webhook. Only with
+     * `webhookPullRequests: true`.
      * @default "FORK_PULL_REQUESTS"
      */
     readonly pullRequestCommentApproval?: PullRequestCommentApproval;

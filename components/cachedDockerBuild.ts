@@ -10,7 +10,7 @@
  * (the buildspec: `index.ts` and one bash file per command; `buildspecObject.ts` ships it to S3) and `monitoring.ts` + `buildEvent.ts` (metric
  * filters on the build's JSON line, alarms, their SNS topic, the dashboard), `source.ts` (the sign-in to the
  * source: a CodeConnections connection or the token's secret), `triggers.ts` (the webhook) and `schedule.ts`
- * (scheduled builds).
+ * (scheduled builds), `pullRequestProject.ts` (the read-only project that pull requests build in).
  */
 import * as pulumi from "@pulumi/pulumi";
 import { CachedDockerBuildArgs, ResolvedArgs } from "./args";
@@ -35,6 +35,7 @@ import { createUpstreamCaches } from "./upstreamCache";
 import { createSchedule } from "./schedule";
 import { connectionReadiness, createSourceAuth } from "./source";
 import { createWebhookWhenReady } from "./triggers";
+import { createPullRequestProject, splitWebhook } from "./pullRequestProject";
 
 /**
  * The component's type token, `<package>:index:<class>`: the package is `ecr-layer-cache` ({@link PACKAGE_NAME}),
@@ -127,6 +128,17 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
     public readonly webhookSecret: pulumi.Output<string | undefined>;
     /** The EventBridge Scheduler schedule that starts builds (in the group of the same name); undefined without `scheduleExpression`. */
     public readonly scheduleName: pulumi.Output<string | undefined>;
+    /**
+     * With `webhookPullRequests`: the read-only project that pull requests build in, `<projectName>-pr` (its role
+     * can't write to ECR; docs/decisions/readOnlyPullRequests.md); undefined otherwise.
+     */
+    public readonly pullRequestProjectName: pulumi.Output<string | undefined>;
+    /** With `webhookPullRequests`: the pull-request project's service role, resolved once its policy is attached. */
+    public readonly pullRequestRoleArn: pulumi.Output<string | undefined>;
+    /** With `webhookPullRequests` and `webhookManualCreation`: the URL the pull-request hook must call. */
+    public readonly pullRequestWebhookPayloadUrl: pulumi.Output<string | undefined>;
+    /** With `webhookPullRequests` and `webhookManualCreation`: the pull-request hook's secret, a Pulumi secret. */
+    public readonly pullRequestWebhookSecret: pulumi.Output<string | undefined>;
 
     /**
      * The validated arguments, defaults applied. A getter, not a field: the package schema takes every field of
@@ -244,12 +256,47 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
                       this,
                   )
                 : undefined;
-        const webhook = a.webhook.enabled
+        // Pull requests build in the read-only project (pullRequestProject.ts), pushes and tags in this one: each
+        // project's webhook takes its own events.
+        const hooks = splitWebhook(a.webhook);
+        const webhook = hooks.main.enabled
             ? // A batch project (two platforms built natively) is started by its webhook as a batch.
               createWebhookWhenReady(
                   name,
                   project.name,
-                  a.webhook,
+                  hooks.main,
+                  a.trustedRefs,
+                  childOpts,
+                  isNative(a) ? "BUILD_BATCH" : "BUILD",
+                  connection?.ready,
+              )
+            : undefined;
+        const pullRequests = hooks.pullRequests.enabled
+            ? createPullRequestProject(
+                  name,
+                  a,
+                  {
+                      repositoryArn: repository.arn,
+                      buildspec: pulumi
+                          .all([repository.repositoryUrl, repository.arn, registry])
+                          .apply(([url, arn]) =>
+                              buildspecYaml(buildspecOptions(a, url, arnParts(arn).region, { readOnly: true })),
+                          ),
+                      bucket: buildspecObject.bucket,
+                      after: buildspecObject.object,
+                      sourceAuth: sourceAuth.arns,
+                      projectSourceAuth: sourceAuth.auth,
+                      tags: args.tags,
+                      batch: isNative(a),
+                  },
+                  childOpts,
+              )
+            : undefined;
+        const pullRequestWebhook = pullRequests
+            ? createWebhookWhenReady(
+                  `${name}-pr`,
+                  pullRequests.project.name,
+                  hooks.pullRequests,
                   a.trustedRefs,
                   childOpts,
                   isNative(a) ? "BUILD_BATCH" : "BUILD",
@@ -297,6 +344,12 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
         this.webhookPayloadUrl = webhook ? webhook.payloadUrl : pulumi.output(undefined);
         this.webhookSecret = webhook ? webhook.secret : pulumi.output(undefined);
         this.scheduleName = schedule ? schedule.schedule.name : pulumi.output(undefined);
+        this.pullRequestProjectName = pullRequests ? pullRequests.project.name : pulumi.output(undefined);
+        this.pullRequestRoleArn = pullRequests ? pullRequests.roleArn : pulumi.output(undefined);
+        this.pullRequestWebhookPayloadUrl = pullRequestWebhook
+            ? pullRequestWebhook.payloadUrl
+            : pulumi.output(undefined);
+        this.pullRequestWebhookSecret = pullRequestWebhook ? pullRequestWebhook.secret : pulumi.output(undefined);
 
         this.registerOutputs({
             repositoryUrl: this.repositoryUrl,
@@ -321,6 +374,10 @@ export class CachedDockerBuild extends pulumi.ComponentResource {
             webhookPayloadUrl: this.webhookPayloadUrl,
             webhookSecret: this.webhookSecret,
             scheduleName: this.scheduleName,
+            pullRequestProjectName: this.pullRequestProjectName,
+            pullRequestRoleArn: this.pullRequestRoleArn,
+            pullRequestWebhookPayloadUrl: this.pullRequestWebhookPayloadUrl,
+            pullRequestWebhookSecret: this.pullRequestWebhookSecret,
         });
     }
 }

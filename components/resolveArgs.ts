@@ -24,6 +24,7 @@ import { LIFECYCLE_DEFAULTS, resolveLifecycle } from "./lifecycle";
 import { MONITORING_DEFAULTS, resolveMonitoring } from "./monitoring";
 import { PLATFORM_DEFAULTS, resolvePlatforms } from "./platforms";
 import { type ConfigProblem, ConfigError, Problems } from "./problems";
+import { pullRequestProjectProblems } from "./pullRequestProject";
 import { PULL_THROUGH_DEFAULTS, resolvePullThrough } from "./pullThrough";
 import { resolveSchedule } from "./schedule";
 import { resolveSkipUnchanged } from "./skip";
@@ -106,6 +107,10 @@ export function resolveArgs(name: string, stack: string, args: CachedDockerBuild
     const triggers = resolveTriggers(p, args, {
         ...source,
         defaultSource: source.sourceUrl === SOURCE_DEFAULTS.sourceUrl,
+    });
+    pullRequestProjectProblems(p, {
+        projectName: names.projectName,
+        webhookPullRequests: triggers.webhookPullRequests,
     });
     const schedule = resolveSchedule(p, args);
     const platforms = resolvePlatforms(p, args, { ...names, ...layerCache, ...project });

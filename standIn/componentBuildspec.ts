@@ -5,6 +5,7 @@
 // stand-in runs the same YAML string `pulumi up` would upload and CodeBuild would read, not a copy built another way.
 import * as YAML from "yaml";
 import type { CachedDockerBuildArgs } from "../components/args";
+import type { ProjectKind } from "../components/pullRequestProject";
 import { CachedDockerBuild } from "../components/cachedDockerBuild";
 import { findResource, installMocks, projectBuildspec, settle } from "../scripts/mockRuntime";
 import type { Buildspec } from "./runner";
@@ -13,7 +14,12 @@ let counter = 0;
 /** Renders run one at a time: each installs the mocks afresh, which would orphan a render still in flight. */
 let queue: Promise<unknown> = Promise.resolve();
 
-async function render(args: CachedDockerBuildArgs, repositoryUrl: string, region: string): Promise<string> {
+async function render(
+    args: CachedDockerBuildArgs,
+    repositoryUrl: string,
+    region: string,
+    project: ProjectKind,
+): Promise<string> {
     const slash = repositoryUrl.indexOf("/");
     if (slash <= 0) {
         throw new Error(`repositoryUrl must be <registry>/<name>, got ${JSON.stringify(repositoryUrl)}`);
@@ -22,19 +28,23 @@ async function render(args: CachedDockerBuildArgs, repositoryUrl: string, region
     const name = `local-${++counter}`;
     new CachedDockerBuild(name, { repositoryName: repositoryUrl.slice(slash + 1), ...args });
     await settle();
-    return projectBuildspec(findResource("aws:codebuild/project:Project", `${name}-project`));
+    return projectBuildspec(
+        findResource("aws:codebuild/project:Project", project === "main" ? `${name}-project` : `${name}-pr-project`),
+    );
 }
 
 /**
  * Renders the component's buildspec YAML for a repository at `repositoryUrl` (`<registry>/<name>`) in `region`.
- * Each call registers a fresh component (named `local-<n>`).
+ * Each call registers a fresh component (named `local-<n>`). `project`: the main project's buildspec, or (with
+ * `webhookPullRequests` in `args`) the read-only pull-request project's (components/pullRequestProject.ts).
  */
 export function componentBuildspecYaml(
     args: CachedDockerBuildArgs,
     repositoryUrl: string,
     region = "us-east-1",
+    project: ProjectKind = "main",
 ): Promise<string> {
-    const run = queue.then(() => render(args, repositoryUrl, region));
+    const run = queue.then(() => render(args, repositoryUrl, region, project));
     queue = run.catch(() => undefined);
     return run;
 }

@@ -278,6 +278,9 @@ export async function startPullThroughFront(
             upstream: ecr.upstream,
             username: ecr.username,
             password: ecr.password,
+            // Refused by the registry's own front, behind this one (this front forwards to it). An import on a miss is
+            // this front's own, whoever asks: the read-only user's lack of ecr:BatchImportUpstreamImage isn't modelled.
+            readOnlyPassword: ecr.readOnlyPassword,
             storageDir: ecr.storageDir,
             counters: () => ecr.counters(),
             resetCounters: () => ecr.resetCounters(),

@@ -5,6 +5,11 @@
 // Counting: request bodies of every request = bytes pushed; response bodies of blob GETs
 // (GET /v2/<name>/blobs/<digest>) = bytes pulled. Manifest traffic is counted separately.
 //
+// A read-only user: `readOnlyPassword` signs in as `username` like the read-write password does (ECR's user name is
+// always AWS; the token decides who you are), and the front refuses every PUT, POST, PATCH and DELETE it sends with
+// 403 DENIED, as ECR refuses a role without the push actions (the pull-request project's, issue 22); its GETs and
+// HEADs go on with the read-write credentials, which the registry itself knows. Refused requests are counted apart.
+//
 // Faults: every request goes through `faults` (faults.ts) first, which passes it on unless a plan is on
 // (`registry.faults.set({...})`, `registry.faults.clear()`). Requests answered with a fault are not counted.
 import * as fs from "fs";
@@ -27,6 +32,8 @@ export interface ByteCounters {
     blobGets: number;
     /** Requests answered 401 (auth challenge or bad credentials). */
     unauthorized: number;
+    /** Writes of the read-only user refused with 403, by method (never forwarded, not counted as pushed). */
+    deniedWrites: Record<string, number>;
     /** Requests per client: the User-Agent's first product name (`curl`, `docker`, `buildkit`, `containerd`, …). */
     clients: Record<string, number>;
 }
@@ -38,6 +45,8 @@ export interface LocalRegistry {
     upstream: string;
     username: string;
     password: string;
+    /** The read-only user's password (user name `username`): it may read everything and write nothing. */
+    readOnlyPassword: string;
     storageDir: string;
     counters(): ByteCounters;
     resetCounters(): void;
@@ -72,12 +81,34 @@ const zero = (): ByteCounters => ({
     requests: 0,
     blobGets: 0,
     unauthorized: 0,
+    deniedWrites: {},
     clients: {},
 });
+
+/** The methods that write to a registry (Docker Registry HTTP API V2: uploads, manifest PUTs, deletes). */
+export const WRITE_METHODS = ["PUT", "POST", "PATCH", "DELETE"] as const;
+
+/**
+ * The body ECR sends when IAM refuses a registry write (the distribution error format, code DENIED), e.g. for a
+ * role without ecr:InitiateLayerUpload.
+ */
+export function deniedBody(method: string, url: string): string {
+    return JSON.stringify({
+        errors: [
+            {
+                code: "DENIED",
+                message: `read-only user: ${method} ${url.split("?")[0]} is not allowed (the pull-request project's role can't write)`,
+            },
+        ],
+    });
+}
 
 export async function startLocalRegistry(opts: StartRegistryOptions = {}): Promise<LocalRegistry> {
     const username = opts.username ?? "AWS";
     const password = opts.password ?? `local-${Math.random().toString(36).slice(2, 12)}`;
+    const readOnlyPassword = `local-ro-${Math.random().toString(36).slice(2, 12)}`;
+    const basic = (pw: string) => `Basic ${Buffer.from(`${username}:${pw}`).toString("base64")}`;
+    const readOnlyAuth = basic(readOnlyPassword);
     const work = fs.mkdtempSync(path.join(os.tmpdir(), "cbreg-"));
     const storageDir = mkdirp(opts.storageDir ?? path.join(work, "storage"));
     const port = await freePort();
@@ -95,6 +126,17 @@ export async function startLocalRegistry(opts: StartRegistryOptions = {}): Promi
     const faults = new FaultFront();
     const forward = (req: http.IncomingMessage, res: http.ServerResponse) => {
         c.requests++;
+        if (req.headers.authorization === readOnlyAuth) {
+            if ((WRITE_METHODS as readonly string[]).includes(req.method ?? "")) {
+                const m = req.method!;
+                c.deniedWrites[m] = (c.deniedWrites[m] ?? 0) + 1;
+                req.resume();
+                res.writeHead(403, { "content-type": "application/json" });
+                res.end(deniedBody(m, req.url ?? "/"));
+                return;
+            }
+            req.headers.authorization = basic(password);
+        }
         const client = /^[^/\s]+/.exec(req.headers["user-agent"] ?? "")?.[0] ?? "(none)";
         c.clients[client] = (c.clients[client] ?? 0) + 1;
         const url = req.url ?? "/";
@@ -138,8 +180,9 @@ export async function startLocalRegistry(opts: StartRegistryOptions = {}): Promi
         upstream,
         username,
         password,
+        readOnlyPassword,
         storageDir,
-        counters: () => ({ ...c, clients: { ...c.clients } }),
+        counters: () => ({ ...c, clients: { ...c.clients }, deniedWrites: { ...c.deniedWrites } }),
         resetCounters: () => {
             c = zero();
         },

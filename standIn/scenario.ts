@@ -21,6 +21,7 @@ import type { CachedDockerBuildArgs, CacheStrategy } from "../components/args";
 import { DEFAULTS } from "../components/resolveArgs";
 import { componentBuildspecYaml } from "./componentBuildspec";
 import { builderImageOf, fallbackLine } from "./buildkitImage";
+import type { ProjectKind } from "../components/pullRequestProject";
 import { LocalBuildOptions, LocalBuildResult, LocalHost, runLocalBuild } from "./host";
 import * as YAML from "yaml";
 import type { Buildspec } from "./runner";
@@ -90,6 +91,8 @@ export interface ScenarioOptions {
     startHost?: LocalBuildOptions["startHost"];
     /** Rewrites the generated buildspec's YAML before it runs (the bench's variants without the cache read). */
     rewriteBuildspec?: (yaml: string) => string;
+    /** Which project's buildspec runs: the main one (default) or the read-only pull-request project's (issue 22). */
+    project?: ProjectKind;
 }
 
 export interface ScenarioResult extends LocalBuildResult {
@@ -121,7 +124,12 @@ export function localArgs(strategy: CacheStrategy, mode: RegistryMode): CachedDo
 export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     const mode = o.registryMode ?? registryModeFromEnv();
     const repositoryUrl = `${o.host.registry.address}/${o.repo}`;
-    const generated = await componentBuildspecYaml({ ...localArgs(o.strategy, mode), ...o.args }, repositoryUrl);
+    const generated = await componentBuildspecYaml(
+        { ...localArgs(o.strategy, mode), ...o.args },
+        repositoryUrl,
+        undefined,
+        o.project,
+    );
     const buildspecYaml = o.rewriteBuildspec ? o.rewriteBuildspec(generated) : generated;
     const buildspec = YAML.parse(buildspecYaml) as Buildspec;
     const r = await runSpecOnDockerfile(o.host, buildspec, o.dockerfile, {

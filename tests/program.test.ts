@@ -476,6 +476,10 @@ for (const e of STACKS) {
                 webhookPayloadUrl: undefined,
                 webhookSecret: undefined,
                 scheduleName: undefined,
+                // No pull-request builds in dev and prod: no -pr project (issue 22).
+                pullRequestProjectName: undefined,
+                pullRequestWebhookPayloadUrl: undefined,
+                pullRequestWebhookSecret: undefined,
             };
             const actual: Record<string, unknown> = {};
             for (const [key, value] of Object.entries(program)) {

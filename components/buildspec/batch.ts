@@ -120,6 +120,14 @@ function manifestCommand(values: Record<string, PreludeValue>): string {
     ].join("\n");
 }
 
+/**
+ * The build graph of a read-only buildspec (the pull-request project): the platform jobs only. The manifest job
+ * would push the manifest list, and a read-only buildspec renders no `manifest.sh`.
+ */
+function readOnlyGraph(g: ReturnType<typeof buildGraph>, readOnly: boolean): ReturnType<typeof buildGraph> {
+    return readOnly ? { ...g, "build-graph": g["build-graph"].filter((t) => t.identifier !== MANIFEST_JOB) } : g;
+}
+
 /** The buildspec of two platforms built natively, with its build graph. */
 export function nativeBuildspec(o: BuildspecOptions): Buildspec {
     if (o.trustedRefs.length === 0) {
@@ -145,12 +153,15 @@ export function nativeBuildspec(o: BuildspecOptions): Buildspec {
             build: { commands: render(phases.build) },
             post_build: { commands: render(phases.post_build) },
         },
-        batch: buildGraph({
-            platforms: o.platforms ?? [],
-            platformMode: "native",
-            buildImage: o.buildImage ?? "aws/codebuild/amazonlinux-x86_64-standard:5.0",
-            armBuildImage: o.armBuildImage ?? PLATFORM_DEFAULTS.armBuildImage,
-            computeType: o.computeType ?? "BUILD_GENERAL1_MEDIUM",
-        }),
+        batch: readOnlyGraph(
+            buildGraph({
+                platforms: o.platforms ?? [],
+                platformMode: "native",
+                buildImage: o.buildImage ?? "aws/codebuild/amazonlinux-x86_64-standard:5.0",
+                armBuildImage: o.armBuildImage ?? PLATFORM_DEFAULTS.armBuildImage,
+                computeType: o.computeType ?? "BUILD_GENERAL1_MEDIUM",
+            }),
+            o.readOnly === true,
+        ),
     };
 }

@@ -97,6 +97,13 @@ export type BuildspecOptions = Pick<ResolvedArgs, Exclude<FromArgs, Optional>> &
         readonly repositoryUrl: string;
         /** Region of the registry, for `aws ecr get-login-password`. */
         readonly region: string;
+        /**
+         * The read-only rendering, for the pull-request project (components/pullRequestProject.ts): no command that
+         * can write is rendered (no `export.sh`, `manifest.sh`, `key.sh`/`http.sh`, whose retag writes), the build's
+         * write flags are `--output type=cacheonly` and it writes no cache beside them, and `trust.sh` never
+         * trusts (READ_ONLY=1). Unset: the main project's buildspec.
+         */
+        readonly readOnly?: boolean;
     };
 
 export interface BuildspecPhase {
@@ -357,10 +364,13 @@ export function preludeValues(o: BuildspecOptions): Record<string, PreludeValue>
         },
         pull: { CACHE_FROM: ["--cache-from", image], PUSH_FLAGS: ["--tag", image, "--push"] },
     }[o.cacheStrategy];
+    // Read-only (the pull-request project): nothing to push, whatever trust.sh decided; no cache export beside it.
+    const write = o.readOnly === true ? { PUSH_FLAGS: ["--output", "type=cacheonly"] } : {};
     return {
         // No override: the project's own version is built; it is then compared like any other ref.
         OWN_REF: o.sourceVersion === undefined ? "" : fullRef(o.sourceVersion),
         TRUSTED_REFS: o.trustedRefs.map(fullRef),
+        READ_ONLY: o.readOnly === true ? "1" : "0",
         REGION: o.region,
         REGISTRY: registryOf(o.repositoryUrl),
         BUILDER_NAME,
@@ -378,13 +388,17 @@ export function preludeValues(o: BuildspecOptions): Record<string, PreludeValue>
         CACHE_REF: cache,
         // The registry cache's export options (export.sh, and build.sh when the build writes the cache itself): every
         // stage's steps (mode=max), as an OCI image manifest, which ECR needs for a cache manifest. Empty otherwise.
-        CACHE_TO_OPTS: o.cacheStrategy === "registry" ? "mode=max,image-manifest=true,oci-mediatypes=true" : "",
+        CACHE_TO_OPTS:
+            o.cacheStrategy === "registry" && o.readOnly !== true
+                ? "mode=max,image-manifest=true,oci-mediatypes=true"
+                : "",
         // The platforms with a cache of their own, `<cache ref>-<arch>` (emulated: cachePlatforms; caches.sh, probe.sh,
         // export.sh); one empty entry: one cache for the build.
         CACHE_PLATFORMS: cachePlatforms(o).length > 0 ? cachePlatforms(o) : [""],
         SLUG_MAX: String(branchSlugMax(o)),
         BUILD_FLAGS: buildFlags,
         ...perStrategy,
+        ...write,
         // The Dockerfile comes with --file, so the context may be another folder (contextDir unset: the Dockerfile's).
         CONTEXT: o.contextDir ?? o.dockerfileDir,
         RETRY_DELAYS: RETRY_DELAYS_SECONDS.map(String),
@@ -498,8 +512,10 @@ export function command(name: FragmentName, values: Readonly<Record<string, Prel
 /** Which fragment each command of each phase runs, in order. */
 export function phaseFragments(
     o: Pick<BuildspecOptions, "cacheStrategy" | "registryBuilder"> &
-        Partial<Pick<BuildspecOptions, "platforms" | "platformMode" | "skipUnchanged">>,
+        Partial<Pick<BuildspecOptions, "platforms" | "platformMode" | "skipUnchanged" | "readOnly">>,
 ): Record<keyof Buildspec["phases"], FragmentName[]> {
+    // Read-only (the pull-request project): none of the commands that write (READ_ONLY_LEFT_OUT).
+    const readOnly = o.readOnly === true;
     // Two platforms emulated: a cache per platform, its refs made by caches.sh from branch.sh's.
     const preBuild: FragmentName[] = [
         "trust",
@@ -511,27 +527,39 @@ export function phaseFragments(
     // Skip unchanged builds: the content key, right after the login (resolveArgs refuses it with `pull`): a skipped
     // build then neither probes the cache nor starts the builder.
     // http.sh makes key.sh's registry calls over HTTP.
-    if (o.skipUnchanged === true) {
+    if (o.skipUnchanged === true && !readOnly) {
         preBuild.push("http", "key");
     }
     preBuild.push(o.cacheStrategy === "pull" ? "pull" : "probe");
     if (o.cacheStrategy === "registry" && o.registryBuilder === "docker-container") {
         preBuild.push("builder");
     }
-    const build: FragmentName[] = o.cacheStrategy === "registry" ? ["build", "report", "export"] : ["build", "report"];
+    const build: FragmentName[] =
+        o.cacheStrategy === "registry" && !readOnly ? ["build", "report", "export"] : ["build", "report"];
     // Two platforms built natively: platform.sh says which job this is; the manifest job runs manifest.sh.
     const native = isNative(o);
     return {
         pre_build: native ? ["platform", ...preBuild] : preBuild,
-        build: native ? [...build, "manifest"] : build,
+        build: native && !readOnly ? [...build, "manifest"] : build,
         post_build: ["post_build", "metrics"],
     };
 }
 
+/**
+ * The commands a read-only buildspec leaves out: each can write to the registry (`export.sh` the cache, `manifest.sh`
+ * the manifest list, `key.sh` a retag, `http.sh` key.sh's retag over HTTP).
+ */
+export const READ_ONLY_LEFT_OUT: readonly FragmentName[] = ["export", "manifest", "key", "http"];
+
 /** The buildspec options of a component: its resolved arguments plus the repository, known once it exists. */
-export function buildspecOptions(a: ResolvedArgs, repositoryUrl: string, region: string): BuildspecOptions {
+export function buildspecOptions(
+    a: ResolvedArgs,
+    repositoryUrl: string,
+    region: string,
+    render: { readonly readOnly?: boolean } = {},
+): BuildspecOptions {
     const picked = Object.fromEntries(FROM_ARGS.map((k) => [k, a[k]])) as Pick<ResolvedArgs, FromArgs>;
-    return { ...picked, repositoryUrl, region };
+    return { ...picked, repositoryUrl, region, ...(render.readOnly === true ? { readOnly: true } : {}) };
 }
 
 /**

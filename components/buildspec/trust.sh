@@ -14,6 +14,9 @@
 #   source version) makes such a build trusted.
 #
 # - A webhook push's source version is its commit, so the branch or tag comes from the head ref.
+# - READ_ONLY=1 (the pull-request project's buildspec, components/pullRequestProject.ts): no build is trusted, whatever
+#   started it. That project's role can't write to ECR and its buildspec has no command that writes; this keeps what
+#   the log and the build's JSON line say true to that. A pull request still reads its trusted base's cache.
 #
 # Whose cache a build uses (branch.sh makes the tags): CACHE_BRANCH, a trusted ref other than the project's own
 # (OWN_REF, the default branch): a trusted build's own ref, or a pull request's base ref when that one is trusted.
@@ -24,6 +27,7 @@
 # each possibly unset (tests/helpers/events.ts: what each event sets, with sources).
 : "${TRUSTED_REFS[@]?set by the buildspec prelude}"
 : "${OWN_REF?set by the buildspec prelude}"
+: "${READ_ONLY:?set by the buildspec prelude}"
 
 BUILD_REF="${CODEBUILD_WEBHOOK_HEAD_REF:-${CODEBUILD_SOURCE_VERSION:-}}"
 case "$BUILD_REF" in
@@ -43,9 +47,12 @@ for trusted_ref in "${TRUSTED_REFS[@]}"; do
     if [ "$pull_request" = 1 ] && [ "${CODEBUILD_WEBHOOK_BASE_REF:-}" = "$trusted_ref" ]; then CACHE_BRANCH=$trusted_ref; fi
 done
 if [ "$pull_request" = 0 ] && [ -z "$BUILD_REF" ]; then TRUSTED=1; fi
+if [ "$READ_ONLY" = 1 ]; then TRUSTED=0; fi
 if [ "$TRUSTED" = 1 ]; then CACHE_BRANCH=$BUILD_REF; fi
 if [ -z "$OWN_REF" ] || [ "$CACHE_BRANCH" = "$OWN_REF" ]; then CACHE_BRANCH=""; fi
-if [ "$TRUSTED" = 1 ]; then
+if [ "$READ_ONLY" = 1 ]; then
+    echo "layer cache: ref '$BUILD_REF' (trigger '${CODEBUILD_WEBHOOK_TRIGGER:-}') builds in the read-only pull-request project: this build reads the cache and can push nothing"
+elif [ "$TRUSTED" = 1 ]; then
     echo "layer cache: ref '$BUILD_REF' is trusted: this build reads the cache and, if it succeeds, pushes the image and writes the cache"
 else
     echo "layer cache: ref '$BUILD_REF' (trigger '${CODEBUILD_WEBHOOK_TRIGGER:-}') is not trusted: this build reads the cache but pushes nothing"

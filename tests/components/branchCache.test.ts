@@ -17,9 +17,10 @@ import { buildspecOptions, BuildspecOptions, command, preludeValues } from "../.
 import { buildspec } from "../../components/buildspec/render";
 import type { LifecyclePolicyDocument } from "../../components/lifecycle";
 import { startBuildInput } from "../../components/schedule";
-import { webhookFilterGroups, WebhookFilterGroup } from "../../components/triggers";
+import { webhookFilterGroups } from "../../components/triggers";
 import { findResource, runProgram } from "../../scripts/mockRuntime";
 import { runBash } from "../helpers/bash";
+import { webhookStarts } from "../helpers/webhookFilters";
 import {
     BuildEvent,
     branchPush,
@@ -280,41 +281,6 @@ describe("branch tags: a ref (anything a ref may hold) becomes a Docker tag no o
         assert.doesNotMatch("buildcache", re);
     });
 });
-
-/** What the webhook sees of an event (tests/helpers/events.ts). */
-type WebhookView = NonNullable<BuildEvent["webhook"]>;
-
-/**
- * Whether CodeBuild starts a build for `e` under `groups`, as its documentation describes the evaluation ("GitHub
- * webhook events"; API WebhookFilter): a build starts when every filter of at least one group passes. EVENT: the
- * event is one of the comma-separated names. HEAD_REF / BASE_REF: the pattern, a regular expression, is found in the
- * ref (a push has no base ref: a BASE_REF filter does not pass). FILE_PATH: taken as passing (every event here
- * changes a file under the configured paths). `excludeMatchedPattern` inverts a filter.
- */
-export function webhookStarts(groups: readonly WebhookFilterGroup[], e: WebhookView): boolean {
-    return groups.some((g) =>
-        g.filters.every((f) => {
-            let match: boolean;
-            switch (f.type) {
-                case "EVENT":
-                    match = f.pattern
-                        .split(",")
-                        .map((x) => x.trim())
-                        .includes(e.event);
-                    break;
-                case "HEAD_REF":
-                    match = new RegExp(f.pattern).test(e.headRef);
-                    break;
-                case "BASE_REF":
-                    match = e.baseRef !== undefined && new RegExp(f.pattern).test(e.baseRef);
-                    break;
-                default:
-                    match = true;
-            }
-            return f.excludeMatchedPattern ? !match : match;
-        }),
-    );
-}
 
 describe("the webhook's filter groups and the trust rule agree (every event let through gets the README's decision)", () => {
     const branches = ["main", "release/1.x", "release-1.x", "main2", "x/main", "feature/x", "refs/heads/main", "v1.0"];

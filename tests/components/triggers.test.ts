@@ -332,42 +332,61 @@ describe("program under mocks: stack github (my own GitHub repository, build on 
         const connection = findResource("aws:codeconnections/connection:Connection", "docker-cache-connection");
         assert.equal(connection.inputs.name, name);
         assert.equal(connection.inputs.providerType, "GitHub");
-        const project = findResource("aws:codebuild/project:Project");
-        assert.equal(project.inputs.source.type, "GITHUB");
-        assert.equal(project.inputs.source.location, "https://github.com/my-org/my-app.git");
-        assert.deepEqual(project.inputs.source.auth, { type: "CODECONNECTIONS", resource: CONNECTION_ARN });
+        // Both projects: the main one and the read-only one that pull requests build in (issue 22).
+        for (const project of [
+            findResource("aws:codebuild/project:Project", "docker-cache-project"),
+            findResource("aws:codebuild/project:Project", "docker-cache-pr-project"),
+        ]) {
+            assert.equal(project.inputs.source.type, "GITHUB");
+            assert.equal(project.inputs.source.location, "https://github.com/my-org/my-app.git");
+            assert.deepEqual(project.inputs.source.auth, { type: "CODECONNECTIONS", resource: CONNECTION_ARN });
+        }
         assert.deepEqual(
             registrations.filter((r) => /sourceCredential|secretsmanager/.test(r.type)).map((r) => r.type),
             [],
         );
     });
 
-    it("the build role may use that connection only, and nothing else beyond the build's own grants", () => {
-        const policy = JSON.parse(findResource("aws:iam/policy:Policy").inputs.policy);
-        const sourceStatements = policy.Statement.filter((s: { Sid: string }) => /Source/.test(s.Sid));
-        assert.deepEqual(sourceStatements, sourceAuthStatements({ connectionArn: CONNECTION_ARN }));
-        const actions = policy.Statement.flatMap((s: { Action: string[] }) => s.Action).filter((a: string) =>
-            /^(codeconnections|codestar-connections|secretsmanager):/.test(a),
-        );
-        assert.deepEqual(actions, [
-            "codeconnections:GetConnectionToken",
-            "codeconnections:GetConnection",
-            "codeconnections:UseConnection",
-        ]);
-    });
+    for (const [which, policyName] of [
+        ["the build role", "docker-cache-policy"],
+        ["the pull-request role", "docker-cache-pr-policy"],
+    ])
+        it(`${which} may use that connection only, and nothing else beyond the build's own grants`, () => {
+            const policy = JSON.parse(findResource("aws:iam/policy:Policy", policyName).inputs.policy);
+            const sourceStatements = policy.Statement.filter((s: { Sid: string }) => /Source/.test(s.Sid));
+            assert.deepEqual(sourceStatements, sourceAuthStatements({ connectionArn: CONNECTION_ARN }));
+            const actions = policy.Statement.flatMap((s: { Action: string[] }) => s.Action).filter((a: string) =>
+                /^(codeconnections|codestar-connections|secretsmanager):/.test(a),
+            );
+            assert.deepEqual(actions, [
+                "codeconnections:GetConnectionToken",
+                "codeconnections:GetConnection",
+                "codeconnections:UseConnection",
+            ]);
+        });
 
     it("the project waits for the role's policy (CodeBuild checks the connection's actions at CreateProject), and the webhook for the project", () => {
         // Mocked engine: the dependencies are the ones the SDK sends with each registration (scripts/mockRuntime.ts).
-        const attachment = findResource("aws:iam/rolePolicyAttachment:RolePolicyAttachment");
-        const project = findResource("aws:codebuild/project:Project");
-        assert.ok(project.dependencies.includes(attachment.urn), JSON.stringify(project.dependencies));
-        const webhook = findResource("aws:codebuild/webhook:Webhook");
-        assert.ok(webhook.dependencies.includes(project.urn), JSON.stringify(webhook.dependencies));
-        // The attached policy is the one that grants UseConnection on the connection.
-        assert.equal(attachment.inputs.policyArn, `arn:aws:iam::${ACCOUNT}:policy/${name}-policy`);
+        for (const [child, project] of [
+            ["docker-cache", name],
+            ["docker-cache-pr", `${name}-pr`],
+        ]) {
+            const attachment = findResource(
+                "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+                `${child}-policy-attachment`,
+            );
+            const p = findResource("aws:codebuild/project:Project", `${child}-project`);
+            assert.ok(p.dependencies.includes(attachment.urn), JSON.stringify(p.dependencies));
+            const webhook = findResource("aws:codebuild/webhook:Webhook", `${child}-webhook`);
+            assert.ok(webhook.dependencies.includes(p.urn), JSON.stringify(webhook.dependencies));
+            // The attached policy is the one that grants UseConnection on the connection.
+            assert.equal(attachment.inputs.policyArn, `arn:aws:iam::${ACCOUNT}:policy/${project}-policy`);
+        }
     });
 
-    it("a webhook on pushes to main and on pull requests, only for changes under docker/, fork PRs held for approval", () => {
+    // Issue 22: the one webhook of pushes and pull requests became two, the pull requests' group and approval moving
+    // to the read-only pull-request project's webhook; together they take exactly the events the one took.
+    it("a webhook on pushes to main (this project) and one on pull requests (the -pr project), only for changes under docker/, fork PRs held for approval", () => {
         const webhook = findResource("aws:codebuild/webhook:Webhook", "docker-cache-webhook");
         assert.equal(webhook.inputs.projectName, name);
         assert.equal(webhook.inputs.buildType, "BUILD");
@@ -381,6 +400,13 @@ describe("program under mocks: stack github (my own GitHub repository, build on 
                     paths,
                 ],
             },
+        ]);
+        assert.equal(webhook.inputs.pullRequestBuildPolicy, undefined);
+        const prs = findResource("aws:codebuild/webhook:Webhook", "docker-cache-pr-webhook");
+        assert.equal(prs.inputs.projectName, `${name}-pr`);
+        assert.equal(prs.inputs.buildType, "BUILD");
+        assert.equal(prs.inputs.manualCreation, false);
+        assert.deepEqual(prs.inputs.filterGroups, [
             {
                 filters: [
                     { type: "EVENT", pattern: "PULL_REQUEST_CREATED, PULL_REQUEST_UPDATED, PULL_REQUEST_REOPENED" },
@@ -388,7 +414,7 @@ describe("program under mocks: stack github (my own GitHub repository, build on 
                 ],
             },
         ]);
-        assert.deepEqual(webhook.inputs.pullRequestBuildPolicy, {
+        assert.deepEqual(prs.inputs.pullRequestBuildPolicy, {
             requiresCommentApproval: "FORK_PULL_REQUESTS",
             approverRoles: ["GITHUB_WRITE", "GITHUB_MAINTAIN", "GITHUB_ADMIN"],
         });
@@ -428,18 +454,24 @@ describe("program under mocks: stack github (my own GitHub repository, build on 
 
     it("manual creation: the payload URL and the secret are outputs, the secret a Pulumi secret", async () => {
         const o = await runProgram("github", { webhookManualCreation: true });
-        assert.equal(findResource("aws:codebuild/webhook:Webhook").inputs.manualCreation, true);
-        assert.equal(
-            await valueOf(o.webhookPayloadUrl),
-            "https://codebuild.eu-west-1.amazonaws.com/webhooks?t=mocked&v=1",
-        );
-        assert.equal(await valueOf(o.webhookSecret), "mocked-webhook-secret");
-        assert.equal(await isSecret(o.webhookSecret), true);
+        for (const hook of findResources("aws:codebuild/webhook:Webhook")) {
+            assert.equal(hook.inputs.manualCreation, true, hook.name);
+        }
+        for (const [url, secret] of [
+            [o.webhookPayloadUrl, o.webhookSecret],
+            [o.pullRequestWebhookPayloadUrl, o.pullRequestWebhookSecret],
+        ]) {
+            assert.equal(await valueOf(url), "https://codebuild.eu-west-1.amazonaws.com/webhooks?t=mocked&v=1");
+            assert.equal(await valueOf(secret), "mocked-webhook-secret");
+            assert.equal(await isSecret(secret), true);
+        }
     });
 
     it("two platforms built natively (a batch project): the webhook and the schedule start batches, and the schedule's role may only start batches", async () => {
         await runProgram("github", { platforms: ["linux/amd64", "linux/arm64"] });
-        assert.equal(findResource("aws:codebuild/webhook:Webhook").inputs.buildType, "BUILD_BATCH");
+        for (const hook of ["docker-cache-webhook", "docker-cache-pr-webhook"]) {
+            assert.equal(findResource("aws:codebuild/webhook:Webhook", hook).inputs.buildType, "BUILD_BATCH");
+        }
         const schedule = findResource("aws:scheduler/schedule:Schedule");
         assert.equal(schedule.inputs.target.arn, "arn:aws:scheduler:::aws-sdk:codebuild:startBuildBatch");
         const rolePolicy = findResource("aws:iam/rolePolicy:RolePolicy", "docker-cache-schedule-policy");
@@ -448,7 +480,9 @@ describe("program under mocks: stack github (my own GitHub repository, build on 
 
     it("one platform: the webhook builds (BUILD) and the schedule starts a build", async () => {
         await runProgram("github");
-        assert.equal(findResource("aws:codebuild/webhook:Webhook").inputs.buildType, "BUILD");
+        for (const hook of ["docker-cache-webhook", "docker-cache-pr-webhook"]) {
+            assert.equal(findResource("aws:codebuild/webhook:Webhook", hook).inputs.buildType, "BUILD");
+        }
         assert.equal(
             findResource("aws:scheduler/schedule:Schedule").inputs.target.arn,
             "arn:aws:scheduler:::aws-sdk:codebuild:startBuild",
@@ -503,7 +537,8 @@ describe("program under mocks: the webhook waits for the connection (first up PE
         const { warned, outputs } = await up("PENDING");
         assert.deepEqual(findResources("aws:codebuild/webhook:Webhook"), []);
         assert.equal(findResource("aws:scheduler/schedule:Schedule").inputs.state, "DISABLED");
-        findResource("aws:codebuild/project:Project");
+        findResource("aws:codebuild/project:Project", "docker-cache-project");
+        findResource("aws:codebuild/project:Project", "docker-cache-pr-project");
         findResource("aws:codeconnections/connection:Connection", "docker-cache-connection");
         assert.deepEqual(warned, [connectionNotReadyMessage("PENDING", CONNECTION_ARN, URL)]);
         assert.ok(warned[0].includes(URL) && warned[0].includes("pulumi up"), warned[0]);
@@ -517,6 +552,10 @@ describe("program under mocks: the webhook waits for the connection (first up PE
         const webhook = findResource("aws:codebuild/webhook:Webhook", "docker-cache-webhook");
         assert.equal(webhook.inputs.projectName, name);
         assert.equal(webhook.parent, findResource("ecr-layer-cache:index:CachedDockerBuild").urn);
+        assert.equal(
+            findResource("aws:codebuild/webhook:Webhook", "docker-cache-pr-webhook").inputs.projectName,
+            `${name}-pr`,
+        );
         assert.equal(findResource("aws:scheduler/schedule:Schedule").inputs.state, "ENABLED");
         assert.deepEqual(warned, []);
         assert.equal(await valueOf(outputs.connectionHandshakeUrl), undefined);
@@ -545,7 +584,8 @@ describe("program under mocks: the webhook waits for the connection (first up PE
             githubToken: "ghp_triggersTestToken00000000000000000000",
         });
         assert.equal(findResources("aws:codeconnections/connection:Connection").length, 0);
-        findResource("aws:codebuild/webhook:Webhook");
+        findResource("aws:codebuild/webhook:Webhook", "docker-cache-webhook");
+        findResource("aws:codebuild/webhook:Webhook", "docker-cache-pr-webhook");
         assert.equal(findResource("aws:scheduler/schedule:Schedule").inputs.state, undefined);
         assert.deepEqual(warned, []);
     });

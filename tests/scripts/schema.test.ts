@@ -297,6 +297,13 @@ describe("package schema (issue 13)", function () {
             "dashboardName",
             ...["connectionArn", "connectionStatus", "connectionHandshakeUrl"],
             ...["webhookPayloadUrl", "webhookSecret", "scheduleName"],
+            // Without webhookPullRequests (issue 22).
+            ...[
+                "pullRequestProjectName",
+                "pullRequestRoleArn",
+                "pullRequestWebhookPayloadUrl",
+                "pullRequestWebhookSecret",
+            ],
         ];
         assert.deepEqual(
             (schema.resources[TYPE_TOKEN] as unknown as { required: string[] }).required,
@@ -338,8 +345,9 @@ describe("package schema (issue 13)", function () {
             assert.deepEqual(Object.keys(result.state).sort(), Object.keys(outputs).sort());
             for (const [key, value] of Object.entries(result.state)) {
                 const v = await valueOf(value as pulumi.Input<unknown>);
-                // Without a connection, a webhook or a schedule, their outputs are undefined; every other one is set.
-                const unused = /^(connection|webhook|schedule)/.test(key);
+                // Without a connection, a webhook (pull requests' included) or a schedule, their outputs are undefined;
+                // every other one is set.
+                const unused = /^(connection|webhook|schedule|pullRequest)/.test(key);
                 assert.equal(v === undefined, unused, `output ${key} resolves${unused ? " to undefined" : ""}`);
                 assert.ok(!JSON.stringify(v ?? null).includes(TOKEN), `output ${key} holds no part of the token`);
             }

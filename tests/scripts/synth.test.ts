@@ -140,10 +140,8 @@ describe("npm run synth (scripts/synth.ts)", () => {
         const logs = (p: string) =>
             `logs: CreateLogStream, PutLogEvents on log-group:/aws/codebuild/${p}, log-group:/aws/codebuild/${p}:log-stream:*`;
         /** The build role's read of its buildspec object: bucket and key as the synthesized object holds them. */
-        const readBuildspec = () => {
-            const o = JSON.parse(
-                fs.readFileSync(path.join(out, "resources", "docker-cache-buildspec.BucketObjectv2.json"), "utf8"),
-            );
+        const readBuildspec = (object = "docker-cache-buildspec") => {
+            const o = JSON.parse(fs.readFileSync(path.join(out, "resources", `${object}.BucketObjectv2.json`), "utf8"));
             return `s3: GetObject on ${o.inputs.bucket}/${o.inputs.key} when s3:ResourceAccount is ${ACCOUNT}`;
         };
         const assumedByCodeBuild = (p: string) =>
@@ -206,22 +204,22 @@ describe("npm run synth (scripts/synth.ts)", () => {
             assert.equal(
                 r.summary,
                 [
-                    "stack github would deploy 30 resources:",
+                    "stack github would deploy 37 resources:",
                     "  7  aws.cloudwatch.LogMetricFilter",
+                    "  3  aws.iam.Role",
+                    "  2  aws.cloudwatch.LogGroup",
                     "  2  aws.cloudwatch.MetricAlarm",
-                    "  2  aws.iam.Role",
+                    "  2  aws.codebuild.Project",
+                    "  2  aws.codebuild.Webhook",
+                    "  2  aws.iam.Policy",
+                    "  2  aws.iam.RolePolicyAttachment",
+                    "  2  aws.s3.BucketObjectv2",
                     "  1  aws.cloudwatch.Dashboard",
-                    "  1  aws.cloudwatch.LogGroup",
-                    "  1  aws.codebuild.Project",
-                    "  1  aws.codebuild.Webhook",
                     "  1  aws.codeconnections.Connection",
                     "  1  aws.ecr.LifecyclePolicy",
                     "  1  aws.ecr.Repository",
-                    "  1  aws.iam.Policy",
                     "  1  aws.iam.RolePolicy",
-                    "  1  aws.iam.RolePolicyAttachment",
                     "  1  aws.s3.Bucket",
-                    "  1  aws.s3.BucketObjectv2",
                     "  1  aws.s3.BucketPolicy",
                     "  1  aws.s3.BucketPublicAccessBlock",
                     "  1  aws.s3.BucketServerSideEncryptionConfiguration",
@@ -231,10 +229,15 @@ describe("npm run synth (scripts/synth.ts)", () => {
                     "  1  ecr-layer-cache:index:CachedDockerBuild (component: nothing in AWS)",
                     "read on every run, not deployed: aws.codeconnections.Connection docker-cache-connection-status",
                     "",
-                    "project docker-cache-github:",
-                    "  webhook: builds pushes to refs/heads/main changing files under docker/",
+                    // Issue 22: pull requests build in the read-only -pr project, with the fork approval.
+                    "project docker-cache-github-pr:",
                     "  webhook: builds pull requests (created, updated, reopened) changing files under docker/",
                     "  webhook: pull requests from forks wait for an approving comment by GITHUB_WRITE, GITHUB_MAINTAIN or GITHUB_ADMIN",
+                    "  by hand: aws codebuild start-build --project-name docker-cache-github-pr builds main of https://github.com/my-org/my-app.git",
+                    "  trusted: none: a read-only project (READ_ONLY=1), whose builds push nothing and write no cache",
+                    "",
+                    "project docker-cache-github:",
+                    "  webhook: builds pushes to refs/heads/main changing files under docker/",
                     "  schedule: builds at cron(0 4 ? * MON *) (Europe/Berlin)",
                     "  by hand: aws codebuild start-build --project-name docker-cache-github builds main of https://github.com/my-org/my-app.git",
                     "  trusted: only builds of refs/heads/main push the image and write the cache (the buildspec's TRUSTED_REFS)",
@@ -243,6 +246,15 @@ describe("npm run synth (scripts/synth.ts)", () => {
                     `  assumed by scheduler.amazonaws.com when aws:SourceAccount is ${ACCOUNT} and aws:SourceArn is schedule-group/docker-cache-github`,
                     "  may (inline policy start-this-project):",
                     "    codebuild: StartBuild on project/docker-cache-github",
+                    "",
+                    "role docker-cache-github-pr-role, used by project docker-cache-github-pr (service role):",
+                    assumedByCodeBuild("docker-cache-github-pr"),
+                    "  may (policy docker-cache-github-pr-policy):",
+                    "    ecr: GetAuthorizationToken on *",
+                    "    ecr: BatchCheckLayerAvailability, GetDownloadUrlForLayer, BatchGetImage on repository/docker-cache-github",
+                    `    ${logs("docker-cache-github-pr")}`,
+                    `    codeconnections: GetConnectionToken, GetConnection, UseConnection on ${connection}`,
+                    `    ${readBuildspec("docker-cache-pr-buildspec")}`,
                     "",
                     "role docker-cache-github-role, used by project docker-cache-github (service role):",
                     assumedByCodeBuild("docker-cache-github"),
@@ -299,32 +311,37 @@ describe("npm run synth (scripts/synth.ts)", () => {
             assert.equal(
                 project,
                 [
+                    "project docker-cache-github-pr:",
+                    "  webhook: builds pull requests (created, updated, reopened)",
+                    "  webhook: every pull request waits for an approving comment by GITHUB_ADMIN",
+                    "  by hand: aws codebuild start-build --project-name docker-cache-github-pr builds main of https://github.com/my-org/my-app.git",
+                    "  trusted: none: a read-only project (READ_ONLY=1), whose builds push nothing and write no cache",
+                    "",
                     "project docker-cache-github:",
                     "  webhook: builds pushes to refs/heads/main",
                     "  webhook: builds pushes of tags matching v[0-9]+\\..*",
-                    "  webhook: builds pull requests (created, updated, reopened)",
-                    "  webhook: every pull request waits for an approving comment by GITHUB_ADMIN",
                     "  by hand: aws codebuild start-build --project-name docker-cache-github builds main of https://github.com/my-org/my-app.git",
                     "  trusted: only builds of refs/heads/main push the image and write the cache (the buildspec's TRUSTED_REFS)",
                     "",
                 ].join("\n"),
             );
-            // Without monitoring and schedule, 15 fewer resources: filters, alarms, dashboard, topic, schedule, its group, role and policy.
+            // Without monitoring and schedule, 15 fewer resources: filters, alarms, dashboard, topic, schedule, its group,
+            // role and policy; the -pr project adds 7 (project, webhook, role, policy, attachment, log group, object).
             assert.equal(
                 r.summary.split("\n\n")[0],
                 [
-                    "stack github would deploy 15 resources:",
-                    "  1  aws.cloudwatch.LogGroup",
-                    "  1  aws.codebuild.Project",
-                    "  1  aws.codebuild.Webhook",
+                    "stack github would deploy 22 resources:",
+                    "  2  aws.cloudwatch.LogGroup",
+                    "  2  aws.codebuild.Project",
+                    "  2  aws.codebuild.Webhook",
+                    "  2  aws.iam.Policy",
+                    "  2  aws.iam.Role",
+                    "  2  aws.iam.RolePolicyAttachment",
+                    "  2  aws.s3.BucketObjectv2",
                     "  1  aws.codeconnections.Connection",
                     "  1  aws.ecr.LifecyclePolicy",
                     "  1  aws.ecr.Repository",
-                    "  1  aws.iam.Policy",
-                    "  1  aws.iam.Role",
-                    "  1  aws.iam.RolePolicyAttachment",
                     "  1  aws.s3.Bucket",
-                    "  1  aws.s3.BucketObjectv2",
                     "  1  aws.s3.BucketPolicy",
                     "  1  aws.s3.BucketPublicAccessBlock",
                     "  1  aws.s3.BucketServerSideEncryptionConfiguration",

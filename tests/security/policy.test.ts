@@ -8,9 +8,10 @@ import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { CachedDockerBuildArgs, CachedDockerBuild } from "../../components";
-import { lifecycleProblems, policies } from "../../policy/rules";
+import { ECR_WRITE_ACTIONS, ecrWritesOf, lifecycleProblems, policies } from "../../policy/rules";
 import { installMocks, Registration, registrations, settle } from "../../scripts/mockRuntime";
 import { runPolicy } from "../../scripts/policyRunner";
+import { ecrWriteActions } from "./iamCheck";
 
 type Props = Record<string, any>;
 type Mutate = (type: string, props: Props) => Props;
@@ -59,6 +60,7 @@ const BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy";
 const ONLY_WITH: Record<string, string> = {
     "ecr-pull-through-cache-bounded": TEMPLATE,
     "codebuild-webhook-pull-requests-approved": WEBHOOK,
+    "codebuild-pull-request-builds-read-only": WEBHOOK,
     "scheduler-role-starts-builds-only": "aws:scheduler/schedule:Schedule",
 };
 /** Mutates the scheduler's role (the one EventBridge Scheduler assumes) and its policy only. */
@@ -83,7 +85,63 @@ function mutateJson(field: string, f: (doc: any) => void): (p: Props) => void {
  * Every rule, and for each a list of mutations that must be reported (with the expected message), in every variant
  * that has a resource the rule checks (a variant without pull-through caches has nothing to break there).
  */
+/** Mutates the pull-request project's resources only (`<projectName>-pr…`, components/pullRequestProject.ts). */
+const pullRequests =
+    (type: string, f: (p: Props) => void): Mutate =>
+    (t, p) => {
+        const n = String(type === WEBHOOK ? p.projectName : (p.name ?? p.role));
+        if (t === type && /-pr(-role|-policy)?$/.test(n)) {
+            f(p);
+        }
+        return p;
+    };
+
 const MUTATIONS: Record<string, [string, Mutate, RegExp][]> = {
+    "codebuild-pull-request-builds-read-only": [
+        [
+            "the pull-request webhook targets the main project, whose role pushes (the one-project shape before issue 22)",
+            pullRequests(WEBHOOK, (p) => (p.projectName = String(p.projectName).replace(/-pr$/, ""))),
+            /builds pull requests in project '[\w-]+', whose role '[\w-]+-role' can write to ECR \(attached policy arn:aws:iam::\d+:policy\/[\w-]+-policy: ecr:CompleteLayerUpload, ecr:InitiateLayerUpload, ecr:PutImage, ecr:UploadLayerPart\)/,
+        ],
+        [
+            "the pull-request role's policy gains ecr:PutImage",
+            pullRequests(
+                POLICY,
+                mutateJson("policy", (d) => d.Statement[1].Action.push("ecr:PutImage")),
+            ),
+            /-pr-role' can write to ECR \(attached policy .*: ecr:PutImage\)/,
+        ],
+        [
+            "the pull-request role's policy gains ecr:* on the login statement",
+            pullRequests(
+                POLICY,
+                mutateJson("policy", (d) => d.Statement[0].Action.push("ecr:*")),
+            ),
+            /-pr-role' can write to ECR .*ecr:BatchDeleteImage.*ecr:PutImage/,
+        ],
+        [
+            "the pull-request role gets an inline policy that deletes images",
+            pullRequests(ROLE, (p) => {
+                p.inlinePolicies = [
+                    {
+                        name: "cleanup",
+                        policy: JSON.stringify({
+                            Statement: [{ Effect: "Allow", Action: "ecr:BatchDeleteImage", Resource: "*" }],
+                        }),
+                    },
+                ];
+            }),
+            /-pr-role' can write to ECR \(inline policy cleanup: ecr:BatchDeleteImage\)/,
+        ],
+        [
+            "the pull-request role gets a policy from outside the stack (AWS's PowerUser), which can't be checked",
+            pullRequests(
+                "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+                (p) => (p.policyArn = "arn:aws:iam::aws:policy/PowerUserAccess"),
+            ),
+            /has an attached policy arn:aws:iam::aws:policy\/PowerUserAccess that is not in this stack/,
+        ],
+    ],
     "codebuild-webhook-pull-requests-approved": [
         [
             "comment approval turned off",
@@ -423,7 +481,7 @@ describe("security: policy pack rules (#4)", function () {
         }
     });
 
-    it("the pack has the ten rules, all mandatory", () => {
+    it("the pack has the eleven rules, all mandatory", () => {
         assert.deepEqual(policies.map((p) => p.name).sort(), Object.keys(MUTATIONS).sort());
         assert.ok(policies.every((p) => p.enforcementLevel === "mandatory"));
     });
@@ -522,6 +580,32 @@ describe("security: policy pack rules (#4)", function () {
         assert.ok(
             found.some((m) => /tag 'cache-main' is first selected/.test(m)),
             JSON.stringify(found),
+        );
+    });
+});
+
+describe("security: the pack's list of ECR writes is the IAM dataset's (codebuild-pull-request-builds-read-only)", () => {
+    it("ECR_WRITE_ACTIONS holds exactly the ECR actions of the Write, Permissions management and Tagging levels", async () => {
+        assert.deepEqual([...ECR_WRITE_ACTIONS].sort(), (await ecrWriteActions()).sort());
+    });
+
+    it("ecrWritesOf: named, wildcard (any case), NotAction; a Deny or a read grants none", () => {
+        const doc = (st: object) => JSON.stringify({ Statement: [st] });
+        assert.deepEqual(ecrWritesOf(doc({ Effect: "Allow", Action: ["ecr:PutImage"], Resource: "*" })), [
+            "ecr:PutImage",
+        ]);
+        assert.ok(ecrWritesOf(doc({ Effect: "Allow", Action: "ECR:put*", Resource: "*" })).includes("ecr:PutImage"));
+        assert.equal(
+            ecrWritesOf(doc({ Effect: "Allow", Action: "*", Resource: "*" })).length,
+            ECR_WRITE_ACTIONS.length,
+        );
+        assert.ok(
+            ecrWritesOf(doc({ Effect: "Allow", NotAction: "s3:*", Resource: "*" })).includes("ecr:DeleteRepository"),
+        );
+        assert.deepEqual(ecrWritesOf(doc({ Effect: "Deny", Action: "ecr:*", Resource: "*" })), []);
+        assert.deepEqual(
+            ecrWritesOf(doc({ Effect: "Allow", Action: ["ecr:BatchGetImage", "ecr:Get*"], Resource: "*" })),
+            [],
         );
     });
 });
