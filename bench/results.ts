@@ -10,6 +10,7 @@ import { builderStart, ExperimentConfig, overheadShare, ratioToCold, RUN_PLAN, R
 import { registryVsInlineChange, scaleRows } from "./scale-rows";
 import type { Workload } from "./dockerfile";
 import type { RegistryLimit } from "./limit";
+import type { NetworkProfile } from "../local/networkProfiles";
 
 /** The original write-up's numbers (CodeBuild, amazonlinux2 standard 3.0 image, almost 5 GB). */
 export const ORIGINAL = {
@@ -50,6 +51,8 @@ export const TARGETS: Targets = {
 
 export interface BenchResults {
     readonly date: string;
+    /** The network profile of the registry's link in this run (local/networkProfiles.ts); absent: loopback. */
+    readonly network?: NetworkProfile;
     /** `registryModes`: the builders the `registry` strategy ran on in this run. */
     readonly machine: { cpus: number; memoryGB: number; docker: Record<string, string>; registryModes: string[] };
     /** The first workload's configuration (the original write-up's shape); every workload is in `workloads`. */

@@ -33,6 +33,7 @@ import * as os from "os";
 import * as path from "path";
 import type { CacheStrategy } from "../components/args";
 import { startLocalHost } from "../local/host";
+import { networkFlag, profileSummary } from "../local/networkProfiles";
 import { chooseRegistryMode, RegistryMode, registryModeSetInEnv } from "../local/scenario";
 import {
     booleanFlag,
@@ -85,6 +86,7 @@ const flags = {
         default: 5,
         help: "The modelled Docker server's idle time before it recycles.",
     }),
+    network: networkFlag,
     out: text({ default: "results", help: "Folder for bench.json, bench.md and the SVG charts.", placeholder: "DIR" }),
 };
 
@@ -116,7 +118,8 @@ runCommand(command, async (values) => {
     ];
 
     const t0 = Date.now();
-    const host = await startLocalHost();
+    const host = await startLocalHost({ registry: { network: values.network } });
+    console.log(`network profile: ${values.network.name} (${profileSummary(values.network)})`);
     const records: RunRecord[] = [];
     const sectionResults: SectionResult[] = [];
     let registryModes: RegistryMode[] = [];
@@ -201,6 +204,7 @@ runCommand(command, async (values) => {
     const firstCfg = { steps: first.steps, mbPerStep: first.mbPerStep, hashRounds: first.hashRounds };
     const results: BenchResults = {
         date: new Date().toISOString(),
+        network: values.network,
         machine: {
             cpus: os.cpus().length,
             memoryGB: Math.round(os.totalmem() / 2 ** 30),

@@ -35,6 +35,7 @@ import { makeDockerConfig } from "./daemon";
 import type { DockerEnv } from "./engine";
 import { BuilderInfo, checkBuilder, checkTools, missingBuildx, PreflightError } from "./preflight";
 import { canConnect, startLocalRegistry } from "./registry";
+import type { NetworkProfile } from "./networkProfiles";
 import type { UserBuildHost } from "./user-build";
 import { run, runOk, sleep, which } from "./util";
 
@@ -56,6 +57,8 @@ export interface PortableOptions {
     /** Loaded when the builder image can't be pulled (findBuildkitArchive()). */
     archive?: ArchiveSource;
     log?: (line: string) => void;
+    /** The link's latency and bandwidth to the throwaway registry (local/networkProfiles.ts). @default loopback */
+    network?: NetworkProfile;
 }
 
 export interface PortableHost extends UserBuildHost {
@@ -261,6 +264,7 @@ export async function startPortableHost(o: PortableOptions = {}): Promise<Portab
         // The throwaway registry.
         const container = `cbcache-registry-${Math.random().toString(36).slice(2, 10)}`;
         const registry = await startLocalRegistry({
+            network: o.network,
             launch: async (port) => {
                 const r = await docker([
                     "run",
