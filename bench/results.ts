@@ -54,7 +54,14 @@ export interface BenchResults {
     /** The network profile of the registry's link in this run (local/networkProfiles.ts); absent: loopback. */
     readonly network?: NetworkProfile;
     /** `registryModes`: the builders the `registry` strategy ran on in this run. */
-    readonly machine: { cpus: number; memoryGB: number; docker: Record<string, string>; registryModes: string[] };
+    readonly machine: {
+        cpus: number;
+        memoryGB: number;
+        docker: Record<string, string>;
+        registryModes: string[];
+        /** The 1, 5 and 15 minute load averages when the run started and ended (the machine is shared). */
+        loadAverage?: { start: number[]; end: number[] };
+    };
     /** The first workload's configuration (the original write-up's shape); every workload is in `workloads`. */
     readonly config: ExperimentConfig & { changeAt: number; imageMB: number };
     readonly workloads?: readonly Workload[];

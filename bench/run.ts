@@ -20,7 +20,10 @@
  * - `--scale`: the light workload at 12, 24, 48 and 96 steps per strategy, four change builds each (bench/scale.ts,
  *   chart bench-scale.svg); `--scale-steps 4,8` runs it small, for a smoke test;
  * - `--docker-server`: CodeBuild's Docker server modelled, beside inline and registry (bench/docker-server.ts).
- * Writes bench.json, bench.md, bench.svg (and bench-<section>.svg) to `--out` (default results/). Numbers are ratios to the cold build of
+ * `--network NAME` shapes the registry's link (local/networkProfiles.ts: latency per request, bandwidth each way).
+ * Writes bench.json (one run per network profile: this run replaces its profile's, the others are kept;
+ * bench/benchFile.ts), bench.md (every profile's tables), bench.svg and bench-<section>.svg (for loopback; another
+ * profile's charts end in -<profile>) to `--out` (default results/). Numbers are ratios to the cold build of
  * the same strategy and workload in the same run, because this machine is shared and noisy.
  *
  *   npm run bench                                  # main table: both workloads, every strategy
@@ -56,7 +59,8 @@ import {
     summaryTable,
     workShareAfterChange,
 } from "./experiment";
-import { BenchResults, chartSvg, issue12Targets, markdown, ORIGINAL, TARGETS, verdicts } from "./results";
+import { BenchResults, chartSvg, issue12Targets, ORIGINAL, TARGETS, verdicts } from "./results";
+import { benchMarkdown, chartName, parseBenchFile, withRun } from "./benchFile";
 import { scaleStepsFlag, selectedWorkloads, workloadFlag } from "./options";
 import { measureRegistryLimit } from "./limit";
 import { scaleSection } from "./scale";
@@ -118,6 +122,7 @@ runCommand(command, async (values) => {
     ];
 
     const t0 = Date.now();
+    const loadAtStart = os.loadavg().map((x) => Math.round(x * 100) / 100);
     const host = await startLocalHost({ registry: { network: values.network } });
     console.log(`network profile: ${values.network.name} (${profileSummary(values.network)})`);
     const records: RunRecord[] = [];
@@ -214,6 +219,7 @@ runCommand(command, async (values) => {
                 client: host.dockerEnv.versions.client,
             },
             registryModes,
+            loadAverage: { start: loadAtStart, end: os.loadavg().map((x) => Math.round(x * 100) / 100) },
         },
         config: { ...firstCfg, changeAt: changeStep(firstCfg), imageMB: first.steps * first.mbPerStep },
         workloads,
@@ -226,13 +232,19 @@ runCommand(command, async (values) => {
     const out = path.resolve(values.out);
     fs.mkdirSync(out, { recursive: true });
     const bySection = new Map(sections.map((s) => [s.key, s]));
-    const md = [markdown(results), ...sectionResults.map((r) => bySection.get(r.key)!.markdown(r))].join("\n");
-    fs.writeFileSync(path.join(out, "bench.json"), JSON.stringify(results, null, 2) + "\n");
-    fs.writeFileSync(path.join(out, "bench.md"), md);
-    fs.writeFileSync(path.join(out, "bench.svg"), await chartSvg(results));
+    // bench.json keeps the runs of the other profiles (bench/benchFile.ts); this run replaces its profile's.
+    const jsonPath = path.join(out, "bench.json");
+    const file = withRun(
+        fs.existsSync(jsonPath) ? parseBenchFile(fs.readFileSync(jsonPath, "utf8")) : undefined,
+        results,
+    );
+    fs.writeFileSync(jsonPath, JSON.stringify(file, null, 2) + "\n");
+    fs.writeFileSync(path.join(out, "bench.md"), benchMarkdown(file));
+    const net = values.network.name;
+    fs.writeFileSync(path.join(out, chartName(net)), await chartSvg(results));
     for (const r of sectionResults) {
         const svg = bySection.get(r.key)!.svg;
-        if (svg) fs.writeFileSync(path.join(out, `bench-${r.key}.svg`), await svg(r));
+        if (svg) fs.writeFileSync(path.join(out, chartName(net, r.key)), await svg(r));
     }
     console.log(`\n${summaryTable([...records, ...sectionResults.flatMap((r) => r.records)])}\n`);
     // A skipped build starts no builder: not counted.
