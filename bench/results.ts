@@ -53,6 +53,8 @@ export interface BenchResults {
     readonly date: string;
     /** The network profile of the registry's link in this run (local/networkProfiles.ts); absent: loopback. */
     readonly network?: NetworkProfile;
+    /** How the run was recorded, when not by bench/run.ts in full (e.g. read back from its log). */
+    readonly note?: string;
     /** `registryModes`: the builders the `registry` strategy ran on in this run. */
     readonly machine: {
         cpus: number;
