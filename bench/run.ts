@@ -130,6 +130,44 @@ runCommand(command, async (values) => {
     let registryModes: RegistryMode[] = [];
     let registryMode: RegistryMode = "docker-container";
     let limit: BenchResults["limit"];
+    const first = workloads[0];
+    const firstCfg = { steps: first.steps, mbPerStep: first.mbPerStep, hashRounds: first.hashRounds };
+    const resultsOf = (main: readonly RunRecord[], done: readonly SectionResult[], note?: string): BenchResults => ({
+        date: new Date().toISOString(),
+        network: values.network,
+        ...(note ? { note } : {}),
+        machine: {
+            cpus: os.cpus().length,
+            memoryGB: Math.round(os.totalmem() / 2 ** 30),
+            docker: {
+                dockerd: host.dockerEnv.versions.dockerd,
+                buildx: host.dockerEnv.versions.buildx,
+                client: host.dockerEnv.versions.client,
+            },
+            registryModes,
+            loadAverage: { start: loadAtStart, end: os.loadavg().map((x) => Math.round(x * 100) / 100) },
+        },
+        config: { ...firstCfg, changeAt: changeStep(firstCfg), imageMB: first.steps * first.mbPerStep },
+        workloads,
+        records: main,
+        limit,
+        sections: done,
+        original: ORIGINAL,
+        targets: { ...TARGETS, changeMaxRatio: workShareAfterChange(firstCfg) + TARGETS.changeSlack },
+    });
+    // After every build, the run so far goes to bench-partial-<profile>.json in --out: a run stopped early (a time
+    // limit, a failure) keeps what it measured. The complete run replaces it in bench.json at the end.
+    const seen: Record<string, RunRecord[]> & { main: RunRecord[] } = { main: [] };
+    let current: BenchSection | undefined;
+    const out = path.resolve(values.out);
+    const partialPath = path.join(out, `bench-partial-${values.network.name}.json`);
+    const savePartial = (note: string) => {
+        const done = sections
+            .filter((s) => seen[s.key] !== undefined)
+            .map((s) => ({ key: s.key, title: s.title, records: seen[s.key] }));
+        fs.mkdirSync(out, { recursive: true });
+        fs.writeFileSync(partialPath, JSON.stringify(resultsOf(seen.main, done, note), null, 2) + "\n");
+    };
     try {
         if (strategies.includes("registry")) {
             // Both builders, unless the environment names one; docker-container only where its image can be had.
@@ -156,6 +194,8 @@ runCommand(command, async (values) => {
             } else if (e.record) {
                 done++;
                 const r = e.record;
+                (current === undefined ? seen.main : (seen[current.key] ??= [])).push(r);
+                savePartial(`partial: stopped after ${done} of ${total} builds`);
                 const builder =
                     r.builderImageSeconds !== undefined
                         ? `; builder: image ${r.builderImageSeconds.toFixed(1)} s, create ${(r.builderCreateSeconds ?? 0).toFixed(1)} s`
@@ -200,37 +240,18 @@ runCommand(command, async (values) => {
             baseRef.slice(baseRef.lastIndexOf(":") + 1),
         ];
         limit = await measureRegistryLimit(host.registry, baseRepo, baseTag);
-        for (const s of sections) sectionResults.push(await s.run(ctx));
+        for (const s of sections) {
+            current = s;
+            sectionResults.push(await s.run(ctx));
+            current = undefined;
+        }
     } finally {
         await host.stop();
     }
 
-    const first = workloads[0];
-    const firstCfg = { steps: first.steps, mbPerStep: first.mbPerStep, hashRounds: first.hashRounds };
-    const results: BenchResults = {
-        date: new Date().toISOString(),
-        network: values.network,
-        machine: {
-            cpus: os.cpus().length,
-            memoryGB: Math.round(os.totalmem() / 2 ** 30),
-            docker: {
-                dockerd: host.dockerEnv.versions.dockerd,
-                buildx: host.dockerEnv.versions.buildx,
-                client: host.dockerEnv.versions.client,
-            },
-            registryModes,
-            loadAverage: { start: loadAtStart, end: os.loadavg().map((x) => Math.round(x * 100) / 100) },
-        },
-        config: { ...firstCfg, changeAt: changeStep(firstCfg), imageMB: first.steps * first.mbPerStep },
-        workloads,
-        records,
-        limit,
-        sections: sectionResults,
-        original: ORIGINAL,
-        targets: { ...TARGETS, changeMaxRatio: workShareAfterChange(firstCfg) + TARGETS.changeSlack },
-    };
-    const out = path.resolve(values.out);
+    const results = resultsOf(records, sectionResults);
     fs.mkdirSync(out, { recursive: true });
+    fs.rmSync(partialPath, { force: true });
     const bySection = new Map(sections.map((s) => [s.key, s]));
     // bench.json keeps the runs of the other profiles (bench/benchFile.ts); this run replaces its profile's.
     const jsonPath = path.join(out, "bench.json");
