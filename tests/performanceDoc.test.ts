@@ -96,8 +96,25 @@ describe("docs/performance.md (bench/performanceDoc.ts)", () => {
         const c = chooseDefault(withRun(undefined, r).runs[0])!;
         assert.deepEqual(c.totals, { inline: 150, registry: 130 });
         assert.equal(c.strategy, "registry");
+        assert.equal(c.basis, "whole build");
         const other = chooseDefault(withRun(undefined, run("writeup", rows([5, 1, 50], [20, 1, 60]))).runs[0])!;
         assert.equal(other.strategy, "inline");
+    });
+
+    it("where step times are recorded, the default counts only the seconds that are not Dockerfile work", () => {
+        // registry's change is slower in whole seconds (its Dockerfile steps ran on a busier machine), faster outside them.
+        const r = run("writeup", rows([20, 1, 55], [20, 1, 70]));
+        const withSteps = {
+            ...r,
+            records: r.records.map((x) => ({
+                ...x,
+                dockerfileSeconds: x.run === "change" ? (x.variant === "inline" ? 40 : 60) : 0,
+            })),
+        };
+        const c = chooseDefault(withRun(undefined, withSteps).runs[0])!;
+        assert.equal(c.basis, "not Dockerfile work");
+        assert.deepEqual(c.totals, { inline: 2 * (20 + 15), registry: 2 * (20 + 10) });
+        assert.equal(c.strategy, "registry");
     });
 
     it("issue 23's targets: change within the work after it + 10 %, skip ≤ 2 %, registry warm pulls no layer", () => {
