@@ -372,6 +372,19 @@ function costTable(run: Run): string[] {
     ];
 }
 
+/** A paragraph on the machine's load, when a run saw more than two runnable tasks per core. */
+function loadCaveat(file: BenchFile): string[] {
+    const loaded = file.runs.filter((r) => {
+        const l = r.machine.loadAverage;
+        return l !== undefined && Math.max(l.start[0], l.end[0]) > 2 * r.machine.cpus;
+    });
+    if (loaded.length === 0) return [];
+    return [
+        `The machine was loaded during ${loaded.map((r) => `\`${networkName(r)}\``).join(", ")} (load averages above: other Docker builds ran beside the bench). Its CPU-bound Dockerfile steps then ran several times slower than on a quiet machine, and their time swings from one build to the next: a change build can take longer than the cold build of the same run. So the Dockerfile's own work weighs more here than on CodeBuild and the network's share less; the column "not Dockerfile work" and the bytes are the steadier numbers.`,
+        ``,
+    ];
+}
+
 /** The whole page. */
 export function performanceMarkdown(file: BenchFile): string {
     const deciding = runOf(file, DECIDING_NETWORK);
@@ -412,6 +425,7 @@ export function performanceMarkdown(file: BenchFile): string {
             return `| \`${networkName(r)}\` | ${r.date.slice(0, 16).replace("T", " ")} UTC | ${r.machine.registryModes.join(", ")} | ${r.machine.loadAverage?.start.join(", ") ?? "not recorded"} | ${r.machine.loadAverage?.end.join(", ") ?? "not recorded"} | ${steps} | ${r.note ?? "by the bench"} |`;
         }),
         ``,
+        ...loadCaveat(file),
         `## What holds under every profile, and what flips`,
         ``,
         `| conclusion | ${file.runs.map((r) => `\`${networkName(r)}\``).join(" | ")} | verdict |`,
