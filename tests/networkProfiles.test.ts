@@ -19,8 +19,7 @@ describe("network profiles (local/networkProfiles.ts)", () => {
         assert.equal(shapes(NETWORK_PROFILES.loopback), false);
         for (const n of ["writeup", "in-region", "cross-region"] as const) assert.ok(shapes(NETWORK_PROFILES[n]), n);
         assert.equal(DECIDING_NETWORK, "writeup");
-        const down = (n: keyof typeof NETWORK_PROFILES) =>
-            (NETWORK_PROFILES[n] as NetworkProfile).downMBps ?? Infinity;
+        const down = (n: keyof typeof NETWORK_PROFILES) => (NETWORK_PROFILES[n] as NetworkProfile).downMBps ?? Infinity;
         assert.ok(down("cross-region") < down("writeup") && down("writeup") < down("in-region"));
         assert.ok(NETWORK_PROFILES["cross-region"].requestLatencyMs > NETWORK_PROFILES["in-region"].requestLatencyMs);
     });
