@@ -250,7 +250,9 @@ export function claimTable(file: BenchFile): { text: string; cells: Judgement[];
                       ? "holds under every profile"
                       : "holds where measured"
                   : measured.every((x) => !x.holds)
-                    ? "false under every profile"
+                    ? measured.length === cells.length
+                        ? "false under every profile"
+                        : "false where measured"
                     : `flips: false under ${file.runs
                           .filter((_, i) => cells[i].holds === false)
                           .map((r) => `\`${networkName(r)}\``)
