@@ -15,6 +15,7 @@ export const repositoryArn = outputs.repositoryArn;
 export const repositoryName = outputs.repositoryName;
 export const imageUri = outputs.imageUri;
 export const cacheRef = outputs.cacheRef;
+// The cache strategy the builds use: `cacheStrategy`, or its default `registry` when the stack doesn't set it.
 export const cacheStrategy = outputs.cacheStrategy;
 export const roleArn = outputs.roleArn;
 export const logGroupName = outputs.logGroupName;

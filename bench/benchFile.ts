@@ -1,13 +1,13 @@
 /**
- * results/bench.json: one bench run per network profile (local/networkProfiles.ts), the latest of each. `npm run
+ * results/bench.json: one bench run per network profile (standIn/networkProfiles.ts), the latest of each. `npm run
  * bench -- --network NAME` replaces the run of that profile and keeps the others, so the file holds the numbers of
  * every profile measured, each with its profile recorded. Pure: bench/run.ts reads and writes the file, and
  * bench.md is made from all of it ({@link benchMarkdown}).
  *
  * A file written before profiles existed holds one run at its top level: it reads as one `loopback` run.
  */
-import { DEFAULT_NETWORK, NETWORK_PROFILES, NetworkProfile, profileSummary } from "../local/networkProfiles";
-import { dockerServerMarkdown } from "./docker-server";
+import { DEFAULT_NETWORK, NETWORK_PROFILES, NetworkProfile, profileSummary } from "../standIn/networkProfiles";
+import { dockerServerMarkdown } from "./dockerServer";
 import { BenchResults, markdown } from "./results";
 import { scaleMarkdown } from "./scale";
 import type { SectionResult } from "./section";
@@ -86,7 +86,7 @@ export function benchMarkdown(file: BenchFile): string {
     return [
         `# Benchmark: cold, warm (no change) and change-halfway rebuilds, per cache strategy and network profile`,
         ``,
-        `One run per network profile of the link to the stand-in registry (local/networkProfiles.ts); the numbers of each run are ratios to its own cold builds. docs/performance.md compares the profiles.`,
+        `One run per network profile of the link to the stand-in registry (standIn/networkProfiles.ts); the numbers of each run are ratios to its own cold builds. docs/performance.md compares the profiles.`,
         ``,
         ...parts,
     ].join("\n");

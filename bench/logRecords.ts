@@ -6,7 +6,7 @@
  * "0 MB after rounding"), and the registry round trip. scripts/benchFromLog.ts writes such a run, marked as salvaged.
  */
 import type { CacheStrategy } from "../components/args";
-import type { RunName, RunRecord } from "./experiment";
+import type { RunName, RunRecord } from "../localBuild/experiment";
 
 const LINE =
     /^\[bench \d+\/\d+, \d+ s\] (.+?) (cold|warm, skip on|warm|change(?: \d)?|recycled) \.\.\. (\S+) (\d+(?:\.\d+)?) s \((skipped, )?(\d+) cached, (\d+) rebuilt, (\d+) MB pulled, (\d+) MB pushed(?:; builder: image (\d+(?:\.\d+)?) s, create (\d+(?:\.\d+)?) s)?(?:; export (\d+(?:\.\d+)?) s)?\)$/;

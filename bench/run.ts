@@ -8,7 +8,7 @@
  * export's own time, the share of each build that is not Dockerfile work and how far a no-change rebuild is from
  * its floor (a few registry round-trips, measured: bench/limit.ts).
  *
- * The runs measure what a user gets by default (bench/experiment.ts RUN_PLAN, mainRuns): for `inline` and `registry`
+ * The runs measure what a user gets by default (localBuild/experiment.ts RUN_PLAN, mainRuns): for `inline` and `registry`
  * (components/skip.ts SKIP_STRATEGIES) `cold` and `change` run with skipUnchanged on, the component's default (key
  * misses, so they build); `warm` with it off (the engine's no-change rebuild); `warm, skip on` with it on, after
  * `warm`, and it must be skipped (the bench fails if a build skips or builds against the plan). `pull` never skips:
@@ -19,8 +19,8 @@
  * Opt-in sections (bench/section.ts), after the main table:
  * - `--scale`: the light workload at 12, 24, 48 and 96 steps per strategy, four change builds each (bench/scale.ts,
  *   chart bench-scale.svg); `--scale-steps 4,8` runs it small, for a smoke test;
- * - `--docker-server`: CodeBuild's Docker server modelled, beside inline and registry (bench/docker-server.ts).
- * `--network NAME` shapes the registry's link (local/networkProfiles.ts: latency per request, bandwidth each way).
+ * - `--docker-server`: CodeBuild's Docker server modelled, beside inline and registry (bench/dockerServer.ts).
+ * `--network NAME` shapes the registry's link (standIn/networkProfiles.ts: latency per request, bandwidth each way).
  * Writes bench.json (one run per network profile: this run replaces its profile's, the others are kept;
  * bench/benchFile.ts), bench.md (every profile's tables), bench.svg and bench-<section>.svg (for loopback; another
  * profile's charts end in -<profile>) to `--out` (default results/). Numbers are ratios to the cold build of
@@ -35,9 +35,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type { CacheStrategy } from "../components/args";
-import { startLocalHost } from "../local/host";
-import { networkFlag, profileSummary } from "../local/networkProfiles";
-import { chooseRegistryMode, RegistryMode, registryModeSetInEnv } from "../local/scenario";
+import { startLocalHost } from "../standIn/host";
+import { chooseRegistryMode, RegistryMode, registryModeSetInEnv } from "../standIn/scenario";
+import { networkFlag, profileSummary } from "../standIn/networkProfiles";
 import {
     booleanFlag,
     Command,
@@ -49,7 +49,7 @@ import {
     strategyFlag,
     text,
     wholeNumber,
-} from "../local/flags";
+} from "../localBuild/flags";
 import {
     changeStep,
     mainRuns,
@@ -58,13 +58,13 @@ import {
     RunRecord,
     summaryTable,
     workShareAfterChange,
-} from "./experiment";
+} from "../localBuild/experiment";
 import { BenchResults, chartSvg, issue12Targets, ORIGINAL, TARGETS, verdicts } from "./results";
 import { benchMarkdown, chartName, parseBenchFile, withRun } from "./benchFile";
 import { scaleStepsFlag, selectedWorkloads, workloadFlag } from "./options";
 import { measureRegistryLimit } from "./limit";
 import { scaleSection } from "./scale";
-import { dockerServerSection } from "./docker-server";
+import { dockerServerSection } from "./dockerServer";
 import type { BenchContext, BenchSection, SectionResult } from "./section";
 
 const flags = {

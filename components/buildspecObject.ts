@@ -5,7 +5,7 @@
  * the bucket must be in the project's region (build-spec-ref.html, "Buildspec file name and storage location"). It is
  * how CDK's `BuildSpec.fromAsset` ships a buildspec (the asset's `arnForObjects(key)`, with read granted to the
  * project). An inline buildspec is capped at 25,600 characters (`buildspec/limit.ts`); the object is not, so the
- * fragments reach CodeBuild as written. Why this design: docs/decisions/buildspec-delivery.md.
+ * fragments reach CodeBuild as written. Why this design: docs/decisions/buildspecDelivery.md.
  *
  * - One private bucket per component, in the repository's account and region: all four public-access blocks,
  *   default encryption (SSE-S3), a bucket policy that refuses any request without TLS; ACLs stay disabled (S3's

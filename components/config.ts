@@ -8,7 +8,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { distance } from "fastest-levenshtein";
-import { CachedDockerBuildArgs, ConfigProblem, Problems } from "./args";
+import type { CachedDockerBuildArgs } from "./args";
+import { type ConfigProblem, Problems } from "./problems";
 import type { Upstream } from "./pullThrough";
 import type { Platform } from "./platforms";
 import type { PullRequestApproverRole } from "./triggers";
@@ -176,8 +177,7 @@ export const IMAGES_KEY = "images";
 export const CONFIG_KEYS: readonly (ConfigKey | typeof IMAGES_KEY)[] = [...ARG_KEYS, IMAGES_KEY];
 
 /** Where a person finds every config key; named in each unknown key's problem instead of the whole list. */
-export const WHERE_KEYS_ARE_LISTED =
-    "The keys are listed in README.md (section Configuration) and declared in Pulumi.yaml.";
+export const WHERE_KEYS_ARE_LISTED = "The keys are listed in docs/configuration.md and declared in Pulumi.yaml.";
 
 /**
  * The known keys nearest to `key` by edit distance (Levenshtein, letter case ignored), all of them when several are

@@ -1,17 +1,17 @@
 /**
  * `npx tsx scripts/benchFromLog.ts LOG PROFILE [--partial]`: a bench run that was stopped before it wrote bench.json,
  * read back from its progress log (bench/logRecords.ts) and put into results/bench.json under PROFILE
- * (local/networkProfiles.ts), marked as read from the log; bench.md and docs/performance.md are then made again with
+ * (standIn/networkProfiles.ts), marked as read from the log; bench.md and docs/performance.md are then made again with
  * `npm run performance`. `--partial` accepts a log whose last section did not finish (the note says so).
  */
 import * as fs from "fs";
 import * as path from "path";
 import { benchMarkdown, parseBenchFile, withRun } from "../bench/benchFile";
-import { WORKLOADS } from "../bench/dockerfile";
-import { changeStep, workShareAfterChange } from "../bench/experiment";
+import { WORKLOADS } from "../localBuild/dockerfile";
+import { changeStep, workShareAfterChange } from "../localBuild/experiment";
 import { recordsFromLog } from "../bench/logRecords";
 import { BenchResults, ORIGINAL, TARGETS } from "../bench/results";
-import { NETWORK_PROFILES, NetworkProfileName } from "../local/networkProfiles";
+import { NETWORK_PROFILES, NetworkProfileName } from "../standIn/networkProfiles";
 
 const [logPath, profile] = process.argv.slice(2);
 const partial = process.argv.includes("--partial");

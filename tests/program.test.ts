@@ -505,7 +505,7 @@ describe("program under mocks: bad stack config", () => {
                     e.message,
                     [
                         "5 problems: 1 unknown key, 4 invalid values:",
-                        `  - Unknown key 'ecr-layer-cache:cacheStratgy' (value "registry"). Did you mean 'cacheStrategy'? The keys are listed in README.md (section Configuration) and declared in Pulumi.yaml.`,
+                        `  - Unknown key 'ecr-layer-cache:cacheStratgy' (value "registry"). Did you mean 'cacheStrategy'? The keys are listed in docs/configuration.md and declared in Pulumi.yaml.`,
                         `  - Invalid value for 'buildArgs': "NOEQUALS". Allowed: entries of the form NAME=value.`,
                         `  - Invalid value for 'projectName': "${"p".repeat(60)}". Allowed: 2 to 59 characters (so '<name>-role' fits IAM's 64), letters, digits, '-' and '_', starting with a letter or digit.`,
                         "  - Invalid value for 'localCache': true. Allowed: false or unset when computeType is BUILD_GENERAL1_2XLARGE, which has no local Docker layer cache.",
@@ -534,7 +534,7 @@ describe("program under mocks: bad stack config", () => {
                     e.message,
                     [
                         "3 problems: 1 unknown key, 2 invalid values:",
-                        `  - Unknown key 'ecr-layer-cache:webhookPushs' (value "true"). Did you mean 'webhookPushes'? The keys are listed in README.md (section Configuration) and declared in Pulumi.yaml.`,
+                        `  - Unknown key 'ecr-layer-cache:webhookPushs' (value "true"). Did you mean 'webhookPushes'? The keys are listed in docs/configuration.md and declared in Pulumi.yaml.`,
                         `  - Invalid value for 'webhookPullRequests': true. ${reason}`,
                         `  - Invalid value for 'webhookTags': ["v.*"]. ${reason}`,
                     ].join("\n"),

@@ -13,7 +13,7 @@
  * commented, its declarations kept): any line a build log shows can be found in the repository's file. The buildspec
  * is built as an object and serialized with a YAML library, so each command is exactly one YAML scalar. Nothing is
  * string-templated into shell or YAML. CodeBuild reads it from an S3 object the component owns, not inline, so its
- * size is not bound by the inline limit (docs/decisions/buildspec-delivery.md, `../buildspecObject.ts`).
+ * size is not bound by the inline limit (docs/decisions/buildspecDelivery.md, `../buildspecObject.ts`).
  *
  * CodeBuild semantics this relies on (buildspec reference, "Build phase transitions"):
  * - version 0.2 runs all commands of a build in one shell instance, so variables set in pre_build are
@@ -31,12 +31,10 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import * as YAML from "yaml";
 import type { ResolvedArgs } from "../args";
 import { builderSettings } from "../builderImage";
 import { branchSlugMax } from "../branchCache";
-import { buildGraph, cachePlatforms, isEmulated, isNative, platformTag } from "../platforms";
-import { nativeBuildspec, platformPreludeValues } from "./batch";
+import { buildGraph, cachePlatforms, isEmulated, isNative, jobOf, PLATFORM_DEFAULTS, platformTag } from "../platforms";
 
 /** The resolved arguments the buildspec reads. */
 const FROM_ARGS = [
@@ -282,6 +280,27 @@ export function fullRef(ref: string): string {
 export type PreludeValue = string | readonly string[];
 
 /**
+ * The platform values every buildspec's prelude may take: the platforms, their jobs and the refs their jobs push
+ * (read by `platform.sh` and `manifest.sh`), and the flags of an emulated build of both platforms.
+ */
+export function platformPreludeValues(
+    o: Pick<BuildspecOptions, "repositoryUrl" | "imageTag"> & Partial<BuildspecOptions>,
+): {
+    values: Record<string, PreludeValue>;
+    platformFlags: string[];
+} {
+    const platforms = o.platforms ?? PLATFORM_DEFAULTS.platforms;
+    return {
+        values: {
+            PLATFORMS: [...platforms],
+            PLATFORM_JOBS: platforms.map(jobOf),
+            PLATFORM_REFS: platforms.map((p) => `${o.repositoryUrl}:${platformTag(o.imageTag, p)}`),
+        },
+        platformFlags: isEmulated(o) ? ["--platform", platforms.join(",")] : [],
+    };
+}
+
+/**
  * Every value a fragment may take from the prelude (a command's prelude holds only those its fragment declares).
  * The `--cache-from` / push flags differ per strategy:
  * - `inline`: reads `type=registry,ref=<image>`; a trusted build writes inline metadata, tags and pushes.
@@ -515,13 +534,13 @@ export function buildspecOptions(a: ResolvedArgs, repositoryUrl: string, region:
     return { ...picked, repositoryUrl, region };
 }
 
-/** The buildspec object for the given options. */
-export function buildspec(o: BuildspecOptions): Buildspec {
+/**
+ * The buildspec object of one platform (or two emulated) for the given options; two platforms built natively get
+ * batch.ts's. `render.ts`'s `buildspec` picks between them.
+ */
+export function onePlatformBuildspec(o: BuildspecOptions): Buildspec {
     if (o.trustedRefs.length === 0) {
         throw new Error("The buildspec needs at least one trusted ref (trustedRefs is empty)");
-    }
-    if (isNative(o)) {
-        return nativeBuildspec(o);
     }
     const values = preludeValues(o);
     const phases = phaseFragments(o);
@@ -538,9 +557,4 @@ export function buildspec(o: BuildspecOptions): Buildspec {
             post_build: { commands: commands(phases.post_build) },
         },
     };
-}
-
-/** The buildspec as YAML, the text of the S3 object CodeBuild reads (`../buildspecObject.ts`). */
-export function buildspecYaml(o: BuildspecOptions): string {
-    return YAML.stringify(buildspec(o), { lineWidth: 0 });
 }

@@ -4,7 +4,7 @@
  * The buildspec itself is an S3 object (`../buildspecObject.ts`), and that field holds only its ARN
  * (`arn:<partition>:s3:::<bucket>/<key>`, about 120 characters), so the cap no longer bounds the shell. No size limit
  * is documented for a buildspec read from S3 (build-spec-ref.html, "Buildspec file name and storage location"; the
- * CodeBuild quotas page names none). See docs/decisions/buildspec-delivery.md.
+ * CodeBuild quotas page names none). See docs/decisions/buildspecDelivery.md.
  */
 
 /**

@@ -22,13 +22,13 @@
 import { strict as assert } from "node:assert";
 import fc from "fast-check";
 import * as YAML from "yaml";
-import { CachedDockerBuildArgs, ConfigError, resolveArgs, ResolvedArgs } from "../../components/args";
+import { CachedDockerBuildArgs, ResolvedArgs } from "../../components/args";
+import { ConfigError } from "../../components/problems";
+import { resolveArgs } from "../../components/resolveArgs";
 import {
     BUILDER_NAME,
-    buildspec,
     BuildspecOptions,
     buildspecOptions,
-    buildspecYaml,
     fragment,
     FragmentName,
     header,
@@ -37,6 +37,7 @@ import {
     phaseFragments,
     shellWord,
 } from "../../components/buildspec";
+import { buildspec, buildspecYaml } from "../../components/buildspec/render";
 import { builderImageSources, localBuilderImage } from "../../components/builderImage";
 import { runPhases } from "../helpers/bash";
 import { parseShell } from "../helpers/shell";
@@ -811,7 +812,7 @@ describe("security: adversarial values executed in real bash give exactly the ex
                 fc.boolean(),
                 (dockerfileDir, dockerfileName, buildArgs, trustedRefs, cacheStrategy, buildTrusted) => {
                     // The trusted ref built is the project's own (the default branch): its tags are the configured ones
-                    // (other trusted refs get tags of their own: tests/branchCache.test.ts).
+                    // (other trusted refs get tags of their own: tests/components/branchCache.test.ts).
                     const r = resolve({
                         dockerfileDir,
                         dockerfileName,

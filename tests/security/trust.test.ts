@@ -15,8 +15,9 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { resolveArgs } from "../../components/args";
-import { buildspec, buildspecOptions, BuildspecOptions } from "../../components/buildspec";
+import { resolveArgs } from "../../components/resolveArgs";
+import { buildspecOptions, BuildspecOptions } from "../../components/buildspec";
+import { buildspec } from "../../components/buildspec/render";
 import { runBash } from "../helpers/bash";
 
 const SHA = "4f1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c";

@@ -2,7 +2,7 @@
  * `npm run smoke -- --stack <name>`: after `pulumi up`, one real build on the stack's CodeBuild project, with the
  * user's AWS credentials (the SDK's default chain), followed phase by phase; then the build's hits, time and MB
  * pushed from its JSON line in CloudWatch Logs. Run it again for the warm build. Exit codes: tools/smoke/verdict.ts
- * (EXIT), and the README's deploy section.
+ * (EXIT), and the README's deploy section (tools/smoke/README.md has the details).
  *
  *   npm run smoke -- --stack dev                   # project from `pulumi stack output --json --stack dev`
  *   npm run smoke -- --project docker-cache-dev --region eu-west-1   # no Pulumi CLI needed
@@ -20,7 +20,7 @@ import {
     parseFlags,
     usage,
     wholeNumber,
-} from "../../local/flags";
+} from "../../localBuild/flags";
 import { Output, runSmoke } from "./smoke";
 import { fileState, StateStore } from "./state";
 import { pulumiOutputs, ReadOutputs, Target, targetFromOutputs } from "./target";
