@@ -10,7 +10,18 @@ import { performanceMarkdown } from "../bench/performanceDoc";
 const root = path.resolve(__dirname, "..");
 const json = path.join(root, "results", "bench.json");
 const page = path.join(root, "docs", "performance.md");
-const text = performanceMarkdown(parseBenchFile(fs.readFileSync(json, "utf8")));
+const body = performanceMarkdown(parseBenchFile(fs.readFileSync(json, "utf8"))).trimEnd();
+// The body is a generated block of tools/docs (its number and link checks read it; `npm run docs` renders it too).
+const text = [
+    "# Performance under a real network",
+    "",
+    "<!-- Made by `npm run performance` (or `npm run docs`) from results/bench.json: edit bench/performanceDoc.ts, not this page. -->",
+    "",
+    "<!-- generated:performance -->",
+    body,
+    "<!-- /generated:performance -->",
+    "",
+].join("\n");
 if (process.argv.includes("--check")) {
     const now = fs.existsSync(page) ? fs.readFileSync(page, "utf8") : "";
     if (now !== text) {
