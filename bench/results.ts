@@ -18,6 +18,7 @@ import {
 import { registryVsInlineChange, scaleRows } from "./scaleRows";
 import type { Workload } from "../localBuild/dockerfile";
 import type { RegistryLimit } from "./limit";
+import type { NetworkProfile } from "../standIn/networkProfiles";
 
 /** The original write-up's numbers (CodeBuild, amazonlinux2 standard 3.0 image, almost 5 GB). */
 export const ORIGINAL = {
@@ -58,8 +59,19 @@ export const TARGETS: Targets = {
 
 export interface BenchResults {
     readonly date: string;
+    /** The network profile of the registry's link in this run (local/networkProfiles.ts); absent: loopback. */
+    readonly network?: NetworkProfile;
+    /** How the run was recorded, when not by bench/run.ts in full (e.g. read back from its log). */
+    readonly note?: string;
     /** `registryModes`: the builders the `registry` strategy ran on in this run. */
-    readonly machine: { cpus: number; memoryGB: number; docker: Record<string, string>; registryModes: string[] };
+    readonly machine: {
+        cpus: number;
+        memoryGB: number;
+        docker: Record<string, string>;
+        registryModes: string[];
+        /** The 1, 5 and 15 minute load averages when the run started and ended (the machine is shared). */
+        loadAverage?: { start: number[]; end: number[] };
+    };
     /** The first workload's configuration (the original write-up's shape); every workload is in `workloads`. */
     readonly config: ExperimentConfig & { changeAt: number; imageMB: number };
     readonly workloads?: readonly Workload[];

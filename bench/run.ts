@@ -20,7 +20,10 @@
  * - `--scale`: the light workload at 12, 24, 48 and 96 steps per strategy, four change builds each (bench/scale.ts,
  *   chart bench-scale.svg); `--scale-steps 4,8` runs it small, for a smoke test;
  * - `--docker-server`: CodeBuild's Docker server modelled, beside inline and registry (bench/dockerServer.ts).
- * Writes bench.json, bench.md, bench.svg (and bench-<section>.svg) to `--out` (default results/). Numbers are ratios to the cold build of
+ * `--network NAME` shapes the registry's link (standIn/networkProfiles.ts: latency per request, bandwidth each way).
+ * Writes bench.json (one run per network profile: this run replaces its profile's, the others are kept;
+ * bench/benchFile.ts), bench.md (every profile's tables), bench.svg and bench-<section>.svg (for loopback; another
+ * profile's charts end in -<profile>) to `--out` (default results/). Numbers are ratios to the cold build of
  * the same strategy and workload in the same run, because this machine is shared and noisy.
  *
  *   npm run bench                                  # main table: both workloads, every strategy
@@ -34,6 +37,7 @@ import * as path from "path";
 import type { CacheStrategy } from "../components/args";
 import { startLocalHost } from "../standIn/host";
 import { chooseRegistryMode, RegistryMode, registryModeSetInEnv } from "../standIn/scenario";
+import { networkFlag, profileSummary } from "../standIn/networkProfiles";
 import {
     booleanFlag,
     Command,
@@ -55,7 +59,8 @@ import {
     summaryTable,
     workShareAfterChange,
 } from "../localBuild/experiment";
-import { BenchResults, chartSvg, issue12Targets, markdown, ORIGINAL, TARGETS, verdicts } from "./results";
+import { BenchResults, chartSvg, issue12Targets, ORIGINAL, TARGETS, verdicts } from "./results";
+import { benchMarkdown, chartName, parseBenchFile, withRun } from "./benchFile";
 import { scaleStepsFlag, selectedWorkloads, workloadFlag } from "./options";
 import { measureRegistryLimit } from "./limit";
 import { scaleSection } from "./scale";
@@ -85,6 +90,7 @@ const flags = {
         default: 5,
         help: "The modelled Docker server's idle time before it recycles.",
     }),
+    network: networkFlag,
     out: text({ default: "results", help: "Folder for bench.json, bench.md and the SVG charts.", placeholder: "DIR" }),
 };
 
@@ -116,12 +122,52 @@ runCommand(command, async (values) => {
     ];
 
     const t0 = Date.now();
-    const host = await startLocalHost();
+    const loadAtStart = os.loadavg().map((x) => Math.round(x * 100) / 100);
+    const host = await startLocalHost({ registry: { network: values.network } });
+    console.log(`network profile: ${values.network.name} (${profileSummary(values.network)})`);
     const records: RunRecord[] = [];
     const sectionResults: SectionResult[] = [];
     let registryModes: RegistryMode[] = [];
     let registryMode: RegistryMode = "docker-container";
     let limit: BenchResults["limit"];
+    const first = workloads[0];
+    const firstCfg = { steps: first.steps, mbPerStep: first.mbPerStep, hashRounds: first.hashRounds };
+    const resultsOf = (main: readonly RunRecord[], done: readonly SectionResult[], note?: string): BenchResults => ({
+        date: new Date().toISOString(),
+        network: values.network,
+        ...(note ? { note } : {}),
+        machine: {
+            cpus: os.cpus().length,
+            memoryGB: Math.round(os.totalmem() / 2 ** 30),
+            docker: {
+                dockerd: host.dockerEnv.versions.dockerd,
+                buildx: host.dockerEnv.versions.buildx,
+                client: host.dockerEnv.versions.client,
+            },
+            registryModes,
+            loadAverage: { start: loadAtStart, end: os.loadavg().map((x) => Math.round(x * 100) / 100) },
+        },
+        config: { ...firstCfg, changeAt: changeStep(firstCfg), imageMB: first.steps * first.mbPerStep },
+        workloads,
+        records: main,
+        limit,
+        sections: done,
+        original: ORIGINAL,
+        targets: { ...TARGETS, changeMaxRatio: workShareAfterChange(firstCfg) + TARGETS.changeSlack },
+    });
+    // After every build, the run so far goes to bench-partial-<profile>.json in --out: a run stopped early (a time
+    // limit, a failure) keeps what it measured. The complete run replaces it in bench.json at the end.
+    const seen: Record<string, RunRecord[]> & { main: RunRecord[] } = { main: [] };
+    let current: BenchSection | undefined;
+    const out = path.resolve(values.out);
+    const partialPath = path.join(out, `bench-partial-${values.network.name}.json`);
+    const savePartial = (note: string) => {
+        const done = sections
+            .filter((s) => seen[s.key] !== undefined)
+            .map((s) => ({ key: s.key, title: s.title, records: seen[s.key] }));
+        fs.mkdirSync(out, { recursive: true });
+        fs.writeFileSync(partialPath, JSON.stringify(resultsOf(seen.main, done, note), null, 2) + "\n");
+    };
     try {
         if (strategies.includes("registry")) {
             // Both builders, unless the environment names one; docker-container only where its image can be had.
@@ -148,6 +194,8 @@ runCommand(command, async (values) => {
             } else if (e.record) {
                 done++;
                 const r = e.record;
+                (current === undefined ? seen.main : (seen[current.key] ??= [])).push(r);
+                savePartial(`partial: stopped after ${done} of ${total} builds`);
                 const builder =
                     r.builderImageSeconds !== undefined
                         ? `; builder: image ${r.builderImageSeconds.toFixed(1)} s, create ${(r.builderCreateSeconds ?? 0).toFixed(1)} s`
@@ -192,43 +240,32 @@ runCommand(command, async (values) => {
             baseRef.slice(baseRef.lastIndexOf(":") + 1),
         ];
         limit = await measureRegistryLimit(host.registry, baseRepo, baseTag);
-        for (const s of sections) sectionResults.push(await s.run(ctx));
+        for (const s of sections) {
+            current = s;
+            sectionResults.push(await s.run(ctx));
+            current = undefined;
+        }
     } finally {
         await host.stop();
     }
 
-    const first = workloads[0];
-    const firstCfg = { steps: first.steps, mbPerStep: first.mbPerStep, hashRounds: first.hashRounds };
-    const results: BenchResults = {
-        date: new Date().toISOString(),
-        machine: {
-            cpus: os.cpus().length,
-            memoryGB: Math.round(os.totalmem() / 2 ** 30),
-            docker: {
-                dockerd: host.dockerEnv.versions.dockerd,
-                buildx: host.dockerEnv.versions.buildx,
-                client: host.dockerEnv.versions.client,
-            },
-            registryModes,
-        },
-        config: { ...firstCfg, changeAt: changeStep(firstCfg), imageMB: first.steps * first.mbPerStep },
-        workloads,
-        records,
-        limit,
-        sections: sectionResults,
-        original: ORIGINAL,
-        targets: { ...TARGETS, changeMaxRatio: workShareAfterChange(firstCfg) + TARGETS.changeSlack },
-    };
-    const out = path.resolve(values.out);
+    const results = resultsOf(records, sectionResults);
     fs.mkdirSync(out, { recursive: true });
+    fs.rmSync(partialPath, { force: true });
     const bySection = new Map(sections.map((s) => [s.key, s]));
-    const md = [markdown(results), ...sectionResults.map((r) => bySection.get(r.key)!.markdown(r))].join("\n");
-    fs.writeFileSync(path.join(out, "bench.json"), JSON.stringify(results, null, 2) + "\n");
-    fs.writeFileSync(path.join(out, "bench.md"), md);
-    fs.writeFileSync(path.join(out, "bench.svg"), await chartSvg(results));
+    // bench.json keeps the runs of the other profiles (bench/benchFile.ts); this run replaces its profile's.
+    const jsonPath = path.join(out, "bench.json");
+    const file = withRun(
+        fs.existsSync(jsonPath) ? parseBenchFile(fs.readFileSync(jsonPath, "utf8")) : undefined,
+        results,
+    );
+    fs.writeFileSync(jsonPath, JSON.stringify(file, null, 2) + "\n");
+    fs.writeFileSync(path.join(out, "bench.md"), benchMarkdown(file));
+    const net = values.network.name;
+    fs.writeFileSync(path.join(out, chartName(net)), await chartSvg(results));
     for (const r of sectionResults) {
         const svg = bySection.get(r.key)!.svg;
-        if (svg) fs.writeFileSync(path.join(out, `bench-${r.key}.svg`), await svg(r));
+        if (svg) fs.writeFileSync(path.join(out, chartName(net, r.key)), await svg(r));
     }
     console.log(`\n${summaryTable([...records, ...sectionResults.flatMap((r) => r.records)])}\n`);
     // A skipped build starts no builder: not counted.

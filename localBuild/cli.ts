@@ -41,6 +41,7 @@ import {
     wholeNumber,
 } from "./flags";
 import { startLocalHost } from "../standIn/host";
+import { networkFlag, profileSummary } from "../standIn/networkProfiles";
 import { DEBIAN_REGISTRY_IMAGE, startPortableHost } from "./portable";
 import { chooseRegistryMode, RegistryMode } from "../standIn/scenario";
 import { checkUserContext } from "./userContext";
@@ -69,6 +70,7 @@ const flags = {
     mb: mbFlag({ min: 1, default: 2 }),
     rounds: roundsFlag({ min: 1, default: 20 }),
     verbose: verboseFlag,
+    network: networkFlag,
     context: optionalText({
         placeholder: "DIR",
         help: "Build YOUR Dockerfile: the build context folder (copied; your files are never modified). FROM images must be reachable from the build host.",
@@ -139,10 +141,11 @@ runCommand(command, async (values) => {
     if (given) throw new FlagError(`'--${given[0]}' needs '--context DIR' (it is about your own Dockerfile).`);
     const strategies: CacheStrategy[] = values.strategy ?? ["inline", "registry", "pull"];
     const cfg = { steps: values.steps, mbPerStep: values.mb, hashRounds: values.rounds };
-    const host = await startLocalHost();
+    const host = await startLocalHost({ registry: { network: values.network } });
     const records: RunRecord[] = [];
     try {
         console.log(`local registry (stands in for ECR): ${host.registry.address}, login required`);
+        console.log(`network profile: ${values.network.name} (${profileSummary(values.network)})`);
         const registryMode = strategies.includes("registry") ? await chooseRegistryMode(host) : undefined;
         if (registryMode === "docker-container")
             console.log("registry strategy: on the docker-container builder, CodeBuild's path");
@@ -197,11 +200,15 @@ async function userBuild(values: FlagValues<typeof flags>, context: string): Pro
     let mode: RegistryMode = "docker-container";
     let builder: BuilderInfo;
     if (values.portable) {
-        const p = await startPortableHost({ registryImage: values["registry-image"], archive: findBuildkitArchive() });
+        const p = await startPortableHost({
+            registryImage: values["registry-image"],
+            archive: findBuildkitArchive(),
+            network: values.network,
+        });
         host = p;
         builder = p.builder;
     } else {
-        const local = await startLocalHost();
+        const local = await startLocalHost({ registry: { network: values.network } });
         host = {
             dockerEnv: local.dockerEnv,
             registry: local.registry,

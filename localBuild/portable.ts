@@ -35,6 +35,7 @@ import { makeDockerConfig } from "../standIn/daemon";
 import type { DockerEnv } from "../standIn/engine";
 import { BuilderInfo, checkBuilder, checkTools, missingBuildx, PreflightError } from "./preflight";
 import { canConnect, startLocalRegistry } from "../standIn/registry";
+import type { NetworkProfile } from "../standIn/networkProfiles";
 import type { UserBuildHost } from "./userBuild";
 import { run, runOk, sleep, which } from "../standIn/util";
 
@@ -56,6 +57,8 @@ export interface PortableOptions {
     /** Loaded when the builder image can't be pulled (findBuildkitArchive()). */
     archive?: ArchiveSource;
     log?: (line: string) => void;
+    /** The link's latency and bandwidth to the throwaway registry (local/networkProfiles.ts). @default loopback */
+    network?: NetworkProfile;
 }
 
 export interface PortableHost extends UserBuildHost {
@@ -261,6 +264,7 @@ export async function startPortableHost(o: PortableOptions = {}): Promise<Portab
         // The throwaway registry.
         const container = `cbcache-registry-${Math.random().toString(36).slice(2, 10)}`;
         const registry = await startLocalRegistry({
+            network: o.network,
             launch: async (port) => {
                 const r = await docker([
                     "run",

@@ -12,6 +12,9 @@
 //
 // Faults: every request goes through `faults` (faults.ts) first, which passes it on unless a plan is on
 // (`registry.faults.set({...})`, `registry.faults.clear()`). Requests answered with a fault are not counted.
+//
+// Network: with a profile (`network`, local/networkProfiles.ts) the proxy holds each request for its latency and
+// sends the bodies through the link's pipes (local/shapedLink.ts); loopback (the default) shapes nothing.
 import * as fs from "fs";
 import * as http from "http";
 import * as net from "net";
@@ -19,6 +22,8 @@ import * as os from "os";
 import * as path from "path";
 import { startDetached } from "./detached";
 import { FaultFront } from "./faults";
+import type { NetworkProfile } from "./networkProfiles";
+import { isBlobGet as blobGet, shapedLink } from "./shapedLink";
 import { freePort, mkdirp, runOk, which } from "./util";
 
 export interface ByteCounters {
@@ -72,6 +77,8 @@ export interface StartRegistryOptions {
      * still counts, and `stop()` calls the returned `stop`.
      */
     launch?: (port: number) => Promise<{ stop(): Promise<unknown> }>;
+    /** The link's latency and bandwidth (local/networkProfiles.ts). @default loopback: nothing shaped */
+    network?: NetworkProfile;
 }
 
 const zero = (): ByteCounters => ({
@@ -124,6 +131,7 @@ export async function startLocalRegistry(opts: StartRegistryOptions = {}): Promi
     let c = zero();
     const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
     const faults = new FaultFront();
+    const link = shapedLink(opts.network);
     const forward = (req: http.IncomingMessage, res: http.ServerResponse) => {
         c.requests++;
         if (req.headers.authorization === readOnlyAuth) {
@@ -140,7 +148,7 @@ export async function startLocalRegistry(opts: StartRegistryOptions = {}): Promi
         const client = /^[^/\s]+/.exec(req.headers["user-agent"] ?? "")?.[0] ?? "(none)";
         c.clients[client] = (c.clients[client] ?? 0) + 1;
         const url = req.url ?? "/";
-        const isBlobGet = req.method === "GET" && /^\/v2\/.+\/blobs\/sha256:[0-9a-f]+/.test(url);
+        const isBlobGet = blobGet(req.method ?? "GET", url);
         const isManifestGet = req.method === "GET" && /^\/v2\/.+\/manifests\//.test(url);
         if (isBlobGet) c.blobGets++;
         const up = http.request(
@@ -156,7 +164,8 @@ export async function startLocalRegistry(opts: StartRegistryOptions = {}): Promi
                     if (isBlobGet && ures.statusCode! < 300) c.pulledBytes += b.length;
                     else if (isManifestGet) c.manifestBytes += b.length;
                 });
-                ures.pipe(res);
+                const down = link?.down();
+                (down ? ures.pipe(down) : ures).pipe(res);
             },
         );
         up.on("error", (e) => {
@@ -164,9 +173,14 @@ export async function startLocalRegistry(opts: StartRegistryOptions = {}): Promi
             res.end(String(e));
         });
         req.on("data", (b: Buffer) => (c.pushedBytes += b.length));
-        req.pipe(up);
+        const upPipe = link?.up();
+        (upPipe ? req.pipe(upPipe) : req).pipe(up);
     };
-    const proxy = http.createServer((req, res) => faults.handle(req, res, () => forward(req, res)));
+    const proxy = http.createServer((req, res) =>
+        faults.handle(req, res, () =>
+            link ? link.hold(req.method ?? "GET", req.url ?? "/", () => forward(req, res)) : forward(req, res),
+        ),
+    );
     proxy.keepAliveTimeout = 30_000;
     await new Promise<void>((resolve, reject) => {
         proxy.once("error", reject);

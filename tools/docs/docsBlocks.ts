@@ -13,6 +13,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { reliabilityTable } from "../../bench/reliability";
+import { parseBenchFile } from "../../bench/benchFile";
+import { performanceMarkdown } from "../../bench/performanceDoc";
 
 export const ROOT = path.join(__dirname, "../..");
 
@@ -21,6 +23,18 @@ const BLOCK = /<!-- generated:([^\s>]+) -->\n([\s\S]*?)<!-- \/generated:\1 -->/g
 const OPEN = /<!-- generated:([^\s>]+) -->/g;
 
 // ---- results/bench.json, as bench/ writes it (the fields these blocks read) ----
+
+/**
+ * The run these blocks read: results/bench.json holds one run per network profile (bench/benchFile.ts); the blocks
+ * keep the loopback run's numbers (docs/performance.md compares the profiles). A file from before profiles is one run.
+ */
+function benchRun(root: string): BenchResults {
+    const f = readJson<{ runs?: (BenchResults & { network?: { name?: string } })[] } & BenchResults>(
+        root,
+        "results/bench.json",
+    );
+    return f.runs ? (f.runs.find((r) => (r.network?.name ?? "loopback") === "loopback") ?? f.runs[0]) : f;
+}
 interface BenchRecord {
     readonly strategy: string;
     readonly variant: string;
@@ -73,7 +87,7 @@ function registryVariant(records: readonly BenchRecord[]): string {
 
 /** README's three numbers: cold, warm and change of the default against the original recipe. */
 function headline(root: string): string {
-    const b = readJson<BenchResults>(root, "results/bench.json");
+    const b = benchRun(root);
     const reg = registryVariant(b.records);
     const [cold, warm, change, skip] = ["cold", "warm", "change", "warm, skip on"].map((run) =>
         find(b.records, "heavy", reg, run),
@@ -92,7 +106,7 @@ function headline(root: string): string {
 
 /** The benchmark's main table, one workload: every strategy's cold, warm and change, with the original. */
 function benchTable(root: string, workload: string): string {
-    const b = readJson<BenchResults>(root, "results/bench.json");
+    const b = benchRun(root);
     const variants = [...new Set(b.records.filter((r) => r.workload === workload).map((r) => r.variant))];
     const o = b.original;
     const rows = variants.map((v) => {
@@ -117,7 +131,7 @@ function benchTable(root: string, workload: string): string {
 
 /** The skip's rows: cold, warm with skip off and on, per workload and skipping strategy. */
 function skipTable(root: string): string {
-    const b = readJson<BenchResults>(root, "results/bench.json");
+    const b = benchRun(root);
     const rows = b.records
         .filter((r) => r.run === "warm, skip on")
         .map((skip) => {
@@ -135,7 +149,7 @@ function skipTable(root: string): string {
 
 /** The scale series (`--scale`): per strategy and step count, cold, warm and the mean of the change builds. */
 function scaleTable(root: string): string {
-    const b = readJson<BenchResults>(root, "results/bench.json");
+    const b = benchRun(root);
     const records = b.sections?.find((s) => s.key === "scale")?.records ?? [];
     if (records.length === 0) throw new Error("results/bench.json has no scale section");
     const keys = [...new Set(records.map((r) => `${r.variant}\u0000${r.steps}`))];
@@ -161,7 +175,7 @@ function scaleTable(root: string): string {
 
 /** CodeBuild's Docker server, modelled (`--docker-server`): each variant's cold, warm, change and recycled build. */
 function dockerServerTable(root: string): string {
-    const b = readJson<BenchResults>(root, "results/bench.json");
+    const b = benchRun(root);
     const records = b.sections?.find((s) => s.key === "docker-server")?.records ?? [];
     if (records.length === 0) throw new Error("results/bench.json has no docker-server section");
     const rows: string[] = [];
@@ -252,7 +266,15 @@ export const BLOCKS: Readonly<Record<string, (root: string) => string>> = {
     platforms: platformsTable,
     reliability: (root) => reliability(root, "results/reliability.json"),
     "reliability-16": (root) => reliability(root, "results/reliability-16-registry.json"),
+    // docs/performance.md's body: every network profile's numbers (bench/performanceDoc.ts).
+    performance: (root) => performanceBody(root),
 };
+
+/** docs/performance.md's generated body, from results/bench.json (bench/performanceDoc.ts). */
+function performanceBody(root: string): string {
+    const text = fs.readFileSync(path.join(root, "results", "bench.json"), "utf8");
+    return performanceMarkdown(parseBenchFile(text)).trimEnd();
+}
 
 /** What block `name` renders now (an `example:` block or one of {@link BLOCKS}). */
 export function renderBlock(name: string, root = ROOT): string {
