@@ -3,7 +3,7 @@
  * lines bench/run.ts prints), for a run that was stopped before it wrote bench.json. What the log holds: each build's
  * seconds, steps cached and rebuilt, MB pulled and pushed rounded to whole MB, the builder's start and the export's
  * seconds. What it lacks: phase times, BuildKit's own step times, blob GETs, exact MB (so "no layer pulled" reads as
- * "0 MB after rounding"), and the registry round trip. scripts/benchFromLog.ts writes such a run, marked as salvaged.
+ * "0 MB after rounding"), and the registry round trip. bench/fromLog.ts writes such a run, marked as salvaged.
  */
 import type { CacheStrategy } from "../components/args";
 import type { RunName, RunRecord } from "../localBuild/experiment";

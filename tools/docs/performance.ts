@@ -4,10 +4,10 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { parseBenchFile } from "../bench/benchFile";
-import { performanceMarkdown } from "../bench/performanceDoc";
+import { parseBenchFile } from "../../bench/benchFile";
+import { performanceMarkdown } from "../../bench/performanceDoc";
 
-const root = path.resolve(__dirname, "..");
+const root = path.resolve(__dirname, "../..");
 const json = path.join(root, "results", "bench.json");
 const page = path.join(root, "docs", "performance.md");
 const body = performanceMarkdown(parseBenchFile(fs.readFileSync(json, "utf8"))).trimEnd();

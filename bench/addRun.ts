@@ -1,18 +1,18 @@
 /**
- * `npx tsx scripts/addBenchRun.ts RUN.json [--note TEXT]`: puts a bench run made elsewhere (another --out folder, or a
+ * `npx tsx bench/addRun.ts RUN.json [--note TEXT]`: puts a bench run made elsewhere (another --out folder, or a
  * run's bench-partial-<profile>.json) into results/bench.json in place of its profile's run, and writes bench.md
  * again; its charts, if any, are copied with it. Then `npm run performance` makes docs/performance.md again.
  */
 import * as fs from "fs";
 import * as path from "path";
-import { benchMarkdown, chartName, networkName, parseBenchFile, withRun } from "../bench/benchFile";
+import { benchMarkdown, chartName, networkName, parseBenchFile, withRun } from "./benchFile";
 
 const args = process.argv.slice(2);
 const src = args[0];
 const noteAt = args.indexOf("--note");
 const note = noteAt >= 0 ? args[noteAt + 1] : undefined;
 if (!src || (noteAt >= 0 && !note)) {
-    console.error("usage: addBenchRun.ts RUN.json [--note TEXT]");
+    console.error("usage: addRun.ts RUN.json [--note TEXT]");
     process.exit(2);
 }
 const root = path.resolve(__dirname, "..");

@@ -1,23 +1,23 @@
 /**
- * `npx tsx scripts/benchFromLog.ts LOG PROFILE [--partial]`: a bench run that was stopped before it wrote bench.json,
+ * `npx tsx bench/fromLog.ts LOG PROFILE [--partial]`: a bench run that was stopped before it wrote bench.json,
  * read back from its progress log (bench/logRecords.ts) and put into results/bench.json under PROFILE
  * (standIn/networkProfiles.ts), marked as read from the log; bench.md and docs/performance.md are then made again with
  * `npm run performance`. `--partial` accepts a log whose last section did not finish (the note says so).
  */
 import * as fs from "fs";
 import * as path from "path";
-import { benchMarkdown, parseBenchFile, withRun } from "../bench/benchFile";
+import { benchMarkdown, parseBenchFile, withRun } from "./benchFile";
 import { WORKLOADS } from "../localBuild/dockerfile";
 import { changeStep, workShareAfterChange } from "../localBuild/experiment";
-import { recordsFromLog } from "../bench/logRecords";
-import { BenchResults, ORIGINAL, TARGETS } from "../bench/results";
+import { recordsFromLog } from "./logRecords";
+import { BenchResults, ORIGINAL, TARGETS } from "./results";
 import { NETWORK_PROFILES, NetworkProfileName } from "../standIn/networkProfiles";
 
 const [logPath, profile] = process.argv.slice(2);
 const partial = process.argv.includes("--partial");
 if (!logPath || !(profile in NETWORK_PROFILES)) {
     console.error(
-        `usage: benchFromLog.ts LOG PROFILE [--partial]; PROFILE one of ${Object.keys(NETWORK_PROFILES).join(", ")}`,
+        `usage: fromLog.ts LOG PROFILE [--partial]; PROFILE one of ${Object.keys(NETWORK_PROFILES).join(", ")}`,
     );
     process.exit(2);
 }
@@ -31,7 +31,7 @@ const stat = fs.statSync(logPath);
 const res: BenchResults = {
     date: stat.mtime.toISOString(),
     network: NETWORK_PROFILES[profile as NetworkProfileName],
-    note: `read from the run's progress log (scripts/benchFromLog.ts): MB rounded to whole MB, no phase or step times${partial ? "; the run was stopped before its last section finished" : ""}`,
+    note: `read from the run's progress log (bench/fromLog.ts): MB rounded to whole MB, no phase or step times${partial ? "; the run was stopped before its last section finished" : ""}`,
     machine: {
         cpus: 2,
         memoryGB: 24,
