@@ -12,6 +12,7 @@ import { credentialArnProblem, prefixProblem, Upstream, UpstreamCache, UPSTREAMS
 import { BUILDKIT_V0_32_2, DOCKER_HUB_BUILDKIT, ECR_PUBLIC_BUILDKIT } from "./builderImage";
 import { DockerServerComputeType, dockerServerComputeTypeProblems, dockerServerProblems } from "./dockerServer";
 import { resolveSkipUnchanged } from "./skip";
+import { DEFAULT_LAYER_COMPRESSION, LAYER_COMPRESSIONS, LayerCompression } from "./layerCompression";
 import { isNative, Platform, PlatformMode, platformTag, platformTags, resolvePlatforms } from "./platforms";
 // The platform enumerations, beside the others (components/platforms.ts holds their logic).
 export { Platform, PlatformMode, PLATFORMS, PLATFORM_MODES } from "./platforms";
@@ -209,6 +210,15 @@ export interface CachedDockerBuildArgs {
      * @default "fail"
      */
     readonly onCacheImportFailure?: CacheImportFailure;
+    /**
+     * How the image's and the layer cache's new layers are compressed: `gzip`, which every puller reads, or `zstd`
+     * (with OCI media types), which Docker 23 and later, containerd 1.5 and later, ECR and ECS on Fargate read; the
+     * image and the cache share their blobs either way. `zstd` needs `cacheStrategy: registry`: the daemon's own
+     * builder on CodeBuild's image store (`inline`, `pull`) pushes gzip whatever it is asked. The measurements:
+     * docs/decisions/layerTransfer.md.
+     * @default "gzip"
+     */
+    readonly layerCompression?: LayerCompression;
     /**
      * BuildKit image of the `docker-container` builder: an image reference (`registry/path[:tag][@sha256:digest]`,
      * lowercase path, no spaces). The default is BuildKit v0.32.2 pinned by the digest of its multi-platform index,
@@ -686,6 +696,7 @@ export const DEFAULTS = {
     cacheStrategy: "registry",
     registryBuilder: "docker-container",
     onCacheImportFailure: "fail",
+    layerCompression: DEFAULT_LAYER_COMPRESSION,
     builderImage: `${ECR_PUBLIC_BUILDKIT}@${BUILDKIT_V0_32_2}`,
     builderImageMirrors: [DOCKER_HUB_BUILDKIT],
     pullThroughCache: "off",
@@ -1106,6 +1117,15 @@ export function resolveArgs(name: string, stack: string, args: CachedDockerBuild
     oneOf(p, "registryBuilder", registryBuilder, REGISTRY_BUILDERS);
     const onCacheImportFailure = args.onCacheImportFailure ?? DEFAULTS.onCacheImportFailure;
     oneOf(p, "onCacheImportFailure", onCacheImportFailure, CACHE_IMPORT_FAILURES);
+    const layerCompression = args.layerCompression ?? DEFAULTS.layerCompression;
+    if (oneOf(p, "layerCompression", layerCompression, LAYER_COMPRESSIONS) && cacheStrategy !== "registry") {
+        p.check(
+            layerCompression === "gzip",
+            "layerCompression",
+            layerCompression,
+            `Allowed: gzip with cacheStrategy ${cacheStrategy}; zstd needs cacheStrategy registry (the daemon's own builder on CodeBuild's image store pushes gzip whatever the output asks: measured, docs/decisions/layerTransfer.md).`,
+        );
+    }
     const builderImage = args.builderImage ?? DEFAULTS.builderImage;
     p.check(
         IMAGE_REFERENCE.test(builderImage),
@@ -1307,6 +1327,7 @@ export function resolveArgs(name: string, stack: string, args: CachedDockerBuild
         cacheStrategy,
         registryBuilder,
         onCacheImportFailure,
+        layerCompression,
         builderImage,
         builderImageMirrors,
         ...pullThrough,

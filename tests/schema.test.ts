@@ -35,6 +35,7 @@ const EXPECTED_TYPES: Record<keyof CachedDockerBuildArgs, string> = {
     cacheStrategy: "enum CacheStrategy",
     registryBuilder: "enum RegistryBuilder",
     onCacheImportFailure: "enum CacheImportFailure",
+    layerCompression: "enum LayerCompression",
     builderImage: "string",
     builderImageMirrors: "array of string",
     pullThroughCache: "enum PullThroughMode",

@@ -34,6 +34,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import type { ResolvedArgs } from "../args";
 import { builderSettings } from "../builderImage";
+import { cacheCompressionOptions, imageCompressionOptions } from "../layerCompression";
 import { branchSlugMax } from "../branchCache";
 import { buildGraph, cachePlatforms, isEmulated, isNative, platformTag } from "../platforms";
 import { nativeBuildspec, platformPreludeValues } from "./batch";
@@ -45,6 +46,7 @@ const FROM_ARGS = [
     "cacheStrategy",
     "registryBuilder",
     "onCacheImportFailure",
+    "layerCompression",
     "builderImage",
     "builderImageMirrors",
     "dockerfileDir",
@@ -69,6 +71,7 @@ type FromArgs = (typeof FROM_ARGS)[number];
 /** Options the buildspec also renders without (a component always passes them); no platforms: linux/amd64 alone. */
 type Optional =
     | "onCacheImportFailure"
+    | "layerCompression"
     | "builderImageMirrors"
     | "sourceVersion"
     | "buildNetwork"
@@ -323,10 +326,21 @@ export function preludeValues(o: BuildspecOptions): Record<string, PreludeValue>
         buildFlags.push("--target", o.target);
     }
     buildFlags.push(...platformPreludeValues(o).platformFlags);
+    // layerCompression (../layerCompression.ts): gzip, BuildKit's default, renders nothing; zstd adds its options to
+    // the image's output and the registry cache's export, the same on both, so that they share blobs.
+    const compression = o.layerCompression ?? "gzip";
+    const imageOpts = imageCompressionOptions(compression).map((x) => `,${x}`).join("");
     const perStrategy = {
         inline: {
             CACHE_FROM: ["--cache-from", `type=registry,ref=${image}`],
-            PUSH_FLAGS: ["--cache-to", "type=inline", "--tag", image, "--push"],
+            // `--push` is `--output type=image,push=true`; spelled out when it takes compression options.
+            PUSH_FLAGS: [
+                "--cache-to",
+                "type=inline",
+                "--tag",
+                image,
+                ...(imageOpts === "" ? ["--push"] : ["--output", `type=image,push=true${imageOpts}`]),
+            ],
         },
         registry: {
             // Emulated: one cache per platform (cachePlatforms), each read.
@@ -334,7 +348,7 @@ export function preludeValues(o: BuildspecOptions): Record<string, PreludeValue>
                 ? cachePlatforms(o).map((p) => platformTag(cache, p))
                 : [cache]
             ).flatMap((ref) => ["--cache-from", `type=registry,ref=${ref}`]),
-            PUSH_FLAGS: ["--output", `type=image,name=${image},push=true,store=false`],
+            PUSH_FLAGS: ["--output", `type=image,name=${image},push=true,store=false${imageOpts}`],
         },
         pull: { CACHE_FROM: ["--cache-from", image], PUSH_FLAGS: ["--tag", image, "--push"] },
     }[o.cacheStrategy];
@@ -359,7 +373,12 @@ export function preludeValues(o: BuildspecOptions): Record<string, PreludeValue>
         CACHE_REF: cache,
         // The registry cache's export options (export.sh, and build.sh when the build writes the cache itself): every
         // stage's steps (mode=max), as an OCI image manifest, which ECR needs for a cache manifest. Empty otherwise.
-        CACHE_TO_OPTS: o.cacheStrategy === "registry" ? "mode=max,image-manifest=true,oci-mediatypes=true" : "",
+        CACHE_TO_OPTS:
+            o.cacheStrategy === "registry"
+                ? ["mode=max", "image-manifest=true", "oci-mediatypes=true", ...cacheCompressionOptions(compression)].join(
+                      ",",
+                  )
+                : "",
         // The platforms with a cache of their own, `<cache ref>-<arch>` (emulated: cachePlatforms; caches.sh, probe.sh,
         // export.sh); one empty entry: one cache for the build.
         CACHE_PLATFORMS: cachePlatforms(o).length > 0 ? cachePlatforms(o) : [""],
