@@ -306,6 +306,8 @@ export async function runTransfer(o: {
     workloads: readonly string[];
     refs: boolean;
     log?: (s: string) => void;
+    /** Called with the results so far after each variant (the command writes them: a run cut short keeps them). */
+    partial?: (r: TransferResults) => void;
 }): Promise<TransferResults> {
     if (!(TRANSFER_NETWORKS as readonly string[]).includes(o.network))
         throw invalidValue("network", o.network, TRANSFER_NETWORKS.join(", "));
@@ -315,25 +317,27 @@ export async function runTransfer(o: {
     const stamp = Date.now().toString(36);
     const records: TransferRecord[] = [];
     let refs: RefsRecord[] = [];
-    let versions = { dockerd: "", buildx: "" };
-    try {
-        versions = { dockerd: host.dockerEnv.versions.dockerd, buildx: host.dockerEnv.versions.buildx };
-        for (const name of o.workloads)
-            for (const v of VARIANTS)
-                records.push(...(await transferRuns(host, reg, TRANSFER_WORKLOADS[name], v, stamp, log)));
-        if (o.refs) refs = await refsSection(host, reg, stamp, log);
-    } finally {
-        await reg.stop();
-        await host.stop();
-    }
-    return {
+    const versions = { dockerd: host.dockerEnv.versions.dockerd, buildx: host.dockerEnv.versions.buildx };
+    const results = (): TransferResults => ({
         date: new Date().toISOString(),
         network: o.network,
         machine: { cpus: os.cpus().length, ...versions, buildkit: "v0.32.2 (the stand-in's builder image)" },
         workloads: o.workloads.map((n) => ({ name: n, description: TRANSFER_WORKLOADS[n].description })),
         records,
         refs,
-    };
+    });
+    try {
+        for (const name of o.workloads)
+            for (const v of VARIANTS) {
+                records.push(...(await transferRuns(host, reg, TRANSFER_WORKLOADS[name], v, stamp, log)));
+                o.partial?.(results());
+            }
+        if (o.refs) refs = await refsSection(host, reg, stamp, log);
+    } finally {
+        await reg.stop();
+        await host.stop();
+    }
+    return results();
 }
 
 if (require.main === module) {
@@ -347,11 +351,13 @@ if (require.main === module) {
                     `${Object.keys(TRANSFER_WORKLOADS).join(", ")}, comma-separated`,
                 );
         const t0 = Date.now();
-        const results = await runTransfer({ network: values.network, workloads, refs: !values["no-refs"] });
         const out = path.resolve(values.out);
         fs.mkdirSync(out, { recursive: true });
-        fs.writeFileSync(path.join(out, "transfer.json"), JSON.stringify(results, null, 2) + "\n");
-        fs.writeFileSync(path.join(out, "transfer.md"), transferMarkdown(results));
+        const write = (r: TransferResults) => {
+            fs.writeFileSync(path.join(out, "transfer.json"), JSON.stringify(r, null, 2) + "\n");
+            fs.writeFileSync(path.join(out, "transfer.md"), transferMarkdown(r));
+        };
+        write(await runTransfer({ network: values.network, workloads, refs: !values["no-refs"], partial: write }));
         console.log(
             `\nwrote ${path.join(out, "transfer.json")} and transfer.md in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
         );
