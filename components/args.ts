@@ -13,6 +13,8 @@ import { BUILDKIT_V0_32_2, DOCKER_HUB_BUILDKIT, ECR_PUBLIC_BUILDKIT } from "./bu
 import { DockerServerComputeType, dockerServerComputeTypeProblems, dockerServerProblems } from "./dockerServer";
 import { resolveSkipUnchanged } from "./skip";
 import { DEFAULT_LAYER_COMPRESSION, LAYER_COMPRESSIONS, LayerCompression } from "./layerCompression";
+// Re-exported beside the other enums of the arguments (the package schema reads them here).
+export { LAYER_COMPRESSIONS, LayerCompression } from "./layerCompression";
 import { isNative, Platform, PlatformMode, platformTag, platformTags, resolvePlatforms } from "./platforms";
 // The platform enumerations, beside the others (components/platforms.ts holds their logic).
 export { Platform, PlatformMode, PLATFORMS, PLATFORM_MODES } from "./platforms";

@@ -220,6 +220,7 @@ describe("package schema (issue 13)", function () {
             CacheStrategy: argsModule.CACHE_STRATEGIES,
             RegistryBuilder: argsModule.REGISTRY_BUILDERS,
             CacheImportFailure: argsModule.CACHE_IMPORT_FAILURES,
+            LayerCompression: argsModule.LAYER_COMPRESSIONS,
             PullThroughMode: argsModule.PULL_THROUGH_MODES,
             PullThroughUpstream: argsModule.PULL_THROUGH_UPSTREAMS,
             EncryptionType: argsModule.ENCRYPTION_TYPES,

@@ -329,7 +329,9 @@ export function preludeValues(o: BuildspecOptions): Record<string, PreludeValue>
     // layerCompression (../layerCompression.ts): gzip, BuildKit's default, renders nothing; zstd adds its options to
     // the image's output and the registry cache's export, the same on both, so that they share blobs.
     const compression = o.layerCompression ?? "gzip";
-    const imageOpts = imageCompressionOptions(compression).map((x) => `,${x}`).join("");
+    const imageOpts = imageCompressionOptions(compression)
+        .map((x) => `,${x}`)
+        .join("");
     const perStrategy = {
         inline: {
             CACHE_FROM: ["--cache-from", `type=registry,ref=${image}`],
@@ -375,9 +377,12 @@ export function preludeValues(o: BuildspecOptions): Record<string, PreludeValue>
         // stage's steps (mode=max), as an OCI image manifest, which ECR needs for a cache manifest. Empty otherwise.
         CACHE_TO_OPTS:
             o.cacheStrategy === "registry"
-                ? ["mode=max", "image-manifest=true", "oci-mediatypes=true", ...cacheCompressionOptions(compression)].join(
-                      ",",
-                  )
+                ? [
+                      "mode=max",
+                      "image-manifest=true",
+                      "oci-mediatypes=true",
+                      ...cacheCompressionOptions(compression),
+                  ].join(",")
                 : "",
         // The platforms with a cache of their own, `<cache ref>-<arch>` (emulated: cachePlatforms; caches.sh, probe.sh,
         // export.sh); one empty entry: one cache for the build.
