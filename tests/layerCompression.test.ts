@@ -79,18 +79,27 @@ describe("layerCompression", () => {
     });
 
     describe("the rendered BuildKit options", () => {
-        it("gzip renders what the buildspec rendered before the option existed (BuildKit's default compression)", () => {
+        it("gzip (the default): compression=gzip,force-compression=true on the cache export and on the image output", () => {
             for (const o of [options(), options({ layerCompression: "gzip" })]) {
                 const v = preludeValues(o);
-                assert.equal(v.CACHE_TO_OPTS, "mode=max,image-manifest=true,oci-mediatypes=true");
-                assert.deepEqual(v.PUSH_FLAGS, ["--output", `type=image,name=${REPO}:latest,push=true,store=false`]);
+                assert.equal(
+                    v.CACHE_TO_OPTS,
+                    "mode=max,image-manifest=true,oci-mediatypes=true,compression=gzip,force-compression=true",
+                );
+                assert.deepEqual(v.PUSH_FLAGS, [
+                    "--output",
+                    `type=image,name=${REPO}:latest,push=true,store=false,compression=gzip,force-compression=true`,
+                ]);
             }
+        });
+
+        it("inline: the plain --push, no compression options (the daemon's own builder pushes gzip whatever it is asked)", () => {
             const inline = preludeValues(options({ cacheStrategy: "inline" }));
             assert.deepEqual(inline.PUSH_FLAGS, ["--cache-to", "type=inline", "--tag", `${REPO}:latest`, "--push"]);
             assert.equal(inline.CACHE_TO_OPTS, "");
         });
 
-        it("zstd: the cache export and the image output both get compression=zstd,force-compression=true; the image OCI media types", () => {
+        it("zstd: compression=zstd,force-compression=true on both; the image also gets OCI media types", () => {
             const v = preludeValues(options({ layerCompression: "zstd" }));
             assert.equal(
                 v.CACHE_TO_OPTS,

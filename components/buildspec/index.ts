@@ -34,7 +34,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import type { ResolvedArgs } from "../args";
 import { builderSettings } from "../builderImage";
-import { cacheCompressionOptions, imageCompressionOptions } from "../layerCompression";
+import { cacheCompressionOptions, DEFAULT_LAYER_COMPRESSION, imageCompressionOptions } from "../layerCompression";
 import { branchSlugMax } from "../branchCache";
 import { buildGraph, cachePlatforms, isEmulated, isNative, platformTag } from "../platforms";
 import { nativeBuildspec, platformPreludeValues } from "./batch";
@@ -326,23 +326,16 @@ export function preludeValues(o: BuildspecOptions): Record<string, PreludeValue>
         buildFlags.push("--target", o.target);
     }
     buildFlags.push(...platformPreludeValues(o).platformFlags);
-    // layerCompression (../layerCompression.ts): gzip, BuildKit's default, renders nothing; zstd adds its options to
-    // the image's output and the registry cache's export, the same on both, so that they share blobs.
-    const compression = o.layerCompression ?? "gzip";
-    const imageOpts = imageCompressionOptions(compression)
+    // layerCompression (../layerCompression.ts): the same compression options on the image's output and the registry
+    // cache's export, so that the two name the same blobs and upload each once. `registry` only: the daemon's own builder (`inline`,
+    // `pull`) pushes gzip whatever its output asks (measured, docs/decisions/layerTransfer.md).
+    const imageOpts = imageCompressionOptions(o.layerCompression ?? DEFAULT_LAYER_COMPRESSION)
         .map((x) => `,${x}`)
         .join("");
     const perStrategy = {
         inline: {
             CACHE_FROM: ["--cache-from", `type=registry,ref=${image}`],
-            // `--push` is `--output type=image,push=true`; spelled out when it takes compression options.
-            PUSH_FLAGS: [
-                "--cache-to",
-                "type=inline",
-                "--tag",
-                image,
-                ...(imageOpts === "" ? ["--push"] : ["--output", `type=image,push=true${imageOpts}`]),
-            ],
+            PUSH_FLAGS: ["--cache-to", "type=inline", "--tag", image, "--push"],
         },
         registry: {
             // Emulated: one cache per platform (cachePlatforms), each read.
@@ -381,7 +374,7 @@ export function preludeValues(o: BuildspecOptions): Record<string, PreludeValue>
                       "mode=max",
                       "image-manifest=true",
                       "oci-mediatypes=true",
-                      ...cacheCompressionOptions(compression),
+                      ...cacheCompressionOptions(o.layerCompression ?? DEFAULT_LAYER_COMPRESSION),
                   ].join(",")
                 : "",
         // The platforms with a cache of their own, `<cache ref>-<arch>` (emulated: cachePlatforms; caches.sh, probe.sh,

@@ -3,8 +3,9 @@
 // v0.32.2 in the builder's container, a fresh dockerd per build, the registry (distribution 2.8) playing ECR; what a
 // build did is read from BuildKit's per-step statuses, the bytes through the registry and the registry's manifests.
 //
-// 1. cold: every layer of the image and of the cache manifest is zstd (OCI media type), the base image's included
-//    (force-compression), and the image's layers are blobs of the cache (shared, not stored twice);
+// 1. cold (skip on, the default: the build writes the cache beside its push): every layer of the image and of the
+//    cache manifest is zstd (OCI media type), the base image's included (force-compression), the image's layers are
+//    blobs of the cache (shared: one copy in the repository);
 // 2. warm, on a fresh host: every step is a hit from that cache, and no layer is downloaded;
 // 3. a fresh dockerd (the stand-in's, 28.5 as on CodeBuild's images) pulls the image: Docker reads zstd layers.
 import { strict as assert } from "assert";
@@ -33,10 +34,14 @@ describe("layerCompression zstd, end to end (registry strategy, docker-container
     it("a zstd cache round-trips: cold writes zstd layers shared by the image and the cache; warm hits every step, pulling no layer; dockerd pulls the image", async function () {
         const host = await ready(this, shared.host, REGISTRY);
         const dockerfile = singleStage({ baseImage: host.base.ref, ...SMALL });
-        const build = (label: string) =>
-            componentBuild(host, label, REGISTRY, { repo: REPO, dockerfile, args: { layerCompression: "zstd" } });
+        const build = (label: string, skipUnchanged: boolean) =>
+            componentBuild(host, label, REGISTRY, {
+                repo: REPO,
+                dockerfile,
+                args: { layerCompression: "zstd", skipUnchanged },
+            });
 
-        const cold = await build("zstd cold");
+        const cold = await build("zstd cold", true);
         assert.equal(cold.succeeded, true, why(cold));
         const image = await shared.api.manifest(REPO, "latest");
         const cache = await shared.api.manifest(REPO, "buildcache");
@@ -54,7 +59,7 @@ describe("layerCompression zstd, end to end (registry strategy, docker-container
             "every image layer is a blob of the cache (one copy in the repository)",
         );
 
-        const warm = await build("zstd warm");
+        const warm = await build("zstd warm", false);
         assert.equal(warm.succeeded, true, why(warm));
         const s = statuses(warm);
         assert.ok(s.length === SMALL.steps + 1 && s.every((x) => x === "CACHED"), `${s.join(" ")}${why(warm)}`);

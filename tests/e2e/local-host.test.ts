@@ -87,7 +87,7 @@ describe("local CodeBuild host with Docker", function () {
         const cache = `${host.registry.address}/smoke/regcache:cache`;
         const build =
             "docker build --progress=plain --network=none --provenance=false " +
-            `--cache-to type=registry,ref=${cache},mode=max,image-manifest=true,oci-mediatypes=true ` +
+            `--cache-to type=registry,ref=${cache},mode=max,image-manifest=true,oci-mediatypes=true,compression=gzip,force-compression=true ` +
             `--cache-from type=registry,ref=${cache} -t $IMAGE --push .`;
         const cold = await smokeBuild("regcache", build, "registry cache cold", true);
         assert.equal(cold.succeeded, true, cold.output);
