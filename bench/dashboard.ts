@@ -13,7 +13,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { MONITORING_DEFAULTS } from "../components/args";
+import { MONITORING_DEFAULTS } from "../components/monitoring";
 import { BuildEvent, buildEvents, dataPoints, WIDGET_TITLES } from "../components/buildEvent";
 import { startLocalHost } from "../local/host";
 import { runScenario } from "../local/scenario";

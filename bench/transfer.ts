@@ -19,7 +19,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type { CacheStrategy } from "../components/args";
-import type { LayerCompression } from "../components/layerCompression";
+import type { LayerCompression } from "../components/args";
 import { startLocalHost, LocalHost } from "../local/host";
 import { runScenario, ScenarioResult } from "../local/scenario";
 import { booleanFlag, Command, invalidValue, runCommand, text } from "../local/flags";

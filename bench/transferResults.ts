@@ -4,7 +4,7 @@
  * compression time BuildKit prints, and the Markdown of results/transfer.md.
  */
 import type { CacheStrategy } from "../components/args";
-import type { LayerCompression } from "../components/layerCompression";
+import type { LayerCompression } from "../components/args";
 import type { LoggedRequest, UploadSummary } from "./requestLog";
 
 /** The network the bench ran on: bytes don't depend on it, seconds do. */

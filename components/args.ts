@@ -1,42 +1,21 @@
 /**
- * The arguments of {@link CachedDockerBuild}, their defaults, and their validation.
+ * The arguments of {@link CachedDockerBuild}: the one public interface ({@link CachedDockerBuildArgs}, each field with
+ * its JSDoc and `@default`), the enumerations its fields take, and the shape of the arguments once resolved
+ * ({@link ResolvedArgs}).
  *
- * This is the one place where defaults live and where every plain value is checked, so bad values are
- * reported (all of them at once, each naming the key, the value and what is allowed) before any resource
- * is registered. Fields that shape resource names, lifecycle rules, IAM scoping or buildspec commands are
- * plain values rather than `pulumi.Input`s on purpose: they must be known and checked up front. Only
- * values handed to a resource untouched (`kmsKeyArn`, `githubToken`, `tags`, `alarmTopicArn`) may be `pulumi.Input`s.
+ * Only declarations live here. Each feature's file holds its slice of the resolution (its defaults, its checks and
+ * its errors: `pullThrough.ts`, `monitoring.ts`, `platforms.ts`, …), `resolveArgs.ts` calls them in turn, and
+ * `problems.ts` holds the problem types. So this file imports no feature, and every feature may import it.
+ *
+ * Why the interface stays whole, in this one file: the package schema is inferred from it (`provider.ts`: the SDK's
+ * analyzer reads the component's args type, and `argDefaultTexts` reads the `@default` tags of this file), and
+ * `schema.json` is generated from that (`npm run schema`).
+ *
+ * Fields that shape resource names, lifecycle rules, IAM scoping or buildspec commands are plain values rather than
+ * `pulumi.Input`s on purpose: they must be known and checked up front. Only values handed to a resource untouched
+ * (`kmsKeyArn`, `githubToken`, `tags`, `alarmTopicArn`) may be `pulumi.Input`s.
  */
-import * as pulumi from "@pulumi/pulumi";
-import { credentialArnProblem, prefixProblem, Upstream, UpstreamCache, UPSTREAMS } from "./pullThrough";
-import { BUILDKIT_V0_32_2, DOCKER_HUB_BUILDKIT, ECR_PUBLIC_BUILDKIT } from "./builderImage";
-import { DockerServerComputeType, dockerServerComputeTypeProblems, dockerServerProblems } from "./dockerServer";
-import { resolveSkipUnchanged } from "./skip";
-import { DEFAULT_LAYER_COMPRESSION, LAYER_COMPRESSIONS, LayerCompression } from "./layerCompression";
-// Re-exported beside the other enums of the arguments (the package schema reads them here).
-export { LAYER_COMPRESSIONS, LayerCompression } from "./layerCompression";
-import { isNative, Platform, PlatformMode, platformTag, platformTags, resolvePlatforms } from "./platforms";
-// The platform enumerations, beside the others (components/platforms.ts holds their logic).
-export { Platform, PlatformMode, PLATFORMS, PLATFORM_MODES } from "./platforms";
-// ---- Sources, triggers and schedules (components/source.ts, triggers.ts, schedule.ts) ----
-import { resolveSchedule } from "./schedule";
-import { resolveSource, SourceAuthKind, SourceProvider } from "./source";
-import { cacheTagSuffix, hasBranchCaches, MAX_BASE_TAG_LENGTH } from "./branchCache";
-import {
-    PullRequestApproverRole,
-    PullRequestCommentApproval,
-    resolveTriggers,
-    ResolvedWebhook,
-    TRIGGER_DEFAULTS,
-} from "./triggers";
-export {
-    PULL_REQUEST_APPROVER_ROLES,
-    PULL_REQUEST_COMMENT_APPROVALS,
-    PullRequestApproverRole,
-    PullRequestCommentApproval,
-    type ResolvedWebhook,
-} from "./triggers";
-export { SOURCE_PROVIDERS, SourceProvider, type SourceAuthKind } from "./source";
+import type * as pulumi from "@pulumi/pulumi";
 
 /*
  * Enumerations are `as const` objects with a type of the same name: the type is the union of the values, so a
@@ -76,6 +55,16 @@ export const CacheImportFailure = {
 export type CacheImportFailure = (typeof CacheImportFailure)[keyof typeof CacheImportFailure];
 export const CACHE_IMPORT_FAILURES: readonly CacheImportFailure[] = Object.values(CacheImportFailure);
 
+/** How the image's and the cache's new layers are compressed (layerCompression.ts: the options each renders). */
+export const LayerCompression = {
+    /** gzip: BuildKit's default, read by every puller. */
+    Gzip: "gzip",
+    /** zstd, with OCI media types: Docker 23+, containerd 1.5+, ECR, ECS on Fargate. */
+    Zstd: "zstd",
+} as const;
+export type LayerCompression = (typeof LayerCompression)[keyof typeof LayerCompression];
+export const LAYER_COMPRESSIONS: readonly LayerCompression[] = Object.values(LayerCompression);
+
 /** CodeBuild compute types for Linux containers (named as CodeBuild names them). */
 export const ComputeType = {
     BUILD_GENERAL1_SMALL: "BUILD_GENERAL1_SMALL",
@@ -87,8 +76,22 @@ export const ComputeType = {
 } as const;
 export type ComputeType = (typeof ComputeType)[keyof typeof ComputeType];
 export const COMPUTE_TYPES: readonly ComputeType[] = Object.values(ComputeType);
-// ---- Docker server ----
-export { DockerServerComputeType, DOCKER_SERVER_COMPUTE_TYPES } from "./dockerServer";
+
+/** The Docker server's compute types (the AWS provider's list; components/dockerServer.ts). */
+export const DockerServerComputeType = {
+    /** 2 vCPUs, 4 GiB. */
+    Small: "BUILD_GENERAL1_SMALL",
+    /** 4 vCPUs, 8 GiB. */
+    Medium: "BUILD_GENERAL1_MEDIUM",
+    /** 8 vCPUs, 16 GiB. */
+    Large: "BUILD_GENERAL1_LARGE",
+    /** 32 vCPUs, 64 GiB. */
+    XLarge: "BUILD_GENERAL1_XLARGE",
+    /** 64 vCPUs, 128 GiB. */
+    XXLarge: "BUILD_GENERAL1_2XLARGE",
+} as const;
+export type DockerServerComputeType = (typeof DockerServerComputeType)[keyof typeof DockerServerComputeType];
+export const DOCKER_SERVER_COMPUTE_TYPES: readonly DockerServerComputeType[] = Object.values(DockerServerComputeType);
 
 /** The retention periods CloudWatch Logs accepts, in days. */
 export const LOG_RETENTION_DAYS = [
@@ -140,13 +143,7 @@ export const PullThroughUpstream = {
 export type PullThroughUpstream = (typeof PullThroughUpstream)[keyof typeof PullThroughUpstream];
 
 /** The upstream registries a pull-through cache can cover: ECR Public and Docker Hub. */
-export const PULL_THROUGH_UPSTREAMS: readonly PullThroughUpstream[] = Object.keys(UPSTREAMS) as Upstream[];
-
-/** The argument that holds each upstream's repository prefix. */
-export const PREFIX_KEYS = {
-    "ecr-public": "ecrPublicCachePrefix",
-    "docker-hub": "dockerHubCachePrefix",
-} as const satisfies Record<Upstream, string>;
+export const PULL_THROUGH_UPSTREAMS: readonly PullThroughUpstream[] = Object.values(PullThroughUpstream);
 
 /** `--network` values for RUN steps. */
 export const BuildNetwork = {
@@ -157,6 +154,84 @@ export const BuildNetwork = {
 } as const;
 export type BuildNetwork = (typeof BuildNetwork)[keyof typeof BuildNetwork];
 export const BUILD_NETWORKS: readonly BuildNetwork[] = Object.values(BuildNetwork);
+
+// ---- Platforms (components/platforms.ts) ----
+
+/** A platform the image can be built for. */
+export const Platform = {
+    LinuxAmd64: "linux/amd64",
+    LinuxArm64: "linux/arm64",
+} as const;
+export type Platform = (typeof Platform)[keyof typeof Platform];
+export const PLATFORMS: readonly Platform[] = Object.values(Platform);
+
+/** How two platforms are built. */
+export const PlatformMode = {
+    /** One job per platform, each on a host of its own architecture, then a job that joins them (a batch build). */
+    Native: "native",
+    /** One build of both platforms on one amd64 host, arm64 under QEMU emulation. */
+    Emulated: "emulated",
+} as const;
+export type PlatformMode = (typeof PlatformMode)[keyof typeof PlatformMode];
+export const PLATFORM_MODES: readonly PlatformMode[] = Object.values(PlatformMode);
+
+// ---- Sources and triggers (components/source.ts, triggers.ts) ----
+
+/** The source providers CodeBuild reaches through a connection, and that this component supports. */
+export const SourceProvider = {
+    /** github.com. */
+    GitHub: "github",
+    /** gitlab.com. */
+    GitLab: "gitlab",
+    /** bitbucket.org. */
+    Bitbucket: "bitbucket",
+} as const;
+export type SourceProvider = (typeof SourceProvider)[keyof typeof SourceProvider];
+export const SOURCE_PROVIDERS: readonly SourceProvider[] = Object.values(SourceProvider);
+
+/** How the project signs in to its source. */
+export const SourceAuthKind = {
+    /** A public repository: no sign-in. */
+    None: "none",
+    /** A CodeConnections connection (`connectionArn` or `createConnection`). */
+    Connection: "connection",
+    /** The `githubToken` fallback, in a Secrets Manager secret the stack owns. */
+    Token: "token",
+} as const;
+export type SourceAuthKind = (typeof SourceAuthKind)[keyof typeof SourceAuthKind];
+
+/** When CodeBuild holds a pull request's build until an approver comments `/codebuild_run(<commit>)`. */
+export const PullRequestCommentApproval = {
+    /** Only pull requests from forks wait for an approval (unless their author has an approver role). */
+    ForkPullRequests: "FORK_PULL_REQUESTS",
+    /** Every pull request waits for an approval (unless its author has an approver role). */
+    AllPullRequests: "ALL_PULL_REQUESTS",
+    /** No pull request waits: a fork's code runs in the privileged build with the role at once. */
+    Disabled: "DISABLED",
+} as const;
+export type PullRequestCommentApproval = (typeof PullRequestCommentApproval)[keyof typeof PullRequestCommentApproval];
+export const PULL_REQUEST_COMMENT_APPROVALS: readonly PullRequestCommentApproval[] =
+    Object.values(PullRequestCommentApproval);
+
+/** Repository roles that may approve a held pull-request build (CodeBuild API `PullRequestBuildPolicy`). */
+export const PullRequestApproverRole = {
+    GITHUB_READ: "GITHUB_READ",
+    GITHUB_TRIAGE: "GITHUB_TRIAGE",
+    GITHUB_WRITE: "GITHUB_WRITE",
+    GITHUB_MAINTAIN: "GITHUB_MAINTAIN",
+    GITHUB_ADMIN: "GITHUB_ADMIN",
+    GITLAB_GUEST: "GITLAB_GUEST",
+    GITLAB_PLANNER: "GITLAB_PLANNER",
+    GITLAB_REPORTER: "GITLAB_REPORTER",
+    GITLAB_DEVELOPER: "GITLAB_DEVELOPER",
+    GITLAB_MAINTAINER: "GITLAB_MAINTAINER",
+    GITLAB_OWNER: "GITLAB_OWNER",
+    BITBUCKET_READ: "BITBUCKET_READ",
+    BITBUCKET_WRITE: "BITBUCKET_WRITE",
+    BITBUCKET_ADMIN: "BITBUCKET_ADMIN",
+} as const;
+export type PullRequestApproverRole = (typeof PullRequestApproverRole)[keyof typeof PullRequestApproverRole];
+export const PULL_REQUEST_APPROVER_ROLES: readonly PullRequestApproverRole[] = Object.values(PullRequestApproverRole);
 
 /** Arguments of the {@link CachedDockerBuild} component. */
 export interface CachedDockerBuildArgs {
@@ -671,6 +746,33 @@ type UnsetByDefaultArg =
     | "target"
     | "dockerServerComputeType";
 
+/** One upstream registry reached through a pull-through cache rule under `prefix`. */
+export interface UpstreamCache {
+    readonly upstream: PullThroughUpstream;
+    /** The ECR repository prefix of the rule, e.g. `ecr-public`. */
+    readonly prefix: string;
+}
+
+/** The trigger arguments after defaults and validation. `pullRequests` is what other options check against. */
+export interface ResolvedWebhook {
+    /** Whether there is a webhook at all: pushes, pull requests or tags. */
+    readonly enabled: boolean;
+    /** Pushes to the trusted refs build (and, being trusted, write the cache). */
+    readonly pushes: boolean;
+    /** Pull requests (created, updated, reopened) build; they read the cache and never write it. */
+    readonly pullRequests: boolean;
+    /** Regular expressions of tag names whose pushes build; empty for none. */
+    readonly tags: readonly string[];
+    /** Path prefixes: only a change to a file under one of them builds; empty for every change. */
+    readonly filePaths: readonly string[];
+    /** CodeBuild returns the payload URL and secret instead of creating the hook. */
+    readonly manualCreation: boolean;
+    /** Comment approval of pull-request builds (meaningful only with `pullRequests`). */
+    readonly commentApproval: PullRequestCommentApproval;
+    /** Who may approve (empty when `commentApproval` is `DISABLED`). */
+    readonly approverRoles: readonly PullRequestApproverRole[];
+}
+
 /**
  * The arguments after defaults and validation: every argument but the pass-through ones, present
  * (those without a default may be `undefined`), with the types of {@link CachedDockerBuildArgs}; plus
@@ -686,828 +788,3 @@ export type ResolvedArgs = Readonly<Required<Omit<CachedDockerBuildArgs, PassThr
     /** How the project signs in to its source: `none`, `connection` or `token`; see `source.ts`. */
     readonly sourceAuth: SourceAuthKind;
 };
-
-/**
- * The defaults that are constants. The others follow other values: `repositoryName` and `projectName` the
- * component's name and the stack, `trustedRefs` the `sourceVersion`, `localCache` the `computeType`;
- * `kmsKeyArn`, `buildNetwork`, `dockerHubCredentialArn` and `dockerHubUsername` have none.
- */
-export const DEFAULTS = {
-    imageTag: "latest",
-    cacheTag: "buildcache",
-    cacheStrategy: "registry",
-    registryBuilder: "docker-container",
-    onCacheImportFailure: "fail",
-    layerCompression: DEFAULT_LAYER_COMPRESSION,
-    builderImage: `${ECR_PUBLIC_BUILDKIT}@${BUILDKIT_V0_32_2}`,
-    builderImageMirrors: [DOCKER_HUB_BUILDKIT],
-    pullThroughCache: "off",
-    pullThroughUpstreams: ["ecr-public"],
-    ecrPublicCachePrefix: "ecr-public",
-    dockerHubCachePrefix: "docker-hub",
-    untaggedExpiryDays: 7,
-    maxTaggedImages: 20,
-    encryptionType: "AES256",
-    imageTagMutability: "MUTABLE",
-    forceDelete: true,
-    protect: false,
-    sourceUrl: "https://github.com/aws/aws-codebuild-docker-images.git",
-    sourceVersion: "master",
-    dockerfileDir: "al/x86_64/standard/5.0",
-    dockerfileName: "Dockerfile",
-    buildArgs: {},
-    buildImage: "aws/codebuild/amazonlinux-x86_64-standard:5.0",
-    computeType: "BUILD_GENERAL1_MEDIUM",
-    buildTimeoutMinutes: 60,
-    logRetentionDays: 30,
-    ...TRIGGER_DEFAULTS,
-    createConnection: false,
-} as const satisfies Partial<ResolvedArgs>;
-
-/** One bad value: the key (a component argument, or a config key), the value received, and what is allowed. */
-export interface ConfigProblem {
-    readonly key: string;
-    readonly value: unknown;
-    /** What is allowed; for an unknown key, the nearest known key and where the keys are listed. */
-    readonly allowed: string;
-    /** Set when the key itself is unknown (a typo, say): its line then reads `Unknown key …`, not `Invalid value …`. */
-    readonly unknownKey?: true;
-}
-
-/** The value a problem of a secret argument carries instead of the secret. */
-export const SECRET_VALUE: unique symbol = Symbol("a secret value");
-
-/** A value as an error message shows it: JSON, except for secrets and values only known at deployment. */
-function shown(value: unknown): string {
-    if (value === SECRET_VALUE) {
-        return "(a secret, not shown)";
-    }
-    if (pulumi.Output.isInstance(value) || value instanceof Promise) {
-        return "(a pulumi.Output, known only at deployment)";
-    }
-    return JSON.stringify(value) ?? String(value);
-}
-
-/** `Invalid value for '<key>': <value>. <what is allowed>`, or `Unknown key '<key>' (value <value>). <suggestion>` */
-function describeProblem(p: ConfigProblem): string {
-    if (p.unknownKey) {
-        return `Unknown key '${p.key}' (value ${shown(p.value)}). ${p.allowed}`;
-    }
-    return `Invalid value for '${p.key}': ${shown(p.value)}. ${p.allowed}`;
-}
-
-const counted = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
-
-/**
- * One problem: its line. Several: a count (`<n> invalid values:`, `<n> unknown keys:`, or with both kinds
- * `<n> problems: <u> unknown key(s), <v> invalid value(s):`) and one indented `- <line>` per problem.
- */
-function messageOf(problems: readonly ConfigProblem[]): string {
-    if (problems.length === 1) {
-        return describeProblem(problems[0]);
-    }
-    const unknown = problems.filter((p) => p.unknownKey).length;
-    const invalid = problems.length - unknown;
-    const head =
-        unknown === 0
-            ? `${problems.length} invalid values:`
-            : invalid === 0
-              ? `${problems.length} unknown keys:`
-              : `${problems.length} problems: ${counted(unknown, "unknown key", "unknown keys")}, ${counted(invalid, "invalid value", "invalid values")}:`;
-    return [head, ...problems.map((p) => `  - ${describeProblem(p)}`)].join("\n");
-}
-
-/**
- * Bad arguments or config values, all of them at once. A `pulumi.RunError`, so that the Pulumi CLI prints
- * only the message, without a stack trace. With one problem the message is that problem's line; with
- * several, a count followed by one line per problem.
- */
-export class ConfigError extends pulumi.RunError {
-    /** Every problem, in the order found. */
-    readonly problems: readonly ConfigProblem[];
-    /** The first problem's key. */
-    readonly key: string;
-    /** The first problem's value. */
-    readonly value: unknown;
-
-    constructor(problems: readonly ConfigProblem[]) {
-        if (problems.length === 0) {
-            throw new Error("ConfigError needs at least one problem");
-        }
-        super(messageOf(problems));
-        this.name = "ConfigError";
-        this.problems = problems;
-        this.key = problems[0].key;
-        this.value = problems[0].value;
-    }
-}
-
-/** Collects problems instead of stopping at the first one. */
-export class Problems {
-    readonly list: ConfigProblem[] = [];
-
-    /** Records a problem unless `ok`; returns `ok`, so that checks of one key can be chained with `&&`. */
-    check(ok: boolean, key: string, value: unknown, allowed: string): boolean {
-        if (!ok) {
-            this.list.push({ key, value, allowed });
-        }
-        return ok;
-    }
-
-    /** Throws one {@link ConfigError} listing every problem, if there is any. */
-    throwIfAny(): void {
-        if (this.list.length > 0) {
-            throw new ConfigError(this.list);
-        }
-    }
-}
-
-// ECR: https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_CreateRepository.html (repositoryName pattern).
-const ECR_REPOSITORY_NAME = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
-// CodeBuild allows 2 to 255 characters, [A-Za-z0-9][A-Za-z0-9\-_]*; the role name "<project>-role" must
-// fit IAM's 64 characters, which makes 59 the binding limit.
-const CODEBUILD_PROJECT_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{1,58}$/;
-// Docker tag grammar (distribution/reference): [\w][\w.-]{0,127}.
-const DOCKER_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
-const BUILD_ARG_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-// Docker image references (used for builderImage): registry/path:tag or @digest, no whitespace or shell metacharacters.
-const IMAGE_REFERENCE =
-    /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
-// An image reference without tag or digest (used for builderImageMirrors).
-const IMAGE_REPOSITORY = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
-// Git ref names (git check-ref-format, simplified to what matters here).
-// JS's \s already covers U+2028/U+2029/U+FEFF; C1 controls (incl. NEL, U+0085) are added for the buildspec's sake (below).
-const GIT_REF = /^(?!\/|.*\/\/|.*\/$|.*\.\.|.*@\{|.*\.lock$|.*\.$)[^\s~^:?*[\\\x00-\x1f\x7f-\x9f]{1,255}$/;
-// Printable, no control characters: for values that end up inside a single shell word and a YAML scalar.
-// C1 controls (U+0080-U+009F, with NEL), U+2028/U+2029 and the BOM are refused too: the YAML library
-// writes them raw, and a YAML 1.1 reader (SnakeYAML, PyYAML) takes NEL/U+2028/U+2029 as line breaks,
-// which can end a block scalar early and turn the rest of the value into buildspec structure.
-const NO_CONTROL = /^[^\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]*$/;
-/** What a build-arg value can't hold: NUL (no argv can), and what NO_CONTROL refuses for YAML 1.1's sake, bar C0 (escaped). */
-const BUILD_ARG_VALUE_FORBIDDEN = /[\x00\x7f-\x9f\u2028\u2029\ufeff]/;
-const KMS_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[A-Za-z0-9/_-]+$/;
-
-const DOCKER_TAG_RULE =
-    "Allowed: a Docker tag: 1 to 128 of letters, digits, '_', '.', '-', not starting with '.' or '-'.";
-
-function integerIn(p: Problems, key: string, value: number, min: number, max: number): boolean {
-    return p.check(
-        Number.isInteger(value) && value >= min && value <= max,
-        key,
-        value,
-        `Allowed: a whole number from ${min} to ${max}.`,
-    );
-}
-
-function oneOf<T extends string | number>(p: Problems, key: string, value: T, allowed: readonly T[]): boolean {
-    return p.check(allowed.includes(value), key, value, `Allowed: ${allowed.join(", ")}.`);
-}
-
-/**
- * Checks the Dockerfile folder (relative, inside the source, not read as an option, printable) and returns it
- * normalized: empty and `.` segments dropped, `.` for the source root, and a leading `./` kept where the path
- * would otherwise start with `-`. Returns the value unchanged when it is refused.
- */
-function normalizeDockerfileDir(p: Problems, value: string, key = "dockerfileDir"): string {
-    const ok =
-        p.check(
-            value.length > 0 && value.length <= 1024,
-            key,
-            value,
-            "Allowed: a non-empty relative path of at most 1024 characters.",
-        ) &&
-        p.check(
-            !value.startsWith("/"),
-            key,
-            value,
-            "Allowed: a path relative to the source root; absolute paths are not.",
-        ) &&
-        p.check(
-            !value.split("/").includes(".."),
-            key,
-            value,
-            "Allowed: a path inside the source; '..' segments are not.",
-        ) &&
-        p.check(
-            !value.startsWith("-"),
-            key,
-            value,
-            "Allowed: a path not starting with '-', which docker would read as an option; write './-…' instead.",
-        ) &&
-        p.check(
-            NO_CONTROL.test(value),
-            key,
-            value,
-            "Allowed: printable characters; control characters and newlines are not.",
-        );
-    if (!ok) {
-        return value;
-    }
-    const segments = value.split("/").filter((s) => s !== "" && s !== ".");
-    if (segments.length === 0) {
-        return ".";
-    }
-    const path = segments.join("/");
-    return path.startsWith("-") ? `./${path}` : path;
-}
-
-const PREFIX_RULE =
-    "Allowed: an ECR pull-through cache prefix: 2 to 30 characters, lowercase letters and digits in '/'-separated components, with single '.', '_' or '-' inside a component (ECR's rule).";
-const DOCKER_HUB_USERNAME = /^[\x21-\x7e]{1,255}$/;
-const DOCKER_HUB_CREDENTIAL_ONLY_WITH =
-    "Allowed only when pullThroughCache is create and pullThroughUpstreams includes docker-hub: the stack then creates the Docker Hub rule with this credential.";
-
-/** The pull-through arguments, resolved; and the caches the build pulls through. */
-type PullThroughArgs = Pick<
-    ResolvedArgs,
-    | "pullThroughCache"
-    | "pullThroughUpstreams"
-    | "ecrPublicCachePrefix"
-    | "dockerHubCachePrefix"
-    | "dockerHubCredentialArn"
-    | "dockerHubUsername"
-    | "upstreamCaches"
->;
-
-/**
- * Defaults and checks of the pull-through cache arguments: the mode, the upstreams, their prefixes (ECR's rule,
- * distinct, not around the stack's own repository), the builder it needs, and the Docker Hub credential (exactly
- * one form, and only where the stack creates the Docker Hub rule). The access token is never shown in a problem.
- */
-function resolvePullThrough(
-    p: Problems,
-    args: CachedDockerBuildArgs,
-    other: Pick<ResolvedArgs, "cacheStrategy" | "registryBuilder" | "repositoryName">,
-): PullThroughArgs {
-    const pullThroughCache = args.pullThroughCache ?? DEFAULTS.pullThroughCache;
-    const modeOk = oneOf(p, "pullThroughCache", pullThroughCache, PULL_THROUGH_MODES);
-    const on = modeOk && pullThroughCache !== "off";
-    if (
-        on &&
-        (CACHE_STRATEGIES as readonly string[]).includes(other.cacheStrategy) &&
-        (REGISTRY_BUILDERS as readonly string[]).includes(other.registryBuilder)
-    ) {
-        p.check(
-            other.cacheStrategy === "registry" && other.registryBuilder === "docker-container",
-            "pullThroughCache",
-            pullThroughCache,
-            `Allowed: off, unless cacheStrategy is registry and registryBuilder is docker-container (got cacheStrategy ${other.cacheStrategy}, registryBuilder ${other.registryBuilder}): only a docker-container builder takes the BuildKit configuration that sends pulls through the cache.`,
-        );
-    }
-
-    const pullThroughUpstreams = args.pullThroughUpstreams ?? DEFAULTS.pullThroughUpstreams;
-    let upstreamsOk = p.check(
-        Array.isArray(pullThroughUpstreams) && pullThroughUpstreams.length > 0,
-        "pullThroughUpstreams",
-        pullThroughUpstreams,
-        `Allowed: a non-empty list of ${PULL_THROUGH_UPSTREAMS.join(", ")}.`,
-    );
-    for (const [i, u] of (upstreamsOk ? pullThroughUpstreams : []).entries()) {
-        upstreamsOk =
-            oneOf(p, "pullThroughUpstreams", u, PULL_THROUGH_UPSTREAMS) &&
-            p.check(pullThroughUpstreams.indexOf(u) === i, "pullThroughUpstreams", u, "Allowed: each upstream once.") &&
-            upstreamsOk;
-    }
-
-    const prefixes: Record<Upstream, string> = {
-        "ecr-public": args.ecrPublicCachePrefix ?? DEFAULTS.ecrPublicCachePrefix,
-        "docker-hub": args.dockerHubCachePrefix ?? DEFAULTS.dockerHubCachePrefix,
-    };
-    const prefixOk = (u: Upstream) => prefixProblem(prefixes[u]) === undefined;
-    for (const u of PULL_THROUGH_UPSTREAMS) {
-        p.check(prefixOk(u), PREFIX_KEYS[u], prefixes[u], PREFIX_RULE);
-    }
-    const enabled = upstreamsOk ? pullThroughUpstreams : [];
-    // Nested prefixes would make one rule's repositories look like the other's.
-    const nested = (a: string, b: string) => a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`);
-    if (enabled.length === 2 && prefixOk("ecr-public") && prefixOk("docker-hub")) {
-        p.check(
-            !nested(prefixes["docker-hub"], prefixes["ecr-public"]),
-            "dockerHubCachePrefix",
-            prefixes["docker-hub"],
-            `Allowed: a prefix other than ecrPublicCachePrefix (${prefixes["ecr-public"]}), neither inside it nor around it: each upstream needs its own repositories.`,
-        );
-    }
-    if (on && ECR_REPOSITORY_NAME.test(other.repositoryName)) {
-        for (const u of enabled.filter(prefixOk)) {
-            p.check(
-                !other.repositoryName.startsWith(`${prefixes[u]}/`),
-                "repositoryName",
-                other.repositoryName,
-                `Allowed: a name outside the pull-through cache prefix ${prefixes[u]}/ (${PREFIX_KEYS[u]}), whose repositories hold cached upstream images.`,
-            );
-        }
-    }
-
-    const dockerHubCredentialArn = args.dockerHubCredentialArn;
-    const dockerHubUsername = args.dockerHubUsername;
-    const hasToken = args.dockerHubAccessToken !== undefined;
-    const credentialWanted = on && pullThroughCache === "create" && enabled.includes("docker-hub");
-    if (modeOk && upstreamsOk) {
-        if (!credentialWanted) {
-            p.check(
-                dockerHubCredentialArn === undefined,
-                "dockerHubCredentialArn",
-                dockerHubCredentialArn,
-                DOCKER_HUB_CREDENTIAL_ONLY_WITH,
-            );
-            p.check(
-                dockerHubUsername === undefined,
-                "dockerHubUsername",
-                dockerHubUsername,
-                DOCKER_HUB_CREDENTIAL_ONLY_WITH,
-            );
-            p.check(!hasToken, "dockerHubAccessToken", SECRET_VALUE, DOCKER_HUB_CREDENTIAL_ONLY_WITH);
-        } else if (dockerHubCredentialArn !== undefined) {
-            if (
-                p.check(
-                    dockerHubUsername === undefined && !hasToken,
-                    "dockerHubCredentialArn",
-                    dockerHubCredentialArn,
-                    "Allowed: either dockerHubCredentialArn (an existing secret) or dockerHubUsername with dockerHubAccessToken (the stack creates the secret), not both.",
-                )
-            ) {
-                p.check(
-                    credentialArnProblem(dockerHubCredentialArn) === undefined,
-                    "dockerHubCredentialArn",
-                    dockerHubCredentialArn,
-                    "Allowed: the ARN of a Secrets Manager secret whose name starts with 'ecr-pullthroughcache/' (ECR takes no other as a pull-through cache credential).",
-                );
-            }
-        } else if (dockerHubUsername === undefined && !hasToken) {
-            p.check(
-                false,
-                "pullThroughUpstreams",
-                pullThroughUpstreams,
-                "Allowed: docker-hub only with a Docker Hub credential when pullThroughCache is create (ECR requires one): set dockerHubCredentialArn, or dockerHubUsername and the secret dockerHubAccessToken.",
-            );
-        } else if (dockerHubUsername === undefined) {
-            p.check(
-                false,
-                "dockerHubAccessToken",
-                SECRET_VALUE,
-                "Allowed only together with dockerHubUsername, the user name the token belongs to.",
-            );
-        } else if (
-            p.check(
-                typeof dockerHubUsername === "string" && DOCKER_HUB_USERNAME.test(dockerHubUsername),
-                "dockerHubUsername",
-                dockerHubUsername,
-                "Allowed: a Docker Hub user or organization name, 1 to 255 printable characters without spaces.",
-            )
-        ) {
-            p.check(
-                hasToken,
-                "dockerHubUsername",
-                dockerHubUsername,
-                "Allowed only together with dockerHubAccessToken (pulumi config set --secret dockerHubAccessToken <token>).",
-            );
-        }
-    }
-
-    return {
-        pullThroughCache,
-        pullThroughUpstreams,
-        ecrPublicCachePrefix: prefixes["ecr-public"],
-        dockerHubCachePrefix: prefixes["docker-hub"],
-        dockerHubCredentialArn,
-        dockerHubUsername,
-        upstreamCaches: on ? enabled.map((upstream) => ({ upstream, prefix: prefixes[upstream] })) : [],
-    };
-}
-
-/**
- * Applies defaults and validates every plain argument. Throws one {@link ConfigError} that lists every bad
- * value. `name` is the component's name and `stack` the stack's, used for default resource names.
- */
-export function resolveArgs(name: string, stack: string, args: CachedDockerBuildArgs = {}): ResolvedArgs {
-    const p = new Problems();
-    const defaultName = `${name}-${stack}`;
-
-    const repositoryName = args.repositoryName ?? defaultName.toLowerCase();
-    p.check(
-        repositoryName.length >= 2 && repositoryName.length <= 256 && ECR_REPOSITORY_NAME.test(repositoryName),
-        "repositoryName",
-        repositoryName,
-        "Allowed: 2 to 256 characters, lowercase letters and digits, separated by single '.', '_', '-' or '/' (ECR's rule).",
-    );
-
-    const projectName = args.projectName ?? defaultName;
-    p.check(
-        CODEBUILD_PROJECT_NAME.test(projectName),
-        "projectName",
-        projectName,
-        "Allowed: 2 to 59 characters (so '<name>-role' fits IAM's 64), letters, digits, '-' and '_', starting with a letter or digit.",
-    );
-
-    const imageTag = args.imageTag ?? DEFAULTS.imageTag;
-    const imageTagOk = p.check(DOCKER_TAG.test(imageTag), "imageTag", imageTag, DOCKER_TAG_RULE);
-    const cacheTag = args.cacheTag ?? DEFAULTS.cacheTag;
-    const cacheTagOk = p.check(DOCKER_TAG.test(cacheTag), "cacheTag", cacheTag, DOCKER_TAG_RULE);
-    if (imageTagOk && cacheTagOk) {
-        p.check(
-            cacheTag !== imageTag,
-            "cacheTag",
-            cacheTag,
-            "Allowed: any tag other than imageTag; the cache manifest must not replace the image.",
-        );
-    }
-
-    const cacheStrategy = args.cacheStrategy ?? DEFAULTS.cacheStrategy;
-    oneOf(p, "cacheStrategy", cacheStrategy, CACHE_STRATEGIES);
-    const registryBuilder = args.registryBuilder ?? DEFAULTS.registryBuilder;
-    oneOf(p, "registryBuilder", registryBuilder, REGISTRY_BUILDERS);
-    const onCacheImportFailure = args.onCacheImportFailure ?? DEFAULTS.onCacheImportFailure;
-    oneOf(p, "onCacheImportFailure", onCacheImportFailure, CACHE_IMPORT_FAILURES);
-    const layerCompression = args.layerCompression ?? DEFAULTS.layerCompression;
-    if (oneOf(p, "layerCompression", layerCompression, LAYER_COMPRESSIONS) && cacheStrategy !== "registry") {
-        p.check(
-            layerCompression === "gzip",
-            "layerCompression",
-            layerCompression,
-            `Allowed: gzip with cacheStrategy ${cacheStrategy}; zstd needs cacheStrategy registry (the daemon's own builder on CodeBuild's image store pushes gzip whatever the output asks: measured, docs/decisions/layerTransfer.md).`,
-        );
-    }
-    const builderImage = args.builderImage ?? DEFAULTS.builderImage;
-    p.check(
-        IMAGE_REFERENCE.test(builderImage),
-        "builderImage",
-        builderImage,
-        "Allowed: an image reference such as public.ecr.aws/vend/moby/buildkit@sha256:<digest> or moby/buildkit:v0.32.2.",
-    );
-    const builderImageMirrors = args.builderImageMirrors ?? DEFAULTS.builderImageMirrors;
-    for (const mirror of builderImageMirrors) {
-        p.check(
-            IMAGE_REPOSITORY.test(mirror),
-            "builderImageMirrors",
-            mirror,
-            "Allowed: a repository reference without tag or digest, such as docker.io/moby/buildkit (the build adds builderImage's digest).",
-        );
-    }
-
-    const pullThrough = resolvePullThrough(p, args, { cacheStrategy, registryBuilder, repositoryName });
-
-    const untaggedExpiryDays = args.untaggedExpiryDays ?? DEFAULTS.untaggedExpiryDays;
-    integerIn(p, "untaggedExpiryDays", untaggedExpiryDays, 1, 3650);
-    const maxTaggedImages = args.maxTaggedImages ?? DEFAULTS.maxTaggedImages;
-    integerIn(p, "maxTaggedImages", maxTaggedImages, 1, 10000);
-
-    const encryptionType = args.encryptionType ?? DEFAULTS.encryptionType;
-    const encryptionTypeOk = oneOf(p, "encryptionType", encryptionType, ENCRYPTION_TYPES);
-    const kmsKeyArn = args.kmsKeyArn;
-    if (kmsKeyArn !== undefined && encryptionTypeOk) {
-        // An Output (a key made in the same program) can't be checked here; ECR checks it at deployment.
-        const withKms = p.check(
-            encryptionType === "KMS",
-            "kmsKeyArn",
-            kmsKeyArn,
-            "Allowed only when encryptionType is KMS.",
-        );
-        if (withKms && typeof kmsKeyArn === "string") {
-            p.check(KMS_ARN.test(kmsKeyArn), "kmsKeyArn", kmsKeyArn, "Allowed: a KMS key or alias ARN.");
-        }
-    }
-    const imageTagMutability = args.imageTagMutability ?? DEFAULTS.imageTagMutability;
-    oneOf(p, "imageTagMutability", imageTagMutability, TAG_MUTABILITIES);
-
-    const sourceUrl = args.sourceUrl ?? DEFAULTS.sourceUrl;
-    // The URL's shape is the source provider's (components/source.ts).
-    const source = resolveSource(p, args, { sourceUrl, projectName });
-    const sourceVersion = args.sourceVersion ?? DEFAULTS.sourceVersion;
-    const sourceVersionOk = p.check(
-        GIT_REF.test(sourceVersion),
-        "sourceVersion",
-        sourceVersion,
-        "Allowed: a branch, tag or commit name (git ref syntax, no spaces or control characters).",
-    );
-
-    const dockerfileDir = normalizeDockerfileDir(p, args.dockerfileDir ?? DEFAULTS.dockerfileDir);
-    const dockerfileName = args.dockerfileName ?? DEFAULTS.dockerfileName;
-    p.check(
-        dockerfileName.length > 0 &&
-            !dockerfileName.includes("/") &&
-            dockerfileName !== "." &&
-            dockerfileName !== ".." &&
-            NO_CONTROL.test(dockerfileName),
-        "dockerfileName",
-        dockerfileName,
-        "Allowed: a file name without '/', control characters, '.' or '..'.",
-    );
-
-    const buildArgs = args.buildArgs ?? DEFAULTS.buildArgs;
-    for (const [argName, argValue] of Object.entries(buildArgs)) {
-        const key = `buildArgs.${argName}`;
-        if (
-            p.check(
-                BUILD_ARG_NAME.test(argName),
-                key,
-                argName,
-                "Allowed names: letters, digits and '_', not starting with a digit.",
-            )
-        ) {
-            p.check(
-                typeof argValue === "string" && !BUILD_ARG_VALUE_FORBIDDEN.test(argValue),
-                key,
-                argValue,
-                "Allowed: a string without NUL, DEL, C1 control characters, U+2028/U+2029 or a byte-order mark.",
-            );
-        }
-    }
-
-    // The default follows sourceVersion; a bad sourceVersion is reported once, under its own key.
-    const trustedRefs = args.trustedRefs ?? [sourceVersion];
-    if (args.trustedRefs !== undefined || sourceVersionOk) {
-        const listOk = p.check(
-            Array.isArray(trustedRefs) && trustedRefs.length > 0,
-            "trustedRefs",
-            trustedRefs,
-            "Allowed: a non-empty list of branch or tag names.",
-        );
-        for (const ref of listOk ? trustedRefs : []) {
-            const syntaxOk = p.check(
-                typeof ref === "string" && GIT_REF.test(ref),
-                "trustedRefs",
-                ref,
-                "Allowed: branch or tag names (git ref syntax).",
-            );
-            if (syntaxOk) {
-                p.check(
-                    !/^pr\//.test(ref),
-                    "trustedRefs",
-                    ref,
-                    "Allowed: branch or tag names; pull-request refs (pr/...) must never write the cache.",
-                );
-            }
-        }
-    }
-
-    const buildImage = args.buildImage ?? DEFAULTS.buildImage;
-    p.check(
-        /^[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}$/.test(buildImage),
-        "buildImage",
-        buildImage,
-        "Allowed: a CodeBuild image name such as aws/codebuild/amazonlinux-x86_64-standard:5.0.",
-    );
-    const computeType = args.computeType ?? DEFAULTS.computeType;
-    const computeTypeOk = oneOf(p, "computeType", computeType, COMPUTE_TYPES);
-    const buildTimeoutMinutes = args.buildTimeoutMinutes ?? DEFAULTS.buildTimeoutMinutes;
-    integerIn(p, "buildTimeoutMinutes", buildTimeoutMinutes, 5, 2160);
-    // CodeBuild has no local cache on 2XLARGE: off there by default, and refused only when asked for.
-    const localCacheSupported = computeType !== "BUILD_GENERAL1_2XLARGE";
-    const localCache = args.localCache ?? localCacheSupported;
-    if (computeTypeOk) {
-        p.check(
-            localCacheSupported || !localCache,
-            "localCache",
-            localCache,
-            "Allowed: false or unset when computeType is BUILD_GENERAL1_2XLARGE, which has no local Docker layer cache.",
-        );
-    }
-    const logRetentionDays = args.logRetentionDays ?? DEFAULTS.logRetentionDays;
-    oneOf<number>(p, "logRetentionDays", logRetentionDays, LOG_RETENTION_DAYS);
-    const buildNetwork = args.buildNetwork;
-    if (buildNetwork !== undefined) {
-        oneOf(p, "buildNetwork", buildNetwork, BUILD_NETWORKS);
-    }
-
-    const monitoring = resolveMonitoring(p, args, buildTimeoutMinutes);
-    const triggers = resolveTriggers(p, args, { ...source, defaultSource: sourceUrl === DEFAULTS.sourceUrl });
-    const schedule = resolveSchedule(p, args);
-    const branchCaches = resolveBranchCaches(p, args, { imageTag, cacheTag, trustedRefs, sourceVersion });
-    const contextAndTarget = resolveContextAndTarget(p, args, dockerfileDir);
-    const platforms = resolvePlatforms(p, args, { cacheStrategy, registryBuilder, projectName, computeType });
-    // Two platforms push per-platform tags (`<tag>-<arch>`: the image's and the cache's when native, the cache's when
-    // emulated): each must still be a Docker tag (128 characters at most).
-    if (imageTagOk && cacheTagOk) {
-        for (const [key, tag] of [
-            ["imageTag", imageTag],
-            ["cacheTag", cacheTag],
-        ] as const) {
-            const pushed = platformTags({ ...platforms, imageTag, cacheTag, cacheStrategy });
-            const longest = platforms.platforms
-                .map((x) => platformTag(tag, x))
-                .filter((t) => pushed.includes(t))
-                .reduce((m, t) => Math.max(m, t.length - tag.length), 0);
-            p.check(
-                tag.length + longest <= 128,
-                key,
-                tag,
-                `Allowed: at most ${128 - longest} characters with these platforms, whose builds push ${tag.length > 20 ? `<${key}>` : tag}-<arch> (Docker tags end at 128).`,
-            );
-        }
-    }
-    // ---- Skip unchanged builds ----
-    const skipUnchanged = resolveSkipUnchanged(p, args, cacheStrategy);
-    // A cache per branch and two platforms built natively don't compose yet: the manifest job joins the platform tags
-    // of the default branch, so a branch's batch would publish no manifest list of its own.
-    if (isNative(platforms) && hasBranchCaches({ trustedRefs, sourceVersion })) {
-        p.check(
-            false,
-            "trustedRefs",
-            args.trustedRefs,
-            `Allowed with two platforms built natively (platformMode native): only sourceVersion (${JSON.stringify(sourceVersion)}); a cache per branch is not yet built per platform. Trust one branch, or build one platform, or use platformMode emulated.`,
-        );
-    }
-    // ---- Docker server: one daemon shared by every build of the project, so never with pull-request builds ----
-    p.list.push(
-        ...dockerServerComputeTypeProblems(args.dockerServerComputeType),
-        ...dockerServerProblems(args.dockerServerComputeType, triggers.webhook.pullRequests),
-    );
-    const dockerServerComputeType = args.dockerServerComputeType;
-
-    p.throwIfAny();
-    const resolved: ResolvedArgs = {
-        ...monitoring,
-        dockerServerComputeType,
-        skipUnchanged,
-        ...contextAndTarget,
-        ...platforms,
-        repositoryName,
-        projectName,
-        imageTag,
-        cacheTag,
-        cacheStrategy,
-        registryBuilder,
-        onCacheImportFailure,
-        layerCompression,
-        builderImage,
-        builderImageMirrors,
-        ...pullThrough,
-        untaggedExpiryDays,
-        maxTaggedImages,
-        encryptionType,
-        kmsKeyArn,
-        imageTagMutability,
-        forceDelete: args.forceDelete ?? DEFAULTS.forceDelete,
-        protect: args.protect ?? DEFAULTS.protect,
-        sourceUrl,
-        sourceVersion,
-        dockerfileDir,
-        dockerfileName,
-        buildArgs,
-        trustedRefs,
-        buildImage,
-        computeType,
-        buildTimeoutMinutes,
-        localCache,
-        logRetentionDays,
-        buildNetwork,
-        ...source,
-        ...triggers,
-        ...schedule,
-        ...branchCaches,
-    };
-    return resolved;
-}
-
-// ---- Monitoring ----
-
-/** Defaults of the monitoring arguments (kept apart from {@link DEFAULTS}, with the block they belong to). */
-export const MONITORING_DEFAULTS = {
-    monitoring: true,
-    alarmEmails: [],
-    hitRatioThreshold: 0.5,
-    hitRatioBuilds: 3,
-    failedBuildsThreshold: 1,
-} as const satisfies Partial<ResolvedArgs>;
-
-const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
-const EMAIL = /^[^\s@"'<>,;]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
-const ONLY_WITH_MONITORING = "Allowed only when monitoring is true (it creates the alarms this notifies about).";
-
-type MonitoringArgs = Pick<
-    ResolvedArgs,
-    | "monitoring"
-    | "alarmTopicArn"
-    | "alarmEmails"
-    | "hitRatioThreshold"
-    | "hitRatioBuilds"
-    | "failedBuildsThreshold"
-    | "durationAlarmMinutes"
->;
-
-/** Defaults and checks of the monitoring arguments. */
-function resolveMonitoring(p: Problems, args: CachedDockerBuildArgs, buildTimeoutMinutes: number): MonitoringArgs {
-    const monitoring = args.monitoring ?? MONITORING_DEFAULTS.monitoring;
-    const alarmTopicArn = args.alarmTopicArn;
-    const topicOk =
-        alarmTopicArn === undefined || p.check(monitoring, "alarmTopicArn", alarmTopicArn, ONLY_WITH_MONITORING);
-    // An Output (a topic made in the same program) can't be checked here; SNS checks it at deployment.
-    if (topicOk && typeof alarmTopicArn === "string") {
-        p.check(
-            SNS_TOPIC_ARN.test(alarmTopicArn),
-            "alarmTopicArn",
-            alarmTopicArn,
-            "Allowed: an SNS topic ARN, arn:aws:sns:<region>:<account>:<name>.",
-        );
-    }
-    const alarmEmails = args.alarmEmails ?? MONITORING_DEFAULTS.alarmEmails;
-    if (p.check(Array.isArray(alarmEmails), "alarmEmails", alarmEmails, "Allowed: a list of email addresses.")) {
-        if (alarmEmails.length > 0) {
-            p.check(monitoring, "alarmEmails", alarmEmails, ONLY_WITH_MONITORING);
-        }
-        alarmEmails.forEach((e, i) => {
-            p.check(
-                typeof e === "string" && EMAIL.test(e) && alarmEmails.indexOf(e) === i,
-                "alarmEmails",
-                e,
-                "Allowed: email addresses (name@example.com), each once.",
-            );
-        });
-    }
-    const hitRatioThreshold = args.hitRatioThreshold ?? MONITORING_DEFAULTS.hitRatioThreshold;
-    p.check(
-        typeof hitRatioThreshold === "number" && hitRatioThreshold > 0 && hitRatioThreshold <= 1,
-        "hitRatioThreshold",
-        hitRatioThreshold,
-        "Allowed: a number more than 0 and at most 1 (the share of steps taken from the cache).",
-    );
-    const hitRatioBuilds = args.hitRatioBuilds ?? MONITORING_DEFAULTS.hitRatioBuilds;
-    integerIn(p, "hitRatioBuilds", hitRatioBuilds, 1, 24);
-    const failedBuildsThreshold = args.failedBuildsThreshold ?? MONITORING_DEFAULTS.failedBuildsThreshold;
-    integerIn(p, "failedBuildsThreshold", failedBuildsThreshold, 1, 1000);
-    const durationAlarmMinutes = args.durationAlarmMinutes;
-    if (durationAlarmMinutes !== undefined) {
-        integerIn(p, "durationAlarmMinutes", durationAlarmMinutes, 1, Math.max(1, buildTimeoutMinutes));
-    }
-    return {
-        monitoring,
-        alarmTopicArn,
-        alarmEmails,
-        hitRatioThreshold,
-        hitRatioBuilds,
-        failedBuildsThreshold,
-        durationAlarmMinutes,
-    };
-}
-
-/** The problems {@link resolveArgs} reports, as a list: empty when the arguments are valid. */
-export function argProblems(name: string, stack: string, args: CachedDockerBuildArgs): readonly ConfigProblem[] {
-    try {
-        resolveArgs(name, stack, args);
-        return [];
-    } catch (e) {
-        if (e instanceof ConfigError) {
-            return e.problems;
-        }
-        throw e;
-    }
-}
-
-// ---- Several images (issue 10): build context and target stage ----
-
-// BuildKit's rule for a stage name (frontend/dockerfile/instructions/parse.go, validStageName), which it applies
-// after lowercasing `FROM … AS <name>`; `scratch` and `context` are reserved (build check ReservedStageName).
-const STAGE_NAME = /^[a-z][a-z0-9_.-]*$/;
-const RESERVED_STAGE_NAMES = ["scratch", "context"];
-
-/** The build context (default: the Dockerfile's folder, checked and normalized like it) and the target stage. */
-function resolveContextAndTarget(
-    p: Problems,
-    args: CachedDockerBuildArgs,
-    dockerfileDir: string,
-): Pick<ResolvedArgs, "contextDir" | "target"> {
-    const contextDir =
-        args.contextDir === undefined ? dockerfileDir : normalizeDockerfileDir(p, args.contextDir, "contextDir");
-    const target = args.target;
-    if (target !== undefined) {
-        p.check(
-            typeof target === "string" && STAGE_NAME.test(target) && !RESERVED_STAGE_NAMES.includes(target),
-            "target",
-            target,
-            "Allowed: a Dockerfile stage name as BuildKit stores it: a lowercase letter, then lowercase letters, digits, '-', '_' and '.'; not scratch or context (reserved).",
-        );
-    }
-    return { contextDir, target };
-}
-
-// ---- A cache per trusted branch ----
-
-/** Defaults of the branch-cache arguments. */
-export const BRANCH_CACHE_DEFAULTS = { branchCacheExpiryDays: 14 } as const satisfies Partial<ResolvedArgs>;
-
-/**
- * Defaults and checks of the branch-cache arguments: the expiry, and, when some trusted ref is not the project's own
- * (so that branch tags are written), tags short enough to carry a branch's part (components/branchCache.ts).
- */
-function resolveBranchCaches(
-    p: Problems,
-    args: CachedDockerBuildArgs,
-    o: Pick<ResolvedArgs, "imageTag" | "cacheTag" | "trustedRefs" | "sourceVersion">,
-): Pick<ResolvedArgs, "branchCacheExpiryDays"> {
-    const branchCacheExpiryDays = args.branchCacheExpiryDays ?? BRANCH_CACHE_DEFAULTS.branchCacheExpiryDays;
-    integerIn(p, "branchCacheExpiryDays", branchCacheExpiryDays, 1, 3650);
-    if (hasBranchCaches(o)) {
-        for (const key of ["imageTag", "cacheTag"] as const) {
-            // Emulated platforms: a cache per platform, so a branch's cache tags end in -<arch> too.
-            const suffix = key === "cacheTag" ? cacheTagSuffix(args) : 0;
-            p.check(
-                o[key].length <= MAX_BASE_TAG_LENGTH - suffix,
-                key,
-                o[key],
-                `Allowed: at most ${MAX_BASE_TAG_LENGTH - suffix} characters when trustedRefs holds a ref other than sourceVersion, whose builds push <tag>-br-<branch>-<hash>${suffix > 0 ? " and cache to <cacheTag>-br-<branch>-<hash>-<arch>" : ""} (Docker tags end at 128).`,
-            );
-        }
-    }
-    return { branchCacheExpiryDays };
-}

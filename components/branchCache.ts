@@ -10,7 +10,9 @@
  * such tag is a valid Docker tag (`[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`) when the configured tag is one of at most
  * {@link MAX_BASE_TAG_LENGTH} characters (6 fewer for a cache tag that also carries `-<arch>`: emulated platforms).
  */
-import { cachePlatforms, platformTag, type PlatformArgs } from "./platforms";
+import type { CachedDockerBuildArgs, ResolvedArgs } from "./args";
+import { cachePlatforms, isNative, platformTag, type PlatformArgs } from "./platforms";
+import { integerIn, type Problems } from "./problems";
 
 /** What separates the configured tag from a branch's part: `<tag>-br-…`, apart from other derived tags' prefixes. */
 export const BRANCH_INFIX = "-br-";
@@ -61,4 +63,46 @@ export function hasBranchCaches(o: {
     readonly sourceVersion: string;
 }): boolean {
     return o.trustedRefs.some((r) => fullRef(r) !== fullRef(o.sourceVersion));
+}
+
+// ---- The branch-cache arguments: defaults and checks (called by `resolveArgs`) ----
+
+/** Defaults of the branch-cache arguments (not in the package schema's defaults: `resolveArgs.ts`'s `DEFAULTS`). */
+export const BRANCH_CACHE_DEFAULTS = { branchCacheExpiryDays: 14 } as const satisfies Partial<ResolvedArgs>;
+
+/**
+ * Defaults and checks of the branch-cache arguments: the expiry; when some trusted ref is not the project's own (so
+ * that branch tags are written), tags short enough to carry a branch's part; and no cache per branch with two
+ * platforms built natively.
+ */
+export function resolveBranchCaches(
+    p: Problems,
+    args: CachedDockerBuildArgs,
+    o: Pick<ResolvedArgs, "imageTag" | "cacheTag" | "trustedRefs" | "sourceVersion"> & PlatformArgs,
+): Pick<ResolvedArgs, "branchCacheExpiryDays"> {
+    const branchCacheExpiryDays = args.branchCacheExpiryDays ?? BRANCH_CACHE_DEFAULTS.branchCacheExpiryDays;
+    integerIn(p, "branchCacheExpiryDays", branchCacheExpiryDays, 1, 3650);
+    if (hasBranchCaches(o)) {
+        for (const key of ["imageTag", "cacheTag"] as const) {
+            // Emulated platforms: a cache per platform, so a branch's cache tags end in -<arch> too.
+            const suffix = key === "cacheTag" ? cacheTagSuffix(args) : 0;
+            p.check(
+                o[key].length <= MAX_BASE_TAG_LENGTH - suffix,
+                key,
+                o[key],
+                `Allowed: at most ${MAX_BASE_TAG_LENGTH - suffix} characters when trustedRefs holds a ref other than sourceVersion, whose builds push <tag>-br-<branch>-<hash>${suffix > 0 ? " and cache to <cacheTag>-br-<branch>-<hash>-<arch>" : ""} (Docker tags end at 128).`,
+            );
+        }
+    }
+    // A cache per branch and two platforms built natively don't compose yet: the manifest job joins the platform tags
+    // of the default branch, so a branch's batch would publish no manifest list of its own.
+    if (isNative(o) && hasBranchCaches(o)) {
+        p.check(
+            false,
+            "trustedRefs",
+            args.trustedRefs,
+            `Allowed with two platforms built natively (platformMode native): only sourceVersion (${JSON.stringify(o.sourceVersion)}); a cache per branch is not yet built per platform. Trust one branch, or build one platform, or use platformMode emulated.`,
+        );
+    }
+    return { branchCacheExpiryDays };
 }

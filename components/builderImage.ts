@@ -12,7 +12,9 @@
  * `create`). The local name is on `localhost`, which no registry serves here, so buildx's own pull fails at once
  * and sends no request to any registry.
  */
-import { buildkitdConfig, parseImageRef, UpstreamCache, viaPullThroughCache } from "./pullThrough";
+import type { CachedDockerBuildArgs, ResolvedArgs, UpstreamCache } from "./args";
+import type { Problems } from "./problems";
+import { buildkitdConfig, parseImageRef, viaPullThroughCache } from "./pullThrough";
 
 /**
  * The digest of BuildKit v0.32.2's multi-platform index (`docker buildx imagetools inspect moby/buildkit:v0.32.2`;
@@ -25,6 +27,42 @@ export const ECR_PUBLIC_BUILDKIT = "public.ecr.aws/vend/moby/buildkit";
 
 /** Docker Hub's `moby/buildkit`, upstream. */
 export const DOCKER_HUB_BUILDKIT = "docker.io/moby/buildkit";
+
+/** Defaults of the builder-image arguments: the pinned BuildKit on ECR Public, then Docker Hub's by the same digest. */
+export const BUILDER_IMAGE_DEFAULTS = {
+    builderImage: `${ECR_PUBLIC_BUILDKIT}@${BUILDKIT_V0_32_2}`,
+    builderImageMirrors: [DOCKER_HUB_BUILDKIT],
+} as const satisfies Partial<ResolvedArgs>;
+
+// Docker image references (used for builderImage): registry/path:tag or @digest, no whitespace or shell metacharacters.
+const IMAGE_REFERENCE =
+    /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+// An image reference without tag or digest (used for builderImageMirrors).
+const IMAGE_REPOSITORY = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+
+/** Defaults and checks of the builder-image arguments: an image reference, and mirrors without tag or digest. */
+export function resolveBuilderImage(
+    p: Problems,
+    args: CachedDockerBuildArgs,
+): Pick<ResolvedArgs, "builderImage" | "builderImageMirrors"> {
+    const builderImage = args.builderImage ?? BUILDER_IMAGE_DEFAULTS.builderImage;
+    p.check(
+        IMAGE_REFERENCE.test(builderImage),
+        "builderImage",
+        builderImage,
+        "Allowed: an image reference such as public.ecr.aws/vend/moby/buildkit@sha256:<digest> or moby/buildkit:v0.32.2.",
+    );
+    const builderImageMirrors = args.builderImageMirrors ?? BUILDER_IMAGE_DEFAULTS.builderImageMirrors;
+    for (const mirror of builderImageMirrors) {
+        p.check(
+            IMAGE_REPOSITORY.test(mirror),
+            "builderImageMirrors",
+            mirror,
+            "Allowed: a repository reference without tag or digest, such as docker.io/moby/buildkit (the build adds builderImage's digest).",
+        );
+    }
+    return { builderImage, builderImageMirrors };
+}
 
 /** Whether the builds start a `docker-container` builder, the only one whose image is `builderImage`. */
 export function usesBuilderImage(a: { readonly cacheStrategy: string; readonly registryBuilder: string }): boolean {

@@ -2,7 +2,8 @@
  * `CachedDockerBuild`: a CodeBuild project that builds a Docker image with its layer cache kept in ECR.
  *
  * The constructor only wires the pieces together; each concern lives in its own file:
- * `args.ts` (defaults and validation), `ecr.ts` + `lifecycle.ts` (repository and lifecycle rules),
+ * `args.ts` (the arguments' interface), `resolveArgs.ts` (defaults and validation, each feature's slice in its own
+ * file, problems reported through `problems.ts`), `ecr.ts` + `lifecycle.ts` (repository and lifecycle rules),
  * `iam.ts` + `policies.ts` (role and least-privilege documents), `upstreamCache.ts` + `pullThrough.ts`
  * (ECR pull-through cache rules, their repository creation templates, the BuildKit configuration that uses them),
  * `builderImage.ts` (where the builder image comes from), `codebuild.ts` (project, log group, source credential), `buildspec/`
@@ -12,7 +13,9 @@
  * (scheduled builds).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { CachedDockerBuildArgs, ConfigError, resolveArgs, ResolvedArgs } from "./args";
+import { CachedDockerBuildArgs, ResolvedArgs } from "./args";
+import { ConfigError } from "./problems";
+import { resolveArgs } from "./resolveArgs";
 import { hostFactProblems, hostsOf } from "./hostFacts";
 import { buildspecOptions, buildspecYaml, cacheRefs, registryOf } from "./buildspec";
 import { createLogGroup, createProject } from "./codebuild";

@@ -1,13 +1,62 @@
 /**
- * The CodeBuild project and its log group. How the project signs in to a private source (`source.auth`) comes
- * from `source.ts`.
+ * The CodeBuild project and its log group, and the arguments of the project's environment (its image, compute type,
+ * timeout, local cache and log retention: defaults and checks, called by `resolveArgs`). How the project signs in
+ * to a private source (`source.auth`) comes from `source.ts`.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { projectDockerServer } from "./dockerServer";
 import { batchBuildCount, batchTimeoutMinutes, projectHost } from "./platforms";
-import type { ResolvedArgs } from "./args";
+import { type CachedDockerBuildArgs, COMPUTE_TYPES, LOG_RETENTION_DAYS, type ResolvedArgs } from "./args";
+import { integerIn, oneOf, type Problems } from "./problems";
 import { PROVIDERS } from "./source";
+
+/** Defaults of the project's environment (`localCache`'s follows the compute type: see {@link resolveProject}). */
+export const PROJECT_DEFAULTS = {
+    buildImage: "aws/codebuild/amazonlinux-x86_64-standard:5.0",
+    computeType: "BUILD_GENERAL1_MEDIUM",
+    buildTimeoutMinutes: 60,
+    logRetentionDays: 30,
+} as const satisfies Partial<ResolvedArgs>;
+
+/** The project's environment arguments, resolved. */
+export type ProjectArgs = Pick<
+    ResolvedArgs,
+    "buildImage" | "computeType" | "buildTimeoutMinutes" | "localCache" | "logRetentionDays"
+>;
+
+/**
+ * Defaults and checks of the project's environment: the image, the compute type, the timeout (CodeBuild's range),
+ * the host-local cache (on by default, except where the compute type has none) and the log retention. The project's
+ * name is checked with the repository's, first (`resolveArgs.ts`).
+ */
+export function resolveProject(p: Problems, args: CachedDockerBuildArgs): ProjectArgs {
+    const buildImage = args.buildImage ?? PROJECT_DEFAULTS.buildImage;
+    p.check(
+        /^[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}$/.test(buildImage),
+        "buildImage",
+        buildImage,
+        "Allowed: a CodeBuild image name such as aws/codebuild/amazonlinux-x86_64-standard:5.0.",
+    );
+    const computeType = args.computeType ?? PROJECT_DEFAULTS.computeType;
+    const computeTypeOk = oneOf(p, "computeType", computeType, COMPUTE_TYPES);
+    const buildTimeoutMinutes = args.buildTimeoutMinutes ?? PROJECT_DEFAULTS.buildTimeoutMinutes;
+    integerIn(p, "buildTimeoutMinutes", buildTimeoutMinutes, 5, 2160);
+    // CodeBuild has no local cache on 2XLARGE: off there by default, and refused only when asked for.
+    const localCacheSupported = computeType !== "BUILD_GENERAL1_2XLARGE";
+    const localCache = args.localCache ?? localCacheSupported;
+    if (computeTypeOk) {
+        p.check(
+            localCacheSupported || !localCache,
+            "localCache",
+            localCache,
+            "Allowed: false or unset when computeType is BUILD_GENERAL1_2XLARGE, which has no local Docker layer cache.",
+        );
+    }
+    const logRetentionDays = args.logRetentionDays ?? PROJECT_DEFAULTS.logRetentionDays;
+    oneOf<number>(p, "logRetentionDays", logRetentionDays, LOG_RETENTION_DAYS);
+    return { buildImage, computeType, buildTimeoutMinutes, localCache, logRetentionDays };
+}
 
 export interface ProjectResources {
     readonly project: aws.codebuild.Project;

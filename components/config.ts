@@ -8,7 +8,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { distance } from "fastest-levenshtein";
-import { CachedDockerBuildArgs, ConfigProblem, Problems } from "./args";
+import type { CachedDockerBuildArgs } from "./args";
+import { type ConfigProblem, Problems } from "./problems";
 import type { Upstream } from "./pullThrough";
 import type { Platform } from "./platforms";
 import type { PullRequestApproverRole } from "./triggers";

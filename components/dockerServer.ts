@@ -13,24 +13,11 @@
  * server is refused together with pull-request triggers ({@link dockerServerProblems}); untrusted builds belong in a
  * separate project without it.
  */
-import type { ConfigProblem } from "./args";
+import { type CachedDockerBuildArgs, DOCKER_SERVER_COMPUTE_TYPES, type DockerServerComputeType } from "./args";
 import { DOCKER_SERVER_DOC } from "./hostFacts";
-
-/** The Docker server's compute types (the AWS provider's list). */
-export const DockerServerComputeType = {
-    /** 2 vCPUs, 4 GiB. */
-    Small: "BUILD_GENERAL1_SMALL",
-    /** 4 vCPUs, 8 GiB. */
-    Medium: "BUILD_GENERAL1_MEDIUM",
-    /** 8 vCPUs, 16 GiB. */
-    Large: "BUILD_GENERAL1_LARGE",
-    /** 32 vCPUs, 64 GiB. */
-    XLarge: "BUILD_GENERAL1_XLARGE",
-    /** 64 vCPUs, 128 GiB. */
-    XXLarge: "BUILD_GENERAL1_2XLARGE",
-} as const;
-export type DockerServerComputeType = (typeof DockerServerComputeType)[keyof typeof DockerServerComputeType];
-export const DOCKER_SERVER_COMPUTE_TYPES: readonly DockerServerComputeType[] = Object.values(DockerServerComputeType);
+import type { ConfigProblem, Problems } from "./problems";
+// The compute types live with the other enumerations, in args.ts.
+export { DockerServerComputeType, DOCKER_SERVER_COMPUTE_TYPES } from "./args";
 
 /** The value's problems: unset or one of {@link DOCKER_SERVER_COMPUTE_TYPES}. */
 export function dockerServerComputeTypeProblems(value: unknown): ConfigProblem[] {
@@ -64,6 +51,22 @@ export function dockerServerProblems(
                 "Allowed: unset when pull requests trigger builds of this project: every build shares the Docker server's daemon, so a pull request's layers and RUN --mount=type=cache contents would be visible to the next trusted build. Build pull requests in a separate project without a Docker server.",
         },
     ];
+}
+
+/**
+ * Checks of the Docker server argument (called by `resolveArgs`, once the triggers are known): a compute type, and
+ * none in a project that pull requests trigger. It has no default: unset, there is no Docker server.
+ */
+export function resolveDockerServer(
+    p: Problems,
+    args: CachedDockerBuildArgs,
+    pullRequestTriggers: boolean,
+): { dockerServerComputeType: DockerServerComputeType | undefined } {
+    p.list.push(
+        ...dockerServerComputeTypeProblems(args.dockerServerComputeType),
+        ...dockerServerProblems(args.dockerServerComputeType, pullRequestTriggers),
+    );
+    return { dockerServerComputeType: args.dockerServerComputeType };
 }
 
 /** The project's `environment.dockerServer`, or undefined for none. */

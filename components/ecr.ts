@@ -7,11 +7,50 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import type { ResolvedArgs } from "./args";
+import { type CachedDockerBuildArgs, ENCRYPTION_TYPES, type ResolvedArgs, TAG_MUTABILITIES } from "./args";
+import { oneOf, type Problems } from "./problems";
 import { lifecyclePolicy } from "./lifecycle";
 import { branchTagPattern, hasBranchCaches } from "./branchCache";
 import { KEY_IMAGES_KEPT, KEY_TAG_PATTERN } from "./skip";
 import { platformTags } from "./platforms";
+
+/** Defaults of the repository arguments. */
+export const REPOSITORY_DEFAULTS = {
+    encryptionType: "AES256",
+    imageTagMutability: "MUTABLE",
+    forceDelete: true,
+} as const satisfies Partial<ResolvedArgs>;
+
+const KMS_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[A-Za-z0-9/_-]+$/;
+
+/**
+ * Defaults and checks of the repository arguments (called by `resolveArgs`; its name is checked with the project's,
+ * first): the encryption and its key, the tag mutability, and whether a destroy may delete images.
+ */
+export function resolveRepository(
+    p: Problems,
+    args: CachedDockerBuildArgs,
+): Pick<ResolvedArgs, "encryptionType" | "kmsKeyArn" | "imageTagMutability" | "forceDelete"> {
+    const encryptionType = args.encryptionType ?? REPOSITORY_DEFAULTS.encryptionType;
+    const encryptionTypeOk = oneOf(p, "encryptionType", encryptionType, ENCRYPTION_TYPES);
+    const kmsKeyArn = args.kmsKeyArn;
+    if (kmsKeyArn !== undefined && encryptionTypeOk) {
+        // An Output (a key made in the same program) can't be checked here; ECR checks it at deployment.
+        const withKms = p.check(
+            encryptionType === "KMS",
+            "kmsKeyArn",
+            kmsKeyArn,
+            "Allowed only when encryptionType is KMS.",
+        );
+        if (withKms && typeof kmsKeyArn === "string") {
+            p.check(KMS_ARN.test(kmsKeyArn), "kmsKeyArn", kmsKeyArn, "Allowed: a KMS key or alias ARN.");
+        }
+    }
+    const imageTagMutability = args.imageTagMutability ?? REPOSITORY_DEFAULTS.imageTagMutability;
+    oneOf(p, "imageTagMutability", imageTagMutability, TAG_MUTABILITIES);
+    const forceDelete = args.forceDelete ?? REPOSITORY_DEFAULTS.forceDelete;
+    return { encryptionType, kmsKeyArn, imageTagMutability, forceDelete };
+}
 
 export interface RepositoryResources {
     readonly repository: aws.ecr.Repository;

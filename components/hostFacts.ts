@@ -19,7 +19,7 @@
  * - On-demand `ARM_CONTAINER` takes `BUILD_GENERAL1_SMALL` to `_2XLARGE`; the China regions (Beijing `cn-north-1`,
  *   Ningxia `cn-northwest-1`) list only SMALL and LARGE (CodeBuild user guide, "Build environment compute modes and
  *   types", the on-demand tables per region: {@link COMPUTE_TYPES_DOC}). Checked.
- * - On-demand `LINUX_CONTAINER` takes the five. Checked only as the ComputeType list (`args.ts`).
+ * - On-demand `LINUX_CONTAINER` takes the five. Checked only as the ComputeType list (`args.ts`, checked in `codebuild.ts`).
  * - Regions offering `ARM_CONTAINER` at all: NOT checked. The sources disagree: the API model's text for
  *   `ProjectEnvironment.type` lists eight regions (us-east-1, us-east-2, us-west-2, eu-west-1, ap-south-1,
  *   ap-northeast-1, ap-southeast-2, eu-central-1) and hasn't changed since the type came out; the model's text for
@@ -34,7 +34,8 @@
  *   not documented (the sample page, {@link DOCKER_SERVER_SAMPLE_DOC}, names none); NOT checked. Whether a project
  *   on `ARM_CONTAINER` can have a Docker server: not documented; NOT checked.
  */
-import type { ComputeType, ConfigProblem } from "./args";
+import type { ComputeType } from "./args";
+import type { ConfigProblem } from "./problems";
 
 /** CodeBuild user guide, "Build environment compute modes and types" (the on-demand tables per region). */
 export const COMPUTE_TYPES_DOC =

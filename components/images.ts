@@ -14,7 +14,8 @@
  * - no two images may have the same repository name, or project names that differ in case alone (the project
  *   names its IAM role, and IAM role names ignore case).
  */
-import { CachedDockerBuildArgs, ConfigProblem, Problems } from "./args";
+import type { CachedDockerBuildArgs } from "./args";
+import { type ConfigProblem, Problems } from "./problems";
 import { CONFIG_KEYS, type ConfigKey, unknownKeyAdvice } from "./config";
 
 /** The settings an entry of `images` may hold; the flat config keys of the same names are their defaults. */

@@ -1,4 +1,6 @@
 export * from "./args";
+export * from "./problems";
+export * from "./resolveArgs";
 export { CachedDockerBuild, TYPE_TOKEN } from "./cachedDockerBuild";
 export { argsFromConfig, CONFIG_KEYS, type ConfigKey, unknownConfigKeys } from "./config";
 export { buildspec, buildspecYaml, cacheRefs, shellWord } from "./buildspec";

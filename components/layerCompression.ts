@@ -15,17 +15,32 @@
  *   (AWS Containers blog, "Reducing AWS Fargate Startup Times with zstd Compressed Container Images", updated
  *   2022-10-19; awslabs/amazon-ecr-containerd-resolver#35). Older pullers (Docker before 23) can't.
  */
-export const LayerCompression = {
-    /** gzip: BuildKit's default, read by every puller. */
-    Gzip: "gzip",
-    /** zstd, with OCI media types: Docker 23+, containerd 1.5+, ECR, ECS on Fargate. */
-    Zstd: "zstd",
-} as const;
-export type LayerCompression = (typeof LayerCompression)[keyof typeof LayerCompression];
-export const LAYER_COMPRESSIONS: readonly LayerCompression[] = Object.values(LayerCompression);
+import { type CachedDockerBuildArgs, LAYER_COMPRESSIONS, type LayerCompression, type ResolvedArgs } from "./args";
+import { oneOf, type Problems } from "./problems";
 
 /** The default: gzip, what every puller reads (docs/decisions/layerTransfer.md says why it stays). */
-export const DEFAULT_LAYER_COMPRESSION: LayerCompression = "gzip";
+export const LAYER_COMPRESSION_DEFAULTS = { layerCompression: "gzip" } as const satisfies Partial<ResolvedArgs>;
+
+/**
+ * Default and check of `layerCompression`: one of LAYER_COMPRESSIONS, and zstd only with the registry strategy (the
+ * daemon's own builder of `inline` and `pull` pushes gzip whatever its output asks: measured).
+ */
+export function resolveLayerCompression(
+    p: Problems,
+    args: CachedDockerBuildArgs,
+    other: Pick<ResolvedArgs, "cacheStrategy">,
+): Pick<ResolvedArgs, "layerCompression"> {
+    const layerCompression = args.layerCompression ?? LAYER_COMPRESSION_DEFAULTS.layerCompression;
+    if (oneOf(p, "layerCompression", layerCompression, LAYER_COMPRESSIONS) && other.cacheStrategy !== "registry") {
+        p.check(
+            layerCompression === "gzip",
+            "layerCompression",
+            layerCompression,
+            `Allowed: gzip with cacheStrategy ${other.cacheStrategy}; zstd needs cacheStrategy registry (the daemon's own builder on CodeBuild's image store pushes gzip whatever the output asks: measured, docs/decisions/layerTransfer.md).`,
+        );
+    }
+    return { layerCompression };
+}
 
 /**
  * Options appended to the registry cache's `--cache-to type=registry,…` (after `oci-mediatypes=true`, which it has

@@ -19,6 +19,27 @@
  * semantics, held off the rules below it, so key tags neither count toward `maxTaggedImages` nor crowd out other tags.
  */
 
+import type { CachedDockerBuildArgs, ResolvedArgs } from "./args";
+import { integerIn, type Problems } from "./problems";
+
+/** Defaults of the lifecycle arguments: untagged images live a week, 20 other tagged images are kept. */
+export const LIFECYCLE_DEFAULTS = {
+    untaggedExpiryDays: 7,
+    maxTaggedImages: 20,
+} as const satisfies Partial<ResolvedArgs>;
+
+/** Defaults and checks of the lifecycle arguments (called by `resolveArgs`). */
+export function resolveLifecycle(
+    p: Problems,
+    args: CachedDockerBuildArgs,
+): Pick<ResolvedArgs, "untaggedExpiryDays" | "maxTaggedImages"> {
+    const untaggedExpiryDays = args.untaggedExpiryDays ?? LIFECYCLE_DEFAULTS.untaggedExpiryDays;
+    integerIn(p, "untaggedExpiryDays", untaggedExpiryDays, 1, 3650);
+    const maxTaggedImages = args.maxTaggedImages ?? LIFECYCLE_DEFAULTS.maxTaggedImages;
+    integerIn(p, "maxTaggedImages", maxTaggedImages, 1, 10000);
+    return { untaggedExpiryDays, maxTaggedImages };
+}
+
 export interface LifecycleRule {
     readonly rulePriority: number;
     readonly description: string;

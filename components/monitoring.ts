@@ -14,7 +14,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import type { ResolvedArgs } from "./args";
+import type { CachedDockerBuildArgs, ResolvedArgs } from "./args";
+import { integerIn, type Problems } from "./problems";
 import {
     CODEBUILD_NAMESPACE,
     dashboardBody,
@@ -23,6 +24,93 @@ import {
     metricFilter,
     PROJECT_DIMENSION,
 } from "./buildEvent";
+
+// ---- The monitoring arguments: defaults and checks (called by `resolveArgs`) ----
+
+/** Defaults of the monitoring arguments (not in the package schema's defaults: `resolveArgs.ts`'s `DEFAULTS`). */
+export const MONITORING_DEFAULTS = {
+    monitoring: true,
+    alarmEmails: [],
+    hitRatioThreshold: 0.5,
+    hitRatioBuilds: 3,
+    failedBuildsThreshold: 1,
+} as const satisfies Partial<ResolvedArgs>;
+
+const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
+const EMAIL = /^[^\s@"'<>,;]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
+const ONLY_WITH_MONITORING = "Allowed only when monitoring is true (it creates the alarms this notifies about).";
+
+export type MonitoringArgs = Pick<
+    ResolvedArgs,
+    | "monitoring"
+    | "alarmTopicArn"
+    | "alarmEmails"
+    | "hitRatioThreshold"
+    | "hitRatioBuilds"
+    | "failedBuildsThreshold"
+    | "durationAlarmMinutes"
+>;
+
+/** Defaults and checks of the monitoring arguments. */
+export function resolveMonitoring(
+    p: Problems,
+    args: CachedDockerBuildArgs,
+    buildTimeoutMinutes: number,
+): MonitoringArgs {
+    const monitoring = args.monitoring ?? MONITORING_DEFAULTS.monitoring;
+    const alarmTopicArn = args.alarmTopicArn;
+    const topicOk =
+        alarmTopicArn === undefined || p.check(monitoring, "alarmTopicArn", alarmTopicArn, ONLY_WITH_MONITORING);
+    // An Output (a topic made in the same program) can't be checked here; SNS checks it at deployment.
+    if (topicOk && typeof alarmTopicArn === "string") {
+        p.check(
+            SNS_TOPIC_ARN.test(alarmTopicArn),
+            "alarmTopicArn",
+            alarmTopicArn,
+            "Allowed: an SNS topic ARN, arn:aws:sns:<region>:<account>:<name>.",
+        );
+    }
+    const alarmEmails = args.alarmEmails ?? MONITORING_DEFAULTS.alarmEmails;
+    if (p.check(Array.isArray(alarmEmails), "alarmEmails", alarmEmails, "Allowed: a list of email addresses.")) {
+        if (alarmEmails.length > 0) {
+            p.check(monitoring, "alarmEmails", alarmEmails, ONLY_WITH_MONITORING);
+        }
+        alarmEmails.forEach((e, i) => {
+            p.check(
+                typeof e === "string" && EMAIL.test(e) && alarmEmails.indexOf(e) === i,
+                "alarmEmails",
+                e,
+                "Allowed: email addresses (name@example.com), each once.",
+            );
+        });
+    }
+    const hitRatioThreshold = args.hitRatioThreshold ?? MONITORING_DEFAULTS.hitRatioThreshold;
+    p.check(
+        typeof hitRatioThreshold === "number" && hitRatioThreshold > 0 && hitRatioThreshold <= 1,
+        "hitRatioThreshold",
+        hitRatioThreshold,
+        "Allowed: a number more than 0 and at most 1 (the share of steps taken from the cache).",
+    );
+    const hitRatioBuilds = args.hitRatioBuilds ?? MONITORING_DEFAULTS.hitRatioBuilds;
+    integerIn(p, "hitRatioBuilds", hitRatioBuilds, 1, 24);
+    const failedBuildsThreshold = args.failedBuildsThreshold ?? MONITORING_DEFAULTS.failedBuildsThreshold;
+    integerIn(p, "failedBuildsThreshold", failedBuildsThreshold, 1, 1000);
+    const durationAlarmMinutes = args.durationAlarmMinutes;
+    if (durationAlarmMinutes !== undefined) {
+        integerIn(p, "durationAlarmMinutes", durationAlarmMinutes, 1, Math.max(1, buildTimeoutMinutes));
+    }
+    return {
+        monitoring,
+        alarmTopicArn,
+        alarmEmails,
+        hitRatioThreshold,
+        hitRatioBuilds,
+        failedBuildsThreshold,
+        durationAlarmMinutes,
+    };
+}
+
+// ---- The monitoring's resources ----
 
 /** The alarms' periods, in seconds. */
 export const HIT_RATIO_PERIOD = 3600;

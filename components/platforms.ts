@@ -26,28 +26,22 @@
  *   `CODEBUILD_BATCH_BUILD_IDENTIFIER`.
  */
 import type * as aws from "@pulumi/aws";
-import type { CacheStrategy, ComputeType, Problems, RegistryBuilder } from "./args";
+import {
+    type CacheStrategy,
+    type ComputeType,
+    Platform,
+    PLATFORM_MODES,
+    PlatformMode,
+    PLATFORMS,
+    type RegistryBuilder,
+} from "./args";
 import { COMPUTE_TYPES_DOC } from "./hostFacts";
+import { isDockerTag } from "./layerCache";
+import type { Problems } from "./problems";
+// The platform enumerations live with the other enumerations, in args.ts; this file holds their logic.
+export { Platform, PlatformMode, PLATFORMS, PLATFORM_MODES } from "./args";
 
-/** A platform the image can be built for. */
-export const Platform = {
-    LinuxAmd64: "linux/amd64",
-    LinuxArm64: "linux/arm64",
-} as const;
-export type Platform = (typeof Platform)[keyof typeof Platform];
-export const PLATFORMS: readonly Platform[] = Object.values(Platform);
-
-/** How two platforms are built. */
-export const PlatformMode = {
-    /** One job per platform, each on a host of its own architecture, then a job that joins them (a batch build). */
-    Native: "native",
-    /** One build of both platforms on one amd64 host, arm64 under QEMU emulation. */
-    Emulated: "emulated",
-} as const;
-export type PlatformMode = (typeof PlatformMode)[keyof typeof PlatformMode];
-export const PLATFORM_MODES: readonly PlatformMode[] = Object.values(PlatformMode);
-
-/** Defaults of the platform arguments. */
+/** Defaults of the platform arguments (not in the package schema's defaults: `resolveArgs.ts`'s `DEFAULTS`). */
 export const PLATFORM_DEFAULTS = {
     platforms: ["linux/amd64"] as Platform[],
     platformMode: "native" as PlatformMode,
@@ -194,11 +188,22 @@ export function batchTimeoutMinutes(buildTimeoutMinutes: number): number {
 
 const ONE_IMAGE = /^[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}$/;
 
-/** Defaults and checks of the platform arguments (called by `resolveArgs`). */
+/**
+ * Defaults and checks of the platform arguments (called by `resolveArgs`), and of what two platforms ask of the
+ * others: the builder for `emulated`, the project's name for a batch's role, the compute type of an arm64 host, and
+ * tags short enough to carry `-<arch>`.
+ */
 export function resolvePlatforms(
     p: Problems,
     args: { platforms?: Platform[]; platformMode?: PlatformMode; armBuildImage?: string },
-    o: { cacheStrategy: CacheStrategy; registryBuilder: RegistryBuilder; projectName: string; computeType: string },
+    o: {
+        cacheStrategy: CacheStrategy;
+        registryBuilder: RegistryBuilder;
+        projectName: string;
+        computeType: string;
+        imageTag: string;
+        cacheTag: string;
+    },
 ): { platforms: Platform[]; platformMode: PlatformMode; armBuildImage: string } {
     const platforms = args.platforms ?? [...PLATFORM_DEFAULTS.platforms];
     const listOk = p.check(
@@ -255,6 +260,27 @@ export function resolvePlatforms(
                 "computeType",
                 o.computeType,
                 `Allowed on an arm64 host (ARM_CONTAINER): ${ARM_COMPUTE_TYPES.join(", ")} (${COMPUTE_TYPES_DOC}).`,
+            );
+        }
+    }
+    // Two platforms push per-platform tags (`<tag>-<arch>`: the image's and the cache's when native, the cache's when
+    // emulated): each must still be a Docker tag (128 characters at most). A tag that is no Docker tag at all is
+    // reported under its own key already (layerCache.ts).
+    if (isDockerTag(o.imageTag) && isDockerTag(o.cacheTag)) {
+        for (const [key, tag] of [
+            ["imageTag", o.imageTag],
+            ["cacheTag", o.cacheTag],
+        ] as const) {
+            const pushed = platformTags({ platforms, platformMode, ...o });
+            const longest = platforms
+                .map((x) => platformTag(tag, x))
+                .filter((t) => pushed.includes(t))
+                .reduce((m, t) => Math.max(m, t.length - tag.length), 0);
+            p.check(
+                tag.length + longest <= 128,
+                key,
+                tag,
+                `Allowed: at most ${128 - longest} characters with these platforms, whose builds push ${tag.length > 20 ? `<${key}>` : tag}-<arch> (Docker tags end at 128).`,
             );
         }
     }

@@ -9,7 +9,8 @@
  * schema and nothing else:
  * - `secret: true` on the inputs in {@link SECRET_ARGS}, so that every language's SDK wraps them as secrets before
  *   they reach the engine or the state;
- * - `default` on each input whose default is a constant scalar in {@link DEFAULTS} (the one place defaults live);
+ * - `default` on each input whose default is a constant scalar in {@link DEFAULTS} (`resolveArgs.ts`, composed from
+ *   each feature's own defaults);
  * - the JSDoc `@default` text at the end of every input's description, for the defaults the schema can't carry
  *   (those that follow other values, lists and maps).
  */
@@ -17,7 +18,8 @@ import { ComponentProvider } from "@pulumi/pulumi/provider/experimental";
 import * as fs from "fs";
 import * as path from "path";
 import ts from "typescript";
-import { DEFAULTS, SECRET_ARGS } from "./args";
+import { SECRET_ARGS } from "./args";
+import { DEFAULTS } from "./resolveArgs";
 import { CachedDockerBuild, TYPE_TOKEN } from "./cachedDockerBuild";
 import { PACKAGE_NAME } from "./packageName";
 

@@ -1,7 +1,8 @@
 /**
  * ECR pull-through cache: the pure part. Which upstream registries can be cached, how an image reference is
  * rewritten to come through the account's own ECR, the BuildKit configuration that makes base images come
- * that way, and the IAM statement a build needs to pull through the cache.
+ * that way, the IAM statement a build needs to pull through the cache, and the pull-through arguments' defaults
+ * and checks ({@link resolvePullThrough}, called by `resolveArgs`).
  *
  * How ECR does it (ECR user guide, "Sync an upstream registry with an Amazon ECR private registry"):
  * - a pull-through cache rule maps a repository prefix of the private registry to an upstream registry;
@@ -20,21 +21,29 @@
  * builder does not.
  */
 
+import {
+    CACHE_STRATEGIES,
+    type CachedDockerBuildArgs,
+    PULL_THROUGH_MODES,
+    PULL_THROUGH_UPSTREAMS,
+    type PullThroughUpstream,
+    REGISTRY_BUILDERS,
+    type ResolvedArgs,
+    type UpstreamCache,
+} from "./args";
+import { oneOf, type Problems, SECRET_VALUE } from "./problems";
+
 /** The upstream registries this project can cache. */
 export const UPSTREAMS = {
     /** ECR Public (`public.ecr.aws`): no credential needed. Where the BuildKit image comes from. */
     "ecr-public": { upstreamRegistryUrl: "public.ecr.aws", host: "public.ecr.aws", needsCredential: false },
     /** Docker Hub: ECR requires a credential for it. Where most `FROM` lines point. */
     "docker-hub": { upstreamRegistryUrl: "registry-1.docker.io", host: "docker.io", needsCredential: true },
-} as const;
+} as const satisfies Record<PullThroughUpstream, unknown>;
 export type Upstream = keyof typeof UPSTREAMS;
 
-/** One upstream registry reached through a pull-through cache rule under `prefix`. */
-export interface UpstreamCache {
-    readonly upstream: Upstream;
-    /** The ECR repository prefix of the rule, e.g. `ecr-public`. */
-    readonly prefix: string;
-}
+/** One upstream registry reached through a pull-through cache rule (declared with the arguments, args.ts). */
+export type { UpstreamCache } from "./args";
 
 /** ECR's rule for `ecrRepositoryPrefix` (CreatePullThroughCacheRule), without `ROOT`, which only templates take. */
 const PREFIX_PATTERN = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
@@ -134,4 +143,186 @@ export function upstreamCacheUrls(
     caches: readonly UpstreamCache[],
 ): Partial<Record<Upstream, string>> {
     return Object.fromEntries(caches.map((c) => [c.upstream, `${registry}/${c.prefix}`]));
+}
+
+// ---- The pull-through arguments: defaults and checks (called by `resolveArgs`) ----
+
+/** Defaults of the pull-through arguments: off; ECR Public when on, under prefixes named after the upstreams. */
+export const PULL_THROUGH_DEFAULTS = {
+    pullThroughCache: "off",
+    pullThroughUpstreams: ["ecr-public"],
+    ecrPublicCachePrefix: "ecr-public",
+    dockerHubCachePrefix: "docker-hub",
+} as const satisfies Partial<ResolvedArgs>;
+
+/** The argument that holds each upstream's repository prefix. */
+export const PREFIX_KEYS = {
+    "ecr-public": "ecrPublicCachePrefix",
+    "docker-hub": "dockerHubCachePrefix",
+} as const satisfies Record<Upstream, string>;
+
+const PREFIX_RULE =
+    "Allowed: an ECR pull-through cache prefix: 2 to 30 characters, lowercase letters and digits in '/'-separated components, with single '.', '_' or '-' inside a component (ECR's rule).";
+const DOCKER_HUB_USERNAME = /^[\x21-\x7e]{1,255}$/;
+const DOCKER_HUB_CREDENTIAL_ONLY_WITH =
+    "Allowed only when pullThroughCache is create and pullThroughUpstreams includes docker-hub: the stack then creates the Docker Hub rule with this credential.";
+
+/** The pull-through arguments, resolved; and the caches the build pulls through. */
+export type PullThroughArgs = Pick<
+    ResolvedArgs,
+    | "pullThroughCache"
+    | "pullThroughUpstreams"
+    | "ecrPublicCachePrefix"
+    | "dockerHubCachePrefix"
+    | "dockerHubCredentialArn"
+    | "dockerHubUsername"
+    | "upstreamCaches"
+>;
+
+/**
+ * Defaults and checks of the pull-through cache arguments: the mode, the upstreams, their prefixes (ECR's rule,
+ * distinct, not around the stack's own repository), the builder it needs, and the Docker Hub credential (exactly
+ * one form, and only where the stack creates the Docker Hub rule). The access token is never shown in a problem.
+ */
+export function resolvePullThrough(
+    p: Problems,
+    args: CachedDockerBuildArgs,
+    other: Pick<ResolvedArgs, "cacheStrategy" | "registryBuilder" | "repositoryName">,
+): PullThroughArgs {
+    const pullThroughCache = args.pullThroughCache ?? PULL_THROUGH_DEFAULTS.pullThroughCache;
+    const modeOk = oneOf(p, "pullThroughCache", pullThroughCache, PULL_THROUGH_MODES);
+    const on = modeOk && pullThroughCache !== "off";
+    if (
+        on &&
+        (CACHE_STRATEGIES as readonly string[]).includes(other.cacheStrategy) &&
+        (REGISTRY_BUILDERS as readonly string[]).includes(other.registryBuilder)
+    ) {
+        p.check(
+            other.cacheStrategy === "registry" && other.registryBuilder === "docker-container",
+            "pullThroughCache",
+            pullThroughCache,
+            `Allowed: off, unless cacheStrategy is registry and registryBuilder is docker-container (got cacheStrategy ${other.cacheStrategy}, registryBuilder ${other.registryBuilder}): only a docker-container builder takes the BuildKit configuration that sends pulls through the cache.`,
+        );
+    }
+
+    const pullThroughUpstreams = args.pullThroughUpstreams ?? PULL_THROUGH_DEFAULTS.pullThroughUpstreams;
+    let upstreamsOk = p.check(
+        Array.isArray(pullThroughUpstreams) && pullThroughUpstreams.length > 0,
+        "pullThroughUpstreams",
+        pullThroughUpstreams,
+        `Allowed: a non-empty list of ${PULL_THROUGH_UPSTREAMS.join(", ")}.`,
+    );
+    for (const [i, u] of (upstreamsOk ? pullThroughUpstreams : []).entries()) {
+        upstreamsOk =
+            oneOf(p, "pullThroughUpstreams", u, PULL_THROUGH_UPSTREAMS) &&
+            p.check(pullThroughUpstreams.indexOf(u) === i, "pullThroughUpstreams", u, "Allowed: each upstream once.") &&
+            upstreamsOk;
+    }
+
+    const prefixes: Record<Upstream, string> = {
+        "ecr-public": args.ecrPublicCachePrefix ?? PULL_THROUGH_DEFAULTS.ecrPublicCachePrefix,
+        "docker-hub": args.dockerHubCachePrefix ?? PULL_THROUGH_DEFAULTS.dockerHubCachePrefix,
+    };
+    const prefixOk = (u: Upstream) => prefixProblem(prefixes[u]) === undefined;
+    for (const u of PULL_THROUGH_UPSTREAMS) {
+        p.check(prefixOk(u), PREFIX_KEYS[u], prefixes[u], PREFIX_RULE);
+    }
+    const enabled = upstreamsOk ? pullThroughUpstreams : [];
+    // Nested prefixes would make one rule's repositories look like the other's.
+    const nested = (a: string, b: string) => a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`);
+    if (enabled.length === 2 && prefixOk("ecr-public") && prefixOk("docker-hub")) {
+        p.check(
+            !nested(prefixes["docker-hub"], prefixes["ecr-public"]),
+            "dockerHubCachePrefix",
+            prefixes["docker-hub"],
+            `Allowed: a prefix other than ecrPublicCachePrefix (${prefixes["ecr-public"]}), neither inside it nor around it: each upstream needs its own repositories.`,
+        );
+    }
+    // ECR's repository-name pattern is the prefixes' pattern: a name that fails it is refused under its own key.
+    if (on && PREFIX_PATTERN.test(other.repositoryName)) {
+        for (const u of enabled.filter(prefixOk)) {
+            p.check(
+                !other.repositoryName.startsWith(`${prefixes[u]}/`),
+                "repositoryName",
+                other.repositoryName,
+                `Allowed: a name outside the pull-through cache prefix ${prefixes[u]}/ (${PREFIX_KEYS[u]}), whose repositories hold cached upstream images.`,
+            );
+        }
+    }
+
+    const dockerHubCredentialArn = args.dockerHubCredentialArn;
+    const dockerHubUsername = args.dockerHubUsername;
+    const hasToken = args.dockerHubAccessToken !== undefined;
+    const credentialWanted = on && pullThroughCache === "create" && enabled.includes("docker-hub");
+    if (modeOk && upstreamsOk) {
+        if (!credentialWanted) {
+            p.check(
+                dockerHubCredentialArn === undefined,
+                "dockerHubCredentialArn",
+                dockerHubCredentialArn,
+                DOCKER_HUB_CREDENTIAL_ONLY_WITH,
+            );
+            p.check(
+                dockerHubUsername === undefined,
+                "dockerHubUsername",
+                dockerHubUsername,
+                DOCKER_HUB_CREDENTIAL_ONLY_WITH,
+            );
+            p.check(!hasToken, "dockerHubAccessToken", SECRET_VALUE, DOCKER_HUB_CREDENTIAL_ONLY_WITH);
+        } else if (dockerHubCredentialArn !== undefined) {
+            if (
+                p.check(
+                    dockerHubUsername === undefined && !hasToken,
+                    "dockerHubCredentialArn",
+                    dockerHubCredentialArn,
+                    "Allowed: either dockerHubCredentialArn (an existing secret) or dockerHubUsername with dockerHubAccessToken (the stack creates the secret), not both.",
+                )
+            ) {
+                p.check(
+                    credentialArnProblem(dockerHubCredentialArn) === undefined,
+                    "dockerHubCredentialArn",
+                    dockerHubCredentialArn,
+                    "Allowed: the ARN of a Secrets Manager secret whose name starts with 'ecr-pullthroughcache/' (ECR takes no other as a pull-through cache credential).",
+                );
+            }
+        } else if (dockerHubUsername === undefined && !hasToken) {
+            p.check(
+                false,
+                "pullThroughUpstreams",
+                pullThroughUpstreams,
+                "Allowed: docker-hub only with a Docker Hub credential when pullThroughCache is create (ECR requires one): set dockerHubCredentialArn, or dockerHubUsername and the secret dockerHubAccessToken.",
+            );
+        } else if (dockerHubUsername === undefined) {
+            p.check(
+                false,
+                "dockerHubAccessToken",
+                SECRET_VALUE,
+                "Allowed only together with dockerHubUsername, the user name the token belongs to.",
+            );
+        } else if (
+            p.check(
+                typeof dockerHubUsername === "string" && DOCKER_HUB_USERNAME.test(dockerHubUsername),
+                "dockerHubUsername",
+                dockerHubUsername,
+                "Allowed: a Docker Hub user or organization name, 1 to 255 printable characters without spaces.",
+            )
+        ) {
+            p.check(
+                hasToken,
+                "dockerHubUsername",
+                dockerHubUsername,
+                "Allowed only together with dockerHubAccessToken (pulumi config set --secret dockerHubAccessToken <token>).",
+            );
+        }
+    }
+
+    return {
+        pullThroughCache,
+        pullThroughUpstreams,
+        ecrPublicCachePrefix: prefixes["ecr-public"],
+        dockerHubCachePrefix: prefixes["docker-hub"],
+        dockerHubCredentialArn,
+        dockerHubUsername,
+        upstreamCaches: on ? enabled.map((upstream) => ({ upstream, prefix: prefixes[upstream] })) : [],
+    };
 }

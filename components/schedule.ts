@@ -16,7 +16,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import type { CachedDockerBuildArgs, Problems } from "./args";
+import type { CachedDockerBuildArgs } from "./args";
+import type { Problems } from "./problems";
 import type { ArnParts } from "./policies";
 
 /** The schedule arguments after defaults and validation; both unset when there is no schedule. */

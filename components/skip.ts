@@ -8,7 +8,8 @@
  * tags are bounded by one lifecycle rule ({@link KEY_TAG_PATTERN}, {@link KEY_IMAGES_KEPT}). A forced rebuild is one
  * environment variable at `start-build` ({@link forceBuildHint}).
  */
-import type { CacheStrategy, CachedDockerBuildArgs, Problems } from "./args";
+import type { CacheStrategy, CachedDockerBuildArgs } from "./args";
+import type { Problems } from "./problems";
 
 /** The prefix of the content-key tags (`key-<64 hex>`; the branch and platform tags of other features look different). */
 export const KEY_TAG_PREFIX = "key-";

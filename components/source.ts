@@ -17,20 +17,16 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-// `args.ts` imports this module too; SECRET_VALUE is read only when a check runs, after both have loaded.
-import { type CachedDockerBuildArgs, type Problems, SECRET_VALUE } from "./args";
-
-/** The source providers CodeBuild reaches through a connection, and that this component supports. */
-export const SourceProvider = {
-    /** github.com. */
-    GitHub: "github",
-    /** gitlab.com. */
-    GitLab: "gitlab",
-    /** bitbucket.org. */
-    Bitbucket: "bitbucket",
-} as const;
-export type SourceProvider = (typeof SourceProvider)[keyof typeof SourceProvider];
-export const SOURCE_PROVIDERS: readonly SourceProvider[] = Object.values(SourceProvider);
+import {
+    type CachedDockerBuildArgs,
+    type ResolvedArgs,
+    type SourceAuthKind,
+    SOURCE_PROVIDERS,
+    SourceProvider,
+} from "./args";
+import { type Problems, SECRET_VALUE } from "./problems";
+// The source enumerations live with the other enumerations, in args.ts.
+export { SOURCE_PROVIDERS, SourceAuthKind, SourceProvider } from "./args";
 
 interface ProviderDetails {
     /** The URL shape of a repository: `https://<host>/<owner>/<repo>[.git]` (GitLab: any depth of groups). */
@@ -210,19 +206,24 @@ export function connectionReadiness(
     return { ready: checked.apply((c) => c.ready), handshakeUrl: checked.apply((c) => c.handshakeUrl) };
 }
 
-/** How the project signs in to its source. */
-export const SourceAuthKind = {
-    /** A public repository: no sign-in. */
-    None: "none",
-    /** A CodeConnections connection (`connectionArn` or `createConnection`). */
-    Connection: "connection",
-    /** The `githubToken` fallback, in a Secrets Manager secret the stack owns. */
-    Token: "token",
-} as const;
-export type SourceAuthKind = (typeof SourceAuthKind)[keyof typeof SourceAuthKind];
+/** Defaults of the source arguments: AWS's public repository of CodeBuild images, no connection. */
+export const SOURCE_DEFAULTS = {
+    sourceUrl: "https://github.com/aws/aws-codebuild-docker-images.git",
+    sourceVersion: "master",
+    createConnection: false,
+} as const satisfies Partial<ResolvedArgs>;
+
+// Git ref names (git check-ref-format, simplified to what matters here).
+// JS's \s already covers U+2028/U+2029/U+FEFF; C1 controls (incl. NEL, U+0085) are added for the buildspec's sake
+// (see buildContext.ts's NO_CONTROL).
+const GIT_REF = /^(?!\/|.*\/\/|.*\/$|.*\.\.|.*@\{|.*\.lock$|.*\.$)[^\s~^:?*[\\\x00-\x1f\x7f-\x9f]{1,255}$/;
 
 /** The source arguments after defaults and validation. */
 export interface ResolvedSource {
+    readonly sourceUrl: string;
+    readonly sourceVersion: string;
+    /** The refs whose builds write the cache; by default the project's `sourceVersion`. */
+    readonly trustedRefs: string[];
     readonly sourceProvider: SourceProvider;
     readonly connectionArn: string | undefined;
     readonly createConnection: boolean;
@@ -232,16 +233,18 @@ export interface ResolvedSource {
 }
 
 /**
- * Defaults and checks of the source arguments: the provider (from the URL unless set, and agreeing with it), the
- * connection (an ARN, or created, not both), and the token (GitHub only; not with a connection). Returns the
- * values even when a problem was recorded; `resolveArgs` throws before they are used.
+ * Defaults and checks of the source arguments: the URL and the provider (from the URL unless set, and agreeing with
+ * it), the connection (an ARN, or created, not both), the token (GitHub only; not with a connection), the version
+ * built, and the refs trusted to write the cache. Returns the values even when a problem was recorded;
+ * `resolveArgs` throws before they are used.
  */
 export function resolveSource(
     p: Problems,
     args: CachedDockerBuildArgs,
-    other: { readonly sourceUrl: string; readonly projectName: string },
+    other: { readonly projectName: string },
 ): ResolvedSource {
-    const bare = other.sourceUrl.replace(/\.git$/, "");
+    const sourceUrl = args.sourceUrl ?? SOURCE_DEFAULTS.sourceUrl;
+    const bare = sourceUrl.replace(/\.git$/, "");
     const fromUrl = providerOfUrl(bare);
     const sourceProvider = args.sourceProvider ?? fromUrl ?? SourceProvider.GitHub;
     const providerOk = p.check(
@@ -254,13 +257,13 @@ export function resolveSource(
         p.check(
             PROVIDERS[sourceProvider].url.test(bare),
             "sourceUrl",
-            other.sourceUrl,
+            sourceUrl,
             `Allowed: an HTTPS repository URL of the source provider (${sourceProvider}): ${PROVIDERS[sourceProvider].urlShape}.`,
         );
     }
 
     const connectionArn = args.connectionArn;
-    const createConnection = args.createConnection ?? false;
+    const createConnection = args.createConnection ?? SOURCE_DEFAULTS.createConnection;
     if (connectionArn !== undefined) {
         p.check(
             typeof connectionArn === "string" && CONNECTION_ARN.test(connectionArn),
@@ -311,7 +314,50 @@ export function resolveSource(
         }
     }
     const sourceAuth: SourceAuthKind = withConnection ? "connection" : withToken ? "token" : "none";
-    return { sourceProvider, connectionArn, createConnection, connectionName, sourceAuth };
+
+    const sourceVersion = args.sourceVersion ?? SOURCE_DEFAULTS.sourceVersion;
+    const sourceVersionOk = p.check(
+        GIT_REF.test(sourceVersion),
+        "sourceVersion",
+        sourceVersion,
+        "Allowed: a branch, tag or commit name (git ref syntax, no spaces or control characters).",
+    );
+    // The default follows sourceVersion; a bad sourceVersion is reported once, under its own key.
+    const trustedRefs = args.trustedRefs ?? [sourceVersion];
+    if (args.trustedRefs !== undefined || sourceVersionOk) {
+        const listOk = p.check(
+            Array.isArray(trustedRefs) && trustedRefs.length > 0,
+            "trustedRefs",
+            trustedRefs,
+            "Allowed: a non-empty list of branch or tag names.",
+        );
+        for (const ref of listOk ? trustedRefs : []) {
+            const syntaxOk = p.check(
+                typeof ref === "string" && GIT_REF.test(ref),
+                "trustedRefs",
+                ref,
+                "Allowed: branch or tag names (git ref syntax).",
+            );
+            if (syntaxOk) {
+                p.check(
+                    !/^pr\//.test(ref),
+                    "trustedRefs",
+                    ref,
+                    "Allowed: branch or tag names; pull-request refs (pr/...) must never write the cache.",
+                );
+            }
+        }
+    }
+    return {
+        sourceUrl,
+        sourceVersion,
+        trustedRefs,
+        sourceProvider,
+        connectionArn,
+        createConnection,
+        connectionName,
+        sourceAuth,
+    };
 }
 
 /** What {@link createSourceAuth} made, and the project's `source.auth`. */

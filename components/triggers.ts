@@ -19,41 +19,26 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { type CachedDockerBuildArgs, type Problems } from "./args";
-import type { SourceAuthKind, SourceProvider } from "./source";
-
-/** When CodeBuild holds a pull request's build until an approver comments `/codebuild_run(<commit>)`. */
-export const PullRequestCommentApproval = {
-    /** Only pull requests from forks wait for an approval (unless their author has an approver role). */
-    ForkPullRequests: "FORK_PULL_REQUESTS",
-    /** Every pull request waits for an approval (unless its author has an approver role). */
-    AllPullRequests: "ALL_PULL_REQUESTS",
-    /** No pull request waits: a fork's code runs in the privileged build with the role at once. */
-    Disabled: "DISABLED",
-} as const;
-export type PullRequestCommentApproval = (typeof PullRequestCommentApproval)[keyof typeof PullRequestCommentApproval];
-export const PULL_REQUEST_COMMENT_APPROVALS: readonly PullRequestCommentApproval[] =
-    Object.values(PullRequestCommentApproval);
-
-/** Repository roles that may approve a held pull-request build (CodeBuild API `PullRequestBuildPolicy`). */
-export const PullRequestApproverRole = {
-    GITHUB_READ: "GITHUB_READ",
-    GITHUB_TRIAGE: "GITHUB_TRIAGE",
-    GITHUB_WRITE: "GITHUB_WRITE",
-    GITHUB_MAINTAIN: "GITHUB_MAINTAIN",
-    GITHUB_ADMIN: "GITHUB_ADMIN",
-    GITLAB_GUEST: "GITLAB_GUEST",
-    GITLAB_PLANNER: "GITLAB_PLANNER",
-    GITLAB_REPORTER: "GITLAB_REPORTER",
-    GITLAB_DEVELOPER: "GITLAB_DEVELOPER",
-    GITLAB_MAINTAINER: "GITLAB_MAINTAINER",
-    GITLAB_OWNER: "GITLAB_OWNER",
-    BITBUCKET_READ: "BITBUCKET_READ",
-    BITBUCKET_WRITE: "BITBUCKET_WRITE",
-    BITBUCKET_ADMIN: "BITBUCKET_ADMIN",
-} as const;
-export type PullRequestApproverRole = (typeof PullRequestApproverRole)[keyof typeof PullRequestApproverRole];
-export const PULL_REQUEST_APPROVER_ROLES: readonly PullRequestApproverRole[] = Object.values(PullRequestApproverRole);
+import {
+    type CachedDockerBuildArgs,
+    PULL_REQUEST_APPROVER_ROLES,
+    PULL_REQUEST_COMMENT_APPROVALS,
+    type PullRequestApproverRole,
+    type PullRequestCommentApproval,
+    type ResolvedArgs,
+    type ResolvedWebhook,
+    type SourceAuthKind,
+    type SourceProvider,
+} from "./args";
+import type { Problems } from "./problems";
+// The trigger enumerations and the resolved webhook's type live with the other argument types, in args.ts.
+export {
+    PULL_REQUEST_APPROVER_ROLES,
+    PULL_REQUEST_COMMENT_APPROVALS,
+    PullRequestApproverRole,
+    PullRequestCommentApproval,
+    type ResolvedWebhook,
+} from "./args";
 
 /** The approver roles by default: those that can push to the repository (write and above). */
 export const DEFAULT_APPROVER_ROLES: Readonly<Record<SourceProvider, readonly PullRequestApproverRole[]>> = {
@@ -64,26 +49,6 @@ export const DEFAULT_APPROVER_ROLES: Readonly<Record<SourceProvider, readonly Pu
 
 /** The pull-request events that build: opened, new commits, reopened (not merged or closed). */
 export const PULL_REQUEST_EVENTS = ["PULL_REQUEST_CREATED", "PULL_REQUEST_UPDATED", "PULL_REQUEST_REOPENED"] as const;
-
-/** The trigger arguments after defaults and validation. `pullRequests` is what other options check against. */
-export interface ResolvedWebhook {
-    /** Whether there is a webhook at all: pushes, pull requests or tags. */
-    readonly enabled: boolean;
-    /** Pushes to the trusted refs build (and, being trusted, write the cache). */
-    readonly pushes: boolean;
-    /** Pull requests (created, updated, reopened) build; they read the cache and never write it. */
-    readonly pullRequests: boolean;
-    /** Regular expressions of tag names whose pushes build; empty for none. */
-    readonly tags: readonly string[];
-    /** Path prefixes: only a change to a file under one of them builds; empty for every change. */
-    readonly filePaths: readonly string[];
-    /** CodeBuild returns the payload URL and secret instead of creating the hook. */
-    readonly manualCreation: boolean;
-    /** Comment approval of pull-request builds (meaningful only with `pullRequests`). */
-    readonly commentApproval: PullRequestCommentApproval;
-    /** Who may approve (empty when `commentApproval` is `DISABLED`). */
-    readonly approverRoles: readonly PullRequestApproverRole[];
-}
 
 /** The trigger arguments as `resolveArgs` returns them: the flat arguments and the {@link ResolvedWebhook}. */
 export interface ResolvedTriggers {
@@ -176,7 +141,7 @@ export const TRIGGER_DEFAULTS = {
     webhookPushes: false,
     webhookPullRequests: false,
     webhookManualCreation: false,
-} as const;
+} as const satisfies Partial<ResolvedArgs>;
 
 /** Comment approval by default, with pull-request triggers: fork pull requests wait for an approver. */
 export const DEFAULT_COMMENT_APPROVAL: PullRequestCommentApproval = "FORK_PULL_REQUESTS";

@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { shellWord } from "../components/buildspec";
-import { DEFAULTS } from "../components/args";
+import { DEFAULTS } from "../components/resolveArgs";
 import { localBuilderImage } from "../components/builderImage";
 import { BuilderImageResult, dockerRunner, findBuildkitArchive, provideBuilderImage } from "./buildkit-image";
 import { BuildHost, BuildHostOptions, startBuildHost } from "./daemon";

@@ -26,7 +26,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { DEFAULTS } from "../components/args";
+import { DEFAULTS } from "../components/resolveArgs";
 import { BUILDER_NAME } from "../components/buildspec";
 import { localBuilderImage } from "../components/builderImage";
 import { ArchiveSource, DockerRunner, dockerRunner } from "./buildkit-image";

@@ -13,7 +13,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { DEFAULTS } from "../components/args";
+import { DEFAULTS } from "../components/resolveArgs";
 import { localBuilderImage } from "../components/builderImage";
 import {
     ArchiveSource,

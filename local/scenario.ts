@@ -18,7 +18,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type { CachedDockerBuildArgs, CacheStrategy } from "../components/args";
-import { DEFAULTS } from "../components/args";
+import { DEFAULTS } from "../components/resolveArgs";
 import { componentBuildspecYaml } from "./component-buildspec";
 import { fallbackLine } from "./preflight";
 import { builderImageOf } from "./buildkit-image";

@@ -4,7 +4,7 @@
  * rendered text. Fixed, realistic options: an ECR repository in eu-west-1 and the component's defaults.
  */
 import * as path from "path";
-import { DEFAULTS } from "../components/args";
+import { DEFAULTS } from "../components/resolveArgs";
 import type { BuildspecOptions } from "../components/buildspec";
 
 const BASE: BuildspecOptions = {

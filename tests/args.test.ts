@@ -5,7 +5,9 @@
  */
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { CachedDockerBuildArgs, ConfigError, DEFAULTS, resolveArgs, SECRET_VALUE } from "../components/args";
+import { CachedDockerBuildArgs } from "../components/args";
+import { ConfigError, SECRET_VALUE } from "../components/problems";
+import { DEFAULTS, resolveArgs } from "../components/resolveArgs";
 import { CachedDockerBuild } from "../components/cachedDockerBuild";
 import { installMocks, registrations, settle } from "../scripts/mockRuntime";
 

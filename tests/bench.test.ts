@@ -42,7 +42,7 @@ import {
     TARGETS,
     verdicts,
 } from "../bench/results";
-import { Problems } from "../components/args";
+import { Problems } from "../components/problems";
 import { resolveSkipUnchanged, SKIP_STRATEGIES } from "../components/skip";
 import { LocalDockerServer, shouldRecycle } from "../local/docker-server";
 import { componentBuildspecYaml } from "../local/component-buildspec";

@@ -11,7 +11,7 @@ import { strict as assert } from "node:assert";
 import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import fc from "fast-check";
-import { resolveArgs } from "../components/args";
+import { resolveArgs } from "../components/resolveArgs";
 import { branchSlugMax, branchTagPattern, MAX_BASE_TAG_LENGTH } from "../components/branchCache";
 import { buildspec, buildspecOptions, BuildspecOptions, command, preludeValues } from "../components/buildspec";
 import type { LifecyclePolicyDocument } from "../components/lifecycle";

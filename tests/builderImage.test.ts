@@ -7,7 +7,8 @@
 import { strict as assert } from "assert";
 import fc from "fast-check";
 import * as pulumi from "@pulumi/pulumi";
-import { CachedDockerBuildArgs, DEFAULTS, resolveArgs } from "../components/args";
+import { CachedDockerBuildArgs } from "../components/args";
+import { DEFAULTS, resolveArgs } from "../components/resolveArgs";
 import { CachedDockerBuild } from "../components/cachedDockerBuild";
 import {
     BUILDKIT_V0_32_2,

@@ -35,7 +35,8 @@ import {
     RETRY_DELAYS_SECONDS,
     shellWord,
 } from "../components/buildspec";
-import { CacheStrategy, DEFAULTS, RegistryBuilder } from "../components/args";
+import { CacheStrategy, RegistryBuilder } from "../components/args";
+import { DEFAULTS } from "../components/resolveArgs";
 import { BUILDKIT_V0_32_2 } from "../components/builderImage";
 import { goldenFile, VARIANTS } from "../scripts/buildspecVariants";
 import { BashOptions, BashRun, BashStubs, PHASES, runBash, runBash as runBashAlone, runPhases } from "./helpers/bash";

@@ -6,7 +6,8 @@
  */
 import { strict as assert } from "assert";
 import * as YAML from "yaml";
-import { CachedDockerBuildArgs, resolveArgs } from "../components/args";
+import { CachedDockerBuildArgs } from "../components/args";
+import { resolveArgs } from "../components/resolveArgs";
 import { buildspecOptions, buildspecYaml } from "../components/buildspec";
 import { checkedProjectBuildspec, INLINE_BUILDSPEC_MAX } from "../components/buildspec/limit";
 import { BUCKET_NAME_MAX, buildspecBucketName, buildspecKey, objectArn } from "../components/buildspecObject";

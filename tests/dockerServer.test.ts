@@ -5,7 +5,9 @@
  * Real: resolveArgs, the component's resources. Mocked: the Pulumi engine and AWS (scripts/mockRuntime.ts).
  */
 import { strict as assert } from "assert";
-import { ConfigError, DOCKER_SERVER_COMPUTE_TYPES, resolveArgs } from "../components/args";
+import { DOCKER_SERVER_COMPUTE_TYPES } from "../components/args";
+import { ConfigError } from "../components/problems";
+import { resolveArgs } from "../components/resolveArgs";
 import { CachedDockerBuild } from "../components/cachedDockerBuild";
 import { dockerServerProblems, projectDockerServer } from "../components/dockerServer";
 import { CONFIG_KEYS } from "../components/config";

@@ -6,7 +6,7 @@
  * repository's ARN (a region from the environment), and the project is never registered.
  */
 import { strict as assert } from "node:assert";
-import { ConfigError } from "../components/args";
+import { ConfigError } from "../components/problems";
 import { CachedDockerBuild } from "../components/cachedDockerBuild";
 import { ARM_COMPUTE_TYPES_BY_REGION, COMPUTE_TYPES_DOC, hostFactProblems, hostsOf } from "../components/hostFacts";
 import { findResources, installMocks, registrations, runProgram, settle } from "./helpers/mocks";

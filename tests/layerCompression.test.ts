@@ -1,9 +1,12 @@
 // layerCompression (components/layerCompression.ts): the value's check in resolveArgs, and the BuildKit options the
 // buildspec renders for each value. Pure functions, no mocks: resolveArgs, preludeValues and the buildspec object.
 import { strict as assert } from "assert";
-import { CachedDockerBuildArgs, ConfigError, resolveArgs } from "../components/args";
+import type { CachedDockerBuildArgs } from "../components/args";
+import { ConfigError } from "../components/problems";
+import { resolveArgs } from "../components/resolveArgs";
 import { buildspec, BuildspecOptions, preludeValues } from "../components/buildspec";
-import { cacheCompressionOptions, imageCompressionOptions, LAYER_COMPRESSIONS } from "../components/layerCompression";
+import { LAYER_COMPRESSIONS } from "../components/args";
+import { cacheCompressionOptions, imageCompressionOptions } from "../components/layerCompression";
 
 const REPO = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app";
 

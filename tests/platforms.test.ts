@@ -5,7 +5,8 @@
  */
 import { strict as assert } from "assert";
 import * as YAML from "yaml";
-import { ConfigError, resolveArgs } from "../components/args";
+import { ConfigError } from "../components/problems";
+import { resolveArgs } from "../components/resolveArgs";
 import { buildspec, buildspecYaml, BuildspecOptions, fragment, phaseFragments } from "../components/buildspec";
 import { CachedDockerBuild } from "../components/cachedDockerBuild";
 import { protectedTags } from "../components/ecr";

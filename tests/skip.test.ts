@@ -13,7 +13,7 @@ import { randomUUID } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { argProblems, resolveArgs } from "../components/args";
+import { argProblems, resolveArgs } from "../components/resolveArgs";
 import { buildspec, BuildspecOptions, phaseFragments } from "../components/buildspec";
 import { lifecyclePolicy } from "../components/lifecycle";
 import { FORCE_BUILD_VARIABLE, forceBuildHint, KEY_IMAGES_KEPT, KEY_TAG_PATTERN } from "../components/skip";

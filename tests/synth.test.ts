@@ -10,7 +10,7 @@ import * as path from "node:path";
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 import * as YAML from "yaml";
 import { buildspec, buildspecOptions } from "../components/buildspec";
-import { resolveArgs } from "../components/args";
+import { resolveArgs } from "../components/resolveArgs";
 import { parseArgs, report, synth } from "../scripts/synth";
 import { ACCOUNT } from "../scripts/mockRuntime";
 

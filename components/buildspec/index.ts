@@ -34,7 +34,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import type { ResolvedArgs } from "../args";
 import { builderSettings } from "../builderImage";
-import { cacheCompressionOptions, DEFAULT_LAYER_COMPRESSION, imageCompressionOptions } from "../layerCompression";
+import { cacheCompressionOptions, imageCompressionOptions, LAYER_COMPRESSION_DEFAULTS } from "../layerCompression";
 import { branchSlugMax } from "../branchCache";
 import { buildGraph, cachePlatforms, isEmulated, isNative, platformTag } from "../platforms";
 import { nativeBuildspec, platformPreludeValues } from "./batch";
@@ -329,7 +329,7 @@ export function preludeValues(o: BuildspecOptions): Record<string, PreludeValue>
     // layerCompression (../layerCompression.ts): the same compression options on the image's output and the registry
     // cache's export, so that the two name the same blobs and upload each once. `registry` only: the daemon's own builder (`inline`,
     // `pull`) pushes gzip whatever its output asks (measured, docs/decisions/layerTransfer.md).
-    const imageOpts = imageCompressionOptions(o.layerCompression ?? DEFAULT_LAYER_COMPRESSION)
+    const imageOpts = imageCompressionOptions(o.layerCompression ?? LAYER_COMPRESSION_DEFAULTS.layerCompression)
         .map((x) => `,${x}`)
         .join("");
     const perStrategy = {
@@ -374,7 +374,7 @@ export function preludeValues(o: BuildspecOptions): Record<string, PreludeValue>
                       "mode=max",
                       "image-manifest=true",
                       "oci-mediatypes=true",
-                      ...cacheCompressionOptions(o.layerCompression ?? DEFAULT_LAYER_COMPRESSION),
+                      ...cacheCompressionOptions(o.layerCompression ?? LAYER_COMPRESSION_DEFAULTS.layerCompression),
                   ].join(",")
                 : "",
         // The platforms with a cache of their own, `<cache ref>-<arch>` (emulated: cachePlatforms; caches.sh, probe.sh,

@@ -19,7 +19,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as YAML from "yaml";
 import { multiStage, singleStage } from "../../bench/dockerfile";
-import { DEFAULTS } from "../../components/args";
+import { DEFAULTS } from "../../components/resolveArgs";
 import { localBuilderImage } from "../../components/builderImage";
 import { componentBuildspec } from "../../local/component-buildspec";
 import type { LocalBuildResult } from "../../local/host";

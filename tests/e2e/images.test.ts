@@ -5,7 +5,7 @@
 // strategy (CodeBuild's docker-container builder, or the containerd-store mode where no BuildKit image can be had).
 // Real: Docker, BuildKit, the registry, the buildspec. Nothing is mocked.
 import { strict as assert } from "assert";
-import { resolveArgs } from "../../components/args";
+import { resolveArgs } from "../../components/resolveArgs";
 import { imagesFromConfig } from "../../components/images";
 import { chooseRegistryMode, RegistryMode, runScenario, ScenarioResult } from "../../local/scenario";
 import { imageComponentName } from "../../severalImages";

@@ -25,7 +25,7 @@ import * as dns from "dns";
 import * as YAML from "yaml";
 import type { CachedDockerBuildArgs } from "../../components/args";
 import { ensureBaseImage, BaseImage } from "../../local/base-image";
-import { DEFAULTS } from "../../components/args";
+import { DEFAULTS } from "../../components/resolveArgs";
 import { BUILDKIT_V0_32_2, localBuilderImage } from "../../components/builderImage";
 import { builderImageOf } from "../../local/buildkit-image";
 import { componentBuildspecYaml } from "../../local/component-buildspec";

@@ -3,7 +3,7 @@
  * docker-container builder, pushing to `123456789012.dkr.ecr.eu-west-1.amazonaws.com/app`, with `main` as both the
  * project's source version and its one trusted ref. A test file passes what its subject changes.
  */
-import { DEFAULTS } from "../../components/args";
+import { DEFAULTS } from "../../components/resolveArgs";
 import type { BuildspecOptions } from "../../components/buildspec";
 
 export const TEST_REPOSITORY_URL = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app";

@@ -22,7 +22,9 @@
 import { strict as assert } from "node:assert";
 import fc from "fast-check";
 import * as YAML from "yaml";
-import { CachedDockerBuildArgs, ConfigError, resolveArgs, ResolvedArgs } from "../../components/args";
+import { CachedDockerBuildArgs, ResolvedArgs } from "../../components/args";
+import { ConfigError } from "../../components/problems";
+import { resolveArgs } from "../../components/resolveArgs";
 import {
     BUILDER_NAME,
     buildspec,

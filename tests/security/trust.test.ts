@@ -15,7 +15,7 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { resolveArgs } from "../../components/args";
+import { resolveArgs } from "../../components/resolveArgs";
 import { buildspec, buildspecOptions, BuildspecOptions } from "../../components/buildspec";
 import { runBash } from "../helpers/bash";
 
