@@ -4,7 +4,7 @@
  *     npm run dashboard                       # runs a sequence of local builds, writes results/dashboard-events.jsonl and results/dashboard.svg
  *     npm run dashboard -- --from results/dashboard-events.jsonl   # only re-renders
  *
- * The builds are the component's own buildspec on the local stand-in (local/, one fresh Docker daemon per build,
+ * The builds are the component's own buildspec on the local stand-in (standIn/, one fresh Docker daemon per build,
  * inline strategy): cold, warm, a change, warm, a pull request, a failing build, another change, warm. The values
  * drawn are what the deployed metric filters would publish for those lines (`dataPoints`, the same patterns and
  * paths), one point per build instead of one per period; duration is the event's own `seconds.total` (CodeBuild's
@@ -15,9 +15,9 @@ import * as fs from "fs";
 import * as path from "path";
 import { MONITORING_DEFAULTS } from "../components/monitoring";
 import { BuildEvent, buildEvents, dataPoints, WIDGET_TITLES } from "../components/buildEvent";
-import { startLocalHost } from "../local/host";
-import { runScenario } from "../local/scenario";
-import { singleStage } from "./dockerfile";
+import { startLocalHost } from "../standIn/host";
+import { runScenario } from "../standIn/scenario";
+import { singleStage } from "../localBuild/dockerfile";
 import { vegaLiteSvg } from "./results";
 
 const RESULTS = path.join(__dirname, "..", "results");

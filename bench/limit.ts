@@ -6,7 +6,7 @@
  * {@link LIMIT_ROUND_TRIPS} of them.
  */
 import * as http from "http";
-import type { LocalRegistry } from "../local/registry";
+import type { LocalRegistry } from "../standIn/registry";
 
 /** Round-trips of a no-change rebuild at its floor: the login's token, the lookup (manifest HEAD), the tag (manifest PUT). */
 export const LIMIT_ROUND_TRIPS = 3;

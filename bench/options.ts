@@ -2,8 +2,8 @@
  * The bench's own flags that are pure to parse: which workloads to run, and the scale series' step counts. Shared
  * by bench/run.ts and its tests.
  */
-import { Flag, invalidValue } from "../local/flags";
-import { SCALE_STEPS, WORKLOADS, Workload, WorkloadName } from "./dockerfile";
+import { Flag, invalidValue } from "../localBuild/flags";
+import { SCALE_STEPS, WORKLOADS, Workload, WorkloadName } from "../localBuild/dockerfile";
 
 export const WORKLOAD_NAMES = [...(Object.keys(WORKLOADS) as WorkloadName[]), "custom"] as const;
 

@@ -2,13 +2,13 @@
  * The two-platform row of the benchmark (issue 10): the component's two-platform buildspec, run both ways in one run
  * on fresh local hosts against the local registry.
  *
- * - native: the batch (local/batch.ts): `build_amd64`, `build_arm64`, then `manifest`; cold, warm (no change) and a
+ * - native: the batch (standIn/batch.ts): `build_amd64`, `build_arm64`, then `manifest`; cold, warm (no change) and a
  *   change halfway, each platform with its own cache. Here the arm64 job runs under QEMU (no arm64 CPU on this
  *   machine); on CodeBuild it runs natively on ARM_CONTAINER, side by side with amd64.
  * - emulated: one build of both platforms (`platformMode: emulated`) on one host, the same three builds.
  *
  * The same Dockerfile for every build: FROM scratch, the platform's own static busybox, then `--steps` steps of
- * `--mb` MB of random data hashed `--rounds` times each (bench/dockerfile.ts's step); the change is in the middle
+ * `--mb` MB of random data hashed `--rounds` times each (localBuild/dockerfile.ts's step); the change is in the middle
  * step. Writes results/platforms.json and results/platforms.md.
  *
  *   npm run bench:platforms -- --steps 4 --mb 2 --rounds 10
@@ -18,14 +18,14 @@ import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import type { CachedDockerBuildArgs } from "../components/args";
-import { runBatch } from "../local/batch";
-import { builderImageOf } from "../local/buildkit-image";
-import { componentBuildspecYaml } from "../local/component-buildspec";
-import { arm64Busybox, ensureArm64Emulation } from "../local/emulation";
-import { LocalHost, LocalBuildResult, runLocalBuild, startLocalHost } from "../local/host";
-import type { Buildspec } from "../local/runner";
-import { localArgs } from "../local/scenario";
-import { stepCommand } from "./dockerfile";
+import { runBatch } from "../standIn/batch";
+import { builderImageOf } from "../standIn/buildkitImage";
+import { componentBuildspecYaml } from "../standIn/componentBuildspec";
+import { arm64Busybox, ensureArm64Emulation } from "../standIn/emulation";
+import { LocalHost, LocalBuildResult, runLocalBuild, startLocalHost } from "../standIn/host";
+import type { Buildspec } from "../standIn/runner";
+import { localArgs } from "../standIn/scenario";
+import { stepCommand } from "../localBuild/dockerfile";
 
 const ROUNDS = ["cold", "warm", "change"] as const;
 type Round = (typeof ROUNDS)[number];

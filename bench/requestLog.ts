@@ -9,7 +9,7 @@
  */
 import * as http from "http";
 import * as net from "net";
-import type { ByteCounters, LocalRegistry } from "../local/registry";
+import type { ByteCounters, LocalRegistry } from "../standIn/registry";
 
 /** What a request addressed, from its method and path (the distribution API's routes). */
 export type RequestKind =

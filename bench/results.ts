@@ -6,9 +6,17 @@
  * build of the same strategy and workload (main table), warm without skip on the light workload (main table), and
  * `registry` change against `inline` change at the scale series' largest step count (its mean of four change builds).
  */
-import { builderStart, ExperimentConfig, overheadShare, ratioToCold, RUN_PLAN, RunName, RunRecord } from "./experiment";
-import { registryVsInlineChange, scaleRows } from "./scale-rows";
-import type { Workload } from "./dockerfile";
+import {
+    builderStart,
+    ExperimentConfig,
+    overheadShare,
+    ratioToCold,
+    RUN_PLAN,
+    RunName,
+    RunRecord,
+} from "../localBuild/experiment";
+import { registryVsInlineChange, scaleRows } from "./scaleRows";
+import type { Workload } from "../localBuild/dockerfile";
 import type { RegistryLimit } from "./limit";
 
 /** The original write-up's numbers (CodeBuild, amazonlinux2 standard 3.0 image, almost 5 GB). */
@@ -153,7 +161,7 @@ export function markdown(res: BenchResults): string {
             (w) =>
                 `Workload${w.name ? ` \`${w.name}\`` : ""}: ${w.description} of random data per step (image ≈ ${w.steps * w.mbPerStep} MB); the change is at step ${Math.ceil(w.steps / 2)}.`,
         ),
-        `Every build runs on a fresh Docker host; only the registry survives between builds. The runs, in this order (bench/experiment.ts RUN_PLAN; skip applies to \`inline\` and \`registry\`, \`pull\` never skips and has no \`warm, skip on\`):`,
+        `Every build runs on a fresh Docker host; only the registry survives between builds. The runs, in this order (localBuild/experiment.ts RUN_PLAN; skip applies to \`inline\` and \`registry\`, \`pull\` never skips and has no \`warm, skip on\`):`,
         ...runsInTable(res.records).map((run) => `- \`${run}\`: ${RUN_PLAN[run].doc}.`),
         ...(res.limit
             ? [

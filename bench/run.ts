@@ -8,7 +8,7 @@
  * export's own time, the share of each build that is not Dockerfile work and how far a no-change rebuild is from
  * its floor (a few registry round-trips, measured: bench/limit.ts).
  *
- * The runs measure what a user gets by default (bench/experiment.ts RUN_PLAN, mainRuns): for `inline` and `registry`
+ * The runs measure what a user gets by default (localBuild/experiment.ts RUN_PLAN, mainRuns): for `inline` and `registry`
  * (components/skip.ts SKIP_STRATEGIES) `cold` and `change` run with skipUnchanged on, the component's default (key
  * misses, so they build); `warm` with it off (the engine's no-change rebuild); `warm, skip on` with it on, after
  * `warm`, and it must be skipped (the bench fails if a build skips or builds against the plan). `pull` never skips:
@@ -19,7 +19,7 @@
  * Opt-in sections (bench/section.ts), after the main table:
  * - `--scale`: the light workload at 12, 24, 48 and 96 steps per strategy, four change builds each (bench/scale.ts,
  *   chart bench-scale.svg); `--scale-steps 4,8` runs it small, for a smoke test;
- * - `--docker-server`: CodeBuild's Docker server modelled, beside inline and registry (bench/docker-server.ts).
+ * - `--docker-server`: CodeBuild's Docker server modelled, beside inline and registry (bench/dockerServer.ts).
  * Writes bench.json, bench.md, bench.svg (and bench-<section>.svg) to `--out` (default results/). Numbers are ratios to the cold build of
  * the same strategy and workload in the same run, because this machine is shared and noisy.
  *
@@ -32,8 +32,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type { CacheStrategy } from "../components/args";
-import { startLocalHost } from "../local/host";
-import { chooseRegistryMode, RegistryMode, registryModeSetInEnv } from "../local/scenario";
+import { startLocalHost } from "../standIn/host";
+import { chooseRegistryMode, RegistryMode, registryModeSetInEnv } from "../standIn/scenario";
 import {
     booleanFlag,
     Command,
@@ -45,7 +45,7 @@ import {
     strategyFlag,
     text,
     wholeNumber,
-} from "../local/flags";
+} from "../localBuild/flags";
 import {
     changeStep,
     mainRuns,
@@ -54,12 +54,12 @@ import {
     RunRecord,
     summaryTable,
     workShareAfterChange,
-} from "./experiment";
+} from "../localBuild/experiment";
 import { BenchResults, chartSvg, issue12Targets, markdown, ORIGINAL, TARGETS, verdicts } from "./results";
 import { scaleStepsFlag, selectedWorkloads, workloadFlag } from "./options";
 import { measureRegistryLimit } from "./limit";
 import { scaleSection } from "./scale";
-import { dockerServerSection } from "./docker-server";
+import { dockerServerSection } from "./dockerServer";
 import type { BenchContext, BenchSection, SectionResult } from "./section";
 
 const flags = {

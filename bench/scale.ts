@@ -2,19 +2,19 @@
  * The scale series (`npm run bench -- --scale`): the light workload at 12, 24, 48 and 96 steps (the same work per
  * step, the change halfway; `--scale-steps` picks other counts, e.g. small ones for a smoke test), for each strategy
  * on CodeBuild's path (`registry` on the `docker-container` builder). Runs per step count: cold, warm and four change
- * builds (bench/experiment.ts SCALE_RUNS, with RUN_PLAN's `skipUnchanged`: on for cold and the changes of the
- * strategies that skip, off for warm). The change time is the mean of the four change builds (bench/scale-rows.ts),
+ * builds (localBuild/experiment.ts SCALE_RUNS, with RUN_PLAN's `skipUnchanged`: on for cold and the changes of the
+ * strategies that skip, off for warm). The change time is the mean of the four change builds (bench/scaleRows.ts),
  * all shown. It shows how fixed costs per step and the `registry` export grow with the layer count. Chart:
  * bench-scale.svg.
  */
-import { runExperiment, RunRecord, SCALE_RUNS } from "./experiment";
-import { SCALE_STEPS, scaleWorkload } from "./dockerfile";
+import { runExperiment, RunRecord, SCALE_RUNS } from "../localBuild/experiment";
+import { SCALE_STEPS, scaleWorkload } from "../localBuild/dockerfile";
 import { TARGETS, vegaLiteSvg } from "./results";
-import { registryVsInlineChange, ScaleRow, scaleRows } from "./scale-rows";
+import { registryVsInlineChange, ScaleRow, scaleRows } from "./scaleRows";
 import type { BenchContext, BenchSection, SectionResult } from "./section";
 
-export { mean, registryVsInlineChange, scaleRows } from "./scale-rows";
-export type { ScaleRow } from "./scale-rows";
+export { mean, registryVsInlineChange, scaleRows } from "./scaleRows";
+export type { ScaleRow } from "./scaleRows";
 
 const f1 = (x: number | undefined) => (x === undefined ? "" : x.toFixed(1));
 

@@ -2,12 +2,12 @@
  * A part of `npm run bench`: a set of builds with its own records, table and (optionally) chart. bench/run.ts runs
  * the sections that are switched on, in order, on one local host, and writes each one's Markdown under the main
  * table. A new measurement (e.g. the two-platform row) is a new section, added to `sections` in run.ts. (The skip
- * row is not a section: `warm, skip on` is a run of the main table, bench/experiment.ts RUN_PLAN.)
+ * row is not a section: `warm, skip on` is a run of the main table, localBuild/experiment.ts RUN_PLAN.)
  */
 import type { CacheStrategy } from "../components/args";
-import type { LocalHost } from "../local/host";
-import type { RegistryMode } from "../local/scenario";
-import type { Progress, RunRecord } from "./experiment";
+import type { LocalHost } from "../standIn/host";
+import type { RegistryMode } from "../standIn/scenario";
+import type { Progress, RunRecord } from "../localBuild/experiment";
 
 export interface BenchContext {
     readonly host: LocalHost;

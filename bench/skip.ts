@@ -7,7 +7,7 @@
  *
  * `npm run bench` measures the same (`warm, skip on`, after `warm`) in its main table, in the same run as the cold
  * build, on both workloads, with issue 12's target lines: that is the table of record. This command reuses its code
- * (bench/experiment.ts runExperiment with the runs `cold` and `warm, skip on`, RUN_PLAN's arguments).
+ * (localBuild/experiment.ts runExperiment with the runs `cold` and `warm, skip on`, RUN_PLAN's arguments).
  *
  *   npm run bench:skip                                          # the bench's default workload, both strategies
  *   npm run bench:skip -- --steps 4 --mb 1 --rounds 1           # small
@@ -18,12 +18,12 @@ import * as fs from "fs";
 import * as path from "path";
 import type { CacheStrategy } from "../components/args";
 import { SKIP_STRATEGIES } from "../components/skip";
-import type { LocalHost } from "../local/host";
-import { startLocalHost } from "../local/host";
-import { Command, mbFlag, roundsFlag, runCommand, stepsFlag, strategyFlag, text } from "../local/flags";
-import { chooseRegistryMode, RegistryMode } from "../local/scenario";
-import type { ExperimentConfig, RunName } from "./experiment";
-import { runExperiment, RunRecord } from "./experiment";
+import type { LocalHost } from "../standIn/host";
+import { startLocalHost } from "../standIn/host";
+import { Command, mbFlag, roundsFlag, runCommand, stepsFlag, strategyFlag, text } from "../localBuild/flags";
+import { chooseRegistryMode, RegistryMode } from "../standIn/scenario";
+import type { ExperimentConfig, RunName } from "../localBuild/experiment";
+import { runExperiment, RunRecord } from "../localBuild/experiment";
 
 /** The runs of this command: a cold build, then the no-change rebuild that must be skipped. */
 export const SKIP_RUNS: readonly RunName[] = ["cold", "warm, skip on"];

@@ -20,11 +20,11 @@ import * as os from "os";
 import * as path from "path";
 import type { CacheStrategy } from "../components/args";
 import type { LayerCompression } from "../components/args";
-import { startLocalHost, LocalHost } from "../local/host";
-import { runScenario, ScenarioResult } from "../local/scenario";
-import { booleanFlag, Command, invalidValue, runCommand, text } from "../local/flags";
-import { singleStage, StepData, WORKLOADS } from "./dockerfile";
-import { recordOf, skipMismatch, skippedOf } from "./experiment";
+import { startLocalHost, LocalHost } from "../standIn/host";
+import { runScenario, ScenarioResult } from "../standIn/scenario";
+import { booleanFlag, Command, invalidValue, runCommand, text } from "../localBuild/flags";
+import { singleStage, StepData, WORKLOADS } from "../localBuild/dockerfile";
+import { recordOf, skipMismatch, skippedOf } from "../localBuild/experiment";
 import { LoggedRegistry, startRequestLog, uploadSummary } from "./requestLog";
 import {
     Descriptor,

@@ -3,7 +3,8 @@ export * from "./problems";
 export * from "./resolveArgs";
 export { CachedDockerBuild, TYPE_TOKEN } from "./cachedDockerBuild";
 export { argsFromConfig, CONFIG_KEYS, type ConfigKey, unknownConfigKeys } from "./config";
-export { buildspec, buildspecYaml, cacheRefs, shellWord } from "./buildspec";
+export { cacheRefs, shellWord } from "./buildspec";
+export { buildspec, buildspecYaml } from "./buildspec/render";
 export { lifecyclePolicy, upstreamCacheLifecyclePolicy } from "./lifecycle";
 export { builderImageSources, builderSettings, localBuilderImage } from "./builderImage";
 export {

@@ -1,10 +1,10 @@
 /**
  * `npm run golden`: rewrites the golden files, the rendered buildspec of every variant in `buildspecVariants.ts`,
- * under `tests/golden/`. `tests/buildspec.test.ts` fails while they differ from what the code renders; review
+ * under `tests/golden/`. `tests/components/buildspec/golden.test.ts` fails while they differ from what the code renders; review
  * the diff (`git diff tests/golden`) before committing it.
  */
 import * as fs from "fs";
-import { buildspecYaml } from "../components/buildspec";
+import { buildspecYaml } from "../components/buildspec/render";
 import { GOLDEN_DIR, goldenFile, VARIANTS } from "./buildspecVariants";
 
 fs.mkdirSync(GOLDEN_DIR, { recursive: true });

@@ -1,7 +1,7 @@
 /**
  * The one mock runtime of this repository: every test that runs the program, the component or the consumer
  * example under `pulumi.runtime.setMocks` uses it, and so do two tools: `npm run synth` (scripts/synth.ts), the
- * offline review, and `local/component-buildspec.ts`, which renders the component's buildspec for the local
+ * offline review, and `standIn/componentBuildspec.ts`, which renders the component's buildspec for the local
  * stand-in. It lives here, beside the tools, so that no tool imports the tests; the tests import it from here.
  *
  * - `installMocks()` installs mocks whose `newResource` records every registration and returns realistic

@@ -1,7 +1,7 @@
 /**
  * The committed package schema (`schema.json`): what `pulumi package add` consumers get, generated in-process
  * from the TypeScript (no CLI), formatted the way Prettier checks it. `npm run schema` rewrites it;
- * `tests/schema.test.ts` fails while it differs from what the code generates, so an API change shows as its diff.
+ * `tests/scripts/schema.test.ts` fails while it differs from what the code generates, so an API change shows as its diff.
  */
 import * as path from "path";
 import * as prettier from "prettier";

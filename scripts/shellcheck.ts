@@ -16,7 +16,8 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { buildspec, FRAGMENTS, fragment, phaseFragments } from "../components/buildspec";
+import { FRAGMENTS, fragment, phaseFragments } from "../components/buildspec";
+import { buildspec } from "../components/buildspec/render";
 import { VARIANTS } from "./buildspecVariants";
 
 function has(program: string): boolean {
@@ -59,7 +60,7 @@ function shellcheck(files: string[], exclude: string[] = []): boolean {
 
 /**
  * Off for rendered commands: they fire on the prelude's data, quoted by `shellWord`, whose output is
- * property-tested to be exactly the value in bash (tests/buildspec.test.ts, tests/security/injection.test.ts).
+ * property-tested to be exactly the value in bash (tests/components/buildspec/shape.test.ts, tests/security/injection.test.ts).
  * - SC2054 "use spaces, not commas, to separate array elements": `CACHE_FROM=(--cache-from type=registry,ref=…)`,
  *   whose commas are part of one flag value;
  * - SC2016 "expressions don't expand in single quotes": a build arg holding `$HOME` must stay literal.

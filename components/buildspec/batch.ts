@@ -14,8 +14,18 @@
  * So a job's commands see exactly the values a single-platform buildspec of its platform and tags would give them.
  */
 import type { BuildspecOptions, Buildspec, FragmentName, PreludeValue } from "./index";
-import { command, header, marker, phaseFragments, prelude, preludeValues, fragment, shellWord } from "./index";
-import { buildGraph, isEmulated, jobOf, MANIFEST_JOB, Platform, platformTag, PLATFORM_DEFAULTS } from "../platforms";
+import {
+    command,
+    header,
+    marker,
+    phaseFragments,
+    platformPreludeValues,
+    prelude,
+    preludeValues,
+    fragment,
+    shellWord,
+} from "./index";
+import { buildGraph, jobOf, MANIFEST_JOB, Platform, platformTag, PLATFORM_DEFAULTS } from "../platforms";
 
 /** The fragments every job runs unchanged; `manifest` runs in the manifest job only, the rest in platform jobs only. */
 const EVERY_JOB: readonly FragmentName[] = ["platform", "trust", "retry", "login"];
@@ -42,27 +52,6 @@ export function jobValues(o: BuildspecOptions, platform: Platform): Record<strin
         ...values,
         ...platformPreludeValues(o).values,
         BUILD_FLAGS: [...(values.BUILD_FLAGS as readonly string[]), "--platform", platform],
-    };
-}
-
-/**
- * The platform values every buildspec's prelude may take: the platforms, their jobs and the refs their jobs push
- * (read by `platform.sh` and `manifest.sh`), and the flags of an emulated build of both platforms.
- */
-export function platformPreludeValues(
-    o: Pick<BuildspecOptions, "repositoryUrl" | "imageTag"> & Partial<BuildspecOptions>,
-): {
-    values: Record<string, PreludeValue>;
-    platformFlags: string[];
-} {
-    const platforms = o.platforms ?? PLATFORM_DEFAULTS.platforms;
-    return {
-        values: {
-            PLATFORMS: [...platforms],
-            PLATFORM_JOBS: platforms.map(jobOf),
-            PLATFORM_REFS: platforms.map((p) => `${o.repositoryUrl}:${platformTag(o.imageTag, p)}`),
-        },
-        platformFlags: isEmulated(o) ? ["--platform", platforms.join(",")] : [],
     };
 }
 

@@ -12,7 +12,7 @@
 # It is skipped when every step came from the cache in ECR and that cache is this build's own (CACHE_FOUND, probe.sh: a
 # branch's first build, whose hits came from the default branch's cache, still writes its own): it is already complete, and exporting it
 # again costs BuildKit time on every lazy layer for nothing, growing faster than the layer count
-# (moby/buildkit#2184; bench/export-cost.ts measured 0.8 s at 24 steps and 2.3 s at 48 on the docker-container
+# (moby/buildkit#2184; bench/exportCost.ts measured 0.8 s at 24 steps and 2.3 s at 48 on the docker-container
 # builder, about doubling a warm build, and 3.6 s / 20 s on the daemon's builder with the containerd store).
 # report.sh's count is exact (a hit downloaded as DONE counts), so the skip fires exactly on a full hit. After a build
 # that took more than one attempt it always exports: the count is then of the last attempt, whose hits include what

@@ -31,13 +31,11 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import * as YAML from "yaml";
 import type { ResolvedArgs } from "../args";
 import { builderSettings } from "../builderImage";
 import { cacheCompressionOptions, imageCompressionOptions, LAYER_COMPRESSION_DEFAULTS } from "../layerCompression";
 import { branchSlugMax } from "../branchCache";
-import { buildGraph, cachePlatforms, isEmulated, isNative, platformTag } from "../platforms";
-import { nativeBuildspec, platformPreludeValues } from "./batch";
+import { buildGraph, cachePlatforms, isEmulated, isNative, jobOf, PLATFORM_DEFAULTS, platformTag } from "../platforms";
 
 /** The resolved arguments the buildspec reads. */
 const FROM_ARGS = [
@@ -283,6 +281,27 @@ export function fullRef(ref: string): string {
 
 /** A prelude value: one word, or the elements of a bash array. */
 export type PreludeValue = string | readonly string[];
+
+/**
+ * The platform values every buildspec's prelude may take: the platforms, their jobs and the refs their jobs push
+ * (read by `platform.sh` and `manifest.sh`), and the flags of an emulated build of both platforms.
+ */
+export function platformPreludeValues(
+    o: Pick<BuildspecOptions, "repositoryUrl" | "imageTag"> & Partial<BuildspecOptions>,
+): {
+    values: Record<string, PreludeValue>;
+    platformFlags: string[];
+} {
+    const platforms = o.platforms ?? PLATFORM_DEFAULTS.platforms;
+    return {
+        values: {
+            PLATFORMS: [...platforms],
+            PLATFORM_JOBS: platforms.map(jobOf),
+            PLATFORM_REFS: platforms.map((p) => `${o.repositoryUrl}:${platformTag(o.imageTag, p)}`),
+        },
+        platformFlags: isEmulated(o) ? ["--platform", platforms.join(",")] : [],
+    };
+}
 
 /**
  * Every value a fragment may take from the prelude (a command's prelude holds only those its fragment declares).
@@ -532,13 +551,13 @@ export function buildspecOptions(a: ResolvedArgs, repositoryUrl: string, region:
     return { ...picked, repositoryUrl, region };
 }
 
-/** The buildspec object for the given options. */
-export function buildspec(o: BuildspecOptions): Buildspec {
+/**
+ * The buildspec object of one platform (or two emulated) for the given options; two platforms built natively get
+ * batch.ts's. `render.ts`'s `buildspec` picks between them.
+ */
+export function onePlatformBuildspec(o: BuildspecOptions): Buildspec {
     if (o.trustedRefs.length === 0) {
         throw new Error("The buildspec needs at least one trusted ref (trustedRefs is empty)");
-    }
-    if (isNative(o)) {
-        return nativeBuildspec(o);
     }
     const values = preludeValues(o);
     const phases = phaseFragments(o);
@@ -555,9 +574,4 @@ export function buildspec(o: BuildspecOptions): Buildspec {
             post_build: { commands: commands(phases.post_build) },
         },
     };
-}
-
-/** The buildspec as YAML, the text of the S3 object CodeBuild reads (`../buildspecObject.ts`). */
-export function buildspecYaml(o: BuildspecOptions): string {
-    return YAML.stringify(buildspec(o), { lineWidth: 0 });
 }

@@ -10,9 +10,9 @@
 // 4. a tag push writes only if the tag is listed in trustedRefs.
 import { strict as assert } from "assert";
 import type { CachedDockerBuildArgs } from "../../components/args";
-import type { LocalBuildResult } from "../../local/host";
-import type { ScenarioResult } from "../../local/scenario";
-import { singleStage } from "../../bench/dockerfile";
+import type { LocalBuildResult } from "../../standIn/host";
+import type { ScenarioResult } from "../../standIn/scenario";
+import { singleStage } from "../../localBuild/dockerfile";
 import { branchPush, BuildEvent, expectedBranchTag, pullRequest, tagPush } from "../helpers/events";
 import { componentBuild, printed, ready, REGISTRY, SharedHost, SMALL, why } from "./helpers";
 

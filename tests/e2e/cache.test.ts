@@ -1,5 +1,5 @@
 // End-to-end tests of the layer cache: the component's own buildspec (rendered under Pulumi mocks by
-// local/scenario.ts) runs on a brand-new Docker daemon per build, like a fresh CodeBuild host, against a
+// standIn/scenario.ts) runs on a brand-new Docker daemon per build, like a fresh CodeBuild host, against a
 // real registry with a login on 127.0.0.1 playing ECR. What a build did is read from the structured
 // result (phases, BuildKit's per-step CACHED/DONE, bytes through the registry), from the lines the
 // buildspec printed, and from the registry's HTTP API (tags, manifest digests before and after).
@@ -8,7 +8,7 @@
 // each test uses its own repositories, so caches never interfere.
 //
 // Every `registry` scenario runs on CodeBuild's path: the `docker-container` builder, from the BuildKit
-// image each fresh host gets (local/buildkit-image.ts). Where no such image can be had, those tests are
+// image each fresh host gets (standIn/buildkitImage.ts). Where no such image can be had, those tests are
 // PENDING, with the reason printed. The daemon's own builder on the containerd store (the documented
 // alternative, `CBCACHE_LOCAL_REGISTRY_MODE=containerd-store`) keeps the scenarios that cover what the
 // container path doesn't: 1 (cold/warm: the mode `npm run local-build` falls back to works, and
@@ -18,13 +18,13 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as YAML from "yaml";
-import { multiStage, singleStage } from "../../bench/dockerfile";
+import { multiStage, singleStage } from "../../localBuild/dockerfile";
 import { DEFAULTS } from "../../components/resolveArgs";
 import { localBuilderImage } from "../../components/builderImage";
-import { componentBuildspec } from "../../local/component-buildspec";
-import type { LocalBuildResult } from "../../local/host";
-import type { Buildspec } from "../../local/runner";
-import { localArgs, ScenarioResult, runSpecOnDockerfile } from "../../local/scenario";
+import { componentBuildspec } from "../../standIn/componentBuildspec";
+import type { LocalBuildResult } from "../../standIn/host";
+import type { Buildspec } from "../../standIn/runner";
+import { localArgs, ScenarioResult, runSpecOnDockerfile } from "../../standIn/scenario";
 import { flagValues, parseShell } from "../helpers/shell";
 import {
     BuildOptions,

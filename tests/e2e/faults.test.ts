@@ -1,5 +1,5 @@
 // End-to-end tests of the retries for transient registry errors (issue 14): the component's own buildspec on a
-// fresh Docker host per build, against the local registry with its fault-injecting front (local/faults.ts)
+// fresh Docker host per build, against the local registry with its fault-injecting front (standIn/faults.ts)
 // switched on and off between the builds of one scenario. What a build did is read from its structured result,
 // the lines the buildspec printed, the front's own count of the faults it injected, and the registry's HTTP API
 // (tags and digests before and after), which bypasses the front.
@@ -15,12 +15,12 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { singleStage } from "../../bench/dockerfile";
+import { singleStage } from "../../localBuild/dockerfile";
 import { RETRY_DELAYS_SECONDS } from "../../components/buildspec";
-import type { FaultPlan } from "../../local/faults";
-import type { LocalBuildResult } from "../../local/host";
-import { cacheHits, retryCost } from "../../local/reliability";
-import type { ScenarioResult } from "../../local/scenario";
+import type { FaultPlan } from "../../standIn/faults";
+import type { LocalBuildResult } from "../../standIn/host";
+import { cacheHits, retryCost } from "../../bench/reliability";
+import type { ScenarioResult } from "../../standIn/scenario";
 import {
     BuildOptions,
     componentBuild,

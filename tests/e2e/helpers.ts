@@ -4,9 +4,9 @@
 // shown when an assertion fails; the one LocalHost a suite shares (SharedHost) and the quiet component build the
 // suites run on it (componentBuild).
 import type { CacheStrategy } from "../../components/args";
-import { LocalBuildResult, LocalHost, startLocalHost } from "../../local/host";
-import { RegistryMode, runScenario, ScenarioOptions, ScenarioResult } from "../../local/scenario";
-import { RegistryApi } from "./registry-api";
+import { LocalBuildResult, LocalHost, startLocalHost } from "../../standIn/host";
+import { RegistryMode, runScenario, ScenarioOptions, ScenarioResult } from "../../standIn/scenario";
+import { RegistryApi } from "./registryApi";
 
 /** Docker daemons need root; `CBCACHE_LOCAL_SKIP_DOCKER` turns the e2e suites off on purpose. */
 export const canRunDocker = process.getuid?.() === 0 && !process.env.CBCACHE_LOCAL_SKIP_DOCKER;

@@ -1,13 +1,13 @@
 // Issue #10, point 3: two images in one stack build independently. The images come from an `images` config map
 // through the program's own code (imagesFromConfig: each entry's args; resolveArgs: each image's repository name,
 // docker-cache-<image>-e2e), and each runs its component's real buildspec on a fresh Docker daemon against one local
-// registry (local/scenario.ts). One Dockerfile with two target stages, `api` and `worker`, each an image. Registry
+// registry (standIn/scenario.ts). One Dockerfile with two target stages, `api` and `worker`, each an image. Registry
 // strategy (CodeBuild's docker-container builder, or the containerd-store mode where no BuildKit image can be had).
 // Real: Docker, BuildKit, the registry, the buildspec. Nothing is mocked.
 import { strict as assert } from "assert";
 import { resolveArgs } from "../../components/resolveArgs";
 import { imagesFromConfig } from "../../components/images";
-import { chooseRegistryMode, RegistryMode, runScenario, ScenarioResult } from "../../local/scenario";
+import { chooseRegistryMode, RegistryMode, runScenario, ScenarioResult } from "../../standIn/scenario";
 import { imageComponentName } from "../../severalImages";
 import { ready, SharedHost } from "./helpers";
 

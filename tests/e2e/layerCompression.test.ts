@@ -9,10 +9,10 @@
 // 2. warm, on a fresh host: every step is a hit from that cache, and no layer is downloaded;
 // 3. a fresh dockerd (the stand-in's, 28.5 as on CodeBuild's images) pulls the image: Docker reads zstd layers.
 import { strict as assert } from "assert";
-import { singleStage } from "../../bench/dockerfile";
-import type { LocalBuildResult } from "../../local/host";
-import { runSpecOnDockerfile } from "../../local/scenario";
-import type { Buildspec } from "../../local/runner";
+import { singleStage } from "../../localBuild/dockerfile";
+import type { LocalBuildResult } from "../../standIn/host";
+import { runSpecOnDockerfile } from "../../standIn/scenario";
+import type { Buildspec } from "../../standIn/runner";
 import { componentBuild, ready, REGISTRY, SharedHost, SMALL, why } from "./helpers";
 
 const REPO = "e2e/zstd-registry";

@@ -1,14 +1,14 @@
 // Issue #11 end to end: the deployed metric filters, applied to real build logs. The component's own buildspec runs
-// on a fresh Docker daemon per build against the local registry (local/, as in cache.test.ts); each build's output
+// on a fresh Docker daemon per build against the local registry (standIn/, as in cache.test.ts); each build's output
 // lines are its log events, as CloudWatch Logs would get them from CodeBuild. The filters' patterns and value paths
 // (components/buildEvent.ts: the same objects monitoring.ts deploys) are evaluated on every line, and what they
 // publish is compared with what the stand-in measured on its own (BuildKit's CACHED/DONE per step, bytes through
 // the registry). Inline strategy: it needs no BuildKit image, so it runs wherever Docker does.
 import { strict as assert } from "assert";
 import Ajv from "ajv";
-import { singleStage } from "../../bench/dockerfile";
+import { singleStage } from "../../localBuild/dockerfile";
 import { BUILD_EVENT_SCHEMA, buildEvents, dataPoints, METRIC_FILTERS } from "../../components/buildEvent";
-import { runScenario, ScenarioResult } from "../../local/scenario";
+import { runScenario, ScenarioResult } from "../../standIn/scenario";
 import { ready, REGISTRY, SharedHost } from "./helpers";
 
 /** A build's log events: every line the buildspec's commands printed (the stand-in's own lines left out). */

@@ -1,22 +1,22 @@
 // Two architectures on the local build host (issue 10): the component's real two-platform buildspec, its build
-// graph run job by job in dependency order (local/batch.ts), each job on a fresh Docker host, against the local
+// graph run job by job in dependency order (standIn/batch.ts), each job on a fresh Docker host, against the local
 // registry. Real: dockerd, BuildKit's docker-container builder, the registry, QEMU. The arm64 job's steps run under
-// QEMU emulation here (local/emulation.ts: no arm64 host on this machine); on CodeBuild it runs natively on an
+// QEMU emulation here (standIn/emulation.ts: no arm64 host on this machine); on CodeBuild it runs natively on an
 // ARM_CONTAINER host. Kept small, because emulation is slow: three steps on a busybox base image made locally for
-// both platforms (Debian's busybox-static for amd64 and for arm64, local/emulation.ts), joined in one index.
+// both platforms (Debian's busybox-static for amd64 and for arm64, standIn/emulation.ts), joined in one index.
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
-import { componentBuildspecYaml } from "../../local/component-buildspec";
-import { runBatch } from "../../local/batch";
-import { builderImageOf } from "../../local/buildkit-image";
-import { ensureArm64Emulation, ensureTwoPlatformBaseImage } from "../../local/emulation";
-import { LocalBuildResult, LocalHost, runLocalBuild, startLocalHost } from "../../local/host";
-import type { Buildspec } from "../../local/runner";
-import { localArgs } from "../../local/scenario";
-import { RegistryApi } from "./registry-api";
+import { componentBuildspecYaml } from "../../standIn/componentBuildspec";
+import { runBatch } from "../../standIn/batch";
+import { builderImageOf } from "../../standIn/buildkitImage";
+import { ensureArm64Emulation, ensureTwoPlatformBaseImage } from "../../standIn/emulation";
+import { LocalBuildResult, LocalHost, runLocalBuild, startLocalHost } from "../../standIn/host";
+import type { Buildspec } from "../../standIn/runner";
+import { localArgs } from "../../standIn/scenario";
+import { RegistryApi } from "./registryApi";
 
 const canRunDocker = process.getuid?.() === 0 && !process.env.CBCACHE_LOCAL_SKIP_DOCKER;
 

@@ -5,16 +5,16 @@
 // counters (blob GETs, bytes pulled).
 //
 // Small on purpose: one 1 MB step. One LocalHost for the whole file; each test has its own repositories.
-import { IN_BUILD_EXPORT_LINE } from "../../bench/experiment";
+import { IN_BUILD_EXPORT_LINE } from "../../localBuild/experiment";
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type { CacheStrategy, CachedDockerBuildArgs } from "../../components/args";
-import { builderImageOf } from "../../local/buildkit-image";
-import { componentBuildspec } from "../../local/component-buildspec";
-import { LocalBuildResult, runLocalBuild } from "../../local/host";
-import { localArgs, SCENARIO_DOCKERFILE_DIR } from "../../local/scenario";
+import { builderImageOf } from "../../standIn/buildkitImage";
+import { componentBuildspec } from "../../standIn/componentBuildspec";
+import { LocalBuildResult, runLocalBuild } from "../../standIn/host";
+import { localArgs, SCENARIO_DOCKERFILE_DIR } from "../../standIn/scenario";
 import { ready, REGISTRY, SharedHost } from "./helpers";
 
 const shared = new SharedHost();

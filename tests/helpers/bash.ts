@@ -88,7 +88,7 @@ export interface PhasesRun extends BashRun {
  * transitions"), given each phase's commands (a buildspec's `phases` will do): each command is sourced from a file of its own; a failing command ends its phase; a failure
  * in pre_build skips build and post_build; a failure in build still runs post_build, with
  * `CODEBUILD_BUILD_SUCCEEDING=0` (1 otherwise). A command that makes the shell exit (a declared input missing,
- * `${NAME:?…}`) ends the run there. This is the local stand-in's semantics (local/runner.ts) without its
+ * `${NAME:?…}`) ends the run there. This is the local stand-in's semantics (standIn/runner.ts) without its
  * daemon, output attribution or shell restarts.
  */
 export function runPhases(

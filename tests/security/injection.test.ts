@@ -27,10 +27,8 @@ import { ConfigError } from "../../components/problems";
 import { resolveArgs } from "../../components/resolveArgs";
 import {
     BUILDER_NAME,
-    buildspec,
     BuildspecOptions,
     buildspecOptions,
-    buildspecYaml,
     fragment,
     FragmentName,
     header,
@@ -39,6 +37,7 @@ import {
     phaseFragments,
     shellWord,
 } from "../../components/buildspec";
+import { buildspec, buildspecYaml } from "../../components/buildspec/render";
 import { builderImageSources, localBuilderImage } from "../../components/builderImage";
 import { runPhases } from "../helpers/bash";
 import { parseShell } from "../helpers/shell";
@@ -398,7 +397,7 @@ function expectedWriteFlags(o: BuildspecOptions): string[] {
             return ["--cache-to", "type=inline", "--tag", image, "--push"];
         case "registry":
             // The cache is exported by the separate export command (expectedExportArgv).
-            return ["--output", `type=image,name=${image},push=true,store=false`];
+            return ["--output", `type=image,name=${image},push=true,store=false,compression=gzip,force-compression=true`];
         case "pull":
             return ["--tag", image, "--push"];
     }
@@ -427,7 +426,7 @@ function expectedExportArgv(o: BuildspecOptions): string[] {
         "--cache-from",
         `type=registry,ref=${o.repositoryUrl}:${o.cacheTag}`,
         "--cache-to",
-        `type=registry,ref=${o.repositoryUrl}:${o.cacheTag},mode=max,image-manifest=true,oci-mediatypes=true`,
+        `type=registry,ref=${o.repositoryUrl}:${o.cacheTag},mode=max,image-manifest=true,oci-mediatypes=true,compression=gzip,force-compression=true`,
         "--output",
         "type=cacheonly",
         o.dockerfileDir,
@@ -513,7 +512,7 @@ function assertCarried(o: BuildspecOptions, full = false): void {
             "untrusted builds name and push nothing",
         );
         if (o.cacheStrategy === "registry") {
-            assert.deepEqual(after(write, "--output"), [`type=image,name=${image},push=true,store=false`]);
+            assert.deepEqual(after(write, "--output"), [`type=image,name=${image},push=true,store=false,compression=gzip,force-compression=true`]);
             assert.deepEqual(after(write, "--tag"), []);
             assert.ok(!write.includes("--push"));
         } else {
@@ -813,7 +812,7 @@ describe("security: adversarial values executed in real bash give exactly the ex
                 fc.boolean(),
                 (dockerfileDir, dockerfileName, buildArgs, trustedRefs, cacheStrategy, buildTrusted) => {
                     // The trusted ref built is the project's own (the default branch): its tags are the configured ones
-                    // (other trusted refs get tags of their own: tests/branchCache.test.ts).
+                    // (other trusted refs get tags of their own: tests/components/branchCache.test.ts).
                     const r = resolve({
                         dockerfileDir,
                         dockerfileName,
@@ -868,7 +867,7 @@ describe("security: adversarial values executed in real bash give exactly the ex
                         assert.deepEqual(exports, [expectedExportArgv(o)]);
                         assert.equal(
                             exports[0][exports[0].indexOf("--cache-to") + 1],
-                            `type=registry,ref=${cache},mode=max,image-manifest=true,oci-mediatypes=true`,
+                            `type=registry,ref=${cache},mode=max,image-manifest=true,oci-mediatypes=true,compression=gzip,force-compression=true`,
                             "the cache ref reaches docker whole, in one argument",
                         );
                         assert.ok(
@@ -888,7 +887,7 @@ describe("security: adversarial values executed in real bash give exactly the ex
                     if (buildTrusted) {
                         const imageFlags =
                             cacheStrategy === "registry"
-                                ? ["--output", `type=image,name=${image},push=true,store=false`]
+                                ? ["--output", `type=image,name=${image},push=true,store=false,compression=gzip,force-compression=true`]
                                 : ["--tag", image];
                         assert.equal(mains[0].filter((w) => w === imageFlags[0]).length, 1);
                         assert.equal(

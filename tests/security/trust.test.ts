@@ -16,7 +16,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { resolveArgs } from "../../components/resolveArgs";
-import { buildspec, buildspecOptions, BuildspecOptions } from "../../components/buildspec";
+import { buildspecOptions, BuildspecOptions } from "../../components/buildspec";
+import { buildspec } from "../../components/buildspec/render";
 import { runBash } from "../helpers/bash";
 
 const SHA = "4f1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c";

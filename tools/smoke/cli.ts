@@ -20,7 +20,7 @@ import {
     parseFlags,
     usage,
     wholeNumber,
-} from "../../local/flags";
+} from "../../localBuild/flags";
 import { Output, runSmoke } from "./smoke";
 import { fileState, StateStore } from "./state";
 import { pulumiOutputs, ReadOutputs, Target, targetFromOutputs } from "./target";

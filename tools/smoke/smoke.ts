@@ -27,7 +27,7 @@ import {
 import { CloudWatchLogsClient, GetLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { buildEvents, BuildEvent } from "../../components/buildEvent";
 import { jobOf, PLATFORMS } from "../../components/platforms";
-import { FlagError } from "../../local/flags";
+import { FlagError } from "../../localBuild/flags";
 import type { StateStore } from "./state";
 import { duration, eventLines, EXIT, ExitCode, judgeEvent, worst } from "./verdict";
 

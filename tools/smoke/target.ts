@@ -5,7 +5,7 @@
  * stack's backend login; `--project` needs neither.
  */
 import { execFile } from "child_process";
-import { FlagError } from "../../local/flags";
+import { FlagError } from "../../localBuild/flags";
 
 export interface Target {
     readonly projectName: string;
