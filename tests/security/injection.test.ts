@@ -397,7 +397,10 @@ function expectedWriteFlags(o: BuildspecOptions): string[] {
             return ["--cache-to", "type=inline", "--tag", image, "--push"];
         case "registry":
             // The cache is exported by the separate export command (expectedExportArgv).
-            return ["--output", `type=image,name=${image},push=true,store=false,compression=gzip,force-compression=true`];
+            return [
+                "--output",
+                `type=image,name=${image},push=true,store=false,compression=gzip,force-compression=true`,
+            ];
         case "pull":
             return ["--tag", image, "--push"];
     }
@@ -512,7 +515,9 @@ function assertCarried(o: BuildspecOptions, full = false): void {
             "untrusted builds name and push nothing",
         );
         if (o.cacheStrategy === "registry") {
-            assert.deepEqual(after(write, "--output"), [`type=image,name=${image},push=true,store=false,compression=gzip,force-compression=true`]);
+            assert.deepEqual(after(write, "--output"), [
+                `type=image,name=${image},push=true,store=false,compression=gzip,force-compression=true`,
+            ]);
             assert.deepEqual(after(write, "--tag"), []);
             assert.ok(!write.includes("--push"));
         } else {
@@ -887,7 +892,10 @@ describe("security: adversarial values executed in real bash give exactly the ex
                     if (buildTrusted) {
                         const imageFlags =
                             cacheStrategy === "registry"
-                                ? ["--output", `type=image,name=${image},push=true,store=false,compression=gzip,force-compression=true`]
+                                ? [
+                                      "--output",
+                                      `type=image,name=${image},push=true,store=false,compression=gzip,force-compression=true`,
+                                  ]
                                 : ["--tag", image];
                         assert.equal(mains[0].filter((w) => w === imageFlags[0]).length, 1);
                         assert.equal(

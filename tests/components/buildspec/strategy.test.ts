@@ -77,7 +77,10 @@ describe("buildspec (pure)", () => {
             assert.deepEqual(flagValues(call.words, "--cache-from"), [`type=registry,ref=${REPO}:buildcache`]);
             assert.deepEqual(flagValues(call.words, "--cache-to"), [], "the build itself exports no cache");
             assert.deepEqual(pushingWords(call.words), [], "the base argv neither names nor pushes the image");
-            assert.deepEqual(writeFlags, ["--output", `type=image,name=${REPO}:latest,push=true,store=false,compression=gzip,force-compression=true`]);
+            assert.deepEqual(writeFlags, [
+                "--output",
+                `type=image,name=${REPO}:latest,push=true,store=false,compression=gzip,force-compression=true`,
+            ]);
             // The export: the build's base argv and cache import (everything up to the --cache-from value), then the cache export, cacheonly, the context.
             // One invocation per cache: its ref and its --platform (none with one cache) are the loop's, known when run.
             const exports = parseShell(commandOf(o, "export")).commands.filter((c) => c.words[2] === "build");
