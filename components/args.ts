@@ -55,6 +55,16 @@ export const CacheImportFailure = {
 export type CacheImportFailure = (typeof CacheImportFailure)[keyof typeof CacheImportFailure];
 export const CACHE_IMPORT_FAILURES: readonly CacheImportFailure[] = Object.values(CacheImportFailure);
 
+/** How the image's and the cache's new layers are compressed (layerCompression.ts: the options each renders). */
+export const LayerCompression = {
+    /** gzip: BuildKit's default, read by every puller. */
+    Gzip: "gzip",
+    /** zstd, with OCI media types: Docker 23+, containerd 1.5+, ECR, ECS on Fargate. */
+    Zstd: "zstd",
+} as const;
+export type LayerCompression = (typeof LayerCompression)[keyof typeof LayerCompression];
+export const LAYER_COMPRESSIONS: readonly LayerCompression[] = Object.values(LayerCompression);
+
 /** CodeBuild compute types for Linux containers (named as CodeBuild names them). */
 export const ComputeType = {
     BUILD_GENERAL1_SMALL: "BUILD_GENERAL1_SMALL",
@@ -278,6 +288,15 @@ export interface CachedDockerBuildArgs {
      * @default "fail"
      */
     readonly onCacheImportFailure?: CacheImportFailure;
+    /**
+     * How the image's and the layer cache's new layers are compressed: `gzip`, which every puller reads, or `zstd`
+     * (with OCI media types), which Docker 23 and later, containerd 1.5 and later, ECR and ECS on Fargate read; the
+     * image and the cache share their blobs either way. `zstd` needs `cacheStrategy: registry`: the daemon's own
+     * builder on CodeBuild's image store (`inline`, `pull`) pushes gzip whatever it is asked. The measurements:
+     * docs/decisions/layerTransfer.md.
+     * @default "gzip"
+     */
+    readonly layerCompression?: LayerCompression;
     /**
      * BuildKit image of the `docker-container` builder: an image reference (`registry/path[:tag][@sha256:digest]`,
      * lowercase path, no spaces). The default is BuildKit v0.32.2 pinned by the digest of its multi-platform index,

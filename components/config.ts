@@ -101,6 +101,7 @@ const READERS: { readonly [K in ConfigKey]-?: Reader<NonNullable<CachedDockerBui
     cacheStrategy: text(),
     registryBuilder: text(),
     onCacheImportFailure: text(),
+    layerCompression: text(),
     builderImage: text(),
     builderImageMirrors: stringList,
     pullThroughCache: text(),

@@ -20,6 +20,7 @@ import { PROJECT_DEFAULTS, resolveProject } from "./codebuild";
 import { resolveDockerServer } from "./dockerServer";
 import { REPOSITORY_DEFAULTS, resolveRepository } from "./ecr";
 import { LAYER_CACHE_DEFAULTS, resolveLayerCache } from "./layerCache";
+import { LAYER_COMPRESSION_DEFAULTS, resolveLayerCompression } from "./layerCompression";
 import { LIFECYCLE_DEFAULTS, resolveLifecycle } from "./lifecycle";
 import { MONITORING_DEFAULTS, resolveMonitoring } from "./monitoring";
 import { PLATFORM_DEFAULTS, resolvePlatforms } from "./platforms";
@@ -41,6 +42,7 @@ import { resolveTriggers, TRIGGER_DEFAULTS } from "./triggers";
  */
 export const DEFAULTS = {
     ...LAYER_CACHE_DEFAULTS,
+    ...LAYER_COMPRESSION_DEFAULTS,
     ...BUILDER_IMAGE_DEFAULTS,
     ...PULL_THROUGH_DEFAULTS,
     ...LIFECYCLE_DEFAULTS,
@@ -96,6 +98,7 @@ export function resolveArgs(name: string, stack: string, args: CachedDockerBuild
     const p = new Problems();
     const names = resolveNames(p, name, stack, args);
     const layerCache = resolveLayerCache(p, args);
+    const layerCompression = resolveLayerCompression(p, args, layerCache);
     const builderImage = resolveBuilderImage(p, args);
     const pullThrough = resolvePullThrough(p, args, { ...layerCache, ...names });
     const lifecycle = resolveLifecycle(p, args);
@@ -122,6 +125,7 @@ export function resolveArgs(name: string, stack: string, args: CachedDockerBuild
     return {
         ...names,
         ...layerCache,
+        ...layerCompression,
         ...builderImage,
         ...pullThrough,
         ...lifecycle,

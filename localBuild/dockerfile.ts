@@ -22,7 +22,16 @@ export interface SyntheticOptions {
     readonly changeMarker?: string;
     /** 1-based step that fails (exit 1), for failure tests. */
     readonly failAt?: number;
+    /**
+     * What each step writes: `random` bytes (incompressible: gzip and zstd both store them as they are) or `text`, a
+     * hex dump of random bytes that compresses to under half, like source trees and package folders do.
+     * @default "random"
+     */
+    readonly data?: StepData;
 }
+
+/** What a step writes: see {@link SyntheticOptions.data}. */
+export type StepData = "random" | "text";
 
 function check(o: SyntheticOptions): void {
     const whole = (n: number, min: number) => Number.isInteger(n) && n >= min;
@@ -42,11 +51,16 @@ function check(o: SyntheticOptions): void {
 }
 
 /** The shell of one work step: write the data, then hash it. */
-export function stepCommand(step: number, mb: number, rounds: number): string {
+export function stepCommand(step: number, mb: number, rounds: number, data: StepData = "random"): string {
     const file = `/data/step-${String(step).padStart(3, "0")}.bin`;
+    // `od -An -tx1` writes 3 characters per byte and a newline per 16: 1 MB of text from 21,400 random bytes (× 49/16).
+    const write =
+        data === "text"
+            ? `dd if=/dev/urandom bs=1k count=${mb * 334} 2>/dev/null | od -An -tx1 > ${file}`
+            : `dd if=/dev/urandom of=${file} bs=1M count=${mb} 2>/dev/null`;
     // The closing echo gives every executed step a line of output, which tells a rebuilt step apart from
     // a cache hit whose layer BuildKit had to download (both can end in DONE).
-    return `dd if=/dev/urandom of=${file} bs=1M count=${mb} 2>/dev/null && i=0 && while [ $i -lt ${rounds} ]; do sha256sum ${file} >/dev/null; i=$((i+1)); done && echo "step ${step}: ${mb} MB hashed ${rounds} times"`;
+    return `${write} && i=0 && while [ $i -lt ${rounds} ]; do sha256sum ${file} >/dev/null; i=$((i+1)); done && echo "step ${step}: ${mb} MB hashed ${rounds} times"`;
 }
 
 /** A single-stage Dockerfile of `steps` work steps. */
@@ -54,7 +68,7 @@ export function singleStage(o: SyntheticOptions): string {
     check(o);
     const lines = [`FROM ${o.baseImage}`, `RUN mkdir -p /data`];
     for (let s = 1; s <= o.steps; s++) {
-        let cmd = stepCommand(s, o.mbPerStep, o.hashRounds);
+        let cmd = stepCommand(s, o.mbPerStep, o.hashRounds, o.data);
         if (o.changeAt === s) cmd += ` && echo ${o.changeMarker ?? "changed"} > /data/change-${s}.txt`;
         if (o.failAt === s) cmd += ` && echo "step ${s} fails on purpose" && exit 1`;
         lines.push(`RUN ${cmd}`);

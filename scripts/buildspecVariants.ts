@@ -38,7 +38,8 @@ export const VARIANTS: readonly Variant[] = [
     { name: "pull", options: { ...BASE, cacheStrategy: "pull", skipUnchanged: false } },
     {
         // Several trusted refs (a tag among them) that exclude the project's own version, build args that
-        // need quoting, a Dockerfile folder with a space and a trailing slash, the host network, and both pull-through caches.
+        // need quoting, a Dockerfile folder with a space and a trailing slash, the host network, both pull-through caches,
+        // and zstd layers.
         name: "registry-all-options",
         options: {
             ...BASE,
@@ -55,6 +56,7 @@ export const VARIANTS: readonly Variant[] = [
                 { upstream: "ecr-public", prefix: "ecr-public" },
                 { upstream: "docker-hub", prefix: "docker-hub" },
             ],
+            layerCompression: "zstd",
         },
     },
     // Two platforms (components/platforms.ts): natively, a batch of one job per platform and the manifest job; emulated, one build.

@@ -421,7 +421,10 @@ for (const e of STACKS) {
             assert.deepEqual(writeFlags[0], ["--output", "type=cacheonly"]);
             const imageFlags =
                 e.strategy === "registry"
-                    ? ["--output", `type=image,name=${repoUrl}:latest,push=true,store=false`]
+                    ? [
+                          "--output",
+                          `type=image,name=${repoUrl}:latest,push=true,store=false,compression=gzip,force-compression=true`,
+                      ]
                     : ["--tag", `${repoUrl}:latest`];
             assert.ok(
                 writeFlags[1]?.some((w, i) => w === imageFlags[0] && writeFlags[1][i + 1] === imageFlags[1]),

@@ -33,6 +33,7 @@ import * as fs from "fs";
 import * as path from "path";
 import type { ResolvedArgs } from "../args";
 import { builderSettings } from "../builderImage";
+import { cacheCompressionOptions, imageCompressionOptions, LAYER_COMPRESSION_DEFAULTS } from "../layerCompression";
 import { branchSlugMax } from "../branchCache";
 import { buildGraph, cachePlatforms, isEmulated, isNative, jobOf, PLATFORM_DEFAULTS, platformTag } from "../platforms";
 
@@ -43,6 +44,7 @@ const FROM_ARGS = [
     "cacheStrategy",
     "registryBuilder",
     "onCacheImportFailure",
+    "layerCompression",
     "builderImage",
     "builderImageMirrors",
     "dockerfileDir",
@@ -67,6 +69,7 @@ type FromArgs = (typeof FROM_ARGS)[number];
 /** Options the buildspec also renders without (a component always passes them); no platforms: linux/amd64 alone. */
 type Optional =
     | "onCacheImportFailure"
+    | "layerCompression"
     | "builderImageMirrors"
     | "sourceVersion"
     | "buildNetwork"
@@ -349,6 +352,12 @@ export function preludeValues(o: BuildspecOptions): Record<string, PreludeValue>
         buildFlags.push("--target", o.target);
     }
     buildFlags.push(...platformPreludeValues(o).platformFlags);
+    // layerCompression (../layerCompression.ts): the same compression options on the image's output and the registry
+    // cache's export, so that the two name the same blobs and upload each once. `registry` only: the daemon's own builder (`inline`,
+    // `pull`) pushes gzip whatever its output asks (measured, docs/decisions/layerTransfer.md).
+    const imageOpts = imageCompressionOptions(o.layerCompression ?? LAYER_COMPRESSION_DEFAULTS.layerCompression)
+        .map((x) => `,${x}`)
+        .join("");
     const perStrategy = {
         inline: {
             CACHE_FROM: ["--cache-from", `type=registry,ref=${image}`],
@@ -360,7 +369,7 @@ export function preludeValues(o: BuildspecOptions): Record<string, PreludeValue>
                 ? cachePlatforms(o).map((p) => platformTag(cache, p))
                 : [cache]
             ).flatMap((ref) => ["--cache-from", `type=registry,ref=${ref}`]),
-            PUSH_FLAGS: ["--output", `type=image,name=${image},push=true,store=false`],
+            PUSH_FLAGS: ["--output", `type=image,name=${image},push=true,store=false${imageOpts}`],
         },
         pull: { CACHE_FROM: ["--cache-from", image], PUSH_FLAGS: ["--tag", image, "--push"] },
     }[o.cacheStrategy];
@@ -390,7 +399,12 @@ export function preludeValues(o: BuildspecOptions): Record<string, PreludeValue>
         // stage's steps (mode=max), as an OCI image manifest, which ECR needs for a cache manifest. Empty otherwise.
         CACHE_TO_OPTS:
             o.cacheStrategy === "registry" && o.readOnly !== true
-                ? "mode=max,image-manifest=true,oci-mediatypes=true"
+                ? [
+                      "mode=max",
+                      "image-manifest=true",
+                      "oci-mediatypes=true",
+                      ...cacheCompressionOptions(o.layerCompression ?? LAYER_COMPRESSION_DEFAULTS.layerCompression),
+                  ].join(",")
                 : "",
         // The platforms with a cache of their own, `<cache ref>-<arch>` (emulated: cachePlatforms; caches.sh, probe.sh,
         // export.sh); one empty entry: one cache for the build.

@@ -570,7 +570,7 @@ describe("skip unchanged builds: what build.sh, export.sh and metrics.sh do with
         });
     }
 
-    const CACHE_TO = `type=registry,ref=${REPO}:buildcache,mode=max,image-manifest=true,oci-mediatypes=true`;
+    const CACHE_TO = `type=registry,ref=${REPO}:buildcache,mode=max,image-manifest=true,oci-mediatypes=true,compression=gzip,force-compression=true`;
     const cacheTo = (r: BashRun) => {
         const build = r.calls.filter((c) => c[2] === "build");
         return build.map((c) => c.flatMap((w, i) => (c[i - 1] === "--cache-to" ? [w] : [])));

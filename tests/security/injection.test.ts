@@ -397,7 +397,10 @@ function expectedWriteFlags(o: BuildspecOptions): string[] {
             return ["--cache-to", "type=inline", "--tag", image, "--push"];
         case "registry":
             // The cache is exported by the separate export command (expectedExportArgv).
-            return ["--output", `type=image,name=${image},push=true,store=false`];
+            return [
+                "--output",
+                `type=image,name=${image},push=true,store=false,compression=gzip,force-compression=true`,
+            ];
         case "pull":
             return ["--tag", image, "--push"];
     }
@@ -426,7 +429,7 @@ function expectedExportArgv(o: BuildspecOptions): string[] {
         "--cache-from",
         `type=registry,ref=${o.repositoryUrl}:${o.cacheTag}`,
         "--cache-to",
-        `type=registry,ref=${o.repositoryUrl}:${o.cacheTag},mode=max,image-manifest=true,oci-mediatypes=true`,
+        `type=registry,ref=${o.repositoryUrl}:${o.cacheTag},mode=max,image-manifest=true,oci-mediatypes=true,compression=gzip,force-compression=true`,
         "--output",
         "type=cacheonly",
         o.dockerfileDir,
@@ -512,7 +515,9 @@ function assertCarried(o: BuildspecOptions, full = false): void {
             "untrusted builds name and push nothing",
         );
         if (o.cacheStrategy === "registry") {
-            assert.deepEqual(after(write, "--output"), [`type=image,name=${image},push=true,store=false`]);
+            assert.deepEqual(after(write, "--output"), [
+                `type=image,name=${image},push=true,store=false,compression=gzip,force-compression=true`,
+            ]);
             assert.deepEqual(after(write, "--tag"), []);
             assert.ok(!write.includes("--push"));
         } else {
@@ -867,7 +872,7 @@ describe("security: adversarial values executed in real bash give exactly the ex
                         assert.deepEqual(exports, [expectedExportArgv(o)]);
                         assert.equal(
                             exports[0][exports[0].indexOf("--cache-to") + 1],
-                            `type=registry,ref=${cache},mode=max,image-manifest=true,oci-mediatypes=true`,
+                            `type=registry,ref=${cache},mode=max,image-manifest=true,oci-mediatypes=true,compression=gzip,force-compression=true`,
                             "the cache ref reaches docker whole, in one argument",
                         );
                         assert.ok(
@@ -887,7 +892,10 @@ describe("security: adversarial values executed in real bash give exactly the ex
                     if (buildTrusted) {
                         const imageFlags =
                             cacheStrategy === "registry"
-                                ? ["--output", `type=image,name=${image},push=true,store=false`]
+                                ? [
+                                      "--output",
+                                      `type=image,name=${image},push=true,store=false,compression=gzip,force-compression=true`,
+                                  ]
                                 : ["--tag", image];
                         assert.equal(mains[0].filter((w) => w === imageFlags[0]).length, 1);
                         assert.equal(

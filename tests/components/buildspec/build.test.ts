@@ -50,7 +50,7 @@ describe("buildspec (pure)", () => {
                 "--cache-from",
                 `type=registry,ref=${REPO}:buildcache`,
                 "--output",
-                `type=image,name=${REPO}:latest,push=true,store=false`,
+                `type=image,name=${REPO}:latest,push=true,store=false,compression=gzip,force-compression=true`,
                 "al/x86_64/standard/5.0",
             ]);
             assert.ok(!argv.includes("--push") && !argv.includes("--tag"));
@@ -242,7 +242,7 @@ describe("buildspec (pure)", () => {
                 "--cache-from",
                 `type=registry,ref=${REPO}:buildcache`,
                 "--cache-to",
-                `type=registry,ref=${REPO}:buildcache,mode=max,image-manifest=true,oci-mediatypes=true`,
+                `type=registry,ref=${REPO}:buildcache,mode=max,image-manifest=true,oci-mediatypes=true,compression=gzip,force-compression=true`,
                 "--output",
                 "type=cacheonly",
                 "al/x86_64/standard/5.0",
@@ -365,7 +365,7 @@ describe("buildspec (pure)", () => {
                     const argv = r.calls[i];
                     assert.deepEqual(flagValues(argv, "--platform"), [`linux/${arch}`], "only this platform");
                     assert.deepEqual(flagValues(argv, "--cache-to"), [
-                        `type=registry,ref=${REPO}:buildcache-${arch},mode=max,image-manifest=true,oci-mediatypes=true`,
+                        `type=registry,ref=${REPO}:buildcache-${arch},mode=max,image-manifest=true,oci-mediatypes=true,compression=gzip,force-compression=true`,
                     ]);
                     assert.deepEqual(flagValues(argv, "--cache-from"), [
                         `type=registry,ref=${REPO}:buildcache-amd64`,

@@ -71,13 +71,16 @@ describe("buildspec (pure)", () => {
             assert.deepEqual(readOnlyFlags, ["--output", "type=cacheonly"]);
         });
 
-        it("registry: the build reads the cache tag and pushes the image with store=false; a separate export writes the cache tag with mode=max,image-manifest=true,oci-mediatypes=true", () => {
+        it("registry: the build reads the cache tag and pushes the image with store=false; a separate export writes the cache tag with mode=max,image-manifest=true,oci-mediatypes=true,compression=gzip,force-compression=true", () => {
             const o = options({ cacheStrategy: "registry" });
             const { call, readOnlyFlags, writeFlags } = buildCall(o);
             assert.deepEqual(flagValues(call.words, "--cache-from"), [`type=registry,ref=${REPO}:buildcache`]);
             assert.deepEqual(flagValues(call.words, "--cache-to"), [], "the build itself exports no cache");
             assert.deepEqual(pushingWords(call.words), [], "the base argv neither names nor pushes the image");
-            assert.deepEqual(writeFlags, ["--output", `type=image,name=${REPO}:latest,push=true,store=false`]);
+            assert.deepEqual(writeFlags, [
+                "--output",
+                `type=image,name=${REPO}:latest,push=true,store=false,compression=gzip,force-compression=true`,
+            ]);
             // The export: the build's base argv and cache import (everything up to the --cache-from value), then the cache export, cacheonly, the context.
             // One invocation per cache: its ref and its --platform (none with one cache) are the loop's, known when run.
             const exports = parseShell(commandOf(o, "export")).commands.filter((c) => c.words[2] === "build");
@@ -88,7 +91,7 @@ describe("buildspec (pure)", () => {
                 "${p}",
                 ...call.words.slice(at, at + 2),
                 "--cache-to",
-                "type=registry,ref=${e_ref},mode=max,image-manifest=true,oci-mediatypes=true",
+                "type=registry,ref=${e_ref},mode=max,image-manifest=true,oci-mediatypes=true,compression=gzip,force-compression=true",
                 "--output",
                 "type=cacheonly",
                 "al/x86_64/standard/5.0",

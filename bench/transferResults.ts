@@ -1,0 +1,228 @@
+/**
+ * The transfer bench's pure parts (bench/transfer.ts runs it): its variants, what a build's registry traffic and
+ * manifests say (bytes pushed against the bytes of blobs that were new, duplicate uploads, existence checks), the
+ * compression time BuildKit prints, and the Markdown of results/transfer.md.
+ */
+import type { CacheStrategy } from "../components/args";
+import type { LayerCompression } from "../components/args";
+import type { LoggedRequest, UploadSummary } from "./requestLog";
+
+/** The network the bench ran on: bytes don't depend on it, seconds do. */
+export type TransferNetwork = string;
+
+/** One build of the transfer bench. */
+export interface TransferRecord {
+    readonly workload: string;
+    /** `<strategy> <compression>`, e.g. `registry zstd`. */
+    readonly variant: string;
+    readonly strategy: CacheStrategy;
+    readonly compression: LayerCompression;
+    readonly run: string;
+    /** The build's own seconds (the buildspec, login to post_build). */
+    readonly buildSeconds: number;
+    readonly cachedSteps: number;
+    readonly rebuiltSteps: number;
+    readonly pushedMB: number;
+    readonly pulledMB: number;
+    /** Bytes of the blobs (layers, configs) the build's manifests name that the registry did not hold before. */
+    readonly newBlobMB: number;
+    /** The image's layers (compressed), all of them. */
+    readonly imageLayerMB: number;
+    readonly duplicateUploads: number;
+    readonly duplicateMB: number;
+    /** Blob existence checks that found the blob (an upload saved). */
+    readonly headsFound: number;
+    readonly requests: number;
+    readonly requestsByKind: Readonly<Record<string, number>>;
+    readonly requestsByClient: Readonly<Record<string, number>>;
+    /** BuildKit's own `exporting layers … done` times: compressing the new layers (the CPU cost of the compression). */
+    readonly compressSeconds: number;
+    /** BuildKit's `pushing layers … done` times. */
+    readonly pushSeconds: number;
+    /** The media types of the image's layers. */
+    readonly layerMediaTypes: readonly string[];
+    readonly skipped: boolean;
+}
+
+/** The refs-order section: one build and its requests. */
+export interface RefsRecord {
+    readonly build: string;
+    /** The --cache-from refs the build imported, in order. */
+    readonly cacheFrom: readonly string[];
+    readonly buildSeconds: number;
+    readonly cachedSteps: number;
+    readonly rebuiltSteps: number;
+    readonly requests: number;
+    readonly requestsByKind: Readonly<Record<string, number>>;
+    readonly requestsByClient: Readonly<Record<string, number>>;
+    readonly pulledMB: number;
+}
+
+export interface TransferResults {
+    readonly date: string;
+    readonly network: TransferNetwork;
+    readonly machine: {
+        readonly cpus: number;
+        readonly dockerd: string;
+        readonly buildx: string;
+        readonly buildkit: string;
+    };
+    readonly workloads: readonly { name: string; description: string }[];
+    readonly records: readonly TransferRecord[];
+    readonly refs: readonly RefsRecord[];
+    /** How the results were put together, when not by one run (e.g. two runs' records merged). */
+    readonly note?: string;
+}
+
+/** A layer descriptor of a manifest. */
+export interface Descriptor {
+    readonly mediaType?: string;
+    readonly digest: string;
+    readonly size: number;
+}
+
+/** The blobs a manifest names: its config and its layers. */
+export function manifestBlobs(m: { config?: Descriptor; layers?: readonly Descriptor[] } | undefined): Descriptor[] {
+    if (!m) return [];
+    return [...(m.config ? [m.config] : []), ...(m.layers ?? [])];
+}
+
+/**
+ * Bytes of the blobs of `now` (several manifests' blobs) that `before` (the digests the registry held) lacks, each
+ * digest once: what a build had to upload at the least.
+ */
+export function newBlobBytes(now: readonly Descriptor[], before: ReadonlySet<string>): number {
+    const seen = new Set<string>();
+    let n = 0;
+    for (const d of now) {
+        if (before.has(d.digest) || seen.has(d.digest)) continue;
+        seen.add(d.digest);
+        n += d.size;
+    }
+    return n;
+}
+
+/** Requests per client and per kind. */
+export function requestCounts(log: readonly LoggedRequest[]): {
+    byClient: Record<string, number>;
+    byKind: Record<string, number>;
+} {
+    const byClient: Record<string, number> = {};
+    const byKind: Record<string, number> = {};
+    for (const r of log) {
+        byClient[r.client] = (byClient[r.client] ?? 0) + 1;
+        byKind[r.kind] = (byKind[r.kind] ?? 0) + 1;
+    }
+    return { byClient, byKind };
+}
+
+/**
+ * The seconds of BuildKit's sub-steps named `what` (`exporting layers`, `pushing layers`) in a plain progress
+ * output, summed over every export of the build: lines `#N <what> 1.2s done` (a sub-step that took no time prints
+ * `#N <what> done`, counted 0).
+ */
+export function subStepSeconds(output: string, what: string): number {
+    const re = new RegExp(`^(?:\\[[a-z_]+\\] )?#\\d+ ${what}(?: (\\d+(?:\\.\\d+)?)s)? done$`, "gm");
+    let n = 0;
+    for (const m of output.matchAll(re)) n += m[1] ? Number(m[1]) : 0;
+    return n;
+}
+
+/** An UploadSummary's fields the records keep. */
+export function uploadFields(
+    u: UploadSummary,
+): Pick<TransferRecord, "duplicateUploads" | "duplicateMB" | "headsFound"> {
+    return { duplicateUploads: u.duplicateUploads, duplicateMB: u.duplicateBytes / 1e6, headsFound: u.headsFound };
+}
+
+const f1 = (n: number) => n.toFixed(1);
+
+/** The records' table, in Markdown. */
+export function recordsTable(records: readonly TransferRecord[]): string {
+    const head =
+        "| workload | variant | run | build s | cached / rebuilt | MB pushed | MB of new blobs | duplicate uploads (MB) | HEAD found | MB pulled | requests | compress s | push s |";
+    const rows = records.map(
+        (r) =>
+            `| ${r.workload} | ${r.variant} | ${r.run} | ${f1(r.buildSeconds)} | ${r.cachedSteps} / ${r.rebuiltSteps} | ${f1(r.pushedMB)} | ${f1(r.newBlobMB)} | ${r.duplicateUploads} (${f1(r.duplicateMB)}) | ${r.headsFound} | ${f1(r.pulledMB)} | ${r.requests} | ${f1(r.compressSeconds)} | ${f1(r.pushSeconds)} |`,
+    );
+    return [head, `|${"---|".repeat(13)}`, ...rows].join("\n");
+}
+
+/** zstd against gzip, per workload, strategy and run: bytes pushed and pulled, image size, seconds. */
+export function compressionComparison(records: readonly TransferRecord[]): string {
+    const rows: string[] = [];
+    for (const z of records.filter((r) => r.compression === "zstd")) {
+        const g = records.find(
+            (r) =>
+                r.compression === "gzip" && r.workload === z.workload && r.strategy === z.strategy && r.run === z.run,
+        );
+        if (!g) continue;
+        const pct = (a: number, b: number) => (b === 0 ? "–" : `${(((a - b) / b) * 100).toFixed(0)} %`);
+        rows.push(
+            `| ${z.workload} | ${z.strategy} | ${z.run} | ${f1(g.imageLayerMB)} → ${f1(z.imageLayerMB)} (${pct(z.imageLayerMB, g.imageLayerMB)}) | ${f1(g.pushedMB)} → ${f1(z.pushedMB)} | ${f1(g.pulledMB)} → ${f1(z.pulledMB)} | ${f1(g.compressSeconds)} → ${f1(z.compressSeconds)} | ${f1(g.buildSeconds)} → ${f1(z.buildSeconds)} |`,
+        );
+    }
+    return [
+        "| workload | strategy | run | image layers MB, gzip → zstd | MB pushed | MB pulled | compress s | build s |",
+        "|---|---|---|---|---|---|---|---|",
+        ...rows,
+    ].join("\n");
+}
+
+/** The refs-order section's table. */
+export function refsTable(refs: readonly RefsRecord[]): string {
+    const kinds = ["manifest HEAD", "manifest GET", "blob GET", "blob HEAD"];
+    return [
+        `| build | --cache-from, in order | build s | cached / rebuilt | requests | ${kinds.join(" | ")} | MB pulled | by client |`,
+        `|${"---|".repeat(7 + kinds.length)}`,
+        ...refs.map(
+            (r) =>
+                `| ${r.build} | ${r.cacheFrom.map((c) => `\`${c}\``).join(", ")} | ${f1(r.buildSeconds)} | ${r.cachedSteps} / ${r.rebuiltSteps} | ${r.requests} | ${kinds.map((k) => r.requestsByKind[k] ?? 0).join(" | ")} | ${f1(r.pulledMB)} | ${Object.entries(
+                    r.requestsByClient,
+                )
+                    .map(([c, n]) => `${c} ${n}`)
+                    .join(", ")} |`,
+        ),
+    ].join("\n");
+}
+
+/** results/transfer.md. */
+export function transferMarkdown(t: TransferResults): string {
+    return [
+        "# Transfer bench: zstd against gzip, shared blobs, the order of `--cache-from` refs",
+        "",
+        `Generated by \`npm run bench:transfer\` (bench/transfer.ts) on ${t.date}. Network: **${t.network}**${t.network === "loopback" ? " (bytes do not depend on the network; seconds here are loopback seconds, where moving a byte costs nothing)" : ""}.`,
+        `Machine: ${t.machine.cpus} CPUs; ${t.machine.dockerd}; ${t.machine.buildx}; BuildKit ${t.machine.buildkit}.`,
+        "Each build on a fresh Docker host against the stand-in registry; bytes and requests counted at a proxy in front of it.",
+        ...(t.note ? ["", t.note] : []),
+        "",
+        "Workloads:",
+        ...t.workloads.map((w) => `- \`${w.name}\`: ${w.description}`),
+        "",
+        "Runs: `cold` (empty repository, skip on: the build writes the cache beside its push), `warm` (no change, skip off),",
+        "`change` (one step halfway changed, skip on: the cache written beside the push, the default), `change, export after`",
+        "(`registry` only: the same step changed again, skip off: export.sh writes the cache in a second invocation after the push).",
+        "",
+        "## zstd against gzip",
+        "",
+        compressionComparison(t.records),
+        "",
+        "## Every build",
+        "",
+        "`MB of new blobs`: the blobs the build's image and cache manifests name that the registry did not hold before, each",
+        "counted once: what the build had to push at the least. `duplicate uploads`: uploads of a digest already uploaded in",
+        "the same build. `HEAD found`: existence checks that found the blob, so its upload was saved. `compress s`: BuildKit's",
+        "`exporting layers` times (compressing the new layers); `push s`: its `pushing layers` times.",
+        "",
+        recordsTable(t.records),
+        "",
+        "## The order and count of `--cache-from` refs (registry strategy, gzip, light workload)",
+        "",
+        refs(t.refs),
+        "",
+    ].join("\n");
+}
+
+function refs(r: readonly RefsRecord[]): string {
+    return r.length === 0 ? "Not run." : refsTable(r);
+}
