@@ -117,10 +117,14 @@ function headlineCaption(b: BenchResults): string {
             ? "the registry link shaped like the original write-up's (about 17 MB/s from ECR)"
             : `the ${profile} network profile`;
     const load = b.machine.loadAverage;
+    const range = load && [Math.min(...load.start, ...load.end), Math.max(...load.start, ...load.end)];
+    const others = "the other profiles and what holds under each: [docs/performance.md](docs/performance.md).";
     const loaded =
-        load === undefined
-            ? ""
-            : ` The machine was loaded (load average ${Math.min(...load.start, ...load.end).toFixed(0)}–${Math.max(...load.start, ...load.end).toFixed(0)}), which slows the CPU-bound cold build most and so flatters the shares; the other profiles, a quiet run and the sensitivity: [docs/performance.md](docs/performance.md).`;
+        range === undefined
+            ? ` More, ${others}`
+            : range[1] > 1.5 * b.machine.cpus
+              ? ` The machine was loaded (load average ${range[0].toFixed(0)}–${range[1].toFixed(0)}), which slows the CPU-bound cold build most and so flatters the shares; ${others}`
+              : ` The machine was otherwise idle (load average ${range[0].toFixed(1)}–${range[1].toFixed(1)}); ${others}`;
     return `Measured ${b.date.slice(0, 10)} with ${how}, over ${link}, on ${b.machine.cpus} cores, each build on a fresh Docker host (results/bench.json).${loaded}`;
 }
 
