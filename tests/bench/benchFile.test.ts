@@ -2,24 +2,12 @@
 import { strict as assert } from "assert";
 import { benchMarkdown, chartName, networkName, parseBenchFile, runOf, withRun } from "../../bench/benchFile";
 import type { RunRecord } from "../../localBuild/experiment";
+import { benchRecord } from "../helpers/benchRecords";
 import { BenchResults, ORIGINAL, TARGETS } from "../../bench/results";
 import { NETWORK_PROFILES } from "../../standIn/networkProfiles";
 
 function run(network: keyof typeof NETWORK_PROFILES | undefined, date: string): BenchResults {
-    const r = (variant: string, name: RunRecord["run"], s: number): RunRecord => ({
-        strategy: variant === "pull" ? "pull" : "inline",
-        variant,
-        run: name,
-        succeeded: true,
-        buildSeconds: s,
-        phaseSeconds: {},
-        hostSeconds: 0,
-        cachedSteps: 0,
-        rebuiltSteps: 0,
-        pulledMB: 0,
-        pushedMB: 0,
-        workload: "heavy",
-    });
+    const r = (variant: string, name: RunRecord["run"], s: number) => benchRecord("heavy", variant, name, s);
     return {
         date,
         ...(network ? { network: NETWORK_PROFILES[network] } : {}),

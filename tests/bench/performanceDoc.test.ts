@@ -10,6 +10,7 @@ import { buildDollars } from "../../bench/prices";
 import { BenchResults, ORIGINAL, TARGETS } from "../../bench/results";
 import { WORKLOADS } from "../../localBuild/dockerfile";
 import { NETWORK_PROFILES } from "../../standIn/networkProfiles";
+import { benchRecord } from "../helpers/benchRecords";
 
 const root = path.resolve(__dirname, "..", "..");
 const REG = "registry (docker-container)";
@@ -23,20 +24,7 @@ function run(network: keyof typeof NETWORK_PROFILES, rows: Row[]): BenchResults 
         machine: { cpus: 2, memoryGB: 1, docker: {}, registryModes: ["docker-container"] },
         config: { steps: 24, mbPerStep: 4, hashRounds: 80, changeAt: 12, imageMB: 96 },
         workloads: [WORKLOADS.heavy, WORKLOADS.light],
-        records: rows.map(([workload, variant, name, s, mb]) => ({
-            strategy: variant.startsWith("registry") ? "registry" : variant === "pull" ? "pull" : "inline",
-            variant,
-            run: name,
-            succeeded: true,
-            buildSeconds: s,
-            phaseSeconds: {},
-            hostSeconds: 0,
-            cachedSteps: 0,
-            rebuiltSteps: 0,
-            pulledMB: mb ?? 0,
-            pushedMB: 0,
-            workload,
-        })),
+        records: rows.map(([workload, variant, name, s, mb]) => benchRecord(workload, variant, name, s, mb)),
         original: ORIGINAL,
         targets: { ...TARGETS, changeMaxRatio: 0.64 },
     };
