@@ -245,9 +245,19 @@ export const BUILD_LOG: string = (() => {
 const SAFE_WORD = /^[A-Za-z0-9_@%+:,./-][A-Za-z0-9_@%+=:,./-]*$/;
 
 /**
- * Quotes a value as exactly one POSIX shell word that expands to the value itself.
- * Single quotes keep everything literal; a single quote inside is written as `'\''`. A safe word (letters,
- * digits and `_@%+=:,./-`, not starting with `=`) is left as it is.
+ * Characters that must not reach the YAML raw: C0 controls other than tab and line feed, DEL, the C1 controls
+ * (U+0085 among them), U+2028, U+2029 and U+FEFF. YAML 1.1 readers (PyYAML, SnakeYAML) take several of them
+ * for line breaks or refuse them, and the YAML library writes them unescaped even in a double-quoted scalar.
+ */
+const NOT_YAML_SAFE = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff]/u;
+
+/**
+ * Quotes a value as exactly one shell word that expands to the value itself.
+ * - A safe word (letters, digits and `_@%+=:,./-`, not starting with `=`) is left as it is.
+ * - Otherwise single quotes keep everything literal; a single quote inside is written as `'\''`.
+ * - A value holding a character that must not reach the YAML raw (`NOT_YAML_SAFE`) is written in bash's
+ *   `$'...'` quoting, each such character as the `\xHH` escapes of its UTF-8 bytes: the buildspec and the
+ *   stand-in both run bash, and the escapes don't depend on the locale the way `\uHHHH` does.
  * NUL can't be passed in an argument at all, so it is refused.
  */
 export function shellWord(value: string): string {
@@ -256,6 +266,19 @@ export function shellWord(value: string): string {
     }
     if (SAFE_WORD.test(value)) {
         return value;
+    }
+    if (NOT_YAML_SAFE.test(value)) {
+        let out = "";
+        for (const ch of value) {
+            if (ch === "\\" || ch === "'") {
+                out += `\\${ch}`;
+            } else if (NOT_YAML_SAFE.test(ch)) {
+                out += [...Buffer.from(ch, "utf8")].map((b) => `\\x${b.toString(16).padStart(2, "0")}`).join("");
+            } else {
+                out += ch;
+            }
+        }
+        return `$'${out}'`;
     }
     return `'${value.replace(/'/g, `'\\''`)}'`;
 }

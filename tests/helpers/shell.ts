@@ -114,6 +114,42 @@ function unquotedLiteral(raw: string): string | undefined {
     return out;
 }
 
+/**
+ * The value of bash's `$'...'` quoting, from the text between the quotes. Decodes the escapes that `shellWord`
+ * writes (`\\`, `\'`, `\xHH` bytes, read as UTF-8) and bash's one-letter ones; any other escape returns
+ * undefined, so a word this can't read is never taken for a literal.
+ */
+export function ansiCQuoted(raw: string): string | undefined {
+    const ONE: Record<string, number> = { a: 7, b: 8, e: 27, E: 27, f: 12, n: 10, r: 13, t: 9, v: 11 };
+    const bytes: number[] = [];
+    for (let i = 0; i < raw.length; i++) {
+        const c = String.fromCodePoint(raw.codePointAt(i)!);
+        if (c !== "\\") {
+            bytes.push(...Buffer.from(c, "utf8"));
+            i += c.length - 1;
+            continue;
+        }
+        const next = raw[i + 1];
+        if (next === "\\" || next === "'" || next === '"' || next === "?") {
+            bytes.push(next.charCodeAt(0));
+            i++;
+        } else if (next !== undefined && next in ONE) {
+            bytes.push(ONE[next]);
+            i++;
+        } else if (next === "x" && /^[0-9a-fA-F]{2}$/.test(raw.slice(i + 2, i + 4))) {
+            bytes.push(parseInt(raw.slice(i + 2, i + 4), 16));
+            i += 3;
+        } else {
+            return undefined;
+        }
+    }
+    try {
+        return new TextDecoder("utf-8", { fatal: true }).decode(Uint8Array.from(bytes));
+    } catch {
+        return undefined;
+    }
+}
+
 /** The value of a literal inside double quotes: backslash escapes only `$`, backtick, `"`, `\` and newline. */
 function doubleQuotedLiteral(raw: string): string {
     let out = "";
@@ -138,7 +174,7 @@ function literalPart(p: ShNode): string | undefined {
         case "Lit":
             return unquotedLiteral(p.Value);
         case "SglQuoted":
-            return p.Dollar ? undefined : p.Value;
+            return p.Dollar ? ansiCQuoted(String(p.Value)) : p.Value;
         case "DblQuoted": {
             if (p.Dollar) {
                 return undefined;
@@ -224,8 +260,10 @@ class Reader {
                 return inDouble
                     ? { text: doubleQuotedLiteral(p.Value), value: doubleQuotedLiteral(p.Value) }
                     : { text: String(p.Value).replace(/\\(.)/g, "$1"), value: unquotedLiteral(p.Value) };
-            case "SglQuoted":
-                return { text: String(p.Value), value: p.Dollar ? undefined : String(p.Value) };
+            case "SglQuoted": {
+                const value = p.Dollar ? ansiCQuoted(String(p.Value)) : String(p.Value);
+                return { text: value ?? String(p.Value), value };
+            }
             case "DblQuoted": {
                 let text = "";
                 let value: string | undefined = p.Dollar ? undefined : "";

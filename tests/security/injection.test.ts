@@ -728,9 +728,9 @@ describe("security: user values reach the buildspec as one YAML scalar and one s
     it("repositoryUrl path, region and builderImage (not user-validated here) are still one word each", () => {
         fc.assert(
             fc.property(
-                nasty(),
-                nasty(),
-                nasty(),
+                nasty(CONTROL),
+                nasty(CONTROL),
+                nasty(CONTROL),
                 fc.constantFrom("inline", "registry", "pull" as const),
                 (repoPath, region, builderImage, strategy) => {
                     // These come from AWS or from validated config; quoting must not depend on that.

@@ -189,9 +189,34 @@ describe("buildspec (pure)", () => {
             assert.equal(shellWord("=/Dockerfile"), "'=/Dockerfile'", "a leading = is quoted");
             assert.equal(shellWord("a=b"), "a=b");
             assert.throws(() => shellWord("a\0b"), /NUL/);
+            // Characters a YAML 1.1 reader takes for line breaks (U+0085, U+2028) or refuses (C0, C1, BOM)
+            // never reach the buildspec raw: bash's $'...' carries them as the escapes of their UTF-8 bytes.
+            assert.equal(shellWord("a\u2028b"), "$'a\\xe2\\x80\\xa8b'");
+            assert.equal(shellWord("it's\x85"), "$'it\\'s\\xc2\\x85'");
+            assert.equal(shellWord("\x1b[1m\\"), "$'\\x1b[1m\\\\'");
+            assert.equal(shellWord("a\nb"), "'a\nb'", "a line feed or tab stays raw: YAML block scalars carry it");
             fc.assert(
                 fc.property(
-                    fc.string({ unit: "binary", maxLength: 20 }).map((s) => s.replace(/\0/g, "")),
+                    fc
+                        .string({
+                            unit: fc.oneof(
+                                fc.string({ unit: "binary", minLength: 1, maxLength: 1 }),
+                                fc.constantFrom(
+                                    "'",
+                                    "\\",
+                                    "\x85",
+                                    "\u2028",
+                                    "\u2029",
+                                    "\ufeff",
+                                    "\x7f",
+                                    "\x9b",
+                                    "\r",
+                                    "\x01",
+                                ),
+                            ),
+                            maxLength: 20,
+                        })
+                        .map((s) => s.replace(/\0/g, "")),
                     (s) => {
                         const r = runBash(`printf '%s' ${shellWord(s)}`);
                         assert.equal(r.stdout, s);
