@@ -719,9 +719,9 @@ export interface CachedDockerBuildArgs {
     /**
      * Give the project CodeBuild's Docker server (`environment.dockerServer`) of this compute type: a Docker daemon
      * that every build of the project uses (its DOCKER_HOST) and that keeps its layers between builds until it is
-     * recycled. Each build still reads and writes the ECR cache, which serves the builds after a recycle. Not for a
-     * project that pull requests trigger: their builds would share the daemon with trusted builds
-     * (`dockerServerProblems` refuses the pair).
+     * recycled. Each build still reads and writes the ECR cache, which serves the builds after a recycle. The main
+     * project only: with `webhookPullRequests`, pull requests build in the `-pr` project, which has no Docker server,
+     * so no pull request's layers or cache mounts reach this daemon.
      * @default undefined (no Docker server: each build has a fresh daemon of its own)
      */
     readonly dockerServerComputeType?: DockerServerComputeType;

@@ -7,11 +7,12 @@
  * DockerServer type (https://docs.aws.amazon.com/codebuild/latest/APIReference/API_DockerServer.html) as the AWS
  * provider accepts them (`ProjectEnvironmentDockerServer.computeType`).
  *
- * Trust: one daemon serves every build of the project, so whatever an untrusted build (a pull request) leaves on it,
- * its layers and the contents of its `RUN --mount=type=cache` mounts, is there for the next trusted build, which may
- * take it as a cache hit: the ECR cache's rule "untrusted builds read, never write" no longer holds. So the Docker
- * server is refused together with pull-request triggers ({@link dockerServerProblems}); untrusted builds belong in a
- * separate project without it.
+ * Trust: one daemon serves every build of the project, so whatever a build leaves on it, its layers and the contents
+ * of its `RUN --mount=type=cache` mounts, is there for the next build, which may take it as a cache hit. Pull requests
+ * never build in this project: with `webhookPullRequests` they build in the read-only `<projectName>-pr` project
+ * (`pullRequestProject.ts`), which never gets a Docker server. So the main project's daemon only ever holds what
+ * pushes, tags, schedules and manual builds left, and the ECR cache's rule "untrusted builds read, never write"
+ * holds with the Docker server too.
  */
 import { type CachedDockerBuildArgs, DOCKER_SERVER_COMPUTE_TYPES, type DockerServerComputeType } from "./args";
 import { DOCKER_SERVER_DOC } from "./hostFacts";
@@ -34,38 +35,15 @@ export function dockerServerComputeTypeProblems(value: unknown): ConfigProblem[]
 }
 
 /**
- * The safe default: no Docker server in a project that pull requests trigger, because their builds would share the
- * daemon (its layers and `RUN --mount=type=cache` contents) with the trusted builds. Untrusted builds go to a
- * separate project without a Docker server.
- */
-export function dockerServerProblems(
-    dockerServerComputeType: DockerServerComputeType | undefined,
-    pullRequestTriggers: boolean,
-): ConfigProblem[] {
-    if (dockerServerComputeType === undefined || !pullRequestTriggers) return [];
-    return [
-        {
-            key: "dockerServerComputeType",
-            value: dockerServerComputeType,
-            allowed:
-                "Allowed: unset when pull requests trigger builds of this project: every build shares the Docker server's daemon, so a pull request's layers and RUN --mount=type=cache contents would be visible to the next trusted build. Build pull requests in a separate project without a Docker server.",
-        },
-    ];
-}
-
-/**
- * Checks of the Docker server argument (called by `resolveArgs`, once the triggers are known): a compute type, and
- * none in a project that pull requests trigger. It has no default: unset, there is no Docker server.
+ * Checks of the Docker server argument (called by `resolveArgs`): one of the compute types. It has no default:
+ * unset, there is no Docker server. It is taken together with `webhookPullRequests`, because pull requests build in
+ * the `-pr` project, which has none (`createPullRequestProject`).
  */
 export function resolveDockerServer(
     p: Problems,
     args: CachedDockerBuildArgs,
-    pullRequestTriggers: boolean,
 ): { dockerServerComputeType: DockerServerComputeType | undefined } {
-    p.list.push(
-        ...dockerServerComputeTypeProblems(args.dockerServerComputeType),
-        ...dockerServerProblems(args.dockerServerComputeType, pullRequestTriggers),
-    );
+    p.list.push(...dockerServerComputeTypeProblems(args.dockerServerComputeType));
     return { dockerServerComputeType: args.dockerServerComputeType };
 }
 

@@ -19,6 +19,8 @@
  *   and produces nothing); `trust.sh` never trusts there (READ_ONLY=1). A pull request still reads its base
  *   branch's cache when that branch is trusted, then the default branch's;
  * - its buildspec is a second object in the component's buildspec bucket, which only this role may read;
+ * - no Docker server (`dockerServerComputeType` applies to the main project only): each pull request's build has
+ *   a fresh daemon of its own, and reads the cache from ECR;
  * - its log group is its own, `/aws/codebuild/<projectName>-pr`, with no metric filters: the hit-ratio alarm and the
  *   dashboard stay on trusted builds (the main project's log group);
  * - two platforms built natively: a batch of the platform jobs only (no manifest job), with its own batch role;
@@ -219,7 +221,9 @@ export function createPullRequestProject(
 ): PullRequestProjectResources {
     const child = `${name}-pr`;
     const projectName = pullRequestProjectName(a.projectName);
-    const pr: ResolvedArgs = { ...a, projectName };
+    // No Docker server here, whatever the main project has: its daemon would keep one pull request's layers and
+    // cache mounts for the next pull request's build (and it is what lets the main project have one: dockerServer.ts).
+    const pr: ResolvedArgs = { ...a, projectName, dockerServerComputeType: undefined };
     const logGroup = createLogGroup(child, pr, inputs.tags, opts);
     // Never protected (as the main object): a changed buildspec is a new key.
     const object = new aws.s3.BucketObjectv2(

@@ -119,7 +119,7 @@ export function resolveArgs(name: string, stack: string, args: CachedDockerBuild
     const platforms = resolvePlatforms(p, args, { ...names, ...layerCache, ...project });
     const skipUnchanged = resolveSkipUnchanged(p, args, layerCache.cacheStrategy);
     const branchCaches = resolveBranchCaches(p, args, { ...layerCache, ...source, ...platforms });
-    const dockerServer = resolveDockerServer(p, args, triggers.webhook.pullRequests);
+    const dockerServer = resolveDockerServer(p, args);
     p.throwIfAny();
 
     return {

@@ -1,7 +1,7 @@
 /**
  * Issue 12: CodeBuild's Docker server as a component option (`dockerServerComputeType`): validated, off by default,
- * wired to the project's `environment.dockerServer`, and refused together with pull-request triggers (the pure
- * rule `dockerServerProblems`; the coordinator wires it to the webhook's pull-request switch).
+ * wired to the main project's `environment.dockerServer`, never to the read-only `-pr` project's, where pull requests
+ * build (so the pair is taken, and no pull request's build reaches the main project's daemon).
  * Real: resolveArgs, the component's resources. Mocked: the Pulumi engine and AWS (scripts/mockRuntime.ts).
  */
 import { strict as assert } from "assert";
@@ -9,9 +9,9 @@ import { DOCKER_SERVER_COMPUTE_TYPES } from "../../components/args";
 import { ConfigError } from "../../components/problems";
 import { resolveArgs } from "../../components/resolveArgs";
 import { CachedDockerBuild } from "../../components/cachedDockerBuild";
-import { dockerServerProblems, projectDockerServer } from "../../components/dockerServer";
+import { projectDockerServer } from "../../components/dockerServer";
 import { CONFIG_KEYS } from "../../components/config";
-import { findResource, installMocks, registrations, settle } from "../../scripts/mockRuntime";
+import { findResource, installMocks, registrations, runProgram, settle } from "../../scripts/mockRuntime";
 
 describe("the Docker server option (dockerServerComputeType)", () => {
     it("is off by default: resolved unset, and the project has no dockerServer", async () => {
@@ -66,21 +66,21 @@ describe("the Docker server option (dockerServerComputeType)", () => {
         assert.ok(CONFIG_KEYS.includes("dockerServerComputeType"));
     });
 
-    describe("dockerServerProblems: the safe default against pull-request builds", () => {
-        it("refuses the Docker server in a project that pull requests trigger, saying why and what to do", () => {
-            const problems = dockerServerProblems("BUILD_GENERAL1_MEDIUM", true);
-            assert.equal(problems.length, 1);
-            assert.equal(problems[0].key, "dockerServerComputeType");
-            assert.equal(problems[0].value, "BUILD_GENERAL1_MEDIUM");
-            assert.match(problems[0].allowed, /^Allowed: unset when pull requests trigger builds of this project/);
-            assert.match(problems[0].allowed, /RUN --mount=type=cache/);
-            assert.match(problems[0].allowed, /separate project without a Docker server/);
-        });
-
-        it("allows it without pull-request triggers, and allows pull-request triggers without it", () => {
-            assert.deepEqual(dockerServerProblems("BUILD_GENERAL1_MEDIUM", false), []);
-            assert.deepEqual(dockerServerProblems(undefined, true), []);
-            assert.deepEqual(dockerServerProblems(undefined, false), []);
+    describe("with pull requests: the main project has the Docker server, the -pr project never does", () => {
+        it("the github stack with a Docker server: the main project's environment has it, the -pr project's has none and is otherwise the same", async () => {
+            await runProgram("github", { dockerServerComputeType: "BUILD_GENERAL1_MEDIUM" });
+            const main = findResource("aws:codebuild/project:Project", "docker-cache-project");
+            const pr = findResource("aws:codebuild/project:Project", "docker-cache-pr-project");
+            assert.equal(
+                pr.inputs.name,
+                `${main.inputs.name}-pr`,
+                "control: the second project is the pull-request one",
+            );
+            assert.deepEqual(main.inputs.environment.dockerServer, { computeType: "BUILD_GENERAL1_MEDIUM" });
+            assert.equal(pr.inputs.environment.dockerServer, undefined);
+            const { dockerServer: _m, ...mainRest } = main.inputs.environment;
+            const { dockerServer: _p, ...prRest } = pr.inputs.environment;
+            assert.deepEqual(prRest, mainRest, "the same image, compute type and privileged mode otherwise");
         });
     });
 });

@@ -46,25 +46,16 @@ const WEBHOOK_OFF: ResolvedWebhook = {
     approverRoles: [],
 };
 
-describe("the Docker server and pull-request triggers (one daemon shared by every build of the project)", () => {
+describe("the Docker server and pull-request triggers (pull requests build in the -pr project, which has none)", () => {
     const own = { ...OWN, connectionArn: CONNECTION_ARN } as const;
-    it("refuses dockerServerComputeType on a project that pull requests trigger, naming the key", () => {
-        const problems = problemsOf({
-            ...own,
-            webhookPullRequests: true,
-            dockerServerComputeType: "BUILD_GENERAL1_SMALL",
-        });
-        assert.deepEqual(
-            problems.map((p) => [p.key, p.value]),
-            [["dockerServerComputeType", "BUILD_GENERAL1_SMALL"]],
-        );
-        assert.match(problems[0].message, /pull request's layers and RUN --mount=type=cache contents/);
-    });
-    it("takes it with pushes only, or with no webhook", () => {
-        assert.deepEqual(
-            problemsOf({ ...own, webhookPushes: true, dockerServerComputeType: "BUILD_GENERAL1_SMALL" }),
-            [],
-        );
+    it("takes dockerServerComputeType with pull-request triggers, with pushes only, and with no webhook", () => {
+        for (const triggers of [
+            { webhookPullRequests: true },
+            { webhookPushes: true },
+            { webhookPushes: true, webhookPullRequests: true },
+        ]) {
+            assert.deepEqual(problemsOf({ ...own, ...triggers, dockerServerComputeType: "BUILD_GENERAL1_SMALL" }), []);
+        }
         assert.deepEqual(problemsOf({ dockerServerComputeType: "BUILD_GENERAL1_LARGE" }), []);
     });
 });
