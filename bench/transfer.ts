@@ -5,24 +5,29 @@
  *   bytes pushed and pulled, the image's size, BuildKit's compression time, the build's seconds; cold, warm and change;
  * - shared blobs: the bytes a build pushed against the bytes of the blobs that were new (its image's and its cache's
  *   manifests, each digest once), the duplicate uploads and the existence checks that saved one, with the cache
- *   written beside the push (skip on, the default) and after it (skip off: export.sh's second invocation);
+ *   written beside the push (skip on, the default) and after it (skip off: export.sh's second invocation; the
+ *   `registry-gzip-after` variant runs cold and change that way);
  * - the order and count of `--cache-from` refs for a branch and the default branch: requests per kind and client.
  * Every request goes through a logging proxy (bench/requestLog.ts) in front of the stand-in's registry.
  *
- * The network is a parameter (`--network`): only `loopback` exists until the stand-in's registry link can be shaped
- * (issue 23 items 1-2); bytes don't depend on it, and the results say the seconds are loopback seconds.
+ * `--network NAME` shapes the registry's link (standIn/networkProfiles.ts), as `npm run bench` does: the registry's
+ * own proxy applies the profile (standIn/shapedLink.ts) and the logging proxy sits in front of it, so the bytes it
+ * counts are the bytes the build sent and received, and every request pays the latency once. The results record the
+ * profile and the machine's load average. A run is added to transfer.json; it replaces an earlier run only of the
+ * same network and selection (bench/transferResults.ts, withTransferRun).
  *
- *   npm run bench:transfer                                     # heavy, light and text workloads
- *   npm run bench:transfer -- --workload light --no-refs --out /tmp/transfer-smoke
+ *   npm run bench:transfer                                     # heavy, light and text workloads, loopback
+ *   npm run bench:transfer -- --network writeup --workload heavy,light --variant registry-gzip,registry-gzip-after \
+ *       --run cold,change --no-refs                            # the cache beside against after the push, ~25 min
+ *   npm run bench:transfer -- --workload smoke --no-refs --out /tmp/transfer-smoke
  */
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import type { CacheStrategy } from "../components/args";
-import type { LayerCompression } from "../components/args";
 import { startLocalHost, LocalHost } from "../standIn/host";
 import { runScenario, ScenarioResult } from "../standIn/scenario";
-import { booleanFlag, Command, invalidValue, runCommand, text } from "../localBuild/flags";
+import { NetworkProfile, networkFlag, profileSummary } from "../standIn/networkProfiles";
+import { booleanFlag, Command, runCommand, text } from "../localBuild/flags";
 import { singleStage, StepData, WORKLOADS } from "../localBuild/dockerfile";
 import { recordOf, skipMismatch, skippedOf } from "../localBuild/experiment";
 import { LoggedRegistry, startRequestLog, uploadSummary } from "./requestLog";
@@ -33,14 +38,23 @@ import {
     RefsRecord,
     requestCounts,
     subStepSeconds,
+    parseTransferFile,
+    TransferFile,
     TransferRecord,
     TransferResults,
     transferMarkdown,
     uploadFields,
+    withTransferRun,
 } from "./transferResults";
-
-/** The networks the bench knows. Shaped profiles come with issue 23 items 1-2; then they join this list. */
-export const TRANSFER_NETWORKS = ["loopback"] as const;
+import {
+    runPlan,
+    TRANSFER_WORKLOAD_NAMES,
+    TransferRun,
+    transferRunFlag,
+    TransferVariant,
+    transferVariantFlag,
+    transferWorkloadFlag,
+} from "./transferOptions";
 
 /** A workload of the transfer bench: the main bench's two, and `text` (compressible data). */
 interface TransferWorkload {
@@ -52,7 +66,7 @@ interface TransferWorkload {
     readonly description: string;
 }
 
-const TRANSFER_WORKLOADS: Record<string, TransferWorkload> = {
+const TRANSFER_WORKLOADS: Record<(typeof TRANSFER_WORKLOAD_NAMES)[number], TransferWorkload> = {
     heavy: { ...WORKLOADS.heavy, data: "random", description: `${WORKLOADS.heavy.description}, random bytes` },
     light: { ...WORKLOADS.light, data: "random", description: `${WORKLOADS.light.description}, random bytes` },
     text: {
@@ -74,47 +88,26 @@ const TRANSFER_WORKLOADS: Record<string, TransferWorkload> = {
     },
 };
 
-/**
- * The bench's variants: a strategy and a compression. No `inline zstd`: the daemon's own builder on the overlay2 store
- * pushed gzip layers (Docker media types) with `compression=zstd,force-compression=true,oci-mediatypes=true` on its
- * output (measured with this bench before resolveArgs refused it), so the component allows zstd with `registry` only.
- */
-const VARIANTS: readonly { strategy: CacheStrategy; compression: LayerCompression }[] = [
-    { strategy: "registry", compression: "gzip" },
-    { strategy: "registry", compression: "zstd" },
-    { strategy: "inline", compression: "gzip" },
-];
-
-/** The runs: which Dockerfile, skip on or off. `change, export after` is for `registry` only. */
-const RUNS = [
-    { run: "cold", dockerfile: "base", skip: true },
-    { run: "warm", dockerfile: "base", skip: false },
-    { run: "change", dockerfile: "change", skip: true },
-    { run: "change, export after", dockerfile: "change 2", skip: false },
-] as const;
-
 const flags = {
-    workload: text({
-        default: "heavy,light,text",
-        help: "Workloads: heavy, light, text, comma-separated.",
-        placeholder: "LIST",
-    }),
-    network: text({
-        default: "loopback",
-        help: `The registry link: ${TRANSFER_NETWORKS.join(", ")}.`,
-        placeholder: "NAME",
-    }),
+    workload: transferWorkloadFlag,
+    variant: transferVariantFlag,
+    run: transferRunFlag,
+    network: networkFlag,
     "no-refs": booleanFlag("Leave out the --cache-from order section."),
     out: text({ default: "results", help: "Folder for transfer.json and transfer.md.", placeholder: "DIR" }),
 };
 
-const command: Command<typeof flags> = {
+export const transferCommand: Command<typeof flags> = {
     name: "npm run bench:transfer --",
     summary:
         "zstd against gzip, shared blobs between the image and the cache, and the order of --cache-from refs, each\n" +
         "build on a fresh local Docker host; bytes and requests counted at a proxy. Writes transfer.json and transfer.md.",
     flags,
-    examples: ["npm run bench:transfer", "npm run bench:transfer -- --workload light --no-refs --out /tmp/transfer"],
+    examples: [
+        "npm run bench:transfer",
+        "npm run bench:transfer -- --network writeup --workload heavy,light --variant registry-gzip,registry-gzip-after --run cold,change --no-refs",
+        "npm run bench:transfer -- --workload smoke --no-refs --out /tmp/transfer",
+    ],
 };
 
 /** The manifest `ref` (a tag) of `repo`, or undefined when there is none; an index's first manifest. */
@@ -149,11 +142,12 @@ async function transferRuns(
     host: LocalHost,
     reg: LoggedRegistry,
     w: TransferWorkload,
-    v: (typeof VARIANTS)[number],
+    v: TransferVariant,
+    runs: readonly TransferRun[],
     stamp: string,
     log: (s: string) => void,
 ): Promise<TransferRecord[]> {
-    const repo = `transfer/${w.name}-${v.strategy}-${v.compression}-${stamp}`;
+    const repo = `transfer/${w.name}-${v.key}-${stamp}`;
     const baseImage = host.base.ref.replace(host.registry.address, reg.address);
     const base = { baseImage, steps: w.steps, mbPerStep: w.mbPerStep, hashRounds: w.hashRounds, data: w.data };
     const changeAt = Math.ceil(w.steps / 2);
@@ -164,9 +158,8 @@ async function transferRuns(
     };
     const known = new Set<string>();
     const records: TransferRecord[] = [];
-    for (const r of RUNS) {
-        if (r.run === "change, export after" && v.strategy !== "registry") continue;
-        const variant = `${v.strategy} ${v.compression}`;
+    for (const { run: r, skip } of runPlan(v, runs)) {
+        const variant = v.label;
         log(`[transfer] ${w.name} ${variant} ${r.run} ... `);
         const res: ScenarioResult = await runScenario({
             host: { ...host, registry: reg },
@@ -174,7 +167,7 @@ async function transferRuns(
             repo,
             dockerfile: dockerfiles[r.dockerfile],
             registryMode: "docker-container",
-            args: { skipUnchanged: r.skip, layerCompression: v.compression },
+            args: { skipUnchanged: skip, layerCompression: v.compression },
             label: `${w.name} ${variant} ${r.run}`,
             quiet: true,
             printReport: false,
@@ -196,6 +189,7 @@ async function transferRuns(
             variant,
             strategy: v.strategy,
             compression: v.compression,
+            ...(v.strategy === "registry" ? { cacheAfter: v.cacheAfter || !skip } : {}),
             run: r.run,
             buildSeconds: base0.buildSeconds,
             cachedSteps: base0.cachedSteps,
@@ -300,19 +294,21 @@ async function refsSection(host: LocalHost, reg: LoggedRegistry, stamp: string, 
     return out;
 }
 
-/** Runs the transfer bench on `network`; the one place a shaped network will be applied (issue 23 items 1-2). */
+/** Runs the transfer bench on `network` (applied to the stand-in registry's link). */
 export async function runTransfer(o: {
-    network: string;
-    workloads: readonly string[];
+    network: NetworkProfile;
+    workloads: readonly (typeof TRANSFER_WORKLOAD_NAMES)[number][];
+    variants: readonly TransferVariant[];
+    runs: readonly TransferRun[];
     refs: boolean;
     log?: (s: string) => void;
     /** Called with the results so far after each variant (the command writes them: a run cut short keeps them). */
     partial?: (r: TransferResults) => void;
 }): Promise<TransferResults> {
-    if (!(TRANSFER_NETWORKS as readonly string[]).includes(o.network))
-        throw invalidValue("network", o.network, TRANSFER_NETWORKS.join(", "));
     const log = o.log ?? ((s: string) => process.stdout.write(s));
-    const host = await startLocalHost();
+    const loadAtStart = loadAverage();
+    const host = await startLocalHost({ registry: { network: o.network } });
+    log(`[transfer] network profile: ${o.network.name} (${profileSummary(o.network)})\n`);
     const reg = await startRequestLog(host.registry);
     const stamp = Date.now().toString(36);
     const records: TransferRecord[] = [];
@@ -320,16 +316,28 @@ export async function runTransfer(o: {
     const versions = { dockerd: host.dockerEnv.versions.dockerd, buildx: host.dockerEnv.versions.buildx };
     const results = (): TransferResults => ({
         date: new Date().toISOString(),
-        network: o.network,
-        machine: { cpus: os.cpus().length, ...versions, buildkit: "v0.32.2 (the stand-in's builder image)" },
+        network: o.network.name,
+        profile: o.network,
+        selection: {
+            workloads: [...o.workloads],
+            variants: o.variants.map((v) => v.key),
+            runs: o.runs.map((r) => r.key),
+            refs: o.refs,
+        },
+        machine: {
+            cpus: os.cpus().length,
+            ...versions,
+            buildkit: "v0.32.2 (the stand-in's builder image)",
+            loadAverage: { start: loadAtStart, end: loadAverage() },
+        },
         workloads: o.workloads.map((n) => ({ name: n, description: TRANSFER_WORKLOADS[n].description })),
         records,
         refs,
     });
     try {
         for (const name of o.workloads)
-            for (const v of VARIANTS) {
-                records.push(...(await transferRuns(host, reg, TRANSFER_WORKLOADS[name], v, stamp, log)));
+            for (const v of o.variants) {
+                records.push(...(await transferRuns(host, reg, TRANSFER_WORKLOADS[name], v, o.runs, stamp, log)));
                 o.partial?.(results());
             }
         if (o.refs) refs = await refsSection(host, reg, stamp, log);
@@ -340,26 +348,35 @@ export async function runTransfer(o: {
     return results();
 }
 
+/** `os.loadavg()` to two decimals, as bench/run.ts records it. */
+function loadAverage(): number[] {
+    return os.loadavg().map((x) => Math.round(x * 100) / 100);
+}
+
 if (require.main === module) {
-    runCommand(command, async (values) => {
-        const workloads = values.workload.split(",").map((s) => s.trim());
-        for (const w of workloads)
-            if (!(w in TRANSFER_WORKLOADS))
-                throw invalidValue(
-                    "workload",
-                    values.workload,
-                    `${Object.keys(TRANSFER_WORKLOADS).join(", ")}, comma-separated`,
-                );
+    runCommand(transferCommand, async (values) => {
         const t0 = Date.now();
         const out = path.resolve(values.out);
         fs.mkdirSync(out, { recursive: true });
+        const file = path.join(out, "transfer.json");
+        const before: TransferFile | undefined = fs.existsSync(file)
+            ? parseTransferFile(fs.readFileSync(file, "utf8"))
+            : undefined;
         const write = (r: TransferResults) => {
-            fs.writeFileSync(path.join(out, "transfer.json"), JSON.stringify(r, null, 2) + "\n");
-            fs.writeFileSync(path.join(out, "transfer.md"), transferMarkdown(r));
+            const all = withTransferRun(before, r);
+            fs.writeFileSync(file, JSON.stringify(all, null, 2) + "\n");
+            fs.writeFileSync(path.join(out, "transfer.md"), transferMarkdown(all.runs));
         };
-        write(await runTransfer({ network: values.network, workloads, refs: !values["no-refs"], partial: write }));
-        console.log(
-            `\nwrote ${path.join(out, "transfer.json")} and transfer.md in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+        write(
+            await runTransfer({
+                network: values.network,
+                workloads: values.workload as (typeof TRANSFER_WORKLOAD_NAMES)[number][],
+                variants: values.variant,
+                runs: values.run,
+                refs: !values["no-refs"],
+                partial: write,
+            }),
         );
+        console.log(`\nwrote ${file} and transfer.md in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
     });
 }

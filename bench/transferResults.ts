@@ -5,9 +5,10 @@
  */
 import type { CacheStrategy } from "../components/args";
 import type { LayerCompression } from "../components/args";
+import { NetworkProfile, profileSummary } from "../standIn/networkProfiles";
 import type { LoggedRequest, UploadSummary } from "./requestLog";
 
-/** The network the bench ran on: bytes don't depend on it, seconds do. */
+/** The name of the network profile the bench ran on: bytes don't depend on it, seconds do. */
 export type TransferNetwork = string;
 
 /** One build of the transfer bench. */
@@ -17,6 +18,11 @@ export interface TransferRecord {
     readonly variant: string;
     readonly strategy: CacheStrategy;
     readonly compression: LayerCompression;
+    /**
+     * `registry` only: the build ran with skip off, so the cache was written after the push by export.sh's second
+     * invocation (absent in runs before the bench had `--variant`: the `change, export after` run said it).
+     */
+    readonly cacheAfter?: boolean;
     readonly run: string;
     /** The build's own seconds (the buildspec, login to post_build). */
     readonly buildSeconds: number;
@@ -61,17 +67,31 @@ export interface RefsRecord {
 export interface TransferResults {
     readonly date: string;
     readonly network: TransferNetwork;
+    /** The profile's numbers (standIn/networkProfiles.ts), as applied to the registry's link; absent before profiles. */
+    readonly profile?: NetworkProfile;
+    /** What was run: the flags' values (absent in runs before the bench had the flags: every one). */
+    readonly selection?: TransferSelection;
     readonly machine: {
         readonly cpus: number;
         readonly dockerd: string;
         readonly buildx: string;
         readonly buildkit: string;
+        /** `os.loadavg()` at the start and the end of the run (as bench/run.ts records it): the machine is shared. */
+        readonly loadAverage?: { readonly start: readonly number[]; readonly end: readonly number[] };
     };
     readonly workloads: readonly { name: string; description: string }[];
     readonly records: readonly TransferRecord[];
     readonly refs: readonly RefsRecord[];
     /** How the results were put together, when not by one run (e.g. two runs' records merged). */
     readonly note?: string;
+}
+
+/** The workloads, variants (their keys) and runs (their keys) a run selected, and whether it ran the refs section. */
+export interface TransferSelection {
+    readonly workloads: readonly string[];
+    readonly variants: readonly string[];
+    readonly runs: readonly string[];
+    readonly refs: boolean;
 }
 
 /** A layer descriptor of a manifest. */
@@ -154,7 +174,11 @@ export function compressionComparison(records: readonly TransferRecord[]): strin
     for (const z of records.filter((r) => r.compression === "zstd")) {
         const g = records.find(
             (r) =>
-                r.compression === "gzip" && r.workload === z.workload && r.strategy === z.strategy && r.run === z.run,
+                r.compression === "gzip" &&
+                !r.cacheAfter &&
+                r.workload === z.workload &&
+                r.strategy === z.strategy &&
+                r.run === z.run,
         );
         if (!g) continue;
         const pct = (a: number, b: number) => (b === 0 ? "–" : `${(((a - b) / b) * 100).toFixed(0)} %`);
@@ -162,9 +186,40 @@ export function compressionComparison(records: readonly TransferRecord[]): strin
             `| ${z.workload} | ${z.strategy} | ${z.run} | ${f1(g.imageLayerMB)} → ${f1(z.imageLayerMB)} (${pct(z.imageLayerMB, g.imageLayerMB)}) | ${f1(g.pushedMB)} → ${f1(z.pushedMB)} | ${f1(g.pulledMB)} → ${f1(z.pulledMB)} | ${f1(g.compressSeconds)} → ${f1(z.compressSeconds)} | ${f1(g.buildSeconds)} → ${f1(z.buildSeconds)} |`,
         );
     }
+    if (rows.length === 0) return "Not run (no zstd variant, or no gzip one beside it).";
     return [
         "| workload | strategy | run | image layers MB, gzip → zstd | MB pushed | MB pulled | compress s | build s |",
         "|---|---|---|---|---|---|---|---|",
+        ...rows,
+    ].join("\n");
+}
+
+/**
+ * The cache written beside the push against after it (registry gzip: the `registry gzip` variant's build against the
+ * `cache after push` variant's of the same workload and run, both from one bench run): bytes, duplicate uploads,
+ * seconds, and the seconds' ratio after / beside.
+ */
+export function placementComparison(records: readonly TransferRecord[]): string {
+    const rows: string[] = [];
+    for (const a of records.filter((r) => r.cacheAfter && r.strategy === "registry")) {
+        const b = records.find(
+            (r) =>
+                r.strategy === "registry" &&
+                r.compression === a.compression &&
+                !r.cacheAfter &&
+                r.workload === a.workload &&
+                r.run === a.run,
+        );
+        if (!b) continue;
+        const ratio = b.buildSeconds > 0 ? (a.buildSeconds / b.buildSeconds).toFixed(2) : "–";
+        rows.push(
+            `| ${a.workload} | ${a.compression} | ${a.run} | ${f1(b.newBlobMB)} / ${f1(a.newBlobMB)} | ${f1(b.pushedMB)} → ${f1(a.pushedMB)} | ${b.duplicateUploads} (${f1(b.duplicateMB)}) → ${a.duplicateUploads} (${f1(a.duplicateMB)}) | ${b.requests} → ${a.requests} | ${f1(b.buildSeconds)} → ${f1(a.buildSeconds)} | ${ratio} |`,
+        );
+    }
+    if (rows.length === 0) return "Not run (no `cache after push` variant, or no `registry` one beside it).";
+    return [
+        "| workload | compression | run | MB of new blobs, beside / after | MB pushed, beside → after | duplicate uploads (MB), beside → after | requests, beside → after | build s, beside → after | build s, after / beside |",
+        `|${"---|".repeat(9)}`,
         ...rows,
     ].join("\n");
 }
@@ -186,43 +241,102 @@ export function refsTable(refs: readonly RefsRecord[]): string {
     ].join("\n");
 }
 
-/** results/transfer.md. */
-export function transferMarkdown(t: TransferResults): string {
+/** One run's Markdown: its network, machine and load, then its tables, headed at `level` (`##`, `###`). */
+export function runMarkdown(t: TransferResults, level = "##"): string {
+    const load = t.machine.loadAverage;
+    const network = t.profile
+        ? `**${t.network}** (${profileSummary(t.profile)}, applied to the registry's link behind the proxy that counts)`
+        : `**${t.network}**`;
     return [
-        "# Transfer bench: zstd against gzip, shared blobs, the order of `--cache-from` refs",
-        "",
-        `Generated by \`npm run bench:transfer\` (bench/transfer.ts) on ${t.date}. Network: **${t.network}**${t.network === "loopback" ? " (bytes do not depend on the network; seconds here are loopback seconds, where moving a byte costs nothing)" : ""}.`,
-        `Machine: ${t.machine.cpus} CPUs; ${t.machine.dockerd}; ${t.machine.buildx}; BuildKit ${t.machine.buildkit}.`,
-        "Each build on a fresh Docker host against the stand-in registry; bytes and requests counted at a proxy in front of it.",
+        `Run of ${t.date}. Network: ${network}${t.network === "loopback" ? ": bytes do not depend on the network; seconds here are loopback seconds, where moving a byte costs nothing" : ""}.`,
+        `Machine: ${t.machine.cpus} CPUs; ${t.machine.dockerd}; ${t.machine.buildx}; BuildKit ${t.machine.buildkit}. Load average (1, 5, 15 min): ${load ? `${load.start.join(", ")} at the start, ${load.end.join(", ")} at the end` : "not recorded"}.`,
+        ...(t.selection
+            ? [
+                  `Selected: workloads ${t.selection.workloads.join(", ")}; variants ${t.selection.variants.join(", ")}; runs ${t.selection.runs.join(", ")}; refs section ${t.selection.refs ? "run" : "left out"}.`,
+              ]
+            : []),
         ...(t.note ? ["", t.note] : []),
         "",
         "Workloads:",
         ...t.workloads.map((w) => `- \`${w.name}\`: ${w.description}`),
         "",
-        "Runs: `cold` (empty repository, skip on: the build writes the cache beside its push), `warm` (no change, skip off),",
-        "`change` (one step halfway changed, skip on: the cache written beside the push, the default), `change, export after`",
-        "(`registry` only: the same step changed again, skip off: export.sh writes the cache in a second invocation after the push).",
+        `${level} The cache beside the push against after it`,
         "",
-        "## zstd against gzip",
+        placementComparison(t.records),
+        "",
+        `${level} zstd against gzip`,
         "",
         compressionComparison(t.records),
         "",
-        "## Every build",
-        "",
-        "`MB of new blobs`: the blobs the build's image and cache manifests name that the registry did not hold before, each",
-        "counted once: what the build had to push at the least. `duplicate uploads`: uploads of a digest already uploaded in",
-        "the same build. `HEAD found`: existence checks that found the blob, so its upload was saved. `compress s`: BuildKit's",
-        "`exporting layers` times (compressing the new layers); `push s`: its `pushing layers` times.",
+        `${level} Every build`,
         "",
         recordsTable(t.records),
         "",
-        "## The order and count of `--cache-from` refs (registry strategy, gzip, light workload)",
+        `${level} The order and count of \`--cache-from\` refs (registry strategy, gzip, light workload)`,
         "",
         refs(t.refs),
         "",
     ].join("\n");
 }
 
+/** results/transfer.md: what the columns mean, then every run of the file, each under its network and date. */
+export function transferMarkdown(runs: readonly TransferResults[]): string {
+    return [
+        "# Transfer bench: the cache beside or after the push, zstd against gzip, the order of `--cache-from` refs",
+        "",
+        "Generated by `npm run bench:transfer` (bench/transfer.ts). Each build on a fresh Docker host against the stand-in",
+        "registry; bytes and requests counted at a proxy in front of it (bench/requestLog.ts), which sits in front of the",
+        "registry's own proxy that applies the network profile (standIn/shapedLink.ts): the bytes counted are the bytes sent.",
+        "",
+        "Runs: `cold` (empty repository, skip on: the build writes the cache beside its push), `warm` (no change, skip off),",
+        "`change` (one step halfway changed, skip on: the cache written beside the push, the default), `change, export after`",
+        "(`registry` only: the same step changed again, skip off: export.sh writes the cache in a second invocation after the push).",
+        "Variant `registry gzip, cache after push`: every build with skip off, so export.sh writes the cache after the push.",
+        "",
+        "`MB of new blobs`: the blobs the build's image and cache manifests name that the registry did not hold before, each",
+        "counted once: what the build had to push at the least. `duplicate uploads`: uploads of a digest already uploaded in",
+        "the same build. `HEAD found`: existence checks that found the blob, so its upload was saved. `compress s`: BuildKit's",
+        "`exporting layers` times (compressing the new layers); `push s`: its `pushing layers` times.",
+        "",
+        ...runs.map((t) => [`## ${t.network}, ${t.date}`, "", runMarkdown(t, "###")].join("\n")),
+    ].join("\n");
+}
+
 function refs(r: readonly RefsRecord[]): string {
     return r.length === 0 ? "Not run." : refsTable(r);
+}
+
+/**
+ * results/transfer.json: the transfer bench's runs, `{ runs: [...] }`, oldest first. A file written before the bench
+ * took a network holds one run at its top level: it reads as that one run.
+ */
+export interface TransferFile {
+    readonly runs: readonly TransferResults[];
+}
+
+/** The file's runs from its JSON text. */
+export function parseTransferFile(text: string): TransferFile {
+    const json = JSON.parse(text) as Partial<TransferFile> & Partial<TransferResults>;
+    if (Array.isArray(json.runs)) return { runs: json.runs };
+    if (Array.isArray(json.records)) return { runs: [json as TransferResults] };
+    throw new Error("transfer.json: neither a list of runs ({ runs: [...] }) nor one run (records at the top level)");
+}
+
+/** The same network and the same selection (a run from before the flags selected everything, with refs). */
+function sameShape(a: TransferResults, b: TransferResults): boolean {
+    const key = (t: TransferResults) => JSON.stringify([t.network, t.selection ?? null]);
+    return key(a) === key(b);
+}
+
+/**
+ * The file with `run` added: it takes the place of an earlier run of the same network and selection (a rerun, or
+ * the same run's partial results written as it goes), and is appended after the others otherwise, so a run of a few
+ * workloads under another network keeps the runs before it.
+ */
+export function withTransferRun(file: TransferFile | undefined, run: TransferResults): TransferFile {
+    const runs = [...(file?.runs ?? [])];
+    const i = runs.findIndex((r) => sameShape(r, run));
+    if (i >= 0) runs[i] = run;
+    else runs.push(run);
+    return { runs };
 }
