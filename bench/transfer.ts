@@ -192,6 +192,8 @@ async function transferRuns(
             ...(v.strategy === "registry" ? { cacheAfter: v.cacheAfter || !skip } : {}),
             run: r.run,
             buildSeconds: base0.buildSeconds,
+            ...(base0.dockerfileSeconds !== undefined ? { dockerfileSeconds: base0.dockerfileSeconds } : {}),
+            ...(base0.exportSeconds !== undefined ? { exportSeconds: base0.exportSeconds } : {}),
             cachedSteps: base0.cachedSteps,
             rebuiltSteps: base0.rebuiltSteps,
             pushedMB: base0.pushedMB,
@@ -209,7 +211,7 @@ async function transferRuns(
         };
         records.push(rec);
         log(
-            `${rec.buildSeconds.toFixed(1)} s, ${rec.cachedSteps}/${rec.rebuiltSteps} cached/rebuilt, pushed ${rec.pushedMB.toFixed(1)} MB (new blobs ${rec.newBlobMB.toFixed(1)}, ${rec.duplicateUploads} duplicate uploads ${rec.duplicateMB.toFixed(1)} MB), pulled ${rec.pulledMB.toFixed(1)} MB, ${rec.requests} requests, compress ${rec.compressSeconds.toFixed(1)} s, image ${rec.imageLayerMB.toFixed(1)} MB ${rec.layerMediaTypes.join(" ")}\n`,
+            `${rec.buildSeconds.toFixed(1)} s (Dockerfile work ${(rec.dockerfileSeconds ?? 0).toFixed(1)} s, export.sh ${(rec.exportSeconds ?? 0).toFixed(1)} s), ${rec.cachedSteps}/${rec.rebuiltSteps} cached/rebuilt, pushed ${rec.pushedMB.toFixed(1)} MB (new blobs ${rec.newBlobMB.toFixed(1)}, ${rec.duplicateUploads} duplicate uploads ${rec.duplicateMB.toFixed(1)} MB), pulled ${rec.pulledMB.toFixed(1)} MB, ${rec.requests} requests, compress ${rec.compressSeconds.toFixed(1)} s, image ${rec.imageLayerMB.toFixed(1)} MB ${rec.layerMediaTypes.join(" ")}\n`,
         );
     }
     return records;

@@ -26,6 +26,15 @@ export interface TransferRecord {
     readonly run: string;
     /** The build's own seconds (the buildspec, login to post_build). */
     readonly buildSeconds: number;
+    /**
+     * Seconds of Dockerfile work in it: the rebuilt steps' own times as BuildKit prints them (localBuild/experiment.ts,
+     * dockerfileWorkSeconds). `buildSeconds` less this is what the build spent on everything else (login, the cache
+     * import, the image's push, the cache export): the part the cache's placement changes, and less at the mercy of a
+     * loaded machine's CPU than the steps are. Absent in runs before it was recorded.
+     */
+    readonly dockerfileSeconds?: number;
+    /** `registry`: seconds of export.sh's command (the second invocation), 0 when it did not export. */
+    readonly exportSeconds?: number;
     readonly cachedSteps: number;
     readonly rebuiltSteps: number;
     readonly pushedMB: number;
@@ -211,15 +220,23 @@ export function placementComparison(records: readonly TransferRecord[]): string 
                 r.run === a.run,
         );
         if (!b) continue;
-        const ratio = b.buildSeconds > 0 ? (a.buildSeconds / b.buildSeconds).toFixed(2) : "–";
+        const ratio = (x: number, y: number) => (y > 0 ? (x / y).toFixed(2) : "–");
+        const other = (r: TransferRecord) =>
+            r.dockerfileSeconds === undefined ? undefined : r.buildSeconds - r.dockerfileSeconds;
+        const [ob, oa] = [other(b), other(a)];
+        const others =
+            ob === undefined || oa === undefined ? "not recorded | –" : `${f1(ob)} → ${f1(oa)} | ${ratio(oa, ob)}`;
         rows.push(
-            `| ${a.workload} | ${a.compression} | ${a.run} | ${f1(b.newBlobMB)} / ${f1(a.newBlobMB)} | ${f1(b.pushedMB)} → ${f1(a.pushedMB)} | ${b.duplicateUploads} (${f1(b.duplicateMB)}) → ${a.duplicateUploads} (${f1(a.duplicateMB)}) | ${b.requests} → ${a.requests} | ${f1(b.buildSeconds)} → ${f1(a.buildSeconds)} | ${ratio} |`,
+            `| ${a.workload} | ${a.compression} | ${a.run} | ${f1(b.newBlobMB)} / ${f1(a.newBlobMB)} | ${f1(b.pushedMB)} → ${f1(a.pushedMB)} | ${b.duplicateUploads} (${f1(b.duplicateMB)}) → ${a.duplicateUploads} (${f1(a.duplicateMB)}) | ${b.requests} → ${a.requests} | ${f1(b.buildSeconds)} → ${f1(a.buildSeconds)} | ${ratio(a.buildSeconds, b.buildSeconds)} | ${others} |`,
         );
     }
     if (rows.length === 0) return "Not run (no `cache after push` variant, or no `registry` one beside it).";
     return [
-        "| workload | compression | run | MB of new blobs, beside / after | MB pushed, beside → after | duplicate uploads (MB), beside → after | requests, beside → after | build s, beside → after | build s, after / beside |",
-        `|${"---|".repeat(9)}`,
+        "`other s`: the build's seconds less its Dockerfile work (the rebuilt steps' own times): login, the cache import, the",
+        "image's push and the cache's export, where the placement of the cache acts.",
+        "",
+        "| workload | compression | run | MB of new blobs, beside / after | MB pushed, beside → after | duplicate uploads (MB), beside → after | requests, beside → after | build s, beside → after | build s, after / beside | other s, beside → after | other s, after / beside |",
+        `|${"---|".repeat(11)}`,
         ...rows,
     ].join("\n");
 }

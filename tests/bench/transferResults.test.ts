@@ -101,7 +101,14 @@ describe("transferResults", () => {
     describe("placementComparison (the cache beside the push against after it)", () => {
         it("pairs each `cache after push` build with the beside build of the same workload and run: bytes, duplicates, seconds, ratio", () => {
             const records = [
-                record({ run: "cold", pushedMB: 122.8, duplicateUploads: 4, duplicateMB: 16.8, buildSeconds: 100 }),
+                record({
+                    run: "cold",
+                    pushedMB: 122.8,
+                    duplicateUploads: 4,
+                    duplicateMB: 16.8,
+                    buildSeconds: 100,
+                    dockerfileSeconds: 80,
+                }),
                 record({ run: "change", pushedMB: 71.4, newBlobMB: 54.6, buildSeconds: 50 }),
                 record({
                     variant: "registry gzip, cache after push",
@@ -109,14 +116,25 @@ describe("transferResults", () => {
                     run: "cold",
                     pushedMB: 101.8,
                     buildSeconds: 90,
+                    dockerfileSeconds: 60,
                 }),
                 record({ workload: "heavy", variant: "registry gzip, cache after push", cacheAfter: true }),
             ];
-            const rows = placementComparison(records).split("\n").slice(2);
+            const rows = placementComparison(records)
+                .split("\n")
+                .filter((l) => l.startsWith("| light"));
             // One pair only: the heavy `after` build has no beside build, the light change build no `after` one.
             assert.deepEqual(rows, [
-                "| light | gzip | cold | 101.8 / 101.8 | 122.8 → 101.8 | 4 (16.8) → 0 (0.0) | 100 → 100 | 100.0 → 90.0 | 0.90 |",
+                "| light | gzip | cold | 101.8 / 101.8 | 122.8 → 101.8 | 4 (16.8) → 0 (0.0) | 100 → 100 | 100.0 → 90.0 | 0.90 | 20.0 → 30.0 | 1.50 |",
             ]);
+        });
+
+        it("a record from before Dockerfile work was recorded has no `other s`", () => {
+            const rows = placementComparison([
+                record({}),
+                record({ variant: "registry gzip, cache after push", cacheAfter: true }),
+            ]).split("\n");
+            assert.ok(rows.some((l) => l.endsWith("| 1.00 | not recorded | – |")));
         });
 
         it("says it was not run when no run had both variants", () => {
