@@ -5,8 +5,9 @@
  *   bytes pushed and pulled, the image's size, BuildKit's compression time, the build's seconds; cold, warm and change;
  * - shared blobs: the bytes a build pushed against the bytes of the blobs that were new (its image's and its cache's
  *   manifests, each digest once), the duplicate uploads and the existence checks that saved one, with the cache
- *   written beside the push (skip on, the default) and after it (skip off: export.sh's second invocation; the
- *   `registry-gzip-after` variant runs cold and change that way);
+ *   written beside the push (skip on, the default) and after it (export.sh's second invocation: the
+ *   `registry-gzip-after` variant takes build.sh's in-build export out of the buildspec, `registry-gzip-skip-off`
+ *   runs with skip off);
  * - the order and count of `--cache-from` refs for a branch and the default branch: requests per kind and client.
  * Every request goes through a logging proxy (bench/requestLog.ts) in front of the stand-in's registry.
  *
@@ -47,6 +48,7 @@ import {
     withTransferRun,
 } from "./transferResults";
 import {
+    cacheAfterPush,
     runPlan,
     TRANSFER_WORKLOAD_NAMES,
     TransferRun,
@@ -168,6 +170,7 @@ async function transferRuns(
             dockerfile: dockerfiles[r.dockerfile],
             registryMode: "docker-container",
             args: { skipUnchanged: skip, layerCompression: v.compression },
+            ...(v.cacheAfter && !v.skipOff ? { rewriteBuildspec: cacheAfterPush } : {}),
             label: `${w.name} ${variant} ${r.run}`,
             quiet: true,
             printReport: false,
@@ -189,7 +192,7 @@ async function transferRuns(
             variant,
             strategy: v.strategy,
             compression: v.compression,
-            ...(v.strategy === "registry" ? { cacheAfter: v.cacheAfter || !skip } : {}),
+            ...(v.strategy === "registry" ? { cacheAfter: v.cacheAfter } : {}),
             run: r.run,
             buildSeconds: base0.buildSeconds,
             ...(base0.dockerfileSeconds !== undefined ? { dockerfileSeconds: base0.dockerfileSeconds } : {}),

@@ -14,10 +14,17 @@ export interface TransferVariant {
     readonly strategy: CacheStrategy;
     readonly compression: LayerCompression;
     /**
-     * `registry` only: every build runs with skip off, so no build writes the cache beside its push (build.sh's
-     * CACHE_IN_BUILD) and export.sh writes it in a second invocation after the push.
+     * `registry` only: no build writes the cache beside its push (build.sh's CACHE_IN_BUILD); export.sh writes it in
+     * a second invocation after the push.
      */
     readonly cacheAfter: boolean;
+    /**
+     * How a `cacheAfter` variant gets there: `true`, every build with skip off (no key, so build.sh never writes the
+     * cache: what a stack with `skipUnchanged: false` does); `false`, skip on as by default, with build.sh's in-build
+     * export taken out of the buildspec ({@link cacheAfterPush}): what the default would be if a key miss left the
+     * cache to export.sh.
+     */
+    readonly skipOff: boolean;
 }
 
 /**
@@ -32,6 +39,7 @@ export const TRANSFER_VARIANTS: Readonly<Record<string, TransferVariant>> = {
         strategy: "registry",
         compression: "gzip",
         cacheAfter: false,
+        skipOff: false,
     },
     "registry-gzip-after": {
         key: "registry-gzip-after",
@@ -39,6 +47,15 @@ export const TRANSFER_VARIANTS: Readonly<Record<string, TransferVariant>> = {
         strategy: "registry",
         compression: "gzip",
         cacheAfter: true,
+        skipOff: false,
+    },
+    "registry-gzip-skip-off": {
+        key: "registry-gzip-skip-off",
+        label: "registry gzip, skip off",
+        strategy: "registry",
+        compression: "gzip",
+        cacheAfter: true,
+        skipOff: true,
     },
     "registry-zstd": {
         key: "registry-zstd",
@@ -46,6 +63,7 @@ export const TRANSFER_VARIANTS: Readonly<Record<string, TransferVariant>> = {
         strategy: "registry",
         compression: "zstd",
         cacheAfter: false,
+        skipOff: false,
     },
     "inline-gzip": {
         key: "inline-gzip",
@@ -53,6 +71,7 @@ export const TRANSFER_VARIANTS: Readonly<Record<string, TransferVariant>> = {
         strategy: "inline",
         compression: "gzip",
         cacheAfter: false,
+        skipOff: false,
     },
 };
 
@@ -86,7 +105,24 @@ export const TRANSFER_RUNS: readonly TransferRun[] = [
 export function runPlan(v: TransferVariant, selected: readonly TransferRun[]): { run: TransferRun; skip: boolean }[] {
     return selected
         .filter((r) => r.key !== "change-export-after" || (v.strategy === "registry" && !v.cacheAfter))
-        .map((r) => ({ run: r, skip: v.cacheAfter ? false : r.skip }));
+        .map((r) => ({ run: r, skip: v.skipOff ? false : r.skip }));
+}
+
+/** build.sh's in-build cache export for a key miss, as the rendered buildspec holds it. */
+export const IN_BUILD_CACHE_EXPORT =
+    'CACHE_IN_BUILD=1 more+=(--cache-to "type=registry,ref=$CACHE_REF,$CACHE_TO_OPTS")';
+
+/**
+ * The buildspec with build.sh's in-build cache export taken out (a key miss then leaves CACHE_IN_BUILD=0, and
+ * export.sh writes the cache after the push, as it does with skip off). Throws when build.sh no longer holds it.
+ */
+export function cacheAfterPush(yaml: string): string {
+    const n = yaml.split(IN_BUILD_CACHE_EXPORT).length - 1;
+    if (n !== 1)
+        throw new Error(
+            `cacheAfterPush: the buildspec holds build.sh's in-build cache export ${n} times, not once (build.sh changed): ${IN_BUILD_CACHE_EXPORT}`,
+        );
+    return yaml.replace(IN_BUILD_CACHE_EXPORT, ":");
 }
 
 /** A comma-separated list flag of names from `names`, each once; the default when absent. */

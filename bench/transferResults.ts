@@ -19,8 +19,9 @@ export interface TransferRecord {
     readonly strategy: CacheStrategy;
     readonly compression: LayerCompression;
     /**
-     * `registry` only: the build ran with skip off, so the cache was written after the push by export.sh's second
-     * invocation (absent in runs before the bench had `--variant`: the `change, export after` run said it).
+     * `registry` only: the variant leaves every build's cache to export.sh, after the push (bench/transferOptions.ts,
+     * TransferVariant.cacheAfter); absent in runs before the bench had `--variant`, where only the `change, export
+     * after` run did.
      */
     readonly cacheAfter?: boolean;
     readonly run: string;
@@ -204,8 +205,8 @@ export function compressionComparison(records: readonly TransferRecord[]): strin
 }
 
 /**
- * The cache written beside the push against after it (registry gzip: the `registry gzip` variant's build against the
- * `cache after push` variant's of the same workload and run, both from one bench run): bytes, duplicate uploads,
+ * The cache written beside the push against after it: each build of a `cacheAfter` variant against the build of the
+ * same workload, compression and run that wrote it beside the push (`registry gzip`), both from one bench run: bytes, duplicate uploads,
  * seconds, and the seconds' ratio after / beside.
  */
 export function placementComparison(records: readonly TransferRecord[]): string {
@@ -227,7 +228,7 @@ export function placementComparison(records: readonly TransferRecord[]): string 
         const others =
             ob === undefined || oa === undefined ? "not recorded | –" : `${f1(ob)} → ${f1(oa)} | ${ratio(oa, ob)}`;
         rows.push(
-            `| ${a.workload} | ${a.compression} | ${a.run} | ${f1(b.newBlobMB)} / ${f1(a.newBlobMB)} | ${f1(b.pushedMB)} → ${f1(a.pushedMB)} | ${b.duplicateUploads} (${f1(b.duplicateMB)}) → ${a.duplicateUploads} (${f1(a.duplicateMB)}) | ${b.requests} → ${a.requests} | ${f1(b.buildSeconds)} → ${f1(a.buildSeconds)} | ${ratio(a.buildSeconds, b.buildSeconds)} | ${others} |`,
+            `| ${a.workload} | ${a.variant} | ${a.run} | ${f1(b.newBlobMB)} / ${f1(a.newBlobMB)} | ${f1(b.pushedMB)} → ${f1(a.pushedMB)} | ${b.duplicateUploads} (${f1(b.duplicateMB)}) → ${a.duplicateUploads} (${f1(a.duplicateMB)}) | ${b.requests} → ${a.requests} | ${f1(b.buildSeconds)} → ${f1(a.buildSeconds)} | ${ratio(a.buildSeconds, b.buildSeconds)} | ${others} |`,
         );
     }
     if (rows.length === 0) return "Not run (no `cache after push` variant, or no `registry` one beside it).";
@@ -235,7 +236,7 @@ export function placementComparison(records: readonly TransferRecord[]): string 
         "`other s`: the build's seconds less its Dockerfile work (the rebuilt steps' own times): login, the cache import, the",
         "image's push and the cache's export, where the placement of the cache acts.",
         "",
-        "| workload | compression | run | MB of new blobs, beside / after | MB pushed, beside → after | duplicate uploads (MB), beside → after | requests, beside → after | build s, beside → after | build s, after / beside | other s, beside → after | other s, after / beside |",
+        "| workload | after the push, as | run | MB of new blobs, beside / after | MB pushed, beside → after | duplicate uploads (MB), beside → after | requests, beside → after | build s, beside → after | build s, after / beside | other s, beside → after | other s, after / beside |",
         `|${"---|".repeat(11)}`,
         ...rows,
     ].join("\n");

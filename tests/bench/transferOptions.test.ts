@@ -1,10 +1,14 @@
 // bench/transferOptions.ts and bench/transfer.ts's command line: which workloads, variants, runs and network a
 // transfer bench run takes. Pure: flags are parsed, nothing is built (no Docker here).
 import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
 import { parseFlags } from "../../localBuild/flags";
 import { NETWORK_PROFILES } from "../../standIn/networkProfiles";
 import { transferCommand } from "../../bench/transfer";
 import {
+    cacheAfterPush,
+    IN_BUILD_CACHE_EXPORT,
     runPlan,
     TRANSFER_RUNS,
     TRANSFER_VARIANTS,
@@ -57,7 +61,7 @@ describe("transfer bench options", () => {
         assert.throws(() => transferVariantFlag.parse("registry-gzip,registry-gzip", "variant"), /a repeat/);
         assert.throws(
             () => transferVariantFlag.parse("inline-zstd", "variant"),
-            /Allowed: registry-gzip, registry-gzip-after, registry-zstd, inline-gzip/,
+            /Allowed: registry-gzip, registry-gzip-after, registry-gzip-skip-off, registry-zstd, inline-gzip,/,
         );
         assert.throws(() => transferRunFlag.parse("cold,hot", "run"), /"hot" is not one/);
     });
@@ -83,8 +87,20 @@ describe("transfer bench options", () => {
             );
         });
 
-        it("the cache after the push: every build with skip off, so export.sh writes it; no second change run", () => {
+        it("the cache after the push: skip on as by default (build.sh's export is taken out); no second change run", () => {
             const plan = runPlan(TRANSFER_VARIANTS["registry-gzip-after"], TRANSFER_RUNS);
+            assert.deepEqual(
+                plan.map((p) => [p.run.run, p.skip]),
+                [
+                    ["cold", true],
+                    ["warm", false],
+                    ["change", true],
+                ],
+            );
+        });
+
+        it("skip off: every build with skip off, so no key and export.sh writes the cache; no second change run", () => {
+            const plan = runPlan(TRANSFER_VARIANTS["registry-gzip-skip-off"], TRANSFER_RUNS);
             assert.deepEqual(
                 plan.map((p) => [p.run.run, p.skip]),
                 [
@@ -108,6 +124,22 @@ describe("transfer bench options", () => {
                     ["change", true],
                 ],
             );
+        });
+    });
+
+    describe("cacheAfterPush (the buildspec rewrite of the `registry-gzip-after` variant)", () => {
+        // The golden buildspec is the rendered one (npm run golden), so this fails when build.sh's line changes.
+        const golden = fs.readFileSync(path.join(__dirname, "..", "golden", "registry-docker-container.yaml"), "utf8");
+
+        it("takes build.sh's in-build cache export out of the rendered buildspec, and nothing else", () => {
+            assert.ok(golden.includes(IN_BUILD_CACHE_EXPORT));
+            const out = cacheAfterPush(golden);
+            assert.ok(!out.includes("CACHE_IN_BUILD=1"), "no build sets CACHE_IN_BUILD=1: export.sh writes the cache");
+            assert.equal(out.length, golden.length - IN_BUILD_CACHE_EXPORT.length + 1);
+        });
+
+        it("throws when the buildspec no longer holds it (build.sh changed), rather than measure the default twice", () => {
+            assert.throws(() => cacheAfterPush("phases: {}"), /holds build.sh's in-build cache export 0 times/);
         });
     });
 });

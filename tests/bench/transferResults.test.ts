@@ -125,7 +125,7 @@ describe("transferResults", () => {
                 .filter((l) => l.startsWith("| light"));
             // One pair only: the heavy `after` build has no beside build, the light change build no `after` one.
             assert.deepEqual(rows, [
-                "| light | gzip | cold | 101.8 / 101.8 | 122.8 → 101.8 | 4 (16.8) → 0 (0.0) | 100 → 100 | 100.0 → 90.0 | 0.90 | 20.0 → 30.0 | 1.50 |",
+                "| light | registry gzip, cache after push | cold | 101.8 / 101.8 | 122.8 → 101.8 | 4 (16.8) → 0 (0.0) | 100 → 100 | 100.0 → 90.0 | 0.90 | 20.0 → 30.0 | 1.50 |",
             ]);
         });
 
