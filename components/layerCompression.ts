@@ -48,9 +48,10 @@ export function resolveLayerCompression(
  *
  * `force-compression=true` for gzip too: with it, the image's push and the cache export, which BuildKit runs side by
  * side when the build writes the cache beside its push (buildspec/build.sh, CACHE_IN_BUILD), uploaded each new blob
- * once in every bench build (25 to 49 layers); without it both uploaded 4 or 5 of them each time, 8 to 31 % more
- * bytes pushed (docs/decisions/layerTransfer.md). It makes the race rare, not impossible: builds of 3 to 8 layers
- * still uploaded 1 to 3 blobs twice. A layer already in the requested compression is not recompressed (a change
+ * once in the light bench workload (49 layers) on loopback; without it both uploaded 4 or 5 of them each time, 8 to
+ * 31 % more bytes pushed (docs/decisions/layerTransfer.md). It makes the race rarer, not impossible: builds of 3 to 8
+ * layers still uploaded 1 to 3 blobs twice, and the heavy workload (25 layers of 4 MB) 4 of them on every cold build
+ * under the `writeup` network. A layer already in the requested compression is not recompressed (a change
  * build pulled the same bytes with it as without). With zstd it also recompresses the layers BuildKit holds in gzip
  * (the base image's), so that every layer of the image and of the cache is zstd.
  */

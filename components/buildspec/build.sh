@@ -51,8 +51,11 @@ fi
 # Registry strategy: a trusted build whose key missed (key.sh: no image has these inputs, so some steps are new)
 # writes the cache in this invocation, beside the push, rather than in export.sh's second one: BuildKit runs the two
 # exports side by side, and the second invocation's solve is saved (measured, 96 light steps: a change build 11.6 s
-# → 10.9 s, a cold one 14.8 → 14.0). Without a key (skip off, or none computed) or with LAYER_CACHE_FORCE_BUILD=1 the
-# build may change nothing, so export.sh decides after it.
+# → 10.9 s, a cold one 14.8 → 14.0). The two exports push with separate trackers, so both may upload a new blob
+# (heavy workload under the `writeup` network: 118.6 MB pushed for 101.8 MB of new layers); the cache after the push
+# uploads each once, but export.sh's invocation cost more than those bytes (after / beside, seconds other than the
+# steps: 1.02 to 1.40): docs/decisions/layerTransfer.md. Without a key (skip off, or none computed) or with
+# LAYER_CACHE_FORCE_BUILD=1 the build may change nothing, so export.sh decides after it.
 CACHE_IN_BUILD=0 more=()
 if [ "$TRUSTED" = 1 ] && [ -n "${KEY_REF:-}" ]; then
     more=(--tag "${KEY_REF:-}")
