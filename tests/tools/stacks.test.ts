@@ -11,7 +11,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { ConfigError } from "../../components/problems";
-import { renderBlock, ROOT } from "../../tools/docs/docsBlocks";
+import { blockNames, renderBlock, ROOT } from "../../tools/docs/docsBlocks";
 import { resolveStacks, stackNames, stacksBlock } from "../../tools/docs/stacks";
 import { findResources, runProgram } from "../../scripts/mockRuntime";
 
@@ -148,6 +148,11 @@ describe("the stack comparison (tools/docs/stacks.ts)", () => {
 
     it("no stack file: an error, not an empty table", () => {
         assert.throws(() => stacksBlock(root), /no Pulumi\.<stack>\.yaml to compare/);
+    });
+
+    it("docs/operations.md holds the generated block, not a table written by hand (its staleness: docsBlocks.test.ts)", () => {
+        const page = fs.readFileSync(path.join(ROOT, "docs/operations.md"), "utf8");
+        assert.ok(blockNames(page, "docs/operations.md").includes("stacks"));
     });
 
     it("the docs' table has a column for every checked-in Pulumi.<stack>.yaml, dev and prod first", () => {
