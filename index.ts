@@ -36,3 +36,8 @@ export const connectionHandshakeUrl = outputs.connectionHandshakeUrl;
 export const webhookPayloadUrl = outputs.webhookPayloadUrl;
 export const webhookSecret = outputs.webhookSecret;
 export const scheduleName = outputs.scheduleName;
+// With webhookPullRequests, the read-only project that pull requests build in (<projectName>-pr), and its hook's
+// payload URL and secret (with webhookManualCreation). Undefined otherwise.
+export const pullRequestProjectName = outputs.pullRequestProjectName;
+export const pullRequestWebhookPayloadUrl = outputs.pullRequestWebhookPayloadUrl;
+export const pullRequestWebhookSecret = outputs.pullRequestWebhookSecret;
