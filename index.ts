@@ -24,8 +24,9 @@ export const upstreamCacheUrls = outputs.upstreamCacheUrls;
 // The SNS topic the alarms notify and the CloudWatch dashboard's name; undefined when monitoring is off.
 export const alarmTopicArn = outputs.alarmTopicArn;
 export const dashboardName = outputs.dashboardName;
-// With `images` (several images): image name → {repositoryUrl, repositoryArn, imageUri, cacheRef, projectName}; the
-// flat outputs above of one image are then undefined (not exported). Undefined without `images`.
+// With `images` (several images): image name → {repositoryUrl, repositoryArn, imageUri, cacheRef, projectName, and
+// pullRequestProjectName with webhookPullRequests}; the flat outputs above of one image are then undefined (not
+// exported). Undefined without `images`.
 export const images = outputs.images;
 // The source's connection: its ARN, its live status (PENDING until the console handshake; connectionHandshakeUrl is
 // set while it isn't AVAILABLE, and the webhook waits for it);
