@@ -24,8 +24,9 @@ export const upstreamCacheUrls = outputs.upstreamCacheUrls;
 // The SNS topic the alarms notify and the CloudWatch dashboard's name; undefined when monitoring is off.
 export const alarmTopicArn = outputs.alarmTopicArn;
 export const dashboardName = outputs.dashboardName;
-// With `images` (several images): image name → {repositoryUrl, repositoryArn, imageUri, cacheRef, projectName}; the
-// flat outputs above of one image are then undefined (not exported). Undefined without `images`.
+// With `images` (several images): image name → {repositoryUrl, repositoryArn, imageUri, cacheRef, projectName, and
+// pullRequestProjectName with webhookPullRequests}; the flat outputs above of one image are then undefined (not
+// exported). Undefined without `images`.
 export const images = outputs.images;
 // The source's connection: its ARN, its live status (PENDING until the console handshake; connectionHandshakeUrl is
 // set while it isn't AVAILABLE, and the webhook waits for it);
@@ -36,3 +37,8 @@ export const connectionHandshakeUrl = outputs.connectionHandshakeUrl;
 export const webhookPayloadUrl = outputs.webhookPayloadUrl;
 export const webhookSecret = outputs.webhookSecret;
 export const scheduleName = outputs.scheduleName;
+// With webhookPullRequests, the read-only project that pull requests build in (<projectName>-pr), and its hook's
+// payload URL and secret (with webhookManualCreation). Undefined otherwise.
+export const pullRequestProjectName = outputs.pullRequestProjectName;
+export const pullRequestWebhookPayloadUrl = outputs.pullRequestWebhookPayloadUrl;
+export const pullRequestWebhookSecret = outputs.pullRequestWebhookSecret;

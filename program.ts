@@ -20,8 +20,8 @@ import {
     resolveArgs,
     unknownConfigKeys,
 } from "./components";
-import { IMAGES_KEY } from "./components/config";
-import { imagesFromConfig } from "./components/images";
+import { type ConfigSource, IMAGES_KEY } from "./components/config";
+import { type ImageArgs, imagesFromConfig } from "./components/images";
 import { severalImages, SeveralImagesOutputs, severalImagesProblems } from "./severalImages";
 
 /** The component's name, which also names its children and the default repository and project names. */
@@ -84,38 +84,67 @@ export function regionProblems(
     return hostFactProblems({ hosts: hostsOf(a), computeType: a.computeType }, region);
 }
 
-export function program(): StackOutputs {
-    const cfg = new pulumi.Config();
+/** A stack's checked arguments: the flat ones, and with `images` one set per image (`images` undefined without). */
+export interface StackArgs {
+    readonly args: CachedDockerBuildArgs;
+    readonly images?: readonly ImageArgs[];
+}
+
+/**
+ * A stack's config as `pulumi up` reads it, checked before any resource is registered: the component's arguments
+ * (`argsFromConfig`), the map of images, the keys of the project's namespace that nothing reads, each component's
+ * arguments (`resolveArgs`, through `argProblems` or `severalImagesProblems`) and, where the stack sets
+ * `aws:region`, the host facts of that region. Throws one {@link ConfigError} that lists every problem.
+ *
+ * `cfg` reads the project's namespace, `allConfig` is every `<namespace>:<key>` the CLI passed, `region` is
+ * `aws:region` (undefined when the stack doesn't set it). The program calls it with the CLI's config; the docs'
+ * stack table (tools/docs/stacks.ts) with each checked-in stack file's.
+ */
+export function stackArgs(
+    cfg: ConfigSource,
+    project: string,
+    stack: string,
+    allConfig: Record<string, string>,
+    region: string | undefined,
+): StackArgs {
     const { args, problems } = argsFromConfig(cfg);
     // ---- Several images (severalImages.ts): `images` set means one component per entry. ----
     const several = imagesFromConfig(cfg.get(IMAGES_KEY), args);
     const all = [
-        ...unknownConfigKeys(pulumi.getProject(), pulumi.runtime.allConfig()),
+        ...unknownConfigKeys(project, allConfig),
         ...problems,
         ...several.problems,
         ...(several.images === undefined
-            ? argProblems(COMPONENT_NAME, pulumi.getStack(), args)
-            : severalImagesProblems(COMPONENT_NAME, pulumi.getStack(), args, several.images)),
+            ? argProblems(COMPONENT_NAME, stack, args)
+            : severalImagesProblems(COMPONENT_NAME, stack, args, several.images)),
     ];
     // Facts per host type and region (components/hostFacts.ts), where the stack sets aws:region: checked here, before
     // anything is registered. Without aws:region (AWS_REGION or the profile), the component checks them once the
     // region is known. With `images`, each component checks its own.
-    const region = new pulumi.Config("aws").get("region");
     if (all.length === 0 && several.images === undefined) {
-        all.push(...regionProblems(COMPONENT_NAME, pulumi.getStack(), args, region));
+        all.push(...regionProblems(COMPONENT_NAME, stack, args, region));
     }
     if (all.length > 0) {
         throw new ConfigError(all);
     }
+    return several.images === undefined ? { args } : { args, images: several.images };
+}
+
+export function program(): StackOutputs {
+    const { args, images } = stackArgs(
+        new pulumi.Config(),
+        pulumi.getProject(),
+        pulumi.getStack(),
+        pulumi.runtime.allConfig(),
+        new pulumi.Config("aws").get("region"),
+    );
     if (
-        several.images === undefined
-            ? args.cacheStrategy === undefined
-            : several.images.some((i) => i.args.cacheStrategy === undefined)
+        images === undefined ? args.cacheStrategy === undefined : images.some((i) => i.args.cacheStrategy === undefined)
     ) {
         void pulumi.log.warn(DEFAULT_STRATEGY_NOTICE);
     }
-    if (several.images !== undefined) {
-        return withoutFlatOutputs(severalImages(COMPONENT_NAME, pulumi.getStack(), args, several.images));
+    if (images !== undefined) {
+        return withoutFlatOutputs(severalImages(COMPONENT_NAME, pulumi.getStack(), args, images));
     }
     const build = new CachedDockerBuild(COMPONENT_NAME, args);
     return {

@@ -3,7 +3,7 @@
  * `npm run performance`: the profiles and their sources, each profile's tables, which conclusions hold under every
  * profile and which flip, the default strategy chosen from the profile derived from the original write-up, issue
  * 23's targets under that profile, and the cost per build. Pure: every number on the page comes from the file, the
- * profiles (standIn/networkProfiles.ts) or the prices (bench/prices.ts), so tests/performanceDoc.test.ts can check the
+ * profiles (standIn/networkProfiles.ts) or the prices (bench/prices.ts), so tests/bench/performanceDoc.test.ts can check the
  * page against results/.
  */
 import { DEFAULTS } from "../components/resolveArgs";
@@ -501,7 +501,7 @@ export function performanceMarkdown(file: BenchFile): string {
         `npm run performance            # this page, from results/bench.json`,
         "```",
         ``,
-        `\`npm run bench -- --network NAME\` replaces that profile's run in results/bench.json and keeps the others (bench/benchFile.ts); \`npm run local-build -- --network NAME\` runs the quick series under a profile. \`CBCACHE_LOCAL_REGISTRY_MODE=docker-container\` limits \`registry\` to CodeBuild's builder, as in the runs above. tests/performanceDoc.test.ts fails when this page no longer matches results/bench.json.`,
+        `\`npm run bench -- --network NAME\` replaces that profile's run in results/bench.json and keeps the others (bench/benchFile.ts); \`npm run local-build -- --network NAME\` runs the quick series under a profile. \`CBCACHE_LOCAL_REGISTRY_MODE=docker-container\` limits \`registry\` to CodeBuild's builder, as in the runs above. tests/bench/performanceDoc.test.ts fails when this page no longer matches results/bench.json.`,
         ``,
     ].join("\n");
 }

@@ -26,6 +26,7 @@ import { LocalHost, LocalBuildResult, runLocalBuild, startLocalHost } from "../s
 import type { Buildspec } from "../standIn/runner";
 import { localArgs } from "../standIn/scenario";
 import { stepCommand } from "../localBuild/dockerfile";
+import { Command, mbFlag, roundsFlag, runCommand, stepsFlag } from "../localBuild/flags";
 
 const ROUNDS = ["cold", "warm", "change"] as const;
 type Round = (typeof ROUNDS)[number];
@@ -153,26 +154,29 @@ export function platformsMarkdown(r: PlatformsResults): string {
     ].join("\n");
 }
 
+const flags = {
+    steps: stepsFlag({ min: 2, default: 4 }),
+    mb: mbFlag({ min: 0, default: 2 }),
+    rounds: roundsFlag({ min: 0, default: 10 }),
+};
+
+const command: Command<typeof flags> = {
+    name: "npm run bench:platforms --",
+    summary:
+        "Two platforms, built both ways on fresh local hosts: the native batch (build_amd64, build_arm64, manifest;\n" +
+        "arm64 under QEMU here) and one emulated build; cold, warm and a change halfway. Writes results/platforms.json\n" +
+        "and results/platforms.md. Needs root (Docker daemons, binfmt_misc).",
+    flags,
+    examples: ["npm run bench:platforms", "npm run bench:platforms -- --steps 4 --mb 2 --rounds 10"],
+};
+
 if (require.main === module) {
-    const argv = process.argv.slice(2).filter((a) => a !== "--");
-    const get = (name: string, d: number) => {
-        const i = argv.indexOf(`--${name}`);
-        const v = i >= 0 ? Number(argv[i + 1]) : d;
-        if (!Number.isInteger(v) || v < 0) throw new Error(`--${name} must be a whole number, got ${argv[i + 1]}`);
-        return v;
-    };
-    const o = { steps: Math.max(2, get("steps", 4)), mb: get("mb", 2), rounds: get("rounds", 10) };
-    runPlatformsBench(o).then(
-        (r) => {
-            const out = path.resolve("results");
-            fs.mkdirSync(out, { recursive: true });
-            fs.writeFileSync(path.join(out, "platforms.json"), JSON.stringify(r, null, 2) + "\n");
-            fs.writeFileSync(path.join(out, "platforms.md"), platformsMarkdown(r));
-            console.log(`\n${platformsMarkdown(r)}\nwrote results/platforms.json and results/platforms.md`);
-        },
-        (e: unknown) => {
-            console.error(e instanceof Error ? e.message : e);
-            process.exitCode = 1;
-        },
-    );
+    runCommand(command, async (values) => {
+        const r = await runPlatformsBench({ steps: values.steps, mb: values.mb, rounds: values.rounds });
+        const out = path.resolve("results");
+        fs.mkdirSync(out, { recursive: true });
+        fs.writeFileSync(path.join(out, "platforms.json"), JSON.stringify(r, null, 2) + "\n");
+        fs.writeFileSync(path.join(out, "platforms.md"), platformsMarkdown(r));
+        console.log(`\n${platformsMarkdown(r)}\nwrote results/platforms.json and results/platforms.md`);
+    });
 }

@@ -414,7 +414,9 @@ export interface CachedDockerBuildArgs {
      */
     readonly protect?: boolean;
     /**
-     * URL of the GitHub repository to build: `https://github.com/<owner>/<repo>`, optionally ending in `.git`.
+     * HTTPS URL of the repository to build, on GitHub, GitLab or Bitbucket: `https://github.com/<owner>/<repo>`,
+     * `https://gitlab.com/<group>[/<subgroup>…]/<project>` or `https://bitbucket.org/<workspace>/<repo>`, optionally
+     * ending in `.git` (see `sourceProvider`).
      * @default "https://github.com/aws/aws-codebuild-docker-images.git"
      */
     readonly sourceUrl?: string;

@@ -19,11 +19,20 @@ type NotInConfig = "buildNetwork" | "tags";
 /** The config keys: every argument of the component but {@link NotInConfig}. */
 export type ConfigKey = Exclude<keyof CachedDockerBuildArgs, NotInConfig>;
 
+/**
+ * What the readers use of a stack's config: a `pulumi.Config` in the program; the same values from a plain map in
+ * the docs' stack table (`tools/docs/stacks.ts`), which resolves the checked-in stacks without the Pulumi runtime.
+ */
+export interface ConfigSource {
+    get(key: string): string | undefined;
+    requireSecret(key: string): pulumi.Output<string>;
+}
+
 /** Reads one key; records a problem (and returns undefined) when the text doesn't parse. */
-type Reader<T> = (cfg: pulumi.Config, key: string, p: Problems) => T | undefined;
+type Reader<T> = (cfg: ConfigSource, key: string, p: Problems) => T | undefined;
 
 /** The raw text, with "" meaning unset. */
-function raw(cfg: pulumi.Config, key: string): string | undefined {
+function raw(cfg: ConfigSource, key: string): string | undefined {
     const v = cfg.get(key);
     return v === "" ? undefined : v;
 }
@@ -222,7 +231,7 @@ export function unknownConfigKeys(project: string, allConfig: Record<string, str
 }
 
 /** The component's arguments from config, and the values that don't parse (left unset in `args`). */
-export function argsFromConfig(cfg: pulumi.Config): { args: CachedDockerBuildArgs; problems: ConfigProblem[] } {
+export function argsFromConfig(cfg: ConfigSource): { args: CachedDockerBuildArgs; problems: ConfigProblem[] } {
     const p = new Problems();
     const args: Record<string, unknown> = {};
     for (const key of ARG_KEYS) {

@@ -14,18 +14,17 @@
  *   still wrapped (`isWireSecret`). The second is the only way to see that an input reaches the engine, and
  *   its state, as a secret. The wire level also gives what `MockResourceArgs` lacks: the parent's URN,
  *   `protect`, `retainOnDelete` and dependencies.
- * - `readStackConfig(stack)` does what the CLI would: applies `Pulumi.yaml` defaults, then
- *   `Pulumi.<stack>.yaml`, encoded the way the CLI passes values to the language host.
+ * - `readStackConfig(stack)` (scripts/stackConfig.ts, re-exported here) does what the CLI would: applies
+ *   `Pulumi.yaml` defaults, then `Pulumi.<stack>.yaml`, encoded the way the CLI passes values to the language host.
  * - `runProgram(stack)` installs the mocks and the stack's config and calls the program function
  *   (`program.ts`), then waits until every registration has reached the mocks. Process-wide state lives in
  *   `@pulumi/pulumi`'s store only, and both parts of it are reset per run: `setMocks` replaces the monitor,
  *   project and stack, and `setAllConfig` overwrites the whole config map.
  */
-import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import * as YAML from "yaml";
 import { program, StackOutputs } from "../program";
+import { readStackConfig } from "./stackConfig";
 
 export const ACCOUNT = "123456789012";
 export const DEFAULT_REGION = "eu-west-1";
@@ -425,109 +424,9 @@ export function isWireSecret(v: unknown): v is { value: unknown } {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Stack config, the way the CLI would pass it.
+// Stack config, the way the CLI would pass it: scripts/stackConfig.ts (the docs' stack table reads it too).
 
-type ConfigDecl = { type?: string; default?: unknown; value?: unknown; secret?: boolean; items?: unknown };
-
-/** How the CLI passes a config value to the program: strings as they are, everything else JSON-encoded. */
-export function encodeConfigValue(v: unknown): string {
-    return typeof v === "string" ? v : JSON.stringify(v);
-}
-
-function typeMatches(type: string | undefined, v: unknown): boolean {
-    switch (type) {
-        case undefined:
-            return true;
-        case "string":
-            return typeof v === "string";
-        case "integer":
-            return typeof v === "number" && Number.isInteger(v);
-        case "boolean":
-            return typeof v === "boolean";
-        case "array":
-            return Array.isArray(v);
-        default:
-            return true;
-    }
-}
-
-export interface StackConfig {
-    readonly project: string;
-    readonly config: Record<string, string>;
-    readonly secretKeys: string[];
-}
-
-/** `Pulumi.yaml`: the project's name and its typed config declarations. */
-export function readProjectFile(root: string = ROOT): { name: string; config: Record<string, ConfigDecl> } {
-    const file = YAML.parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as {
-        name: string;
-        config?: Record<string, unknown>;
-    };
-    const config: Record<string, ConfigDecl> = {};
-    for (const [k, raw] of Object.entries(file.config ?? {})) {
-        config[k] = raw !== null && typeof raw === "object" && !Array.isArray(raw) ? raw : { value: raw };
-    }
-    return { name: file.name, config };
-}
-
-/**
- * Reads `Pulumi.yaml` (project name, typed config with defaults) and `Pulumi.<stack>.yaml` (none if `stack`
- * is undefined) and returns the `<namespace>:<key>` map the CLI would give the program. Like the CLI, it
- * refuses a stack value whose type differs from the declared one. `overrides` (short or full keys) are
- * applied last, for tests of other config; `secretKeys` (short or full) are marked secret.
- */
-export function readStackConfig(
-    stack: string | undefined,
-    overrides: Record<string, unknown> = {},
-    secretKeys: readonly string[] = [],
-    root: string = ROOT,
-): StackConfig {
-    const projectFile = readProjectFile(root);
-    const project = projectFile.name;
-    const fullKey = (k: string) => (k.includes(":") ? k : `${project}:${k}`);
-    const decls = new Map<string, ConfigDecl>();
-    const values = new Map<string, unknown>();
-    const secrets = new Set(secretKeys.map(fullKey));
-
-    for (const [k, decl] of Object.entries(projectFile.config)) {
-        const key = fullKey(k);
-        decls.set(key, decl);
-        const v = decl.value ?? decl.default;
-        if (v !== undefined) {
-            values.set(key, v);
-        }
-        if (decl.secret) {
-            secrets.add(key);
-        }
-    }
-
-    const stackPath = stack === undefined ? "overrides" : path.join(root, `Pulumi.${stack}.yaml`);
-    const stackFile =
-        stack === undefined
-            ? {}
-            : ((YAML.parse(fs.readFileSync(stackPath, "utf8")) ?? {}) as { config?: Record<string, unknown> });
-    for (const [k, v] of Object.entries({ ...(stackFile.config ?? {}), ...overrides })) {
-        const key = fullKey(k);
-        if (v !== null && typeof v === "object" && !Array.isArray(v) && "secure" in v) {
-            throw new Error(
-                `${stackPath}: ${key} is encrypted; secrets can't be decrypted without the CLI, pass a plain override instead`,
-            );
-        }
-        const declaredType = decls.get(key)?.type;
-        if (!typeMatches(declaredType, v)) {
-            throw new Error(
-                `${stackPath}: ${key} is ${JSON.stringify(v)}, but Pulumi.yaml declares type ${declaredType}`,
-            );
-        }
-        values.set(key, v);
-    }
-
-    const config: Record<string, string> = {};
-    for (const [k, v] of values) {
-        config[k] = encodeConfigValue(v);
-    }
-    return { project, config, secretKeys: [...secrets] };
-}
+export { encodeConfigValue, readProjectFile, readStackConfig, type StackConfig } from "./stackConfig";
 
 /**
  * Runs `fn` (a program function) under fresh mocks with exactly this config, and waits until every

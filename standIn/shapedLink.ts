@@ -51,6 +51,8 @@ export class Pipe {
 export class ShapedLink {
     private readonly downPipe?: Pipe;
     private readonly upPipe?: Pipe;
+    /** The pipe of each direction (undefined: unshaped), one each, never shared (read by tests). */
+    readonly pipes: { readonly down?: Pipe; readonly up?: Pipe };
 
     constructor(readonly profile: NetworkProfile) {
         for (const key of ["requestLatencyMs", "blobLatencyMs"] as const) {
@@ -60,6 +62,7 @@ export class ShapedLink {
         }
         if (profile.downMBps !== undefined) this.downPipe = new Pipe(profile.downMBps);
         if (profile.upMBps !== undefined) this.upPipe = new Pipe(profile.upMBps);
+        this.pipes = { down: this.downPipe, up: this.upPipe };
     }
 
     /** Milliseconds a request waits before it is forwarded: the request's round trip, and a blob GET's first byte. */

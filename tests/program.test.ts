@@ -6,6 +6,8 @@
  */
 import { strict as assert } from "assert";
 import { createHash } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { ConfigError } from "../components";
@@ -489,6 +491,17 @@ for (const e of STACKS) {
                 actual[key] = await valueOf(value as pulumi.Input<unknown>);
             }
             assert.deepEqual(actual, expected);
+        });
+
+        it("index.ts exports every output the program returns, under its own name (else `pulumi stack output` lacks it)", () => {
+            const indexTs = fs.readFileSync(path.join(__dirname, "..", "index.ts"), "utf8");
+            const exported = [...indexTs.matchAll(/^export const (\w+) = outputs\.(\w+);$/gm)];
+            assert.deepEqual(
+                exported.filter(([, name, field]) => name !== field),
+                [],
+                "an export renames its field",
+            );
+            assert.deepEqual(exported.map(([, name]) => name).sort(), [...Object.keys(program), "images"].sort());
         });
     });
 }

@@ -4,6 +4,8 @@
  * value only where bash is sure to see that value.
  */
 import { strict as assert } from "node:assert";
+import fc from "fast-check";
+import { shellWord } from "../../components/buildspec";
 import { parseShell } from "./shell";
 
 const values = (src: string) => parseShell(src).commands.map((c) => c.values);
@@ -21,7 +23,27 @@ describe("shell parser wrapper (tests/helpers/shell.ts)", () => {
         assert.equal(values(`docker --file "a$(id)"`)[0][2], undefined);
         assert.equal(values(`docker --file *.txt`)[0][2], undefined);
         assert.equal(values(`docker --file ~/x`)[0][2], undefined);
-        assert.equal(values(`docker --file $'a'`)[0][2], undefined);
+        assert.equal(values(`docker --file $"a"`)[0][2], undefined, '$"..." is translated by the locale');
+    });
+
+    it("reads bash's $'...' as bash does: the escapes shellWord writes and the one-letter ones; any other is no literal", () => {
+        assert.deepEqual(values(`docker $'a' $'it\\'s' $'\\\\x' $'\\xe2\\x80\\xa8' $'a\\tb\\n'`), [
+            ["docker", "a", "it's", "\\x", "\u2028", "a\tb\n"],
+        ]);
+        for (const unread of [`$'\\u2028'`, `$'\\101'`, `$'\\cA'`, `$'\\x4'`, `$'\\xff'`]) {
+            assert.equal(values(`docker ${unread}`)[0][1], undefined, unread);
+        }
+        // Every value shellWord can quote reads back as itself, as real bash prints it (tests/components/buildspec/shape.test.ts).
+        for (const v of ["a\u2028b", "it's\x85", "\x1b[1m\\", "\ufeff'\r", "\u{1F600}\x7f"]) {
+            assert.deepEqual(values(`docker ${shellWord(v)}`)[0], ["docker", v], JSON.stringify(v));
+        }
+        fc.assert(
+            fc.property(
+                fc.string({ unit: "binary", maxLength: 12 }).filter((v) => !v.includes("\0")),
+                (v) => assert.deepEqual(values(`docker ${shellWord(v)}`)[0], ["docker", v]),
+            ),
+            { numRuns: 300 },
+        );
     });
 
     it("the skeleton erases literals and keeps structure", () => {

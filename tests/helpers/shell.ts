@@ -144,7 +144,7 @@ export function ansiCQuoted(raw: string): string | undefined {
         }
     }
     try {
-        return new TextDecoder("utf-8", { fatal: true }).decode(Uint8Array.from(bytes));
+        return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(Uint8Array.from(bytes));
     } catch {
         return undefined;
     }

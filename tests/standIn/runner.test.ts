@@ -33,7 +33,7 @@ describe("failureStopsBuild: the transition after a failed phase", () => {
 });
 
 describe("local CodeBuild runner: phase semantics", function () {
-    this.timeout(20_000);
+    this.timeout(60_000);
     let src: string;
     before(() => (src = tmpDir("cbsrc-")));
     after(() => fs.rmSync(src, { recursive: true, force: true }));

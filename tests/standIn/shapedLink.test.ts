@@ -3,10 +3,11 @@
 // startLocalRegistry's `launch` hook, which answers a blob GET with N bytes and reads an upload's body. What is real:
 // the proxy, its sockets on 127.0.0.1 and the shaping; what is stand-in: the registry behind it.
 //
-// The bands on the times are the behaviour under test (a shaped transfer's duration), set wide because this machine
-// is shared: a 10 MB blob over 10 MB/s must take about 1 s, not 0.1 s (unshaped) and not 2 s (shaped twice). The
-// upper bound adds what the same transfers take unshaped right now (`slack`, measured in `before`): on a loaded
-// machine moving 20 MB through the proxy costs time of its own, which the shaping adds to, not replaces.
+// Times are asserted from below only: shaping holds bytes back, so a shaped transfer can't end before its bytes have
+// crossed (10 MB over 10 MB/s: not before about 1 s), and a loaded machine only makes it later. What needs a bound
+// from above (the two directions don't share one pipe, a HEAD doesn't pay the blob latency, loopback holds nothing
+// back) is checked on the pipes' own reservations and on the link's latency rule, which don't depend on the
+// machine's load; the one comparison left on real sockets (loopback against a shaped 5 s) has a 5x margin.
 import * as assert from "assert";
 import * as http from "http";
 import { NetworkProfile } from "../../standIn/networkProfiles";
@@ -84,55 +85,37 @@ describe("network shaping of the registry link (real proxy, stand-in upstream; n
         await reg?.stop();
         reg = undefined;
     });
-    /** Seconds a 10 MB pull and a 10 MB push at once take unshaped now: the machine's own cost, added to the bands. */
-    let slack = 0;
-    /** The upper bound of a band that should be about `s` seconds. */
-    const upTo = (s: number) => s + 0.6 + slack;
-    before(async () => {
-        const r = await startLocalRegistry({ launch: fakeUpstream });
-        try {
-            const both = await Promise.all([
-                request(r, "GET", BLOB),
-                request(r, "PUT", UPLOAD, Buffer.alloc(10 * MB, 1)),
-            ]);
-            slack = Math.max(...both.map((g) => g.seconds));
-        } finally {
-            await r.stop();
-        }
-    });
-
-    it("a 10 MB blob over a 10 MB/s profile takes about 1 s, and is counted as 10 MB pulled", async () => {
+    it("a 10 MB blob over a 10 MB/s profile is held back to about 1 s, and is counted as 10 MB pulled", async () => {
         const r = await start(profile({ downMBps: 10 }));
         const got = await request(r, "GET", BLOB);
         assert.strictEqual(got.status, 200);
         assert.strictEqual(got.bytes, 10 * MB);
-        assert.ok(
-            got.seconds >= 0.8 && got.seconds <= upTo(1),
-            `took ${got.seconds.toFixed(2)} s, expected 0.8–${upTo(1).toFixed(2)} s`,
-        );
+        assert.ok(got.seconds >= 0.8, `took ${got.seconds.toFixed(2)} s, expected at least 0.8 s`);
         assert.strictEqual(r.counters().pulledBytes, 10 * MB);
     });
 
-    it("without a profile (loopback) the same blob is not held back: well under the shaped second", async () => {
-        const r = await start();
-        const got = await request(r, "GET", BLOB);
-        assert.strictEqual(got.bytes, 10 * MB);
-        assert.ok(got.seconds < 0.5 + slack, `took ${got.seconds.toFixed(2)} s unshaped (slack ${slack.toFixed(2)} s)`);
+    it("without a profile (loopback) the same blob is not held back: it ends before a 2 MB/s link's 5 s", async () => {
+        const loopback = await request(await start(), "GET", BLOB);
+        await reg?.stop();
+        const shaped = await request(await start(profile({ downMBps: 2 })), "GET", BLOB);
+        assert.strictEqual(loopback.bytes, 10 * MB);
+        assert.ok(shaped.seconds >= 4.5, `shaped took ${shaped.seconds.toFixed(2)} s, expected at least 4.5 s`);
+        assert.ok(
+            loopback.seconds < shaped.seconds,
+            `unshaped ${loopback.seconds.toFixed(2)} s, shaped ${shaped.seconds.toFixed(2)} s`,
+        );
     });
 
-    it("a 10 MB upload over a 10 MB/s up link takes about 1 s, and the upstream gets every byte", async () => {
+    it("a 10 MB upload over a 10 MB/s up link is held back to about 1 s, and the upstream gets every byte", async () => {
         const r = await start(profile({ upMBps: 10 }));
         const got = await request(r, "PUT", UPLOAD, Buffer.alloc(10 * MB, 1));
         assert.strictEqual(got.status, 201);
         assert.strictEqual(got.text, String(10 * MB));
-        assert.ok(
-            got.seconds >= 0.8 && got.seconds <= upTo(1),
-            `took ${got.seconds.toFixed(2)} s, expected 0.8–${upTo(1).toFixed(2)} s`,
-        );
+        assert.ok(got.seconds >= 0.8, `took ${got.seconds.toFixed(2)} s, expected at least 0.8 s`);
         assert.strictEqual(r.counters().pushedBytes, 10 * MB);
     });
 
-    it("both directions are shaped apart: a 10 MB pull and a 10 MB push at once take about 1 s each, not 2 s", async () => {
+    it("a 10 MB pull and a 10 MB push at once are each held back, and each counted", async () => {
         const r = await start(profile({ downMBps: 10, upMBps: 10 }));
         const [down, up] = await Promise.all([
             request(r, "GET", BLOB),
@@ -142,10 +125,9 @@ describe("network shaping of the registry link (real proxy, stand-in upstream; n
             ["pull", down],
             ["push", up],
         ] as const)
-            assert.ok(
-                got.seconds >= 0.8 && got.seconds <= upTo(1),
-                `${what} took ${got.seconds.toFixed(2)} s, expected 0.8–${upTo(1).toFixed(2)} s`,
-            );
+            assert.ok(got.seconds >= 0.8, `${what} took ${got.seconds.toFixed(2)} s, expected at least 0.8 s`);
+        assert.strictEqual(r.counters().pulledBytes, 10 * MB);
+        assert.strictEqual(r.counters().pushedBytes, 10 * MB);
     });
 
     it("one direction's pipe is shared: two 5 MB pulls at once over 10 MB/s end after about 1 s, not 0.5 s", async () => {
@@ -155,10 +137,7 @@ describe("network shaping of the registry link (real proxy, stand-in upstream; n
             request(r, "GET", `${BLOB}?n=${5 * MB}`),
         ]);
         const last = Math.max(...both.map((g) => g.seconds));
-        assert.ok(
-            last >= 0.8 && last <= upTo(1),
-            `the later of two took ${last.toFixed(2)} s, expected 0.8–${upTo(1).toFixed(2)} s`,
-        );
+        assert.ok(last >= 0.8, `the later of two took ${last.toFixed(2)} s, expected at least 0.8 s`);
     });
 
     it("latency is paid per request: 10 manifest HEADs one after another at 50 ms each take at least 0.5 s", async () => {
@@ -166,19 +145,14 @@ describe("network shaping of the registry link (real proxy, stand-in upstream; n
         const t0 = performance.now();
         for (let i = 0; i < 10; i++) assert.strictEqual((await request(r, "HEAD", MANIFEST)).status, 201);
         const s = (performance.now() - t0) / 1000;
-        assert.ok(
-            s >= 0.5 && s <= 1.5 + slack,
-            `10 requests took ${s.toFixed(2)} s, expected 0.5–${(1.5 + slack).toFixed(2)} s`,
-        );
+        assert.ok(s >= 0.5, `10 requests took ${s.toFixed(2)} s, expected at least 0.5 s`);
         assert.strictEqual(r.counters().requests, 10);
     });
 
-    it("a blob GET pays the blob latency on top of the request latency; other requests do not", async () => {
+    it("a blob GET pays the blob latency on top of the request latency", async () => {
         const r = await start(profile({ requestLatencyMs: 20, blobLatencyMs: 300 }));
         const blob = await request(r, "GET", `${BLOB}?n=10`);
-        const head = await request(r, "HEAD", MANIFEST);
         assert.ok(blob.seconds >= 0.3, `blob GET took ${blob.seconds.toFixed(3)} s, expected >= 0.32 s`);
-        assert.ok(head.seconds < 0.3, `manifest HEAD took ${head.seconds.toFixed(3)} s, expected < 0.3 s`);
     });
 });
 
@@ -196,6 +170,30 @@ describe("shapedLink (pure parts)", () => {
         assert.strictEqual(link.latencyMs("HEAD", BLOB), 10);
         assert.strictEqual(link.latencyMs("GET", MANIFEST), 10);
         assert.strictEqual(isBlobGet("GET", UPLOAD), false);
+    });
+
+    it("the two directions are two pipes: a 10 MB push at 10 MB/s ends after 1 s whatever the pull reserved", () => {
+        const link = new ShapedLink(profile({ downMBps: 10, upMBps: 10 }));
+        const down = link.pipes.down!;
+        const up = link.pipes.up!;
+        assert.notStrictEqual(down, up);
+        assert.ok(Math.abs(down.reserve(10 * MB) - 1000) < 5);
+        const push = up.reserve(10 * MB);
+        assert.ok(Math.abs(push - 1000) < 5, `the push would end after ${push} ms, not 2,000 (one shared pipe)`);
+        assert.strictEqual(new ShapedLink(profile({ downMBps: 10 })).pipes.up, undefined, "an unshaped direction");
+    });
+
+    it("each stream reserves its own direction's pipe: a chunk through down() leaves up() free", async () => {
+        const link = new ShapedLink(profile({ downMBps: 10, upMBps: 10 }));
+        const stream = link.down()!;
+        const passed = new Promise((resolve) => stream.once("data", resolve));
+        stream.write(Buffer.alloc(MB));
+        const downBusy = link.pipes.down!.reserve(0);
+        const upBusy = link.pipes.up!.reserve(0);
+        assert.ok(downBusy > 0, `the down pipe is busy (${downBusy} ms) after 1 MB`);
+        assert.strictEqual(upBusy, 0, "the up pipe is free");
+        await passed;
+        stream.destroy();
     });
 
     it("a pipe reserves first come first served: 1 MB at 10 MB/s is 100 ms, the next MB ends at 200 ms", () => {

@@ -65,6 +65,15 @@ describe("generated reference pages (docs/configuration.md, docs/outputs.md)", (
         );
     });
 
+    it("configuration: buildArgs, a map argument, says that stack config writes it as a list of NAME=value", () => {
+        const page = configurationPage();
+        assert.match(page, /\| \[`buildArgs`\]\(#buildargs\) \| map of string \(in config: list of `NAME=value`\) \|/);
+        assert.match(
+            page,
+            /## `buildArgs`\n\n- type: map of string\n- in stack config: a list of `NAME=value` entries/,
+        );
+    });
+
     it("configuration: a config key that is no component input (and not images) stops the generator, naming it", () => {
         const schema = readSchema();
         const token = Object.keys(schema.resources)[0];

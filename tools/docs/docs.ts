@@ -1,7 +1,8 @@
 /**
  * `npm run docs`: rewrites the generated reference pages (docs/configuration.md, docs/outputs.md: tools/docs/docsPages.ts)
  * and fills every generated block in README.md and docs/ (tools/docs/docsBlocks.ts) from schema.json, Pulumi.yaml,
- * index.ts, results/*.json and the examples. Run it after a change to any of those; the docs tests fail until then.
+ * index.ts, results/*.json, the examples and the stack files (Pulumi.<stack>.yaml, with the code's defaults:
+ * tools/docs/stacks.ts). Run it after a change to any of those; the docs tests fail until then.
  */
 import * as fs from "fs";
 import * as path from "path";

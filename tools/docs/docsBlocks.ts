@@ -8,13 +8,15 @@
  *
  * `npm run docs` fills every block of every page (tools/docs/docs.ts); `tests/tools/docsBlocks.test.ts` fails while a block
  * differs from what its function renders now, or a page names a block that doesn't exist. A new measurement page (a
- * new results file) adds its block here. `example:<path>` embeds that file of the repository as a code block.
+ * new results file) adds its block here. `example:<path>` embeds that file of the repository as a code block; `stacks`
+ * compares the stack files as `pulumi up` resolves them (tools/docs/stacks.ts).
  */
 import * as fs from "fs";
 import * as path from "path";
 import { reliabilityTable } from "../../bench/reliability";
 import { parseBenchFile } from "../../bench/benchFile";
 import { performanceMarkdown } from "../../bench/performanceDoc";
+import { stacksBlock } from "./stacks";
 
 export const ROOT = path.join(__dirname, "../..");
 
@@ -292,6 +294,8 @@ export const BLOCKS: Readonly<Record<string, (root: string) => string>> = {
     "reliability-16": (root) => reliability(root, "results/reliability-16-registry.json"),
     // docs/performance.md's body: every network profile's numbers (bench/performanceDoc.ts).
     performance: (root) => performanceBody(root),
+    // docs/operations.md's comparison of the checked-in stacks, as `pulumi up` resolves them (tools/docs/stacks.ts).
+    stacks: stacksBlock,
 };
 
 /** docs/performance.md's generated body, from results/bench.json (bench/performanceDoc.ts). */

@@ -113,6 +113,18 @@ const UNDECLARED_WHY: Record<string, string> = {
     images: "a map, which a project's config block can't declare",
 };
 
+/**
+ * How a key is written in stack config where that differs from the component argument's type (the reader in
+ * `components/config.ts`): a map argument is a list of `NAME=value` entries in config, since a project's config
+ * block declares no maps. The generator stops on a map argument declared as an array in `Pulumi.yaml` without one.
+ */
+const CONFIG_FORM: Record<string, { readonly cell: string; readonly text: string }> = {
+    buildArgs: {
+        cell: "in config: list of `NAME=value`",
+        text: "a list of `NAME=value` entries (`pulumi config set --path 'buildArgs[0]' NODE_ENV=production`); in an `images` entry, a list or a map",
+    },
+};
+
 /** `docs/configuration.md`: every config key the program reads, in the order `CONFIG_KEYS` lists them. */
 export function configurationPage(schema = readSchema(), project = readProject()): string {
     const { resource } = component(schema);
@@ -160,10 +172,18 @@ export function configurationPage(schema = readSchema(), project = readProject()
         }
         const { body, defaultText } = splitDescription(input.description);
         const type = typeOf(input, schema);
+        const form = CONFIG_FORM[key];
+        if (form === undefined && declared?.type === "array" && input.type === "object") {
+            throw new Error(
+                `config key ${key} is a map argument declared as an array: say its config form in CONFIG_FORM`,
+            );
+        }
         const def = declared !== undefined ? yamlValue(declared.default) : (defaultText ?? "(none)");
-        lines.push(`| [\`${key}\`](#${key.toLowerCase()}) | ${cell(type)} | ${cell(def)} |`);
+        const typeCell = form === undefined ? type : `${type} (${form.cell})`;
+        lines.push(`| [\`${key}\`](#${key.toLowerCase()}) | ${cell(typeCell)} | ${cell(def)} |`);
         const facts = [
             `- type: ${type}${input.secret ? "; **secret**" : ""}`,
+            ...(form === undefined ? [] : [`- in stack config: ${form.text}`]),
             `- default: ${defaultText ?? "(none)"}`,
             declared !== undefined
                 ? `- \`Pulumi.yaml\`: \`${declared.type}\`, default ${yamlValue(declared.default)}`

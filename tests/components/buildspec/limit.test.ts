@@ -64,7 +64,7 @@ describe("the buildspec's size: an S3 object, its ARN the one value under CodeBu
     });
 
     describe("under the mock runtime: settings the inline cap used to refuse", function () {
-        this.timeout(20000);
+        this.timeout(60_000);
         const refusedBefore: [string, CachedDockerBuildArgs][] = [
             [
                 "two native platforms, skipUnchanged, 20 kB of build args",
