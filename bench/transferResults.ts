@@ -5,7 +5,7 @@
  */
 import type { CacheStrategy } from "../components/args";
 import type { LayerCompression } from "../components/args";
-import { NetworkProfile, profileSummary } from "../standIn/networkProfiles";
+import { NetworkProfile, profileSummary, shapes } from "../standIn/networkProfiles";
 import type { LoggedRequest, UploadSummary } from "./requestLog";
 
 /** The name of the network profile the bench ran on: bytes don't depend on it, seconds do. */
@@ -262,9 +262,10 @@ export function refsTable(refs: readonly RefsRecord[]): string {
 /** One run's Markdown: its network, machine and load, then its tables, headed at `level` (`##`, `###`). */
 export function runMarkdown(t: TransferResults, level = "##"): string {
     const load = t.machine.loadAverage;
-    const network = t.profile
-        ? `**${t.network}** (${profileSummary(t.profile)}, applied to the registry's link behind the proxy that counts)`
-        : `**${t.network}**`;
+    const network =
+        t.profile && shapes(t.profile)
+            ? `**${t.network}** (${profileSummary(t.profile)}, applied to the registry's link behind the proxy that counts)`
+            : `**${t.network}**`;
     return [
         `Run of ${t.date}. Network: ${network}${t.network === "loopback" ? ": bytes do not depend on the network; seconds here are loopback seconds, where moving a byte costs nothing" : ""}.`,
         `Machine: ${t.machine.cpus} CPUs; ${t.machine.dockerd}; ${t.machine.buildx}; BuildKit ${t.machine.buildkit}. Load average (1, 5, 15 min): ${load ? `${load.start.join(", ")} at the start, ${load.end.join(", ")} at the end` : "not recorded"}.`,

@@ -153,6 +153,11 @@ describe("transferResults", () => {
             assert.match(md, /Selected: workloads light; variants registry-gzip; runs cold; refs section left out/);
             assert.doesNotMatch(md, /loopback seconds/);
             assert.match(runMarkdown(run("loopback")), /seconds here are loopback seconds/);
+            assert.doesNotMatch(
+                runMarkdown(run("loopback")),
+                /unshaped/,
+                "loopback shapes nothing: no profile numbers",
+            );
         });
 
         it("a run from before the flags (one run at the file's top level, no profile or load) reads as one run", () => {
