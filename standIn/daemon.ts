@@ -13,6 +13,7 @@ import * as path from "path";
 import { ArchiveSource, BuilderImageResult, dockerRunner, provideBuilderImage } from "./buildkitImage";
 import { DockerEnv, ensureDockerEnv } from "./engine";
 import { DetachedProcess, startDetached, stopPid } from "./detached";
+import { onInterrupt } from "./interrupt";
 import { mkdirp, run } from "./util";
 
 export interface Daemon {
@@ -113,8 +114,11 @@ export async function startDaemon(opts: StartDaemonOptions): Promise<Daemon> {
         // dockerd normally ends its containerd; if it was killed, containerd outlives it.
         if (containerd) await stopPid(containerd, 10_000);
         await removeDir();
+        offInterrupt();
         return { stopMs: Date.now() - s };
     };
+    // On SIGINT or SIGTERM: dockerd, the containerd it started and its directory (interrupt.ts).
+    const offInterrupt = onInterrupt(`dockerd's containerd and ${dir}`, () => (stopped ??= stop()));
     return {
         host: `unix://${socket}`,
         socket,

@@ -4,6 +4,7 @@
 // Nothing here matches processes by name: only PIDs this process started, or PIDs it was told about.
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
+import { onInterrupt } from "./interrupt";
 import { sleep } from "./util";
 
 export interface DetachedOptions {
@@ -83,7 +84,13 @@ export async function startDetached(o: DetachedOptions): Promise<DetachedProcess
     );
 
     let stopping: Promise<StopResult> | undefined;
-    const stop = () => (stopping ??= stopChild(child, exit, () => exitStatus !== undefined, o.stopGraceMs ?? 10_000));
+    // Stopped on SIGINT or SIGTERM too, if this process is interrupted before it stops it (interrupt.ts).
+    let offInterrupt = () => {};
+    const stop = () =>
+        (stopping ??= stopChild(child, exit, () => exitStatus !== undefined, o.stopGraceMs ?? 10_000).finally(() =>
+            offInterrupt(),
+        ));
+    offInterrupt = onInterrupt(`${o.name} (PID ${pid})`, stop);
 
     const timeoutMs = o.readyTimeoutMs ?? 60_000;
     const deadline = Date.now() + timeoutMs;
