@@ -31,6 +31,7 @@ import { DEFAULT_STRATEGY_NOTICE, program } from "../program";
 import { parseShell } from "./helpers/shell";
 import { METRIC_FILTERS } from "../components/buildEvent";
 import { KEY_IMAGES_KEPT } from "../components/skip";
+import { withWarnings } from "./helpers/warnings";
 
 const T = {
     repo: "aws:ecr/repository:Repository",
@@ -603,19 +604,10 @@ describe("program under mocks: bad stack config", () => {
 describe("program under mocks: the default strategy changed in 0.2.0 (inline → registry)", () => {
     /** Runs the program for a stack with the given config and returns what it warned. */
     async function warnings(config: Record<string, string>): Promise<{ warned: string[]; outputs: StackOutputs }> {
-        const warned: string[] = [];
-        const log = pulumi.log as { warn: (msg: string) => Promise<void> };
-        const original = log.warn;
-        log.warn = (msg: string) => {
-            warned.push(msg);
-            return Promise.resolve();
-        };
-        try {
-            const outputs = await runWithConfig(program, { stack: "fresh", config });
-            return { warned, outputs };
-        } finally {
-            log.warn = original;
-        }
+        const { warned, result: outputs } = await withWarnings(() =>
+            runWithConfig(program, { stack: "fresh", config }),
+        );
+        return { warned, outputs };
     }
 
     it("a stack that never set cacheStrategy gets registry, and is told so on every run, with how to keep inline", async () => {

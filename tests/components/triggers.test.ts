@@ -7,7 +7,6 @@
  * requests"), every new resource and its wiring, and the role's least privilege with exact actions and resources.
  */
 import { strict as assert } from "node:assert";
-import * as pulumi from "@pulumi/pulumi";
 import { CachedDockerBuildArgs, ConfigError, resolveArgs } from "../../components";
 import { scheduleExpressionProblem, schedulerPolicy, schedulerTrustPolicy } from "../../components/schedule";
 import { connectionNotReadyMessage, sourceAuthStatements } from "../../components/source";
@@ -21,6 +20,7 @@ import {
     runProgram,
     valueOf,
 } from "../../scripts/mockRuntime";
+import { withWarnings } from "../helpers/warnings";
 
 const OWN = { sourceUrl: "https://github.com/my-org/my-app.git", sourceVersion: "main" } as const;
 const CONNECTION_ARN = `arn:aws:codeconnections:eu-west-1:${ACCOUNT}:connection/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b`;
@@ -495,19 +495,10 @@ describe("program under mocks: the webhook waits for the connection (first up PE
         status: "PENDING" | "AVAILABLE" | "ERROR",
         overrides: Record<string, unknown> = {},
     ): Promise<{ warned: string[]; outputs: Awaited<ReturnType<typeof runProgram>> }> {
-        const warned: string[] = [];
-        const log = pulumi.log as { warn: (msg: string) => Promise<void> };
-        const original = log.warn;
-        log.warn = (msg: string) => {
-            warned.push(msg);
-            return Promise.resolve();
-        };
-        try {
-            const outputs = await runProgram("github", overrides, [], { liveConnectionStatus: status });
-            return { warned, outputs };
-        } finally {
-            log.warn = original;
-        }
+        const { warned, result: outputs } = await withWarnings(() =>
+            runProgram("github", overrides, [], { liveConnectionStatus: status }),
+        );
+        return { warned, outputs };
     }
 
     it("the status is read live, through the connection's own service, on every run (a read, never created)", async () => {
